@@ -1,0 +1,312 @@
+// Package bench measures edge's kernels: single layers, a 512^3 GEMM and a
+// whole int8 layer chain, per kernel family, at several batch sizes. `edge
+// bench` prints its table; bench_test.go holds the same work as Go
+// benchmarks; RESULTS.md records figures beside the peers' (XNNPACK, oneDNN,
+// ONNX Runtime, PyTorch) measured in the same run by peers.sh.
+package bench
+
+import (
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/edgeml/edge/kernels"
+)
+
+// Shape is a GEMM shape: Batch rows (M) of K inputs against N outputs.
+type Shape struct{ N, K int }
+
+func (s Shape) String() string { return fmt.Sprintf("%dx%d", s.K, s.N) }
+
+// AutoencoderDims are the layer widths of the reference dense autoencoder.
+var AutoencoderDims = []int{640, 128, 128, 128, 128, 8, 128, 128, 128, 128, 640}
+
+// DefaultShapes are the distinct layer shapes of AutoencoderDims plus a
+// 512x512 layer (with batch 512 it is the 512^3 GEMM).
+func DefaultShapes() []Shape {
+	var out []Shape
+	for i := 0; i+1 < len(AutoencoderDims); i++ {
+		s := Shape{N: AutoencoderDims[i+1], K: AutoencoderDims[i]}
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return append(out, Shape{512, 512})
+}
+
+// Config selects what to measure.
+type Config struct {
+	Families []kernels.Family // default: every supported family
+	Shapes   []Shape          // single layers; default DefaultShapes
+	Batches  []int            // default 1, 16, 256
+	Chain    []int            // widths of the int8 chain; default AutoencoderDims; empty slice: none
+	Kinds    []string         // "int8", "float32", "chain"; default all
+	MinTime  time.Duration    // time per measurement; default 200ms
+}
+
+// Row is one measurement.
+type Row struct {
+	Family   kernels.Family
+	Kind     string // "int8", "float32" or "chain"
+	Shape    string
+	Batch    int
+	NsPerOp  float64 // median ns per call (per batch)
+	GOPS     float64 // 2*MACs per second / 1e9
+	PerInput float64 // ns per sample (per batch row)
+}
+
+// ParseShapes parses "KxN,KxN" (inputs x outputs).
+func ParseShapes(s string) ([]Shape, error) {
+	var out []Shape
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		k, n, ok := strings.Cut(f, "x")
+		ki, err1 := strconv.Atoi(k)
+		ni, err2 := strconv.Atoi(n)
+		if !ok || err1 != nil || err2 != nil || ki < 1 || ni < 1 || ki > kernels.MaxK || ni > kernels.MaxN {
+			return nil, fmt.Errorf("bench: bad shape %q: want KxN (inputs x outputs), e.g. 640x128", f)
+		}
+		out = append(out, Shape{N: ni, K: ki})
+	}
+	return out, nil
+}
+
+// ParseInts parses a comma- or space-separated list of positive integers.
+func ParseInts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' }) {
+		v, err := strconv.Atoi(f)
+		if err != nil || v < 1 {
+			return nil, fmt.Errorf("bench: bad number %q in %q", f, s)
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+func (c *Config) defaults() {
+	if c.Families == nil {
+		c.Families = kernels.Supported()
+	}
+	if c.Shapes == nil {
+		c.Shapes = DefaultShapes()
+	}
+	if c.Batches == nil {
+		c.Batches = []int{1, 16, 256}
+	}
+	if c.Chain == nil {
+		c.Chain = AutoencoderDims
+	}
+	if c.Kinds == nil {
+		c.Kinds = []string{"int8", "float32", "chain"}
+	}
+	if c.MinTime == 0 {
+		c.MinTime = 200 * time.Millisecond
+	}
+}
+
+// Run measures everything cfg selects, printing each row to w as it is
+// measured (w may be nil), and returns the rows.
+func Run(cfg Config, w io.Writer) ([]Row, error) {
+	cfg.defaults()
+	for _, f := range cfg.Families {
+		if !f.Supported() {
+			return nil, fmt.Errorf("bench: family %s needs %s, which this CPU lacks", f, f.Needs())
+		}
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var tw *tabwriter.Writer
+	if w != nil {
+		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "family\tkernel\tshape KxN\tbatch\tns/call\tns/sample\tGOPS\t")
+	}
+	var rows []Row
+	emit := func(r Row) {
+		rows = append(rows, r)
+		if tw != nil {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%.0f\t%.1f\t%.2f\t\n", r.Family, r.Kind, r.Shape, r.Batch, r.NsPerOp, r.PerInput, r.GOPS)
+		}
+	}
+	if tw != nil {
+		defer tw.Flush()
+	}
+	rng := rand.New(rand.NewPCG(1, 1))
+	for _, kind := range cfg.Kinds {
+		for _, f := range cfg.Families {
+			for _, b := range cfg.Batches {
+				switch kind {
+				case "int8", "float32":
+					for _, s := range cfg.Shapes {
+						bm, err := layerBench(kind, f, s, b, rng)
+						if err != nil {
+							return rows, err
+						}
+						ns := Measure(bm, cfg.MinTime)
+						emit(rowOf(f, kind, s.String(), b, ns, float64(s.N*s.K)))
+					}
+				case "chain":
+					if len(cfg.Chain) < 2 {
+						continue
+					}
+					ch, err := NewChain(f, cfg.Chain, b, rng)
+					if err != nil {
+						return rows, err
+					}
+					ns := Measure(ch.Run, cfg.MinTime)
+					emit(rowOf(f, kind, dimsString(cfg.Chain), b, ns, float64(ch.MACs())))
+				default:
+					return rows, fmt.Errorf("bench: unknown kind %q (want int8, float32 or chain)", kind)
+				}
+			}
+		}
+	}
+	return rows, nil
+}
+
+func rowOf(f kernels.Family, kind, shape string, batch int, ns, macsPerSample float64) Row {
+	return Row{Family: f, Kind: kind, Shape: shape, Batch: batch, NsPerOp: ns,
+		PerInput: ns / float64(batch), GOPS: 2 * macsPerSample * float64(batch) / ns}
+}
+
+func dimsString(d []int) string {
+	s := make([]string, len(d))
+	for i, v := range d {
+		s[i] = strconv.Itoa(v)
+	}
+	return strings.Join(s, "-")
+}
+
+// Measure returns the median time of one call of fn in ns: calls are timed
+// in blocks of at least 20µs (so the clock's cost vanishes), for about
+// minTime in all, after a warm-up.
+func Measure(fn func(), minTime time.Duration) float64 {
+	fn()
+	reps := 1
+	for {
+		t0 := time.Now()
+		for i := 0; i < reps; i++ {
+			fn()
+		}
+		if d := time.Since(t0); d >= 20*time.Microsecond {
+			break
+		}
+		reps *= 2
+	}
+	var samples []float64
+	deadline := time.Now().Add(minTime)
+	for len(samples) < 5 || time.Now().Before(deadline) {
+		t0 := time.Now()
+		for i := 0; i < reps; i++ {
+			fn()
+		}
+		samples = append(samples, float64(time.Since(t0).Nanoseconds())/float64(reps))
+		if len(samples) > 100000 {
+			break
+		}
+	}
+	slices.Sort(samples)
+	return samples[len(samples)/2]
+}
+
+func randInt8(rng *rand.Rand, n, extra int, lo int) []int8 {
+	s := make([]int8, n, n+extra)
+	for i := range s {
+		s[i] = int8(rng.IntN(128-lo) + lo)
+	}
+	return s
+}
+
+// layerBench builds one layer of the given kind and returns a call of it.
+func layerBench(kind string, f kernels.Family, s Shape, batch int, rng *rand.Rand) (func(), error) {
+	if kind == "float32" {
+		w := make([]float32, s.N*s.K)
+		for i := range w {
+			w[i] = float32(rng.NormFloat64())
+		}
+		p, err := kernels.PackF32For(f, w, s.N, s.K)
+		if err != nil {
+			return nil, err
+		}
+		x := make([]float32, batch*s.K)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64())
+		}
+		y := make([]float32, batch*s.N)
+		bias := make([]float32, s.N)
+		return func() { _ = p.Gemm(batch, x, s.K, y, s.N, bias) }, nil
+	}
+	p, err := packRandomQ8(f, s.N, s.K, rng)
+	if err != nil {
+		return nil, err
+	}
+	x := randInt8(rng, batch*s.K, kernels.Slack, -128)
+	y := make([]int8, batch*s.N)
+	return func() { _ = p.Gemm(batch, x, s.K, y, s.N, kernels.ReLU(-128)) }, nil
+}
+
+func packRandomQ8(f kernels.Family, n, k int, rng *rand.Rand) (*kernels.Q8Weights, error) {
+	w := randInt8(rng, n*k, 0, -127)
+	bias := make([]int32, n)
+	scale := make([]float32, n)
+	for j := range bias {
+		bias[j] = int32(rng.IntN(2001) - 1000)
+		scale[j] = 0.05 * 0.01 / 0.5
+	}
+	return kernels.PackQ8For(f, w, n, k, bias, scale, 0)
+}
+
+// Chain is a stack of int8 dense layers that stays int8 from end to end, as
+// XNNPACK's qs8 fully-connected chain in ../shared/peers does: ReLU between
+// layers, a linear last layer.
+type Chain struct {
+	layers []*kernels.Q8Weights
+	bufs   [][]int8
+	batch  int
+	dims   []int
+}
+
+// NewChain builds a chain of random layers with the given widths.
+func NewChain(f kernels.Family, dims []int, batch int, rng *rand.Rand) (*Chain, error) {
+	c := &Chain{batch: batch, dims: dims}
+	for i := 0; i+1 < len(dims); i++ {
+		p, err := packRandomQ8(f, dims[i+1], dims[i], rng)
+		if err != nil {
+			return nil, err
+		}
+		c.layers = append(c.layers, p)
+	}
+	for _, d := range dims {
+		c.bufs = append(c.bufs, randInt8(rng, batch*d, kernels.Slack, -128))
+	}
+	return c, nil
+}
+
+// MACs returns the multiply-accumulates per sample.
+func (c *Chain) MACs() int {
+	m := 0
+	for i := 0; i+1 < len(c.dims); i++ {
+		m += c.dims[i] * c.dims[i+1]
+	}
+	return m
+}
+
+// Run pushes one batch through every layer.
+func (c *Chain) Run() {
+	for i, l := range c.layers {
+		o := kernels.ReLU(0)
+		if i == len(c.layers)-1 {
+			o = kernels.Linear(0)
+		}
+		_ = l.Gemm(c.batch, c.bufs[i], c.dims[i], c.bufs[i+1], c.dims[i+1], o)
+	}
+}

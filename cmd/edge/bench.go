@@ -1,0 +1,67 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/edgeml/edge/bench"
+	"github.com/edgeml/edge/kernels"
+)
+
+func cmdBench(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("bench", stderr)
+	families := fs.String("families", "", "comma-separated kernel families (default: every one this CPU supports)")
+	shapes := fs.String("shapes", "", "layer shapes KxN (inputs x outputs), comma-separated (default: the 640-...-640 autoencoder's layers and 512x512)")
+	batches := fs.String("batches", "1,16,256", "batch sizes (GEMM M)")
+	kinds := fs.String("kinds", "int8,float32,chain", "what to time: int8 layers, float32 layers, the int8 chain")
+	chain := fs.String("chain", "640,128,128,128,128,8,128,128,128,128,640", "widths of the int8 layer chain")
+	minTime := fs.Duration("time", 200*time.Millisecond, "time spent on each measurement (median of blocks of calls)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "Usage: edge bench [flags]\n\nTimes the kernels single-threaded and prints family x kernel x shape x batch -> ns and GOPS\n(GOPS counts a multiply-accumulate as two operations).\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	var cfg bench.Config
+	var err error
+	if *families != "" {
+		cfg.Families = []kernels.Family{}
+		for _, name := range strings.Split(*families, ",") {
+			f, err := kernels.ParseFamily(name)
+			if err != nil {
+				return fmt.Errorf("%w: -families: %v", errUsage, err)
+			}
+			if !f.Supported() {
+				return fmt.Errorf("-families: family %s needs %s, which this CPU lacks", f, f.Needs())
+			}
+			cfg.Families = append(cfg.Families, f)
+		}
+	}
+	if *shapes != "" {
+		if cfg.Shapes, err = bench.ParseShapes(*shapes); err != nil {
+			return fmt.Errorf("%w: -shapes: %v", errUsage, err)
+		}
+	}
+	if cfg.Batches, err = bench.ParseInts(*batches); err != nil || len(cfg.Batches) == 0 {
+		return fmt.Errorf("%w: -batches %q: want positive integers", errUsage, *batches)
+	}
+	if cfg.Chain, err = bench.ParseInts(*chain); err != nil || len(cfg.Chain) == 1 {
+		return fmt.Errorf("%w: -chain %q: want at least two widths", errUsage, *chain)
+	}
+	for _, d := range cfg.Chain {
+		if d > kernels.MaxK {
+			return fmt.Errorf("%w: -chain width %d above %d", errUsage, d, kernels.MaxK)
+		}
+	}
+	cfg.Kinds = strings.Split(*kinds, ",")
+	if *minTime <= 0 {
+		return fmt.Errorf("%w: -time must be positive", errUsage)
+	}
+	cfg.MinTime = *minTime
+	fmt.Fprintf(stdout, "edge bench: single thread, median per call; kernel family in use: %s\n", kernels.Current())
+	_, err = bench.Run(cfg, stdout)
+	return err
+}

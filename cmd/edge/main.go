@@ -1,0 +1,104 @@
+// Command edge runs int8-quantised autoencoders on edge devices.
+//
+// Usage:
+//
+//	edge info              CPU, detected features and the kernel family of each kernel
+//	edge bench [flags]     time the kernels: family x shape x batch -> ns and GOPS
+//	edge version           print the version
+//
+// EDGE_KERNELS=generic|avx2|avx512|neon|neondot forces a kernel family.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/edgeml/edge/kernels"
+)
+
+// version is set at release time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// errUsage marks errors caused by the command line (exit status 2).
+var errUsage = errors.New("usage")
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+type command struct {
+	name, summary string
+	run           func(args []string, stdout, stderr io.Writer) error
+}
+
+func commands() []command {
+	return []command{
+		{"info", "print the CPU, its features and the kernel family each kernel uses", cmdInfo},
+		{"bench", "time the kernels (family x shape x batch -> ns, GOPS) and the int8 layer chain", cmdBench},
+		{"version", "print the version", func([]string, io.Writer, io.Writer) error { fmt.Println("edge", version); return nil }},
+	}
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "edge runs int8-quantised autoencoders on edge devices.")
+	fmt.Fprintln(w, "\nUsage: edge <command> [flags]\n\nCommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintf(w, "\n%s=generic|avx2|avx512|neon|neondot forces a kernel family.\nRun 'edge <command> -h' for a command's flags.\n", kernels.EnvVar)
+}
+
+// run executes the command line and returns the exit status.
+func run(args []string, stdout, stderr io.Writer) int {
+	if err := kernels.EnvError(); err != nil {
+		fmt.Fprintln(stderr, "edge:", err)
+		return 2
+	}
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stdout)
+		return 0
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			err := c.run(args[1:], stdout, stderr)
+			switch {
+			case err == nil:
+				return 0
+			case errors.Is(err, flag.ErrHelp):
+				return 0
+			case errors.Is(err, errUsage):
+				fmt.Fprintln(stderr, "edge", c.name+":", err)
+				return 2
+			default:
+				fmt.Fprintln(stderr, "edge", c.name+":", err)
+				return 1
+			}
+		}
+	}
+	fmt.Fprintf(stderr, "edge: unknown command %q\n\n", args[0])
+	usage(stderr)
+	return 2
+}
+
+// newFlags returns a flag set whose parse errors are usage errors.
+func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("edge "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	}
+	return nil
+}

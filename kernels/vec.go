@@ -1,0 +1,252 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+)
+
+// Vector kernels. Their slices must have equal lengths: a mismatch is a bug
+// in the caller and panics with a message naming the kernel, as gonum's
+// floats package does. Every family computes the same bits:
+//   - elementwise float32 ops are single IEEE operations (or one FMA32);
+//   - reductions (Dot, Sum, SumSquares) use the canonical order below, which
+//     SIMD code reproduces with whole vectors of lanes.
+
+// RedLanes is the number of partial sums of the canonical reduction order:
+// element i (i < RedLanes*floor(n/RedLanes)) goes to partial i%RedLanes in
+// sequence; the partials are then folded pairwise (p[j] += p[j+16], then +8,
+// +4, +2, +1) and the remaining tail is added to p[0] in order.
+const RedLanes = 32
+
+// vecImpl is one family's set of vector kernels.
+type vecImpl struct {
+	family     Family
+	name       string
+	quantize   func(dst []int8, src []float32, inv float32, zp int8)
+	dequantize func(dst []float32, src []int8, scale float32, zp int8)
+	lut        func(dst, src []int8, t *[256]int8)
+	add        func(dst, a, b []float32)
+	sub        func(dst, a, b []float32)
+	mul        func(dst, a, b []float32)
+	scale      func(dst, a []float32, s float32)
+	axpy       func(dst, a []float32, s float32)
+	relu       func(dst, a []float32)
+	dot        func(a, b []float32) float32
+	sum        func(a []float32) float32
+	sumsq      func(a, b []float32) float32
+}
+
+func sameLen(kernel string, n int, m ...int) {
+	for _, v := range m {
+		if v != n {
+			panic(fmt.Sprintf("kernels.%s: slice lengths %d and %d differ", kernel, n, v))
+		}
+	}
+}
+
+func vec() *vecImpl { return dispatch.Load().vec }
+
+// Quantize writes dst[i] = clamp(RoundToEven(src[i]*(1/scale)) + zp, -128, 127):
+// the int8 encoding, with the given scale and zero point, of float32 values.
+// NaN becomes zp (real 0); infinities saturate. scale must be a positive
+// normal float32.
+func Quantize(dst []int8, src []float32, scale float32, zp int8) {
+	sameLen("Quantize", len(dst), len(src))
+	vec().quantize(dst, src, 1/scale, zp)
+}
+
+// Dequantize writes dst[i] = float32(src[i]-zp) * scale.
+func Dequantize(dst []float32, src []int8, scale float32, zp int8) {
+	sameLen("Dequantize", len(dst), len(src))
+	vec().dequantize(dst, src, scale, zp)
+}
+
+// LUT writes dst[i] = t[uint8(src[i])]: a 256-entry table lookup, the int8
+// form of any element-wise activation (see NewLUT). dst may alias src.
+func LUT(dst, src []int8, t *[256]int8) {
+	sameLen("LUT", len(dst), len(src))
+	vec().lut(dst, src, t)
+}
+
+// NewLUT tabulates fn for LUT: entry uint8(q) holds the int8 encoding (outScale,
+// outZP) of fn applied to the value q encodes (inScale, inZP).
+func NewLUT(fn func(float64) float64, inScale float32, inZP int8, outScale float32, outZP int8) *[256]int8 {
+	var t [256]int8
+	for q := -128; q < 128; q++ {
+		x := float64(inScale) * float64(q-int(inZP))
+		y := fn(x)/float64(outScale) + float64(outZP)
+		y = math.RoundToEven(math.Max(-128, math.Min(127, y)))
+		if math.IsNaN(y) {
+			y = float64(outZP)
+		}
+		t[uint8(int8(q))] = int8(y)
+	}
+	return &t
+}
+
+// Sigmoid is the logistic function, for NewLUT.
+func Sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
+
+// Add writes dst[i] = a[i] + b[i].
+func Add(dst, a, b []float32) { sameLen("Add", len(dst), len(a), len(b)); vec().add(dst, a, b) }
+
+// Sub writes dst[i] = a[i] - b[i].
+func Sub(dst, a, b []float32) { sameLen("Sub", len(dst), len(a), len(b)); vec().sub(dst, a, b) }
+
+// Mul writes dst[i] = a[i] * b[i].
+func Mul(dst, a, b []float32) { sameLen("Mul", len(dst), len(a), len(b)); vec().mul(dst, a, b) }
+
+// Scale writes dst[i] = a[i] * s.
+func Scale(dst, a []float32, s float32) { sameLen("Scale", len(dst), len(a)); vec().scale(dst, a, s) }
+
+// Axpy writes dst[i] = FMA32(s, a[i], dst[i]), i.e. dst += s*a with one rounding.
+func Axpy(dst, a []float32, s float32) { sameLen("Axpy", len(dst), len(a)); vec().axpy(dst, a, s) }
+
+// ReLU32 writes dst[i] = max(a[i], 0) (NaN stays NaN, -0 becomes +0).
+func ReLU32(dst, a []float32) { sameLen("ReLU32", len(dst), len(a)); vec().relu(dst, a) }
+
+// Dot returns sum_i a[i]*b[i] in the canonical order (see RedLanes), each
+// step an FMA32.
+func Dot(a, b []float32) float32 { sameLen("Dot", len(a), len(b)); return vec().dot(a, b) }
+
+// Sum returns sum_i a[i] in the canonical order.
+func Sum(a []float32) float32 { return vec().sum(a) }
+
+// SumSquares returns sum_i (a[i]-b[i])^2 in the canonical order: the
+// difference is rounded to float32, then accumulated with FMA32.
+func SumSquares(a, b []float32) float32 {
+	sameLen("SumSquares", len(a), len(b))
+	return vec().sumsq(a, b)
+}
+
+var genericVec = &vecImpl{
+	family:     Generic,
+	name:       "go",
+	quantize:   genericQuantize,
+	dequantize: genericDequantize,
+	lut:        genericLUT,
+	add: func(d, a, b []float32) {
+		b = b[:len(a)]
+		d = d[:len(a)]
+		for i := range a {
+			d[i] = a[i] + b[i]
+		}
+	},
+	sub: func(d, a, b []float32) {
+		b = b[:len(a)]
+		d = d[:len(a)]
+		for i := range a {
+			d[i] = a[i] - b[i]
+		}
+	},
+	mul: func(d, a, b []float32) {
+		b = b[:len(a)]
+		d = d[:len(a)]
+		for i := range a {
+			d[i] = float32(a[i] * b[i])
+		}
+	},
+	scale: func(d, a []float32, s float32) {
+		d = d[:len(a)]
+		for i := range a {
+			d[i] = float32(a[i] * s)
+		}
+	},
+	axpy: func(d, a []float32, s float32) {
+		d = d[:len(a)]
+		for i := range a {
+			d[i] = FMA32(s, a[i], d[i])
+		}
+	},
+	relu:  genericReLU,
+	dot:   genericDot,
+	sum:   genericSum,
+	sumsq: genericSumSquares,
+}
+
+// quantizeOne is the scalar definition of Quantize given inv = 1/scale.
+func quantizeOne(x, inv float32, zp int8) int8 {
+	v := float32(x * inv)
+	if v != v {
+		return zp
+	}
+	lo, hi := float32(-128-int32(zp)), float32(127-int32(zp))
+	if v > hi {
+		v = hi
+	}
+	if v < lo {
+		v = lo
+	}
+	return int8(int32(math.RoundToEven(float64(v))) + int32(zp))
+}
+
+func genericQuantize(dst []int8, src []float32, inv float32, zp int8) {
+	dst = dst[:len(src)]
+	for i, x := range src {
+		dst[i] = quantizeOne(x, inv, zp)
+	}
+}
+
+func genericDequantize(dst []float32, src []int8, scale float32, zp int8) {
+	dst = dst[:len(src)]
+	z := int32(zp)
+	for i, q := range src {
+		dst[i] = float32(int32(q)-z) * scale
+	}
+}
+
+func genericLUT(dst, src []int8, t *[256]int8) {
+	dst = dst[:len(src)]
+	for i, q := range src {
+		dst[i] = t[uint8(q)]
+	}
+}
+
+func genericReLU(d, a []float32) {
+	d = d[:len(a)]
+	for i, v := range a {
+		if v > 0 || v != v {
+			d[i] = v
+		} else {
+			d[i] = 0
+		}
+	}
+}
+
+// reduce implements the canonical reduction order with step(acc, i).
+func reduce(n int, step func(acc float32, i int) float32) float32 {
+	var p [RedLanes]float32
+	full := n / RedLanes * RedLanes
+	for i := 0; i < full; i += RedLanes {
+		for j := range p {
+			p[j] = step(p[j], i+j)
+		}
+	}
+	for w := RedLanes / 2; w >= 1; w /= 2 {
+		for j := 0; j < w; j++ {
+			p[j] += p[j+w]
+		}
+	}
+	s := p[0]
+	for i := full; i < n; i++ {
+		s = step(s, i)
+	}
+	return s
+}
+
+func genericDot(a, b []float32) float32 {
+	b = b[:len(a)]
+	return reduce(len(a), func(acc float32, i int) float32 { return FMA32(a[i], b[i], acc) })
+}
+
+func genericSum(a []float32) float32 {
+	return reduce(len(a), func(acc float32, i int) float32 { return acc + a[i] })
+}
+
+func genericSumSquares(a, b []float32) float32 {
+	b = b[:len(a)]
+	return reduce(len(a), func(acc float32, i int) float32 {
+		d := a[i] - b[i]
+		return FMA32(d, d, acc)
+	})
+}
