@@ -24,7 +24,7 @@ type vecImpl struct {
 	name       string
 	quantize   func(dst []int8, src []float32, inv float32, zp int8)
 	dequantize func(dst []float32, src []int8, scale float32, zp int8)
-	lut        func(dst, src []int8, t *[256]int8)
+	lut        func(dst, src []int8, t *Table)
 	add        func(dst, a, b []float32)
 	sub        func(dst, a, b []float32)
 	mul        func(dst, a, b []float32)
@@ -61,27 +61,76 @@ func Dequantize(dst []float32, src []int8, scale float32, zp int8) {
 	vec().dequantize(dst, src, scale, zp)
 }
 
-// LUT writes dst[i] = t[uint8(src[i])]: a 256-entry table lookup, the int8
-// form of any element-wise activation (see NewLUT). dst may alias src.
-func LUT(dst, src []int8, t *[256]int8) {
+// Table is a 256-entry int8 lookup table, prepared for every family's LUT
+// kernel. Build it with NewTable or NewLUT; it is read-only afterwards.
+type Table struct {
+	t  [256]int8
+	xt [256]byte // the XOR-chained sub-tables of the AVX2 kernel (lutChain)
+}
+
+// NewTable prepares t, indexed by uint8(q) for input q, for LUT.
+func NewTable(t [256]int8) *Table {
+	tb := &Table{t: t}
+	lutChain(&tb.xt, &tb.t)
+	return tb
+}
+
+// At returns the table's entry for input q.
+func (t *Table) At(q int8) int8 { return t.t[uint8(q)] }
+
+// lutChain derives the sixteen 16-byte sub-tables that the AVX2 kernel
+// XORs together. With T_j the entries 16j..16j+15 (by unsigned index), the
+// kernel's lookups j that return data for an input in chunk c are j = 0..c
+// when c < 8 and j = c-7..c when c >= 8, so
+//
+//	X_0 = T_0, X_j = T_j^T_{j-1} (j = 1..7), X_8 = T_8^T_7^X_0,
+//	X_j = T_j^T_{j-1}^X_{j-8} (j = 9..15)
+//
+// makes the XOR of the returned rows equal T_c.
+func lutChain(x *[256]byte, t *[256]int8) {
+	row := func(j int) []byte {
+		r := make([]byte, 16)
+		for i := range r {
+			r[i] = byte(t[16*j+i])
+		}
+		return r
+	}
+	for j := 0; j < 16; j++ {
+		cur := row(j)
+		for i := 0; i < 16; i++ {
+			v := cur[i]
+			if j >= 1 {
+				v ^= byte(t[16*(j-1)+i])
+			}
+			if j >= 8 {
+				v ^= x[16*(j-8)+i]
+			}
+			x[16*j+i] = v
+		}
+	}
+}
+
+// LUT writes dst[i] = t.At(src[i]): a 256-entry table lookup, the int8 form
+// of any element-wise activation (see NewLUT). dst may alias src.
+func LUT(dst, src []int8, t *Table) {
 	sameLen("LUT", len(dst), len(src))
 	vec().lut(dst, src, t)
 }
 
-// NewLUT tabulates fn for LUT: entry uint8(q) holds the int8 encoding (outScale,
-// outZP) of fn applied to the value q encodes (inScale, inZP).
-func NewLUT(fn func(float64) float64, inScale float32, inZP int8, outScale float32, outZP int8) *[256]int8 {
+// NewLUT tabulates fn for LUT: the entry of input q holds the int8 encoding
+// (outScale, outZP) of fn applied to the value q encodes (inScale, inZP),
+// rounded half to even and saturated; NaN maps to outZP.
+func NewLUT(fn func(float64) float64, inScale float32, inZP int8, outScale float32, outZP int8) *Table {
 	var t [256]int8
 	for q := -128; q < 128; q++ {
 		x := float64(inScale) * float64(q-int(inZP))
 		y := fn(x)/float64(outScale) + float64(outZP)
-		y = math.RoundToEven(math.Max(-128, math.Min(127, y)))
 		if math.IsNaN(y) {
 			y = float64(outZP)
 		}
-		t[uint8(int8(q))] = int8(y)
+		t[uint8(int8(q))] = int8(math.RoundToEven(math.Max(-128, math.Min(127, y))))
 	}
-	return &t
+	return NewTable(t)
 }
 
 // Sigmoid is the logistic function, for NewLUT.
@@ -102,7 +151,7 @@ func Scale(dst, a []float32, s float32) { sameLen("Scale", len(dst), len(a)); ve
 // Axpy writes dst[i] = FMA32(s, a[i], dst[i]), i.e. dst += s*a with one rounding.
 func Axpy(dst, a []float32, s float32) { sameLen("Axpy", len(dst), len(a)); vec().axpy(dst, a, s) }
 
-// ReLU32 writes dst[i] = max(a[i], 0) (NaN stays NaN, -0 becomes +0).
+// ReLU32 writes dst[i] = 0 where a[i] < 0, else a[i] (so NaN and -0 pass through).
 func ReLU32(dst, a []float32) { sameLen("ReLU32", len(dst), len(a)); vec().relu(dst, a) }
 
 // Dot returns sum_i a[i]*b[i] in the canonical order (see RedLanes), each
@@ -195,21 +244,20 @@ func genericDequantize(dst []float32, src []int8, scale float32, zp int8) {
 	}
 }
 
-func genericLUT(dst, src []int8, t *[256]int8) {
+func genericLUT(dst, src []int8, t *Table) {
 	dst = dst[:len(src)]
 	for i, q := range src {
-		dst[i] = t[uint8(q)]
+		dst[i] = t.t[uint8(q)]
 	}
 }
 
 func genericReLU(d, a []float32) {
 	d = d[:len(a)]
 	for i, v := range a {
-		if v > 0 || v != v {
-			d[i] = v
-		} else {
-			d[i] = 0
+		if v < 0 {
+			v = 0
 		}
+		d[i] = v
 	}
 }
 

@@ -771,4 +771,3 @@ func F32AVX2(mr, nv int) F32Kernel {
 	}
 	return nil
 }
-

@@ -13,6 +13,7 @@ import (
 	"bytes"
 	"flag"
 	"fmt"
+	"go/format"
 	"log"
 	"os"
 	"path/filepath"
@@ -128,7 +129,11 @@ func main() {
 	for _, s := range selectors {
 		g.WriteString(s)
 	}
-	if err := os.WriteFile(filepath.Join(*out, "kernels_amd64.go"), g.Bytes(), 0o644); err != nil {
+	src, err := format.Source(g.Bytes())
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(*out, "kernels_amd64.go"), src, 0o644); err != nil {
 		log.Fatal(err)
 	}
 }
