@@ -11,7 +11,7 @@ var arch = func() archInfo {
 		compiled: [numFamilies]bool{Generic: true, AVX2: true, AVX512: true},
 		q8:       []*q8Impl{genericQ8, avx2Q8, avx512Q8},
 		f32:      []*f32Impl{genericF32, avx2F32, avx512F32},
-		vec:      []*vecImpl{genericVec, avx2Vec},
+		vec:      []*vecImpl{genericVec, avx2Vec, avx512Vec},
 	}
 	x := cpu.X86
 	a.supported[Generic] = true

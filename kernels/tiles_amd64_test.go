@@ -2,6 +2,8 @@
 
 package kernels
 
+import "testing"
+
 func q8TilesOf(f Family) *x86Q8 {
 	switch f {
 	case AVX512:
@@ -70,4 +72,20 @@ func f32NR(f Family) int { return f32TilesOf(f).nr }
 
 func f32Forced(w *F32Weights, m int, x []float32, xs int, y []float32, ys int, bias []float32, mode int, ts tileShape) {
 	f32x86(f32TilesOf(w.impl.family), &w.p, m, x, xs, 1, y, ys, bias, mode, ts)
+}
+
+// TestAMD64Registration checks that each SIMD family runs its own code for
+// every kernel instead of silently falling back to a lower family.
+func TestAMD64Registration(t *testing.T) {
+	for _, f := range []Family{AVX2, AVX512} {
+		if !f.Supported() {
+			t.Logf("NOT TESTED HERE: %s (needs %s)", f, f.Needs())
+			continue
+		}
+		for _, c := range ChoicesFor(f) {
+			if c.Family != f {
+				t.Errorf("%s: kernel %q runs %s code", f, c.Kernel, c.Family)
+			}
+		}
+	}
 }
