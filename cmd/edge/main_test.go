@@ -1,0 +1,76 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+
+	"github.com/edgeml/edge/kernels"
+)
+
+func runEdge(args ...string) (code int, stdout, stderr string) {
+	var o, e bytes.Buffer
+	code = run(args, &o, &e)
+	return code, o.String(), e.String()
+}
+
+func TestInfo(t *testing.T) {
+	code, out, errOut := runEdge("info")
+	if code != 0 {
+		t.Fatalf("edge info: exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"CPU:", "Kernel families", "In use: " + kernels.Current().String(), "int8 GEMM", "float32 GEMM"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("edge info output lacks %q:\n%s", want, out)
+		}
+	}
+	for _, f := range kernels.Families() {
+		if !strings.Contains(out, f.String()) {
+			t.Errorf("edge info does not list family %s", f)
+		}
+	}
+}
+
+func TestBench(t *testing.T) {
+	code, out, errOut := runEdge("bench", "-families", "generic", "-kinds", "int8,chain", "-shapes", "64x8", "-batches", "1,3", "-chain", "16,8,16", "-time", "2ms")
+	if code != 0 {
+		t.Fatalf("edge bench: exit %d: %s", code, errOut)
+	}
+	rows := 0
+	for _, line := range strings.Split(out, "\n") {
+		f := strings.Fields(line)
+		if len(f) == 7 && f[0] == "generic" {
+			rows++
+		}
+	}
+	if rows != 4 { // int8 64x8 at batch 1 and 3, chain at batch 1 and 3
+		t.Errorf("edge bench printed %d rows, want 4:\n%s", rows, out)
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"frobnicate"},
+		{"bench", "-batches", "0"},
+		{"bench", "-shapes", "12"},
+		{"bench", "-families", "sse9"},
+		{"bench", "-chain", "8"},
+		{"info", "extra"},
+		{"bench", "-nosuchflag"},
+	} {
+		if code, _, errOut := runEdge(args...); code != 2 || errOut == "" {
+			t.Errorf("edge %v: exit %d, stderr %q; want exit 2 with a message", args, code, errOut)
+		}
+	}
+	for _, f := range kernels.Families() {
+		if !f.Supported() {
+			code, _, errOut := runEdge("bench", "-families", f.String(), "-time", "1ms")
+			if code == 0 || !strings.Contains(errOut, "lacks") {
+				t.Errorf("bench -families %s on a CPU without it: exit %d, %q", f, code, errOut)
+			}
+		}
+	}
+	if code, out, _ := runEdge(); code != 0 || !strings.Contains(out, "Commands:") {
+		t.Errorf("edge without arguments: exit %d, output %q", code, out)
+	}
+}

@@ -1,0 +1,157 @@
+//go:build !purego
+
+// Package testmatrix runs the parts of the test suite that need another
+// build of the module: the purego build (no assembly), every kernel family
+// forced through EDGE_KERNELS, and vet and builds for other architectures.
+// They run under plain `go test ./...`, so that the README's one test
+// command covers everything; -short skips them, loudly.
+package testmatrix
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/edgeml/edge/kernels"
+)
+
+// goTool returns the go command that built this test.
+func goTool(t *testing.T) string {
+	t.Helper()
+	p := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if _, err := os.Stat(p); err == nil {
+		return p
+	}
+	p, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatalf("no go command found: %v", err)
+	}
+	return p
+}
+
+// moduleRoot returns the directory holding go.mod.
+func moduleRoot(t *testing.T) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("go.mod not found above the test directory")
+		}
+		dir = parent
+	}
+}
+
+func skipShort(t *testing.T, what string) {
+	t.Helper()
+	if testing.Short() {
+		t.Skipf("SKIPPED with -short: %s is not run", what)
+	}
+}
+
+// run runs the go command in the module root with extra environment and
+// fails the test with its output on error.
+func run(t *testing.T, env []string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(goTool(t), args...)
+	cmd.Dir = moduleRoot(t)
+	cmd.Env = append(os.Environ(), env...)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s go %s: %v\n%s", strings.Join(env, " "), strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// TestPurego runs the whole suite built with -tags purego: no assembly, the
+// Generic family only.
+func TestPurego(t *testing.T) {
+	skipShort(t, "the purego build of the suite")
+	out := run(t, nil, "test", "-tags", "purego", "-count=1", "./...")
+	t.Logf("go test -tags purego ./...:\n%s", out)
+}
+
+// TestForcedFamilies runs the kernel tests once per supported family with
+// EDGE_KERNELS set, checking (TestEnvForced) that the forced family is the
+// one that runs, and that forcing a family the CPU lacks is refused.
+func TestForcedFamilies(t *testing.T) {
+	skipShort(t, "the per-family EDGE_KERNELS runs")
+	for _, f := range kernels.Supported() {
+		out := run(t, []string{kernels.EnvVar + "=" + f.String()}, "test", "-count=1", "-run", "TestEnvForced|Q8AllTails|F32AllTails|FloatVectorOps", "-v", "./kernels")
+		if !strings.Contains(out, "--- PASS: TestEnvForced") {
+			t.Errorf("EDGE_KERNELS=%s: TestEnvForced did not pass:\n%s", f, out)
+		}
+	}
+	for _, f := range kernels.Families() {
+		if f.Supported() {
+			continue
+		}
+		cmd := exec.Command(goTool(t), "run", "./cmd/edge", "info")
+		cmd.Dir = moduleRoot(t)
+		cmd.Env = append(os.Environ(), kernels.EnvVar+"="+f.String())
+		out, err := cmd.CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "lacks") {
+			t.Errorf("EDGE_KERNELS=%s on a CPU without it: err=%v, output:\n%s", f, err, out)
+		}
+	}
+}
+
+// TestCrossBuilds vets the module for amd64 and arm64 (asmdecl checks the
+// assembly's frame offsets) and builds it for the Raspberry Pi targets.
+func TestCrossBuilds(t *testing.T) {
+	skipShort(t, "cross-architecture vet and builds")
+	for _, target := range []struct{ env []string }{
+		{[]string{"GOOS=linux", "GOARCH=amd64"}},
+		{[]string{"GOOS=linux", "GOARCH=arm64"}},
+	} {
+		run(t, append(target.env, "CGO_ENABLED=0"), "vet", "./...")
+	}
+	for _, target := range [][]string{
+		{"GOOS=linux", "GOARCH=arm64"},
+		{"GOOS=linux", "GOARCH=arm", "GOARM=7"},
+		{"GOOS=linux", "GOARCH=arm", "GOARM=6"},
+		{"GOOS=linux", "GOARCH=386"},
+		{"GOOS=darwin", "GOARCH=arm64"},
+		{"GOOS=windows", "GOARCH=amd64"},
+	} {
+		run(t, append(target, "CGO_ENABLED=0"), "build", "./...")
+	}
+}
+
+// TestGenerated checks that the committed assembly is what the generator
+// writes today.
+func TestGenerated(t *testing.T) {
+	skipShort(t, "the assembly generator check")
+	dir := t.TempDir()
+	gen := exec.Command(goTool(t), "run", ".", "-out", dir)
+	gen.Dir = filepath.Join(moduleRoot(t), "kernels", "asm", "_gen")
+	if out, err := gen.CombinedOutput(); err != nil {
+		t.Fatalf("generator: %v\n%s", err, out)
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "*"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("generator wrote nothing (%v)", err)
+	}
+	for _, f := range files {
+		want, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		have, err := os.ReadFile(filepath.Join(moduleRoot(t), "kernels", "asm", filepath.Base(f)))
+		if err != nil {
+			t.Fatalf("generated file %s is not committed: %v", filepath.Base(f), err)
+		}
+		if string(have) != string(want) {
+			t.Errorf("kernels/asm/%s is stale: run go generate ./kernels/asm", filepath.Base(f))
+		}
+	}
+}
