@@ -52,3 +52,22 @@ func BenchmarkTuneF32(b *testing.B) {
 		}
 	}
 }
+
+func BenchmarkTuneQ8Row(b *testing.B) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	for _, s := range [][3]int{{1, 128, 640}, {1, 640, 128}, {1, 128, 128}} {
+		c := randQ8Case(rng, s[0], s[1], s[2])
+		c.xs, c.ys = s[2], s[1]
+		c.x = make([]int8, s[0]*s[2], s[0]*s[2]+Slack)
+		w, _ := PackQ8For(AVX512, c.w, c.n, c.k, c.bias, c.scale, c.zx)
+		y := make([]int8, s[0]*s[1])
+		for nv := 1; nv <= 8; nv++ {
+			ts := tileShape{1, nv}
+			b.Run(fmt.Sprintf("%dx%dx%d/%dx%d", s[0], s[1], s[2], ts.mr, ts.nv), func(b *testing.B) {
+				for i := 0; i < b.N; i++ {
+					gemmForced(w, c.m, c.x, c.xs, y, c.ys, c.out, ts)
+				}
+			})
+		}
+	}
+}

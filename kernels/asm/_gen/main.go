@@ -224,9 +224,21 @@ func q8avx512(e *emitter, mr, nv int, float bool) {
 	e.f("MOVL $0x80808080, AX")
 	e.f("VPBROADCASTD AX, Z31")
 	acc := func(r, v int) string { return fmt.Sprintf("Z%d", r*nv+v) }
+	// One row: odd K groups go to a second set of accumulators (Z8..Z15),
+	// halving the VPDPBUSD latency chain; the sets are summed at the end.
+	split := mr == 1
+	accG := func(r, v, g int) string {
+		if split && g%2 == 1 {
+			return fmt.Sprintf("Z%d", 8+v)
+		}
+		return acc(r, v)
+	}
 	for r := 0; r < mr; r++ {
 		for v := 0; v < nv; v++ {
 			e.f("VPXORD %s, %s, %s", acc(r, v), acc(r, v), acc(r, v))
+			if split {
+				e.f("VPXORD %s, %s, %s", accG(r, v, 1), accG(r, v, 1), accG(r, v, 1))
+			}
 		}
 	}
 	wAddr := func(v, disp int) string {
@@ -251,7 +263,7 @@ func q8avx512(e *emitter, mr, nv int, float bool) {
 				if mr == 1 {
 					w = wAddr(v, 64*g)
 				}
-				e.f("VPDPBUSD %s, %s, %s", w, t, acc(r, v))
+				e.f("VPDPBUSD %s, %s, %s", w, t, accG(r, v, g))
 			}
 		}
 	}
@@ -280,6 +292,11 @@ func q8avx512(e *emitter, mr, nv int, float bool) {
 	group(0)
 	advance(1)
 	e.label(name + "_epilogue")
+	if split {
+		for v := 0; v < nv; v++ {
+			e.f("VPADDD %s, %s, %s", accG(0, v, 1), acc(0, v), acc(0, v))
+		}
+	}
 	// DX now points at block 0's scales; R12 at its biases.
 	if nv > 4 {
 		e.f("LEAQ (R12)(R9*4), R11")
