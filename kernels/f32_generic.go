@@ -25,10 +25,17 @@ func genericF32Run(b *f32Panels, m int, a []float32, rs, cs int, c []float32, ld
 				x := a[ai]
 				ai += cs
 				p := pan[4*i : 4*i+4 : 4*i+4]
-				a0 = FMA32(x, p[0], a0)
-				a1 = FMA32(x, p[1], a1)
-				a2 = FMA32(x, p[2], a2)
-				a3 = FMA32(x, p[3], a3)
+				// FMA32 by hand for four lanes: one suspect test for all.
+				xd := float64(x)
+				s0 := xd*float64(p[0]) + float64(a0)
+				s1 := xd*float64(p[1]) + float64(a1)
+				s2 := xd*float64(p[2]) + float64(a2)
+				s3 := xd*float64(p[3]) + float64(a3)
+				if suspect(s0) || suspect(s1) || suspect(s2) || suspect(s3) {
+					a0, a1, a2, a3 = FMA32(x, p[0], a0), FMA32(x, p[1], a1), FMA32(x, p[2], a2), FMA32(x, p[3], a3)
+				} else {
+					a0, a1, a2, a3 = float32(s0), float32(s1), float32(s2), float32(s3)
+				}
 			}
 			acc = [4]float32{a0, a1, a2, a3}
 			copy(cr, acc[:cols])
