@@ -48,42 +48,38 @@ func dot4(xr []int8, wb []int8) (a0, a1, a2, a3 int32) {
 	return
 }
 
-func genericQ8Gemm(w *Q8Weights, m int, x []int8, xs int, y []int8, ys int, o Output) {
-	lo, hi := o.bounds()
-	zp := int32(o.ZeroPoint)
-	k, n := w.k, w.n
+// genericBlocks computes every block's four accumulators (bias' included)
+// for every row and hands them to out with the row and the block's first
+// channel; the two output variants differ only in out.
+func genericBlocks(w *Q8Weights, m int, x []int8, xs int, out func(r, j0 int, acc [4]int32)) {
+	k := w.k
 	for r := 0; r < m; r++ {
 		xr := x[r*xs : r*xs+k]
-		yr := y[r*ys : r*ys+n]
 		for b := 0; b < w.blocks; b++ {
 			var acc [4]int32
 			acc[0], acc[1], acc[2], acc[3] = dot4(xr, w.gw[b*4*k:(b+1)*4*k])
-			for c := 0; c < 4; c++ {
-				j := b*4 + c
-				if j >= n {
-					break
-				}
-				yr[j] = requantize(acc[c]+w.gbias[j], w.gscale[j], lo, hi, zp)
+			for c := range acc {
+				acc[c] += w.gbias[b*4+c]
 			}
+			out(r, b*4, acc)
 		}
 	}
 }
 
-func genericQ8GemmF32(w *Q8Weights, m int, x []int8, xs int, y []float32, ys int) {
-	k, n := w.k, w.n
-	for r := 0; r < m; r++ {
-		xr := x[r*xs : r*xs+k]
-		yr := y[r*ys : r*ys+n]
-		for b := 0; b < w.blocks; b++ {
-			var acc [4]int32
-			acc[0], acc[1], acc[2], acc[3] = dot4(xr, w.gw[b*4*k:(b+1)*4*k])
-			for c := 0; c < 4; c++ {
-				j := b*4 + c
-				if j >= n {
-					break
-				}
-				yr[j] = float32(acc[c]+w.gbias[j]) * w.gscale[j]
-			}
+func genericQ8Gemm(w *Q8Weights, m int, x []int8, xs int, y []int8, ys int, o Output) {
+	lo, hi := o.bounds()
+	zp := int32(o.ZeroPoint)
+	genericBlocks(w, m, x, xs, func(r, j0 int, acc [4]int32) {
+		for c := 0; c < 4 && j0+c < w.n; c++ {
+			y[r*ys+j0+c] = requantize(acc[c], w.gscale[j0+c], lo, hi, zp)
 		}
-	}
+	})
+}
+
+func genericQ8GemmF32(w *Q8Weights, m int, x []int8, xs int, y []float32, ys int) {
+	genericBlocks(w, m, x, xs, func(r, j0 int, acc [4]int32) {
+		for c := 0; c < 4 && j0+c < w.n; c++ {
+			y[r*ys+j0+c] = float32(acc[c]) * w.gscale[j0+c]
+		}
+	})
 }

@@ -530,166 +530,52 @@ func q8avx2(e *emitter, mr, nv int, float bool) {
 }
 
 // ---------------------------------------------------------------------------
-// float32 GEMM, AVX-512.
+// float32 GEMM, AVX-512 and AVX2 + FMA.
 //
-// Packed B: panels of 16 columns, [k][16] float32 each, bs bytes apart. A's
-// element (r, i) is at a + r*rs + i*cs (bytes). Every output lane is one
-// chain of VFMADD231PS over k in order, as the package contract demands.
-// mode: 0 start at zero, 1 at bias, 2 at C. mask: valid lanes of the last panel.
-// Registers: accumulators Z0..Z27, B Z24.. (mr>1), A broadcasts Z28..Z30.
+// Packed B: panels of one vector of columns (16 or 8), [k][cols] float32
+// each, bs bytes apart. A's element (r, i) is at a + r*rs + i*cs (bytes).
+// Every output lane is one chain of VFMADD231PS over k in order, as the
+// package contract demands. mode: 0 start at zero, 1 at bias, 2 at C. mask
+// marks the valid columns of the last panel: a bit mask in K1 on AVX-512, a
+// lane count turned into a VMASKMOVPS mask (in the A register, outside the
+// k loop) on AVX2. Registers: accumulators from 0 (row-major), B vectors
+// after them (mr > 1), A broadcasts in the top registers.
 
-func f32avx512(e *emitter, mr, nv int) {
-	name := fmt.Sprintf("f32avx512_%dx%d", mr, nv)
-	e.raw(fmt.Sprintf("// func %s(%s)\nTEXT ·%s(SB), NOSPLIT, $0-88\n", name, f32Sig, name))
-	nacc := mr * nv
-	acc := func(r, v int) string { return fmt.Sprintf("Z%d", r*nv+v) }
-	breg := func(v int) string { return fmt.Sprintf("Z%d", nacc+v) }
-	areg := func(r int) string { return fmt.Sprintf("Z%d", 29+r%3) }
-	// A rows: r in 0..13 as bases SI (0..3), DI (4..7), R13 (8..11), R15 (12, 13).
-	e.f("MOVQ a+0(FP), SI")
-	e.f("MOVQ rs+8(FP), BX")
-	e.f("LEAQ (BX)(BX*2), R8")
-	if mr > 4 {
-		e.f("LEAQ (SI)(BX*4), DI")
-	}
-	if mr > 8 {
-		e.f("LEAQ (DI)(BX*4), R13")
-	}
-	if mr > 12 {
-		e.f("LEAQ (R13)(BX*4), R15")
-	}
-	e.f("MOVQ cs+16(FP), R11")
-	e.f("MOVQ b+24(FP), DX")
-	e.f("MOVQ bs+32(FP), R9")
-	e.f("LEAQ (R9)(R9*2), R10")
-	if nv > 4 {
-		e.f("LEAQ (DX)(R9*4), R12")
-	}
-	e.f("MOVQ mask+72(FP), AX")
-	e.f("KMOVQ AX, K1")
-	e.f("MOVQ $0xffff, AX")
-	e.f("KMOVQ AX, K2")
-	e.f("MOVQ c+48(FP), CX")
-	e.f("MOVQ ldc+56(FP), R14")
-	kmask := func(v int) string {
-		if v == nv-1 {
-			return "K1"
-		}
-		return "K2"
-	}
-	aAddr := func(r int) string {
-		bases := []string{"SI", "DI", "R13", "R15"}
-		b := bases[r/4]
-		return rowAddr(r%4, 0, b, b, "BX", "R8")
-	}
-	// C rows use the same scheme on CX with stride R14; 3*ldc in AX while storing.
-	cAddr := func(r, v int) string {
-		// rows 0..3 from CX; further rows use a moving pointer (set by cRow).
-		return rowAddr(r%4, 64*v, "CX", "CX", "R14", "AX")
-	}
-	bAddr := func(v int) string {
-		base := "DX"
-		if v >= 4 {
-			base, v = "R12", v-4
-		}
-		return rowAddr(v, 0, base, base, "R9", "R10")
-	}
-	// Initialise the accumulators.
-	e.f("MOVQ mode+80(FP), AX")
-	e.f("CMPQ AX, $1")
-	e.f("JEQ %s_bias", name)
-	e.f("JGT %s_loadc", name)
-	for r := 0; r < mr; r++ {
-		for v := 0; v < nv; v++ {
-			e.f("VPXORD %s, %s, %s", acc(r, v), acc(r, v), acc(r, v))
-		}
-	}
-	e.f("JMP %s_start", name)
-	e.label(name + "_bias")
-	e.f("MOVQ bias+64(FP), AX")
-	for v := 0; v < nv; v++ {
-		e.f("VMOVUPS.Z %d(AX), %s, %s", 64*v, kmask(v), acc(0, v))
-		for r := 1; r < mr; r++ {
-			e.f("VMOVAPS %s, %s", acc(0, v), acc(r, v))
-		}
-	}
-	e.f("JMP %s_start", name)
-	e.label(name + "_loadc")
-	e.f("LEAQ (R14)(R14*2), AX")
-	for r := 0; r < mr; r++ {
-		if r > 0 && r%4 == 0 {
-			e.f("LEAQ (CX)(R14*4), CX")
-		}
-		for v := 0; v < nv; v++ {
-			e.f("VMOVUPS.Z %s, %s, %s", cAddr(r, v), kmask(v), acc(r, v))
-		}
-	}
-	e.f("MOVQ c+48(FP), CX")
-	e.label(name + "_start")
-	e.f("MOVQ k+40(FP), AX")
-	e.label(name + "_loop")
-	if mr > 1 {
-		for v := 0; v < nv; v++ {
-			e.f("VMOVUPS %s, %s", bAddr(v), breg(v))
-		}
-	}
-	for r := 0; r < mr; r++ {
-		e.f("VBROADCASTSS %s, %s", aAddr(r), areg(r))
-		for v := 0; v < nv; v++ {
-			b := breg(v)
-			if mr == 1 {
-				b = bAddr(v)
-			}
-			e.f("VFMADD231PS %s, %s, %s", b, areg(r), acc(r, v))
-		}
-	}
-	e.f("ADDQ R11, SI")
-	if mr > 4 {
-		e.f("ADDQ R11, DI")
-	}
-	if mr > 8 {
-		e.f("ADDQ R11, R13")
-	}
-	if mr > 12 {
-		e.f("ADDQ R11, R15")
-	}
-	e.f("ADDQ $64, DX")
-	if nv > 4 {
-		e.f("ADDQ $64, R12")
-	}
-	e.f("DECQ AX")
-	e.f("JNZ %s_loop", name)
-	e.f("LEAQ (R14)(R14*2), AX")
-	for r := 0; r < mr; r++ {
-		if r > 0 && r%4 == 0 {
-			e.f("LEAQ (CX)(R14*4), CX")
-		}
-		for v := 0; v < nv; v++ {
-			e.f("VMOVUPS %s, %s, %s", acc(r, v), kmask(v), cAddr(r, v))
-		}
-	}
-	e.f("VZEROUPPER")
-	e.f("RET")
-	e.raw("\n")
+// f32ISA describes what differs between the float32 kernels of two ISAs.
+type f32ISA struct {
+	prefix string // kernel name prefix
+	reg    string // "Z" or "Y"
+	width  int    // bytes per vector
+	kmask  bool   // AVX-512 mask registers instead of VMASKMOVPS
 }
 
-// ---------------------------------------------------------------------------
-// float32 GEMM, AVX2 + FMA: as f32avx512 with panels of 8 columns and
-// VMASKMOVPS for the last panel (mask = number of valid columns, 1..8).
+var (
+	f32AVX512 = f32ISA{prefix: "f32avx512", reg: "Z", width: 64, kmask: true}
+	f32AVX2   = f32ISA{prefix: "f32avx2", reg: "Y", width: 32}
+)
 
-func f32avx2(e *emitter, mr, nv int) {
-	name := fmt.Sprintf("f32avx2_%dx%d", mr, nv)
+func f32avx512(e *emitter, mr, nv int) { f32kernel(e, f32AVX512, mr, nv) }
+func f32avx2(e *emitter, mr, nv int)   { f32kernel(e, f32AVX2, mr, nv) }
+
+func f32kernel(e *emitter, isa f32ISA, mr, nv int) {
+	name := fmt.Sprintf("%s_%dx%d", isa.prefix, mr, nv)
 	e.raw(fmt.Sprintf("// func %s(%s)\nTEXT ·%s(SB), NOSPLIT, $0-88\n", name, f32Sig, name))
 	nacc := mr * nv
-	acc := func(r, v int) string { return fmt.Sprintf("Y%d", r*nv+v) }
-	breg := func(v int) string { return fmt.Sprintf("Y%d", nacc+v) }
-	areg := "Y15"
-	mreg := "Y15" // the tail mask, outside the k loop
+	vr := func(i int) string { return fmt.Sprintf("%s%d", isa.reg, i) }
+	acc := func(r, v int) string { return vr(r*nv + v) }
+	breg := func(v int) string { return vr(nacc + v) }
+	areg := func(r int) string { return vr(29 + r%3) }
+	mreg := "Y15" // AVX2 tail mask, outside the k loop
+	if !isa.kmask {
+		areg = func(int) string { return "Y15" }
+	}
+	// A rows: bases SI (rows 0-3), DI (4-7), R13 (8-11), R15 (12-13).
+	bases := []string{"SI", "DI", "R13", "R15"}
 	e.f("MOVQ a+0(FP), SI")
 	e.f("MOVQ rs+8(FP), BX")
 	e.f("LEAQ (BX)(BX*2), R8")
-	if mr > 4 {
-		e.f("LEAQ (SI)(BX*4), DI")
+	for i := 1; i < len(bases) && mr > 4*i; i++ {
+		e.f("LEAQ (%s)(BX*4), %s", bases[i-1], bases[i])
 	}
 	e.f("MOVQ cs+16(FP), R11")
 	e.f("MOVQ b+24(FP), DX")
@@ -698,16 +584,25 @@ func f32avx2(e *emitter, mr, nv int) {
 	if nv > 4 {
 		e.f("LEAQ (DX)(R9*4), R12")
 	}
+	if isa.kmask {
+		e.f("MOVQ mask+72(FP), AX")
+		e.f("KMOVQ AX, K1")
+		e.f("MOVQ $0xffff, AX")
+		e.f("KMOVQ AX, K2")
+	}
+	setMask := func() {
+		if !isa.kmask {
+			e.f("MOVQ mask+72(FP), AX")
+			e.f("MOVQ AX, X15")
+			e.f("VPBROADCASTD X15, %s", mreg)
+			e.f("VPCMPGTD iota8<>(SB), %s, %s", mreg, mreg)
+		}
+	}
 	e.f("MOVQ c+48(FP), CX")
 	e.f("MOVQ ldc+56(FP), R14")
-	setMask := func() {
-		e.f("MOVQ mask+72(FP), AX")
-		e.f("MOVQ AX, X15")
-		e.f("VPBROADCASTD X15, %s", mreg)
-		e.f("VPCMPGTD iota8<>(SB), %s, %s", mreg, mreg)
-	}
-	aAddr := func(r int) string { return rowAddr(r, 0, "SI", "DI", "BX", "R8") }
-	cAddr := func(r, v int) string { return rowAddr(r%4, 32*v, "CX", "CX", "R14", "AX") }
+	aAddr := func(r int) string { return rowAddr(r%4, 0, bases[r/4], bases[r/4], "BX", "R8") }
+	// C rows 0-3 from CX (3*ldc in AX); CX moves down four rows at a time.
+	cAddr := func(r, v int) string { return rowAddr(r%4, isa.width*v, "CX", "CX", "R14", "AX") }
 	bAddr := func(v int) string {
 		base := "DX"
 		if v >= 4 {
@@ -716,19 +611,41 @@ func f32avx2(e *emitter, mr, nv int) {
 		return rowAddr(v, 0, base, base, "R9", "R10")
 	}
 	load := func(src, dst string, last bool) {
-		if last {
+		switch {
+		case isa.kmask && last:
+			e.f("VMOVUPS.Z %s, K1, %s", src, dst)
+		case isa.kmask:
+			e.f("VMOVUPS.Z %s, K2, %s", src, dst)
+		case last:
 			e.f("VMASKMOVPS %s, %s, %s", src, mreg, dst)
-		} else {
+		default:
 			e.f("VMOVUPS %s, %s", src, dst)
 		}
 	}
+	store := func(src, dst string, last bool) {
+		switch {
+		case isa.kmask && last:
+			e.f("VMOVUPS %s, K1, %s", src, dst)
+		case isa.kmask:
+			e.f("VMOVUPS %s, K2, %s", src, dst)
+		case last:
+			e.f("VMASKMOVPS %s, %s, %s", src, mreg, dst)
+		default:
+			e.f("VMOVUPS %s, %s", src, dst)
+		}
+	}
+	zero := "VXORPS"
+	if isa.kmask {
+		zero = "VPXORD"
+	}
+	// Initialise the accumulators.
 	e.f("MOVQ mode+80(FP), AX")
 	e.f("CMPQ AX, $1")
 	e.f("JEQ %s_bias", name)
 	e.f("JGT %s_loadc", name)
 	for r := 0; r < mr; r++ {
 		for v := 0; v < nv; v++ {
-			e.f("VXORPS %s, %s, %s", acc(r, v), acc(r, v), acc(r, v))
+			e.f("%s %s, %s, %s", zero, acc(r, v), acc(r, v), acc(r, v))
 		}
 	}
 	e.f("JMP %s_start", name)
@@ -736,7 +653,7 @@ func f32avx2(e *emitter, mr, nv int) {
 	setMask()
 	e.f("MOVQ bias+64(FP), AX")
 	for v := 0; v < nv; v++ {
-		load(fmt.Sprintf("%d(AX)", 32*v), acc(0, v), v == nv-1)
+		load(fmt.Sprintf("%d(AX)", isa.width*v), acc(0, v), v == nv-1)
 		for r := 1; r < mr; r++ {
 			e.f("VMOVAPS %s, %s", acc(0, v), acc(r, v))
 		}
@@ -763,22 +680,21 @@ func f32avx2(e *emitter, mr, nv int) {
 		}
 	}
 	for r := 0; r < mr; r++ {
-		e.f("VBROADCASTSS %s, %s", aAddr(r), areg)
+		e.f("VBROADCASTSS %s, %s", aAddr(r), areg(r))
 		for v := 0; v < nv; v++ {
 			b := breg(v)
 			if mr == 1 {
 				b = bAddr(v)
 			}
-			e.f("VFMADD231PS %s, %s, %s", b, areg, acc(r, v))
+			e.f("VFMADD231PS %s, %s, %s", b, areg(r), acc(r, v))
 		}
 	}
-	e.f("ADDQ R11, SI")
-	if mr > 4 {
-		e.f("ADDQ R11, DI")
+	for i := 0; i < len(bases) && mr > 4*i; i++ {
+		e.f("ADDQ R11, %s", bases[i])
 	}
-	e.f("ADDQ $32, DX")
+	e.f("ADDQ $%d, DX", isa.width)
 	if nv > 4 {
-		e.f("ADDQ $32, R12")
+		e.f("ADDQ $%d, R12", isa.width)
 	}
 	e.f("DECQ AX")
 	e.f("JNZ %s_loop", name)
@@ -789,11 +705,7 @@ func f32avx2(e *emitter, mr, nv int) {
 			e.f("LEAQ (CX)(R14*4), CX")
 		}
 		for v := 0; v < nv; v++ {
-			if v == nv-1 {
-				e.f("VMASKMOVPS %s, %s, %s", acc(r, v), mreg, cAddr(r, v))
-			} else {
-				e.f("VMOVUPS %s, %s", acc(r, v), cAddr(r, v))
-			}
+			store(acc(r, v), cAddr(r, v), v == nv-1)
 		}
 	}
 	e.f("VZEROUPPER")
