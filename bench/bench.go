@@ -24,15 +24,16 @@ type Shape struct{ N, K int }
 
 func (s Shape) String() string { return fmt.Sprintf("%dx%d", s.K, s.N) }
 
-// AutoencoderDims are the layer widths of the reference dense autoencoder.
-var AutoencoderDims = []int{640, 128, 128, 128, 128, 8, 128, 128, 128, 128, 640}
+// AutoencoderDims returns the layer widths of the reference dense autoencoder.
+func AutoencoderDims() []int { return []int{640, 128, 128, 128, 128, 8, 128, 128, 128, 128, 640} }
 
 // DefaultShapes are the distinct layer shapes of AutoencoderDims plus a
 // 512x512 layer (with batch 512 it is the 512^3 GEMM).
 func DefaultShapes() []Shape {
 	var out []Shape
-	for i := 0; i+1 < len(AutoencoderDims); i++ {
-		s := Shape{N: AutoencoderDims[i+1], K: AutoencoderDims[i]}
+	dims := AutoencoderDims()
+	for i := 0; i+1 < len(dims); i++ {
+		s := Shape{N: dims[i+1], K: dims[i]}
 		if !slices.Contains(out, s) {
 			out = append(out, s)
 		}
@@ -104,7 +105,7 @@ func (c *Config) defaults() {
 		c.Batches = []int{1, 16, 256}
 	}
 	if c.Chain == nil {
-		c.Chain = AutoencoderDims
+		c.Chain = AutoencoderDims()
 	}
 	if c.Kinds == nil {
 		c.Kinds = []string{"int8", "float32", "chain"}

@@ -56,7 +56,7 @@ func BenchmarkChain(b *testing.B) {
 	for _, f := range kernels.Supported() {
 		for _, batch := range []int{1, 16, 256} {
 			b.Run(fmt.Sprintf("%s/batch=%d", f, batch), func(b *testing.B) {
-				c, err := NewChain(f, AutoencoderDims, batch, rand.New(rand.NewPCG(1, 1)))
+				c, err := NewChain(f, AutoencoderDims(), batch, rand.New(rand.NewPCG(1, 1)))
 				if err != nil {
 					b.Fatal(err)
 				}

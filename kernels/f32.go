@@ -132,11 +132,11 @@ func (w *F32Weights) check(m int, x []float32, xs int, y []float32, ys int) erro
 	if m == 0 {
 		return nil
 	}
-	if need := (m-1)*xs + w.p.k; len(x) < need {
-		return errShape("input", need, len(x))
+	if err := checkMatrix("input", x, m, w.p.k, xs); err != nil {
+		return err
 	}
-	if need := (m-1)*ys + w.p.n; len(y) < need {
-		return errShape("output", need, len(y))
+	if err := checkMatrix("output", y, m, w.p.n, ys); err != nil {
+		return err
 	}
 	return nil
 }
@@ -241,7 +241,11 @@ func checkMatrix(name string, v []float32, rows, cols, ld int) error {
 	if ld < cols {
 		return fmt.Errorf("kernels: %s has leading dimension %d < %d columns", name, ld, cols)
 	}
-	if need := (rows-1)*ld + cols; len(v) < need {
+	need, ok := extent(rows, ld, cols, 0)
+	if !ok {
+		return fmt.Errorf("kernels: %s with %d rows of stride %d overflows", name, rows, ld)
+	}
+	if len(v) < need {
 		return errShape(name, need, len(v))
 	}
 	return nil

@@ -121,29 +121,35 @@ type table struct {
 
 var dispatch atomic.Pointer[table]
 
-// envErr records a bad EDGE_KERNELS value found at start-up.
-var envErr error
-
 func init() {
-	f := Best()
-	if v, ok := os.LookupEnv(EnvVar); ok && strings.TrimSpace(v) != "" {
-		g, err := ParseFamily(v)
-		if err == nil && !g.Supported() {
-			err = unsupportedError(g)
-		}
-		if err != nil {
-			envErr = fmt.Errorf("%s=%s: %w; using %s", EnvVar, v, err, f)
-		} else {
-			f = g
-		}
-	}
+	f, _ := envFamily()
 	dispatch.Store(buildTable(f))
+}
+
+// envFamily returns the family EDGE_KERNELS asks for, or Best with an error
+// when the variable names an unknown family or one the CPU lacks.
+func envFamily() (Family, error) {
+	v, ok := os.LookupEnv(EnvVar)
+	if !ok || strings.TrimSpace(v) == "" {
+		return Best(), nil
+	}
+	f, err := ParseFamily(v)
+	if err == nil && !f.Supported() {
+		err = unsupportedError(f)
+	}
+	if err != nil {
+		return Best(), fmt.Errorf("%s=%s: %w; using %s", EnvVar, v, err, Best())
+	}
+	return f, nil
 }
 
 // EnvError reports an EDGE_KERNELS value that could not be honoured at
 // start-up (unknown name or a family the CPU lacks). The package then runs
 // the best supported family; commands should print the error and stop.
-func EnvError() error { return envErr }
+func EnvError() error {
+	_, err := envFamily()
+	return err
+}
 
 func unsupportedError(f Family) error {
 	if !arch.compiled[f] && f != Generic {

@@ -233,6 +233,20 @@ func alignedBytes(n, align int) []byte {
 	return b[off : off+n : off+n]
 }
 
+// extent returns (rows-1)*stride + cols + extra, the number of elements a
+// strided matrix spans, or ok=false when that overflows int (a hostile
+// stride must not wrap around and pass a bounds check).
+func extent(rows, stride, cols, extra int) (n int, ok bool) {
+	if rows < 1 || stride < 0 || cols < 0 || extra < 0 {
+		return 0, rows == 0
+	}
+	const maxInt = int(^uint(0) >> 1)
+	if rows > 1 && stride > (maxInt-cols-extra)/(rows-1) {
+		return 0, false
+	}
+	return (rows-1)*stride + cols + extra, true
+}
+
 // errShape builds the error of a GEMM call whose buffers do not fit its shape.
 func errShape(what string, need, have int) error {
 	return fmt.Errorf("kernels: %s holds %d elements, the shape needs %d", what, have, need)
@@ -254,11 +268,11 @@ func (w *Q8Weights) checkCall(m int, xcap, xs int, ylen, ys int) error {
 	if m == 0 {
 		return nil
 	}
-	if need := (m-1)*xs + w.k + Slack; xcap < need {
-		return fmt.Errorf("kernels: input capacity %d is short of (m-1)*stride+k+Slack = %d (kernels read up to Slack=%d bytes past the last row)", xcap, need, Slack)
+	if need, ok := extent(m, xs, w.k, Slack); !ok || xcap < need {
+		return fmt.Errorf("kernels: input capacity %d is short of (m-1)*stride+k+Slack for m=%d, stride=%d, k=%d (kernels read up to Slack=%d bytes past the last row)", xcap, m, xs, w.k, Slack)
 	}
-	if need := (m-1)*ys + w.n; ylen < need {
-		return errShape("output", need, ylen)
+	if need, ok := extent(m, ys, w.n, 0); !ok || ylen < need {
+		return fmt.Errorf("kernels: output holds %d elements, short of (m-1)*stride+n for m=%d, stride=%d, n=%d", ylen, m, ys, w.n)
 	}
 	return nil
 }

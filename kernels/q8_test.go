@@ -353,3 +353,33 @@ func TestUseAndParse(t *testing.T) {
 		t.Error("Best is not the last supported family")
 	}
 }
+
+// TestHostileStrides checks that strides whose extents overflow int are
+// refused rather than wrapped into a passing bounds check.
+func TestHostileStrides(t *testing.T) {
+	p, err := PackQ8([]int8{1, 2, 3, 4}, 2, 2, nil, []float32{1, 1}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	huge := int(^uint(0)>>1) / 2
+	x := make([]int8, 4, 4+Slack)
+	if err := p.Gemm(3, x, huge, make([]int8, 8), 2, Linear(0)); err == nil {
+		t.Error("input stride that overflows accepted")
+	}
+	if err := p.Gemm(1, x, 2, make([]int8, 8), huge, Linear(0)); err != nil {
+		t.Errorf("m=1 with a huge output stride (never used) refused: %v", err)
+	}
+	if err := p.Gemm(3, make([]int8, 6, 6+Slack), 2, make([]int8, 8), huge, Linear(0)); err == nil {
+		t.Error("output stride that overflows accepted")
+	}
+	f, err := PackF32([]float32{1, 2, 3, 4}, 2, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Gemm(3, make([]float32, 6), huge, make([]float32, 6), 2, nil); err == nil {
+		t.Error("float input stride that overflows accepted")
+	}
+	if err := Sgemm(false, false, 3, 2, 2, make([]float32, 6), huge, make([]float32, 4), 2, make([]float32, 6), 2, false, nil); err == nil {
+		t.Error("Sgemm lda that overflows accepted")
+	}
+}
