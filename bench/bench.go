@@ -49,6 +49,7 @@ type Config struct {
 	Chain    []int            // widths of the int8 chain; default AutoencoderDims; empty slice: none
 	Kinds    []string         // "int8", "float32", "chain"; default all
 	MinTime  time.Duration    // time per measurement; default 200ms
+	Iters    int              // if > 0: the median of exactly Iters timed blocks, instead of MinTime
 }
 
 // Row is one measurement.
@@ -152,7 +153,7 @@ func Run(cfg Config, w io.Writer) ([]Row, error) {
 						if err != nil {
 							return rows, err
 						}
-						ns := Measure(bm, cfg.MinTime)
+						ns := cfg.measure(bm)
 						emit(rowOf(f, kind, s.String(), b, ns, float64(s.N*s.K)))
 					}
 				case "chain":
@@ -163,7 +164,7 @@ func Run(cfg Config, w io.Writer) ([]Row, error) {
 					if err != nil {
 						return rows, err
 					}
-					ns := Measure(ch.Run, cfg.MinTime)
+					ns := cfg.measure(ch.Run)
 					emit(rowOf(f, kind, dimsString(cfg.Chain), b, ns, float64(ch.MACs())))
 				default:
 					return rows, fmt.Errorf("bench: unknown kind %q (want int8, float32 or chain)", kind)
@@ -187,10 +188,26 @@ func dimsString(d []int) string {
 	return strings.Join(s, "-")
 }
 
+func (c *Config) measure(fn func()) float64 {
+	if c.Iters > 0 {
+		return MeasureN(fn, c.Iters)
+	}
+	return Measure(fn, c.MinTime)
+}
+
 // Measure returns the median time of one call of fn in ns: calls are timed
 // in blocks of at least 20µs (so the clock's cost vanishes), for about
-// minTime in all, after a warm-up.
+// minTime in all (and at least five blocks), after a warm-up.
 func Measure(fn func(), minTime time.Duration) float64 {
+	return measure(fn, minTime, 0)
+}
+
+// MeasureN is Measure with exactly n timed blocks.
+func MeasureN(fn func(), n int) float64 {
+	return measure(fn, 0, n)
+}
+
+func measure(fn func(), minTime time.Duration, blocks int) float64 {
 	fn()
 	reps := 1
 	for {
@@ -205,7 +222,13 @@ func Measure(fn func(), minTime time.Duration) float64 {
 	}
 	var samples []float64
 	deadline := time.Now().Add(minTime)
-	for len(samples) < 5 || time.Now().Before(deadline) {
+	more := func() bool {
+		if blocks > 0 {
+			return len(samples) < blocks
+		}
+		return len(samples) < 5 || time.Now().Before(deadline)
+	}
+	for more() {
 		t0 := time.Now()
 		for i := 0; i < reps; i++ {
 			fn()

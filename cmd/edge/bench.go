@@ -18,6 +18,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	kinds := fs.String("kinds", "int8,float32,chain", "what to time: int8 layers, float32 layers, the int8 chain")
 	chain := fs.String("chain", "640,128,128,128,128,8,128,128,128,128,640", "widths of the int8 layer chain")
 	minTime := fs.Duration("time", 200*time.Millisecond, "time spent on each measurement (median of blocks of calls)")
+	iters := fs.Int("iters", 0, "if > 0, take the median of exactly this many timed blocks (each at least 20µs of calls) instead of -time")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: edge bench [flags]\n\nTimes the kernels single-threaded and prints family x kernel x shape x batch -> ns and GOPS\n(GOPS counts a multiply-accumulate as two operations).\n\nFlags:")
 		fs.PrintDefaults()
@@ -61,6 +62,10 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%w: -time must be positive", errUsage)
 	}
 	cfg.MinTime = *minTime
+	if *iters < 0 {
+		return fmt.Errorf("%w: -iters must not be negative", errUsage)
+	}
+	cfg.Iters = *iters
 	fmt.Fprintf(stdout, "edge bench: single thread, median per call; kernel family in use: %s\n", kernels.Current())
 	_, err = bench.Run(cfg, stdout)
 	return err

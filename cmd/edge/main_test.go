@@ -32,7 +32,7 @@ func TestInfo(t *testing.T) {
 }
 
 func TestBench(t *testing.T) {
-	code, out, errOut := runEdge("bench", "-families", "generic", "-kinds", "int8,chain", "-shapes", "64x8", "-batches", "1,3", "-chain", "16,8,16", "-time", "2ms")
+	code, out, errOut := runEdge("bench", "-families", "generic", "-kinds", "int8,chain", "-shapes", "64x8", "-batches", "1,3", "-chain", "16,8,16", "-iters", "3")
 	if code != 0 {
 		t.Fatalf("edge bench: exit %d: %s", code, errOut)
 	}
@@ -57,6 +57,7 @@ func TestUsageErrors(t *testing.T) {
 		{"bench", "-chain", "8"},
 		{"info", "extra"},
 		{"bench", "-nosuchflag"},
+		{"bench", "-iters", "-1"},
 	} {
 		if code, _, errOut := runEdge(args...); code != 2 || errOut == "" {
 			t.Errorf("edge %v: exit %d, stderr %q; want exit 2 with a message", args, code, errOut)
