@@ -6,9 +6,15 @@ package kernels
 var genericF32 = &f32Impl{family: Generic, name: "go 1x4", nr: 4, run: genericF32Run}
 
 func genericF32Run(b *f32Panels, m int, a []float32, rs, cs int, c []float32, ldc int, bias []float32, mode int) {
+	genericF32Panels(b, 0, b.panels, m, a, rs, cs, c, ldc, bias, mode)
+}
+
+// genericF32Panels computes panels [q0, q1) of b, which must have 4-column
+// panels (the Generic and NEON layout).
+func genericF32Panels(b *f32Panels, q0, q1 int, m int, a []float32, rs, cs int, c []float32, ldc int, bias []float32, mode int) {
 	k, n := b.k, b.n
 	for r := 0; r < m; r++ {
-		for q := 0; q < b.panels; q++ {
+		for q := q0; q < q1; q++ {
 			pan := b.data[q*k*4 : (q+1)*k*4]
 			cols := min(4, n-q*4)
 			var acc [4]float32

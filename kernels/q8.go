@@ -105,6 +105,9 @@ type q8Impl struct {
 	// flip marks kernels that add 128 to every activation (u8 x s8 dot
 	// products); packing then subtracts 128*sum(w) from the bias.
 	flip bool
+	// kgMul rounds the number of K groups up to a multiple (kernels that
+	// consume several groups per loop iteration).
+	kgMul int
 	// generic selects the typed pure-Go layout instead of packed blocks.
 	generic bool
 	gemm    func(w *Q8Weights, m int, x []int8, xs int, y []int8, ys int, o Output)
@@ -158,6 +161,9 @@ func PackQ8For(f Family, w []int8, n, k int, bias []int32, scale []float32, xZer
 	}
 	nr, kr := impl.nr, impl.kr
 	p.kg = (k + kr - 1) / kr
+	if impl.kgMul > 1 {
+		p.kg = (p.kg + impl.kgMul - 1) / impl.kgMul * impl.kgMul
+	}
 	p.blocks = (n + nr - 1) / nr
 	p.blockBytes = 4*nr + p.kg*nr*kr + 4*nr
 	p.packed = alignedBytes(p.blocks*p.blockBytes, 64)

@@ -1,0 +1,126 @@
+//go:build !purego && (amd64 || arm64)
+
+package kernels
+
+import "github.com/edgeml/edge/kernels/asm"
+
+// The drivers of the assembly families: they walk the output in tiles and
+// call a micro-kernel for each. The tile tables live in tiles_<arch>.go.
+
+// tileShape is a micro-kernel's tile: mr rows by nv weight blocks.
+type tileShape struct{ mr, nv int }
+
+// simdQ8 describes an int8 family's micro-kernels.
+type simdQ8 struct {
+	nr      int
+	kern    func(mr, nv int) asm.Q8Kernel
+	kernF   func(mr, nv int) asm.Q8FKernel
+	maskOf  func(cols int) uint64 // channels valid in a block -> kernel mask
+	choose  func(m, blocks int) tileShape
+	maxMR   int
+	maxNV1  int // widest tile for one row
+	maxNVmr int // widest tile for mr > 1
+}
+
+func bitMask(cols int) uint64   { return 1<<uint(cols) - 1 }
+func countMask(cols int) uint64 { return uint64(cols) }
+
+// tiling walks the output in tiles: column groups outer (a group's weights
+// stay in L1 while every row panel streams past), rows inner.
+func (t *simdQ8) tiling(m, blocks int, force tileShape, visit func(m0, mr, b0, nv int)) {
+	ts := force
+	if ts.mr == 0 {
+		ts = t.choose(m, blocks)
+	}
+	for b0 := 0; b0 < blocks; b0 += ts.nv {
+		nv := min(ts.nv, blocks-b0)
+		for m0 := 0; m0 < m; m0 += ts.mr {
+			visit(m0, min(ts.mr, m-m0), b0, nv)
+		}
+	}
+}
+
+func (t *simdQ8) mask(w *Q8Weights, b0, nv int) uint64 {
+	if b0+nv == w.blocks {
+		return t.maskOf(w.n - (w.blocks-1)*t.nr)
+	}
+	return t.maskOf(t.nr)
+}
+
+func q8simd(t *simdQ8, w *Q8Weights, m int, x []int8, xs int, y []int8, ys int, o Output, force tileShape) {
+	lo, hi := o.bounds()
+	zp := int32(o.ZeroPoint)
+	t.tiling(m, w.blocks, force, func(m0, mr, b0, nv int) {
+		t.kern(mr, nv)(&x[m0*xs], xs, &w.packed[b0*w.blockBytes], w.blockBytes, w.kg,
+			&y[m0*ys+b0*t.nr], ys, t.mask(w, b0, nv), zp, lo, hi)
+	})
+}
+
+func q8fsimd(t *simdQ8, w *Q8Weights, m int, x []int8, xs int, y []float32, ys int, force tileShape) {
+	t.tiling(m, w.blocks, force, func(m0, mr, b0, nv int) {
+		t.kernF(mr, nv)(&x[m0*xs], xs, &w.packed[b0*w.blockBytes], w.blockBytes, w.kg,
+			&y[m0*ys+b0*t.nr], 4*ys, t.mask(w, b0, nv))
+	})
+}
+
+// q8Impl returns the q8Impl that drives t.
+func (t *simdQ8) impl(f Family, name string, kr int, perm []int, flip bool, kgMul int) *q8Impl {
+	return &q8Impl{
+		family: f, name: name, nr: t.nr, kr: kr, perm: perm, flip: flip, kgMul: kgMul,
+		gemm: func(w *Q8Weights, m int, x []int8, xs int, y []int8, ys int, o Output) {
+			q8simd(t, w, m, x, xs, y, ys, o, tileShape{})
+		},
+		gemmF32: func(w *Q8Weights, m int, x []int8, xs int, y []float32, ys int) {
+			q8fsimd(t, w, m, x, xs, y, ys, tileShape{})
+		},
+	}
+}
+
+// simdF32 describes a float32 family's micro-kernels.
+type simdF32 struct {
+	nr     int
+	kern   func(mr, nv int) asm.F32Kernel
+	maskOf func(cols int) uint64
+	choose func(m, panels int) tileShape
+	// wholePanels: the kernels handle only full panels; a partial last
+	// panel is computed in Go (bit-identical: FMA32).
+	wholePanels bool
+}
+
+func (t *simdF32) impl(f Family, name string) *f32Impl {
+	return &f32Impl{family: f, name: name, nr: t.nr,
+		run: func(b *f32Panels, m int, a []float32, rs, cs int, c []float32, ldc int, bias []float32, mode int) {
+			f32simd(t, b, m, a, rs, cs, c, ldc, bias, mode, tileShape{})
+		}}
+}
+
+func f32simd(t *simdF32, b *f32Panels, m int, a []float32, rs, cs int, c []float32, ldc int, bias []float32, mode int, force tileShape) {
+	panels := b.panels
+	if t.wholePanels && b.n%t.nr != 0 {
+		panels-- // the partial last panel is done below, in Go
+		genericF32Panels(b, panels, panels+1, m, a, rs, cs, c, ldc, bias, mode)
+	}
+	if panels == 0 {
+		return
+	}
+	ts := force
+	if ts.mr == 0 {
+		ts = t.choose(m, panels)
+	}
+	for q0 := 0; q0 < panels; q0 += ts.nv {
+		nv := min(ts.nv, panels-q0)
+		mask := t.maskOf(t.nr)
+		if q0+nv == b.panels {
+			mask = t.maskOf(b.n - (b.panels-1)*t.nr)
+		}
+		var bp *float32
+		if bias != nil {
+			bp = &bias[q0*t.nr]
+		}
+		for m0 := 0; m0 < m; m0 += ts.mr {
+			mr := min(ts.mr, m-m0)
+			t.kern(mr, nv)(&a[m0*rs], 4*rs, 4*cs,
+				&b.data[q0*b.k*t.nr], 4*b.k*t.nr, b.k, &c[m0*ldc+q0*t.nr], 4*ldc, bp, mask, mode)
+		}
+	}
+}
