@@ -383,3 +383,17 @@ func TestHostileStrides(t *testing.T) {
 		t.Error("Sgemm lda that overflows accepted")
 	}
 }
+
+// TestExpectedFamily lets a test matrix assert which family this CPU gets
+// (EDGE_EXPECT_FAMILY=neondot under an emulated Cortex-A76, say): the
+// family detected as best must be the expected one, and it must be in use.
+func TestExpectedFamily(t *testing.T) {
+	want := os.Getenv("EDGE_EXPECT_FAMILY")
+	if want == "" {
+		t.Skip("EDGE_EXPECT_FAMILY not set: no expectation")
+	}
+	if Best().String() != want || Current().String() != want {
+		t.Fatalf("expected family %s, but Best() = %s and Current() = %s", want, Best(), Current())
+	}
+	t.Logf("family %s detected and in use, as expected", want)
+}

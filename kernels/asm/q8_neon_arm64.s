@@ -25,28 +25,28 @@ q8neon_1x1_loop:
 	VLD1.P 64(R7), [V2.B16, V3.B16, V4.B16, V5.B16]
 	VLD1.P 64(R7), [V6.B16, V7.B16, V8.B16, V9.B16]
 	WORD $0x0e20c04a // smull v10.8h, v2.8b, v0.8b
-	WORD $0x4e20804a // smlal2 v10.8h, v2.16b, v0.16b
-	WORD $0x4e606950 // sadalp v16.4s, v10.8h
 	WORD $0x0e20c06b // smull v11.8h, v3.8b, v0.8b
-	WORD $0x4e20806b // smlal2 v11.8h, v3.16b, v0.16b
-	WORD $0x4e606971 // sadalp v17.4s, v11.8h
 	WORD $0x0e20c08c // smull v12.8h, v4.8b, v0.8b
-	WORD $0x4e20808c // smlal2 v12.8h, v4.16b, v0.16b
-	WORD $0x4e606992 // sadalp v18.4s, v12.8h
 	WORD $0x0e20c0ad // smull v13.8h, v5.8b, v0.8b
-	WORD $0x4e2080ad // smlal2 v13.8h, v5.16b, v0.16b
-	WORD $0x4e6069b3 // sadalp v19.4s, v13.8h
 	WORD $0x0e20c0ce // smull v14.8h, v6.8b, v0.8b
-	WORD $0x4e2080ce // smlal2 v14.8h, v6.16b, v0.16b
-	WORD $0x4e6069d4 // sadalp v20.4s, v14.8h
 	WORD $0x0e20c0ef // smull v15.8h, v7.8b, v0.8b
+	WORD $0x4e20804a // smlal2 v10.8h, v2.16b, v0.16b
+	WORD $0x4e20806b // smlal2 v11.8h, v3.16b, v0.16b
+	WORD $0x4e20808c // smlal2 v12.8h, v4.16b, v0.16b
+	WORD $0x4e2080ad // smlal2 v13.8h, v5.16b, v0.16b
+	WORD $0x4e2080ce // smlal2 v14.8h, v6.16b, v0.16b
 	WORD $0x4e2080ef // smlal2 v15.8h, v7.16b, v0.16b
+	WORD $0x4e606950 // sadalp v16.4s, v10.8h
+	WORD $0x4e606971 // sadalp v17.4s, v11.8h
+	WORD $0x4e606992 // sadalp v18.4s, v12.8h
+	WORD $0x4e6069b3 // sadalp v19.4s, v13.8h
+	WORD $0x4e6069d4 // sadalp v20.4s, v14.8h
 	WORD $0x4e6069f5 // sadalp v21.4s, v15.8h
 	WORD $0x0e20c10a // smull v10.8h, v8.8b, v0.8b
-	WORD $0x4e20810a // smlal2 v10.8h, v8.16b, v0.16b
-	WORD $0x4e606956 // sadalp v22.4s, v10.8h
 	WORD $0x0e20c12b // smull v11.8h, v9.8b, v0.8b
+	WORD $0x4e20810a // smlal2 v10.8h, v8.16b, v0.16b
 	WORD $0x4e20812b // smlal2 v11.8h, v9.16b, v0.16b
+	WORD $0x4e606956 // sadalp v22.4s, v10.8h
 	WORD $0x4e606977 // sadalp v23.4s, v11.8h
 	SUBS $1, R11
 	BNE q8neon_1x1_loop
@@ -126,28 +126,28 @@ q8fneon_1x1_loop:
 	VLD1.P 64(R7), [V2.B16, V3.B16, V4.B16, V5.B16]
 	VLD1.P 64(R7), [V6.B16, V7.B16, V8.B16, V9.B16]
 	WORD $0x0e20c04a // smull v10.8h, v2.8b, v0.8b
-	WORD $0x4e20804a // smlal2 v10.8h, v2.16b, v0.16b
-	WORD $0x4e606950 // sadalp v16.4s, v10.8h
 	WORD $0x0e20c06b // smull v11.8h, v3.8b, v0.8b
-	WORD $0x4e20806b // smlal2 v11.8h, v3.16b, v0.16b
-	WORD $0x4e606971 // sadalp v17.4s, v11.8h
 	WORD $0x0e20c08c // smull v12.8h, v4.8b, v0.8b
-	WORD $0x4e20808c // smlal2 v12.8h, v4.16b, v0.16b
-	WORD $0x4e606992 // sadalp v18.4s, v12.8h
 	WORD $0x0e20c0ad // smull v13.8h, v5.8b, v0.8b
-	WORD $0x4e2080ad // smlal2 v13.8h, v5.16b, v0.16b
-	WORD $0x4e6069b3 // sadalp v19.4s, v13.8h
 	WORD $0x0e20c0ce // smull v14.8h, v6.8b, v0.8b
-	WORD $0x4e2080ce // smlal2 v14.8h, v6.16b, v0.16b
-	WORD $0x4e6069d4 // sadalp v20.4s, v14.8h
 	WORD $0x0e20c0ef // smull v15.8h, v7.8b, v0.8b
+	WORD $0x4e20804a // smlal2 v10.8h, v2.16b, v0.16b
+	WORD $0x4e20806b // smlal2 v11.8h, v3.16b, v0.16b
+	WORD $0x4e20808c // smlal2 v12.8h, v4.16b, v0.16b
+	WORD $0x4e2080ad // smlal2 v13.8h, v5.16b, v0.16b
+	WORD $0x4e2080ce // smlal2 v14.8h, v6.16b, v0.16b
 	WORD $0x4e2080ef // smlal2 v15.8h, v7.16b, v0.16b
+	WORD $0x4e606950 // sadalp v16.4s, v10.8h
+	WORD $0x4e606971 // sadalp v17.4s, v11.8h
+	WORD $0x4e606992 // sadalp v18.4s, v12.8h
+	WORD $0x4e6069b3 // sadalp v19.4s, v13.8h
+	WORD $0x4e6069d4 // sadalp v20.4s, v14.8h
 	WORD $0x4e6069f5 // sadalp v21.4s, v15.8h
 	WORD $0x0e20c10a // smull v10.8h, v8.8b, v0.8b
-	WORD $0x4e20810a // smlal2 v10.8h, v8.16b, v0.16b
-	WORD $0x4e606956 // sadalp v22.4s, v10.8h
 	WORD $0x0e20c12b // smull v11.8h, v9.8b, v0.8b
+	WORD $0x4e20810a // smlal2 v10.8h, v8.16b, v0.16b
 	WORD $0x4e20812b // smlal2 v11.8h, v9.16b, v0.16b
+	WORD $0x4e606956 // sadalp v22.4s, v10.8h
 	WORD $0x4e606977 // sadalp v23.4s, v11.8h
 	SUBS $1, R11
 	BNE q8fneon_1x1_loop
@@ -240,54 +240,54 @@ q8neon_1x2_loop:
 	VLD1.P 64(R7), [V2.B16, V3.B16, V4.B16, V5.B16]
 	VLD1.P 64(R7), [V6.B16, V7.B16, V8.B16, V9.B16]
 	WORD $0x0e20c04a // smull v10.8h, v2.8b, v0.8b
-	WORD $0x4e20804a // smlal2 v10.8h, v2.16b, v0.16b
-	WORD $0x4e606950 // sadalp v16.4s, v10.8h
 	WORD $0x0e20c06b // smull v11.8h, v3.8b, v0.8b
-	WORD $0x4e20806b // smlal2 v11.8h, v3.16b, v0.16b
-	WORD $0x4e606971 // sadalp v17.4s, v11.8h
 	WORD $0x0e20c08c // smull v12.8h, v4.8b, v0.8b
-	WORD $0x4e20808c // smlal2 v12.8h, v4.16b, v0.16b
-	WORD $0x4e606992 // sadalp v18.4s, v12.8h
 	WORD $0x0e20c0ad // smull v13.8h, v5.8b, v0.8b
-	WORD $0x4e2080ad // smlal2 v13.8h, v5.16b, v0.16b
-	WORD $0x4e6069b3 // sadalp v19.4s, v13.8h
 	WORD $0x0e20c0ce // smull v14.8h, v6.8b, v0.8b
-	WORD $0x4e2080ce // smlal2 v14.8h, v6.16b, v0.16b
-	WORD $0x4e6069d4 // sadalp v20.4s, v14.8h
 	WORD $0x0e20c0ef // smull v15.8h, v7.8b, v0.8b
+	WORD $0x4e20804a // smlal2 v10.8h, v2.16b, v0.16b
+	WORD $0x4e20806b // smlal2 v11.8h, v3.16b, v0.16b
+	WORD $0x4e20808c // smlal2 v12.8h, v4.16b, v0.16b
+	WORD $0x4e2080ad // smlal2 v13.8h, v5.16b, v0.16b
+	WORD $0x4e2080ce // smlal2 v14.8h, v6.16b, v0.16b
 	WORD $0x4e2080ef // smlal2 v15.8h, v7.16b, v0.16b
+	WORD $0x4e606950 // sadalp v16.4s, v10.8h
+	WORD $0x4e606971 // sadalp v17.4s, v11.8h
+	WORD $0x4e606992 // sadalp v18.4s, v12.8h
+	WORD $0x4e6069b3 // sadalp v19.4s, v13.8h
+	WORD $0x4e6069d4 // sadalp v20.4s, v14.8h
 	WORD $0x4e6069f5 // sadalp v21.4s, v15.8h
 	WORD $0x0e20c10a // smull v10.8h, v8.8b, v0.8b
-	WORD $0x4e20810a // smlal2 v10.8h, v8.16b, v0.16b
-	WORD $0x4e606956 // sadalp v22.4s, v10.8h
 	WORD $0x0e20c12b // smull v11.8h, v9.8b, v0.8b
+	WORD $0x4e20810a // smlal2 v10.8h, v8.16b, v0.16b
 	WORD $0x4e20812b // smlal2 v11.8h, v9.16b, v0.16b
+	WORD $0x4e606956 // sadalp v22.4s, v10.8h
 	WORD $0x4e606977 // sadalp v23.4s, v11.8h
 	VLD1.P 64(R8), [V2.B16, V3.B16, V4.B16, V5.B16]
 	VLD1.P 64(R8), [V6.B16, V7.B16, V8.B16, V9.B16]
 	WORD $0x0e20c04a // smull v10.8h, v2.8b, v0.8b
-	WORD $0x4e20804a // smlal2 v10.8h, v2.16b, v0.16b
-	WORD $0x4e606958 // sadalp v24.4s, v10.8h
 	WORD $0x0e20c06b // smull v11.8h, v3.8b, v0.8b
-	WORD $0x4e20806b // smlal2 v11.8h, v3.16b, v0.16b
-	WORD $0x4e606979 // sadalp v25.4s, v11.8h
 	WORD $0x0e20c08c // smull v12.8h, v4.8b, v0.8b
-	WORD $0x4e20808c // smlal2 v12.8h, v4.16b, v0.16b
-	WORD $0x4e60699a // sadalp v26.4s, v12.8h
 	WORD $0x0e20c0ad // smull v13.8h, v5.8b, v0.8b
-	WORD $0x4e2080ad // smlal2 v13.8h, v5.16b, v0.16b
-	WORD $0x4e6069bb // sadalp v27.4s, v13.8h
 	WORD $0x0e20c0ce // smull v14.8h, v6.8b, v0.8b
-	WORD $0x4e2080ce // smlal2 v14.8h, v6.16b, v0.16b
-	WORD $0x4e6069dc // sadalp v28.4s, v14.8h
 	WORD $0x0e20c0ef // smull v15.8h, v7.8b, v0.8b
+	WORD $0x4e20804a // smlal2 v10.8h, v2.16b, v0.16b
+	WORD $0x4e20806b // smlal2 v11.8h, v3.16b, v0.16b
+	WORD $0x4e20808c // smlal2 v12.8h, v4.16b, v0.16b
+	WORD $0x4e2080ad // smlal2 v13.8h, v5.16b, v0.16b
+	WORD $0x4e2080ce // smlal2 v14.8h, v6.16b, v0.16b
 	WORD $0x4e2080ef // smlal2 v15.8h, v7.16b, v0.16b
+	WORD $0x4e606958 // sadalp v24.4s, v10.8h
+	WORD $0x4e606979 // sadalp v25.4s, v11.8h
+	WORD $0x4e60699a // sadalp v26.4s, v12.8h
+	WORD $0x4e6069bb // sadalp v27.4s, v13.8h
+	WORD $0x4e6069dc // sadalp v28.4s, v14.8h
 	WORD $0x4e6069fd // sadalp v29.4s, v15.8h
 	WORD $0x0e20c10a // smull v10.8h, v8.8b, v0.8b
-	WORD $0x4e20810a // smlal2 v10.8h, v8.16b, v0.16b
-	WORD $0x4e60695e // sadalp v30.4s, v10.8h
 	WORD $0x0e20c12b // smull v11.8h, v9.8b, v0.8b
+	WORD $0x4e20810a // smlal2 v10.8h, v8.16b, v0.16b
 	WORD $0x4e20812b // smlal2 v11.8h, v9.16b, v0.16b
+	WORD $0x4e60695e // sadalp v30.4s, v10.8h
 	WORD $0x4e60697f // sadalp v31.4s, v11.8h
 	SUBS $1, R11
 	BNE q8neon_1x2_loop
@@ -422,54 +422,54 @@ q8fneon_1x2_loop:
 	VLD1.P 64(R7), [V2.B16, V3.B16, V4.B16, V5.B16]
 	VLD1.P 64(R7), [V6.B16, V7.B16, V8.B16, V9.B16]
 	WORD $0x0e20c04a // smull v10.8h, v2.8b, v0.8b
-	WORD $0x4e20804a // smlal2 v10.8h, v2.16b, v0.16b
-	WORD $0x4e606950 // sadalp v16.4s, v10.8h
 	WORD $0x0e20c06b // smull v11.8h, v3.8b, v0.8b
-	WORD $0x4e20806b // smlal2 v11.8h, v3.16b, v0.16b
-	WORD $0x4e606971 // sadalp v17.4s, v11.8h
 	WORD $0x0e20c08c // smull v12.8h, v4.8b, v0.8b
-	WORD $0x4e20808c // smlal2 v12.8h, v4.16b, v0.16b
-	WORD $0x4e606992 // sadalp v18.4s, v12.8h
 	WORD $0x0e20c0ad // smull v13.8h, v5.8b, v0.8b
-	WORD $0x4e2080ad // smlal2 v13.8h, v5.16b, v0.16b
-	WORD $0x4e6069b3 // sadalp v19.4s, v13.8h
 	WORD $0x0e20c0ce // smull v14.8h, v6.8b, v0.8b
-	WORD $0x4e2080ce // smlal2 v14.8h, v6.16b, v0.16b
-	WORD $0x4e6069d4 // sadalp v20.4s, v14.8h
 	WORD $0x0e20c0ef // smull v15.8h, v7.8b, v0.8b
+	WORD $0x4e20804a // smlal2 v10.8h, v2.16b, v0.16b
+	WORD $0x4e20806b // smlal2 v11.8h, v3.16b, v0.16b
+	WORD $0x4e20808c // smlal2 v12.8h, v4.16b, v0.16b
+	WORD $0x4e2080ad // smlal2 v13.8h, v5.16b, v0.16b
+	WORD $0x4e2080ce // smlal2 v14.8h, v6.16b, v0.16b
 	WORD $0x4e2080ef // smlal2 v15.8h, v7.16b, v0.16b
+	WORD $0x4e606950 // sadalp v16.4s, v10.8h
+	WORD $0x4e606971 // sadalp v17.4s, v11.8h
+	WORD $0x4e606992 // sadalp v18.4s, v12.8h
+	WORD $0x4e6069b3 // sadalp v19.4s, v13.8h
+	WORD $0x4e6069d4 // sadalp v20.4s, v14.8h
 	WORD $0x4e6069f5 // sadalp v21.4s, v15.8h
 	WORD $0x0e20c10a // smull v10.8h, v8.8b, v0.8b
-	WORD $0x4e20810a // smlal2 v10.8h, v8.16b, v0.16b
-	WORD $0x4e606956 // sadalp v22.4s, v10.8h
 	WORD $0x0e20c12b // smull v11.8h, v9.8b, v0.8b
+	WORD $0x4e20810a // smlal2 v10.8h, v8.16b, v0.16b
 	WORD $0x4e20812b // smlal2 v11.8h, v9.16b, v0.16b
+	WORD $0x4e606956 // sadalp v22.4s, v10.8h
 	WORD $0x4e606977 // sadalp v23.4s, v11.8h
 	VLD1.P 64(R8), [V2.B16, V3.B16, V4.B16, V5.B16]
 	VLD1.P 64(R8), [V6.B16, V7.B16, V8.B16, V9.B16]
 	WORD $0x0e20c04a // smull v10.8h, v2.8b, v0.8b
-	WORD $0x4e20804a // smlal2 v10.8h, v2.16b, v0.16b
-	WORD $0x4e606958 // sadalp v24.4s, v10.8h
 	WORD $0x0e20c06b // smull v11.8h, v3.8b, v0.8b
-	WORD $0x4e20806b // smlal2 v11.8h, v3.16b, v0.16b
-	WORD $0x4e606979 // sadalp v25.4s, v11.8h
 	WORD $0x0e20c08c // smull v12.8h, v4.8b, v0.8b
-	WORD $0x4e20808c // smlal2 v12.8h, v4.16b, v0.16b
-	WORD $0x4e60699a // sadalp v26.4s, v12.8h
 	WORD $0x0e20c0ad // smull v13.8h, v5.8b, v0.8b
-	WORD $0x4e2080ad // smlal2 v13.8h, v5.16b, v0.16b
-	WORD $0x4e6069bb // sadalp v27.4s, v13.8h
 	WORD $0x0e20c0ce // smull v14.8h, v6.8b, v0.8b
-	WORD $0x4e2080ce // smlal2 v14.8h, v6.16b, v0.16b
-	WORD $0x4e6069dc // sadalp v28.4s, v14.8h
 	WORD $0x0e20c0ef // smull v15.8h, v7.8b, v0.8b
+	WORD $0x4e20804a // smlal2 v10.8h, v2.16b, v0.16b
+	WORD $0x4e20806b // smlal2 v11.8h, v3.16b, v0.16b
+	WORD $0x4e20808c // smlal2 v12.8h, v4.16b, v0.16b
+	WORD $0x4e2080ad // smlal2 v13.8h, v5.16b, v0.16b
+	WORD $0x4e2080ce // smlal2 v14.8h, v6.16b, v0.16b
 	WORD $0x4e2080ef // smlal2 v15.8h, v7.16b, v0.16b
+	WORD $0x4e606958 // sadalp v24.4s, v10.8h
+	WORD $0x4e606979 // sadalp v25.4s, v11.8h
+	WORD $0x4e60699a // sadalp v26.4s, v12.8h
+	WORD $0x4e6069bb // sadalp v27.4s, v13.8h
+	WORD $0x4e6069dc // sadalp v28.4s, v14.8h
 	WORD $0x4e6069fd // sadalp v29.4s, v15.8h
 	WORD $0x0e20c10a // smull v10.8h, v8.8b, v0.8b
-	WORD $0x4e20810a // smlal2 v10.8h, v8.16b, v0.16b
-	WORD $0x4e60695e // sadalp v30.4s, v10.8h
 	WORD $0x0e20c12b // smull v11.8h, v9.8b, v0.8b
+	WORD $0x4e20810a // smlal2 v10.8h, v8.16b, v0.16b
 	WORD $0x4e20812b // smlal2 v11.8h, v9.16b, v0.16b
+	WORD $0x4e60695e // sadalp v30.4s, v10.8h
 	WORD $0x4e60697f // sadalp v31.4s, v11.8h
 	SUBS $1, R11
 	BNE q8fneon_1x2_loop
@@ -619,52 +619,52 @@ q8neon_2x1_loop:
 	VLD1.P 64(R7), [V2.B16, V3.B16, V4.B16, V5.B16]
 	VLD1.P 64(R7), [V6.B16, V7.B16, V8.B16, V9.B16]
 	WORD $0x0e20c04a // smull v10.8h, v2.8b, v0.8b
-	WORD $0x4e20804a // smlal2 v10.8h, v2.16b, v0.16b
-	WORD $0x4e606950 // sadalp v16.4s, v10.8h
 	WORD $0x0e21c04b // smull v11.8h, v2.8b, v1.8b
-	WORD $0x4e21804b // smlal2 v11.8h, v2.16b, v1.16b
-	WORD $0x4e606978 // sadalp v24.4s, v11.8h
 	WORD $0x0e20c06c // smull v12.8h, v3.8b, v0.8b
-	WORD $0x4e20806c // smlal2 v12.8h, v3.16b, v0.16b
-	WORD $0x4e606991 // sadalp v17.4s, v12.8h
 	WORD $0x0e21c06d // smull v13.8h, v3.8b, v1.8b
-	WORD $0x4e21806d // smlal2 v13.8h, v3.16b, v1.16b
-	WORD $0x4e6069b9 // sadalp v25.4s, v13.8h
 	WORD $0x0e20c08e // smull v14.8h, v4.8b, v0.8b
-	WORD $0x4e20808e // smlal2 v14.8h, v4.16b, v0.16b
-	WORD $0x4e6069d2 // sadalp v18.4s, v14.8h
 	WORD $0x0e21c08f // smull v15.8h, v4.8b, v1.8b
+	WORD $0x4e20804a // smlal2 v10.8h, v2.16b, v0.16b
+	WORD $0x4e21804b // smlal2 v11.8h, v2.16b, v1.16b
+	WORD $0x4e20806c // smlal2 v12.8h, v3.16b, v0.16b
+	WORD $0x4e21806d // smlal2 v13.8h, v3.16b, v1.16b
+	WORD $0x4e20808e // smlal2 v14.8h, v4.16b, v0.16b
 	WORD $0x4e21808f // smlal2 v15.8h, v4.16b, v1.16b
+	WORD $0x4e606950 // sadalp v16.4s, v10.8h
+	WORD $0x4e606978 // sadalp v24.4s, v11.8h
+	WORD $0x4e606991 // sadalp v17.4s, v12.8h
+	WORD $0x4e6069b9 // sadalp v25.4s, v13.8h
+	WORD $0x4e6069d2 // sadalp v18.4s, v14.8h
 	WORD $0x4e6069fa // sadalp v26.4s, v15.8h
 	WORD $0x0e20c0aa // smull v10.8h, v5.8b, v0.8b
-	WORD $0x4e2080aa // smlal2 v10.8h, v5.16b, v0.16b
-	WORD $0x4e606953 // sadalp v19.4s, v10.8h
 	WORD $0x0e21c0ab // smull v11.8h, v5.8b, v1.8b
-	WORD $0x4e2180ab // smlal2 v11.8h, v5.16b, v1.16b
-	WORD $0x4e60697b // sadalp v27.4s, v11.8h
 	WORD $0x0e20c0cc // smull v12.8h, v6.8b, v0.8b
-	WORD $0x4e2080cc // smlal2 v12.8h, v6.16b, v0.16b
-	WORD $0x4e606994 // sadalp v20.4s, v12.8h
 	WORD $0x0e21c0cd // smull v13.8h, v6.8b, v1.8b
-	WORD $0x4e2180cd // smlal2 v13.8h, v6.16b, v1.16b
-	WORD $0x4e6069bc // sadalp v28.4s, v13.8h
 	WORD $0x0e20c0ee // smull v14.8h, v7.8b, v0.8b
-	WORD $0x4e2080ee // smlal2 v14.8h, v7.16b, v0.16b
-	WORD $0x4e6069d5 // sadalp v21.4s, v14.8h
 	WORD $0x0e21c0ef // smull v15.8h, v7.8b, v1.8b
+	WORD $0x4e2080aa // smlal2 v10.8h, v5.16b, v0.16b
+	WORD $0x4e2180ab // smlal2 v11.8h, v5.16b, v1.16b
+	WORD $0x4e2080cc // smlal2 v12.8h, v6.16b, v0.16b
+	WORD $0x4e2180cd // smlal2 v13.8h, v6.16b, v1.16b
+	WORD $0x4e2080ee // smlal2 v14.8h, v7.16b, v0.16b
 	WORD $0x4e2180ef // smlal2 v15.8h, v7.16b, v1.16b
+	WORD $0x4e606953 // sadalp v19.4s, v10.8h
+	WORD $0x4e60697b // sadalp v27.4s, v11.8h
+	WORD $0x4e606994 // sadalp v20.4s, v12.8h
+	WORD $0x4e6069bc // sadalp v28.4s, v13.8h
+	WORD $0x4e6069d5 // sadalp v21.4s, v14.8h
 	WORD $0x4e6069fd // sadalp v29.4s, v15.8h
 	WORD $0x0e20c10a // smull v10.8h, v8.8b, v0.8b
-	WORD $0x4e20810a // smlal2 v10.8h, v8.16b, v0.16b
-	WORD $0x4e606956 // sadalp v22.4s, v10.8h
 	WORD $0x0e21c10b // smull v11.8h, v8.8b, v1.8b
-	WORD $0x4e21810b // smlal2 v11.8h, v8.16b, v1.16b
-	WORD $0x4e60697e // sadalp v30.4s, v11.8h
 	WORD $0x0e20c12c // smull v12.8h, v9.8b, v0.8b
-	WORD $0x4e20812c // smlal2 v12.8h, v9.16b, v0.16b
-	WORD $0x4e606997 // sadalp v23.4s, v12.8h
 	WORD $0x0e21c12d // smull v13.8h, v9.8b, v1.8b
+	WORD $0x4e20810a // smlal2 v10.8h, v8.16b, v0.16b
+	WORD $0x4e21810b // smlal2 v11.8h, v8.16b, v1.16b
+	WORD $0x4e20812c // smlal2 v12.8h, v9.16b, v0.16b
 	WORD $0x4e21812d // smlal2 v13.8h, v9.16b, v1.16b
+	WORD $0x4e606956 // sadalp v22.4s, v10.8h
+	WORD $0x4e60697e // sadalp v30.4s, v11.8h
+	WORD $0x4e606997 // sadalp v23.4s, v12.8h
 	WORD $0x4e6069bf // sadalp v31.4s, v13.8h
 	SUBS $1, R11
 	BNE q8neon_2x1_loop
@@ -799,52 +799,52 @@ q8fneon_2x1_loop:
 	VLD1.P 64(R7), [V2.B16, V3.B16, V4.B16, V5.B16]
 	VLD1.P 64(R7), [V6.B16, V7.B16, V8.B16, V9.B16]
 	WORD $0x0e20c04a // smull v10.8h, v2.8b, v0.8b
-	WORD $0x4e20804a // smlal2 v10.8h, v2.16b, v0.16b
-	WORD $0x4e606950 // sadalp v16.4s, v10.8h
 	WORD $0x0e21c04b // smull v11.8h, v2.8b, v1.8b
-	WORD $0x4e21804b // smlal2 v11.8h, v2.16b, v1.16b
-	WORD $0x4e606978 // sadalp v24.4s, v11.8h
 	WORD $0x0e20c06c // smull v12.8h, v3.8b, v0.8b
-	WORD $0x4e20806c // smlal2 v12.8h, v3.16b, v0.16b
-	WORD $0x4e606991 // sadalp v17.4s, v12.8h
 	WORD $0x0e21c06d // smull v13.8h, v3.8b, v1.8b
-	WORD $0x4e21806d // smlal2 v13.8h, v3.16b, v1.16b
-	WORD $0x4e6069b9 // sadalp v25.4s, v13.8h
 	WORD $0x0e20c08e // smull v14.8h, v4.8b, v0.8b
-	WORD $0x4e20808e // smlal2 v14.8h, v4.16b, v0.16b
-	WORD $0x4e6069d2 // sadalp v18.4s, v14.8h
 	WORD $0x0e21c08f // smull v15.8h, v4.8b, v1.8b
+	WORD $0x4e20804a // smlal2 v10.8h, v2.16b, v0.16b
+	WORD $0x4e21804b // smlal2 v11.8h, v2.16b, v1.16b
+	WORD $0x4e20806c // smlal2 v12.8h, v3.16b, v0.16b
+	WORD $0x4e21806d // smlal2 v13.8h, v3.16b, v1.16b
+	WORD $0x4e20808e // smlal2 v14.8h, v4.16b, v0.16b
 	WORD $0x4e21808f // smlal2 v15.8h, v4.16b, v1.16b
+	WORD $0x4e606950 // sadalp v16.4s, v10.8h
+	WORD $0x4e606978 // sadalp v24.4s, v11.8h
+	WORD $0x4e606991 // sadalp v17.4s, v12.8h
+	WORD $0x4e6069b9 // sadalp v25.4s, v13.8h
+	WORD $0x4e6069d2 // sadalp v18.4s, v14.8h
 	WORD $0x4e6069fa // sadalp v26.4s, v15.8h
 	WORD $0x0e20c0aa // smull v10.8h, v5.8b, v0.8b
-	WORD $0x4e2080aa // smlal2 v10.8h, v5.16b, v0.16b
-	WORD $0x4e606953 // sadalp v19.4s, v10.8h
 	WORD $0x0e21c0ab // smull v11.8h, v5.8b, v1.8b
-	WORD $0x4e2180ab // smlal2 v11.8h, v5.16b, v1.16b
-	WORD $0x4e60697b // sadalp v27.4s, v11.8h
 	WORD $0x0e20c0cc // smull v12.8h, v6.8b, v0.8b
-	WORD $0x4e2080cc // smlal2 v12.8h, v6.16b, v0.16b
-	WORD $0x4e606994 // sadalp v20.4s, v12.8h
 	WORD $0x0e21c0cd // smull v13.8h, v6.8b, v1.8b
-	WORD $0x4e2180cd // smlal2 v13.8h, v6.16b, v1.16b
-	WORD $0x4e6069bc // sadalp v28.4s, v13.8h
 	WORD $0x0e20c0ee // smull v14.8h, v7.8b, v0.8b
-	WORD $0x4e2080ee // smlal2 v14.8h, v7.16b, v0.16b
-	WORD $0x4e6069d5 // sadalp v21.4s, v14.8h
 	WORD $0x0e21c0ef // smull v15.8h, v7.8b, v1.8b
+	WORD $0x4e2080aa // smlal2 v10.8h, v5.16b, v0.16b
+	WORD $0x4e2180ab // smlal2 v11.8h, v5.16b, v1.16b
+	WORD $0x4e2080cc // smlal2 v12.8h, v6.16b, v0.16b
+	WORD $0x4e2180cd // smlal2 v13.8h, v6.16b, v1.16b
+	WORD $0x4e2080ee // smlal2 v14.8h, v7.16b, v0.16b
 	WORD $0x4e2180ef // smlal2 v15.8h, v7.16b, v1.16b
+	WORD $0x4e606953 // sadalp v19.4s, v10.8h
+	WORD $0x4e60697b // sadalp v27.4s, v11.8h
+	WORD $0x4e606994 // sadalp v20.4s, v12.8h
+	WORD $0x4e6069bc // sadalp v28.4s, v13.8h
+	WORD $0x4e6069d5 // sadalp v21.4s, v14.8h
 	WORD $0x4e6069fd // sadalp v29.4s, v15.8h
 	WORD $0x0e20c10a // smull v10.8h, v8.8b, v0.8b
-	WORD $0x4e20810a // smlal2 v10.8h, v8.16b, v0.16b
-	WORD $0x4e606956 // sadalp v22.4s, v10.8h
 	WORD $0x0e21c10b // smull v11.8h, v8.8b, v1.8b
-	WORD $0x4e21810b // smlal2 v11.8h, v8.16b, v1.16b
-	WORD $0x4e60697e // sadalp v30.4s, v11.8h
 	WORD $0x0e20c12c // smull v12.8h, v9.8b, v0.8b
-	WORD $0x4e20812c // smlal2 v12.8h, v9.16b, v0.16b
-	WORD $0x4e606997 // sadalp v23.4s, v12.8h
 	WORD $0x0e21c12d // smull v13.8h, v9.8b, v1.8b
+	WORD $0x4e20810a // smlal2 v10.8h, v8.16b, v0.16b
+	WORD $0x4e21810b // smlal2 v11.8h, v8.16b, v1.16b
+	WORD $0x4e20812c // smlal2 v12.8h, v9.16b, v0.16b
 	WORD $0x4e21812d // smlal2 v13.8h, v9.16b, v1.16b
+	WORD $0x4e606956 // sadalp v22.4s, v10.8h
+	WORD $0x4e60697e // sadalp v30.4s, v11.8h
+	WORD $0x4e606997 // sadalp v23.4s, v12.8h
 	WORD $0x4e6069bf // sadalp v31.4s, v13.8h
 	SUBS $1, R11
 	BNE q8fneon_2x1_loop

@@ -208,14 +208,26 @@ func q8neon(e0 *emitter, mr, nv int, float bool) {
 	for b := 0; b < nv; b++ {
 		e.f("VLD1.P 64(%s), %s", wPtrs[b], vlist(2, 4, "B16"))
 		e.f("VLD1.P 64(%s), %s", wPtrs[b], vlist(6, 4, "B16"))
-		t := 0
+		// Interleave batches of six independent SMULL -> SMLAL2 -> SADALP
+		// chains (one per temporary V10..V15), so that an in-order core
+		// (Cortex-A53) issues the next chain while the last one completes.
+		type chain struct{ r, c int }
+		var chains []chain
 		for c := 0; c < 8; c++ {
 			for r := 0; r < mr; r++ {
-				tmp := 10 + t%6
-				t++
-				e.smull(tmp, 2+c, r)
-				e.smlal2(tmp, 2+c, r)
-				e.sadalp(acc(r, b, c), tmp)
+				chains = append(chains, chain{r, c})
+			}
+		}
+		for i := 0; i < len(chains); i += 6 {
+			batch := chains[i:min(i+6, len(chains))]
+			for j, ch := range batch {
+				e.smull(10+j, 2+ch.c, ch.r)
+			}
+			for j, ch := range batch {
+				e.smlal2(10+j, 2+ch.c, ch.r)
+			}
+			for j, ch := range batch {
+				e.sadalp(acc(ch.r, b, ch.c), 10+j)
 			}
 		}
 	}

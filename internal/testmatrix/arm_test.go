@@ -1,0 +1,234 @@
+//go:build !purego
+
+package testmatrix
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// armTarget is one way of building for ARM.
+type armTarget struct {
+	name   string
+	env    []string // GOARCH, GOARM
+	qemu   string   // qemu-user binary
+	binDir string   // filled by build
+}
+
+// armCase is one emulated CPU and the kernel family it must get.
+type armCase struct {
+	target *armTarget
+	cpu    string
+	family string
+	lacks  string // a family this CPU lacks, which forcing must refuse
+}
+
+// packages whose tests run under emulation; testdata is read relative to
+// each package directory.
+var armPackages = []string{"kernels", "bench", "cmd/edge"}
+
+func lookQemu(t *testing.T, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		t.Skipf("SKIPPED: %s not found, so the ARM test matrix did NOT run. Install Debian's qemu-user (apt-get install -y qemu-user); .ci/run does.", name)
+	}
+	return p
+}
+
+// buildARM cross-compiles the test binaries of armPackages and the edge
+// command for target into a temporary directory.
+func buildARM(t *testing.T, tg *armTarget) {
+	t.Helper()
+	tg.binDir = t.TempDir()
+	env := append([]string{"GOOS=linux", "CGO_ENABLED=0"}, tg.env...)
+	for _, p := range armPackages {
+		run(t, env, "test", "-c", "-o", filepath.Join(tg.binDir, strings.ReplaceAll(p, "/", "_")+".test"), "./"+p)
+	}
+	run(t, env, "build", "-trimpath", "-o", filepath.Join(tg.binDir, "edge"), "./cmd/edge")
+}
+
+// emulate runs a binary under qemu-user with the given CPU model.
+func emulate(tg *armTarget, cpu, dir string, env []string, args ...string) (string, error) {
+	cmd := exec.Command(tg.qemu, append([]string{"-cpu", cpu}, args...)...)
+	cmd.Dir = dir
+	cmd.Env = append(append(os.Environ(), "QEMU_CPU="+cpu), env...)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// TestARMMatrix runs the kernel, bench and command tests under qemu-user
+// for the Raspberry Pi CPUs: arm64 Cortex-A53 and A72 (NEON), A76 (NEON
+// dot product) and qemu's max; 32-bit ARMv6 (ARM1176, Pi Zero/1, GOARM=6)
+// and ARMv7 (Cortex-A7, GOARM=7), which run pure Go. Each run asserts the
+// family that was detected and used (EDGE_EXPECT_FAMILY), and edge info and
+// edge bench run on each emulated CPU.
+func TestARMMatrix(t *testing.T) {
+	skipShort(t, "the ARM test matrix under qemu-user")
+	a64 := &armTarget{name: "arm64", env: []string{"GOARCH=arm64"}, qemu: lookQemu(t, "qemu-aarch64")}
+	v6 := &armTarget{name: "armv6", env: []string{"GOARCH=arm", "GOARM=6"}, qemu: lookQemu(t, "qemu-arm")}
+	v7 := &armTarget{name: "armv7", env: []string{"GOARCH=arm", "GOARM=7"}, qemu: v6.qemu}
+	for _, tg := range []*armTarget{a64, v6, v7} {
+		buildARM(t, tg)
+	}
+	cases := []armCase{
+		{a64, "cortex-a53", "neon", "neondot"},
+		{a64, "cortex-a72", "neon", "neondot"},
+		{a64, "cortex-a76", "neondot", "avx2"},
+		{a64, "max", "neondot", "avx512"},
+		{v6, "arm1176", "generic", "neon"},
+		{v7, "cortex-a7", "generic", "neon"},
+	}
+	root := moduleRoot(t)
+	for _, c := range cases {
+		t.Run(c.target.name+"/"+c.cpu, func(t *testing.T) {
+			t.Parallel()
+			for _, p := range armPackages {
+				bin := filepath.Join(c.target.binDir, strings.ReplaceAll(p, "/", "_")+".test")
+				out, err := emulate(c.target, c.cpu, filepath.Join(root, p), []string{"EDGE_EXPECT_FAMILY=" + c.family},
+					bin, "-test.count=1", "-test.v")
+				if err != nil {
+					t.Fatalf("%s tests on %s: %v\n%s", p, c.cpu, err, tail(out, 60))
+				}
+				if p == "kernels" && !strings.Contains(out, "--- PASS: TestExpectedFamily") {
+					t.Fatalf("kernels on %s: TestExpectedFamily did not pass (family %s expected):\n%s", c.cpu, c.family, tail(out, 40))
+				}
+			}
+			edge := filepath.Join(c.target.binDir, "edge")
+			out, err := emulate(c.target, c.cpu, root, nil, edge, "info")
+			if err != nil || !strings.Contains(out, "In use: "+c.family+" ") {
+				t.Fatalf("edge info on %s: err=%v, want family %s:\n%s", c.cpu, err, c.family, out)
+			}
+			out, err = emulate(c.target, c.cpu, root, nil, edge, "bench", "-kinds", "int8,chain", "-shapes", "128x8", "-batches", "1,5", "-iters", "3")
+			if err != nil || !regexp.MustCompile(`(?m)^\s+`+c.family+`\s+chain\s`).MatchString(out) {
+				t.Fatalf("edge bench on %s: err=%v, want %s rows:\n%s", c.cpu, err, c.family, out)
+			}
+			// Forcing the plain family works; forcing one the CPU lacks is a
+			// clear error (exit status 2), never an illegal instruction.
+			out, err = emulate(c.target, c.cpu, root, []string{"EDGE_KERNELS=generic"}, edge, "info")
+			if err != nil || !strings.Contains(out, "In use: generic") {
+				t.Fatalf("EDGE_KERNELS=generic edge info on %s: err=%v:\n%s", c.cpu, err, out)
+			}
+			out, err = emulate(c.target, c.cpu, root, []string{"EDGE_KERNELS=" + c.lacks}, edge, "info")
+			if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || !strings.Contains(out, c.lacks) {
+				t.Fatalf("EDGE_KERNELS=%s on %s: want exit status 2 naming the family, got err=%v:\n%s", c.lacks, c.cpu, err, out)
+			}
+		})
+	}
+}
+
+func tail(s string, lines int) string {
+	l := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(l) > lines {
+		l = l[len(l)-lines:]
+	}
+	return strings.Join(l, "\n")
+}
+
+// TestARM64Words checks every WORD the generator wrote: in the linked arm64
+// test binary, each WORD line of the kernels' assembly (located by go tool
+// objdump's file:line) must disassemble, with Debian's
+// aarch64-linux-gnu-objdump, to the instruction in its comment.
+func TestARM64Words(t *testing.T) {
+	skipShort(t, "the arm64 WORD encoding check")
+	objdump, err := exec.LookPath("aarch64-linux-gnu-objdump")
+	if err != nil {
+		t.Skip("SKIPPED: aarch64-linux-gnu-objdump not found, so the WORD encodings were NOT checked. Install Debian's binutils-aarch64-linux-gnu; .ci/run does.")
+	}
+	root := moduleRoot(t)
+	bin := filepath.Join(t.TempDir(), "kernels.test")
+	run(t, []string{"GOOS=linux", "GOARCH=arm64", "CGO_ENABLED=0"}, "test", "-c", "-o", bin, "./kernels")
+
+	// The WORD lines of our sources: file:line -> expected text.
+	want := map[string]string{}
+	files, _ := filepath.Glob(filepath.Join(root, "kernels", "asm", "*_arm64.s"))
+	wordRe := regexp.MustCompile(`^\s*WORD \$0x([0-9a-f]{8}) // (.*)$`)
+	for _, f := range files {
+		lines, err := readLines(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, l := range lines {
+			if m := wordRe.FindStringSubmatch(l); m != nil {
+				want[fmt.Sprintf("%s:%d", filepath.Base(f), i+1)] = m[1] + " " + normalise(m[2])
+			}
+		}
+	}
+	if len(want) == 0 {
+		t.Fatal("no WORD lines found in kernels/asm/*_arm64.s")
+	}
+	// file:line -> address, from Go's own disassembler.
+	gout, err := exec.Command(goTool(t), "tool", "objdump", "-s", `kernels/asm\.`, bin).Output()
+	if err != nil {
+		t.Fatalf("go tool objdump: %v", err)
+	}
+	addrOf := map[string]string{}
+	for _, l := range strings.Split(string(gout), "\n") {
+		f := strings.Fields(l)
+		if len(f) >= 3 && strings.HasSuffix(strings.SplitN(f[0], ":", 2)[0], "_arm64.s") {
+			if _, ok := want[f[0]]; ok {
+				addrOf[f[0]] = strings.TrimPrefix(f[1], "0x")
+			}
+		}
+	}
+	// address -> GNU disassembly.
+	dout, err := exec.Command(objdump, "-d", bin).Output()
+	if err != nil {
+		t.Fatalf("%s: %v", objdump, err)
+	}
+	gnu := map[string]string{}
+	insRe := regexp.MustCompile(`^\s*([0-9a-f]+):\s+([0-9a-f]{8})\s+(.*)$`)
+	for _, l := range strings.Split(string(dout), "\n") {
+		if m := insRe.FindStringSubmatch(l); m != nil {
+			gnu[m[1]] = m[2] + " " + normalise(m[3])
+		}
+	}
+	checked := 0
+	for loc, w := range want {
+		addr, ok := addrOf[loc]
+		if !ok {
+			t.Errorf("%s: WORD not found in the linked binary (%s)", loc, w)
+			continue
+		}
+		a, err := strconv.ParseUint(addr, 16, 64)
+		if err != nil {
+			t.Fatalf("bad address %q", addr)
+		}
+		got := gnu[strconv.FormatUint(a, 16)]
+		if got != w {
+			t.Errorf("%s: WORD decodes to %q, its comment says %q", loc, got, w)
+		}
+		checked++
+	}
+	t.Logf("%d WORD lines decode to their comments", checked)
+}
+
+// normalise folds white space and drops objdump's trailing comments.
+func normalise(s string) string {
+	if i := strings.Index(s, "//"); i >= 0 {
+		s = s[:i]
+	}
+	return strings.Join(strings.Fields(strings.ReplaceAll(s, ",", ", ")), " ")
+}
+
+func readLines(path string) ([]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		out = append(out, sc.Text())
+	}
+	return out, sc.Err()
+}
