@@ -30,6 +30,7 @@ type vecImpl struct {
 	mul        func(dst, a, b []float32)
 	scale      func(dst, a []float32, s float32)
 	axpy       func(dst, a []float32, s float32)
+	fmav       func(dst, a, b, c []float32)
 	relu       func(dst, a []float32)
 	dot        func(a, b []float32) float32
 	sum        func(a []float32) float32
@@ -151,6 +152,13 @@ func Scale(dst, a []float32, s float32) { sameLen("Scale", len(dst), len(a)); ve
 // Axpy writes dst[i] = FMA32(s, a[i], dst[i]), i.e. dst += s*a with one rounding.
 func Axpy(dst, a []float32, s float32) { sameLen("Axpy", len(dst), len(a)); vec().axpy(dst, a, s) }
 
+// FMAV writes dst[i] = FMA32(a[i], b[i], c[i]): a per-element affine map
+// with one rounding (normalisation, its inverse, quantisation scales).
+func FMAV(dst, a, b, c []float32) {
+	sameLen("FMAV", len(dst), len(a), len(b), len(c))
+	vec().fmav(dst, a, b, c)
+}
+
 // ReLU32 writes dst[i] = 0 where a[i] < 0, else a[i] (so NaN and -0 pass through).
 func ReLU32(dst, a []float32) { sameLen("ReLU32", len(dst), len(a)); vec().relu(dst, a) }
 
@@ -201,6 +209,7 @@ var genericVec = &vecImpl{
 			d[i] = float32(a[i] * s)
 		}
 	},
+	fmav: genericFMAV,
 	axpy: func(d, a []float32, s float32) {
 		d = d[:len(a)]
 		for i := range a {
@@ -248,6 +257,13 @@ func genericLUT(dst, src []int8, t *Table) {
 	dst = dst[:len(src)]
 	for i, q := range src {
 		dst[i] = t.t[uint8(q)]
+	}
+}
+
+func genericFMAV(d, a, b, c []float32) {
+	d, b, c = d[:len(a)], b[:len(a)], c[:len(a)]
+	for i := range a {
+		d[i] = FMA32(a[i], b[i], c[i])
 	}
 }
 

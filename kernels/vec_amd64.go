@@ -22,6 +22,7 @@ var avx2Vec = &vecImpl{
 	sub:        func(d, a, b []float32) { vek32.Sub_Into(d, a, b) },
 	mul:        func(d, a, b []float32) { vek32.Mul_Into(d, a, b) },
 	scale:      func(d, a []float32, s float32) { vek32.MulNumber_Into(d, a, s) },
+	fmav:       blocksFMAV(8, asm.FMAVAVX2),
 	axpy:       blocksAxpy(8, asm.AxpyAVX2),
 	relu:       blocksReLU(8, asm.ReLUAVX2),
 	dot:        blocksDot(asm.DotAVX2),

@@ -33,6 +33,7 @@ var neonVec = &vecImpl{
 		}
 		genericVec.scale(d[n:], a[n:], s)
 	},
+	fmav:  blocksFMAV(4, asm.FMAVNEON),
 	axpy:  blocksAxpy(4, asm.AxpyNEON),
 	relu:  blocksReLU(4, asm.ReLUNEON),
 	dot:   blocksDot(asm.DotNEON),

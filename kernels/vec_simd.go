@@ -47,6 +47,16 @@ func blocksAxpy(block int, asmFn func(dst, a *float32, n int, s float32)) func([
 	}
 }
 
+func blocksFMAV(block int, asmFn func(dst, a, b, c *float32, n int)) func(d, a, b, c []float32) {
+	return func(d, a, b, c []float32) {
+		n := len(a) / block * block
+		if n > 0 {
+			asmFn(&d[0], &a[0], &b[0], &c[0], n)
+		}
+		genericFMAV(d[n:], a[n:], b[n:], c[n:])
+	}
+}
+
 func blocksReLU(block int, asmFn func(dst, a *float32, n int)) func([]float32, []float32) {
 	return func(dst, a []float32) {
 		n := len(a) / block * block

@@ -193,6 +193,11 @@ func TestFloatVectorOps(t *testing.T) {
 			for i := range d {
 				check("axpy", i, d[i], FMA32(s, a[i], b[i]))
 			}
+			c3 := specialFloats(rng, n)
+			v.fmav(d, a, b, c3)
+			for i := range d {
+				check("fmav", i, d[i], FMA32(a[i], b[i], c3[i]))
+			}
 			v.relu(d, a)
 			for i := range d {
 				want := a[i]

@@ -221,6 +221,11 @@ func ScaleNEON(dst, a *float32, n int, s float32)
 //go:noescape
 func AxpyNEON(dst, a *float32, n int, s float32)
 
+// FMAVNEON computes dst = fma(a, b, c) over n floats (a multiple of 4).
+//
+//go:noescape
+func FMAVNEON(dst, a, b, c *float32, n int)
+
 // ReLUNEON computes dst = a < 0 ? 0 : a over n floats (a multiple of 4).
 //
 //go:noescape

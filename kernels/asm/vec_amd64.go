@@ -50,3 +50,8 @@ func AxpyAVX2(dst, a *float32, n int, s float32)
 //
 //go:noescape
 func ReLUAVX2(dst, a *float32, n int)
+
+// FMAVAVX2 computes dst = fma(a, b, c) over n floats (a multiple of 8).
+//
+//go:noescape
+func FMAVAVX2(dst, a, b, c *float32, n int)

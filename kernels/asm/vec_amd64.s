@@ -316,3 +316,30 @@ rloop:
 rdone:
 	VZEROUPPER
 	RET
+
+// func FMAVAVX2(dst, a, b, c *float32, n int)
+// n is a multiple of 8; dst = fma(a, b, c).
+TEXT ·FMAVAVX2(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ c+24(FP), BX
+	MOVQ n+32(FP), CX
+	SHRQ $3, CX
+	JZ   fmdone
+
+fmloop:
+	VMOVUPS (SI), Y0
+	VMOVUPS (BX), Y1
+	VFMADD231PS (DX), Y0, Y1
+	VMOVUPS Y1, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DX
+	ADDQ $32, BX
+	ADDQ $32, DI
+	DECQ CX
+	JNZ  fmloop
+
+fmdone:
+	VZEROUPPER
+	RET

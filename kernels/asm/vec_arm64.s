@@ -328,6 +328,26 @@ AxpyNEON_loop:
 AxpyNEON_done:
 	RET
 
+// func FMAVNEON(dst, a, b, c *float32, n int)
+TEXT ·FMAVNEON(SB), NOSPLIT, $0-40
+	MOVD dst+0(FP), R0
+	MOVD a+8(FP), R1
+	MOVD b+16(FP), R2
+	MOVD c+24(FP), R3
+	MOVD n+32(FP), R4
+	LSR $2, R4
+	CBZ R4, fmdone
+fmloop:
+	VLD1.P 16(R1), [V0.S4]
+	VLD1.P 16(R2), [V1.S4]
+	VLD1.P 16(R3), [V2.S4]
+	VFMLA V1.S4, V0.S4, V2.S4
+	VST1.P [V2.S4], 16(R0)
+	SUBS $1, R4
+	BNE fmloop
+fmdone:
+	RET
+
 // func ReLUNEON(dst, a *float32, n int)
 TEXT ·ReLUNEON(SB), NOSPLIT, $0-24
 	MOVD dst+0(FP), R0

@@ -713,6 +713,27 @@ func vecNEON(e0 *emitter) {
 		e.raw("\n")
 	}
 
+	// FMAVNEON(dst, a, b, c *float32, n int): dst = fma(a, b, c), n % 4 == 0.
+	a64Header(e0, "FMAVNEON", "dst, a, b, c *float32, n int", 40)
+	e.f("MOVD dst+0(FP), R0")
+	e.f("MOVD a+8(FP), R1")
+	e.f("MOVD b+16(FP), R2")
+	e.f("MOVD c+24(FP), R3")
+	e.f("MOVD n+32(FP), R4")
+	e.f("LSR $2, R4")
+	e.f("CBZ R4, fmdone")
+	e.label("fmloop")
+	e.f("VLD1.P 16(R1), [V0.S4]")
+	e.f("VLD1.P 16(R2), [V1.S4]")
+	e.f("VLD1.P 16(R3), [V2.S4]")
+	e.f("VFMLA V1.S4, V0.S4, V2.S4")
+	e.f("VST1.P [V2.S4], 16(R0)")
+	e.f("SUBS $1, R4")
+	e.f("BNE fmloop")
+	e.label("fmdone")
+	e.f("RET")
+	e.raw("\n")
+
 	// ReLUNEON(dst, a *float32, n int): dst = a < 0 ? 0 : a (NaN and -0 pass).
 	a64Header(e0, "ReLUNEON", "dst, a *float32, n int", 24)
 	e.f("MOVD dst+0(FP), R0")
@@ -788,6 +809,11 @@ func ScaleNEON(dst, a *float32, n int, s float32)
 //
 //go:noescape
 func AxpyNEON(dst, a *float32, n int, s float32)
+
+// FMAVNEON computes dst = fma(a, b, c) over n floats (a multiple of 4).
+//
+//go:noescape
+func FMAVNEON(dst, a, b, c *float32, n int)
 
 // ReLUNEON computes dst = a < 0 ? 0 : a over n floats (a multiple of 4).
 //
