@@ -123,8 +123,8 @@ func (w *F32Weights) check(m int, x []float32, xs int, y []float32, ys int) erro
 	if m < 0 {
 		return fmt.Errorf("kernels: negative row count m=%d", m)
 	}
-	if xs < w.p.k {
-		return fmt.Errorf("kernels: input stride %d is shorter than k=%d", xs, w.p.k)
+	if xs < 0 {
+		return fmt.Errorf("kernels: negative input stride %d", xs)
 	}
 	if ys < w.p.n {
 		return fmt.Errorf("kernels: output stride %d is shorter than n=%d", ys, w.p.n)
@@ -132,8 +132,8 @@ func (w *F32Weights) check(m int, x []float32, xs int, y []float32, ys int) erro
 	if m == 0 {
 		return nil
 	}
-	if err := checkMatrix("input", x, m, w.p.k, xs); err != nil {
-		return err
+	if need, ok := extent(m, xs, w.p.k, 0); !ok || len(x) < need {
+		return fmt.Errorf("kernels: input holds %d elements, short of (m-1)*stride+k for m=%d, stride=%d, k=%d", len(x), m, xs, w.p.k)
 	}
 	if err := checkMatrix("output", y, m, w.p.n, ys); err != nil {
 		return err
@@ -142,7 +142,7 @@ func (w *F32Weights) check(m int, x []float32, xs int, y []float32, ys int) erro
 }
 
 // Gemm computes y = x * W^T + bias for m rows (row r of x at x[r*xs:], of y
-// at y[r*ys:]); bias may be nil. Each output's FMA chain starts at its bias.
+// at y[r*ys:]; input rows may overlap); bias may be nil. Each output's FMA chain starts at its bias.
 // It allocates nothing.
 func (w *F32Weights) Gemm(m int, x []float32, xs int, y []float32, ys int, bias []float32) error {
 	if err := w.check(m, x, xs, y, ys); err != nil {

@@ -265,8 +265,8 @@ func (w *Q8Weights) checkCall(m int, xcap, xs int, ylen, ys int) error {
 	if m < 0 {
 		return fmt.Errorf("kernels: negative row count m=%d", m)
 	}
-	if xs < w.k {
-		return fmt.Errorf("kernels: input stride %d is shorter than k=%d", xs, w.k)
+	if xs < 0 {
+		return fmt.Errorf("kernels: negative input stride %d", xs)
 	}
 	if ys < w.n {
 		return fmt.Errorf("kernels: output stride %d is shorter than n=%d", ys, w.n)
@@ -283,7 +283,8 @@ func (w *Q8Weights) checkCall(m int, xcap, xs int, ylen, ys int) error {
 	return nil
 }
 
-// Gemm computes, for each of the m rows of x (row r at x[r*xs:], k values),
+// Gemm computes, for each of the m rows of x (row r at x[r*xs:], k values;
+// rows may overlap, xs < k, as when a convolution reads its input in place),
 // y[r*ys+j] = requantised(sum_i x[r][i]*w[j][i] + bias'[j]) for every output
 // channel j, with the clamp and zero point of o. See Slack for the capacity
 // x must have. It allocates nothing.

@@ -270,8 +270,8 @@ func TestQ8Errors(t *testing.T) {
 	if err := p.Gemm(1, make([]int8, 2, 2+Slack), 2, y[:1], 2, Linear(0)); err == nil {
 		t.Error("short output accepted")
 	}
-	if err := p.Gemm(1, make([]int8, 2, 2+Slack), 1, y, 2, Linear(0)); err == nil {
-		t.Error("stride below k accepted")
+	if err := p.Gemm(1, make([]int8, 2, 2+Slack), -1, y, 2, Linear(0)); err == nil {
+		t.Error("negative stride accepted")
 	}
 	if err := p.Gemm(1, make([]int8, 2, 2+Slack), 2, y, 2, Output{Min: 5, Max: 4}); err == nil {
 		t.Error("empty clamp accepted")
@@ -396,4 +396,18 @@ func TestExpectedFamily(t *testing.T) {
 		t.Fatalf("expected family %s, but Best() = %s and Current() = %s", want, Best(), Current())
 	}
 	t.Logf("family %s detected and in use, as expected", want)
+}
+
+// TestQ8OverlappingRows reads rows that overlap (stride < k), as a
+// convolution does when it runs on its input in place.
+func TestQ8OverlappingRows(t *testing.T) {
+	rng := rand.New(rand.NewPCG(41, 42))
+	for _, f := range supported(t) {
+		for _, xs := range []int{0, 1, 3, 8} {
+			c := randQ8Case(rng, 9, 37, 40)
+			c.xs = xs
+			c.x = c.x[:8*xs+40 : 8*xs+40+Slack]
+			c.check(t, f, nil)
+		}
+	}
 }

@@ -1,0 +1,379 @@
+package model
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// The model file is a safetensors file (docs/model-format.md): an 8-byte
+// little-endian header length, a JSON header naming each tensor's dtype,
+// shape and byte range, then the tensors' bytes, little-endian. The
+// header's __metadata__ carries edge's part: the format name and version,
+// the model's architecture and settings as JSON (weights excluded), and a
+// SHA-256 over that JSON and the tensor bytes. Tools that read safetensors
+// see the weights; edge also checks that they match the architecture.
+const (
+	// FormatName identifies edge model files in the metadata.
+	FormatName = "edge-model"
+	// FormatVersion is the version this package writes and the newest it reads.
+	FormatVersion = 1
+
+	// MaxHeaderBytes bounds the JSON header.
+	MaxHeaderBytes = 16 << 20
+	// MaxFileBytes bounds the tensor data.
+	MaxFileBytes = 1 << 29
+	// maxTensors bounds the tensor table.
+	maxTensors = 8 * 2 * MaxLayers
+)
+
+type tensorEntry struct {
+	Dtype       string   `json:"dtype"`
+	Shape       []int64  `json:"shape"`
+	DataOffsets [2]int64 `json:"data_offsets"`
+}
+
+// tensorSpec is a tensor the architecture calls for.
+type tensorSpec struct {
+	name  string
+	dtype string
+	shape []int64
+	f32   *[]float32
+	i8    *[]int8
+	i32   *[]int32
+}
+
+func (t tensorSpec) elems() int64 {
+	n := int64(1)
+	for _, d := range t.shape {
+		n *= d
+	}
+	return n
+}
+
+func dtypeSize(d string) int64 {
+	switch d {
+	case "F32", "I32":
+		return 4
+	case "I8":
+		return 1
+	}
+	return 0
+}
+
+// tensors lists the tensors the model's layers hold, in file order.
+func (m *Model) tensors() []tensorSpec {
+	var out []tensorSpec
+	for _, part := range []struct {
+		name   string
+		layers []Layer
+	}{{"encoder", m.Encoder}, {"decoder", m.Decoder}} {
+		for i := range part.layers {
+			l := &part.layers[i]
+			if l.Kind == Reshape {
+				continue
+			}
+			ws := []int64{int64(l.Out), int64(l.In)}
+			if l.Kind != Dense {
+				ws = []int64{int64(l.Out), int64(l.Kernel), int64(l.In)}
+			}
+			p := fmt.Sprintf("%s.%d.", part.name, i)
+			if l.QW != nil {
+				out = append(out, tensorSpec{name: p + "qweight", dtype: "I8", shape: ws, i8: &l.QW},
+					tensorSpec{name: p + "qbias", dtype: "I32", shape: []int64{int64(l.Out)}, i32: &l.QB})
+			} else {
+				out = append(out, tensorSpec{name: p + "weight", dtype: "F32", shape: ws, f32: &l.W},
+					tensorSpec{name: p + "bias", dtype: "F32", shape: []int64{int64(l.Out)}, f32: &l.B})
+			}
+		}
+	}
+	return out
+}
+
+// Save writes the model to a file (see Write).
+func (m *Model) Save(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriter(f)
+	if err := m.Write(bw); err != nil {
+		f.Close()
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if err := bw.Flush(); err != nil {
+		f.Close()
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return f.Close()
+}
+
+// Write validates the model and writes it in the model file format.
+func (m *Model) Write(w io.Writer) error {
+	if err := m.Validate(); err != nil {
+		return err
+	}
+	arch, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("model: encoding the architecture: %w", err)
+	}
+	var data bytes.Buffer
+	header := map[string]any{}
+	for _, t := range m.tensors() {
+		begin := int64(data.Len())
+		switch {
+		case t.f32 != nil:
+			for _, v := range *t.f32 {
+				data.Write(binary.LittleEndian.AppendUint32(nil, math.Float32bits(v)))
+			}
+		case t.i8 != nil:
+			for _, v := range *t.i8 {
+				data.WriteByte(byte(v))
+			}
+		case t.i32 != nil:
+			for _, v := range *t.i32 {
+				data.Write(binary.LittleEndian.AppendUint32(nil, uint32(v)))
+			}
+		}
+		header[t.name] = tensorEntry{Dtype: t.dtype, Shape: t.shape, DataOffsets: [2]int64{begin, int64(data.Len())}}
+	}
+	sum := sha256.New()
+	sum.Write(arch)
+	sum.Write(data.Bytes())
+	header["__metadata__"] = map[string]string{
+		"format":         FormatName,
+		"format_version": strconv.Itoa(FormatVersion),
+		"model":          string(arch),
+		"sha256":         hex.EncodeToString(sum.Sum(nil)),
+	}
+	hj, err := json.Marshal(header)
+	if err != nil {
+		return fmt.Errorf("model: encoding the header: %w", err)
+	}
+	for len(hj)%8 != 0 { // the data starts 8-byte aligned; safetensors pads with spaces
+		hj = append(hj, ' ')
+	}
+	if len(hj) > MaxHeaderBytes || data.Len() > MaxFileBytes {
+		return fmt.Errorf("model: header of %d bytes or data of %d bytes beyond the limits", len(hj), data.Len())
+	}
+	var n [8]byte
+	binary.LittleEndian.PutUint64(n[:], uint64(len(hj)))
+	for _, b := range [][]byte{n[:], hj, data.Bytes()} {
+		if _, err := w.Write(b); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Load reads, validates and prepares a model file (see Read).
+func Load(path string) (*Model, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	m, err := Read(bufio.NewReader(f))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return m, nil
+}
+
+// Read reads a model file from r, validating everything before any large
+// allocation: the header's size and syntax, the format and version, the
+// architecture and its limits, that the tensor table holds exactly the
+// tensors the architecture needs with the right types, shapes and byte
+// ranges, the checksum, and finally the values (finite weights, positive
+// scales). It then packs the weights for the running CPU. Every failure is
+// an error saying what is wrong; a corrupt or hostile file cannot make it
+// panic or allocate beyond MaxHeaderBytes plus the bytes actually present
+// (at most MaxFileBytes).
+func Read(r io.Reader) (*Model, error) {
+	var n [8]byte
+	if _, err := io.ReadFull(r, n[:]); err != nil {
+		return nil, fmt.Errorf("model file: reading the header length: %w", noEOF(err))
+	}
+	hlen := binary.LittleEndian.Uint64(n[:])
+	if hlen < 2 || hlen > MaxHeaderBytes {
+		return nil, fmt.Errorf("model file: header length %d outside [2, %d] (not a model file?)", hlen, MaxHeaderBytes)
+	}
+	hj := make([]byte, hlen)
+	if _, err := io.ReadFull(r, hj); err != nil {
+		return nil, fmt.Errorf("model file: reading the %d-byte header: %w", hlen, noEOF(err))
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(hj, &raw); err != nil {
+		return nil, fmt.Errorf("model file: header is not a JSON object: %w", err)
+	}
+	if len(raw) > maxTensors+1 {
+		return nil, fmt.Errorf("model file: %d header entries exceed the limit of %d", len(raw), maxTensors+1)
+	}
+	var meta map[string]string
+	if err := json.Unmarshal(raw["__metadata__"], &meta); err != nil || meta == nil {
+		return nil, errors.New("model file: header has no __metadata__ object of strings (a safetensors file, but not an edge model?)")
+	}
+	if meta["format"] != FormatName {
+		return nil, fmt.Errorf("model file: metadata format %q, want %q", meta["format"], FormatName)
+	}
+	v, err := strconv.Atoi(meta["format_version"])
+	if err != nil || v < 1 {
+		return nil, fmt.Errorf("model file: bad format_version %q", meta["format_version"])
+	}
+	if v > FormatVersion {
+		return nil, fmt.Errorf("model file: format_version %d is newer than this edge reads (%d); upgrade edge", v, FormatVersion)
+	}
+	m := &Model{}
+	dec := json.NewDecoder(strings.NewReader(meta["model"]))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(m); err != nil {
+		return nil, fmt.Errorf("model file: metadata model: %w", err)
+	}
+	if _, err := m.shapes(); err != nil {
+		return nil, fmt.Errorf("model file: %w", err)
+	}
+	if m.Quantized() || m.LatentQ != nil {
+		// int8 layers are marked by their tensors; mark them before listing.
+		for _, layers := range [][]Layer{m.Encoder, m.Decoder} {
+			for i := range layers {
+				if _, ok := raw[tensorPrefix(m, layers, i)+"qweight"]; ok {
+					layers[i].QW = []int8{}
+				}
+			}
+		}
+	}
+	specs := m.tensors()
+	if len(raw)-1 != len(specs) {
+		names := make([]string, 0, len(raw))
+		for k := range raw {
+			if k != "__metadata__" {
+				names = append(names, k)
+			}
+		}
+		sort.Strings(names)
+		return nil, fmt.Errorf("model file: %d tensors (%s), the architecture needs %d", len(names), strings.Join(names, ", "), len(specs))
+	}
+	type span struct {
+		b, e int64
+		i    int
+	}
+	spans := make([]span, len(specs))
+	var total int64
+	for i, s := range specs {
+		rj, ok := raw[s.name]
+		if !ok {
+			return nil, fmt.Errorf("model file: tensor %s missing", s.name)
+		}
+		var t tensorEntry
+		d := json.NewDecoder(bytes.NewReader(rj))
+		d.DisallowUnknownFields()
+		if err := d.Decode(&t); err != nil {
+			return nil, fmt.Errorf("model file: tensor %s: %w", s.name, err)
+		}
+		if t.Dtype != s.dtype {
+			return nil, fmt.Errorf("model file: tensor %s has dtype %s, want %s", s.name, t.Dtype, s.dtype)
+		}
+		if len(t.Shape) != len(s.shape) {
+			return nil, fmt.Errorf("model file: tensor %s has shape %v, want %v", s.name, t.Shape, s.shape)
+		}
+		for j := range t.Shape {
+			if t.Shape[j] != s.shape[j] {
+				return nil, fmt.Errorf("model file: tensor %s has shape %v, want %v", s.name, t.Shape, s.shape)
+			}
+		}
+		b, e := t.DataOffsets[0], t.DataOffsets[1]
+		if b < 0 || e < b || e > MaxFileBytes || e-b != s.elems()*dtypeSize(s.dtype) {
+			return nil, fmt.Errorf("model file: tensor %s: data_offsets [%d, %d) do not hold %d %s values", s.name, b, e, s.elems(), s.dtype)
+		}
+		spans[i] = span{b, e, i}
+		total += e - b
+	}
+	sort.Slice(spans, func(a, b int) bool { return spans[a].b < spans[b].b })
+	var at int64
+	for _, s := range spans {
+		if s.b != at {
+			return nil, fmt.Errorf("model file: tensor %s starts at byte %d; tensors must tile the data without gaps or overlaps (expected %d)", specs[s.i].name, s.b, at)
+		}
+		at = s.e
+	}
+	if total > MaxFileBytes {
+		return nil, fmt.Errorf("model file: %d bytes of tensors exceed the limit of %d", total, MaxFileBytes)
+	}
+	// The data: read what is there (up to the declared size), so a
+	// truncated file costs only the bytes it has.
+	data, err := io.ReadAll(io.LimitReader(r, total+1))
+	if err != nil {
+		return nil, fmt.Errorf("model file: reading the tensors: %w", err)
+	}
+	if int64(len(data)) != total {
+		if int64(len(data)) > total {
+			return nil, fmt.Errorf("model file: trailing bytes after the %d bytes of tensors", total)
+		}
+		return nil, fmt.Errorf("model file: truncated: %d of %d tensor bytes present", len(data), total)
+	}
+	sum := sha256.New()
+	sum.Write([]byte(meta["model"]))
+	sum.Write(data)
+	if got := hex.EncodeToString(sum.Sum(nil)); got != meta["sha256"] {
+		return nil, fmt.Errorf("model file: checksum mismatch (sha256 %s, the file says %q): corrupted", got, meta["sha256"])
+	}
+	for _, s := range specs {
+		rj := raw[s.name]
+		var t tensorEntry
+		_ = json.Unmarshal(rj, &t)
+		b := data[t.DataOffsets[0]:t.DataOffsets[1]]
+		switch {
+		case s.f32 != nil:
+			v := make([]float32, len(b)/4)
+			for j := range v {
+				v[j] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*j:]))
+			}
+			*s.f32 = v
+		case s.i8 != nil:
+			v := make([]int8, len(b))
+			for j := range v {
+				v[j] = int8(b[j])
+			}
+			*s.i8 = v
+		case s.i32 != nil:
+			v := make([]int32, len(b)/4)
+			for j := range v {
+				v[j] = int32(binary.LittleEndian.Uint32(b[4*j:]))
+			}
+			*s.i32 = v
+		}
+	}
+	if err := m.Validate(); err != nil {
+		return nil, fmt.Errorf("model file: %w", err)
+	}
+	if _, err := m.prepare(); err != nil {
+		return nil, fmt.Errorf("model file: %w", err)
+	}
+	return m, nil
+}
+
+func tensorPrefix(m *Model, layers []Layer, i int) string {
+	part := "decoder"
+	if len(m.Encoder) > 0 && &layers[0] == &m.Encoder[0] {
+		part = "encoder"
+	}
+	return fmt.Sprintf("%s.%d.", part, i)
+}
+
+func noEOF(err error) error {
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		return errors.New("file ends early (truncated)")
+	}
+	return err
+}

@@ -1,0 +1,423 @@
+package model
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+
+	"github.com/edgeml/edge/kernels"
+)
+
+// Session runs a model on up to Batch windows at a time. NewSession
+// allocates every buffer; the calls allocate nothing. A session is not safe
+// for concurrent use: give each goroutine its own (they share the Model).
+type Session struct {
+	m     *Model
+	p     *plan
+	batch int
+	f     [][]float32 // float32 form of each buffer (nil where not needed)
+	q     [][]int8    // int8 form of each buffer
+	enc   []float32   // variational: the encoder's output, mean and log-variance
+	colF  []float32   // im2col scratch
+	colQ  []int8
+	tmp   []float32 // one normalised window
+	win   int       // values per window: steps*channels
+}
+
+// NewSession prepares the model (once) and allocates a session for up to
+// batch windows per call.
+func (m *Model) NewSession(batch int) (*Session, error) {
+	p, err := m.prepare()
+	if err != nil {
+		return nil, err
+	}
+	if batch < 1 || batch > 1<<16 {
+		return nil, fmt.Errorf("model: session batch %d outside [1, 65536]", batch)
+	}
+	s := &Session{m: m, p: p, batch: batch, win: m.Steps * m.Channels}
+	s.f = make([][]float32, len(p.bufs))
+	s.q = make([][]int8, len(p.bufs))
+	for i, g := range p.bufs {
+		n := batch * g.stride()
+		if g.f {
+			s.f[i] = make([]float32, n)
+		}
+		if g.q != nil {
+			s.q[i] = make([]int8, n, n+kernels.Slack)
+			for j := range s.q[i] {
+				s.q[i][j] = g.q.ZeroPoint // padding is real 0
+			}
+		}
+	}
+	if m.Variational {
+		s.enc = make([]float32, batch*2*p.si.latent)
+	}
+	for _, st := range p.steps {
+		if st.im2col {
+			n := st.colRows * st.colK
+			if st.q8 && len(s.colQ) < n {
+				s.colQ = make([]int8, n, n+kernels.Slack)
+			}
+			if !st.q8 && len(s.colF) < n {
+				s.colF = make([]float32, n)
+			}
+		}
+	}
+	s.tmp = make([]float32, s.win)
+	return s, nil
+}
+
+// Batch returns the most windows one call takes.
+func (s *Session) Batch() int { return s.batch }
+
+// Model returns the session's model.
+func (s *Session) Model() *Model { return s.m }
+
+func (s *Session) windows(what string, n, per int) (int, error) {
+	if n == 0 || n%per != 0 {
+		return 0, fmt.Errorf("model: %s holds %d values, not a whole number of %d-value windows", what, n, per)
+	}
+	if n/per > s.batch {
+		return 0, fmt.Errorf("model: %d windows exceed the session's batch of %d", n/per, s.batch)
+	}
+	return n / per, nil
+}
+
+// Reconstruct encodes and decodes the windows in x (one or more windows of
+// Steps*Channels values, time-major, in raw units) and writes the
+// reconstructions, in raw units, to dst (same length).
+func (s *Session) Reconstruct(dst, x []float32) error {
+	n, err := s.windows("input", len(x), s.win)
+	if err != nil {
+		return err
+	}
+	if len(dst) != len(x) {
+		return fmt.Errorf("model: reconstruction buffer holds %d values, want %d", len(dst), len(x))
+	}
+	s.input(x, n)
+	if err := s.run(0, s.p.nEnc, n); err != nil {
+		return err
+	}
+	s.latentToDecoder(n)
+	if err := s.run(s.p.nEnc, len(s.p.steps), n); err != nil {
+		return err
+	}
+	s.output(dst, n)
+	return nil
+}
+
+// Encode writes the latent codes of the windows in x to dst (Latent()
+// values per window; the mean for a variational model).
+func (s *Session) Encode(dst, x []float32) error {
+	n, err := s.windows("input", len(x), s.win)
+	if err != nil {
+		return err
+	}
+	lat := s.p.si.latent
+	if len(dst) != n*lat {
+		return fmt.Errorf("model: latent buffer holds %d values, want %d", len(dst), n*lat)
+	}
+	s.input(x, n)
+	if err := s.run(0, s.p.nEnc, n); err != nil {
+		return err
+	}
+	if s.m.Variational {
+		for w := 0; w < n; w++ {
+			copy(dst[w*lat:(w+1)*lat], s.enc[w*2*lat:w*2*lat+lat])
+		}
+		return nil
+	}
+	g := s.p.bufs[s.p.nEnc]
+	for w := 0; w < n; w++ {
+		o := w*g.stride() + g.interior()
+		copy(dst[w*lat:(w+1)*lat], s.f[s.p.nEnc][o:o+lat])
+	}
+	return nil
+}
+
+// EncodeDistribution writes, for a variational model, the mean and the
+// log-variance of each window's latent distribution.
+func (s *Session) EncodeDistribution(mean, logVar, x []float32) error {
+	if !s.m.Variational {
+		return errors.New("model: EncodeDistribution needs a variational model")
+	}
+	if err := s.Encode(mean, x); err != nil {
+		return err
+	}
+	lat := s.p.si.latent
+	if len(logVar) != len(mean) {
+		return fmt.Errorf("model: log-variance buffer holds %d values, want %d", len(logVar), len(mean))
+	}
+	for w := 0; w < len(mean)/lat; w++ {
+		copy(logVar[w*lat:(w+1)*lat], s.enc[w*2*lat+lat:(w+1)*2*lat])
+	}
+	return nil
+}
+
+// Decode writes the windows (raw units) decoded from the latent codes z.
+func (s *Session) Decode(dst, z []float32) error {
+	lat := s.p.si.latent
+	n, err := s.windows("latent", len(z), lat)
+	if err != nil {
+		return err
+	}
+	if len(dst) != n*s.win {
+		return fmt.Errorf("model: output buffer holds %d values, want %d", len(dst), n*s.win)
+	}
+	g := s.p.bufs[s.p.nEnc]
+	for w := 0; w < n; w++ {
+		o := w*g.stride() + g.interior()
+		copy(s.f[s.p.nEnc][o:o+lat], z[w*lat:(w+1)*lat])
+	}
+	s.quantizeBuf(s.p.nEnc, n)
+	if err := s.run(s.p.nEnc, len(s.p.steps), n); err != nil {
+		return err
+	}
+	s.output(dst, n)
+	return nil
+}
+
+// Generate decodes len(dst)/(Steps*Channels) windows from latent codes
+// drawn from the standard normal prior (for variational models; other
+// models decode the same draws, which need not resemble data).
+func (s *Session) Generate(dst []float32, rng *rand.Rand) error {
+	n, err := s.windows("output", len(dst), s.win)
+	if err != nil {
+		return err
+	}
+	lat := s.p.si.latent
+	g := s.p.bufs[s.p.nEnc]
+	for w := 0; w < n; w++ {
+		o := w*g.stride() + g.interior()
+		for i := 0; i < lat; i++ {
+			s.f[s.p.nEnc][o+i] = float32(rng.NormFloat64())
+		}
+	}
+	s.quantizeBuf(s.p.nEnc, n)
+	if err := s.run(s.p.nEnc, len(s.p.steps), n); err != nil {
+		return err
+	}
+	s.output(dst, n)
+	return nil
+}
+
+// Errors reconstructs the windows in x and reports the squared
+// reconstruction error in normalised units, so that channels compare: per
+// window the mean over all values (window, n values), and per window and
+// channel the mean over steps (channel, n*Channels values). Either may be
+// nil. The reconstruction is written to recon (len(x) values), which may
+// be nil.
+func (s *Session) Errors(x, recon, window, channel []float32) error {
+	n, err := s.windows("input", len(x), s.win)
+	if err != nil {
+		return err
+	}
+	C := s.m.Channels
+	if window != nil && len(window) != n {
+		return fmt.Errorf("model: window error buffer holds %d values, want %d", len(window), n)
+	}
+	if channel != nil && len(channel) != n*C {
+		return fmt.Errorf("model: channel error buffer holds %d values, want %d", len(channel), n*C)
+	}
+	out := s.f[len(s.f)-1][:n*s.win]
+	if recon != nil {
+		if len(recon) != len(x) {
+			return fmt.Errorf("model: reconstruction buffer holds %d values, want %d", len(recon), len(x))
+		}
+		out = recon
+	}
+	if err := s.Reconstruct(out, x); err != nil {
+		return err
+	}
+	inv := s.p.errScale
+	for w := 0; w < n; w++ {
+		xw, rw := x[w*s.win:(w+1)*s.win], out[w*s.win:(w+1)*s.win]
+		var total float64
+		if channel != nil {
+			clear(channel[w*C : (w+1)*C])
+		}
+		for i := range xw {
+			d := float64(xw[i]-rw[i]) * float64(inv[i%C])
+			total += d * d
+			if channel != nil {
+				channel[w*C+i%C] += float32(d * d)
+			}
+		}
+		if window != nil {
+			window[w] = float32(total / float64(s.win))
+		}
+		if channel != nil {
+			for c := 0; c < C; c++ {
+				channel[w*C+c] /= float32(s.m.Steps)
+			}
+		}
+	}
+	return nil
+}
+
+// input normalises (and, for an int8 first step, quantises) n windows into
+// buffer 0.
+func (s *Session) input(x []float32, n int) {
+	p, g := s.p, s.p.bufs[0]
+	for w := 0; w < n; w++ {
+		xw := x[w*s.win : (w+1)*s.win]
+		o := w*g.stride() + g.interior()
+		if p.inPrec {
+			kernels.FMAV(s.tmp, xw, p.normMul, p.normAdd)
+			kernels.Quantize(s.q[0][o:o+s.win], s.tmp, 1, p.inQ.ZeroPoint)
+		} else {
+			kernels.FMAV(s.f[0][o:o+s.win], xw, p.normMul, p.normAdd)
+		}
+	}
+}
+
+// latentToDecoder moves the encoder's output to the decoder's input: the
+// mean of a variational model, then int8 if the decoder starts in int8.
+func (s *Session) latentToDecoder(n int) {
+	if s.m.Variational {
+		lat := s.p.si.latent
+		g := s.p.bufs[s.p.nEnc]
+		for w := 0; w < n; w++ {
+			o := w*g.stride() + g.interior()
+			copy(s.f[s.p.nEnc][o:o+lat], s.enc[w*2*lat:w*2*lat+lat])
+		}
+	}
+	s.quantizeBuf(s.p.nEnc, n)
+}
+
+// quantizeBuf fills buffer i's int8 form from its float form, if it has
+// both: n whole windows, padding included (0 becomes the zero point).
+func (s *Session) quantizeBuf(i, n int) {
+	if s.q[i] == nil || s.f[i] == nil {
+		return
+	}
+	g := s.p.bufs[i]
+	m := n * g.stride()
+	kernels.Quantize(s.q[i][:m], s.f[i][:m], g.q.Scale, g.q.ZeroPoint)
+}
+
+// output maps the final float buffer back to raw units.
+func (s *Session) output(dst []float32, n int) {
+	last := s.f[len(s.f)-1]
+	for w := 0; w < n; w++ {
+		kernels.FMAV(dst[w*s.win:(w+1)*s.win], last[w*s.win:(w+1)*s.win], s.p.denormMul, s.p.denormAdd)
+	}
+}
+
+// run executes steps [from, to) on n windows.
+func (s *Session) run(from, to, n int) error {
+	for i := from; i < to; i++ {
+		if err := s.step(i, n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Session) step(i, n int) error {
+	p := s.p
+	st := p.steps[i]
+	gin := p.bufs[i]
+	gout := p.bufs[i+1]
+	outF, outQ := s.f[i+1], s.q[i+1]
+	if i == p.nEnc-1 && s.m.Variational {
+		gout = bufGeom{t: 1, c: st.out.c}
+		outF, outQ = s.enc, nil
+	}
+	inF, inQ := s.f[i], s.q[i]
+	l := st.l
+	gemm := func(c gemmCall, rows int, x0, xs int, y0, ys int, colF []float32, colQ []int8) error {
+		ph := &st.phases[c.phase]
+		switch {
+		case !st.q8:
+			xf := inF[x0:]
+			if colF != nil {
+				xf = colF
+			}
+			return ph.f.Gemm(rows, xf, xs, outF[y0:], ys, l.B)
+		case st.outQ8:
+			xq := inQ[x0:]
+			if colQ != nil {
+				xq = colQ
+			}
+			return ph.q.Gemm(rows, xq, xs, outQ[y0:], ys, st.qOut)
+		default:
+			xq := inQ[x0:]
+			if colQ != nil {
+				xq = colQ
+			}
+			return ph.q.GemmF32(rows, xq, xs, outF[y0:], ys)
+		}
+	}
+	var err error
+	if l.Kind == Dense {
+		err = gemm(st.calls[0], n, 0, gin.stride(), gout.interior(), gout.stride(), nil, nil)
+	} else {
+		for w := 0; w < n && err == nil; w++ {
+			xw, yw := w*gin.stride(), w*gout.stride()+gout.interior()
+			var colF []float32
+			var colQ []int8
+			if st.im2col {
+				colF, colQ = s.gather(i, xw)
+			}
+			for _, c := range st.calls {
+				if err = gemm(c, c.rows, xw+c.xOff, c.xs, yw+c.yOff, c.ys, colF, colQ); err != nil {
+					break
+				}
+			}
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("model: layer %s: %w", l.describe(), err)
+	}
+	// Activations the GEMM's clamp did not apply, over each window's data.
+	size := st.out.size()
+	for w := 0; w < n; w++ {
+		o := w*gout.stride() + gout.interior()
+		switch {
+		case st.outQ8 && st.lut != nil:
+			kernels.LUT(outQ[o:o+size], outQ[o:o+size], st.lut)
+		case !st.outQ8:
+			applyFloat(st.actFloat, l.Alpha, outF[o:o+size])
+		}
+	}
+	if !st.outQ8 && i+1 != p.nEnc && outQ != nil {
+		s.quantizeBuf(i+1, n)
+	}
+	return nil
+}
+
+// gather copies the rows of a dilated convolution (step i, input window at
+// x0) into the im2col scratch.
+func (s *Session) gather(i int, x0 int) ([]float32, []int8) {
+	st, g := s.p.steps[i], s.p.bufs[i]
+	l, c := st.l, g.c
+	for t := 0; t < st.colRows; t++ {
+		for k := 0; k < l.Kernel; k++ {
+			src := x0 + (t*l.Stride+k*l.Dilation-l.Padding+g.padL)*c
+			dst := (t*l.Kernel + k) * c
+			if st.q8 {
+				copy(s.colQ[dst:dst+c], s.q[i][src:src+c])
+			} else {
+				copy(s.colF[dst:dst+c], s.f[i][src:src+c])
+			}
+		}
+	}
+	if st.q8 {
+		return nil, s.colQ
+	}
+	return s.colF, nil
+}
+
+// applyFloat applies a float activation in place.
+func applyFloat(a Activation, alpha float32, v []float32) {
+	switch a {
+	case Identity, "":
+	case ReLU:
+		kernels.ReLU32(v, v)
+	default:
+		for i, x := range v {
+			v[i] = activate(a, alpha, x)
+		}
+	}
+}
