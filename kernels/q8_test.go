@@ -406,7 +406,7 @@ func TestQ8OverlappingRows(t *testing.T) {
 		for _, xs := range []int{0, 1, 3, 8} {
 			c := randQ8Case(rng, 9, 37, 40)
 			c.xs = xs
-			c.x = c.x[:8*xs+40 : 8*xs+40+Slack]
+			c.x = c.x[: 8*xs+40 : 8*xs+40+Slack]
 			c.check(t, f, nil)
 		}
 	}
