@@ -22,7 +22,15 @@ type Session struct {
 	colQ  []int8
 	tmp   []float32 // one normalised window
 	win   int       // values per window: steps*channels
+	probe Probe     // set during Trace only
 }
+
+// Probe receives a tensor's values during Trace: name is "input" (the
+// normalised input), "latent" (the decoder's input), or "encoder.<i>" /
+// "decoder.<i>" for layer i, with pre=true before the layer's activation
+// and pre=false after it. values hold the tensor for every window (int8
+// tensors dequantised) and are only valid during the call.
+type Probe func(name string, pre bool, values []float32)
 
 // NewSession prepares the model (once) and allocates a session for up to
 // batch windows per call.
@@ -255,6 +263,75 @@ func (s *Session) Errors(x, recon, window, channel []float32) error {
 	return nil
 }
 
+// Trace reconstructs the windows in x like Reconstruct (the output goes to
+// dst) and calls probe for every tensor on the way. It is for calibration
+// and reports, and allocates.
+func (s *Session) Trace(dst, x []float32, probe Probe) error {
+	s.probe = probe
+	defer func() { s.probe = nil }()
+	n, err := s.windows("input", len(x), s.win)
+	if err != nil {
+		return err
+	}
+	s.input(x, n)
+	s.emit("input", false, 0, n, nil)
+	if err := s.Reconstruct(dst, x); err != nil {
+		return err
+	}
+	return nil
+}
+
+// emit gathers buffer i's data for n windows (from its float form, or its
+// int8 form dequantised with q) and hands it to the probe.
+func (s *Session) emit(name string, pre bool, i, n int, q *QParams) {
+	if s.probe == nil {
+		return
+	}
+	g := s.p.bufs[i]
+	size := g.t * g.c
+	out := make([]float32, 0, n*size)
+	for w := 0; w < n; w++ {
+		o := w*g.stride() + g.interior()
+		if q == nil && s.f[i] != nil && !(g.q != nil && s.qFresh(i)) {
+			out = append(out, s.f[i][o:o+size]...)
+			continue
+		}
+		p := q
+		if p == nil {
+			p = g.q
+		}
+		for _, v := range s.q[i][o : o+size] {
+			out = append(out, p.Scale*float32(int32(v)-int32(p.ZeroPoint)))
+		}
+	}
+	s.probe(name, pre, out)
+}
+
+// qFresh reports whether buffer i was last written in int8 (by an int8 step
+// or the input quantisation).
+func (s *Session) qFresh(i int) bool {
+	if i == 0 {
+		return s.p.inPrec
+	}
+	return s.p.steps[i-1].outQ8
+}
+
+// layerName names step i's layer as the model's tensors do.
+func (s *Session) layerName(i int) string {
+	l := s.p.steps[i].l
+	for j := range s.m.Encoder {
+		if &s.m.Encoder[j] == l {
+			return fmt.Sprintf("encoder.%d", j)
+		}
+	}
+	for j := range s.m.Decoder {
+		if &s.m.Decoder[j] == l {
+			return fmt.Sprintf("decoder.%d", j)
+		}
+	}
+	return "?"
+}
+
 // input normalises (and, for an int8 first step, quantises) n windows into
 // buffer 0.
 func (s *Session) input(x []float32, n int) {
@@ -370,6 +447,18 @@ func (s *Session) step(i, n int) error {
 	if err != nil {
 		return fmt.Errorf("model: layer %s: %w", l.describe(), err)
 	}
+	probeBuf := i + 1
+	if i == p.nEnc-1 && s.m.Variational {
+		probeBuf = -1 // the VAE head's output lives outside the buffers
+	}
+	if s.probe != nil && probeBuf >= 0 {
+		switch {
+		case st.outQ8 && st.lut != nil: // int8 at the pre-activation encoding
+			s.emit(s.layerName(i), true, probeBuf, n, st.l.PreQ)
+		case !st.outQ8: // float, before the activation
+			s.emit(s.layerName(i), true, probeBuf, n, nil)
+		}
+	}
 	// Activations the GEMM's clamp did not apply, over each window's data.
 	size := st.out.size()
 	for w := 0; w < n; w++ {
@@ -383,6 +472,17 @@ func (s *Session) step(i, n int) error {
 	}
 	if !st.outQ8 && i+1 != p.nEnc && outQ != nil {
 		s.quantizeBuf(i+1, n)
+	}
+	if s.probe != nil {
+		if probeBuf >= 0 {
+			s.emit(s.layerName(i), false, probeBuf, n, nil)
+		} else {
+			s.probe(s.layerName(i), false, append([]float32(nil), s.enc[:n*st.out.c]...))
+		}
+		if i == p.nEnc-1 {
+			s.latentToDecoder(n)
+			s.emit("latent", false, p.nEnc, n, nil)
+		}
 	}
 	return nil
 }

@@ -32,7 +32,7 @@ type armCase struct {
 
 // packages whose tests run under emulation; testdata is read relative to
 // each package directory.
-var armPackages = []string{"kernels", "bench", "cmd/edge"}
+var armPackages = []string{"kernels", "model", "quant", "bench", "cmd/edge"}
 
 func lookQemu(t *testing.T, name string) string {
 	t.Helper()
