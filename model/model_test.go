@@ -394,3 +394,46 @@ func TestErrors(t *testing.T) {
 		t.Error("short window error buffer accepted")
 	}
 }
+
+func TestPool(t *testing.T) {
+	rng := rand.New(rand.NewPCG(31, 32))
+	m := randomWeights(testModels()["conv"](), rng)
+	x := randomWindows(rng, m, 37)
+	want := make([]float32, len(x))
+	s, _ := m.NewSession(37)
+	if err := s.Reconstruct(want, x); err != nil {
+		t.Fatal(err)
+	}
+	wantErr := make([]float32, 37)
+	if err := s.Errors(x, nil, wantErr, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, workers := range []int{1, 3, 0} {
+		p, err := m.NewPool(workers, 4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make([]float32, len(x))
+		if err := p.Reconstruct(got, x); err != nil {
+			t.Fatal(err)
+		}
+		for i := range got {
+			if got[i] != want[i] {
+				t.Fatalf("pool of %d: output[%d] = %v, want %v", workers, i, got[i], want[i])
+			}
+		}
+		win := make([]float32, 37)
+		ch := make([]float32, 37*m.Channels)
+		if err := p.Errors(x, win, ch); err != nil {
+			t.Fatal(err)
+		}
+		for i := range win {
+			if win[i] != wantErr[i] {
+				t.Fatalf("pool of %d: window error %d = %v, want %v", workers, i, win[i], wantErr[i])
+			}
+		}
+	}
+	if _, err := m.NewPool(-1, 1); err == nil {
+		t.Error("negative worker count accepted")
+	}
+}

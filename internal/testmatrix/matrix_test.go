@@ -155,3 +155,14 @@ func TestGenerated(t *testing.T) {
 		}
 	}
 }
+
+// TestRace runs the concurrency tests of the model runtime under the race
+// detector (which needs cgo and a C compiler).
+func TestRace(t *testing.T) {
+	skipShort(t, "the race-detector run")
+	if _, err := exec.LookPath("gcc"); err != nil {
+		t.Skip("SKIPPED: no C compiler, so the race detector did NOT run (it needs cgo)")
+	}
+	out := run(t, []string{"CGO_ENABLED=1"}, "test", "-race", "-count=1", "-run", "Concurrent|Pool|Example", "./model", "./kernels")
+	t.Logf("%s", out)
+}
