@@ -292,3 +292,32 @@ func TestLoadMissingFile(t *testing.T) {
 		t.Errorf("missing file: %v", err)
 	}
 }
+
+// TestFormatDocExample rebuilds the worked example of docs/model-format.md
+// and checks the figures the page quotes.
+func TestFormatDocExample(t *testing.T) {
+	m := &Model{Name: "example", Steps: 4, Channels: 2,
+		Norm: Normalization{Kind: NormMeanStd, Shift: []float32{20, 0}, Scale: []float32{5, 1}},
+		Encoder: []Layer{{Kind: Dense, In: 8, Out: 2, Act: ReLU,
+			W: []float32{0.25, 0, 0.25, 0, 0.25, 0, 0.25, 0, 0, 0.25, 0, 0.25, 0, 0.25, 0, 0.25}, B: []float32{0, 0}}},
+		Decoder:    []Layer{{Kind: Dense, In: 2, Out: 8, W: []float32{1, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 1}, B: make([]float32, 8)}},
+		Apps:       map[string]json.RawMessage{"anomaly": json.RawMessage(`{"threshold":0.5}`)},
+		Provenance: map[string]string{"trainer": "hand-written"}}
+	b := encode(t, m)
+	if len(b) != 952 || binary.LittleEndian.Uint64(b) != 776 {
+		t.Errorf("example is %d bytes with a %d-byte header; the doc says 952 and 776", len(b), binary.LittleEndian.Uint64(b))
+	}
+	if !bytes.HasPrefix(b, []byte{0x08, 0x03, 0, 0, 0, 0, 0, 0, '{', '"', '_', '_', 'm', 'e', 't', 'a'}) {
+		t.Errorf("first bytes % x differ from the doc", b[:16])
+	}
+	if !bytes.Contains(b, []byte("559dd6340f0e519b645834b5e9a7b44e1764557d4d4d8664ca022c20ff371a37")) {
+		t.Error("the example's sha256 differs from the doc")
+	}
+	doc, err := os.ReadFile("../docs/model-format.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(doc, []byte("559dd6340f0e519b645834b5e9a7b44e1764557d4d4d8664ca022c20ff371a37")) {
+		t.Error("docs/model-format.md no longer quotes the example's sha256")
+	}
+}

@@ -2,7 +2,7 @@
 //
 // Usage:
 //
-//	edge info              CPU, detected features and the kernel family of each kernel
+//	edge info [MODEL]      CPU, features and kernel families; or a model's architecture and costs
 //	edge bench [flags]     time the kernels: family x shape x batch -> ns and GOPS
 //	edge version           print the version
 //
@@ -36,7 +36,7 @@ type command struct {
 
 func commands() []command {
 	return []command{
-		{"info", "print the CPU, its features and the kernel family each kernel uses", cmdInfo},
+		{"info", "[MODEL]: the CPU and its kernel families, or a model's architecture and costs", cmdInfo},
 		{"bench", "time the kernels (family x shape x batch -> ns, GOPS) and the int8 layer chain", cmdBench},
 		{"version", "print the version", func([]string, io.Writer, io.Writer) error { fmt.Println("edge", version); return nil }},
 	}

@@ -2,10 +2,12 @@ package main
 
 import (
 	"bytes"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/edgeml/edge/kernels"
+	"github.com/edgeml/edge/model"
 )
 
 func runEdge(args ...string) (code int, stdout, stderr string) {
@@ -55,7 +57,7 @@ func TestUsageErrors(t *testing.T) {
 		{"bench", "-shapes", "12"},
 		{"bench", "-families", "sse9"},
 		{"bench", "-chain", "8"},
-		{"info", "extra"},
+		{"info", "a", "b"},
 		{"bench", "-nosuchflag"},
 		{"bench", "-iters", "-1"},
 	} {
@@ -73,5 +75,28 @@ func TestUsageErrors(t *testing.T) {
 	}
 	if code, out, _ := runEdge(); code != 0 || !strings.Contains(out, "Commands:") {
 		t.Errorf("edge without arguments: exit %d, output %q", code, out)
+	}
+}
+
+func TestInfoModel(t *testing.T) {
+	m := &model.Model{Name: "tiny", Steps: 4, Channels: 2,
+		Encoder:    []model.Layer{{Kind: model.Dense, In: 8, Out: 3, Act: model.ReLU, W: make([]float32, 24), B: make([]float32, 3)}},
+		Decoder:    []model.Layer{{Kind: model.Dense, In: 3, Out: 8, W: make([]float32, 24), B: make([]float32, 8)}},
+		Provenance: map[string]string{"trainer": "test"}}
+	path := filepath.Join(t.TempDir(), "tiny.edge")
+	if err := m.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut := runEdge("info", path)
+	if code != 0 {
+		t.Fatalf("edge info MODEL: exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"model tiny: float32", "4 steps x 2 channels", "latent 3", "encoder.0", "dense 8->3 relu", "48 MACs per window", "59 parameters", "provenance trainer: test"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("edge info MODEL lacks %q:\n%s", want, out)
+		}
+	}
+	if code, _, errOut := runEdge("info", filepath.Join(t.TempDir(), "missing.edge")); code != 1 || !strings.Contains(errOut, "missing.edge") {
+		t.Errorf("missing model: exit %d, %q", code, errOut)
 	}
 }
