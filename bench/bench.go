@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/edgeml/edge/kernels"
+	"github.com/edgeml/edge/model"
 )
 
 // Shape is a GEMM shape: Batch rows (M) of K inputs against N outputs.
@@ -47,7 +48,7 @@ type Config struct {
 	Shapes   []Shape          // single layers; default DefaultShapes
 	Batches  []int            // default 1, 16, 256
 	Chain    []int            // widths of the int8 chain; default AutoencoderDims; empty slice: none
-	Kinds    []string         // "int8", "float32", "chain"; default all
+	Kinds    []string         // "int8", "float32", "chain", "model-dense", "model-conv"; default all
 	MinTime  time.Duration    // time per measurement; default 200ms
 	Iters    int              // if > 0: the median of exactly Iters timed blocks, instead of MinTime
 }
@@ -109,7 +110,7 @@ func (c *Config) defaults() {
 		c.Chain = AutoencoderDims()
 	}
 	if c.Kinds == nil {
-		c.Kinds = []string{"int8", "float32", "chain"}
+		c.Kinds = []string{"int8", "float32", "chain", "model-dense", "model-conv"}
 	}
 	if c.MinTime == 0 {
 		c.MinTime = 200 * time.Millisecond
@@ -166,8 +167,17 @@ func Run(cfg Config, w io.Writer) ([]Row, error) {
 					}
 					ns := cfg.measure(ch.Run)
 					emit(rowOf(f, kind, dimsString(cfg.Chain), b, ns, float64(ch.MACs())))
+				case "model-dense", "model-conv":
+					for _, prec := range []string{"float32", "int8"} {
+						r, err := cfg.modelRun(kind, prec, f, b, rng)
+						if err != nil {
+							return rows, err
+						}
+						ns := cfg.measure(r.Run)
+						emit(rowOf(f, kind+"/"+prec, r.s.Model().Name, b, ns, float64(r.MACs())))
+					}
 				default:
-					return rows, fmt.Errorf("bench: unknown kind %q (want int8, float32 or chain)", kind)
+					return rows, fmt.Errorf("bench: unknown kind %q (want int8, float32, chain, model-dense or model-conv)", kind)
 				}
 			}
 		}
@@ -333,4 +343,27 @@ func (c *Chain) Run() {
 		}
 		_ = l.Gemm(c.batch, c.bufs[i], c.dims[i], c.bufs[i+1], c.dims[i+1], o)
 	}
+}
+
+// modelRun builds the model workload of a kind in a precision for family f.
+func (c *Config) modelRun(kind, prec string, f kernels.Family, batch int, rng *rand.Rand) (*ModelRun, error) {
+	var m *model.Model
+	var err error
+	if kind == "model-dense" {
+		if c.Chain[0] != c.Chain[len(c.Chain)-1] || c.Chain[0]%8 != 0 {
+			return nil, fmt.Errorf("bench: model-dense needs chain widths that start and end with the same multiple of 8, not %v", c.Chain)
+		}
+		m, err = DenseAutoencoder(c.Chain, c.Chain[0]/8, 8, rng)
+	} else {
+		m = ConvAutoencoder(rng)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if prec == "int8" {
+		if m, err = Quantized(m, rng); err != nil {
+			return nil, err
+		}
+	}
+	return NewModelRun(m, f, batch, rng)
 }

@@ -17,10 +17,12 @@ func TestRunSmall(t *testing.T) {
 		Chain:    []int{20, 8, 20},
 		MinTime:  time.Millisecond,
 	}
+	cfg.Kinds = []string{"int8", "float32", "chain"}
 	rows, err := Run(cfg, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	cfg.Kinds = []string{"int8", "float32", "chain"}
 	if want := 2 * 2 * 3; len(rows) != want { // families x batches x (int8, float32, chain)
 		t.Fatalf("%d rows, want %d", len(rows), want)
 	}

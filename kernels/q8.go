@@ -68,12 +68,16 @@ func requantize(acc int32, scale, lo, hi float32, zp int32) int8 {
 type Q8Weights struct {
 	impl *q8Impl
 	n, k int
-	// SIMD layout: blocks of impl.nr output channels, each
-	// [nr int32 bias'][kg*nr*kr int8 weights][nr float32 scale].
-	packed     []byte
-	blockBytes int
-	blocks     int
-	kg         int // K groups of impl.kr
+	// SIMD layout, K-group major: [npad int32 bias'][npad float32 scale]
+	// then kg groups of gs bytes, each holding every block's nr x kr
+	// weights for that group (block b at byte b*nr*kr), so that a one-row
+	// GEMV reads one contiguous stream.
+	packed   []byte
+	blocks   int // blocks of impl.nr output channels
+	kg       int // K groups of impl.kr
+	gs       int // bytes per group
+	scaleOff int
+	wOff     int
 	// pure-Go layout (Generic): the same data in typed slices.
 	gw     []int8 // blocks of 4 channels: [k][4]
 	gbias  []int32
@@ -165,35 +169,29 @@ func PackQ8For(f Family, w []int8, n, k int, bias []int32, scale []float32, xZer
 		p.kg = (p.kg + impl.kgMul - 1) / impl.kgMul * impl.kgMul
 	}
 	p.blocks = (n + nr - 1) / nr
-	p.blockBytes = 4*nr + p.kg*nr*kr + 4*nr
-	p.packed = alignedBytes(p.blocks*p.blockBytes, 64)
+	npad := p.blocks * nr
+	p.gs = npad * kr
+	p.scaleOff = 4 * npad
+	p.wOff = 8 * npad
+	p.packed = alignedBytes(p.wOff+p.kg*p.gs, 64)
+	for j := 0; j < n; j++ {
+		binary.LittleEndian.PutUint32(p.packed[4*j:], uint32(fold[j]))
+		binary.LittleEndian.PutUint32(p.packed[p.scaleOff+4*j:], math.Float32bits(scale[j]))
+	}
+	// Group g of block b holds, for each slot, kr consecutive k.
 	for b := 0; b < p.blocks; b++ {
-		blk := p.packed[b*p.blockBytes : (b+1)*p.blockBytes]
-		for c := 0; c < nr; c++ {
+		for slot := 0; slot < nr; slot++ {
+			c := slot
+			if impl.perm != nil {
+				c = impl.perm[slot]
+			}
 			j := b*nr + c
 			if j >= n {
-				break
+				continue
 			}
-			binary.LittleEndian.PutUint32(blk[4*c:], uint32(fold[j]))
-			binary.LittleEndian.PutUint32(blk[4*nr+p.kg*nr*kr+4*c:], math.Float32bits(scale[j]))
-		}
-		for g := 0; g < p.kg; g++ {
-			grp := blk[4*nr+g*nr*kr : 4*nr+(g+1)*nr*kr]
-			for slot := 0; slot < nr; slot++ {
-				c := slot
-				if impl.perm != nil {
-					c = impl.perm[slot]
-				}
-				j := b*nr + c
-				if j >= n {
-					continue
-				}
-				for t := 0; t < kr; t++ {
-					i := g*kr + t
-					if i < k {
-						grp[slot*kr+t] = byte(w[j*k+i])
-					}
-				}
+			for i := 0; i < k; i++ {
+				g, t := i/kr, i%kr
+				p.packed[p.wOff+g*p.gs+(b*nr+slot)*kr+t] = byte(w[j*k+i])
 			}
 		}
 	}

@@ -2,7 +2,11 @@
 
 package kernels
 
-import "github.com/edgeml/edge/kernels/asm"
+import (
+	"unsafe"
+
+	"github.com/edgeml/edge/kernels/asm"
+)
 
 // The drivers of the assembly families: they walk the output in tiles and
 // call a micro-kernel for each. The tile tables live in tiles_<arch>.go.
@@ -25,19 +29,12 @@ type simdQ8 struct {
 func bitMask(cols int) uint64   { return 1<<uint(cols) - 1 }
 func countMask(cols int) uint64 { return uint64(cols) }
 
-// tiling walks the output in tiles: column groups outer (a group's weights
-// stay in L1 while every row panel streams past), rows inner.
-func (t *simdQ8) tiling(m, blocks int, force tileShape, visit func(m0, mr, b0, nv int)) {
-	ts := force
-	if ts.mr == 0 {
-		ts = t.choose(m, blocks)
+// tile returns the tile shape for m rows over blocks, or force if set.
+func (t *simdQ8) tile(m, blocks int, force tileShape) tileShape {
+	if force.mr != 0 {
+		return force
 	}
-	for b0 := 0; b0 < blocks; b0 += ts.nv {
-		nv := min(ts.nv, blocks-b0)
-		for m0 := 0; m0 < m; m0 += ts.mr {
-			visit(m0, min(ts.mr, m-m0), b0, nv)
-		}
-	}
+	return t.choose(m, blocks)
 }
 
 func (t *simdQ8) mask(w *Q8Weights, b0, nv int) uint64 {
@@ -47,20 +44,38 @@ func (t *simdQ8) mask(w *Q8Weights, b0, nv int) uint64 {
 	return t.maskOf(t.nr)
 }
 
+// pointers returns block b0's weights (group 0), biases and scales.
+func (t *simdQ8) pointers(w *Q8Weights, b0 int) (*byte, *int32, *float32) {
+	c := b0 * t.nr
+	return &w.packed[w.wOff+c*w.impl.kr], (*int32)(unsafe.Pointer(&w.packed[4*c])), (*float32)(unsafe.Pointer(&w.packed[w.scaleOff+4*c]))
+}
+
+// q8simd walks the output in tiles: column groups outer (a group's weights
+// stay in L1 while every row panel streams past), rows inner.
 func q8simd(t *simdQ8, w *Q8Weights, m int, x []int8, xs int, y []int8, ys int, o Output, force tileShape) {
 	lo, hi := o.bounds()
 	zp := int32(o.ZeroPoint)
-	t.tiling(m, w.blocks, force, func(m0, mr, b0, nv int) {
-		t.kern(mr, nv)(&x[m0*xs], xs, &w.packed[b0*w.blockBytes], w.blockBytes, w.kg,
-			&y[m0*ys+b0*t.nr], ys, t.mask(w, b0, nv), zp, lo, hi)
-	})
+	ts := t.tile(m, w.blocks, force)
+	for b0 := 0; b0 < w.blocks; b0 += ts.nv {
+		nv := min(ts.nv, w.blocks-b0)
+		mask := t.mask(w, b0, nv)
+		wp, bias, scale := t.pointers(w, b0)
+		for m0 := 0; m0 < m; m0 += ts.mr {
+			t.kern(min(ts.mr, m-m0), nv)(&x[m0*xs], xs, wp, w.gs, w.kg, &y[m0*ys+b0*t.nr], ys, mask, zp, lo, hi, bias, scale)
+		}
+	}
 }
 
 func q8fsimd(t *simdQ8, w *Q8Weights, m int, x []int8, xs int, y []float32, ys int, force tileShape) {
-	t.tiling(m, w.blocks, force, func(m0, mr, b0, nv int) {
-		t.kernF(mr, nv)(&x[m0*xs], xs, &w.packed[b0*w.blockBytes], w.blockBytes, w.kg,
-			&y[m0*ys+b0*t.nr], 4*ys, t.mask(w, b0, nv))
-	})
+	ts := t.tile(m, w.blocks, force)
+	for b0 := 0; b0 < w.blocks; b0 += ts.nv {
+		nv := min(ts.nv, w.blocks-b0)
+		mask := t.mask(w, b0, nv)
+		wp, bias, scale := t.pointers(w, b0)
+		for m0 := 0; m0 < m; m0 += ts.mr {
+			t.kernF(min(ts.mr, m-m0), nv)(&x[m0*xs], xs, wp, w.gs, w.kg, &y[m0*ys+b0*t.nr], 4*ys, mask, bias, scale)
+		}
+	}
 }
 
 // q8Impl returns the q8Impl that drives t.

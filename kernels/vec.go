@@ -23,6 +23,7 @@ type vecImpl struct {
 	family     Family
 	name       string
 	quantize   func(dst []int8, src []float32, inv float32, zp int8)
+	qaffine    func(dst []int8, src, mul, add []float32, zp int8)
 	dequantize func(dst []float32, src []int8, scale float32, zp int8)
 	lut        func(dst, src []int8, t *Table)
 	add        func(dst, a, b []float32)
@@ -54,6 +55,15 @@ func vec() *vecImpl { return dispatch.Load().vec }
 func Quantize(dst []int8, src []float32, scale float32, zp int8) {
 	sameLen("Quantize", len(dst), len(src))
 	vec().quantize(dst, src, 1/scale, zp)
+}
+
+// QuantizeAffine writes the int8 encoding of FMA32(src[i], mul[i], add[i]):
+// as Quantize with scale 1 applied to that value. It fuses a per-element
+// normalisation (mul = 1/(std*scale), add = -mean/(std*scale)) into the
+// quantisation, in one pass.
+func QuantizeAffine(dst []int8, src, mul, add []float32, zp int8) {
+	sameLen("QuantizeAffine", len(dst), len(src), len(mul), len(add))
+	vec().qaffine(dst, src, mul, add, zp)
 }
 
 // Dequantize writes dst[i] = float32(src[i]-zp) * scale.
@@ -180,6 +190,7 @@ var genericVec = &vecImpl{
 	family:     Generic,
 	name:       "go",
 	quantize:   genericQuantize,
+	qaffine:    genericQuantizeAffine,
 	dequantize: genericDequantize,
 	lut:        genericLUT,
 	add: func(d, a, b []float32) {
@@ -242,6 +253,13 @@ func genericQuantize(dst []int8, src []float32, inv float32, zp int8) {
 	dst = dst[:len(src)]
 	for i, x := range src {
 		dst[i] = quantizeOne(x, inv, zp)
+	}
+}
+
+func genericQuantizeAffine(dst []int8, src, mul, add []float32, zp int8) {
+	dst, mul, add = dst[:len(src)], mul[:len(src)], add[:len(src)]
+	for i, x := range src {
+		dst[i] = quantizeOne(FMA32(x, mul[i], add[i]), 1, zp)
 	}
 }
 

@@ -16,6 +16,7 @@ var avx2Vec = &vecImpl{
 	family:     AVX2,
 	name:       "avx2 (vek32 for element-wise float32)",
 	quantize:   blocksQuantize(8, asm.QuantizeAVX2),
+	qaffine:    blocksQuantizeAffine(8, asm.QuantizeAffineAVX2),
 	dequantize: blocksDequantize(8, asm.DequantizeAVX2),
 	lut:        avx2LUT,
 	add:        func(d, a, b []float32) { vek32.Add_Into(d, a, b) },

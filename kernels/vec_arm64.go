@@ -21,6 +21,7 @@ var neonVec = &vecImpl{
 	family:     NEON,
 	name:       "neon",
 	quantize:   blocksQuantize(8, asm.QuantizeNEON),
+	qaffine:    blocksQuantizeAffine(8, asm.QuantizeAffineNEON),
 	dequantize: blocksDequantize(8, asm.DequantizeNEON),
 	lut:        blocksLUT(16, asm.LUTNEON, genericLUT),
 	add:        neonBinop(asm.AddNEON, genericVec.add),

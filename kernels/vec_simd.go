@@ -15,6 +15,16 @@ func blocksQuantize(block int, asmFn func(dst *int8, src *float32, n int, inv, l
 	}
 }
 
+func blocksQuantizeAffine(block int, asmFn func(dst *int8, src, mul, add *float32, n int, lo, hi float32, zp int32)) func([]int8, []float32, []float32, []float32, int8) {
+	return func(dst []int8, src, mul, add []float32, zp int8) {
+		n := len(src) / block * block
+		if n > 0 {
+			asmFn(&dst[0], &src[0], &mul[0], &add[0], n, float32(-128-int32(zp)), float32(127-int32(zp)), int32(zp))
+		}
+		genericQuantizeAffine(dst[n:], src[n:], mul[n:], add[n:], zp)
+	}
+}
+
 func blocksDequantize(block int, asmFn func(dst *float32, src *int8, n int, scale float32, zp int32)) func([]float32, []int8, float32, int8) {
 	return func(dst []float32, src []int8, scale float32, zp int8) {
 		n := len(src) / block * block

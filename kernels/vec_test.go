@@ -52,6 +52,13 @@ func TestQuantizeDequantize(t *testing.T) {
 					t.Fatalf("%s: quantize(%g, scale %g, zp %d) = %d, want %d", f, x, scale, zp, got[i], want)
 				}
 			}
+			mul, add := specialFloats(rng, n), specialFloats(rng, n)
+			v.qaffine(got, src, mul, add, zp)
+			for i, x := range src {
+				if want := quantizeOne(FMA32(x, mul[i], add[i]), 1, zp); got[i] != want {
+					t.Fatalf("%s: quantizeAffine(%g, %g, %g, zp %d) = %d, want %d", f, x, mul[i], add[i], zp, got[i], want)
+				}
+			}
 			q := make([]int8, n)
 			for i := range q {
 				q[i] = int8(rng.IntN(256) - 128)

@@ -182,7 +182,7 @@ func TestFileCorruption(t *testing.T) {
 			h["encoder.0.bias"].(map[string]any)["data_offsets"] = h["encoder.0.weight"].(map[string]any)["data_offsets"]
 		}), "data_offsets"},
 		"negative dimension": {header(archEdit(func(a map[string]any) { a["steps"] = -4 })), "steps"},
-		"huge dimension":     {header(archEdit(func(a map[string]any) { a["channels"] = 1 << 40 })), "channels"},
+		"huge dimension":     {header(archEdit(func(a map[string]any) { a["channels"] = int64(1) << 40 })), "channels"},
 		"unknown field":      {header(archEdit(func(a map[string]any) { a["colour"] = "red" })), "unknown field"},
 		"bad layer":          {header(archEdit(func(a map[string]any) { a["encoder"].([]any)[0].(map[string]any)["kernel"] = 0 })), "kernel"},
 		"nan normalisation": {header(archEdit(func(a map[string]any) {

@@ -20,9 +20,9 @@ type Session struct {
 	enc   []float32   // variational: the encoder's output, mean and log-variance
 	colF  []float32   // im2col scratch
 	colQ  []int8
-	tmp   []float32 // one normalised window
-	win   int       // values per window: steps*channels
-	probe Probe     // set during Trace only
+	io    []stepIO
+	win   int   // values per window: steps*channels
+	probe Probe // set during Trace only
 }
 
 // Probe receives a tensor's values during Trace: name is "input" (the
@@ -71,7 +71,9 @@ func (m *Model) NewSession(batch int) (*Session, error) {
 			}
 		}
 	}
-	s.tmp = make([]float32, s.win)
+	for i := range p.steps {
+		s.io = append(s.io, s.ioOf(i))
+	}
 	return s, nil
 }
 
@@ -340,8 +342,7 @@ func (s *Session) input(x []float32, n int) {
 		xw := x[w*s.win : (w+1)*s.win]
 		o := w*g.stride() + g.interior()
 		if p.inPrec {
-			kernels.FMAV(s.tmp, xw, p.normMul, p.normAdd)
-			kernels.Quantize(s.q[0][o:o+s.win], s.tmp, 1, p.inQ.ZeroPoint)
+			kernels.QuantizeAffine(s.q[0][o:o+s.win], xw, p.normMul, p.normAdd, p.inQ.ZeroPoint)
 		} else {
 			kernels.FMAV(s.f[0][o:o+s.win], xw, p.normMul, p.normAdd)
 		}
@@ -391,100 +392,119 @@ func (s *Session) run(from, to, n int) error {
 	return nil
 }
 
-func (s *Session) step(i, n int) error {
+// stepIO is a step's view of the session's buffers, fixed when the
+// session is created so that running a step re-derives nothing.
+type stepIO struct {
+	inF, outF          []float32
+	inQ, outQ          []int8
+	inStride           int // elements per input window
+	outStride, outBase int // elements per output window, offset of its data
+	vae                bool
+}
+
+func (s *Session) ioOf(i int) stepIO {
 	p := s.p
-	st := p.steps[i]
-	gin := p.bufs[i]
-	gout := p.bufs[i+1]
-	outF, outQ := s.f[i+1], s.q[i+1]
+	gin, gout := p.bufs[i], p.bufs[i+1]
+	io := stepIO{inF: s.f[i], inQ: s.q[i], outF: s.f[i+1], outQ: s.q[i+1],
+		inStride: gin.stride(), outStride: gout.stride(), outBase: gout.interior()}
 	if i == p.nEnc-1 && s.m.Variational {
-		gout = bufGeom{t: 1, c: st.out.c}
-		outF, outQ = s.enc, nil
+		io.outF, io.outQ, io.outStride, io.outBase, io.vae = s.enc, nil, p.steps[i].out.c, 0, true
 	}
-	inF, inQ := s.f[i], s.q[i]
-	l := st.l
-	gemm := func(c gemmCall, rows int, x0, xs int, y0, ys int, colF []float32, colQ []int8) error {
-		ph := &st.phases[c.phase]
-		switch {
-		case !st.q8:
-			xf := inF[x0:]
-			if colF != nil {
-				xf = colF
-			}
-			return ph.f.Gemm(rows, xf, xs, outF[y0:], ys, l.B)
-		case st.outQ8:
-			xq := inQ[x0:]
-			if colQ != nil {
-				xq = colQ
-			}
-			return ph.q.Gemm(rows, xq, xs, outQ[y0:], ys, st.qOut)
-		default:
-			xq := inQ[x0:]
-			if colQ != nil {
-				xq = colQ
-			}
-			return ph.q.GemmF32(rows, xq, xs, outF[y0:], ys)
-		}
-	}
+	return io
+}
+
+func (s *Session) step(i, n int) error {
+	st := s.p.steps[i]
+	io := &s.io[i]
 	var err error
-	if l.Kind == Dense {
-		err = gemm(st.calls[0], n, 0, gin.stride(), gout.interior(), gout.stride(), nil, nil)
+	if st.l.Kind == Dense {
+		err = s.gemm(st, 0, n, io, 0, io.inStride, io.outBase, io.outStride, nil, nil)
 	} else {
 		for w := 0; w < n && err == nil; w++ {
-			xw, yw := w*gin.stride(), w*gout.stride()+gout.interior()
+			xw, yw := w*io.inStride, w*io.outStride+io.outBase
 			var colF []float32
 			var colQ []int8
 			if st.im2col {
 				colF, colQ = s.gather(i, xw)
 			}
 			for _, c := range st.calls {
-				if err = gemm(c, c.rows, xw+c.xOff, c.xs, yw+c.yOff, c.ys, colF, colQ); err != nil {
+				if err = s.gemm(st, c.phase, c.rows, io, xw+c.xOff, c.xs, yw+c.yOff, c.ys, colF, colQ); err != nil {
 					break
 				}
 			}
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("model: layer %s: %w", l.describe(), err)
+		return fmt.Errorf("model: layer %s: %w", st.l.describe(), err)
 	}
-	probeBuf := i + 1
-	if i == p.nEnc-1 && s.m.Variational {
-		probeBuf = -1 // the VAE head's output lives outside the buffers
-	}
-	if s.probe != nil && probeBuf >= 0 {
-		switch {
-		case st.outQ8 && st.lut != nil: // int8 at the pre-activation encoding
-			s.emit(s.layerName(i), true, probeBuf, n, st.l.PreQ)
-		case !st.outQ8: // float, before the activation
-			s.emit(s.layerName(i), true, probeBuf, n, nil)
-		}
+	if s.probe != nil {
+		s.probeStep(i, n, true)
 	}
 	// Activations the GEMM's clamp did not apply, over each window's data.
-	size := st.out.size()
-	for w := 0; w < n; w++ {
-		o := w*gout.stride() + gout.interior()
-		switch {
-		case st.outQ8 && st.lut != nil:
-			kernels.LUT(outQ[o:o+size], outQ[o:o+size], st.lut)
-		case !st.outQ8:
-			applyFloat(st.actFloat, l.Alpha, outF[o:o+size])
+	if st.lut != nil || (!st.outQ8 && st.actFloat != Identity && st.actFloat != "") {
+		size := st.out.size()
+		for w := 0; w < n; w++ {
+			o := w*io.outStride + io.outBase
+			if st.outQ8 {
+				kernels.LUT(io.outQ[o:o+size], io.outQ[o:o+size], st.lut)
+			} else {
+				applyFloat(st.actFloat, st.l.Alpha, io.outF[o:o+size])
+			}
 		}
 	}
-	if !st.outQ8 && i+1 != p.nEnc && outQ != nil {
+	if !st.outQ8 && !io.vae && i+1 != s.p.nEnc && io.outQ != nil {
 		s.quantizeBuf(i+1, n)
 	}
 	if s.probe != nil {
-		if probeBuf >= 0 {
-			s.emit(s.layerName(i), false, probeBuf, n, nil)
-		} else {
-			s.probe(s.layerName(i), false, append([]float32(nil), s.enc[:n*st.out.c]...))
-		}
-		if i == p.nEnc-1 {
-			s.latentToDecoder(n)
-			s.emit("latent", false, p.nEnc, n, nil)
-		}
+		s.probeStep(i, n, false)
 	}
 	return nil
+}
+
+// gemm runs one GEMM call of a step in the step's precision.
+func (s *Session) gemm(st *step, phase, rows int, io *stepIO, x0, xs, y0, ys int, colF []float32, colQ []int8) error {
+	ph := &st.phases[phase]
+	switch {
+	case !st.q8:
+		xf := io.inF[x0:]
+		if colF != nil {
+			xf = colF
+		}
+		return ph.f.Gemm(rows, xf, xs, io.outF[y0:], ys, st.l.B)
+	case colQ != nil && st.outQ8:
+		return ph.q.Gemm(rows, colQ, xs, io.outQ[y0:], ys, st.qOut)
+	case colQ != nil:
+		return ph.q.GemmF32(rows, colQ, xs, io.outF[y0:], ys)
+	case st.outQ8:
+		return ph.q.Gemm(rows, io.inQ[x0:], xs, io.outQ[y0:], ys, st.qOut)
+	default:
+		return ph.q.GemmF32(rows, io.inQ[x0:], xs, io.outF[y0:], ys)
+	}
+}
+
+// probeStep reports step i's output to the probe, before (pre) or after
+// its activation.
+func (s *Session) probeStep(i, n int, pre bool) {
+	st, p := s.p.steps[i], s.p
+	name := s.layerName(i)
+	if s.io[i].vae {
+		if !pre {
+			s.probe(name, false, append([]float32(nil), s.enc[:n*st.out.c]...))
+		}
+	} else if pre {
+		switch {
+		case st.outQ8 && st.lut != nil: // int8 at the pre-activation encoding
+			s.emit(name, true, i+1, n, st.l.PreQ)
+		case !st.outQ8: // float, before the activation
+			s.emit(name, true, i+1, n, nil)
+		}
+	} else {
+		s.emit(name, false, i+1, n, nil)
+	}
+	if !pre && i == p.nEnc-1 {
+		s.latentToDecoder(n)
+		s.emit("latent", false, p.nEnc, n, nil)
+	}
 }
 
 // gather copies the rows of a dilated convolution (step i, input window at

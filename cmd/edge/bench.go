@@ -15,7 +15,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	families := fs.String("families", "", "comma-separated kernel families (default: every one this CPU supports)")
 	shapes := fs.String("shapes", "", "layer shapes KxN (inputs x outputs), comma-separated (default: the 640-...-640 autoencoder's layers and 512x512)")
 	batches := fs.String("batches", "1,16,256", "batch sizes (GEMM M)")
-	kinds := fs.String("kinds", "int8,float32,chain", "what to time: int8 layers, float32 layers, the int8 chain")
+	kinds := fs.String("kinds", "int8,float32,chain,model-dense,model-conv", "what to time: int8 layers, float32 layers, the int8 chain, and whole models through the API (model-dense: the chain's widths as an autoencoder; model-conv: the 128x8 conv1d autoencoder), each in float32 and int8")
 	chain := fs.String("chain", "640,128,128,128,128,8,128,128,128,128,640", "widths of the int8 layer chain")
 	minTime := fs.Duration("time", 200*time.Millisecond, "time spent on each measurement (median of blocks of calls)")
 	iters := fs.Int("iters", 0, "if > 0, take the median of exactly this many timed blocks (each at least 20µs of calls) instead of -time")

@@ -112,6 +112,7 @@ func TestCrossBuilds(t *testing.T) {
 	for _, target := range []struct{ env []string }{
 		{[]string{"GOOS=linux", "GOARCH=amd64"}},
 		{[]string{"GOOS=linux", "GOARCH=arm64"}},
+		{[]string{"GOOS=linux", "GOARCH=arm", "GOARM=6"}}, // 32-bit: vet compiles the tests too
 	} {
 		run(t, append(target.env, "CGO_ENABLED=0"), "vet", "./...")
 	}

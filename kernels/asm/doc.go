@@ -11,15 +11,17 @@ package asm
 //go:generate sh -c "cd _gen && go run . -out .."
 
 // Q8Kernel is an int8 GEMM micro-kernel with requantised int8 output.
-// x is the first of MR activation rows, xs bytes apart; w the first of NV
-// packed weight blocks, ws bytes apart, each with kg groups of K; y the first
-// output row, ys bytes apart. mask selects the valid channels of the last
-// block (a bit mask on AVX-512, a count on AVX2). zp, lo and hi are the
-// output zero point and the clamp relative to it.
-type Q8Kernel func(x *int8, xs int, w *byte, ws int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32)
+// x is the first of MR activation rows, xs bytes apart. w points at the
+// first of NV consecutive weight blocks in K group 0; group g starts gs
+// bytes after group g-1, and there are kg groups. y is the first output
+// row, ys bytes apart. mask selects the valid channels of the last block
+// (a bit mask on AVX-512, a count elsewhere). zp, lo and hi are the output
+// zero point and the clamp relative to it; bias and scale point at the
+// first block's folded biases and requantisation scales.
+type Q8Kernel func(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 // Q8FKernel is Q8Kernel with float32 output (ys in bytes).
-type Q8FKernel func(x *int8, xs int, w *byte, ws int, kg int, y *float32, ys int, mask uint64)
+type Q8FKernel func(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 // F32Kernel is a float32 GEMM micro-kernel: MR rows of A (element (r, i) at
 // a + r*rs + i*cs bytes) against NV packed panels of B (bs bytes apart, k

@@ -5,232 +5,232 @@
 package asm
 
 //go:noescape
-func q8avx512_1x1(x *int8, xs int, w *byte, ws int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32)
+func q8avx512_1x1(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx512_1x2(x *int8, xs int, w *byte, ws int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32)
+func q8avx512_1x2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx512_1x3(x *int8, xs int, w *byte, ws int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32)
+func q8avx512_1x3(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx512_1x4(x *int8, xs int, w *byte, ws int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32)
+func q8avx512_1x4(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx512_1x5(x *int8, xs int, w *byte, ws int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32)
+func q8avx512_1x5(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx512_1x6(x *int8, xs int, w *byte, ws int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32)
+func q8avx512_1x6(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx512_1x7(x *int8, xs int, w *byte, ws int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32)
+func q8avx512_1x7(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx512_1x8(x *int8, xs int, w *byte, ws int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32)
+func q8avx512_1x8(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx512_2x1(x *int8, xs int, w *byte, ws int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32)
+func q8avx512_2x1(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx512_2x2(x *int8, xs int, w *byte, ws int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32)
+func q8avx512_2x2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx512_2x3(x *int8, xs int, w *byte, ws int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32)
+func q8avx512_2x3(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx512_2x4(x *int8, xs int, w *byte, ws int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32)
+func q8avx512_2x4(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx512_3x1(x *int8, xs int, w *byte, ws int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32)
+func q8avx512_3x1(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx512_3x2(x *int8, xs int, w *byte, ws int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32)
+func q8avx512_3x2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx512_3x3(x *int8, xs int, w *byte, ws int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32)
+func q8avx512_3x3(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx512_3x4(x *int8, xs int, w *byte, ws int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32)
+func q8avx512_3x4(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx512_4x1(x *int8, xs int, w *byte, ws int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32)
+func q8avx512_4x1(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx512_4x2(x *int8, xs int, w *byte, ws int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32)
+func q8avx512_4x2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx512_4x3(x *int8, xs int, w *byte, ws int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32)
+func q8avx512_4x3(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx512_4x4(x *int8, xs int, w *byte, ws int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32)
+func q8avx512_4x4(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx512_5x1(x *int8, xs int, w *byte, ws int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32)
+func q8avx512_5x1(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx512_5x2(x *int8, xs int, w *byte, ws int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32)
+func q8avx512_5x2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx512_5x3(x *int8, xs int, w *byte, ws int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32)
+func q8avx512_5x3(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx512_5x4(x *int8, xs int, w *byte, ws int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32)
+func q8avx512_5x4(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx512_6x1(x *int8, xs int, w *byte, ws int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32)
+func q8avx512_6x1(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx512_6x2(x *int8, xs int, w *byte, ws int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32)
+func q8avx512_6x2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx512_6x3(x *int8, xs int, w *byte, ws int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32)
+func q8avx512_6x3(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx512_6x4(x *int8, xs int, w *byte, ws int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32)
+func q8avx512_6x4(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx512_7x1(x *int8, xs int, w *byte, ws int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32)
+func q8avx512_7x1(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx512_7x2(x *int8, xs int, w *byte, ws int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32)
+func q8avx512_7x2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx512_7x3(x *int8, xs int, w *byte, ws int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32)
+func q8avx512_7x3(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx512_8x1(x *int8, xs int, w *byte, ws int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32)
+func q8avx512_8x1(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx512_8x2(x *int8, xs int, w *byte, ws int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32)
+func q8avx512_8x2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx512_8x3(x *int8, xs int, w *byte, ws int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32)
+func q8avx512_8x3(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_1x1(x *int8, xs int, w *byte, ws int, kg int, y *float32, ys int, mask uint64)
+func q8favx512_1x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_1x2(x *int8, xs int, w *byte, ws int, kg int, y *float32, ys int, mask uint64)
+func q8favx512_1x2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_1x3(x *int8, xs int, w *byte, ws int, kg int, y *float32, ys int, mask uint64)
+func q8favx512_1x3(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_1x4(x *int8, xs int, w *byte, ws int, kg int, y *float32, ys int, mask uint64)
+func q8favx512_1x4(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_1x5(x *int8, xs int, w *byte, ws int, kg int, y *float32, ys int, mask uint64)
+func q8favx512_1x5(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_1x6(x *int8, xs int, w *byte, ws int, kg int, y *float32, ys int, mask uint64)
+func q8favx512_1x6(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_1x7(x *int8, xs int, w *byte, ws int, kg int, y *float32, ys int, mask uint64)
+func q8favx512_1x7(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_1x8(x *int8, xs int, w *byte, ws int, kg int, y *float32, ys int, mask uint64)
+func q8favx512_1x8(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_2x1(x *int8, xs int, w *byte, ws int, kg int, y *float32, ys int, mask uint64)
+func q8favx512_2x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_2x2(x *int8, xs int, w *byte, ws int, kg int, y *float32, ys int, mask uint64)
+func q8favx512_2x2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_2x3(x *int8, xs int, w *byte, ws int, kg int, y *float32, ys int, mask uint64)
+func q8favx512_2x3(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_2x4(x *int8, xs int, w *byte, ws int, kg int, y *float32, ys int, mask uint64)
+func q8favx512_2x4(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_3x1(x *int8, xs int, w *byte, ws int, kg int, y *float32, ys int, mask uint64)
+func q8favx512_3x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_3x2(x *int8, xs int, w *byte, ws int, kg int, y *float32, ys int, mask uint64)
+func q8favx512_3x2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_3x3(x *int8, xs int, w *byte, ws int, kg int, y *float32, ys int, mask uint64)
+func q8favx512_3x3(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_3x4(x *int8, xs int, w *byte, ws int, kg int, y *float32, ys int, mask uint64)
+func q8favx512_3x4(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_4x1(x *int8, xs int, w *byte, ws int, kg int, y *float32, ys int, mask uint64)
+func q8favx512_4x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_4x2(x *int8, xs int, w *byte, ws int, kg int, y *float32, ys int, mask uint64)
+func q8favx512_4x2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_4x3(x *int8, xs int, w *byte, ws int, kg int, y *float32, ys int, mask uint64)
+func q8favx512_4x3(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_4x4(x *int8, xs int, w *byte, ws int, kg int, y *float32, ys int, mask uint64)
+func q8favx512_4x4(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_5x1(x *int8, xs int, w *byte, ws int, kg int, y *float32, ys int, mask uint64)
+func q8favx512_5x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_5x2(x *int8, xs int, w *byte, ws int, kg int, y *float32, ys int, mask uint64)
+func q8favx512_5x2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_5x3(x *int8, xs int, w *byte, ws int, kg int, y *float32, ys int, mask uint64)
+func q8favx512_5x3(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_5x4(x *int8, xs int, w *byte, ws int, kg int, y *float32, ys int, mask uint64)
+func q8favx512_5x4(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_6x1(x *int8, xs int, w *byte, ws int, kg int, y *float32, ys int, mask uint64)
+func q8favx512_6x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_6x2(x *int8, xs int, w *byte, ws int, kg int, y *float32, ys int, mask uint64)
+func q8favx512_6x2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_6x3(x *int8, xs int, w *byte, ws int, kg int, y *float32, ys int, mask uint64)
+func q8favx512_6x3(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_6x4(x *int8, xs int, w *byte, ws int, kg int, y *float32, ys int, mask uint64)
+func q8favx512_6x4(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_7x1(x *int8, xs int, w *byte, ws int, kg int, y *float32, ys int, mask uint64)
+func q8favx512_7x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_7x2(x *int8, xs int, w *byte, ws int, kg int, y *float32, ys int, mask uint64)
+func q8favx512_7x2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_7x3(x *int8, xs int, w *byte, ws int, kg int, y *float32, ys int, mask uint64)
+func q8favx512_7x3(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_8x1(x *int8, xs int, w *byte, ws int, kg int, y *float32, ys int, mask uint64)
+func q8favx512_8x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_8x2(x *int8, xs int, w *byte, ws int, kg int, y *float32, ys int, mask uint64)
+func q8favx512_8x2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_8x3(x *int8, xs int, w *byte, ws int, kg int, y *float32, ys int, mask uint64)
+func q8favx512_8x3(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx2_1x1(x *int8, xs int, w *byte, ws int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32)
+func q8avx2_1x1(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx2_1x2(x *int8, xs int, w *byte, ws int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32)
+func q8avx2_1x2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx2_1x3(x *int8, xs int, w *byte, ws int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32)
+func q8avx2_1x3(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx2_2x1(x *int8, xs int, w *byte, ws int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32)
+func q8avx2_2x1(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx2_1x1(x *int8, xs int, w *byte, ws int, kg int, y *float32, ys int, mask uint64)
+func q8favx2_1x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx2_1x2(x *int8, xs int, w *byte, ws int, kg int, y *float32, ys int, mask uint64)
+func q8favx2_1x2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx2_1x3(x *int8, xs int, w *byte, ws int, kg int, y *float32, ys int, mask uint64)
+func q8favx2_1x3(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx2_2x1(x *int8, xs int, w *byte, ws int, kg int, y *float32, ys int, mask uint64)
+func q8favx2_2x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
 func f32avx512_1x1(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)

@@ -5,70 +5,70 @@
 package asm
 
 //go:noescape
-func q8neon_1x1(x *int8, xs int, w *byte, ws int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32)
+func q8neon_1x1(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8neon_1x2(x *int8, xs int, w *byte, ws int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32)
+func q8neon_1x2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8neon_2x1(x *int8, xs int, w *byte, ws int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32)
+func q8neon_2x1(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8fneon_1x1(x *int8, xs int, w *byte, ws int, kg int, y *float32, ys int, mask uint64)
+func q8fneon_1x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8fneon_1x2(x *int8, xs int, w *byte, ws int, kg int, y *float32, ys int, mask uint64)
+func q8fneon_1x2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8fneon_2x1(x *int8, xs int, w *byte, ws int, kg int, y *float32, ys int, mask uint64)
+func q8fneon_2x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8dot_1x1(x *int8, xs int, w *byte, ws int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32)
+func q8dot_1x1(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8dot_1x2(x *int8, xs int, w *byte, ws int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32)
+func q8dot_1x2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8dot_1x3(x *int8, xs int, w *byte, ws int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32)
+func q8dot_1x3(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8dot_1x4(x *int8, xs int, w *byte, ws int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32)
+func q8dot_1x4(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8dot_2x1(x *int8, xs int, w *byte, ws int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32)
+func q8dot_2x1(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8dot_2x2(x *int8, xs int, w *byte, ws int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32)
+func q8dot_2x2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8dot_3x1(x *int8, xs int, w *byte, ws int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32)
+func q8dot_3x1(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8dot_4x1(x *int8, xs int, w *byte, ws int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32)
+func q8dot_4x1(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8fdot_1x1(x *int8, xs int, w *byte, ws int, kg int, y *float32, ys int, mask uint64)
+func q8fdot_1x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8fdot_1x2(x *int8, xs int, w *byte, ws int, kg int, y *float32, ys int, mask uint64)
+func q8fdot_1x2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8fdot_1x3(x *int8, xs int, w *byte, ws int, kg int, y *float32, ys int, mask uint64)
+func q8fdot_1x3(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8fdot_1x4(x *int8, xs int, w *byte, ws int, kg int, y *float32, ys int, mask uint64)
+func q8fdot_1x4(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8fdot_2x1(x *int8, xs int, w *byte, ws int, kg int, y *float32, ys int, mask uint64)
+func q8fdot_2x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8fdot_2x2(x *int8, xs int, w *byte, ws int, kg int, y *float32, ys int, mask uint64)
+func q8fdot_2x2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8fdot_3x1(x *int8, xs int, w *byte, ws int, kg int, y *float32, ys int, mask uint64)
+func q8fdot_3x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8fdot_4x1(x *int8, xs int, w *byte, ws int, kg int, y *float32, ys int, mask uint64)
+func q8fdot_4x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
 func f32neon_1x1(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
@@ -170,6 +170,11 @@ func f32neon_8x2(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, 
 //
 //go:noescape
 func QuantizeNEON(dst *int8, src *float32, n int, inv, lo, hi float32, zp int32)
+
+// QuantizeAffineNEON quantises fma(src, mul, add) over n floats (a multiple of 8).
+//
+//go:noescape
+func QuantizeAffineNEON(dst *int8, src, mul, add *float32, n int, lo, hi float32, zp int32)
 
 // DequantizeNEON dequantises n int8 (a multiple of 8) to float32.
 //

@@ -4,13 +4,13 @@
 
 #include "textflag.h"
 
-// func q8neon_1x1(x *int8, xs int, w *byte, ws int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32)
-TEXT ·q8neon_1x1(SB), NOSPLIT, $0-76
+// func q8neon_1x1(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8neon_1x1(SB), NOSPLIT, $0-96
 	MOVD x+0(FP), R0
 	MOVD xs+8(FP), R4
-	MOVD w+16(FP), R5
-	MOVD ws+24(FP), R6
-	ADD $32, R5, R7
+	MOVD w+16(FP), R7
+	MOVD gs+24(FP), R6
+	SUB $128, R6
 	MOVD kg+32(FP), R11
 	VEOR V16.B16, V16.B16, V16.B16
 	VEOR V17.B16, V17.B16, V17.B16
@@ -48,6 +48,7 @@ q8neon_1x1_loop:
 	WORD $0x4e20812b // smlal2 v11.8h, v9.16b, v0.16b
 	WORD $0x4e606956 // sadalp v22.4s, v10.8h
 	WORD $0x4e606977 // sadalp v23.4s, v11.8h
+	ADD R6, R7
 	SUBS $1, R11
 	BNE q8neon_1x1_loop
 	FMOVS lo+68(FP), F12
@@ -56,20 +57,23 @@ q8neon_1x1_loop:
 	VDUP V13.S[0], V13.S4
 	MOVW zp+64(FP), R15
 	VDUP R15, V14.S4
+	MOVD bias+80(FP), R5
+	MOVD scale+88(FP), R6
 	MOVD y+40(FP), R12
 	MOVD ys+48(FP), R13
 	MOVD mask+56(FP), R14
-	MOVD R5, R16
 	VADDP V17.S4, V16.S4, V2.S4
 	VADDP V19.S4, V18.S4, V3.S4
 	VADDP V3.S4, V2.S4, V0.S4
 	VADDP V21.S4, V20.S4, V2.S4
 	VADDP V23.S4, V22.S4, V3.S4
 	VADDP V3.S4, V2.S4, V1.S4
+	ADD $0, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4]
 	VADD V4.S4, V0.S4, V0.S4
 	VADD V5.S4, V1.S4, V1.S4
-	VLD1 (R7), [V6.S4, V7.S4]
+	ADD $0, R6, R16
+	VLD1 (R16), [V6.S4, V7.S4]
 	WORD $0x4e21d800 // scvtf v0.4s, v0.4s
 	WORD $0x6e26dc00 // fmul v0.4s, v0.4s, v6.4s
 	WORD $0x4e2cf400 // fmax v0.4s, v0.4s, v12.4s
@@ -105,13 +109,13 @@ q8neon_1x1_r0b0_byte:
 q8neon_1x1_r0b0_done:
 	RET
 
-// func q8fneon_1x1(x *int8, xs int, w *byte, ws int, kg int, y *float32, ys int, mask uint64)
-TEXT ·q8fneon_1x1(SB), NOSPLIT, $0-64
+// func q8fneon_1x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8fneon_1x1(SB), NOSPLIT, $0-80
 	MOVD x+0(FP), R0
 	MOVD xs+8(FP), R4
-	MOVD w+16(FP), R5
-	MOVD ws+24(FP), R6
-	ADD $32, R5, R7
+	MOVD w+16(FP), R7
+	MOVD gs+24(FP), R6
+	SUB $128, R6
 	MOVD kg+32(FP), R11
 	VEOR V16.B16, V16.B16, V16.B16
 	VEOR V17.B16, V17.B16, V17.B16
@@ -149,22 +153,26 @@ q8fneon_1x1_loop:
 	WORD $0x4e20812b // smlal2 v11.8h, v9.16b, v0.16b
 	WORD $0x4e606956 // sadalp v22.4s, v10.8h
 	WORD $0x4e606977 // sadalp v23.4s, v11.8h
+	ADD R6, R7
 	SUBS $1, R11
 	BNE q8fneon_1x1_loop
+	MOVD bias+64(FP), R5
+	MOVD scale+72(FP), R6
 	MOVD y+40(FP), R12
 	MOVD ys+48(FP), R13
 	MOVD mask+56(FP), R14
-	MOVD R5, R16
 	VADDP V17.S4, V16.S4, V2.S4
 	VADDP V19.S4, V18.S4, V3.S4
 	VADDP V3.S4, V2.S4, V0.S4
 	VADDP V21.S4, V20.S4, V2.S4
 	VADDP V23.S4, V22.S4, V3.S4
 	VADDP V3.S4, V2.S4, V1.S4
+	ADD $0, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4]
 	VADD V4.S4, V0.S4, V0.S4
 	VADD V5.S4, V1.S4, V1.S4
-	VLD1 (R7), [V6.S4, V7.S4]
+	ADD $0, R6, R16
+	VLD1 (R16), [V6.S4, V7.S4]
 	WORD $0x4e21d800 // scvtf v0.4s, v0.4s
 	WORD $0x4e21d821 // scvtf v1.4s, v1.4s
 	WORD $0x6e26dc00 // fmul v0.4s, v0.4s, v6.4s
@@ -210,14 +218,13 @@ q8fneon_1x1_r0b0_part:
 q8fneon_1x1_r0b0_done:
 	RET
 
-// func q8neon_1x2(x *int8, xs int, w *byte, ws int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32)
-TEXT ·q8neon_1x2(SB), NOSPLIT, $0-76
+// func q8neon_1x2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8neon_1x2(SB), NOSPLIT, $0-96
 	MOVD x+0(FP), R0
 	MOVD xs+8(FP), R4
-	MOVD w+16(FP), R5
-	MOVD ws+24(FP), R6
-	ADD $32, R5, R7
-	ADD R6, R7, R8
+	MOVD w+16(FP), R7
+	MOVD gs+24(FP), R6
+	SUB $256, R6
 	MOVD kg+32(FP), R11
 	VEOR V16.B16, V16.B16, V16.B16
 	VEOR V17.B16, V17.B16, V17.B16
@@ -263,8 +270,8 @@ q8neon_1x2_loop:
 	WORD $0x4e20812b // smlal2 v11.8h, v9.16b, v0.16b
 	WORD $0x4e606956 // sadalp v22.4s, v10.8h
 	WORD $0x4e606977 // sadalp v23.4s, v11.8h
-	VLD1.P 64(R8), [V2.B16, V3.B16, V4.B16, V5.B16]
-	VLD1.P 64(R8), [V6.B16, V7.B16, V8.B16, V9.B16]
+	VLD1.P 64(R7), [V2.B16, V3.B16, V4.B16, V5.B16]
+	VLD1.P 64(R7), [V6.B16, V7.B16, V8.B16, V9.B16]
 	WORD $0x0e20c04a // smull v10.8h, v2.8b, v0.8b
 	WORD $0x0e20c06b // smull v11.8h, v3.8b, v0.8b
 	WORD $0x0e20c08c // smull v12.8h, v4.8b, v0.8b
@@ -289,6 +296,7 @@ q8neon_1x2_loop:
 	WORD $0x4e20812b // smlal2 v11.8h, v9.16b, v0.16b
 	WORD $0x4e60695e // sadalp v30.4s, v10.8h
 	WORD $0x4e60697f // sadalp v31.4s, v11.8h
+	ADD R6, R7
 	SUBS $1, R11
 	BNE q8neon_1x2_loop
 	FMOVS lo+68(FP), F12
@@ -297,20 +305,23 @@ q8neon_1x2_loop:
 	VDUP V13.S[0], V13.S4
 	MOVW zp+64(FP), R15
 	VDUP R15, V14.S4
+	MOVD bias+80(FP), R5
+	MOVD scale+88(FP), R6
 	MOVD y+40(FP), R12
 	MOVD ys+48(FP), R13
 	MOVD mask+56(FP), R14
-	MOVD R5, R16
 	VADDP V17.S4, V16.S4, V2.S4
 	VADDP V19.S4, V18.S4, V3.S4
 	VADDP V3.S4, V2.S4, V0.S4
 	VADDP V21.S4, V20.S4, V2.S4
 	VADDP V23.S4, V22.S4, V3.S4
 	VADDP V3.S4, V2.S4, V1.S4
+	ADD $0, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4]
 	VADD V4.S4, V0.S4, V0.S4
 	VADD V5.S4, V1.S4, V1.S4
-	VLD1 (R7), [V6.S4, V7.S4]
+	ADD $0, R6, R16
+	VLD1 (R16), [V6.S4, V7.S4]
 	MOVD $8, R15
 	WORD $0x4e21d800 // scvtf v0.4s, v0.4s
 	WORD $0x6e26dc00 // fmul v0.4s, v0.4s, v6.4s
@@ -345,17 +356,18 @@ q8neon_1x2_r0b0_byte:
 	SUBS $1, R20
 	BNE q8neon_1x2_r0b0_byte
 q8neon_1x2_r0b0_done:
-	ADD R6, R16
 	VADDP V25.S4, V24.S4, V2.S4
 	VADDP V27.S4, V26.S4, V3.S4
 	VADDP V3.S4, V2.S4, V0.S4
 	VADDP V29.S4, V28.S4, V2.S4
 	VADDP V31.S4, V30.S4, V3.S4
 	VADDP V3.S4, V2.S4, V1.S4
+	ADD $32, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4]
 	VADD V4.S4, V0.S4, V0.S4
 	VADD V5.S4, V1.S4, V1.S4
-	VLD1 (R8), [V6.S4, V7.S4]
+	ADD $32, R6, R16
+	VLD1 (R16), [V6.S4, V7.S4]
 	ADD $8, R12, R17
 	WORD $0x4e21d800 // scvtf v0.4s, v0.4s
 	WORD $0x6e26dc00 // fmul v0.4s, v0.4s, v6.4s
@@ -392,14 +404,13 @@ q8neon_1x2_r0b1_byte:
 q8neon_1x2_r0b1_done:
 	RET
 
-// func q8fneon_1x2(x *int8, xs int, w *byte, ws int, kg int, y *float32, ys int, mask uint64)
-TEXT ·q8fneon_1x2(SB), NOSPLIT, $0-64
+// func q8fneon_1x2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8fneon_1x2(SB), NOSPLIT, $0-80
 	MOVD x+0(FP), R0
 	MOVD xs+8(FP), R4
-	MOVD w+16(FP), R5
-	MOVD ws+24(FP), R6
-	ADD $32, R5, R7
-	ADD R6, R7, R8
+	MOVD w+16(FP), R7
+	MOVD gs+24(FP), R6
+	SUB $256, R6
 	MOVD kg+32(FP), R11
 	VEOR V16.B16, V16.B16, V16.B16
 	VEOR V17.B16, V17.B16, V17.B16
@@ -445,8 +456,8 @@ q8fneon_1x2_loop:
 	WORD $0x4e20812b // smlal2 v11.8h, v9.16b, v0.16b
 	WORD $0x4e606956 // sadalp v22.4s, v10.8h
 	WORD $0x4e606977 // sadalp v23.4s, v11.8h
-	VLD1.P 64(R8), [V2.B16, V3.B16, V4.B16, V5.B16]
-	VLD1.P 64(R8), [V6.B16, V7.B16, V8.B16, V9.B16]
+	VLD1.P 64(R7), [V2.B16, V3.B16, V4.B16, V5.B16]
+	VLD1.P 64(R7), [V6.B16, V7.B16, V8.B16, V9.B16]
 	WORD $0x0e20c04a // smull v10.8h, v2.8b, v0.8b
 	WORD $0x0e20c06b // smull v11.8h, v3.8b, v0.8b
 	WORD $0x0e20c08c // smull v12.8h, v4.8b, v0.8b
@@ -471,22 +482,26 @@ q8fneon_1x2_loop:
 	WORD $0x4e20812b // smlal2 v11.8h, v9.16b, v0.16b
 	WORD $0x4e60695e // sadalp v30.4s, v10.8h
 	WORD $0x4e60697f // sadalp v31.4s, v11.8h
+	ADD R6, R7
 	SUBS $1, R11
 	BNE q8fneon_1x2_loop
+	MOVD bias+64(FP), R5
+	MOVD scale+72(FP), R6
 	MOVD y+40(FP), R12
 	MOVD ys+48(FP), R13
 	MOVD mask+56(FP), R14
-	MOVD R5, R16
 	VADDP V17.S4, V16.S4, V2.S4
 	VADDP V19.S4, V18.S4, V3.S4
 	VADDP V3.S4, V2.S4, V0.S4
 	VADDP V21.S4, V20.S4, V2.S4
 	VADDP V23.S4, V22.S4, V3.S4
 	VADDP V3.S4, V2.S4, V1.S4
+	ADD $0, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4]
 	VADD V4.S4, V0.S4, V0.S4
 	VADD V5.S4, V1.S4, V1.S4
-	VLD1 (R7), [V6.S4, V7.S4]
+	ADD $0, R6, R16
+	VLD1 (R16), [V6.S4, V7.S4]
 	MOVD $8, R15
 	WORD $0x4e21d800 // scvtf v0.4s, v0.4s
 	WORD $0x4e21d821 // scvtf v1.4s, v1.4s
@@ -531,17 +546,18 @@ q8fneon_1x2_r0b0_part:
 	VMOV V1.S[3], R21
 	MOVW R21, 28(R19)
 q8fneon_1x2_r0b0_done:
-	ADD R6, R16
 	VADDP V25.S4, V24.S4, V2.S4
 	VADDP V27.S4, V26.S4, V3.S4
 	VADDP V3.S4, V2.S4, V0.S4
 	VADDP V29.S4, V28.S4, V2.S4
 	VADDP V31.S4, V30.S4, V3.S4
 	VADDP V3.S4, V2.S4, V1.S4
+	ADD $32, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4]
 	VADD V4.S4, V0.S4, V0.S4
 	VADD V5.S4, V1.S4, V1.S4
-	VLD1 (R8), [V6.S4, V7.S4]
+	ADD $32, R6, R16
+	VLD1 (R16), [V6.S4, V7.S4]
 	ADD $32, R12, R17
 	WORD $0x4e21d800 // scvtf v0.4s, v0.4s
 	WORD $0x4e21d821 // scvtf v1.4s, v1.4s
@@ -588,14 +604,14 @@ q8fneon_1x2_r0b1_part:
 q8fneon_1x2_r0b1_done:
 	RET
 
-// func q8neon_2x1(x *int8, xs int, w *byte, ws int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32)
-TEXT ·q8neon_2x1(SB), NOSPLIT, $0-76
+// func q8neon_2x1(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8neon_2x1(SB), NOSPLIT, $0-96
 	MOVD x+0(FP), R0
 	MOVD xs+8(FP), R4
 	ADD R4, R0, R1
-	MOVD w+16(FP), R5
-	MOVD ws+24(FP), R6
-	ADD $32, R5, R7
+	MOVD w+16(FP), R7
+	MOVD gs+24(FP), R6
+	SUB $128, R6
 	MOVD kg+32(FP), R11
 	VEOR V16.B16, V16.B16, V16.B16
 	VEOR V17.B16, V17.B16, V17.B16
@@ -666,6 +682,7 @@ q8neon_2x1_loop:
 	WORD $0x4e60697e // sadalp v30.4s, v11.8h
 	WORD $0x4e606997 // sadalp v23.4s, v12.8h
 	WORD $0x4e6069bf // sadalp v31.4s, v13.8h
+	ADD R6, R7
 	SUBS $1, R11
 	BNE q8neon_2x1_loop
 	FMOVS lo+68(FP), F12
@@ -674,20 +691,23 @@ q8neon_2x1_loop:
 	VDUP V13.S[0], V13.S4
 	MOVW zp+64(FP), R15
 	VDUP R15, V14.S4
+	MOVD bias+80(FP), R5
+	MOVD scale+88(FP), R6
 	MOVD y+40(FP), R12
 	MOVD ys+48(FP), R13
 	MOVD mask+56(FP), R14
-	MOVD R5, R16
 	VADDP V17.S4, V16.S4, V2.S4
 	VADDP V19.S4, V18.S4, V3.S4
 	VADDP V3.S4, V2.S4, V0.S4
 	VADDP V21.S4, V20.S4, V2.S4
 	VADDP V23.S4, V22.S4, V3.S4
 	VADDP V3.S4, V2.S4, V1.S4
+	ADD $0, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4]
 	VADD V4.S4, V0.S4, V0.S4
 	VADD V5.S4, V1.S4, V1.S4
-	VLD1 (R7), [V6.S4, V7.S4]
+	ADD $0, R6, R16
+	VLD1 (R16), [V6.S4, V7.S4]
 	WORD $0x4e21d800 // scvtf v0.4s, v0.4s
 	WORD $0x6e26dc00 // fmul v0.4s, v0.4s, v6.4s
 	WORD $0x4e2cf400 // fmax v0.4s, v0.4s, v12.4s
@@ -722,17 +742,18 @@ q8neon_2x1_r0b0_byte:
 	BNE q8neon_2x1_r0b0_byte
 q8neon_2x1_r0b0_done:
 	ADD R13, R12
-	MOVD R5, R16
 	VADDP V25.S4, V24.S4, V2.S4
 	VADDP V27.S4, V26.S4, V3.S4
 	VADDP V3.S4, V2.S4, V0.S4
 	VADDP V29.S4, V28.S4, V2.S4
 	VADDP V31.S4, V30.S4, V3.S4
 	VADDP V3.S4, V2.S4, V1.S4
+	ADD $0, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4]
 	VADD V4.S4, V0.S4, V0.S4
 	VADD V5.S4, V1.S4, V1.S4
-	VLD1 (R7), [V6.S4, V7.S4]
+	ADD $0, R6, R16
+	VLD1 (R16), [V6.S4, V7.S4]
 	WORD $0x4e21d800 // scvtf v0.4s, v0.4s
 	WORD $0x6e26dc00 // fmul v0.4s, v0.4s, v6.4s
 	WORD $0x4e2cf400 // fmax v0.4s, v0.4s, v12.4s
@@ -768,14 +789,14 @@ q8neon_2x1_r1b0_byte:
 q8neon_2x1_r1b0_done:
 	RET
 
-// func q8fneon_2x1(x *int8, xs int, w *byte, ws int, kg int, y *float32, ys int, mask uint64)
-TEXT ·q8fneon_2x1(SB), NOSPLIT, $0-64
+// func q8fneon_2x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8fneon_2x1(SB), NOSPLIT, $0-80
 	MOVD x+0(FP), R0
 	MOVD xs+8(FP), R4
 	ADD R4, R0, R1
-	MOVD w+16(FP), R5
-	MOVD ws+24(FP), R6
-	ADD $32, R5, R7
+	MOVD w+16(FP), R7
+	MOVD gs+24(FP), R6
+	SUB $128, R6
 	MOVD kg+32(FP), R11
 	VEOR V16.B16, V16.B16, V16.B16
 	VEOR V17.B16, V17.B16, V17.B16
@@ -846,22 +867,26 @@ q8fneon_2x1_loop:
 	WORD $0x4e60697e // sadalp v30.4s, v11.8h
 	WORD $0x4e606997 // sadalp v23.4s, v12.8h
 	WORD $0x4e6069bf // sadalp v31.4s, v13.8h
+	ADD R6, R7
 	SUBS $1, R11
 	BNE q8fneon_2x1_loop
+	MOVD bias+64(FP), R5
+	MOVD scale+72(FP), R6
 	MOVD y+40(FP), R12
 	MOVD ys+48(FP), R13
 	MOVD mask+56(FP), R14
-	MOVD R5, R16
 	VADDP V17.S4, V16.S4, V2.S4
 	VADDP V19.S4, V18.S4, V3.S4
 	VADDP V3.S4, V2.S4, V0.S4
 	VADDP V21.S4, V20.S4, V2.S4
 	VADDP V23.S4, V22.S4, V3.S4
 	VADDP V3.S4, V2.S4, V1.S4
+	ADD $0, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4]
 	VADD V4.S4, V0.S4, V0.S4
 	VADD V5.S4, V1.S4, V1.S4
-	VLD1 (R7), [V6.S4, V7.S4]
+	ADD $0, R6, R16
+	VLD1 (R16), [V6.S4, V7.S4]
 	WORD $0x4e21d800 // scvtf v0.4s, v0.4s
 	WORD $0x4e21d821 // scvtf v1.4s, v1.4s
 	WORD $0x6e26dc00 // fmul v0.4s, v0.4s, v6.4s
@@ -906,17 +931,18 @@ q8fneon_2x1_r0b0_part:
 	MOVW R21, 28(R19)
 q8fneon_2x1_r0b0_done:
 	ADD R13, R12
-	MOVD R5, R16
 	VADDP V25.S4, V24.S4, V2.S4
 	VADDP V27.S4, V26.S4, V3.S4
 	VADDP V3.S4, V2.S4, V0.S4
 	VADDP V29.S4, V28.S4, V2.S4
 	VADDP V31.S4, V30.S4, V3.S4
 	VADDP V3.S4, V2.S4, V1.S4
+	ADD $0, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4]
 	VADD V4.S4, V0.S4, V0.S4
 	VADD V5.S4, V1.S4, V1.S4
-	VLD1 (R7), [V6.S4, V7.S4]
+	ADD $0, R6, R16
+	VLD1 (R16), [V6.S4, V7.S4]
 	WORD $0x4e21d800 // scvtf v0.4s, v0.4s
 	WORD $0x4e21d821 // scvtf v1.4s, v1.4s
 	WORD $0x6e26dc00 // fmul v0.4s, v0.4s, v6.4s

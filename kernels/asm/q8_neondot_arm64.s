@@ -4,13 +4,13 @@
 
 #include "textflag.h"
 
-// func q8dot_1x1(x *int8, xs int, w *byte, ws int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32)
-TEXT ·q8dot_1x1(SB), NOSPLIT, $0-76
+// func q8dot_1x1(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8dot_1x1(SB), NOSPLIT, $0-96
 	MOVD x+0(FP), R0
 	MOVD xs+8(FP), R4
-	MOVD w+16(FP), R5
-	MOVD ws+24(FP), R6
-	ADD $64, R5, R7
+	MOVD w+16(FP), R7
+	MOVD gs+24(FP), R6
+	SUB $64, R6
 	MOVD kg+32(FP), R11
 	LSR $2, R11
 	VEOR V16.B16, V16.B16, V16.B16
@@ -24,21 +24,25 @@ q8dot_1x1_loop:
 	WORD $0x4f80e0b1 // sdot v17.4s, v5.16b, v0.4b[0]
 	WORD $0x4f80e0d2 // sdot v18.4s, v6.16b, v0.4b[0]
 	WORD $0x4f80e0f3 // sdot v19.4s, v7.16b, v0.4b[0]
+	ADD R6, R7
 	VLD1.P 64(R7), [V8.B16, V9.B16, V10.B16, V11.B16]
 	WORD $0x4fa0e110 // sdot v16.4s, v8.16b, v0.4b[1]
 	WORD $0x4fa0e131 // sdot v17.4s, v9.16b, v0.4b[1]
 	WORD $0x4fa0e152 // sdot v18.4s, v10.16b, v0.4b[1]
 	WORD $0x4fa0e173 // sdot v19.4s, v11.16b, v0.4b[1]
+	ADD R6, R7
 	VLD1.P 64(R7), [V12.B16, V13.B16, V14.B16, V15.B16]
 	WORD $0x4f80e990 // sdot v16.4s, v12.16b, v0.4b[2]
 	WORD $0x4f80e9b1 // sdot v17.4s, v13.16b, v0.4b[2]
 	WORD $0x4f80e9d2 // sdot v18.4s, v14.16b, v0.4b[2]
 	WORD $0x4f80e9f3 // sdot v19.4s, v15.16b, v0.4b[2]
+	ADD R6, R7
 	VLD1.P 64(R7), [V4.B16, V5.B16, V6.B16, V7.B16]
 	WORD $0x4fa0e890 // sdot v16.4s, v4.16b, v0.4b[3]
 	WORD $0x4fa0e8b1 // sdot v17.4s, v5.16b, v0.4b[3]
 	WORD $0x4fa0e8d2 // sdot v18.4s, v6.16b, v0.4b[3]
 	WORD $0x4fa0e8f3 // sdot v19.4s, v7.16b, v0.4b[3]
+	ADD R6, R7
 	SUBS $1, R11
 	BNE q8dot_1x1_loop
 	FMOVS lo+68(FP), F12
@@ -47,12 +51,15 @@ q8dot_1x1_loop:
 	VDUP V13.S[0], V13.S4
 	MOVW zp+64(FP), R15
 	VDUP R15, V14.S4
+	MOVD bias+80(FP), R5
+	MOVD scale+88(FP), R6
 	MOVD y+40(FP), R12
 	MOVD ys+48(FP), R13
 	MOVD mask+56(FP), R14
-	MOVD R5, R16
+	ADD $0, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
-	VLD1 (R7), [V8.S4, V9.S4, V10.S4, V11.S4]
+	ADD $0, R6, R16
+	VLD1 (R16), [V8.S4, V9.S4, V10.S4, V11.S4]
 	VADD V4.S4, V16.S4, V0.S4
 	VADD V5.S4, V17.S4, V1.S4
 	VADD V6.S4, V18.S4, V2.S4
@@ -107,13 +114,13 @@ q8dot_1x1_r0b0_byte:
 q8dot_1x1_r0b0_done:
 	RET
 
-// func q8fdot_1x1(x *int8, xs int, w *byte, ws int, kg int, y *float32, ys int, mask uint64)
-TEXT ·q8fdot_1x1(SB), NOSPLIT, $0-64
+// func q8fdot_1x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8fdot_1x1(SB), NOSPLIT, $0-80
 	MOVD x+0(FP), R0
 	MOVD xs+8(FP), R4
-	MOVD w+16(FP), R5
-	MOVD ws+24(FP), R6
-	ADD $64, R5, R7
+	MOVD w+16(FP), R7
+	MOVD gs+24(FP), R6
+	SUB $64, R6
 	MOVD kg+32(FP), R11
 	LSR $2, R11
 	VEOR V16.B16, V16.B16, V16.B16
@@ -127,29 +134,36 @@ q8fdot_1x1_loop:
 	WORD $0x4f80e0b1 // sdot v17.4s, v5.16b, v0.4b[0]
 	WORD $0x4f80e0d2 // sdot v18.4s, v6.16b, v0.4b[0]
 	WORD $0x4f80e0f3 // sdot v19.4s, v7.16b, v0.4b[0]
+	ADD R6, R7
 	VLD1.P 64(R7), [V8.B16, V9.B16, V10.B16, V11.B16]
 	WORD $0x4fa0e110 // sdot v16.4s, v8.16b, v0.4b[1]
 	WORD $0x4fa0e131 // sdot v17.4s, v9.16b, v0.4b[1]
 	WORD $0x4fa0e152 // sdot v18.4s, v10.16b, v0.4b[1]
 	WORD $0x4fa0e173 // sdot v19.4s, v11.16b, v0.4b[1]
+	ADD R6, R7
 	VLD1.P 64(R7), [V12.B16, V13.B16, V14.B16, V15.B16]
 	WORD $0x4f80e990 // sdot v16.4s, v12.16b, v0.4b[2]
 	WORD $0x4f80e9b1 // sdot v17.4s, v13.16b, v0.4b[2]
 	WORD $0x4f80e9d2 // sdot v18.4s, v14.16b, v0.4b[2]
 	WORD $0x4f80e9f3 // sdot v19.4s, v15.16b, v0.4b[2]
+	ADD R6, R7
 	VLD1.P 64(R7), [V4.B16, V5.B16, V6.B16, V7.B16]
 	WORD $0x4fa0e890 // sdot v16.4s, v4.16b, v0.4b[3]
 	WORD $0x4fa0e8b1 // sdot v17.4s, v5.16b, v0.4b[3]
 	WORD $0x4fa0e8d2 // sdot v18.4s, v6.16b, v0.4b[3]
 	WORD $0x4fa0e8f3 // sdot v19.4s, v7.16b, v0.4b[3]
+	ADD R6, R7
 	SUBS $1, R11
 	BNE q8fdot_1x1_loop
+	MOVD bias+64(FP), R5
+	MOVD scale+72(FP), R6
 	MOVD y+40(FP), R12
 	MOVD ys+48(FP), R13
 	MOVD mask+56(FP), R14
-	MOVD R5, R16
+	ADD $0, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
-	VLD1 (R7), [V8.S4, V9.S4, V10.S4, V11.S4]
+	ADD $0, R6, R16
+	VLD1 (R16), [V8.S4, V9.S4, V10.S4, V11.S4]
 	VADD V4.S4, V16.S4, V0.S4
 	VADD V5.S4, V17.S4, V1.S4
 	VADD V6.S4, V18.S4, V2.S4
@@ -235,14 +249,13 @@ q8fdot_1x1_r0b0_part:
 q8fdot_1x1_r0b0_done:
 	RET
 
-// func q8dot_1x2(x *int8, xs int, w *byte, ws int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32)
-TEXT ·q8dot_1x2(SB), NOSPLIT, $0-76
+// func q8dot_1x2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8dot_1x2(SB), NOSPLIT, $0-96
 	MOVD x+0(FP), R0
 	MOVD xs+8(FP), R4
-	MOVD w+16(FP), R5
-	MOVD ws+24(FP), R6
-	ADD $64, R5, R7
-	ADD R6, R7, R8
+	MOVD w+16(FP), R7
+	MOVD gs+24(FP), R6
+	SUB $128, R6
 	MOVD kg+32(FP), R11
 	LSR $2, R11
 	VEOR V16.B16, V16.B16, V16.B16
@@ -260,41 +273,45 @@ q8dot_1x2_loop:
 	WORD $0x4f80e0b1 // sdot v17.4s, v5.16b, v0.4b[0]
 	WORD $0x4f80e0d2 // sdot v18.4s, v6.16b, v0.4b[0]
 	WORD $0x4f80e0f3 // sdot v19.4s, v7.16b, v0.4b[0]
-	VLD1.P 64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1.P 64(R7), [V8.B16, V9.B16, V10.B16, V11.B16]
 	WORD $0x4f80e114 // sdot v20.4s, v8.16b, v0.4b[0]
 	WORD $0x4f80e135 // sdot v21.4s, v9.16b, v0.4b[0]
 	WORD $0x4f80e156 // sdot v22.4s, v10.16b, v0.4b[0]
 	WORD $0x4f80e177 // sdot v23.4s, v11.16b, v0.4b[0]
+	ADD R6, R7
 	VLD1.P 64(R7), [V12.B16, V13.B16, V14.B16, V15.B16]
 	WORD $0x4fa0e190 // sdot v16.4s, v12.16b, v0.4b[1]
 	WORD $0x4fa0e1b1 // sdot v17.4s, v13.16b, v0.4b[1]
 	WORD $0x4fa0e1d2 // sdot v18.4s, v14.16b, v0.4b[1]
 	WORD $0x4fa0e1f3 // sdot v19.4s, v15.16b, v0.4b[1]
-	VLD1.P 64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	VLD1.P 64(R7), [V4.B16, V5.B16, V6.B16, V7.B16]
 	WORD $0x4fa0e094 // sdot v20.4s, v4.16b, v0.4b[1]
 	WORD $0x4fa0e0b5 // sdot v21.4s, v5.16b, v0.4b[1]
 	WORD $0x4fa0e0d6 // sdot v22.4s, v6.16b, v0.4b[1]
 	WORD $0x4fa0e0f7 // sdot v23.4s, v7.16b, v0.4b[1]
+	ADD R6, R7
 	VLD1.P 64(R7), [V8.B16, V9.B16, V10.B16, V11.B16]
 	WORD $0x4f80e910 // sdot v16.4s, v8.16b, v0.4b[2]
 	WORD $0x4f80e931 // sdot v17.4s, v9.16b, v0.4b[2]
 	WORD $0x4f80e952 // sdot v18.4s, v10.16b, v0.4b[2]
 	WORD $0x4f80e973 // sdot v19.4s, v11.16b, v0.4b[2]
-	VLD1.P 64(R8), [V12.B16, V13.B16, V14.B16, V15.B16]
+	VLD1.P 64(R7), [V12.B16, V13.B16, V14.B16, V15.B16]
 	WORD $0x4f80e994 // sdot v20.4s, v12.16b, v0.4b[2]
 	WORD $0x4f80e9b5 // sdot v21.4s, v13.16b, v0.4b[2]
 	WORD $0x4f80e9d6 // sdot v22.4s, v14.16b, v0.4b[2]
 	WORD $0x4f80e9f7 // sdot v23.4s, v15.16b, v0.4b[2]
+	ADD R6, R7
 	VLD1.P 64(R7), [V4.B16, V5.B16, V6.B16, V7.B16]
 	WORD $0x4fa0e890 // sdot v16.4s, v4.16b, v0.4b[3]
 	WORD $0x4fa0e8b1 // sdot v17.4s, v5.16b, v0.4b[3]
 	WORD $0x4fa0e8d2 // sdot v18.4s, v6.16b, v0.4b[3]
 	WORD $0x4fa0e8f3 // sdot v19.4s, v7.16b, v0.4b[3]
-	VLD1.P 64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1.P 64(R7), [V8.B16, V9.B16, V10.B16, V11.B16]
 	WORD $0x4fa0e914 // sdot v20.4s, v8.16b, v0.4b[3]
 	WORD $0x4fa0e935 // sdot v21.4s, v9.16b, v0.4b[3]
 	WORD $0x4fa0e956 // sdot v22.4s, v10.16b, v0.4b[3]
 	WORD $0x4fa0e977 // sdot v23.4s, v11.16b, v0.4b[3]
+	ADD R6, R7
 	SUBS $1, R11
 	BNE q8dot_1x2_loop
 	FMOVS lo+68(FP), F12
@@ -303,12 +320,15 @@ q8dot_1x2_loop:
 	VDUP V13.S[0], V13.S4
 	MOVW zp+64(FP), R15
 	VDUP R15, V14.S4
+	MOVD bias+80(FP), R5
+	MOVD scale+88(FP), R6
 	MOVD y+40(FP), R12
 	MOVD ys+48(FP), R13
 	MOVD mask+56(FP), R14
-	MOVD R5, R16
+	ADD $0, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
-	VLD1 (R7), [V8.S4, V9.S4, V10.S4, V11.S4]
+	ADD $0, R6, R16
+	VLD1 (R16), [V8.S4, V9.S4, V10.S4, V11.S4]
 	VADD V4.S4, V16.S4, V0.S4
 	VADD V5.S4, V17.S4, V1.S4
 	VADD V6.S4, V18.S4, V2.S4
@@ -362,9 +382,10 @@ q8dot_1x2_r0b0_byte:
 	SUBS $1, R20
 	BNE q8dot_1x2_r0b0_byte
 q8dot_1x2_r0b0_done:
-	ADD R6, R16
+	ADD $64, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
-	VLD1 (R8), [V8.S4, V9.S4, V10.S4, V11.S4]
+	ADD $64, R6, R16
+	VLD1 (R16), [V8.S4, V9.S4, V10.S4, V11.S4]
 	VADD V4.S4, V20.S4, V0.S4
 	VADD V5.S4, V21.S4, V1.S4
 	VADD V6.S4, V22.S4, V2.S4
@@ -420,14 +441,13 @@ q8dot_1x2_r0b1_byte:
 q8dot_1x2_r0b1_done:
 	RET
 
-// func q8fdot_1x2(x *int8, xs int, w *byte, ws int, kg int, y *float32, ys int, mask uint64)
-TEXT ·q8fdot_1x2(SB), NOSPLIT, $0-64
+// func q8fdot_1x2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8fdot_1x2(SB), NOSPLIT, $0-80
 	MOVD x+0(FP), R0
 	MOVD xs+8(FP), R4
-	MOVD w+16(FP), R5
-	MOVD ws+24(FP), R6
-	ADD $64, R5, R7
-	ADD R6, R7, R8
+	MOVD w+16(FP), R7
+	MOVD gs+24(FP), R6
+	SUB $128, R6
 	MOVD kg+32(FP), R11
 	LSR $2, R11
 	VEOR V16.B16, V16.B16, V16.B16
@@ -445,49 +465,56 @@ q8fdot_1x2_loop:
 	WORD $0x4f80e0b1 // sdot v17.4s, v5.16b, v0.4b[0]
 	WORD $0x4f80e0d2 // sdot v18.4s, v6.16b, v0.4b[0]
 	WORD $0x4f80e0f3 // sdot v19.4s, v7.16b, v0.4b[0]
-	VLD1.P 64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1.P 64(R7), [V8.B16, V9.B16, V10.B16, V11.B16]
 	WORD $0x4f80e114 // sdot v20.4s, v8.16b, v0.4b[0]
 	WORD $0x4f80e135 // sdot v21.4s, v9.16b, v0.4b[0]
 	WORD $0x4f80e156 // sdot v22.4s, v10.16b, v0.4b[0]
 	WORD $0x4f80e177 // sdot v23.4s, v11.16b, v0.4b[0]
+	ADD R6, R7
 	VLD1.P 64(R7), [V12.B16, V13.B16, V14.B16, V15.B16]
 	WORD $0x4fa0e190 // sdot v16.4s, v12.16b, v0.4b[1]
 	WORD $0x4fa0e1b1 // sdot v17.4s, v13.16b, v0.4b[1]
 	WORD $0x4fa0e1d2 // sdot v18.4s, v14.16b, v0.4b[1]
 	WORD $0x4fa0e1f3 // sdot v19.4s, v15.16b, v0.4b[1]
-	VLD1.P 64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	VLD1.P 64(R7), [V4.B16, V5.B16, V6.B16, V7.B16]
 	WORD $0x4fa0e094 // sdot v20.4s, v4.16b, v0.4b[1]
 	WORD $0x4fa0e0b5 // sdot v21.4s, v5.16b, v0.4b[1]
 	WORD $0x4fa0e0d6 // sdot v22.4s, v6.16b, v0.4b[1]
 	WORD $0x4fa0e0f7 // sdot v23.4s, v7.16b, v0.4b[1]
+	ADD R6, R7
 	VLD1.P 64(R7), [V8.B16, V9.B16, V10.B16, V11.B16]
 	WORD $0x4f80e910 // sdot v16.4s, v8.16b, v0.4b[2]
 	WORD $0x4f80e931 // sdot v17.4s, v9.16b, v0.4b[2]
 	WORD $0x4f80e952 // sdot v18.4s, v10.16b, v0.4b[2]
 	WORD $0x4f80e973 // sdot v19.4s, v11.16b, v0.4b[2]
-	VLD1.P 64(R8), [V12.B16, V13.B16, V14.B16, V15.B16]
+	VLD1.P 64(R7), [V12.B16, V13.B16, V14.B16, V15.B16]
 	WORD $0x4f80e994 // sdot v20.4s, v12.16b, v0.4b[2]
 	WORD $0x4f80e9b5 // sdot v21.4s, v13.16b, v0.4b[2]
 	WORD $0x4f80e9d6 // sdot v22.4s, v14.16b, v0.4b[2]
 	WORD $0x4f80e9f7 // sdot v23.4s, v15.16b, v0.4b[2]
+	ADD R6, R7
 	VLD1.P 64(R7), [V4.B16, V5.B16, V6.B16, V7.B16]
 	WORD $0x4fa0e890 // sdot v16.4s, v4.16b, v0.4b[3]
 	WORD $0x4fa0e8b1 // sdot v17.4s, v5.16b, v0.4b[3]
 	WORD $0x4fa0e8d2 // sdot v18.4s, v6.16b, v0.4b[3]
 	WORD $0x4fa0e8f3 // sdot v19.4s, v7.16b, v0.4b[3]
-	VLD1.P 64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1.P 64(R7), [V8.B16, V9.B16, V10.B16, V11.B16]
 	WORD $0x4fa0e914 // sdot v20.4s, v8.16b, v0.4b[3]
 	WORD $0x4fa0e935 // sdot v21.4s, v9.16b, v0.4b[3]
 	WORD $0x4fa0e956 // sdot v22.4s, v10.16b, v0.4b[3]
 	WORD $0x4fa0e977 // sdot v23.4s, v11.16b, v0.4b[3]
+	ADD R6, R7
 	SUBS $1, R11
 	BNE q8fdot_1x2_loop
+	MOVD bias+64(FP), R5
+	MOVD scale+72(FP), R6
 	MOVD y+40(FP), R12
 	MOVD ys+48(FP), R13
 	MOVD mask+56(FP), R14
-	MOVD R5, R16
+	ADD $0, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
-	VLD1 (R7), [V8.S4, V9.S4, V10.S4, V11.S4]
+	ADD $0, R6, R16
+	VLD1 (R16), [V8.S4, V9.S4, V10.S4, V11.S4]
 	VADD V4.S4, V16.S4, V0.S4
 	VADD V5.S4, V17.S4, V1.S4
 	VADD V6.S4, V18.S4, V2.S4
@@ -572,9 +599,10 @@ q8fdot_1x2_r0b0_part:
 	VMOV V3.S[3], R21
 	MOVW R21, 60(R19)
 q8fdot_1x2_r0b0_done:
-	ADD R6, R16
+	ADD $64, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
-	VLD1 (R8), [V8.S4, V9.S4, V10.S4, V11.S4]
+	ADD $64, R6, R16
+	VLD1 (R16), [V8.S4, V9.S4, V10.S4, V11.S4]
 	VADD V4.S4, V20.S4, V0.S4
 	VADD V5.S4, V21.S4, V1.S4
 	VADD V6.S4, V22.S4, V2.S4
@@ -661,15 +689,13 @@ q8fdot_1x2_r0b1_part:
 q8fdot_1x2_r0b1_done:
 	RET
 
-// func q8dot_1x3(x *int8, xs int, w *byte, ws int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32)
-TEXT ·q8dot_1x3(SB), NOSPLIT, $0-76
+// func q8dot_1x3(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8dot_1x3(SB), NOSPLIT, $0-96
 	MOVD x+0(FP), R0
 	MOVD xs+8(FP), R4
-	MOVD w+16(FP), R5
-	MOVD ws+24(FP), R6
-	ADD $64, R5, R7
-	ADD R6, R7, R8
-	ADD R6, R8, R9
+	MOVD w+16(FP), R7
+	MOVD gs+24(FP), R6
+	SUB $192, R6
 	MOVD kg+32(FP), R11
 	LSR $2, R11
 	VEOR V16.B16, V16.B16, V16.B16
@@ -691,61 +717,65 @@ q8dot_1x3_loop:
 	WORD $0x4f80e0b1 // sdot v17.4s, v5.16b, v0.4b[0]
 	WORD $0x4f80e0d2 // sdot v18.4s, v6.16b, v0.4b[0]
 	WORD $0x4f80e0f3 // sdot v19.4s, v7.16b, v0.4b[0]
-	VLD1.P 64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1.P 64(R7), [V8.B16, V9.B16, V10.B16, V11.B16]
 	WORD $0x4f80e114 // sdot v20.4s, v8.16b, v0.4b[0]
 	WORD $0x4f80e135 // sdot v21.4s, v9.16b, v0.4b[0]
 	WORD $0x4f80e156 // sdot v22.4s, v10.16b, v0.4b[0]
 	WORD $0x4f80e177 // sdot v23.4s, v11.16b, v0.4b[0]
-	VLD1.P 64(R9), [V12.B16, V13.B16, V14.B16, V15.B16]
+	VLD1.P 64(R7), [V12.B16, V13.B16, V14.B16, V15.B16]
 	WORD $0x4f80e198 // sdot v24.4s, v12.16b, v0.4b[0]
 	WORD $0x4f80e1b9 // sdot v25.4s, v13.16b, v0.4b[0]
 	WORD $0x4f80e1da // sdot v26.4s, v14.16b, v0.4b[0]
 	WORD $0x4f80e1fb // sdot v27.4s, v15.16b, v0.4b[0]
+	ADD R6, R7
 	VLD1.P 64(R7), [V4.B16, V5.B16, V6.B16, V7.B16]
 	WORD $0x4fa0e090 // sdot v16.4s, v4.16b, v0.4b[1]
 	WORD $0x4fa0e0b1 // sdot v17.4s, v5.16b, v0.4b[1]
 	WORD $0x4fa0e0d2 // sdot v18.4s, v6.16b, v0.4b[1]
 	WORD $0x4fa0e0f3 // sdot v19.4s, v7.16b, v0.4b[1]
-	VLD1.P 64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1.P 64(R7), [V8.B16, V9.B16, V10.B16, V11.B16]
 	WORD $0x4fa0e114 // sdot v20.4s, v8.16b, v0.4b[1]
 	WORD $0x4fa0e135 // sdot v21.4s, v9.16b, v0.4b[1]
 	WORD $0x4fa0e156 // sdot v22.4s, v10.16b, v0.4b[1]
 	WORD $0x4fa0e177 // sdot v23.4s, v11.16b, v0.4b[1]
-	VLD1.P 64(R9), [V12.B16, V13.B16, V14.B16, V15.B16]
+	VLD1.P 64(R7), [V12.B16, V13.B16, V14.B16, V15.B16]
 	WORD $0x4fa0e198 // sdot v24.4s, v12.16b, v0.4b[1]
 	WORD $0x4fa0e1b9 // sdot v25.4s, v13.16b, v0.4b[1]
 	WORD $0x4fa0e1da // sdot v26.4s, v14.16b, v0.4b[1]
 	WORD $0x4fa0e1fb // sdot v27.4s, v15.16b, v0.4b[1]
+	ADD R6, R7
 	VLD1.P 64(R7), [V4.B16, V5.B16, V6.B16, V7.B16]
 	WORD $0x4f80e890 // sdot v16.4s, v4.16b, v0.4b[2]
 	WORD $0x4f80e8b1 // sdot v17.4s, v5.16b, v0.4b[2]
 	WORD $0x4f80e8d2 // sdot v18.4s, v6.16b, v0.4b[2]
 	WORD $0x4f80e8f3 // sdot v19.4s, v7.16b, v0.4b[2]
-	VLD1.P 64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1.P 64(R7), [V8.B16, V9.B16, V10.B16, V11.B16]
 	WORD $0x4f80e914 // sdot v20.4s, v8.16b, v0.4b[2]
 	WORD $0x4f80e935 // sdot v21.4s, v9.16b, v0.4b[2]
 	WORD $0x4f80e956 // sdot v22.4s, v10.16b, v0.4b[2]
 	WORD $0x4f80e977 // sdot v23.4s, v11.16b, v0.4b[2]
-	VLD1.P 64(R9), [V12.B16, V13.B16, V14.B16, V15.B16]
+	VLD1.P 64(R7), [V12.B16, V13.B16, V14.B16, V15.B16]
 	WORD $0x4f80e998 // sdot v24.4s, v12.16b, v0.4b[2]
 	WORD $0x4f80e9b9 // sdot v25.4s, v13.16b, v0.4b[2]
 	WORD $0x4f80e9da // sdot v26.4s, v14.16b, v0.4b[2]
 	WORD $0x4f80e9fb // sdot v27.4s, v15.16b, v0.4b[2]
+	ADD R6, R7
 	VLD1.P 64(R7), [V4.B16, V5.B16, V6.B16, V7.B16]
 	WORD $0x4fa0e890 // sdot v16.4s, v4.16b, v0.4b[3]
 	WORD $0x4fa0e8b1 // sdot v17.4s, v5.16b, v0.4b[3]
 	WORD $0x4fa0e8d2 // sdot v18.4s, v6.16b, v0.4b[3]
 	WORD $0x4fa0e8f3 // sdot v19.4s, v7.16b, v0.4b[3]
-	VLD1.P 64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1.P 64(R7), [V8.B16, V9.B16, V10.B16, V11.B16]
 	WORD $0x4fa0e914 // sdot v20.4s, v8.16b, v0.4b[3]
 	WORD $0x4fa0e935 // sdot v21.4s, v9.16b, v0.4b[3]
 	WORD $0x4fa0e956 // sdot v22.4s, v10.16b, v0.4b[3]
 	WORD $0x4fa0e977 // sdot v23.4s, v11.16b, v0.4b[3]
-	VLD1.P 64(R9), [V12.B16, V13.B16, V14.B16, V15.B16]
+	VLD1.P 64(R7), [V12.B16, V13.B16, V14.B16, V15.B16]
 	WORD $0x4fa0e998 // sdot v24.4s, v12.16b, v0.4b[3]
 	WORD $0x4fa0e9b9 // sdot v25.4s, v13.16b, v0.4b[3]
 	WORD $0x4fa0e9da // sdot v26.4s, v14.16b, v0.4b[3]
 	WORD $0x4fa0e9fb // sdot v27.4s, v15.16b, v0.4b[3]
+	ADD R6, R7
 	SUBS $1, R11
 	BNE q8dot_1x3_loop
 	FMOVS lo+68(FP), F12
@@ -754,12 +784,15 @@ q8dot_1x3_loop:
 	VDUP V13.S[0], V13.S4
 	MOVW zp+64(FP), R15
 	VDUP R15, V14.S4
+	MOVD bias+80(FP), R5
+	MOVD scale+88(FP), R6
 	MOVD y+40(FP), R12
 	MOVD ys+48(FP), R13
 	MOVD mask+56(FP), R14
-	MOVD R5, R16
+	ADD $0, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
-	VLD1 (R7), [V8.S4, V9.S4, V10.S4, V11.S4]
+	ADD $0, R6, R16
+	VLD1 (R16), [V8.S4, V9.S4, V10.S4, V11.S4]
 	VADD V4.S4, V16.S4, V0.S4
 	VADD V5.S4, V17.S4, V1.S4
 	VADD V6.S4, V18.S4, V2.S4
@@ -813,9 +846,10 @@ q8dot_1x3_r0b0_byte:
 	SUBS $1, R20
 	BNE q8dot_1x3_r0b0_byte
 q8dot_1x3_r0b0_done:
-	ADD R6, R16
+	ADD $64, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
-	VLD1 (R8), [V8.S4, V9.S4, V10.S4, V11.S4]
+	ADD $64, R6, R16
+	VLD1 (R16), [V8.S4, V9.S4, V10.S4, V11.S4]
 	VADD V4.S4, V20.S4, V0.S4
 	VADD V5.S4, V21.S4, V1.S4
 	VADD V6.S4, V22.S4, V2.S4
@@ -870,9 +904,10 @@ q8dot_1x3_r0b1_byte:
 	SUBS $1, R20
 	BNE q8dot_1x3_r0b1_byte
 q8dot_1x3_r0b1_done:
-	ADD R6, R16
+	ADD $128, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
-	VLD1 (R9), [V8.S4, V9.S4, V10.S4, V11.S4]
+	ADD $128, R6, R16
+	VLD1 (R16), [V8.S4, V9.S4, V10.S4, V11.S4]
 	VADD V4.S4, V24.S4, V0.S4
 	VADD V5.S4, V25.S4, V1.S4
 	VADD V6.S4, V26.S4, V2.S4
@@ -928,15 +963,13 @@ q8dot_1x3_r0b2_byte:
 q8dot_1x3_r0b2_done:
 	RET
 
-// func q8fdot_1x3(x *int8, xs int, w *byte, ws int, kg int, y *float32, ys int, mask uint64)
-TEXT ·q8fdot_1x3(SB), NOSPLIT, $0-64
+// func q8fdot_1x3(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8fdot_1x3(SB), NOSPLIT, $0-80
 	MOVD x+0(FP), R0
 	MOVD xs+8(FP), R4
-	MOVD w+16(FP), R5
-	MOVD ws+24(FP), R6
-	ADD $64, R5, R7
-	ADD R6, R7, R8
-	ADD R6, R8, R9
+	MOVD w+16(FP), R7
+	MOVD gs+24(FP), R6
+	SUB $192, R6
 	MOVD kg+32(FP), R11
 	LSR $2, R11
 	VEOR V16.B16, V16.B16, V16.B16
@@ -958,69 +991,76 @@ q8fdot_1x3_loop:
 	WORD $0x4f80e0b1 // sdot v17.4s, v5.16b, v0.4b[0]
 	WORD $0x4f80e0d2 // sdot v18.4s, v6.16b, v0.4b[0]
 	WORD $0x4f80e0f3 // sdot v19.4s, v7.16b, v0.4b[0]
-	VLD1.P 64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1.P 64(R7), [V8.B16, V9.B16, V10.B16, V11.B16]
 	WORD $0x4f80e114 // sdot v20.4s, v8.16b, v0.4b[0]
 	WORD $0x4f80e135 // sdot v21.4s, v9.16b, v0.4b[0]
 	WORD $0x4f80e156 // sdot v22.4s, v10.16b, v0.4b[0]
 	WORD $0x4f80e177 // sdot v23.4s, v11.16b, v0.4b[0]
-	VLD1.P 64(R9), [V12.B16, V13.B16, V14.B16, V15.B16]
+	VLD1.P 64(R7), [V12.B16, V13.B16, V14.B16, V15.B16]
 	WORD $0x4f80e198 // sdot v24.4s, v12.16b, v0.4b[0]
 	WORD $0x4f80e1b9 // sdot v25.4s, v13.16b, v0.4b[0]
 	WORD $0x4f80e1da // sdot v26.4s, v14.16b, v0.4b[0]
 	WORD $0x4f80e1fb // sdot v27.4s, v15.16b, v0.4b[0]
+	ADD R6, R7
 	VLD1.P 64(R7), [V4.B16, V5.B16, V6.B16, V7.B16]
 	WORD $0x4fa0e090 // sdot v16.4s, v4.16b, v0.4b[1]
 	WORD $0x4fa0e0b1 // sdot v17.4s, v5.16b, v0.4b[1]
 	WORD $0x4fa0e0d2 // sdot v18.4s, v6.16b, v0.4b[1]
 	WORD $0x4fa0e0f3 // sdot v19.4s, v7.16b, v0.4b[1]
-	VLD1.P 64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1.P 64(R7), [V8.B16, V9.B16, V10.B16, V11.B16]
 	WORD $0x4fa0e114 // sdot v20.4s, v8.16b, v0.4b[1]
 	WORD $0x4fa0e135 // sdot v21.4s, v9.16b, v0.4b[1]
 	WORD $0x4fa0e156 // sdot v22.4s, v10.16b, v0.4b[1]
 	WORD $0x4fa0e177 // sdot v23.4s, v11.16b, v0.4b[1]
-	VLD1.P 64(R9), [V12.B16, V13.B16, V14.B16, V15.B16]
+	VLD1.P 64(R7), [V12.B16, V13.B16, V14.B16, V15.B16]
 	WORD $0x4fa0e198 // sdot v24.4s, v12.16b, v0.4b[1]
 	WORD $0x4fa0e1b9 // sdot v25.4s, v13.16b, v0.4b[1]
 	WORD $0x4fa0e1da // sdot v26.4s, v14.16b, v0.4b[1]
 	WORD $0x4fa0e1fb // sdot v27.4s, v15.16b, v0.4b[1]
+	ADD R6, R7
 	VLD1.P 64(R7), [V4.B16, V5.B16, V6.B16, V7.B16]
 	WORD $0x4f80e890 // sdot v16.4s, v4.16b, v0.4b[2]
 	WORD $0x4f80e8b1 // sdot v17.4s, v5.16b, v0.4b[2]
 	WORD $0x4f80e8d2 // sdot v18.4s, v6.16b, v0.4b[2]
 	WORD $0x4f80e8f3 // sdot v19.4s, v7.16b, v0.4b[2]
-	VLD1.P 64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1.P 64(R7), [V8.B16, V9.B16, V10.B16, V11.B16]
 	WORD $0x4f80e914 // sdot v20.4s, v8.16b, v0.4b[2]
 	WORD $0x4f80e935 // sdot v21.4s, v9.16b, v0.4b[2]
 	WORD $0x4f80e956 // sdot v22.4s, v10.16b, v0.4b[2]
 	WORD $0x4f80e977 // sdot v23.4s, v11.16b, v0.4b[2]
-	VLD1.P 64(R9), [V12.B16, V13.B16, V14.B16, V15.B16]
+	VLD1.P 64(R7), [V12.B16, V13.B16, V14.B16, V15.B16]
 	WORD $0x4f80e998 // sdot v24.4s, v12.16b, v0.4b[2]
 	WORD $0x4f80e9b9 // sdot v25.4s, v13.16b, v0.4b[2]
 	WORD $0x4f80e9da // sdot v26.4s, v14.16b, v0.4b[2]
 	WORD $0x4f80e9fb // sdot v27.4s, v15.16b, v0.4b[2]
+	ADD R6, R7
 	VLD1.P 64(R7), [V4.B16, V5.B16, V6.B16, V7.B16]
 	WORD $0x4fa0e890 // sdot v16.4s, v4.16b, v0.4b[3]
 	WORD $0x4fa0e8b1 // sdot v17.4s, v5.16b, v0.4b[3]
 	WORD $0x4fa0e8d2 // sdot v18.4s, v6.16b, v0.4b[3]
 	WORD $0x4fa0e8f3 // sdot v19.4s, v7.16b, v0.4b[3]
-	VLD1.P 64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1.P 64(R7), [V8.B16, V9.B16, V10.B16, V11.B16]
 	WORD $0x4fa0e914 // sdot v20.4s, v8.16b, v0.4b[3]
 	WORD $0x4fa0e935 // sdot v21.4s, v9.16b, v0.4b[3]
 	WORD $0x4fa0e956 // sdot v22.4s, v10.16b, v0.4b[3]
 	WORD $0x4fa0e977 // sdot v23.4s, v11.16b, v0.4b[3]
-	VLD1.P 64(R9), [V12.B16, V13.B16, V14.B16, V15.B16]
+	VLD1.P 64(R7), [V12.B16, V13.B16, V14.B16, V15.B16]
 	WORD $0x4fa0e998 // sdot v24.4s, v12.16b, v0.4b[3]
 	WORD $0x4fa0e9b9 // sdot v25.4s, v13.16b, v0.4b[3]
 	WORD $0x4fa0e9da // sdot v26.4s, v14.16b, v0.4b[3]
 	WORD $0x4fa0e9fb // sdot v27.4s, v15.16b, v0.4b[3]
+	ADD R6, R7
 	SUBS $1, R11
 	BNE q8fdot_1x3_loop
+	MOVD bias+64(FP), R5
+	MOVD scale+72(FP), R6
 	MOVD y+40(FP), R12
 	MOVD ys+48(FP), R13
 	MOVD mask+56(FP), R14
-	MOVD R5, R16
+	ADD $0, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
-	VLD1 (R7), [V8.S4, V9.S4, V10.S4, V11.S4]
+	ADD $0, R6, R16
+	VLD1 (R16), [V8.S4, V9.S4, V10.S4, V11.S4]
 	VADD V4.S4, V16.S4, V0.S4
 	VADD V5.S4, V17.S4, V1.S4
 	VADD V6.S4, V18.S4, V2.S4
@@ -1105,9 +1145,10 @@ q8fdot_1x3_r0b0_part:
 	VMOV V3.S[3], R21
 	MOVW R21, 60(R19)
 q8fdot_1x3_r0b0_done:
-	ADD R6, R16
+	ADD $64, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
-	VLD1 (R8), [V8.S4, V9.S4, V10.S4, V11.S4]
+	ADD $64, R6, R16
+	VLD1 (R16), [V8.S4, V9.S4, V10.S4, V11.S4]
 	VADD V4.S4, V20.S4, V0.S4
 	VADD V5.S4, V21.S4, V1.S4
 	VADD V6.S4, V22.S4, V2.S4
@@ -1193,9 +1234,10 @@ q8fdot_1x3_r0b1_part:
 	VMOV V3.S[3], R21
 	MOVW R21, 60(R19)
 q8fdot_1x3_r0b1_done:
-	ADD R6, R16
+	ADD $128, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
-	VLD1 (R9), [V8.S4, V9.S4, V10.S4, V11.S4]
+	ADD $128, R6, R16
+	VLD1 (R16), [V8.S4, V9.S4, V10.S4, V11.S4]
 	VADD V4.S4, V24.S4, V0.S4
 	VADD V5.S4, V25.S4, V1.S4
 	VADD V6.S4, V26.S4, V2.S4
@@ -1282,16 +1324,13 @@ q8fdot_1x3_r0b2_part:
 q8fdot_1x3_r0b2_done:
 	RET
 
-// func q8dot_1x4(x *int8, xs int, w *byte, ws int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32)
-TEXT ·q8dot_1x4(SB), NOSPLIT, $0-76
+// func q8dot_1x4(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8dot_1x4(SB), NOSPLIT, $0-96
 	MOVD x+0(FP), R0
 	MOVD xs+8(FP), R4
-	MOVD w+16(FP), R5
-	MOVD ws+24(FP), R6
-	ADD $64, R5, R7
-	ADD R6, R7, R8
-	ADD R6, R8, R9
-	ADD R6, R9, R10
+	MOVD w+16(FP), R7
+	MOVD gs+24(FP), R6
+	SUB $256, R6
 	MOVD kg+32(FP), R11
 	LSR $2, R11
 	VEOR V16.B16, V16.B16, V16.B16
@@ -1317,81 +1356,85 @@ q8dot_1x4_loop:
 	WORD $0x4f80e0b1 // sdot v17.4s, v5.16b, v0.4b[0]
 	WORD $0x4f80e0d2 // sdot v18.4s, v6.16b, v0.4b[0]
 	WORD $0x4f80e0f3 // sdot v19.4s, v7.16b, v0.4b[0]
-	VLD1.P 64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1.P 64(R7), [V8.B16, V9.B16, V10.B16, V11.B16]
 	WORD $0x4f80e114 // sdot v20.4s, v8.16b, v0.4b[0]
 	WORD $0x4f80e135 // sdot v21.4s, v9.16b, v0.4b[0]
 	WORD $0x4f80e156 // sdot v22.4s, v10.16b, v0.4b[0]
 	WORD $0x4f80e177 // sdot v23.4s, v11.16b, v0.4b[0]
-	VLD1.P 64(R9), [V12.B16, V13.B16, V14.B16, V15.B16]
+	VLD1.P 64(R7), [V12.B16, V13.B16, V14.B16, V15.B16]
 	WORD $0x4f80e198 // sdot v24.4s, v12.16b, v0.4b[0]
 	WORD $0x4f80e1b9 // sdot v25.4s, v13.16b, v0.4b[0]
 	WORD $0x4f80e1da // sdot v26.4s, v14.16b, v0.4b[0]
 	WORD $0x4f80e1fb // sdot v27.4s, v15.16b, v0.4b[0]
-	VLD1.P 64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	VLD1.P 64(R7), [V4.B16, V5.B16, V6.B16, V7.B16]
 	WORD $0x4f80e09c // sdot v28.4s, v4.16b, v0.4b[0]
 	WORD $0x4f80e0bd // sdot v29.4s, v5.16b, v0.4b[0]
 	WORD $0x4f80e0de // sdot v30.4s, v6.16b, v0.4b[0]
 	WORD $0x4f80e0ff // sdot v31.4s, v7.16b, v0.4b[0]
+	ADD R6, R7
 	VLD1.P 64(R7), [V8.B16, V9.B16, V10.B16, V11.B16]
 	WORD $0x4fa0e110 // sdot v16.4s, v8.16b, v0.4b[1]
 	WORD $0x4fa0e131 // sdot v17.4s, v9.16b, v0.4b[1]
 	WORD $0x4fa0e152 // sdot v18.4s, v10.16b, v0.4b[1]
 	WORD $0x4fa0e173 // sdot v19.4s, v11.16b, v0.4b[1]
-	VLD1.P 64(R8), [V12.B16, V13.B16, V14.B16, V15.B16]
+	VLD1.P 64(R7), [V12.B16, V13.B16, V14.B16, V15.B16]
 	WORD $0x4fa0e194 // sdot v20.4s, v12.16b, v0.4b[1]
 	WORD $0x4fa0e1b5 // sdot v21.4s, v13.16b, v0.4b[1]
 	WORD $0x4fa0e1d6 // sdot v22.4s, v14.16b, v0.4b[1]
 	WORD $0x4fa0e1f7 // sdot v23.4s, v15.16b, v0.4b[1]
-	VLD1.P 64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	VLD1.P 64(R7), [V4.B16, V5.B16, V6.B16, V7.B16]
 	WORD $0x4fa0e098 // sdot v24.4s, v4.16b, v0.4b[1]
 	WORD $0x4fa0e0b9 // sdot v25.4s, v5.16b, v0.4b[1]
 	WORD $0x4fa0e0da // sdot v26.4s, v6.16b, v0.4b[1]
 	WORD $0x4fa0e0fb // sdot v27.4s, v7.16b, v0.4b[1]
-	VLD1.P 64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1.P 64(R7), [V8.B16, V9.B16, V10.B16, V11.B16]
 	WORD $0x4fa0e11c // sdot v28.4s, v8.16b, v0.4b[1]
 	WORD $0x4fa0e13d // sdot v29.4s, v9.16b, v0.4b[1]
 	WORD $0x4fa0e15e // sdot v30.4s, v10.16b, v0.4b[1]
 	WORD $0x4fa0e17f // sdot v31.4s, v11.16b, v0.4b[1]
+	ADD R6, R7
 	VLD1.P 64(R7), [V12.B16, V13.B16, V14.B16, V15.B16]
 	WORD $0x4f80e990 // sdot v16.4s, v12.16b, v0.4b[2]
 	WORD $0x4f80e9b1 // sdot v17.4s, v13.16b, v0.4b[2]
 	WORD $0x4f80e9d2 // sdot v18.4s, v14.16b, v0.4b[2]
 	WORD $0x4f80e9f3 // sdot v19.4s, v15.16b, v0.4b[2]
-	VLD1.P 64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	VLD1.P 64(R7), [V4.B16, V5.B16, V6.B16, V7.B16]
 	WORD $0x4f80e894 // sdot v20.4s, v4.16b, v0.4b[2]
 	WORD $0x4f80e8b5 // sdot v21.4s, v5.16b, v0.4b[2]
 	WORD $0x4f80e8d6 // sdot v22.4s, v6.16b, v0.4b[2]
 	WORD $0x4f80e8f7 // sdot v23.4s, v7.16b, v0.4b[2]
-	VLD1.P 64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1.P 64(R7), [V8.B16, V9.B16, V10.B16, V11.B16]
 	WORD $0x4f80e918 // sdot v24.4s, v8.16b, v0.4b[2]
 	WORD $0x4f80e939 // sdot v25.4s, v9.16b, v0.4b[2]
 	WORD $0x4f80e95a // sdot v26.4s, v10.16b, v0.4b[2]
 	WORD $0x4f80e97b // sdot v27.4s, v11.16b, v0.4b[2]
-	VLD1.P 64(R10), [V12.B16, V13.B16, V14.B16, V15.B16]
+	VLD1.P 64(R7), [V12.B16, V13.B16, V14.B16, V15.B16]
 	WORD $0x4f80e99c // sdot v28.4s, v12.16b, v0.4b[2]
 	WORD $0x4f80e9bd // sdot v29.4s, v13.16b, v0.4b[2]
 	WORD $0x4f80e9de // sdot v30.4s, v14.16b, v0.4b[2]
 	WORD $0x4f80e9ff // sdot v31.4s, v15.16b, v0.4b[2]
+	ADD R6, R7
 	VLD1.P 64(R7), [V4.B16, V5.B16, V6.B16, V7.B16]
 	WORD $0x4fa0e890 // sdot v16.4s, v4.16b, v0.4b[3]
 	WORD $0x4fa0e8b1 // sdot v17.4s, v5.16b, v0.4b[3]
 	WORD $0x4fa0e8d2 // sdot v18.4s, v6.16b, v0.4b[3]
 	WORD $0x4fa0e8f3 // sdot v19.4s, v7.16b, v0.4b[3]
-	VLD1.P 64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1.P 64(R7), [V8.B16, V9.B16, V10.B16, V11.B16]
 	WORD $0x4fa0e914 // sdot v20.4s, v8.16b, v0.4b[3]
 	WORD $0x4fa0e935 // sdot v21.4s, v9.16b, v0.4b[3]
 	WORD $0x4fa0e956 // sdot v22.4s, v10.16b, v0.4b[3]
 	WORD $0x4fa0e977 // sdot v23.4s, v11.16b, v0.4b[3]
-	VLD1.P 64(R9), [V12.B16, V13.B16, V14.B16, V15.B16]
+	VLD1.P 64(R7), [V12.B16, V13.B16, V14.B16, V15.B16]
 	WORD $0x4fa0e998 // sdot v24.4s, v12.16b, v0.4b[3]
 	WORD $0x4fa0e9b9 // sdot v25.4s, v13.16b, v0.4b[3]
 	WORD $0x4fa0e9da // sdot v26.4s, v14.16b, v0.4b[3]
 	WORD $0x4fa0e9fb // sdot v27.4s, v15.16b, v0.4b[3]
-	VLD1.P 64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	VLD1.P 64(R7), [V4.B16, V5.B16, V6.B16, V7.B16]
 	WORD $0x4fa0e89c // sdot v28.4s, v4.16b, v0.4b[3]
 	WORD $0x4fa0e8bd // sdot v29.4s, v5.16b, v0.4b[3]
 	WORD $0x4fa0e8de // sdot v30.4s, v6.16b, v0.4b[3]
 	WORD $0x4fa0e8ff // sdot v31.4s, v7.16b, v0.4b[3]
+	ADD R6, R7
 	SUBS $1, R11
 	BNE q8dot_1x4_loop
 	FMOVS lo+68(FP), F12
@@ -1400,12 +1443,15 @@ q8dot_1x4_loop:
 	VDUP V13.S[0], V13.S4
 	MOVW zp+64(FP), R15
 	VDUP R15, V14.S4
+	MOVD bias+80(FP), R5
+	MOVD scale+88(FP), R6
 	MOVD y+40(FP), R12
 	MOVD ys+48(FP), R13
 	MOVD mask+56(FP), R14
-	MOVD R5, R16
+	ADD $0, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
-	VLD1 (R7), [V8.S4, V9.S4, V10.S4, V11.S4]
+	ADD $0, R6, R16
+	VLD1 (R16), [V8.S4, V9.S4, V10.S4, V11.S4]
 	VADD V4.S4, V16.S4, V0.S4
 	VADD V5.S4, V17.S4, V1.S4
 	VADD V6.S4, V18.S4, V2.S4
@@ -1459,9 +1505,10 @@ q8dot_1x4_r0b0_byte:
 	SUBS $1, R20
 	BNE q8dot_1x4_r0b0_byte
 q8dot_1x4_r0b0_done:
-	ADD R6, R16
+	ADD $64, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
-	VLD1 (R8), [V8.S4, V9.S4, V10.S4, V11.S4]
+	ADD $64, R6, R16
+	VLD1 (R16), [V8.S4, V9.S4, V10.S4, V11.S4]
 	VADD V4.S4, V20.S4, V0.S4
 	VADD V5.S4, V21.S4, V1.S4
 	VADD V6.S4, V22.S4, V2.S4
@@ -1516,9 +1563,10 @@ q8dot_1x4_r0b1_byte:
 	SUBS $1, R20
 	BNE q8dot_1x4_r0b1_byte
 q8dot_1x4_r0b1_done:
-	ADD R6, R16
+	ADD $128, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
-	VLD1 (R9), [V8.S4, V9.S4, V10.S4, V11.S4]
+	ADD $128, R6, R16
+	VLD1 (R16), [V8.S4, V9.S4, V10.S4, V11.S4]
 	VADD V4.S4, V24.S4, V0.S4
 	VADD V5.S4, V25.S4, V1.S4
 	VADD V6.S4, V26.S4, V2.S4
@@ -1573,9 +1621,10 @@ q8dot_1x4_r0b2_byte:
 	SUBS $1, R20
 	BNE q8dot_1x4_r0b2_byte
 q8dot_1x4_r0b2_done:
-	ADD R6, R16
+	ADD $192, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
-	VLD1 (R10), [V8.S4, V9.S4, V10.S4, V11.S4]
+	ADD $192, R6, R16
+	VLD1 (R16), [V8.S4, V9.S4, V10.S4, V11.S4]
 	VADD V4.S4, V28.S4, V0.S4
 	VADD V5.S4, V29.S4, V1.S4
 	VADD V6.S4, V30.S4, V2.S4
@@ -1631,16 +1680,13 @@ q8dot_1x4_r0b3_byte:
 q8dot_1x4_r0b3_done:
 	RET
 
-// func q8fdot_1x4(x *int8, xs int, w *byte, ws int, kg int, y *float32, ys int, mask uint64)
-TEXT ·q8fdot_1x4(SB), NOSPLIT, $0-64
+// func q8fdot_1x4(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8fdot_1x4(SB), NOSPLIT, $0-80
 	MOVD x+0(FP), R0
 	MOVD xs+8(FP), R4
-	MOVD w+16(FP), R5
-	MOVD ws+24(FP), R6
-	ADD $64, R5, R7
-	ADD R6, R7, R8
-	ADD R6, R8, R9
-	ADD R6, R9, R10
+	MOVD w+16(FP), R7
+	MOVD gs+24(FP), R6
+	SUB $256, R6
 	MOVD kg+32(FP), R11
 	LSR $2, R11
 	VEOR V16.B16, V16.B16, V16.B16
@@ -1666,89 +1712,96 @@ q8fdot_1x4_loop:
 	WORD $0x4f80e0b1 // sdot v17.4s, v5.16b, v0.4b[0]
 	WORD $0x4f80e0d2 // sdot v18.4s, v6.16b, v0.4b[0]
 	WORD $0x4f80e0f3 // sdot v19.4s, v7.16b, v0.4b[0]
-	VLD1.P 64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1.P 64(R7), [V8.B16, V9.B16, V10.B16, V11.B16]
 	WORD $0x4f80e114 // sdot v20.4s, v8.16b, v0.4b[0]
 	WORD $0x4f80e135 // sdot v21.4s, v9.16b, v0.4b[0]
 	WORD $0x4f80e156 // sdot v22.4s, v10.16b, v0.4b[0]
 	WORD $0x4f80e177 // sdot v23.4s, v11.16b, v0.4b[0]
-	VLD1.P 64(R9), [V12.B16, V13.B16, V14.B16, V15.B16]
+	VLD1.P 64(R7), [V12.B16, V13.B16, V14.B16, V15.B16]
 	WORD $0x4f80e198 // sdot v24.4s, v12.16b, v0.4b[0]
 	WORD $0x4f80e1b9 // sdot v25.4s, v13.16b, v0.4b[0]
 	WORD $0x4f80e1da // sdot v26.4s, v14.16b, v0.4b[0]
 	WORD $0x4f80e1fb // sdot v27.4s, v15.16b, v0.4b[0]
-	VLD1.P 64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	VLD1.P 64(R7), [V4.B16, V5.B16, V6.B16, V7.B16]
 	WORD $0x4f80e09c // sdot v28.4s, v4.16b, v0.4b[0]
 	WORD $0x4f80e0bd // sdot v29.4s, v5.16b, v0.4b[0]
 	WORD $0x4f80e0de // sdot v30.4s, v6.16b, v0.4b[0]
 	WORD $0x4f80e0ff // sdot v31.4s, v7.16b, v0.4b[0]
+	ADD R6, R7
 	VLD1.P 64(R7), [V8.B16, V9.B16, V10.B16, V11.B16]
 	WORD $0x4fa0e110 // sdot v16.4s, v8.16b, v0.4b[1]
 	WORD $0x4fa0e131 // sdot v17.4s, v9.16b, v0.4b[1]
 	WORD $0x4fa0e152 // sdot v18.4s, v10.16b, v0.4b[1]
 	WORD $0x4fa0e173 // sdot v19.4s, v11.16b, v0.4b[1]
-	VLD1.P 64(R8), [V12.B16, V13.B16, V14.B16, V15.B16]
+	VLD1.P 64(R7), [V12.B16, V13.B16, V14.B16, V15.B16]
 	WORD $0x4fa0e194 // sdot v20.4s, v12.16b, v0.4b[1]
 	WORD $0x4fa0e1b5 // sdot v21.4s, v13.16b, v0.4b[1]
 	WORD $0x4fa0e1d6 // sdot v22.4s, v14.16b, v0.4b[1]
 	WORD $0x4fa0e1f7 // sdot v23.4s, v15.16b, v0.4b[1]
-	VLD1.P 64(R9), [V4.B16, V5.B16, V6.B16, V7.B16]
+	VLD1.P 64(R7), [V4.B16, V5.B16, V6.B16, V7.B16]
 	WORD $0x4fa0e098 // sdot v24.4s, v4.16b, v0.4b[1]
 	WORD $0x4fa0e0b9 // sdot v25.4s, v5.16b, v0.4b[1]
 	WORD $0x4fa0e0da // sdot v26.4s, v6.16b, v0.4b[1]
 	WORD $0x4fa0e0fb // sdot v27.4s, v7.16b, v0.4b[1]
-	VLD1.P 64(R10), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1.P 64(R7), [V8.B16, V9.B16, V10.B16, V11.B16]
 	WORD $0x4fa0e11c // sdot v28.4s, v8.16b, v0.4b[1]
 	WORD $0x4fa0e13d // sdot v29.4s, v9.16b, v0.4b[1]
 	WORD $0x4fa0e15e // sdot v30.4s, v10.16b, v0.4b[1]
 	WORD $0x4fa0e17f // sdot v31.4s, v11.16b, v0.4b[1]
+	ADD R6, R7
 	VLD1.P 64(R7), [V12.B16, V13.B16, V14.B16, V15.B16]
 	WORD $0x4f80e990 // sdot v16.4s, v12.16b, v0.4b[2]
 	WORD $0x4f80e9b1 // sdot v17.4s, v13.16b, v0.4b[2]
 	WORD $0x4f80e9d2 // sdot v18.4s, v14.16b, v0.4b[2]
 	WORD $0x4f80e9f3 // sdot v19.4s, v15.16b, v0.4b[2]
-	VLD1.P 64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	VLD1.P 64(R7), [V4.B16, V5.B16, V6.B16, V7.B16]
 	WORD $0x4f80e894 // sdot v20.4s, v4.16b, v0.4b[2]
 	WORD $0x4f80e8b5 // sdot v21.4s, v5.16b, v0.4b[2]
 	WORD $0x4f80e8d6 // sdot v22.4s, v6.16b, v0.4b[2]
 	WORD $0x4f80e8f7 // sdot v23.4s, v7.16b, v0.4b[2]
-	VLD1.P 64(R9), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1.P 64(R7), [V8.B16, V9.B16, V10.B16, V11.B16]
 	WORD $0x4f80e918 // sdot v24.4s, v8.16b, v0.4b[2]
 	WORD $0x4f80e939 // sdot v25.4s, v9.16b, v0.4b[2]
 	WORD $0x4f80e95a // sdot v26.4s, v10.16b, v0.4b[2]
 	WORD $0x4f80e97b // sdot v27.4s, v11.16b, v0.4b[2]
-	VLD1.P 64(R10), [V12.B16, V13.B16, V14.B16, V15.B16]
+	VLD1.P 64(R7), [V12.B16, V13.B16, V14.B16, V15.B16]
 	WORD $0x4f80e99c // sdot v28.4s, v12.16b, v0.4b[2]
 	WORD $0x4f80e9bd // sdot v29.4s, v13.16b, v0.4b[2]
 	WORD $0x4f80e9de // sdot v30.4s, v14.16b, v0.4b[2]
 	WORD $0x4f80e9ff // sdot v31.4s, v15.16b, v0.4b[2]
+	ADD R6, R7
 	VLD1.P 64(R7), [V4.B16, V5.B16, V6.B16, V7.B16]
 	WORD $0x4fa0e890 // sdot v16.4s, v4.16b, v0.4b[3]
 	WORD $0x4fa0e8b1 // sdot v17.4s, v5.16b, v0.4b[3]
 	WORD $0x4fa0e8d2 // sdot v18.4s, v6.16b, v0.4b[3]
 	WORD $0x4fa0e8f3 // sdot v19.4s, v7.16b, v0.4b[3]
-	VLD1.P 64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1.P 64(R7), [V8.B16, V9.B16, V10.B16, V11.B16]
 	WORD $0x4fa0e914 // sdot v20.4s, v8.16b, v0.4b[3]
 	WORD $0x4fa0e935 // sdot v21.4s, v9.16b, v0.4b[3]
 	WORD $0x4fa0e956 // sdot v22.4s, v10.16b, v0.4b[3]
 	WORD $0x4fa0e977 // sdot v23.4s, v11.16b, v0.4b[3]
-	VLD1.P 64(R9), [V12.B16, V13.B16, V14.B16, V15.B16]
+	VLD1.P 64(R7), [V12.B16, V13.B16, V14.B16, V15.B16]
 	WORD $0x4fa0e998 // sdot v24.4s, v12.16b, v0.4b[3]
 	WORD $0x4fa0e9b9 // sdot v25.4s, v13.16b, v0.4b[3]
 	WORD $0x4fa0e9da // sdot v26.4s, v14.16b, v0.4b[3]
 	WORD $0x4fa0e9fb // sdot v27.4s, v15.16b, v0.4b[3]
-	VLD1.P 64(R10), [V4.B16, V5.B16, V6.B16, V7.B16]
+	VLD1.P 64(R7), [V4.B16, V5.B16, V6.B16, V7.B16]
 	WORD $0x4fa0e89c // sdot v28.4s, v4.16b, v0.4b[3]
 	WORD $0x4fa0e8bd // sdot v29.4s, v5.16b, v0.4b[3]
 	WORD $0x4fa0e8de // sdot v30.4s, v6.16b, v0.4b[3]
 	WORD $0x4fa0e8ff // sdot v31.4s, v7.16b, v0.4b[3]
+	ADD R6, R7
 	SUBS $1, R11
 	BNE q8fdot_1x4_loop
+	MOVD bias+64(FP), R5
+	MOVD scale+72(FP), R6
 	MOVD y+40(FP), R12
 	MOVD ys+48(FP), R13
 	MOVD mask+56(FP), R14
-	MOVD R5, R16
+	ADD $0, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
-	VLD1 (R7), [V8.S4, V9.S4, V10.S4, V11.S4]
+	ADD $0, R6, R16
+	VLD1 (R16), [V8.S4, V9.S4, V10.S4, V11.S4]
 	VADD V4.S4, V16.S4, V0.S4
 	VADD V5.S4, V17.S4, V1.S4
 	VADD V6.S4, V18.S4, V2.S4
@@ -1833,9 +1886,10 @@ q8fdot_1x4_r0b0_part:
 	VMOV V3.S[3], R21
 	MOVW R21, 60(R19)
 q8fdot_1x4_r0b0_done:
-	ADD R6, R16
+	ADD $64, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
-	VLD1 (R8), [V8.S4, V9.S4, V10.S4, V11.S4]
+	ADD $64, R6, R16
+	VLD1 (R16), [V8.S4, V9.S4, V10.S4, V11.S4]
 	VADD V4.S4, V20.S4, V0.S4
 	VADD V5.S4, V21.S4, V1.S4
 	VADD V6.S4, V22.S4, V2.S4
@@ -1921,9 +1975,10 @@ q8fdot_1x4_r0b1_part:
 	VMOV V3.S[3], R21
 	MOVW R21, 60(R19)
 q8fdot_1x4_r0b1_done:
-	ADD R6, R16
+	ADD $128, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
-	VLD1 (R9), [V8.S4, V9.S4, V10.S4, V11.S4]
+	ADD $128, R6, R16
+	VLD1 (R16), [V8.S4, V9.S4, V10.S4, V11.S4]
 	VADD V4.S4, V24.S4, V0.S4
 	VADD V5.S4, V25.S4, V1.S4
 	VADD V6.S4, V26.S4, V2.S4
@@ -2009,9 +2064,10 @@ q8fdot_1x4_r0b2_part:
 	VMOV V3.S[3], R21
 	MOVW R21, 60(R19)
 q8fdot_1x4_r0b2_done:
-	ADD R6, R16
+	ADD $192, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
-	VLD1 (R10), [V8.S4, V9.S4, V10.S4, V11.S4]
+	ADD $192, R6, R16
+	VLD1 (R16), [V8.S4, V9.S4, V10.S4, V11.S4]
 	VADD V4.S4, V28.S4, V0.S4
 	VADD V5.S4, V29.S4, V1.S4
 	VADD V6.S4, V30.S4, V2.S4
@@ -2098,14 +2154,14 @@ q8fdot_1x4_r0b3_part:
 q8fdot_1x4_r0b3_done:
 	RET
 
-// func q8dot_2x1(x *int8, xs int, w *byte, ws int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32)
-TEXT ·q8dot_2x1(SB), NOSPLIT, $0-76
+// func q8dot_2x1(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8dot_2x1(SB), NOSPLIT, $0-96
 	MOVD x+0(FP), R0
 	MOVD xs+8(FP), R4
 	ADD R4, R0, R1
-	MOVD w+16(FP), R5
-	MOVD ws+24(FP), R6
-	ADD $64, R5, R7
+	MOVD w+16(FP), R7
+	MOVD gs+24(FP), R6
+	SUB $64, R6
 	MOVD kg+32(FP), R11
 	LSR $2, R11
 	VEOR V16.B16, V16.B16, V16.B16
@@ -2128,6 +2184,7 @@ q8dot_2x1_loop:
 	WORD $0x4f81e0b5 // sdot v21.4s, v5.16b, v1.4b[0]
 	WORD $0x4f81e0d6 // sdot v22.4s, v6.16b, v1.4b[0]
 	WORD $0x4f81e0f7 // sdot v23.4s, v7.16b, v1.4b[0]
+	ADD R6, R7
 	VLD1.P 64(R7), [V8.B16, V9.B16, V10.B16, V11.B16]
 	WORD $0x4fa0e110 // sdot v16.4s, v8.16b, v0.4b[1]
 	WORD $0x4fa0e131 // sdot v17.4s, v9.16b, v0.4b[1]
@@ -2137,6 +2194,7 @@ q8dot_2x1_loop:
 	WORD $0x4fa1e135 // sdot v21.4s, v9.16b, v1.4b[1]
 	WORD $0x4fa1e156 // sdot v22.4s, v10.16b, v1.4b[1]
 	WORD $0x4fa1e177 // sdot v23.4s, v11.16b, v1.4b[1]
+	ADD R6, R7
 	VLD1.P 64(R7), [V12.B16, V13.B16, V14.B16, V15.B16]
 	WORD $0x4f80e990 // sdot v16.4s, v12.16b, v0.4b[2]
 	WORD $0x4f80e9b1 // sdot v17.4s, v13.16b, v0.4b[2]
@@ -2146,6 +2204,7 @@ q8dot_2x1_loop:
 	WORD $0x4f81e9b5 // sdot v21.4s, v13.16b, v1.4b[2]
 	WORD $0x4f81e9d6 // sdot v22.4s, v14.16b, v1.4b[2]
 	WORD $0x4f81e9f7 // sdot v23.4s, v15.16b, v1.4b[2]
+	ADD R6, R7
 	VLD1.P 64(R7), [V4.B16, V5.B16, V6.B16, V7.B16]
 	WORD $0x4fa0e890 // sdot v16.4s, v4.16b, v0.4b[3]
 	WORD $0x4fa0e8b1 // sdot v17.4s, v5.16b, v0.4b[3]
@@ -2155,6 +2214,7 @@ q8dot_2x1_loop:
 	WORD $0x4fa1e8b5 // sdot v21.4s, v5.16b, v1.4b[3]
 	WORD $0x4fa1e8d6 // sdot v22.4s, v6.16b, v1.4b[3]
 	WORD $0x4fa1e8f7 // sdot v23.4s, v7.16b, v1.4b[3]
+	ADD R6, R7
 	SUBS $1, R11
 	BNE q8dot_2x1_loop
 	FMOVS lo+68(FP), F12
@@ -2163,12 +2223,15 @@ q8dot_2x1_loop:
 	VDUP V13.S[0], V13.S4
 	MOVW zp+64(FP), R15
 	VDUP R15, V14.S4
+	MOVD bias+80(FP), R5
+	MOVD scale+88(FP), R6
 	MOVD y+40(FP), R12
 	MOVD ys+48(FP), R13
 	MOVD mask+56(FP), R14
-	MOVD R5, R16
+	ADD $0, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
-	VLD1 (R7), [V8.S4, V9.S4, V10.S4, V11.S4]
+	ADD $0, R6, R16
+	VLD1 (R16), [V8.S4, V9.S4, V10.S4, V11.S4]
 	VADD V4.S4, V16.S4, V0.S4
 	VADD V5.S4, V17.S4, V1.S4
 	VADD V6.S4, V18.S4, V2.S4
@@ -2222,9 +2285,10 @@ q8dot_2x1_r0b0_byte:
 	BNE q8dot_2x1_r0b0_byte
 q8dot_2x1_r0b0_done:
 	ADD R13, R12
-	MOVD R5, R16
+	ADD $0, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
-	VLD1 (R7), [V8.S4, V9.S4, V10.S4, V11.S4]
+	ADD $0, R6, R16
+	VLD1 (R16), [V8.S4, V9.S4, V10.S4, V11.S4]
 	VADD V4.S4, V20.S4, V0.S4
 	VADD V5.S4, V21.S4, V1.S4
 	VADD V6.S4, V22.S4, V2.S4
@@ -2279,14 +2343,14 @@ q8dot_2x1_r1b0_byte:
 q8dot_2x1_r1b0_done:
 	RET
 
-// func q8fdot_2x1(x *int8, xs int, w *byte, ws int, kg int, y *float32, ys int, mask uint64)
-TEXT ·q8fdot_2x1(SB), NOSPLIT, $0-64
+// func q8fdot_2x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8fdot_2x1(SB), NOSPLIT, $0-80
 	MOVD x+0(FP), R0
 	MOVD xs+8(FP), R4
 	ADD R4, R0, R1
-	MOVD w+16(FP), R5
-	MOVD ws+24(FP), R6
-	ADD $64, R5, R7
+	MOVD w+16(FP), R7
+	MOVD gs+24(FP), R6
+	SUB $64, R6
 	MOVD kg+32(FP), R11
 	LSR $2, R11
 	VEOR V16.B16, V16.B16, V16.B16
@@ -2309,6 +2373,7 @@ q8fdot_2x1_loop:
 	WORD $0x4f81e0b5 // sdot v21.4s, v5.16b, v1.4b[0]
 	WORD $0x4f81e0d6 // sdot v22.4s, v6.16b, v1.4b[0]
 	WORD $0x4f81e0f7 // sdot v23.4s, v7.16b, v1.4b[0]
+	ADD R6, R7
 	VLD1.P 64(R7), [V8.B16, V9.B16, V10.B16, V11.B16]
 	WORD $0x4fa0e110 // sdot v16.4s, v8.16b, v0.4b[1]
 	WORD $0x4fa0e131 // sdot v17.4s, v9.16b, v0.4b[1]
@@ -2318,6 +2383,7 @@ q8fdot_2x1_loop:
 	WORD $0x4fa1e135 // sdot v21.4s, v9.16b, v1.4b[1]
 	WORD $0x4fa1e156 // sdot v22.4s, v10.16b, v1.4b[1]
 	WORD $0x4fa1e177 // sdot v23.4s, v11.16b, v1.4b[1]
+	ADD R6, R7
 	VLD1.P 64(R7), [V12.B16, V13.B16, V14.B16, V15.B16]
 	WORD $0x4f80e990 // sdot v16.4s, v12.16b, v0.4b[2]
 	WORD $0x4f80e9b1 // sdot v17.4s, v13.16b, v0.4b[2]
@@ -2327,6 +2393,7 @@ q8fdot_2x1_loop:
 	WORD $0x4f81e9b5 // sdot v21.4s, v13.16b, v1.4b[2]
 	WORD $0x4f81e9d6 // sdot v22.4s, v14.16b, v1.4b[2]
 	WORD $0x4f81e9f7 // sdot v23.4s, v15.16b, v1.4b[2]
+	ADD R6, R7
 	VLD1.P 64(R7), [V4.B16, V5.B16, V6.B16, V7.B16]
 	WORD $0x4fa0e890 // sdot v16.4s, v4.16b, v0.4b[3]
 	WORD $0x4fa0e8b1 // sdot v17.4s, v5.16b, v0.4b[3]
@@ -2336,14 +2403,18 @@ q8fdot_2x1_loop:
 	WORD $0x4fa1e8b5 // sdot v21.4s, v5.16b, v1.4b[3]
 	WORD $0x4fa1e8d6 // sdot v22.4s, v6.16b, v1.4b[3]
 	WORD $0x4fa1e8f7 // sdot v23.4s, v7.16b, v1.4b[3]
+	ADD R6, R7
 	SUBS $1, R11
 	BNE q8fdot_2x1_loop
+	MOVD bias+64(FP), R5
+	MOVD scale+72(FP), R6
 	MOVD y+40(FP), R12
 	MOVD ys+48(FP), R13
 	MOVD mask+56(FP), R14
-	MOVD R5, R16
+	ADD $0, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
-	VLD1 (R7), [V8.S4, V9.S4, V10.S4, V11.S4]
+	ADD $0, R6, R16
+	VLD1 (R16), [V8.S4, V9.S4, V10.S4, V11.S4]
 	VADD V4.S4, V16.S4, V0.S4
 	VADD V5.S4, V17.S4, V1.S4
 	VADD V6.S4, V18.S4, V2.S4
@@ -2428,9 +2499,10 @@ q8fdot_2x1_r0b0_part:
 	MOVW R21, 60(R19)
 q8fdot_2x1_r0b0_done:
 	ADD R13, R12
-	MOVD R5, R16
+	ADD $0, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
-	VLD1 (R7), [V8.S4, V9.S4, V10.S4, V11.S4]
+	ADD $0, R6, R16
+	VLD1 (R16), [V8.S4, V9.S4, V10.S4, V11.S4]
 	VADD V4.S4, V20.S4, V0.S4
 	VADD V5.S4, V21.S4, V1.S4
 	VADD V6.S4, V22.S4, V2.S4
@@ -2516,15 +2588,14 @@ q8fdot_2x1_r1b0_part:
 q8fdot_2x1_r1b0_done:
 	RET
 
-// func q8dot_2x2(x *int8, xs int, w *byte, ws int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32)
-TEXT ·q8dot_2x2(SB), NOSPLIT, $0-76
+// func q8dot_2x2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8dot_2x2(SB), NOSPLIT, $0-96
 	MOVD x+0(FP), R0
 	MOVD xs+8(FP), R4
 	ADD R4, R0, R1
-	MOVD w+16(FP), R5
-	MOVD ws+24(FP), R6
-	ADD $64, R5, R7
-	ADD R6, R7, R8
+	MOVD w+16(FP), R7
+	MOVD gs+24(FP), R6
+	SUB $128, R6
 	MOVD kg+32(FP), R11
 	LSR $2, R11
 	VEOR V16.B16, V16.B16, V16.B16
@@ -2555,7 +2626,7 @@ q8dot_2x2_loop:
 	WORD $0x4f81e0b9 // sdot v25.4s, v5.16b, v1.4b[0]
 	WORD $0x4f81e0da // sdot v26.4s, v6.16b, v1.4b[0]
 	WORD $0x4f81e0fb // sdot v27.4s, v7.16b, v1.4b[0]
-	VLD1.P 64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1.P 64(R7), [V8.B16, V9.B16, V10.B16, V11.B16]
 	WORD $0x4f80e114 // sdot v20.4s, v8.16b, v0.4b[0]
 	WORD $0x4f80e135 // sdot v21.4s, v9.16b, v0.4b[0]
 	WORD $0x4f80e156 // sdot v22.4s, v10.16b, v0.4b[0]
@@ -2564,6 +2635,7 @@ q8dot_2x2_loop:
 	WORD $0x4f81e13d // sdot v29.4s, v9.16b, v1.4b[0]
 	WORD $0x4f81e15e // sdot v30.4s, v10.16b, v1.4b[0]
 	WORD $0x4f81e17f // sdot v31.4s, v11.16b, v1.4b[0]
+	ADD R6, R7
 	VLD1.P 64(R7), [V12.B16, V13.B16, V14.B16, V15.B16]
 	WORD $0x4fa0e190 // sdot v16.4s, v12.16b, v0.4b[1]
 	WORD $0x4fa0e1b1 // sdot v17.4s, v13.16b, v0.4b[1]
@@ -2573,7 +2645,7 @@ q8dot_2x2_loop:
 	WORD $0x4fa1e1b9 // sdot v25.4s, v13.16b, v1.4b[1]
 	WORD $0x4fa1e1da // sdot v26.4s, v14.16b, v1.4b[1]
 	WORD $0x4fa1e1fb // sdot v27.4s, v15.16b, v1.4b[1]
-	VLD1.P 64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	VLD1.P 64(R7), [V4.B16, V5.B16, V6.B16, V7.B16]
 	WORD $0x4fa0e094 // sdot v20.4s, v4.16b, v0.4b[1]
 	WORD $0x4fa0e0b5 // sdot v21.4s, v5.16b, v0.4b[1]
 	WORD $0x4fa0e0d6 // sdot v22.4s, v6.16b, v0.4b[1]
@@ -2582,6 +2654,7 @@ q8dot_2x2_loop:
 	WORD $0x4fa1e0bd // sdot v29.4s, v5.16b, v1.4b[1]
 	WORD $0x4fa1e0de // sdot v30.4s, v6.16b, v1.4b[1]
 	WORD $0x4fa1e0ff // sdot v31.4s, v7.16b, v1.4b[1]
+	ADD R6, R7
 	VLD1.P 64(R7), [V8.B16, V9.B16, V10.B16, V11.B16]
 	WORD $0x4f80e910 // sdot v16.4s, v8.16b, v0.4b[2]
 	WORD $0x4f80e931 // sdot v17.4s, v9.16b, v0.4b[2]
@@ -2591,7 +2664,7 @@ q8dot_2x2_loop:
 	WORD $0x4f81e939 // sdot v25.4s, v9.16b, v1.4b[2]
 	WORD $0x4f81e95a // sdot v26.4s, v10.16b, v1.4b[2]
 	WORD $0x4f81e97b // sdot v27.4s, v11.16b, v1.4b[2]
-	VLD1.P 64(R8), [V12.B16, V13.B16, V14.B16, V15.B16]
+	VLD1.P 64(R7), [V12.B16, V13.B16, V14.B16, V15.B16]
 	WORD $0x4f80e994 // sdot v20.4s, v12.16b, v0.4b[2]
 	WORD $0x4f80e9b5 // sdot v21.4s, v13.16b, v0.4b[2]
 	WORD $0x4f80e9d6 // sdot v22.4s, v14.16b, v0.4b[2]
@@ -2600,6 +2673,7 @@ q8dot_2x2_loop:
 	WORD $0x4f81e9bd // sdot v29.4s, v13.16b, v1.4b[2]
 	WORD $0x4f81e9de // sdot v30.4s, v14.16b, v1.4b[2]
 	WORD $0x4f81e9ff // sdot v31.4s, v15.16b, v1.4b[2]
+	ADD R6, R7
 	VLD1.P 64(R7), [V4.B16, V5.B16, V6.B16, V7.B16]
 	WORD $0x4fa0e890 // sdot v16.4s, v4.16b, v0.4b[3]
 	WORD $0x4fa0e8b1 // sdot v17.4s, v5.16b, v0.4b[3]
@@ -2609,7 +2683,7 @@ q8dot_2x2_loop:
 	WORD $0x4fa1e8b9 // sdot v25.4s, v5.16b, v1.4b[3]
 	WORD $0x4fa1e8da // sdot v26.4s, v6.16b, v1.4b[3]
 	WORD $0x4fa1e8fb // sdot v27.4s, v7.16b, v1.4b[3]
-	VLD1.P 64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1.P 64(R7), [V8.B16, V9.B16, V10.B16, V11.B16]
 	WORD $0x4fa0e914 // sdot v20.4s, v8.16b, v0.4b[3]
 	WORD $0x4fa0e935 // sdot v21.4s, v9.16b, v0.4b[3]
 	WORD $0x4fa0e956 // sdot v22.4s, v10.16b, v0.4b[3]
@@ -2618,6 +2692,7 @@ q8dot_2x2_loop:
 	WORD $0x4fa1e93d // sdot v29.4s, v9.16b, v1.4b[3]
 	WORD $0x4fa1e95e // sdot v30.4s, v10.16b, v1.4b[3]
 	WORD $0x4fa1e97f // sdot v31.4s, v11.16b, v1.4b[3]
+	ADD R6, R7
 	SUBS $1, R11
 	BNE q8dot_2x2_loop
 	FMOVS lo+68(FP), F12
@@ -2626,12 +2701,15 @@ q8dot_2x2_loop:
 	VDUP V13.S[0], V13.S4
 	MOVW zp+64(FP), R15
 	VDUP R15, V14.S4
+	MOVD bias+80(FP), R5
+	MOVD scale+88(FP), R6
 	MOVD y+40(FP), R12
 	MOVD ys+48(FP), R13
 	MOVD mask+56(FP), R14
-	MOVD R5, R16
+	ADD $0, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
-	VLD1 (R7), [V8.S4, V9.S4, V10.S4, V11.S4]
+	ADD $0, R6, R16
+	VLD1 (R16), [V8.S4, V9.S4, V10.S4, V11.S4]
 	VADD V4.S4, V16.S4, V0.S4
 	VADD V5.S4, V17.S4, V1.S4
 	VADD V6.S4, V18.S4, V2.S4
@@ -2685,9 +2763,10 @@ q8dot_2x2_r0b0_byte:
 	SUBS $1, R20
 	BNE q8dot_2x2_r0b0_byte
 q8dot_2x2_r0b0_done:
-	ADD R6, R16
+	ADD $64, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
-	VLD1 (R8), [V8.S4, V9.S4, V10.S4, V11.S4]
+	ADD $64, R6, R16
+	VLD1 (R16), [V8.S4, V9.S4, V10.S4, V11.S4]
 	VADD V4.S4, V20.S4, V0.S4
 	VADD V5.S4, V21.S4, V1.S4
 	VADD V6.S4, V22.S4, V2.S4
@@ -2742,9 +2821,10 @@ q8dot_2x2_r0b1_byte:
 	BNE q8dot_2x2_r0b1_byte
 q8dot_2x2_r0b1_done:
 	ADD R13, R12
-	MOVD R5, R16
+	ADD $0, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
-	VLD1 (R7), [V8.S4, V9.S4, V10.S4, V11.S4]
+	ADD $0, R6, R16
+	VLD1 (R16), [V8.S4, V9.S4, V10.S4, V11.S4]
 	VADD V4.S4, V24.S4, V0.S4
 	VADD V5.S4, V25.S4, V1.S4
 	VADD V6.S4, V26.S4, V2.S4
@@ -2798,9 +2878,10 @@ q8dot_2x2_r1b0_byte:
 	SUBS $1, R20
 	BNE q8dot_2x2_r1b0_byte
 q8dot_2x2_r1b0_done:
-	ADD R6, R16
+	ADD $64, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
-	VLD1 (R8), [V8.S4, V9.S4, V10.S4, V11.S4]
+	ADD $64, R6, R16
+	VLD1 (R16), [V8.S4, V9.S4, V10.S4, V11.S4]
 	VADD V4.S4, V28.S4, V0.S4
 	VADD V5.S4, V29.S4, V1.S4
 	VADD V6.S4, V30.S4, V2.S4
@@ -2856,15 +2937,14 @@ q8dot_2x2_r1b1_byte:
 q8dot_2x2_r1b1_done:
 	RET
 
-// func q8fdot_2x2(x *int8, xs int, w *byte, ws int, kg int, y *float32, ys int, mask uint64)
-TEXT ·q8fdot_2x2(SB), NOSPLIT, $0-64
+// func q8fdot_2x2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8fdot_2x2(SB), NOSPLIT, $0-80
 	MOVD x+0(FP), R0
 	MOVD xs+8(FP), R4
 	ADD R4, R0, R1
-	MOVD w+16(FP), R5
-	MOVD ws+24(FP), R6
-	ADD $64, R5, R7
-	ADD R6, R7, R8
+	MOVD w+16(FP), R7
+	MOVD gs+24(FP), R6
+	SUB $128, R6
 	MOVD kg+32(FP), R11
 	LSR $2, R11
 	VEOR V16.B16, V16.B16, V16.B16
@@ -2895,7 +2975,7 @@ q8fdot_2x2_loop:
 	WORD $0x4f81e0b9 // sdot v25.4s, v5.16b, v1.4b[0]
 	WORD $0x4f81e0da // sdot v26.4s, v6.16b, v1.4b[0]
 	WORD $0x4f81e0fb // sdot v27.4s, v7.16b, v1.4b[0]
-	VLD1.P 64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1.P 64(R7), [V8.B16, V9.B16, V10.B16, V11.B16]
 	WORD $0x4f80e114 // sdot v20.4s, v8.16b, v0.4b[0]
 	WORD $0x4f80e135 // sdot v21.4s, v9.16b, v0.4b[0]
 	WORD $0x4f80e156 // sdot v22.4s, v10.16b, v0.4b[0]
@@ -2904,6 +2984,7 @@ q8fdot_2x2_loop:
 	WORD $0x4f81e13d // sdot v29.4s, v9.16b, v1.4b[0]
 	WORD $0x4f81e15e // sdot v30.4s, v10.16b, v1.4b[0]
 	WORD $0x4f81e17f // sdot v31.4s, v11.16b, v1.4b[0]
+	ADD R6, R7
 	VLD1.P 64(R7), [V12.B16, V13.B16, V14.B16, V15.B16]
 	WORD $0x4fa0e190 // sdot v16.4s, v12.16b, v0.4b[1]
 	WORD $0x4fa0e1b1 // sdot v17.4s, v13.16b, v0.4b[1]
@@ -2913,7 +2994,7 @@ q8fdot_2x2_loop:
 	WORD $0x4fa1e1b9 // sdot v25.4s, v13.16b, v1.4b[1]
 	WORD $0x4fa1e1da // sdot v26.4s, v14.16b, v1.4b[1]
 	WORD $0x4fa1e1fb // sdot v27.4s, v15.16b, v1.4b[1]
-	VLD1.P 64(R8), [V4.B16, V5.B16, V6.B16, V7.B16]
+	VLD1.P 64(R7), [V4.B16, V5.B16, V6.B16, V7.B16]
 	WORD $0x4fa0e094 // sdot v20.4s, v4.16b, v0.4b[1]
 	WORD $0x4fa0e0b5 // sdot v21.4s, v5.16b, v0.4b[1]
 	WORD $0x4fa0e0d6 // sdot v22.4s, v6.16b, v0.4b[1]
@@ -2922,6 +3003,7 @@ q8fdot_2x2_loop:
 	WORD $0x4fa1e0bd // sdot v29.4s, v5.16b, v1.4b[1]
 	WORD $0x4fa1e0de // sdot v30.4s, v6.16b, v1.4b[1]
 	WORD $0x4fa1e0ff // sdot v31.4s, v7.16b, v1.4b[1]
+	ADD R6, R7
 	VLD1.P 64(R7), [V8.B16, V9.B16, V10.B16, V11.B16]
 	WORD $0x4f80e910 // sdot v16.4s, v8.16b, v0.4b[2]
 	WORD $0x4f80e931 // sdot v17.4s, v9.16b, v0.4b[2]
@@ -2931,7 +3013,7 @@ q8fdot_2x2_loop:
 	WORD $0x4f81e939 // sdot v25.4s, v9.16b, v1.4b[2]
 	WORD $0x4f81e95a // sdot v26.4s, v10.16b, v1.4b[2]
 	WORD $0x4f81e97b // sdot v27.4s, v11.16b, v1.4b[2]
-	VLD1.P 64(R8), [V12.B16, V13.B16, V14.B16, V15.B16]
+	VLD1.P 64(R7), [V12.B16, V13.B16, V14.B16, V15.B16]
 	WORD $0x4f80e994 // sdot v20.4s, v12.16b, v0.4b[2]
 	WORD $0x4f80e9b5 // sdot v21.4s, v13.16b, v0.4b[2]
 	WORD $0x4f80e9d6 // sdot v22.4s, v14.16b, v0.4b[2]
@@ -2940,6 +3022,7 @@ q8fdot_2x2_loop:
 	WORD $0x4f81e9bd // sdot v29.4s, v13.16b, v1.4b[2]
 	WORD $0x4f81e9de // sdot v30.4s, v14.16b, v1.4b[2]
 	WORD $0x4f81e9ff // sdot v31.4s, v15.16b, v1.4b[2]
+	ADD R6, R7
 	VLD1.P 64(R7), [V4.B16, V5.B16, V6.B16, V7.B16]
 	WORD $0x4fa0e890 // sdot v16.4s, v4.16b, v0.4b[3]
 	WORD $0x4fa0e8b1 // sdot v17.4s, v5.16b, v0.4b[3]
@@ -2949,7 +3032,7 @@ q8fdot_2x2_loop:
 	WORD $0x4fa1e8b9 // sdot v25.4s, v5.16b, v1.4b[3]
 	WORD $0x4fa1e8da // sdot v26.4s, v6.16b, v1.4b[3]
 	WORD $0x4fa1e8fb // sdot v27.4s, v7.16b, v1.4b[3]
-	VLD1.P 64(R8), [V8.B16, V9.B16, V10.B16, V11.B16]
+	VLD1.P 64(R7), [V8.B16, V9.B16, V10.B16, V11.B16]
 	WORD $0x4fa0e914 // sdot v20.4s, v8.16b, v0.4b[3]
 	WORD $0x4fa0e935 // sdot v21.4s, v9.16b, v0.4b[3]
 	WORD $0x4fa0e956 // sdot v22.4s, v10.16b, v0.4b[3]
@@ -2958,14 +3041,18 @@ q8fdot_2x2_loop:
 	WORD $0x4fa1e93d // sdot v29.4s, v9.16b, v1.4b[3]
 	WORD $0x4fa1e95e // sdot v30.4s, v10.16b, v1.4b[3]
 	WORD $0x4fa1e97f // sdot v31.4s, v11.16b, v1.4b[3]
+	ADD R6, R7
 	SUBS $1, R11
 	BNE q8fdot_2x2_loop
+	MOVD bias+64(FP), R5
+	MOVD scale+72(FP), R6
 	MOVD y+40(FP), R12
 	MOVD ys+48(FP), R13
 	MOVD mask+56(FP), R14
-	MOVD R5, R16
+	ADD $0, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
-	VLD1 (R7), [V8.S4, V9.S4, V10.S4, V11.S4]
+	ADD $0, R6, R16
+	VLD1 (R16), [V8.S4, V9.S4, V10.S4, V11.S4]
 	VADD V4.S4, V16.S4, V0.S4
 	VADD V5.S4, V17.S4, V1.S4
 	VADD V6.S4, V18.S4, V2.S4
@@ -3050,9 +3137,10 @@ q8fdot_2x2_r0b0_part:
 	VMOV V3.S[3], R21
 	MOVW R21, 60(R19)
 q8fdot_2x2_r0b0_done:
-	ADD R6, R16
+	ADD $64, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
-	VLD1 (R8), [V8.S4, V9.S4, V10.S4, V11.S4]
+	ADD $64, R6, R16
+	VLD1 (R16), [V8.S4, V9.S4, V10.S4, V11.S4]
 	VADD V4.S4, V20.S4, V0.S4
 	VADD V5.S4, V21.S4, V1.S4
 	VADD V6.S4, V22.S4, V2.S4
@@ -3138,9 +3226,10 @@ q8fdot_2x2_r0b1_part:
 	MOVW R21, 60(R19)
 q8fdot_2x2_r0b1_done:
 	ADD R13, R12
-	MOVD R5, R16
+	ADD $0, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
-	VLD1 (R7), [V8.S4, V9.S4, V10.S4, V11.S4]
+	ADD $0, R6, R16
+	VLD1 (R16), [V8.S4, V9.S4, V10.S4, V11.S4]
 	VADD V4.S4, V24.S4, V0.S4
 	VADD V5.S4, V25.S4, V1.S4
 	VADD V6.S4, V26.S4, V2.S4
@@ -3225,9 +3314,10 @@ q8fdot_2x2_r1b0_part:
 	VMOV V3.S[3], R21
 	MOVW R21, 60(R19)
 q8fdot_2x2_r1b0_done:
-	ADD R6, R16
+	ADD $64, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
-	VLD1 (R8), [V8.S4, V9.S4, V10.S4, V11.S4]
+	ADD $64, R6, R16
+	VLD1 (R16), [V8.S4, V9.S4, V10.S4, V11.S4]
 	VADD V4.S4, V28.S4, V0.S4
 	VADD V5.S4, V29.S4, V1.S4
 	VADD V6.S4, V30.S4, V2.S4
@@ -3314,15 +3404,15 @@ q8fdot_2x2_r1b1_part:
 q8fdot_2x2_r1b1_done:
 	RET
 
-// func q8dot_3x1(x *int8, xs int, w *byte, ws int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32)
-TEXT ·q8dot_3x1(SB), NOSPLIT, $0-76
+// func q8dot_3x1(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8dot_3x1(SB), NOSPLIT, $0-96
 	MOVD x+0(FP), R0
 	MOVD xs+8(FP), R4
 	ADD R4, R0, R1
 	ADD R4, R1, R2
-	MOVD w+16(FP), R5
-	MOVD ws+24(FP), R6
-	ADD $64, R5, R7
+	MOVD w+16(FP), R7
+	MOVD gs+24(FP), R6
+	SUB $64, R6
 	MOVD kg+32(FP), R11
 	LSR $2, R11
 	VEOR V16.B16, V16.B16, V16.B16
@@ -3354,6 +3444,7 @@ q8dot_3x1_loop:
 	WORD $0x4f82e0b9 // sdot v25.4s, v5.16b, v2.4b[0]
 	WORD $0x4f82e0da // sdot v26.4s, v6.16b, v2.4b[0]
 	WORD $0x4f82e0fb // sdot v27.4s, v7.16b, v2.4b[0]
+	ADD R6, R7
 	VLD1.P 64(R7), [V8.B16, V9.B16, V10.B16, V11.B16]
 	WORD $0x4fa0e110 // sdot v16.4s, v8.16b, v0.4b[1]
 	WORD $0x4fa0e131 // sdot v17.4s, v9.16b, v0.4b[1]
@@ -3367,6 +3458,7 @@ q8dot_3x1_loop:
 	WORD $0x4fa2e139 // sdot v25.4s, v9.16b, v2.4b[1]
 	WORD $0x4fa2e15a // sdot v26.4s, v10.16b, v2.4b[1]
 	WORD $0x4fa2e17b // sdot v27.4s, v11.16b, v2.4b[1]
+	ADD R6, R7
 	VLD1.P 64(R7), [V12.B16, V13.B16, V14.B16, V15.B16]
 	WORD $0x4f80e990 // sdot v16.4s, v12.16b, v0.4b[2]
 	WORD $0x4f80e9b1 // sdot v17.4s, v13.16b, v0.4b[2]
@@ -3380,6 +3472,7 @@ q8dot_3x1_loop:
 	WORD $0x4f82e9b9 // sdot v25.4s, v13.16b, v2.4b[2]
 	WORD $0x4f82e9da // sdot v26.4s, v14.16b, v2.4b[2]
 	WORD $0x4f82e9fb // sdot v27.4s, v15.16b, v2.4b[2]
+	ADD R6, R7
 	VLD1.P 64(R7), [V4.B16, V5.B16, V6.B16, V7.B16]
 	WORD $0x4fa0e890 // sdot v16.4s, v4.16b, v0.4b[3]
 	WORD $0x4fa0e8b1 // sdot v17.4s, v5.16b, v0.4b[3]
@@ -3393,6 +3486,7 @@ q8dot_3x1_loop:
 	WORD $0x4fa2e8b9 // sdot v25.4s, v5.16b, v2.4b[3]
 	WORD $0x4fa2e8da // sdot v26.4s, v6.16b, v2.4b[3]
 	WORD $0x4fa2e8fb // sdot v27.4s, v7.16b, v2.4b[3]
+	ADD R6, R7
 	SUBS $1, R11
 	BNE q8dot_3x1_loop
 	FMOVS lo+68(FP), F12
@@ -3401,12 +3495,15 @@ q8dot_3x1_loop:
 	VDUP V13.S[0], V13.S4
 	MOVW zp+64(FP), R15
 	VDUP R15, V14.S4
+	MOVD bias+80(FP), R5
+	MOVD scale+88(FP), R6
 	MOVD y+40(FP), R12
 	MOVD ys+48(FP), R13
 	MOVD mask+56(FP), R14
-	MOVD R5, R16
+	ADD $0, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
-	VLD1 (R7), [V8.S4, V9.S4, V10.S4, V11.S4]
+	ADD $0, R6, R16
+	VLD1 (R16), [V8.S4, V9.S4, V10.S4, V11.S4]
 	VADD V4.S4, V16.S4, V0.S4
 	VADD V5.S4, V17.S4, V1.S4
 	VADD V6.S4, V18.S4, V2.S4
@@ -3460,9 +3557,10 @@ q8dot_3x1_r0b0_byte:
 	BNE q8dot_3x1_r0b0_byte
 q8dot_3x1_r0b0_done:
 	ADD R13, R12
-	MOVD R5, R16
+	ADD $0, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
-	VLD1 (R7), [V8.S4, V9.S4, V10.S4, V11.S4]
+	ADD $0, R6, R16
+	VLD1 (R16), [V8.S4, V9.S4, V10.S4, V11.S4]
 	VADD V4.S4, V20.S4, V0.S4
 	VADD V5.S4, V21.S4, V1.S4
 	VADD V6.S4, V22.S4, V2.S4
@@ -3516,9 +3614,10 @@ q8dot_3x1_r1b0_byte:
 	BNE q8dot_3x1_r1b0_byte
 q8dot_3x1_r1b0_done:
 	ADD R13, R12
-	MOVD R5, R16
+	ADD $0, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
-	VLD1 (R7), [V8.S4, V9.S4, V10.S4, V11.S4]
+	ADD $0, R6, R16
+	VLD1 (R16), [V8.S4, V9.S4, V10.S4, V11.S4]
 	VADD V4.S4, V24.S4, V0.S4
 	VADD V5.S4, V25.S4, V1.S4
 	VADD V6.S4, V26.S4, V2.S4
@@ -3573,15 +3672,15 @@ q8dot_3x1_r2b0_byte:
 q8dot_3x1_r2b0_done:
 	RET
 
-// func q8fdot_3x1(x *int8, xs int, w *byte, ws int, kg int, y *float32, ys int, mask uint64)
-TEXT ·q8fdot_3x1(SB), NOSPLIT, $0-64
+// func q8fdot_3x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8fdot_3x1(SB), NOSPLIT, $0-80
 	MOVD x+0(FP), R0
 	MOVD xs+8(FP), R4
 	ADD R4, R0, R1
 	ADD R4, R1, R2
-	MOVD w+16(FP), R5
-	MOVD ws+24(FP), R6
-	ADD $64, R5, R7
+	MOVD w+16(FP), R7
+	MOVD gs+24(FP), R6
+	SUB $64, R6
 	MOVD kg+32(FP), R11
 	LSR $2, R11
 	VEOR V16.B16, V16.B16, V16.B16
@@ -3613,6 +3712,7 @@ q8fdot_3x1_loop:
 	WORD $0x4f82e0b9 // sdot v25.4s, v5.16b, v2.4b[0]
 	WORD $0x4f82e0da // sdot v26.4s, v6.16b, v2.4b[0]
 	WORD $0x4f82e0fb // sdot v27.4s, v7.16b, v2.4b[0]
+	ADD R6, R7
 	VLD1.P 64(R7), [V8.B16, V9.B16, V10.B16, V11.B16]
 	WORD $0x4fa0e110 // sdot v16.4s, v8.16b, v0.4b[1]
 	WORD $0x4fa0e131 // sdot v17.4s, v9.16b, v0.4b[1]
@@ -3626,6 +3726,7 @@ q8fdot_3x1_loop:
 	WORD $0x4fa2e139 // sdot v25.4s, v9.16b, v2.4b[1]
 	WORD $0x4fa2e15a // sdot v26.4s, v10.16b, v2.4b[1]
 	WORD $0x4fa2e17b // sdot v27.4s, v11.16b, v2.4b[1]
+	ADD R6, R7
 	VLD1.P 64(R7), [V12.B16, V13.B16, V14.B16, V15.B16]
 	WORD $0x4f80e990 // sdot v16.4s, v12.16b, v0.4b[2]
 	WORD $0x4f80e9b1 // sdot v17.4s, v13.16b, v0.4b[2]
@@ -3639,6 +3740,7 @@ q8fdot_3x1_loop:
 	WORD $0x4f82e9b9 // sdot v25.4s, v13.16b, v2.4b[2]
 	WORD $0x4f82e9da // sdot v26.4s, v14.16b, v2.4b[2]
 	WORD $0x4f82e9fb // sdot v27.4s, v15.16b, v2.4b[2]
+	ADD R6, R7
 	VLD1.P 64(R7), [V4.B16, V5.B16, V6.B16, V7.B16]
 	WORD $0x4fa0e890 // sdot v16.4s, v4.16b, v0.4b[3]
 	WORD $0x4fa0e8b1 // sdot v17.4s, v5.16b, v0.4b[3]
@@ -3652,14 +3754,18 @@ q8fdot_3x1_loop:
 	WORD $0x4fa2e8b9 // sdot v25.4s, v5.16b, v2.4b[3]
 	WORD $0x4fa2e8da // sdot v26.4s, v6.16b, v2.4b[3]
 	WORD $0x4fa2e8fb // sdot v27.4s, v7.16b, v2.4b[3]
+	ADD R6, R7
 	SUBS $1, R11
 	BNE q8fdot_3x1_loop
+	MOVD bias+64(FP), R5
+	MOVD scale+72(FP), R6
 	MOVD y+40(FP), R12
 	MOVD ys+48(FP), R13
 	MOVD mask+56(FP), R14
-	MOVD R5, R16
+	ADD $0, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
-	VLD1 (R7), [V8.S4, V9.S4, V10.S4, V11.S4]
+	ADD $0, R6, R16
+	VLD1 (R16), [V8.S4, V9.S4, V10.S4, V11.S4]
 	VADD V4.S4, V16.S4, V0.S4
 	VADD V5.S4, V17.S4, V1.S4
 	VADD V6.S4, V18.S4, V2.S4
@@ -3744,9 +3850,10 @@ q8fdot_3x1_r0b0_part:
 	MOVW R21, 60(R19)
 q8fdot_3x1_r0b0_done:
 	ADD R13, R12
-	MOVD R5, R16
+	ADD $0, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
-	VLD1 (R7), [V8.S4, V9.S4, V10.S4, V11.S4]
+	ADD $0, R6, R16
+	VLD1 (R16), [V8.S4, V9.S4, V10.S4, V11.S4]
 	VADD V4.S4, V20.S4, V0.S4
 	VADD V5.S4, V21.S4, V1.S4
 	VADD V6.S4, V22.S4, V2.S4
@@ -3831,9 +3938,10 @@ q8fdot_3x1_r1b0_part:
 	MOVW R21, 60(R19)
 q8fdot_3x1_r1b0_done:
 	ADD R13, R12
-	MOVD R5, R16
+	ADD $0, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
-	VLD1 (R7), [V8.S4, V9.S4, V10.S4, V11.S4]
+	ADD $0, R6, R16
+	VLD1 (R16), [V8.S4, V9.S4, V10.S4, V11.S4]
 	VADD V4.S4, V24.S4, V0.S4
 	VADD V5.S4, V25.S4, V1.S4
 	VADD V6.S4, V26.S4, V2.S4
@@ -3919,16 +4027,16 @@ q8fdot_3x1_r2b0_part:
 q8fdot_3x1_r2b0_done:
 	RET
 
-// func q8dot_4x1(x *int8, xs int, w *byte, ws int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32)
-TEXT ·q8dot_4x1(SB), NOSPLIT, $0-76
+// func q8dot_4x1(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8dot_4x1(SB), NOSPLIT, $0-96
 	MOVD x+0(FP), R0
 	MOVD xs+8(FP), R4
 	ADD R4, R0, R1
 	ADD R4, R1, R2
 	ADD R4, R2, R3
-	MOVD w+16(FP), R5
-	MOVD ws+24(FP), R6
-	ADD $64, R5, R7
+	MOVD w+16(FP), R7
+	MOVD gs+24(FP), R6
+	SUB $64, R6
 	MOVD kg+32(FP), R11
 	LSR $2, R11
 	VEOR V16.B16, V16.B16, V16.B16
@@ -3969,6 +4077,7 @@ q8dot_4x1_loop:
 	WORD $0x4f83e0bd // sdot v29.4s, v5.16b, v3.4b[0]
 	WORD $0x4f83e0de // sdot v30.4s, v6.16b, v3.4b[0]
 	WORD $0x4f83e0ff // sdot v31.4s, v7.16b, v3.4b[0]
+	ADD R6, R7
 	VLD1.P 64(R7), [V8.B16, V9.B16, V10.B16, V11.B16]
 	WORD $0x4fa0e110 // sdot v16.4s, v8.16b, v0.4b[1]
 	WORD $0x4fa0e131 // sdot v17.4s, v9.16b, v0.4b[1]
@@ -3986,6 +4095,7 @@ q8dot_4x1_loop:
 	WORD $0x4fa3e13d // sdot v29.4s, v9.16b, v3.4b[1]
 	WORD $0x4fa3e15e // sdot v30.4s, v10.16b, v3.4b[1]
 	WORD $0x4fa3e17f // sdot v31.4s, v11.16b, v3.4b[1]
+	ADD R6, R7
 	VLD1.P 64(R7), [V12.B16, V13.B16, V14.B16, V15.B16]
 	WORD $0x4f80e990 // sdot v16.4s, v12.16b, v0.4b[2]
 	WORD $0x4f80e9b1 // sdot v17.4s, v13.16b, v0.4b[2]
@@ -4003,6 +4113,7 @@ q8dot_4x1_loop:
 	WORD $0x4f83e9bd // sdot v29.4s, v13.16b, v3.4b[2]
 	WORD $0x4f83e9de // sdot v30.4s, v14.16b, v3.4b[2]
 	WORD $0x4f83e9ff // sdot v31.4s, v15.16b, v3.4b[2]
+	ADD R6, R7
 	VLD1.P 64(R7), [V4.B16, V5.B16, V6.B16, V7.B16]
 	WORD $0x4fa0e890 // sdot v16.4s, v4.16b, v0.4b[3]
 	WORD $0x4fa0e8b1 // sdot v17.4s, v5.16b, v0.4b[3]
@@ -4020,6 +4131,7 @@ q8dot_4x1_loop:
 	WORD $0x4fa3e8bd // sdot v29.4s, v5.16b, v3.4b[3]
 	WORD $0x4fa3e8de // sdot v30.4s, v6.16b, v3.4b[3]
 	WORD $0x4fa3e8ff // sdot v31.4s, v7.16b, v3.4b[3]
+	ADD R6, R7
 	SUBS $1, R11
 	BNE q8dot_4x1_loop
 	FMOVS lo+68(FP), F12
@@ -4028,12 +4140,15 @@ q8dot_4x1_loop:
 	VDUP V13.S[0], V13.S4
 	MOVW zp+64(FP), R15
 	VDUP R15, V14.S4
+	MOVD bias+80(FP), R5
+	MOVD scale+88(FP), R6
 	MOVD y+40(FP), R12
 	MOVD ys+48(FP), R13
 	MOVD mask+56(FP), R14
-	MOVD R5, R16
+	ADD $0, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
-	VLD1 (R7), [V8.S4, V9.S4, V10.S4, V11.S4]
+	ADD $0, R6, R16
+	VLD1 (R16), [V8.S4, V9.S4, V10.S4, V11.S4]
 	VADD V4.S4, V16.S4, V0.S4
 	VADD V5.S4, V17.S4, V1.S4
 	VADD V6.S4, V18.S4, V2.S4
@@ -4087,9 +4202,10 @@ q8dot_4x1_r0b0_byte:
 	BNE q8dot_4x1_r0b0_byte
 q8dot_4x1_r0b0_done:
 	ADD R13, R12
-	MOVD R5, R16
+	ADD $0, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
-	VLD1 (R7), [V8.S4, V9.S4, V10.S4, V11.S4]
+	ADD $0, R6, R16
+	VLD1 (R16), [V8.S4, V9.S4, V10.S4, V11.S4]
 	VADD V4.S4, V20.S4, V0.S4
 	VADD V5.S4, V21.S4, V1.S4
 	VADD V6.S4, V22.S4, V2.S4
@@ -4143,9 +4259,10 @@ q8dot_4x1_r1b0_byte:
 	BNE q8dot_4x1_r1b0_byte
 q8dot_4x1_r1b0_done:
 	ADD R13, R12
-	MOVD R5, R16
+	ADD $0, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
-	VLD1 (R7), [V8.S4, V9.S4, V10.S4, V11.S4]
+	ADD $0, R6, R16
+	VLD1 (R16), [V8.S4, V9.S4, V10.S4, V11.S4]
 	VADD V4.S4, V24.S4, V0.S4
 	VADD V5.S4, V25.S4, V1.S4
 	VADD V6.S4, V26.S4, V2.S4
@@ -4199,9 +4316,10 @@ q8dot_4x1_r2b0_byte:
 	BNE q8dot_4x1_r2b0_byte
 q8dot_4x1_r2b0_done:
 	ADD R13, R12
-	MOVD R5, R16
+	ADD $0, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
-	VLD1 (R7), [V8.S4, V9.S4, V10.S4, V11.S4]
+	ADD $0, R6, R16
+	VLD1 (R16), [V8.S4, V9.S4, V10.S4, V11.S4]
 	VADD V4.S4, V28.S4, V0.S4
 	VADD V5.S4, V29.S4, V1.S4
 	VADD V6.S4, V30.S4, V2.S4
@@ -4256,16 +4374,16 @@ q8dot_4x1_r3b0_byte:
 q8dot_4x1_r3b0_done:
 	RET
 
-// func q8fdot_4x1(x *int8, xs int, w *byte, ws int, kg int, y *float32, ys int, mask uint64)
-TEXT ·q8fdot_4x1(SB), NOSPLIT, $0-64
+// func q8fdot_4x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8fdot_4x1(SB), NOSPLIT, $0-80
 	MOVD x+0(FP), R0
 	MOVD xs+8(FP), R4
 	ADD R4, R0, R1
 	ADD R4, R1, R2
 	ADD R4, R2, R3
-	MOVD w+16(FP), R5
-	MOVD ws+24(FP), R6
-	ADD $64, R5, R7
+	MOVD w+16(FP), R7
+	MOVD gs+24(FP), R6
+	SUB $64, R6
 	MOVD kg+32(FP), R11
 	LSR $2, R11
 	VEOR V16.B16, V16.B16, V16.B16
@@ -4306,6 +4424,7 @@ q8fdot_4x1_loop:
 	WORD $0x4f83e0bd // sdot v29.4s, v5.16b, v3.4b[0]
 	WORD $0x4f83e0de // sdot v30.4s, v6.16b, v3.4b[0]
 	WORD $0x4f83e0ff // sdot v31.4s, v7.16b, v3.4b[0]
+	ADD R6, R7
 	VLD1.P 64(R7), [V8.B16, V9.B16, V10.B16, V11.B16]
 	WORD $0x4fa0e110 // sdot v16.4s, v8.16b, v0.4b[1]
 	WORD $0x4fa0e131 // sdot v17.4s, v9.16b, v0.4b[1]
@@ -4323,6 +4442,7 @@ q8fdot_4x1_loop:
 	WORD $0x4fa3e13d // sdot v29.4s, v9.16b, v3.4b[1]
 	WORD $0x4fa3e15e // sdot v30.4s, v10.16b, v3.4b[1]
 	WORD $0x4fa3e17f // sdot v31.4s, v11.16b, v3.4b[1]
+	ADD R6, R7
 	VLD1.P 64(R7), [V12.B16, V13.B16, V14.B16, V15.B16]
 	WORD $0x4f80e990 // sdot v16.4s, v12.16b, v0.4b[2]
 	WORD $0x4f80e9b1 // sdot v17.4s, v13.16b, v0.4b[2]
@@ -4340,6 +4460,7 @@ q8fdot_4x1_loop:
 	WORD $0x4f83e9bd // sdot v29.4s, v13.16b, v3.4b[2]
 	WORD $0x4f83e9de // sdot v30.4s, v14.16b, v3.4b[2]
 	WORD $0x4f83e9ff // sdot v31.4s, v15.16b, v3.4b[2]
+	ADD R6, R7
 	VLD1.P 64(R7), [V4.B16, V5.B16, V6.B16, V7.B16]
 	WORD $0x4fa0e890 // sdot v16.4s, v4.16b, v0.4b[3]
 	WORD $0x4fa0e8b1 // sdot v17.4s, v5.16b, v0.4b[3]
@@ -4357,14 +4478,18 @@ q8fdot_4x1_loop:
 	WORD $0x4fa3e8bd // sdot v29.4s, v5.16b, v3.4b[3]
 	WORD $0x4fa3e8de // sdot v30.4s, v6.16b, v3.4b[3]
 	WORD $0x4fa3e8ff // sdot v31.4s, v7.16b, v3.4b[3]
+	ADD R6, R7
 	SUBS $1, R11
 	BNE q8fdot_4x1_loop
+	MOVD bias+64(FP), R5
+	MOVD scale+72(FP), R6
 	MOVD y+40(FP), R12
 	MOVD ys+48(FP), R13
 	MOVD mask+56(FP), R14
-	MOVD R5, R16
+	ADD $0, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
-	VLD1 (R7), [V8.S4, V9.S4, V10.S4, V11.S4]
+	ADD $0, R6, R16
+	VLD1 (R16), [V8.S4, V9.S4, V10.S4, V11.S4]
 	VADD V4.S4, V16.S4, V0.S4
 	VADD V5.S4, V17.S4, V1.S4
 	VADD V6.S4, V18.S4, V2.S4
@@ -4449,9 +4574,10 @@ q8fdot_4x1_r0b0_part:
 	MOVW R21, 60(R19)
 q8fdot_4x1_r0b0_done:
 	ADD R13, R12
-	MOVD R5, R16
+	ADD $0, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
-	VLD1 (R7), [V8.S4, V9.S4, V10.S4, V11.S4]
+	ADD $0, R6, R16
+	VLD1 (R16), [V8.S4, V9.S4, V10.S4, V11.S4]
 	VADD V4.S4, V20.S4, V0.S4
 	VADD V5.S4, V21.S4, V1.S4
 	VADD V6.S4, V22.S4, V2.S4
@@ -4536,9 +4662,10 @@ q8fdot_4x1_r1b0_part:
 	MOVW R21, 60(R19)
 q8fdot_4x1_r1b0_done:
 	ADD R13, R12
-	MOVD R5, R16
+	ADD $0, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
-	VLD1 (R7), [V8.S4, V9.S4, V10.S4, V11.S4]
+	ADD $0, R6, R16
+	VLD1 (R16), [V8.S4, V9.S4, V10.S4, V11.S4]
 	VADD V4.S4, V24.S4, V0.S4
 	VADD V5.S4, V25.S4, V1.S4
 	VADD V6.S4, V26.S4, V2.S4
@@ -4623,9 +4750,10 @@ q8fdot_4x1_r2b0_part:
 	MOVW R21, 60(R19)
 q8fdot_4x1_r2b0_done:
 	ADD R13, R12
-	MOVD R5, R16
+	ADD $0, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
-	VLD1 (R7), [V8.S4, V9.S4, V10.S4, V11.S4]
+	ADD $0, R6, R16
+	VLD1 (R16), [V8.S4, V9.S4, V10.S4, V11.S4]
 	VADD V4.S4, V28.S4, V0.S4
 	VADD V5.S4, V29.S4, V1.S4
 	VADD V6.S4, V30.S4, V2.S4

@@ -55,3 +55,8 @@ func ReLUAVX2(dst, a *float32, n int)
 //
 //go:noescape
 func FMAVAVX2(dst, a, b, c *float32, n int)
+
+// QuantizeAffineAVX2 quantises fma(src, mul, add) over n floats (a multiple of 8).
+//
+//go:noescape
+func QuantizeAffineAVX2(dst *int8, src, mul, add *float32, n int, lo, hi float32, zp int32)

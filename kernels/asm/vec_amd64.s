@@ -343,3 +343,44 @@ fmloop:
 fmdone:
 	VZEROUPPER
 	RET
+
+// func QuantizeAffineAVX2(dst *int8, src, mul, add *float32, n int, lo, hi float32, zp int32)
+// n is a multiple of 8. v = fma(src, mul, add); then as QuantizeAVX2 with inv = 1.
+TEXT ·QuantizeAffineAVX2(SB), NOSPLIT, $0-52
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ mul+16(FP), DX
+	MOVQ add+24(FP), BX
+	MOVQ n+32(FP), CX
+	VBROADCASTSS lo+40(FP), Y1
+	VBROADCASTSS hi+44(FP), Y2
+	MOVL zp+48(FP), AX
+	MOVQ AX, X3
+	VPBROADCASTD X3, Y3
+	SHRQ $3, CX
+	JZ   qadone
+
+qaloop:
+	VMOVUPS   (SI), Y0
+	VMOVUPS   (BX), Y4
+	VFMADD231PS (DX), Y0, Y4
+	VCMPPS    $3, Y4, Y4, Y5
+	VMINPS    Y2, Y4, Y4
+	VMAXPS    Y1, Y4, Y4
+	VCVTPS2DQ Y4, Y4
+	VPANDN    Y4, Y5, Y4
+	VPADDD    Y3, Y4, Y4
+	VEXTRACTI128 $1, Y4, X6
+	VPACKSSDW X6, X4, X4
+	VPACKSSWB X4, X4, X4
+	MOVQ      X4, (DI)
+	ADDQ      $32, SI
+	ADDQ      $32, DX
+	ADDQ      $32, BX
+	ADDQ      $8, DI
+	DECQ      CX
+	JNZ       qaloop
+
+qadone:
+	VZEROUPPER
+	RET

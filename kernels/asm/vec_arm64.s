@@ -44,6 +44,48 @@ qloop:
 qdone:
 	RET
 
+// func QuantizeAffineNEON(dst *int8, src, mul, add *float32, n int, lo, hi float32, zp int32)
+TEXT ·QuantizeAffineNEON(SB), NOSPLIT, $0-52
+	MOVD dst+0(FP), R0
+	MOVD src+8(FP), R1
+	MOVD mul+16(FP), R4
+	MOVD add+24(FP), R5
+	MOVD n+32(FP), R2
+	FMOVS lo+40(FP), F17
+	VDUP V17.S[0], V17.S4
+	FMOVS hi+44(FP), F18
+	VDUP V18.S[0], V18.S4
+	MOVW zp+48(FP), R3
+	VDUP R3, V19.S4
+	LSR $3, R2
+	CBZ R2, qadone
+qaloop:
+	VLD1.P 32(R1), [V0.S4, V1.S4]
+	VLD1.P 32(R4), [V6.S4, V7.S4]
+	VLD1.P 32(R5), [V8.S4, V9.S4]
+	VFMLA V6.S4, V0.S4, V8.S4
+	VFMLA V7.S4, V1.S4, V9.S4
+	WORD $0x4e28e502 // fcmeq v2.4s, v8.4s, v8.4s
+	WORD $0x4e31f500 // fmax v0.4s, v8.4s, v17.4s
+	WORD $0x4eb2f400 // fmin v0.4s, v0.4s, v18.4s
+	WORD $0x4e21a800 // fcvtns v0.4s, v0.4s
+	VAND V2.B16, V0.B16, V0.B16
+	VADD V19.S4, V0.S4, V0.S4
+	WORD $0x4e29e523 // fcmeq v3.4s, v9.4s, v9.4s
+	WORD $0x4e31f521 // fmax v1.4s, v9.4s, v17.4s
+	WORD $0x4eb2f421 // fmin v1.4s, v1.4s, v18.4s
+	WORD $0x4e21a821 // fcvtns v1.4s, v1.4s
+	VAND V3.B16, V1.B16, V1.B16
+	VADD V19.S4, V1.S4, V1.S4
+	WORD $0x0e614804 // sqxtn v4.4h, v0.4s
+	WORD $0x4e614824 // sqxtn2 v4.8h, v1.4s
+	WORD $0x0e214884 // sqxtn v4.8b, v4.8h
+	VST1.P [V4.B8], 8(R0)
+	SUBS $1, R2
+	BNE qaloop
+qadone:
+	RET
+
 // func DequantizeNEON(dst *float32, src *int8, n int, scale float32, zp int32)
 TEXT ·DequantizeNEON(SB), NOSPLIT, $0-32
 	MOVD dst+0(FP), R0

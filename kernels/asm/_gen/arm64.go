@@ -156,12 +156,12 @@ func (e a64) rowPointers(regs []string, base, stride string, n int) {
 }
 
 var xRows = []string{"R0", "R1", "R2", "R3"}
-var wPtrs = []string{"R7", "R8", "R9", "R10"}
 
 // ---------------------------------------------------------------------------
 // int8 GEMM, NEON without dot product (Cortex-A53/A72), 2x8c16.
 //
-// Packed block of 8 channels: [8 x int32 bias'][kg chunks x 8 x 16 int8][8 x float32 scale].
+// Packed weights, K-chunk major: chunk g of block v (8 channels x 16 k, 128
+// bytes) at w + g*gs + 128*v; bias' and scales in separate arrays.
 // For each 16 k of a channel: SMULL multiplies the low 8 bytes of weights
 // and activations into int16, SMLAL2 adds the high 8 (two products of
 // |v| <= 128*127 fit int16 because weights avoid -128), SADALP adds the
@@ -172,11 +172,12 @@ var wPtrs = []string{"R7", "R8", "R9", "R10"}
 func q8neon(e0 *emitter, mr, nv int, float bool) {
 	e := a64{e0}
 	name := fmt.Sprintf("q8neon_%dx%d", mr, nv)
-	sig, frame := q8Sig, 76
+	sig, frame := q8Sig, 96
 	if float {
-		name, sig, frame = fmt.Sprintf("q8fneon_%dx%d", mr, nv), q8fSig, 64
+		name, sig, frame = fmt.Sprintf("q8fneon_%dx%d", mr, nv), q8fSig, 80
 	}
 	a64Header(e0, name, sig, frame)
+	biasOff := map[bool]int{false: 80, true: 64}[float]
 	if mr*nv*8 > 16 {
 		log.Fatalf("%s: too many accumulators", name)
 	}
@@ -186,12 +187,11 @@ func q8neon(e0 *emitter, mr, nv int, float bool) {
 	if mr > 1 {
 		e.f("ADD R4, R0, R1")
 	}
-	e.f("MOVD w+16(FP), R5")
-	e.f("MOVD ws+24(FP), R6")
-	e.f("ADD $32, R5, R7")
-	for b := 1; b < nv; b++ {
-		e.f("ADD R6, %s, %s", wPtrs[b-1], wPtrs[b])
-	}
+	// R7 walks the weights: a chunk's blocks are contiguous (128 bytes
+	// each); R6 skips from the end of the tile's blocks to the next chunk.
+	e.f("MOVD w+16(FP), R7")
+	e.f("MOVD gs+24(FP), R6")
+	e.f("SUB $%d, R6", 128*nv)
 	e.f("MOVD kg+32(FP), R11")
 	for r := 0; r < mr; r++ {
 		for b := 0; b < nv; b++ {
@@ -206,8 +206,8 @@ func q8neon(e0 *emitter, mr, nv int, float bool) {
 		e.f("VLD1.P 16(%s), [V%d.B16]", xRows[r], r)
 	}
 	for b := 0; b < nv; b++ {
-		e.f("VLD1.P 64(%s), %s", wPtrs[b], vlist(2, 4, "B16"))
-		e.f("VLD1.P 64(%s), %s", wPtrs[b], vlist(6, 4, "B16"))
+		e.f("VLD1.P 64(R7), %s", vlist(2, 4, "B16"))
+		e.f("VLD1.P 64(R7), %s", vlist(6, 4, "B16"))
 		// Interleave batches of six independent SMULL -> SMLAL2 -> SADALP
 		// chains (one per temporary V10..V15), so that an in-order core
 		// (Cortex-A53) issues the next chain while the last one completes.
@@ -231,12 +231,14 @@ func q8neon(e0 *emitter, mr, nv int, float bool) {
 			}
 		}
 	}
+	e.f("ADD R6, R7")
 	e.f("SUBS $1, R11")
 	e.f("BNE %s_loop", name)
-	// Epilogue: wPtrs[b] point at block b's scales; R5 + b*ws at its biases.
 	if !float {
 		e.loadConsts()
 	}
+	e.f("MOVD bias+%d(FP), R5", biasOff)
+	e.f("MOVD scale+%d(FP), R6", biasOff+8)
 	e.f("MOVD y+40(FP), R12")
 	e.f("MOVD ys+48(FP), R13")
 	e.f("MOVD mask+56(FP), R14")
@@ -244,11 +246,7 @@ func q8neon(e0 *emitter, mr, nv int, float bool) {
 		if r > 0 {
 			e.f("ADD R13, R12")
 		}
-		e.f("MOVD R5, R16")
 		for b := 0; b < nv; b++ {
-			if b > 0 {
-				e.f("ADD R6, R16")
-			}
 			a0 := acc(r, b, 0)
 			// channels 0-3 into V0, 4-7 into V1
 			for h := 0; h < 2; h++ {
@@ -256,10 +254,12 @@ func q8neon(e0 *emitter, mr, nv int, float bool) {
 				e.f("VADDP V%d.S4, V%d.S4, V3.S4", a0+4*h+3, a0+4*h+2)
 				e.f("VADDP V3.S4, V2.S4, V%d.S4", h)
 			}
+			e.f("ADD $%d, R5, R16", 32*b)
 			e.f("VLD1 (R16), [V4.S4, V5.S4]")
 			e.f("VADD V4.S4, V0.S4, V0.S4")
 			e.f("VADD V5.S4, V1.S4, V1.S4")
-			e.f("VLD1 (%s), [V6.S4, V7.S4]", wPtrs[b])
+			e.f("ADD $%d, R6, R16", 32*b)
+			e.f("VLD1 (R16), [V6.S4, V7.S4]")
 			dst := "R12"
 			if b > 0 {
 				e.f("ADD $%d, R12, R17", map[bool]int{false: 8, true: 32}[float]*b)
@@ -295,8 +295,9 @@ func q8neon(e0 *emitter, mr, nv int, float bool) {
 // ---------------------------------------------------------------------------
 // int8 GEMM, NEON dot product (Cortex-A76 and later), up to 4x16c4.
 //
-// Packed block of 16 channels: [16 x int32 bias'][kg groups x 16 x 4 int8][16 x float32 scale],
-// kg a multiple of 4 (chunks of 16 k). SDOT by element multiplies four
+// Packed weights, K-group major: group g of block v (16 channels x 4 k, 64
+// bytes) at w + g*gs + 64*v, kg a multiple of 4 (chunks of 16 k); bias' and
+// scales in separate arrays. SDOT by element multiplies four
 // channels' 4 weights (one vector of 16 bytes) with one 4-byte group of an
 // activation row and adds the four int32 sums to the accumulators: no
 // reduction afterwards. kg arrives in groups; the loop counts chunks.
@@ -304,11 +305,12 @@ func q8neon(e0 *emitter, mr, nv int, float bool) {
 func q8dot(e0 *emitter, mr, nv int, float bool) {
 	e := a64{e0}
 	name := fmt.Sprintf("q8dot_%dx%d", mr, nv)
-	sig, frame := q8Sig, 76
+	sig, frame := q8Sig, 96
 	if float {
-		name, sig, frame = fmt.Sprintf("q8fdot_%dx%d", mr, nv), q8fSig, 64
+		name, sig, frame = fmt.Sprintf("q8fdot_%dx%d", mr, nv), q8fSig, 80
 	}
 	a64Header(e0, name, sig, frame)
+	biasOff := map[bool]int{false: 80, true: 64}[float]
 	if mr*nv*4 > 16 || mr > 4 || nv > 4 {
 		log.Fatalf("%s: too many accumulators", name)
 	}
@@ -318,12 +320,11 @@ func q8dot(e0 *emitter, mr, nv int, float bool) {
 	for r := 1; r < mr; r++ {
 		e.f("ADD R4, %s, %s", xRows[r-1], xRows[r])
 	}
-	e.f("MOVD w+16(FP), R5")
-	e.f("MOVD ws+24(FP), R6")
-	e.f("ADD $64, R5, R7")
-	for b := 1; b < nv; b++ {
-		e.f("ADD R6, %s, %s", wPtrs[b-1], wPtrs[b])
-	}
+	// R7 walks the weights: a group's blocks are contiguous (64 bytes
+	// each); R6 skips from the end of the tile's blocks to the next group.
+	e.f("MOVD w+16(FP), R7")
+	e.f("MOVD gs+24(FP), R6")
+	e.f("SUB $%d, R6", 64*nv)
 	e.f("MOVD kg+32(FP), R11")
 	e.f("LSR $2, R11")
 	for r := 0; r < mr; r++ {
@@ -340,10 +341,13 @@ func q8dot(e0 *emitter, mr, nv int, float bool) {
 	}
 	set := 0
 	for g := 0; g < 4; g++ {
+		if g > 0 {
+			e.f("ADD R6, R7")
+		}
 		for b := 0; b < nv; b++ {
 			wr := 4 + 4*(set%3)
 			set++
-			e.f("VLD1.P 64(%s), %s", wPtrs[b], vlist(wr, 4, "B16"))
+			e.f("VLD1.P 64(R7), %s", vlist(wr, 4, "B16"))
 			for r := 0; r < mr; r++ {
 				for q := 0; q < 4; q++ {
 					e.sdot(acc(r, b, q), wr+q, r, g)
@@ -351,11 +355,14 @@ func q8dot(e0 *emitter, mr, nv int, float bool) {
 			}
 		}
 	}
+	e.f("ADD R6, R7")
 	e.f("SUBS $1, R11")
 	e.f("BNE %s_loop", name)
 	if !float {
 		e.loadConsts()
 	}
+	e.f("MOVD bias+%d(FP), R5", biasOff)
+	e.f("MOVD scale+%d(FP), R6", biasOff+8)
 	e.f("MOVD y+40(FP), R12")
 	e.f("MOVD ys+48(FP), R13")
 	e.f("MOVD mask+56(FP), R14")
@@ -363,14 +370,12 @@ func q8dot(e0 *emitter, mr, nv int, float bool) {
 		if r > 0 {
 			e.f("ADD R13, R12")
 		}
-		e.f("MOVD R5, R16")
 		for b := 0; b < nv; b++ {
-			if b > 0 {
-				e.f("ADD R6, R16")
-			}
 			a0 := acc(r, b, 0)
+			e.f("ADD $%d, R5, R16", 64*b)
 			e.f("VLD1 (R16), %s", vlist(4, 4, "S4"))
-			e.f("VLD1 (%s), %s", wPtrs[b], vlist(8, 4, "S4"))
+			e.f("ADD $%d, R6, R16", 64*b)
+			e.f("VLD1 (R16), %s", vlist(8, 4, "S4"))
 			for q := 0; q < 4; q++ {
 				e.f("VADD V%d.S4, V%d.S4, V%d.S4", 4+q, a0+q, q)
 			}
@@ -537,6 +542,45 @@ func vecNEON(e0 *emitter) {
 	e.f("SUBS $1, R2")
 	e.f("BNE qloop")
 	e.label("qdone")
+	e.f("RET")
+	e.raw("\n")
+
+	// QuantizeAffineNEON(dst *int8, src, mul, add *float32, n int, lo, hi float32, zp int32), n % 8 == 0.
+	a64Header(e0, "QuantizeAffineNEON", "dst *int8, src, mul, add *float32, n int, lo, hi float32, zp int32", 52)
+	e.f("MOVD dst+0(FP), R0")
+	e.f("MOVD src+8(FP), R1")
+	e.f("MOVD mul+16(FP), R4")
+	e.f("MOVD add+24(FP), R5")
+	e.f("MOVD n+32(FP), R2")
+	e.f("FMOVS lo+40(FP), F17")
+	e.f("VDUP V17.S[0], V17.S4")
+	e.f("FMOVS hi+44(FP), F18")
+	e.f("VDUP V18.S[0], V18.S4")
+	e.f("MOVW zp+48(FP), R3")
+	e.f("VDUP R3, V19.S4")
+	e.f("LSR $3, R2")
+	e.f("CBZ R2, qadone")
+	e.label("qaloop")
+	e.f("VLD1.P 32(R1), [V0.S4, V1.S4]")
+	e.f("VLD1.P 32(R4), [V6.S4, V7.S4]")
+	e.f("VLD1.P 32(R5), [V8.S4, V9.S4]")
+	e.f("VFMLA V6.S4, V0.S4, V8.S4")
+	e.f("VFMLA V7.S4, V1.S4, V9.S4")
+	for _, r := range []int{0, 1} {
+		e.fcmeq(2+r, 8+r, 8+r) // all ones where not NaN
+		e.fmax(r, 8+r, 17)
+		e.fmin(r, r, 18)
+		e.fcvtns(r, r)
+		e.f("VAND V%d.B16, V%d.B16, V%d.B16", 2+r, r, r)
+		e.f("VADD V19.S4, V%d.S4, V%d.S4", r, r)
+	}
+	e.sqxtn4h(4, 0)
+	e.sqxtn8h2(4, 1)
+	e.sqxtn8b(4, 4)
+	e.f("VST1.P [V4.B8], 8(R0)")
+	e.f("SUBS $1, R2")
+	e.f("BNE qaloop")
+	e.label("qadone")
 	e.f("RET")
 	e.raw("\n")
 
@@ -759,6 +803,11 @@ const vecNEONDecls = `
 //
 //go:noescape
 func QuantizeNEON(dst *int8, src *float32, n int, inv, lo, hi float32, zp int32)
+
+// QuantizeAffineNEON quantises fma(src, mul, add) over n floats (a multiple of 8).
+//
+//go:noescape
+func QuantizeAffineNEON(dst *int8, src, mul, add *float32, n int, lo, hi float32, zp int32)
 
 // DequantizeNEON dequantises n int8 (a multiple of 8) to float32.
 //

@@ -205,8 +205,8 @@ func writeGo(path string, decls, selectors []string) {
 type tile struct{ mr, nv int }
 
 const (
-	q8Sig  = "x *int8, xs int, w *byte, ws int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32"
-	q8fSig = "x *int8, xs int, w *byte, ws int, kg int, y *float32, ys int, mask uint64"
+	q8Sig  = "x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32"
+	q8fSig = "x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32"
 	f32Sig = "a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int"
 )
 
@@ -255,20 +255,23 @@ func rowAddr(r int, disp int, base0, base4, s, s3 string) string {
 // ---------------------------------------------------------------------------
 // int8 GEMM, AVX-512 VNNI.
 //
-// Packed block of 16 channels: [16 x int32 bias'][kg x 16 x 4 int8][16 x float32 scale],
-// ws bytes apart. Activations are XORed with 0x80 (x+128, unsigned) so that
-// VPDPBUSD (u8 x s8, four products summed into int32 without saturation)
-// applies; packing folded -128*sum(w) into bias'. Registers: accumulators
-// Z0..Z23 (row-major r*nv+v), weights Z24..Z27, activations Z28..Z30, the
-// 0x80 mask Z31. GPRs: SI/DI rows 0/4 of x, BX=xs, R8=3xs; R12 block 0,
-// DX its weights, R9=ws, R10=3ws, R11 weights of block 4; CX counts groups.
+// Packed weights, K-group major: group g of block v (16 channels x 4 k,
+// 64 bytes) at w + g*gs + 64*v, so that the blocks of a group, and a
+// one-row GEMV over all of them, read one contiguous stream. bias' and
+// scales come as separate arrays (16 per block). Activations are XORed with
+// 0x80 (x+128, unsigned) so that VPDPBUSD (u8 x s8, four products summed
+// into int32 without saturation) applies; packing folded -128*sum(w) into
+// bias'. Registers: accumulators Z0..Z23 (row-major r*nv+v; one-row tiles
+// add a second set Z8..Z15 for odd groups), weights Z24..Z27, activations
+// Z28..Z30, the 0x80 mask Z31. GPRs: SI/DI rows 0/4 of x, BX=xs, R8=3xs;
+// DX the weights of the current group, R9=gs; CX counts group pairs.
 
 func q8avx512(e *emitter, mr, nv int, float bool) {
 	name := fmt.Sprintf("q8avx512_%dx%d", mr, nv)
-	frame := 76
+	frame, biasOff := 96, 80
 	if float {
 		name = fmt.Sprintf("q8favx512_%dx%d", mr, nv)
-		frame = 64
+		frame, biasOff = 80, 64
 	}
 	e.raw(fmt.Sprintf("// func %s(%s)\nTEXT ·%s(SB), NOSPLIT, $0-%d\n", name, map[bool]string{false: q8Sig, true: q8fSig}[float], name, frame))
 	e.f("MOVQ x+0(FP), SI")
@@ -277,13 +280,8 @@ func q8avx512(e *emitter, mr, nv int, float bool) {
 	if mr > 4 {
 		e.f("LEAQ (SI)(BX*4), DI")
 	}
-	e.f("MOVQ w+16(FP), R12")
-	e.f("MOVQ ws+24(FP), R9")
-	e.f("LEAQ (R9)(R9*2), R10")
-	e.f("LEAQ 64(R12), DX")
-	if nv > 4 {
-		e.f("LEAQ (DX)(R9*4), R11")
-	}
+	e.f("MOVQ w+16(FP), DX")
+	e.f("MOVQ gs+24(FP), R9")
 	e.f("MOVQ kg+32(FP), CX")
 	e.f("MOVL $0x80808080, AX")
 	e.f("VPBROADCASTD AX, Z31")
@@ -305,17 +303,16 @@ func q8avx512(e *emitter, mr, nv int, float bool) {
 			}
 		}
 	}
-	wAddr := func(v, disp int) string {
-		base := "DX"
-		if v >= 4 {
-			base, v = "R11", v-4
+	wAddr := func(v, g int) string {
+		if g == 0 {
+			return fmt.Sprintf("%d(DX)", 64*v)
 		}
-		return rowAddr(v, disp, base, base, "R9", "R10")
+		return fmt.Sprintf("%d(DX)(R9*1)", 64*v)
 	}
 	group := func(g int) {
 		if mr > 1 {
 			for v := 0; v < nv; v++ {
-				e.f("VMOVDQU32 %s, Z%d", wAddr(v, 64*g), 24+v)
+				e.f("VMOVDQU32 %s, Z%d", wAddr(v, g), 24+v)
 			}
 		}
 		for r := 0; r < mr; r++ {
@@ -325,7 +322,7 @@ func q8avx512(e *emitter, mr, nv int, float bool) {
 			for v := 0; v < nv; v++ {
 				w := fmt.Sprintf("Z%d", 24+v)
 				if mr == 1 {
-					w = wAddr(v, 64*g)
+					w = wAddr(v, g)
 				}
 				e.f("VPDPBUSD %s, %s, %s", w, t, accG(r, v, g))
 			}
@@ -336,9 +333,10 @@ func q8avx512(e *emitter, mr, nv int, float bool) {
 		if mr > 4 {
 			e.f("ADDQ $%d, DI", 4*groups)
 		}
-		e.f("ADDQ $%d, DX", 64*groups)
-		if nv > 4 {
-			e.f("ADDQ $%d, R11", 64*groups)
+		if groups == 2 {
+			e.f("LEAQ (DX)(R9*2), DX")
+		} else {
+			e.f("ADDQ R9, DX")
 		}
 	}
 	e.f("MOVQ CX, AX")
@@ -361,11 +359,8 @@ func q8avx512(e *emitter, mr, nv int, float bool) {
 			e.f("VPADDD %s, %s, %s", accG(0, v, 1), acc(0, v), acc(0, v))
 		}
 	}
-	// DX now points at block 0's scales; R12 at its biases.
-	if nv > 4 {
-		e.f("LEAQ (R12)(R9*4), R11")
-		e.f("LEAQ (DX)(R9*4), BX")
-	}
+	e.f("MOVQ bias+%d(FP), R12", biasOff)
+	e.f("MOVQ scale+%d(FP), R11", biasOff+8)
 	e.f("MOVQ mask+56(FP), AX")
 	e.f("KMOVQ AX, K1")
 	e.f("MOVQ $0xffff, AX")
@@ -382,12 +377,6 @@ func q8avx512(e *emitter, mr, nv int, float bool) {
 	if mr > 4 {
 		e.f("LEAQ (R13)(R14*4), SI")
 	}
-	blockAddr := func(base4, base string, v int) string {
-		if v >= 4 {
-			return rowAddr(v-4, 0, base4, base4, "R9", "R10")
-		}
-		return rowAddr(v, 0, base, base, "R9", "R10")
-	}
 	for r := 0; r < mr; r++ {
 		for v := 0; v < nv; v++ {
 			a := acc(r, v)
@@ -395,9 +384,9 @@ func q8avx512(e *emitter, mr, nv int, float bool) {
 			if v == nv-1 {
 				k = "K1"
 			}
-			e.f("VPADDD %s, %s, %s", blockAddr("R11", "R12", v), a, a)
+			e.f("VPADDD %d(R12), %s, %s", 64*v, a, a)
 			e.f("VCVTDQ2PS %s, %s", a, a)
-			e.f("VMULPS %s, %s, %s", blockAddr("BX", "DX", v), a, a)
+			e.f("VMULPS %d(R11), %s, %s", 64*v, a, a)
 			if float {
 				e.f("VMOVUPS %s, %s, %s", a, k, rowAddr(r, 64*v, "R13", "SI", "R14", "R15"))
 				continue
@@ -418,8 +407,9 @@ func q8avx512(e *emitter, mr, nv int, float bool) {
 // ---------------------------------------------------------------------------
 // int8 GEMM, AVX2 (c8, as XNNPACK's AVX2 kernels).
 //
-// Packed block of 8 channels: [8 x int32 bias'][kg x 64 int8][8 x float32 scale].
-// A group holds 8 k for all 8 channels as four 16-byte pairs (c, c+4), so that
+// Packed weights, K-group major: group g of block v (8 channels x 8 k, 64
+// bytes) at w + g*gs + 64*v; bias' and scales in separate arrays. A
+// block's group holds 8 k for its 8 channels as four 16-byte pairs (c, c+4), so that
 // three rounds of VPHADDD leave the sums in channel order. Per group, each
 // row's 8 activations are sign-extended to int16 (twice, one copy per lane),
 // each pair of channels is sign-extended to int16 and multiplied with
@@ -439,10 +429,10 @@ GLOBL iota8<>(SB), RODATA|NOPTR, $32
 
 func q8avx2(e *emitter, mr, nv int, float bool) {
 	name := fmt.Sprintf("q8avx2_%dx%d", mr, nv)
-	frame := 76
+	frame, biasOff := 96, 80
 	if float {
 		name = fmt.Sprintf("q8favx2_%dx%d", mr, nv)
-		frame = 64
+		frame, biasOff = 80, 64
 	}
 	e.raw(fmt.Sprintf("// func %s(%s)\nTEXT ·%s(SB), NOSPLIT, $0-%d\n", name, map[bool]string{false: q8Sig, true: q8fSig}[float], name, frame))
 	nacc := mr * nv * 4
@@ -455,27 +445,14 @@ func q8avx2(e *emitter, mr, nv int, float bool) {
 	}
 	e.f("MOVQ x+0(FP), SI")
 	e.f("MOVQ xs+8(FP), BX")
-	e.f("MOVQ w+16(FP), R12")
-	e.f("MOVQ ws+24(FP), R9")
-	e.f("LEAQ 32(R12), DX")
+	e.f("MOVQ w+16(FP), DX")
+	e.f("MOVQ gs+24(FP), R9")
 	e.f("MOVQ kg+32(FP), CX")
 	for i := 0; i < nacc; i++ {
 		e.f("VPXOR Y%d, Y%d, Y%d", i, i, i)
 	}
-	wAddr := func(v, disp int) string {
-		d := ""
-		if disp != 0 {
-			d = fmt.Sprint(disp)
-		}
-		switch v {
-		case 0:
-			return fmt.Sprintf("%s(DX)", d)
-		case 1:
-			return fmt.Sprintf("%s(DX)(R9*1)", d)
-		default:
-			return fmt.Sprintf("%s(DX)(R9*2)", d)
-		}
-	}
+	// Block v of the current group: 64 bytes (8 channels x 8 k) each.
+	wAddr := func(v, disp int) string { return fmt.Sprintf("%d(DX)", 64*v+disp) }
 	e.label(name + "_loop")
 	for r := 0; r < mr; r++ {
 		a := act(r)
@@ -499,10 +476,11 @@ func q8avx2(e *emitter, mr, nv int, float bool) {
 		}
 	}
 	e.f("ADDQ $8, SI")
-	e.f("ADDQ $64, DX")
+	e.f("ADDQ R9, DX")
 	e.f("DECQ CX")
 	e.f("JNZ %s_loop", name)
-	// DX points at block 0's scales, R12 at its biases.
+	e.f("MOVQ bias+%d(FP), R12", biasOff)
+	e.f("MOVQ scale+%d(FP), DX", biasOff+8)
 	// Constants: hi, lo, zp in the registers freed by activations/weights.
 	chi, clo, czp := nacc, nacc+1, nacc+2
 	if !float {
@@ -515,16 +493,7 @@ func q8avx2(e *emitter, mr, nv int, float bool) {
 	e.f("MOVQ y+40(FP), R13")
 	e.f("MOVQ ys+48(FP), R14")
 	e.f("MOVQ mask+56(FP), R15")
-	bAddr := func(base string, v int) string {
-		switch v {
-		case 0:
-			return fmt.Sprintf("(%s)", base)
-		case 1:
-			return fmt.Sprintf("(%s)(R9*1)", base)
-		default:
-			return fmt.Sprintf("(%s)(R9*2)", base)
-		}
-	}
+	bAddr := func(base string, v int) string { return fmt.Sprintf("%d(%s)", 32*v, base) }
 	if float {
 		// Tail mask for VMASKMOVPS: lanes i < mask.
 		mreg := nacc
