@@ -19,18 +19,16 @@ var avx512Tiles = &simdQ8{
 
 var avx2Tiles = &simdQ8{
 	nr: 8, kern: asm.Q8AVX2, kernF: asm.Q8FAVX2, maskOf: countMask,
-	maxMR: 2, maxNV1: 3, maxNVmr: 1,
+	maxMR: 6, maxNV1: 12, maxNVmr: 4,
 	choose: func(m, blocks int) tileShape {
-		if m == 1 {
-			return tileShape{1, min(blocks, 3)}
-		}
-		return tileShape{2, 1}
+		mr := min(m, 6)
+		return tileShape{mr, min(blocks, [7]int{0, 8, 4, 3, 2, 2, 2}[mr])}
 	},
 }
 
 var avx512Q8 = avx512Tiles.impl(AVX512, "vnni 6x64c4 / 1x128c4", 4, nil, true, 1)
 
-var avx2Q8 = avx2Tiles.impl(AVX2, "2x8c8 / 1x24c8", 8, []int{0, 4, 1, 5, 2, 6, 3, 7}, false, 1)
+var avx2Q8 = avx2Tiles.impl(AVX2, "6x16c2 / 1x64c2", 2, nil, false, 1)
 
 var avx512F32Tiles = &simdF32{
 	nr: 16, kern: asm.F32AVX512, maskOf: bitMask,

@@ -218,7 +218,70 @@ func q8avx2_1x2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask 
 func q8avx2_1x3(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
+func q8avx2_1x4(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+
+//go:noescape
+func q8avx2_1x5(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+
+//go:noescape
+func q8avx2_1x6(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+
+//go:noescape
+func q8avx2_1x7(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+
+//go:noescape
+func q8avx2_1x8(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+
+//go:noescape
+func q8avx2_1x9(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+
+//go:noescape
+func q8avx2_1x10(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+
+//go:noescape
+func q8avx2_1x11(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+
+//go:noescape
+func q8avx2_1x12(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+
+//go:noescape
 func q8avx2_2x1(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+
+//go:noescape
+func q8avx2_2x2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+
+//go:noescape
+func q8avx2_2x3(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+
+//go:noescape
+func q8avx2_2x4(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+
+//go:noescape
+func q8avx2_3x1(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+
+//go:noescape
+func q8avx2_3x2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+
+//go:noescape
+func q8avx2_3x3(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+
+//go:noescape
+func q8avx2_4x1(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+
+//go:noescape
+func q8avx2_4x2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+
+//go:noescape
+func q8avx2_5x1(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+
+//go:noescape
+func q8avx2_5x2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+
+//go:noescape
+func q8avx2_6x1(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+
+//go:noescape
+func q8avx2_6x2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
 func q8favx2_1x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
@@ -230,7 +293,70 @@ func q8favx2_1x2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, m
 func q8favx2_1x3(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
+func q8favx2_1x4(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+
+//go:noescape
+func q8favx2_1x5(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+
+//go:noescape
+func q8favx2_1x6(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+
+//go:noescape
+func q8favx2_1x7(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+
+//go:noescape
+func q8favx2_1x8(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+
+//go:noescape
+func q8favx2_1x9(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+
+//go:noescape
+func q8favx2_1x10(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+
+//go:noescape
+func q8favx2_1x11(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+
+//go:noescape
+func q8favx2_1x12(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+
+//go:noescape
 func q8favx2_2x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+
+//go:noescape
+func q8favx2_2x2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+
+//go:noescape
+func q8favx2_2x3(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+
+//go:noescape
+func q8favx2_2x4(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+
+//go:noescape
+func q8favx2_3x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+
+//go:noescape
+func q8favx2_3x2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+
+//go:noescape
+func q8favx2_3x3(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+
+//go:noescape
+func q8favx2_4x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+
+//go:noescape
+func q8favx2_4x2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+
+//go:noescape
+func q8favx2_5x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+
+//go:noescape
+func q8favx2_5x2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+
+//go:noescape
+func q8favx2_6x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+
+//go:noescape
+func q8favx2_6x2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
 func f32avx512_1x1(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
@@ -588,7 +714,7 @@ func Q8FAVX512(mr, nv int) Q8FKernel {
 	return nil
 }
 
-// Q8AVX2 returns an int8-output AVX2 micro-kernel: MR rows by NV blocks of 8 channels, K in groups of 8,
+// Q8AVX2 returns an int8-output AVX2 micro-kernel: MR rows by NV blocks of 8 channels, K in pairs,
 // or nil when no such tile was generated.
 func Q8AVX2(mr, nv int) Q8Kernel {
 	switch mr<<8 | nv {
@@ -598,8 +724,50 @@ func Q8AVX2(mr, nv int) Q8Kernel {
 		return q8avx2_1x2
 	case 1<<8 | 3:
 		return q8avx2_1x3
+	case 1<<8 | 4:
+		return q8avx2_1x4
+	case 1<<8 | 5:
+		return q8avx2_1x5
+	case 1<<8 | 6:
+		return q8avx2_1x6
+	case 1<<8 | 7:
+		return q8avx2_1x7
+	case 1<<8 | 8:
+		return q8avx2_1x8
+	case 1<<8 | 9:
+		return q8avx2_1x9
+	case 1<<8 | 10:
+		return q8avx2_1x10
+	case 1<<8 | 11:
+		return q8avx2_1x11
+	case 1<<8 | 12:
+		return q8avx2_1x12
 	case 2<<8 | 1:
 		return q8avx2_2x1
+	case 2<<8 | 2:
+		return q8avx2_2x2
+	case 2<<8 | 3:
+		return q8avx2_2x3
+	case 2<<8 | 4:
+		return q8avx2_2x4
+	case 3<<8 | 1:
+		return q8avx2_3x1
+	case 3<<8 | 2:
+		return q8avx2_3x2
+	case 3<<8 | 3:
+		return q8avx2_3x3
+	case 4<<8 | 1:
+		return q8avx2_4x1
+	case 4<<8 | 2:
+		return q8avx2_4x2
+	case 5<<8 | 1:
+		return q8avx2_5x1
+	case 5<<8 | 2:
+		return q8avx2_5x2
+	case 6<<8 | 1:
+		return q8avx2_6x1
+	case 6<<8 | 2:
+		return q8avx2_6x2
 	}
 	return nil
 }
@@ -614,8 +782,50 @@ func Q8FAVX2(mr, nv int) Q8FKernel {
 		return q8favx2_1x2
 	case 1<<8 | 3:
 		return q8favx2_1x3
+	case 1<<8 | 4:
+		return q8favx2_1x4
+	case 1<<8 | 5:
+		return q8favx2_1x5
+	case 1<<8 | 6:
+		return q8favx2_1x6
+	case 1<<8 | 7:
+		return q8favx2_1x7
+	case 1<<8 | 8:
+		return q8favx2_1x8
+	case 1<<8 | 9:
+		return q8favx2_1x9
+	case 1<<8 | 10:
+		return q8favx2_1x10
+	case 1<<8 | 11:
+		return q8favx2_1x11
+	case 1<<8 | 12:
+		return q8favx2_1x12
 	case 2<<8 | 1:
 		return q8favx2_2x1
+	case 2<<8 | 2:
+		return q8favx2_2x2
+	case 2<<8 | 3:
+		return q8favx2_2x3
+	case 2<<8 | 4:
+		return q8favx2_2x4
+	case 3<<8 | 1:
+		return q8favx2_3x1
+	case 3<<8 | 2:
+		return q8favx2_3x2
+	case 3<<8 | 3:
+		return q8favx2_3x3
+	case 4<<8 | 1:
+		return q8favx2_4x1
+	case 4<<8 | 2:
+		return q8favx2_4x2
+	case 5<<8 | 1:
+		return q8favx2_5x1
+	case 5<<8 | 2:
+		return q8favx2_5x2
+	case 6<<8 | 1:
+		return q8favx2_6x1
+	case 6<<8 | 2:
+		return q8favx2_6x2
 	}
 	return nil
 }

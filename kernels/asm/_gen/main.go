@@ -73,7 +73,7 @@ func main() {
 		e := &emitter{}
 		e.raw(header + "#include \"textflag.h\"\n\n")
 		var q []tile
-		for _, t := range []tile{{1, 1}, {1, 2}, {1, 3}, {2, 1}} {
+		for _, t := range []tile{{1, 1}, {1, 2}, {1, 3}, {1, 4}, {1, 5}, {1, 6}, {1, 7}, {1, 8}, {1, 9}, {1, 10}, {1, 11}, {1, 12}, {2, 1}, {2, 2}, {2, 3}, {2, 4}, {3, 1}, {3, 2}, {3, 3}, {4, 1}, {4, 2}, {5, 1}, {5, 2}, {6, 1}, {6, 2}} {
 			q8avx2(e, t.mr, t.nv, false)
 			q8avx2(e, t.mr, t.nv, true)
 			q = append(q, t)
@@ -82,7 +82,7 @@ func main() {
 		gen("q8_avx2_amd64.s", e)
 		decls = append(decls, declare("q8avx2", q, q8Sig, false), declare("q8favx2", q, q8fSig, false))
 		selectors = append(selectors,
-			selector("Q8AVX2", "Q8Kernel", "q8avx2", q, "an int8-output AVX2 micro-kernel: MR rows by NV blocks of 8 channels, K in groups of 8"),
+			selector("Q8AVX2", "Q8Kernel", "q8avx2", q, "an int8-output AVX2 micro-kernel: MR rows by NV blocks of 8 channels, K in pairs"),
 			selector("Q8FAVX2", "Q8FKernel", "q8favx2", q, "the float32-output twin of Q8AVX2"))
 	}
 	// float32 AVX-512: MR rows x NV panels of 16 columns.
@@ -405,16 +405,23 @@ func q8avx512(e *emitter, mr, nv int, float bool) {
 }
 
 // ---------------------------------------------------------------------------
-// int8 GEMM, AVX2 (c8, as XNNPACK's AVX2 kernels).
+// int8 GEMM, AVX2: vertical "c2" with int16 activations on the stack.
 //
-// Packed weights, K-group major: group g of block v (8 channels x 8 k, 64
-// bytes) at w + g*gs + 64*v; bias' and scales in separate arrays. A
-// block's group holds 8 k for its 8 channels as four 16-byte pairs (c, c+4), so that
-// three rounds of VPHADDD leave the sums in channel order. Per group, each
-// row's 8 activations are sign-extended to int16 (twice, one copy per lane),
-// each pair of channels is sign-extended to int16 and multiplied with
-// VPMADDWD (int16 x int16, adjacent pairs summed into int32: exact).
+// Packed weights, K-pair major: pair g of block v (8 channels x 2 k, 16
+// bytes) at w + g*gs + 16*v; bias' and scales in separate arrays. The
+// kernel first sign-extends its MR activation rows to int16 in a stack
+// scratch, 256 k at a time (reading at most 16 bytes past the last k, the
+// Slack); then, per pair, VPBROADCASTD loads one row's (x_k, x_k+1) into
+// all lanes, each block's 16 weight bytes are sign-extended once for all
+// rows, and VPMADDWD (int16 x int16, adjacent products summed into int32:
+// exact) + VPADDD accumulate eight channels per register. No horizontal
+// reduction: the accumulators hold channel sums in order.
 // mask is the number of valid channels (1..8) of the last block.
+
+const (
+	avx2ChunkPairs = 128 // K pairs converted per chunk (256 k)
+	avx2RowBytes   = 2 * 2 * avx2ChunkPairs
+)
 
 const iotaData = `DATA iota8<>+0(SB)/4, $0
 DATA iota8<>+4(SB)/4, $1
@@ -434,105 +441,133 @@ func q8avx2(e *emitter, mr, nv int, float bool) {
 		name = fmt.Sprintf("q8favx2_%dx%d", mr, nv)
 		frame, biasOff = 80, 64
 	}
-	e.raw(fmt.Sprintf("// func %s(%s)\nTEXT ·%s(SB), NOSPLIT, $0-%d\n", name, map[bool]string{false: q8Sig, true: q8fSig}[float], name, frame))
-	nacc := mr * nv * 4
-	acc := func(r, v, p int) string { return fmt.Sprintf("Y%d", (r*nv+v)*4+p) }
-	act := func(r int) int { return nacc + r }
-	wreg := nacc + mr
-	tmp := func(i int) string { return fmt.Sprintf("Y%d", wreg+1+i%(15-wreg)) }
-	if wreg+1 > 15 {
+	nacc := mr * nv
+	// Weights: one register per block, loaded once and used by every row;
+	// a one-row tile needs each block once, so two registers rotate and
+	// the tile can be wider (a GEMV then reads whole rows of the packing).
+	nw := nv
+	if mr == 1 {
+		nw = 2
+	}
+	wreg := func(v int) string { return fmt.Sprintf("Y%d", nacc+v%nw) }
+	breg := fmt.Sprintf("Y%d", nacc+nw)
+	treg := fmt.Sprintf("Y%d", nacc+nw+1)
+	if nacc+nw+2 > 16 {
 		log.Fatalf("%s: out of registers", name)
 	}
+	acc := func(r, v int) string { return fmt.Sprintf("Y%d", r*nv+v) }
+	// The stack frame is the int16 scratch: row r at r*avx2RowBytes(SP).
+	e.raw(fmt.Sprintf("// func %s(%s)\nTEXT ·%s(SB), $%d-%d\n", name, map[bool]string{false: q8Sig, true: q8fSig}[float], name, mr*avx2RowBytes, frame))
 	e.f("MOVQ x+0(FP), SI")
 	e.f("MOVQ xs+8(FP), BX")
+	e.f("LEAQ (BX)(BX*2), R8")
+	if mr > 4 {
+		e.f("LEAQ (SI)(BX*4), DI")
+	}
 	e.f("MOVQ w+16(FP), DX")
 	e.f("MOVQ gs+24(FP), R9")
-	e.f("MOVQ kg+32(FP), CX")
-	for i := 0; i < nacc; i++ {
-		e.f("VPXOR Y%d, Y%d, Y%d", i, i, i)
-	}
-	// Block v of the current group: 64 bytes (8 channels x 8 k) each.
-	wAddr := func(v, disp int) string { return fmt.Sprintf("%d(DX)", 64*v+disp) }
-	e.label(name + "_loop")
+	e.f("MOVQ kg+32(FP), R10") // pairs left
 	for r := 0; r < mr; r++ {
-		a := act(r)
-		src := "(SI)"
-		if r == 1 {
-			src = "(SI)(BX*1)"
+		for v := 0; v < nv; v++ {
+			e.f("VPXOR %s, %s, %s", acc(r, v), acc(r, v), acc(r, v))
 		}
-		e.f("VPBROADCASTQ %s, X%d", src, a)
-		e.f("VPMOVSXBW X%d, Y%d", a, a)
 	}
-	ti := 0
-	for v := 0; v < nv; v++ {
-		for p := 0; p < 4; p++ {
-			e.f("VPMOVSXBW %s, Y%d", wAddr(v, 16*p), wreg)
-			for r := 0; r < mr; r++ {
-				t := tmp(ti)
-				ti++
-				e.f("VPMADDWD Y%d, Y%d, %s", wreg, act(r), t)
-				e.f("VPADDD %s, %s, %s", t, acc(r, v, p), acc(r, v, p))
+	e.label(name + "_chunk")
+	// This chunk's pairs: CX = min(R10, avx2ChunkPairs); convert 16 k at a
+	// time (R11 counts 16-k blocks, R12 is the byte offset).
+	e.f("MOVQ $%d, CX", avx2ChunkPairs)
+	e.f("CMPQ R10, CX")
+	e.f("CMOVQLT R10, CX")
+	e.f("LEAQ 7(CX), R11")
+	e.f("SHRQ $3, R11")
+	e.f("XORQ R12, R12")
+	e.label(name + "_conv")
+	for r := 0; r < mr; r++ {
+		src := rowAddr(r, 0, "SI", "DI", "BX", "R8")
+		// rowAddr gives (base)(index*s); add R12 through LEAQ.
+		e.f("LEAQ %s, R13", src)
+		e.f("VPMOVSXBW (R13)(R12*1), %s", breg)
+		e.f("VMOVDQU %s, %d(SP)(R12*2)", breg, r*avx2RowBytes)
+	}
+	e.f("ADDQ $16, R12")
+	e.f("DECQ R11")
+	e.f("JNZ %s_conv", name)
+	// The pairs of the chunk: R12 = byte offset into each scratch row.
+	e.f("XORQ R12, R12")
+	e.label(name + "_pair")
+	if mr > 1 {
+		for v := 0; v < nv; v++ {
+			e.f("VPMOVSXBW %d(DX), %s", 16*v, wreg(v))
+		}
+	}
+	for r := 0; r < mr; r++ {
+		e.f("VPBROADCASTD %d(SP)(R12*1), %s", r*avx2RowBytes, breg)
+		for v := 0; v < nv; v++ {
+			if mr == 1 {
+				e.f("VPMOVSXBW %d(DX), %s", 16*v, wreg(v))
 			}
+			e.f("VPMADDWD %s, %s, %s", wreg(v), breg, treg)
+			e.f("VPADDD %s, %s, %s", treg, acc(r, v), acc(r, v))
 		}
 	}
-	e.f("ADDQ $8, SI")
 	e.f("ADDQ R9, DX")
+	e.f("ADDQ $4, R12")
 	e.f("DECQ CX")
-	e.f("JNZ %s_loop", name)
+	e.f("JNZ %s_pair", name)
+	// Next chunk: the rows move on by 256 k.
+	e.f("ADDQ $%d, SI", 2*avx2ChunkPairs)
+	if mr > 4 {
+		e.f("ADDQ $%d, DI", 2*avx2ChunkPairs)
+	}
+	e.f("SUBQ $%d, R10", avx2ChunkPairs)
+	e.f("JG %s_chunk", name)
+	// Epilogue.
 	e.f("MOVQ bias+%d(FP), R12", biasOff)
 	e.f("MOVQ scale+%d(FP), DX", biasOff+8)
-	// Constants: hi, lo, zp in the registers freed by activations/weights.
-	chi, clo, czp := nacc, nacc+1, nacc+2
-	if !float {
-		e.f("VBROADCASTSS hi+72(FP), Y%d", chi)
-		e.f("VBROADCASTSS lo+68(FP), Y%d", clo)
-		e.f("MOVL zp+64(FP), AX")
-		e.f("MOVQ AX, X%d", czp)
-		e.f("VPBROADCASTD X%d, Y%d", czp, czp)
-	}
 	e.f("MOVQ y+40(FP), R13")
 	e.f("MOVQ ys+48(FP), R14")
 	e.f("MOVQ mask+56(FP), R15")
-	bAddr := func(base string, v int) string { return fmt.Sprintf("%d(%s)", 32*v, base) }
-	if float {
+	chi, clo, czp := "Y"+fmt.Sprint(nacc), "Y"+fmt.Sprint(nacc+1), "Y"+fmt.Sprint(nacc+2)
+	mreg := chi
+	if !float {
+		e.f("VBROADCASTSS hi+72(FP), %s", chi)
+		e.f("VBROADCASTSS lo+68(FP), %s", clo)
+		e.f("MOVL zp+64(FP), AX")
+		e.f("MOVQ AX, X%d", nacc+2)
+		e.f("VPBROADCASTD X%d, %s", nacc+2, czp)
+	} else {
 		// Tail mask for VMASKMOVPS: lanes i < mask.
-		mreg := nacc
-		e.f("MOVQ R15, X%d", mreg)
-		e.f("VPBROADCASTD X%d, Y%d", mreg, mreg)
-		e.f("VPCMPGTD iota8<>(SB), Y%d, Y%d", mreg, mreg)
+		e.f("MOVQ R15, X%d", nacc)
+		e.f("VPBROADCASTD X%d, %s", nacc, mreg)
+		e.f("VPCMPGTD iota8<>(SB), %s, %s", mreg, mreg)
 	}
 	for r := 0; r < mr; r++ {
 		yrow := "R13"
-		if r == 1 {
-			e.f("LEAQ (R13)(R14*1), AX")
-			yrow = "AX"
+		if r > 0 {
+			e.f("LEAQ (R13)(R14*1), R13")
 		}
 		for v := 0; v < nv; v++ {
-			a0, a1, a2, a3 := acc(r, v, 0), acc(r, v, 1), acc(r, v, 2), acc(r, v, 3)
-			e.f("VPHADDD %s, %s, %s", a1, a0, a0)
-			e.f("VPHADDD %s, %s, %s", a3, a2, a2)
-			e.f("VPHADDD %s, %s, %s", a2, a0, a0)
-			e.f("VPADDD %s, %s, %s", bAddr("R12", v), a0, a0)
-			e.f("VCVTDQ2PS %s, %s", a0, a0)
-			e.f("VMULPS %s, %s, %s", bAddr("DX", v), a0, a0)
+			a := acc(r, v)
+			x0 := "X" + strings.TrimPrefix(a, "Y")
+			e.f("VPADDD %d(R12), %s, %s", 32*v, a, a)
+			e.f("VCVTDQ2PS %s, %s", a, a)
+			e.f("VMULPS %d(DX), %s, %s", 32*v, a, a)
 			last := v == nv-1
 			if float {
 				dst := fmt.Sprintf("%d(%s)", 32*v, yrow)
 				if last {
-					e.f("VMASKMOVPS %s, Y%d, %s", a0, nacc, dst)
+					e.f("VMASKMOVPS %s, %s, %s", a, mreg, dst)
 				} else {
-					e.f("VMOVUPS %s, %s", a0, dst)
+					e.f("VMOVUPS %s, %s", a, dst)
 				}
 				continue
 			}
-			x0 := "X" + strings.TrimPrefix(a0, "Y")
-			x1 := "X" + strings.TrimPrefix(a1, "Y")
-			e.f("VMINPS Y%d, %s, %s", chi, a0, a0)
-			e.f("VMAXPS Y%d, %s, %s", clo, a0, a0)
-			e.f("VCVTPS2DQ %s, %s", a0, a0)
-			e.f("VPADDD Y%d, %s, %s", czp, a0, a0)
-			e.f("VEXTRACTI128 $1, %s, %s", a0, x1)
-			e.f("VPACKSSDW %s, %s, %s", x1, x0, x0)
+			e.f("VMINPS %s, %s, %s", chi, a, a)
+			e.f("VMAXPS %s, %s, %s", clo, a, a)
+			e.f("VCVTPS2DQ %s, %s", a, a)
+			e.f("VPADDD %s, %s, %s", czp, a, a)
+			e.f("VEXTRACTI128 $1, %s, X%d", a, nacc+3)
+			e.f("VPACKSSDW X%d, %s, %s", nacc+3, x0, x0)
 			e.f("VPACKSSWB %s, %s, %s", x0, x0, x0)
 			dst := fmt.Sprintf("%d(%s)", 8*v, yrow)
 			if !last {
