@@ -437,3 +437,142 @@ func TestPool(t *testing.T) {
 		t.Error("negative worker count accepted")
 	}
 }
+
+// TestFoldBatchNorm compares a layer followed by batch normalisation with
+// the folded layer.
+func TestFoldBatchNorm(t *testing.T) {
+	rng := rand.New(rand.NewPCG(41, 42))
+	m := randomWeights(testModels()["conv"](), rng)
+	l := &m.Encoder[0] // conv1d 4->8
+	n := l.Out
+	gamma, beta, mean, variance := make([]float32, n), make([]float32, n), make([]float32, n), make([]float32, n)
+	for i := 0; i < n; i++ {
+		gamma[i], beta[i] = float32(0.5+rng.Float64()), float32(rng.NormFloat64())
+		mean[i], variance[i] = float32(rng.NormFloat64()), float32(0.1+rng.Float64())
+	}
+	const eps = 1e-5
+	x := randomWindows(rng, m, 1)
+	// The layer's pre-activation output, then BN, in float64.
+	before := cloneModel(m)
+	before.Encoder[0].Act = Identity
+	var pre []float32
+	s, _ := before.NewSession(1)
+	out := make([]float32, len(x))
+	if err := s.Trace(out, x, func(name string, p bool, v []float32) {
+		if name == "encoder.0" && !p {
+			pre = append([]float32(nil), v...)
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	folded := cloneModel(m)
+	fl := folded.Encoder[0]
+	fl.W, fl.B = append([]float32(nil), l.W...), append([]float32(nil), l.B...)
+	fl.Act = Identity
+	if err := FoldBatchNorm(&fl, gamma, beta, mean, variance, eps); err != nil {
+		t.Fatal(err)
+	}
+	folded.Encoder[0] = fl
+	var post []float32
+	s2, _ := folded.NewSession(1)
+	if err := s2.Trace(out, x, func(name string, p bool, v []float32) {
+		if name == "encoder.0" && !p {
+			post = append([]float32(nil), v...)
+		}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range pre {
+		c := i % n
+		want := (float64(pre[i])-float64(mean[c]))*float64(gamma[c])/math.Sqrt(float64(variance[c])+eps) + float64(beta[c])
+		if math.Abs(float64(post[i])-want) > 1e-4*(1+math.Abs(want)) {
+			t.Fatalf("folded output %d = %v, BN(layer) = %v", i, post[i], want)
+		}
+	}
+	if err := FoldBatchNorm(&m.Decoder[1], gamma, beta, mean, variance, eps); err == nil {
+		t.Error("folding into a reshape accepted")
+	}
+	if err := FoldBatchNorm(&fl, gamma[:3], beta, mean, variance, eps); err == nil {
+		t.Error("batch norm of the wrong size accepted")
+	}
+}
+
+func TestVariational(t *testing.T) {
+	rng := rand.New(rand.NewPCG(43, 44))
+	m := randomWeights(testModels()["vae"](), rng)
+	s, err := m.NewSession(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := randomWindows(rng, m, 3)
+	lat := m.Latent()
+	mean, logVar := make([]float32, 3*lat), make([]float32, 3*lat)
+	if err := s.EncodeDistribution(mean, logVar, x); err != nil {
+		t.Fatal(err)
+	}
+	win := m.Steps * m.Channels
+	for w := 0; w < 3; w++ {
+		// The oracle's encoder output holds mean then log-variance.
+		var full []float64
+		{
+			cp := cloneModel(m)
+			cp.Variational = false
+			cp.Decoder = []Layer{{Kind: Dense, In: 2 * lat, Out: win, W: make([]float32, 2*lat*win), B: make([]float32, win)}}
+			_, full = ref(cp, x[w*win:(w+1)*win])
+		}
+		closeTo(t, "mean", mean[w*lat:(w+1)*lat], full[:lat], 1e-4)
+		closeTo(t, "log-variance", logVar[w*lat:(w+1)*lat], full[lat:], 1e-4)
+	}
+	// Generation decodes draws from the prior: same seed, same windows;
+	// different seed, different windows; all finite.
+	g1, g2, g3 := make([]float32, 2*win), make([]float32, 2*win), make([]float32, 2*win)
+	_ = s.Generate(g1, rand.New(rand.NewPCG(1, 1)))
+	_ = s.Generate(g2, rand.New(rand.NewPCG(1, 1)))
+	_ = s.Generate(g3, rand.New(rand.NewPCG(2, 2)))
+	same, diff := true, false
+	for i := range g1 {
+		same = same && g1[i] == g2[i]
+		diff = diff || g1[i] != g3[i]
+		if math.IsNaN(float64(g1[i])) || math.IsInf(float64(g1[i]), 0) {
+			t.Fatalf("generated value %d is %v", i, g1[i])
+		}
+	}
+	if !same || !diff {
+		t.Errorf("Generate: same seed same output %v, other seed differs %v", same, diff)
+	}
+	if err := cloneModel(testModelsRW(rng, "dense")).mustSession(t).EncodeDistribution(mean, logVar, x); err == nil {
+		t.Error("EncodeDistribution on a non-variational model accepted")
+	}
+}
+
+func testModelsRW(rng *rand.Rand, name string) *Model { return randomWeights(testModels()[name](), rng) }
+
+func (m *Model) mustSession(t *testing.T) *Session {
+	t.Helper()
+	s, err := m.NewSession(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestMinMaxNormalisation: minmax maps each channel's range to [0, 1]
+// before the encoder, and back after the decoder.
+func TestMinMaxNormalisation(t *testing.T) {
+	m := &Model{Steps: 1, Channels: 2,
+		Norm:    Normalization{Kind: NormMinMax, Shift: []float32{10, -4}, Scale: []float32{20, 8}},
+		Encoder: []Layer{{Kind: Dense, In: 2, Out: 2, W: []float32{1, 0, 0, 1}, B: []float32{0, 0}}},
+		Decoder: []Layer{{Kind: Dense, In: 2, Out: 2, W: []float32{1, 0, 0, 1}, B: []float32{0, 0}}}}
+	s := m.mustSession(t)
+	lat := make([]float32, 2)
+	if err := s.Encode(lat, []float32{20, 4}); err != nil {
+		t.Fatal(err)
+	}
+	if lat[0] != 0.5 || lat[1] != 1 {
+		t.Errorf("minmax-normalised (20, 4) = %v, want [0.5 1]", lat)
+	}
+	out := make([]float32, 2)
+	if err := s.Reconstruct(out, []float32{20, 4}); err != nil || out[0] != 20 || out[1] != 4 {
+		t.Errorf("identity model through minmax: %v, %v", out, err)
+	}
+}
