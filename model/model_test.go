@@ -545,7 +545,9 @@ func TestVariational(t *testing.T) {
 	}
 }
 
-func testModelsRW(rng *rand.Rand, name string) *Model { return randomWeights(testModels()[name](), rng) }
+func testModelsRW(rng *rand.Rand, name string) *Model {
+	return randomWeights(testModels()[name](), rng)
+}
 
 func (m *Model) mustSession(t *testing.T) *Session {
 	t.Helper()
