@@ -1,0 +1,314 @@
+// Package dataset reads multi-channel sensor series from CSV files and
+// cuts them into the windows models train and calibrate on: channel
+// selection, an optional timestamp column, windows of length L with hop H,
+// a time-ordered train/validation split, and per-channel normalisation.
+//
+// Bad input is an error naming the file, line and column, never a panic:
+// ragged rows, fields that are not numbers, NaN or infinite values, and too
+// little data for a window. Limits bound what a file can make it allocate.
+package dataset
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/edgeml/edge/model"
+)
+
+// Limits on CSV input.
+const (
+	MaxColumns = 4096
+	MaxRows    = 1 << 24
+)
+
+// Series is a multi-channel time series, time-major: value (t, c) is at
+// Values[t*len(Names)+c].
+type Series struct {
+	Source string   // file name, for messages
+	Names  []string // channel names
+	Times  []float64
+	Values []float32
+	// Lines holds the file line of each row (for messages about it).
+	Lines []int
+}
+
+// Channels returns the number of channels.
+func (s *Series) Channels() int { return len(s.Names) }
+
+// Len returns the number of time steps (rows).
+func (s *Series) Len() int {
+	if len(s.Names) == 0 {
+		return 0
+	}
+	return len(s.Values) / len(s.Names)
+}
+
+// CSVOptions select what ReadCSV reads.
+type CSVOptions struct {
+	// TimeColumn names the timestamp column. Empty: a column named "time",
+	// "timestamp", "ts" or "date" (any case) if there is one. "-": none.
+	TimeColumn string
+	// Channels names the columns to use, in order. Empty: every other column.
+	Channels []string
+	// MaxRows bounds the rows read (0: MaxRows).
+	MaxRows int
+}
+
+var timeNames = []string{"time", "timestamp", "ts", "date", "datetime"}
+
+// ReadCSVFile reads a CSV file (see ReadCSV).
+func ReadCSVFile(path string, opt CSVOptions) (*Series, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return ReadCSV(f, path, opt)
+}
+
+// ReadCSV reads a CSV with a header row. Timestamps may be numbers (for
+// example Unix seconds) or RFC 3339 times; they must not decrease. Every
+// selected field must be a finite number.
+func ReadCSV(r io.Reader, name string, opt CSVOptions) (*Series, error) {
+	maxRows := opt.MaxRows
+	if maxRows <= 0 || maxRows > MaxRows {
+		maxRows = MaxRows
+	}
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = -1 // ragged rows get our own message
+	cr.ReuseRecord = true
+	cr.TrimLeadingSpace = true
+	header, err := cr.Read()
+	if err == io.EOF {
+		return nil, fmt.Errorf("%s: empty file: want a header row and data", name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	header = slices.Clone(header)
+	if len(header) > MaxColumns {
+		return nil, fmt.Errorf("%s:1: %d columns exceed the limit of %d", name, len(header), MaxColumns)
+	}
+	index := map[string]int{}
+	for i, h := range header {
+		h = strings.TrimSpace(h)
+		header[i] = h
+		if h == "" {
+			return nil, fmt.Errorf("%s:1: column %d has no name", name, i+1)
+		}
+		if _, dup := index[h]; dup {
+			return nil, fmt.Errorf("%s:1: column name %q appears twice", name, h)
+		}
+		index[h] = i
+	}
+	timeCol := -1
+	switch opt.TimeColumn {
+	case "-":
+	case "":
+		for i, h := range header {
+			if slices.Contains(timeNames, strings.ToLower(h)) {
+				timeCol = i
+				break
+			}
+		}
+	default:
+		i, ok := index[opt.TimeColumn]
+		if !ok {
+			return nil, fmt.Errorf("%s:1: no time column %q (columns: %s)", name, opt.TimeColumn, strings.Join(header, ", "))
+		}
+		timeCol = i
+	}
+	var cols []int
+	if len(opt.Channels) == 0 {
+		for i := range header {
+			if i != timeCol {
+				cols = append(cols, i)
+			}
+		}
+	} else {
+		for _, c := range opt.Channels {
+			i, ok := index[c]
+			if !ok {
+				return nil, fmt.Errorf("%s:1: no column %q (columns: %s)", name, c, strings.Join(header, ", "))
+			}
+			if i == timeCol {
+				return nil, fmt.Errorf("%s:1: column %q is the time column", name, c)
+			}
+			cols = append(cols, i)
+		}
+	}
+	if len(cols) == 0 {
+		return nil, fmt.Errorf("%s:1: no data columns", name)
+	}
+	s := &Series{Source: name}
+	for _, c := range cols {
+		s.Names = append(s.Names, header[c])
+	}
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				return nil, fmt.Errorf("%s:%d: %v", name, pe.Line, pe.Err)
+			}
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		line, _ := cr.FieldPos(0) // rec has at least one field here
+		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
+			continue // blank line
+		}
+		if len(rec) != len(header) {
+			return nil, fmt.Errorf("%s:%d: %d fields, the header has %d", name, line, len(rec), len(header))
+		}
+		if s.Len() >= maxRows {
+			return nil, fmt.Errorf("%s:%d: more than %d rows", name, line, maxRows)
+		}
+		if timeCol >= 0 {
+			t, err := parseTime(rec[timeCol])
+			if err != nil {
+				return nil, fmt.Errorf("%s:%d: column %d (%s): %v", name, line, timeCol+1, header[timeCol], err)
+			}
+			if n := len(s.Times); n > 0 && t < s.Times[n-1] {
+				return nil, fmt.Errorf("%s:%d: column %d (%s): time %v goes back (previous row: %v)", name, line, timeCol+1, header[timeCol], rec[timeCol], s.Times[n-1])
+			}
+			s.Times = append(s.Times, t)
+		}
+		for _, c := range cols {
+			f := strings.TrimSpace(rec[c])
+			v, err := strconv.ParseFloat(f, 32)
+			if err != nil {
+				return nil, fmt.Errorf("%s:%d: column %d (%s): %q is not a number", name, line, c+1, header[c], f)
+			}
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return nil, fmt.Errorf("%s:%d: column %d (%s): %s is not a finite number", name, line, c+1, header[c], f)
+			}
+			s.Values = append(s.Values, float32(v))
+		}
+		s.Lines = append(s.Lines, line)
+	}
+	if s.Len() == 0 {
+		return nil, fmt.Errorf("%s: no data rows after the header", name)
+	}
+	return s, nil
+}
+
+// parseTime reads a number (e.g. Unix seconds) or an RFC 3339 time.
+func parseTime(f string) (float64, error) {
+	f = strings.TrimSpace(f)
+	if v, err := strconv.ParseFloat(f, 64); err == nil {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return 0, fmt.Errorf("time %s is not finite", f)
+		}
+		return v, nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05", "2006-01-02T15:04:05"} {
+		if t, err := time.Parse(layout, f); err == nil {
+			return float64(t.UnixNano()) / 1e9, nil
+		}
+	}
+	return 0, fmt.Errorf("%q is neither a number nor an RFC 3339 time", f)
+}
+
+// Split cuts the series in time: the first part holds 1-frac of the rows,
+// the second the rest. Windows cut from each part never overlap, so a
+// validation split cannot leak training data.
+func (s *Series) Split(frac float64) (*Series, *Series) {
+	n := s.Len()
+	cut := int(math.Round(float64(n) * (1 - frac)))
+	cut = max(0, min(n, cut))
+	return s.slice(0, cut), s.slice(cut, n)
+}
+
+func (s *Series) slice(a, b int) *Series {
+	c := s.Channels()
+	out := &Series{Source: s.Source, Names: s.Names, Values: s.Values[a*c : b*c], Lines: s.Lines[a:b]}
+	if s.Times != nil {
+		out.Times = s.Times[a:b]
+	}
+	return out
+}
+
+// Windows cuts windows of length steps every hop rows and returns them
+// concatenated (time-major, steps*channels values each) with their count.
+func (s *Series) Windows(steps, hop int) ([]float32, int, error) {
+	if steps < 1 || hop < 1 {
+		return nil, 0, fmt.Errorf("dataset: window %d and hop %d must be positive", steps, hop)
+	}
+	n := s.Len()
+	if n < steps {
+		return nil, 0, fmt.Errorf("%s: %d rows, too few for one window of %d", s.Source, n, steps)
+	}
+	count := (n-steps)/hop + 1
+	c := s.Channels()
+	out := make([]float32, 0, count*steps*c)
+	for w := 0; w < count; w++ {
+		out = append(out, s.Values[w*hop*c:(w*hop+steps)*c]...)
+	}
+	return out, count, nil
+}
+
+// FitNormalization returns the per-channel normalisation of kind (meanstd
+// or minmax) fitted on the series. A constant channel gets scale 1, so it
+// maps to 0 instead of dividing by zero.
+func (s *Series) FitNormalization(kind model.NormKind) (model.Normalization, error) {
+	c, n := s.Channels(), s.Len()
+	if n == 0 {
+		return model.Normalization{}, fmt.Errorf("%s: no rows to fit the normalisation on", s.Source)
+	}
+	norm := model.Normalization{Kind: kind, Shift: make([]float32, c), Scale: make([]float32, c)}
+	switch kind {
+	case model.NormNone, "":
+		return model.Normalization{Kind: model.NormNone}, nil
+	case model.NormMeanStd:
+		for ch := 0; ch < c; ch++ {
+			var sum, sq float64
+			for t := 0; t < n; t++ {
+				v := float64(s.Values[t*c+ch])
+				sum += v
+				sq += v * v
+			}
+			mean := sum / float64(n)
+			std := math.Sqrt(math.Max(0, sq/float64(n)-mean*mean))
+			norm.Shift[ch], norm.Scale[ch] = float32(mean), float32(std)
+		}
+	case model.NormMinMax:
+		for ch := 0; ch < c; ch++ {
+			lo, hi := math.Inf(1), math.Inf(-1)
+			for t := 0; t < n; t++ {
+				v := float64(s.Values[t*c+ch])
+				lo, hi = math.Min(lo, v), math.Max(hi, v)
+			}
+			norm.Shift[ch], norm.Scale[ch] = float32(lo), float32(hi-lo)
+		}
+	default:
+		return model.Normalization{}, fmt.Errorf("dataset: unknown normalisation %q", kind)
+	}
+	for ch := range norm.Scale {
+		if !(float64(norm.Scale[ch]) > 1e-12*math.Max(1, math.Abs(float64(norm.Shift[ch])))) {
+			norm.Scale[ch] = 1 // a constant channel
+		}
+	}
+	return norm, nil
+}
+
+// Normalize applies a normalisation to time-major values with c channels, in place.
+func Normalize(v []float32, norm model.Normalization, c int) {
+	if norm.Kind == model.NormNone || norm.Kind == "" {
+		return
+	}
+	for i := range v {
+		ch := i % c
+		v[i] = (v[i] - norm.Shift[ch]) / norm.Scale[ch]
+	}
+}

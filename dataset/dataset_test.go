@@ -1,0 +1,130 @@
+package dataset
+
+import (
+	"math"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/edgeml/edge/model"
+)
+
+func TestReadCSV(t *testing.T) {
+	in := "time,temp,hum, pressure\n" +
+		"0,20.5,40,1000\n" +
+		"1,21,41,1001\n" +
+		"\n" +
+		"2,21.5,42,1002\n"
+	s, err := ReadCSV(strings.NewReader(in), "x.csv", CSVOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Len() != 3 || s.Channels() != 3 || strings.Join(s.Names, ",") != "temp,hum,pressure" {
+		t.Fatalf("read %d rows of %v", s.Len(), s.Names)
+	}
+	if s.Values[3] != 21 || s.Times[2] != 2 || s.Lines[2] != 5 {
+		t.Errorf("values %v times %v lines %v", s.Values, s.Times, s.Lines)
+	}
+	s, err = ReadCSV(strings.NewReader(in), "x.csv", CSVOptions{Channels: []string{"pressure", "temp"}})
+	if err != nil || s.Values[0] != 1000 || s.Values[1] != 20.5 {
+		t.Fatalf("channel selection: %v %v", s, err)
+	}
+	s, err = ReadCSV(strings.NewReader("a,b\n1,2\n3,4\n"), "y.csv", CSVOptions{})
+	if err != nil || s.Times != nil || s.Channels() != 2 {
+		t.Fatalf("no time column: %v %v", s, err)
+	}
+	s, err = ReadCSV(strings.NewReader("timestamp,a\n2026-01-01T00:00:00Z,1\n2026-01-01T00:00:01Z,2\n"), "z.csv", CSVOptions{})
+	if err != nil || s.Times[1]-s.Times[0] != 1 {
+		t.Fatalf("RFC 3339 times: %v %v", s, err)
+	}
+}
+
+func TestReadCSVErrors(t *testing.T) {
+	for _, c := range []struct{ in, want string }{
+		{"", "empty file"},
+		{"a,b\n", "no data rows"},
+		{"a,b\n1,2\n3\n", "x.csv:3: 1 fields, the header has 2"},
+		{"a,b\n1,2\n3,x7\n", `x.csv:3: column 2 (b): "x7" is not a number`},
+		{"a,b\n1,NaN\n", "x.csv:2: column 2 (b): NaN is not a finite number"},
+		{"a,b\n1,+Inf\n", "not a finite number"},
+		{"time,a\n5,1\n4,2\n", "x.csv:3: column 1 (time): time 4 goes back"},
+		{"time,a\nnoon,1\n", "neither a number nor an RFC 3339 time"},
+		{"a,a\n1,2\n", "appears twice"},
+		{"a,\n1,2\n", "column 2 has no name"},
+		{"a,\"b\n1,2\n", "x.csv:"},
+	} {
+		_, err := ReadCSV(strings.NewReader(c.in), "x.csv", CSVOptions{})
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: error %v, want %q", c.in, err, c.want)
+		}
+	}
+	if _, err := ReadCSV(strings.NewReader("a,b\n1,2\n"), "x.csv", CSVOptions{Channels: []string{"c"}}); err == nil || !strings.Contains(err.Error(), `no column "c"`) {
+		t.Errorf("unknown channel: %v", err)
+	}
+	if _, err := ReadCSV(strings.NewReader("a,b\n1,2\n3,4\n5,6\n"), "x.csv", CSVOptions{MaxRows: 2}); err == nil || !strings.Contains(err.Error(), "more than 2 rows") {
+		t.Errorf("row limit: %v", err)
+	}
+}
+
+func TestWindowsSplitNormalise(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("a,b\n")
+	for i := 0; i < 100; i++ {
+		b.WriteString(strconv.Itoa(i) + "," + strconv.Itoa(2*i) + "\n")
+	}
+	s, err := ReadCSV(strings.NewReader(b.String()), "w.csv", CSVOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, n, err := s.Windows(10, 5)
+	if err != nil || n != 19 || len(w) != 19*10*2 || w[2*10] != 5 || w[2*10+1] != 10 {
+		t.Fatalf("windows: n=%d len=%d first of second window %v, err %v", n, len(w), w[20:22], err)
+	}
+	if _, _, err := s.Windows(101, 1); err == nil || !strings.Contains(err.Error(), "too few for one window") {
+		t.Errorf("short series: %v", err)
+	}
+	tr, va := s.Split(0.2)
+	if tr.Len() != 80 || va.Len() != 20 || va.Values[0] != 80 {
+		t.Errorf("split: %d + %d, validation starts at %v", tr.Len(), va.Len(), va.Values[0])
+	}
+	norm, err := s.FitNormalization(model.NormMeanStd)
+	if err != nil || math.Abs(float64(norm.Shift[0])-49.5) > 1e-4 || math.Abs(float64(norm.Scale[1])-2*28.866) > 1e-2 {
+		t.Errorf("meanstd: %+v %v", norm, err)
+	}
+	mm, _ := s.FitNormalization(model.NormMinMax)
+	if mm.Shift[1] != 0 || mm.Scale[1] != 198 {
+		t.Errorf("minmax: %+v", mm)
+	}
+	v := append([]float32(nil), s.Values[:4]...)
+	Normalize(v, mm, 2)
+	if v[2] != 1.0/99 {
+		t.Errorf("normalised %v", v)
+	}
+	c, _ := ReadCSV(strings.NewReader("a\n3\n3\n3\n"), "c.csv", CSVOptions{})
+	cn, _ := c.FitNormalization(model.NormMeanStd)
+	if cn.Scale[0] != 1 {
+		t.Errorf("constant channel scale %v, want 1", cn.Scale[0])
+	}
+}
+
+// FuzzReadCSV: any input gives a series or an error, never a panic, and a
+// series read is well formed.
+func FuzzReadCSV(f *testing.F) {
+	f.Add("time,a,b\n0,1,2\n1,3,4\n")
+	f.Add("a\n1\n\n2\n")
+	f.Add("a,b\n1,\"2\n")
+	f.Fuzz(func(t *testing.T, in string) {
+		s, err := ReadCSV(strings.NewReader(in), "f.csv", CSVOptions{})
+		if err != nil {
+			return
+		}
+		if s.Len()*s.Channels() != len(s.Values) || len(s.Lines) != s.Len() {
+			t.Fatalf("malformed series: %d rows x %d channels, %d values, %d lines", s.Len(), s.Channels(), len(s.Values), len(s.Lines))
+		}
+		for _, v := range s.Values {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				t.Fatalf("non-finite value %v accepted", v)
+			}
+		}
+	})
+}
