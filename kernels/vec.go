@@ -7,7 +7,8 @@ import (
 
 // Vector kernels. Their slices must have equal lengths: a mismatch is a bug
 // in the caller and panics with a message naming the kernel, as gonum's
-// floats package does. Every family computes the same bits:
+// floats package does. dst may be one of the inputs (in place); it must
+// not otherwise overlap them. Every family computes the same bits:
 //   - elementwise float32 ops are single IEEE operations (or one FMA32);
 //   - reductions (Dot, Sum, SumSquares) use the canonical order below, which
 //     SIMD code reproduces with whole vectors of lanes.

@@ -19,10 +19,10 @@ var avx2Vec = &vecImpl{
 	qaffine:    blocksQuantizeAffine(8, asm.QuantizeAffineAVX2),
 	dequantize: blocksDequantize(8, asm.DequantizeAVX2),
 	lut:        avx2LUT,
-	add:        func(d, a, b []float32) { vek32.Add_Into(d, a, b) },
-	sub:        func(d, a, b []float32) { vek32.Sub_Into(d, a, b) },
-	mul:        func(d, a, b []float32) { vek32.Mul_Into(d, a, b) },
-	scale:      func(d, a []float32, s float32) { vek32.MulNumber_Into(d, a, s) },
+	add:        vekCommutative(vek32.Add_Into, vek32.Add_Inplace),
+	sub:        vekSub,
+	mul:        vekCommutative(vek32.Mul_Into, vek32.Mul_Inplace),
+	scale:      vekScale,
 	fmav:       blocksFMAV(8, asm.FMAVAVX2),
 	axpy:       blocksAxpy(8, asm.AxpyAVX2),
 	relu:       blocksReLU(8, asm.ReLUAVX2),
@@ -51,4 +51,48 @@ func avx2LUT(dst, src []int8, t *Table) {
 		asm.LUTAVX2(&dst[0], &src[0], n, &t.xt[0])
 	}
 	genericLUT(dst[n:], src[n:], t)
+}
+
+// vek32's _Into functions refuse a destination that is one of their
+// inputs; an aliased call goes to the _Inplace form instead (or, for
+// a - b into b, to Go).
+
+func same(a, b []float32) bool {
+	return len(a) > 0 && len(b) > 0 && &a[0] == &b[0]
+}
+
+func vekCommutative(into func(d, a, b []float32) []float32, inplace func(d, a []float32)) func(d, a, b []float32) {
+	return func(d, a, b []float32) {
+		switch {
+		case len(d) == 0:
+		case same(d, a):
+			inplace(d, b)
+		case same(d, b):
+			inplace(d, a)
+		default:
+			into(d, a, b)
+		}
+	}
+}
+
+func vekSub(d, a, b []float32) {
+	switch {
+	case len(d) == 0:
+	case same(d, a):
+		vek32.Sub_Inplace(d, b)
+	case same(d, b):
+		genericVec.sub(d, a, b)
+	default:
+		vek32.Sub_Into(d, a, b)
+	}
+}
+
+func vekScale(d, a []float32, s float32) {
+	switch {
+	case len(d) == 0:
+	case same(d, a):
+		vek32.MulNumber_Inplace(d, s)
+	default:
+		vek32.MulNumber_Into(d, a, s)
+	}
 }

@@ -251,3 +251,47 @@ func TestVectorAllocs(t *testing.T) {
 	}
 	_ = Use(Best())
 }
+
+// TestVectorInPlace runs every element-wise kernel with its destination
+// equal to each input, on every family.
+func TestVectorInPlace(t *testing.T) {
+	rng := rand.New(rand.NewPCG(27, 28))
+	for _, f := range supported(t) {
+		v := vecOf(f)
+		for _, n := range []int{1, 7, 33, 100} {
+			a, b := randSlice(rng, n), randSlice(rng, n)
+			check := func(name string, got []float32, want func(i int) float32) {
+				for i := range got {
+					if !sameBits(got[i], want(i)) {
+						t.Fatalf("%s %s in place, n=%d [%d]: %g, want %g", f, name, n, i, got[i], want(i))
+					}
+				}
+			}
+			for _, op := range []struct {
+				name string
+				fn   func(d, a, b []float32)
+				want func(x, y float32) float32
+			}{
+				{"add", v.add, func(x, y float32) float32 { return x + y }},
+				{"sub", v.sub, func(x, y float32) float32 { return x - y }},
+				{"mul", v.mul, func(x, y float32) float32 { return float32(x * y) }},
+			} {
+				d := append([]float32(nil), a...)
+				op.fn(d, d, b)
+				check(op.name+" (dst=a)", d, func(i int) float32 { return op.want(a[i], b[i]) })
+				d = append([]float32(nil), b...)
+				op.fn(d, a, d)
+				check(op.name+" (dst=b)", d, func(i int) float32 { return op.want(a[i], b[i]) })
+			}
+			d := append([]float32(nil), a...)
+			v.scale(d, d, 3)
+			check("scale", d, func(i int) float32 { return float32(a[i] * 3) })
+			d = append([]float32(nil), a...)
+			v.relu(d, d)
+			check("relu", d, func(i int) float32 { return max(a[i], 0) })
+			d = append([]float32(nil), a...)
+			v.fmav(d, d, b, d)
+			check("fmav", d, func(i int) float32 { return FMA32(a[i], b[i], a[i]) })
+		}
+	}
+}
