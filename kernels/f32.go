@@ -99,10 +99,25 @@ func packPanels(p *f32Panels, nr, k, n int, buf []float32, b []float32, csB, rsB
 	for q := 0; q < p.panels; q++ {
 		pan := p.data[q*k*nr : (q+1)*k*nr]
 		cols := min(nr, n-q*nr)
-		for i := 0; i < k; i++ {
-			row := pan[i*nr : i*nr+cols]
-			for c := range row {
-				row[c] = b[i*rsB+(q*nr+c)*csB]
+		switch {
+		case csB == 1: // B's rows are contiguous: copy them
+			for i := 0; i < k; i++ {
+				copy(pan[i*nr:i*nr+cols], b[i*rsB+q*nr:i*rsB+q*nr+cols])
+			}
+		case rsB == 1: // B's columns are contiguous (a transposed matrix)
+			for c := 0; c < cols; c++ {
+				src := b[(q*nr+c)*csB : (q*nr+c)*csB+k]
+				dst := pan[c:]
+				for i, v := range src {
+					dst[i*nr] = v
+				}
+			}
+		default:
+			for i := 0; i < k; i++ {
+				row := pan[i*nr : i*nr+cols]
+				for c := range row {
+					row[c] = b[i*rsB+(q*nr+c)*csB]
+				}
 			}
 		}
 	}

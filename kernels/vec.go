@@ -33,7 +33,9 @@ type vecImpl struct {
 	scale      func(dst, a []float32, s float32)
 	axpy       func(dst, a []float32, s float32)
 	fmav       func(dst, a, b, c []float32)
+	adamw      func(p, g, m, v []float32, h *AdamParams)
 	relu       func(dst, a []float32)
+	reluGrad   func(dz, dy, z []float32)
 	dot        func(a, b []float32) float32
 	sum        func(a []float32) float32
 	sumsq      func(a, b []float32) float32
@@ -170,8 +172,36 @@ func FMAV(dst, a, b, c []float32) {
 	vec().fmav(dst, a, b, c)
 }
 
+// AdamParams are the scalars of one AdamW step (see AdamW).
+type AdamParams struct {
+	LR           float32 // learning rate
+	Beta1, Beta2 float32 // moment decay rates
+	C1, C2       float32 // bias corrections 1-Beta1^t and 1-Beta2^t
+	Eps          float32
+	Decay        float32 // decoupled weight decay factor 1 - LR*weight_decay
+}
+
+// AdamW applies one Adam step with decoupled weight decay to parameters p
+// with gradients g and moments m and v (equal lengths), each operation
+// rounded to float32 in this order, without fused multiply-adds:
+//
+//	m = Beta1*m + (1-Beta1)*g
+//	v = Beta2*v + (1-Beta2)*(g*g)
+//	p = p*Decay - LR*((m/C1) / (sqrt(v/C2) + Eps))
+func AdamW(p, g, m, v []float32, h AdamParams) {
+	sameLen("AdamW", len(p), len(g), len(m), len(v))
+	vec().adamw(p, g, m, v, &h)
+}
+
 // ReLU32 writes dst[i] = 0 where a[i] < 0, else a[i] (so NaN and -0 pass through).
 func ReLU32(dst, a []float32) { sameLen("ReLU32", len(dst), len(a)); vec().relu(dst, a) }
+
+// ReLUGrad writes dz[i] = dy[i] where z[i] > 0, else 0 (so NaN gives 0):
+// the gradient through a ReLU whose input was z.
+func ReLUGrad(dz, dy, z []float32) {
+	sameLen("ReLUGrad", len(dz), len(dy), len(z))
+	vec().reluGrad(dz, dy, z)
+}
 
 // Dot returns sum_i a[i]*b[i] in the canonical order (see RedLanes), each
 // step an FMA32.
@@ -221,17 +251,19 @@ var genericVec = &vecImpl{
 			d[i] = float32(a[i] * s)
 		}
 	},
-	fmav: genericFMAV,
+	fmav:  genericFMAV,
+	adamw: genericAdamW,
 	axpy: func(d, a []float32, s float32) {
 		d = d[:len(a)]
 		for i := range a {
 			d[i] = FMA32(s, a[i], d[i])
 		}
 	},
-	relu:  genericReLU,
-	dot:   genericDot,
-	sum:   genericSum,
-	sumsq: genericSumSquares,
+	relu:     genericReLU,
+	reluGrad: genericReLUGrad,
+	dot:      genericDot,
+	sum:      genericSum,
+	sumsq:    genericSumSquares,
 }
 
 // quantizeOne is the scalar definition of Quantize given inv = 1/scale.
@@ -279,10 +311,34 @@ func genericLUT(dst, src []int8, t *Table) {
 	}
 }
 
+func genericReLUGrad(dz, dy, z []float32) {
+	dz, dy = dz[:len(z)], dy[:len(z)]
+	for i, v := range z {
+		if v > 0 {
+			dz[i] = dy[i]
+		} else {
+			dz[i] = 0
+		}
+	}
+}
+
 func genericFMAV(d, a, b, c []float32) {
 	d, b, c = d[:len(a)], b[:len(a)], c[:len(a)]
 	for i := range a {
 		d[i] = FMA32(a[i], b[i], c[i])
+	}
+}
+
+func genericAdamW(p, g, m, v []float32, h *AdamParams) {
+	g, m, v = g[:len(p)], m[:len(p)], v[:len(p)]
+	ob1, ob2 := 1-h.Beta1, 1-h.Beta2
+	for i := range p {
+		gi := g[i]
+		mi := float32(h.Beta1*m[i]) + float32(ob1*gi)
+		vi := float32(h.Beta2*v[i]) + float32(ob2*float32(gi*gi))
+		m[i], v[i] = mi, vi
+		den := float32(math.Sqrt(float64(vi/h.C2))) + h.Eps
+		p[i] = float32(p[i]*h.Decay) - float32(h.LR*float32(float32(mi/h.C1)/den))
 	}
 }
 

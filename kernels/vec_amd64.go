@@ -24,6 +24,8 @@ var avx2Vec = &vecImpl{
 	mul:        vekCommutative(vek32.Mul_Into, vek32.Mul_Inplace),
 	scale:      vekScale,
 	fmav:       blocksFMAV(8, asm.FMAVAVX2),
+	adamw:      blocksAdamW(8, asm.AdamWAVX2),
+	reluGrad:   blocksReLUGrad(8, asm.ReLUGradAVX2),
 	axpy:       blocksAxpy(8, asm.AxpyAVX2),
 	relu:       blocksReLU(8, asm.ReLUAVX2),
 	dot:        blocksDot(asm.DotAVX2),

@@ -34,10 +34,12 @@ var neonVec = &vecImpl{
 		}
 		genericVec.scale(d[n:], a[n:], s)
 	},
-	fmav:  blocksFMAV(4, asm.FMAVNEON),
-	axpy:  blocksAxpy(4, asm.AxpyNEON),
-	relu:  blocksReLU(4, asm.ReLUNEON),
-	dot:   blocksDot(asm.DotNEON),
-	sum:   blocksSum(asm.SumNEON),
-	sumsq: blocksSumSquares(asm.SumSquaresNEON),
+	fmav:     blocksFMAV(4, asm.FMAVNEON),
+	adamw:    blocksAdamW(4, asm.AdamWNEON),
+	reluGrad: blocksReLUGrad(4, asm.ReLUGradNEON),
+	axpy:     blocksAxpy(4, asm.AxpyNEON),
+	relu:     blocksReLU(4, asm.ReLUNEON),
+	dot:      blocksDot(asm.DotNEON),
+	sum:      blocksSum(asm.SumNEON),
+	sumsq:    blocksSumSquares(asm.SumSquaresNEON),
 }

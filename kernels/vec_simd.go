@@ -67,6 +67,27 @@ func blocksFMAV(block int, asmFn func(dst, a, b, c *float32, n int)) func(d, a, 
 	}
 }
 
+func blocksAdamW(block int, asmFn func(p, g, m, v *float32, n int, h *[7]float32)) func(p, g, m, v []float32, h *AdamParams) {
+	return func(p, g, m, v []float32, h *AdamParams) {
+		n := len(p) / block * block
+		if n > 0 {
+			hv := [7]float32{h.LR, h.Beta1, h.Beta2, h.C1, h.C2, h.Eps, h.Decay}
+			asmFn(&p[0], &g[0], &m[0], &v[0], n, &hv)
+		}
+		genericAdamW(p[n:], g[n:], m[n:], v[n:], h)
+	}
+}
+
+func blocksReLUGrad(block int, asmFn func(dz, dy, z *float32, n int)) func(dz, dy, z []float32) {
+	return func(dz, dy, z []float32) {
+		n := len(z) / block * block
+		if n > 0 {
+			asmFn(&dz[0], &dy[0], &z[0], n)
+		}
+		genericReLUGrad(dz[n:], dy[n:], z[n:])
+	}
+}
+
 func blocksReLU(block int, asmFn func(dst, a *float32, n int)) func([]float32, []float32) {
 	return func(dst, a []float32) {
 		n := len(a) / block * block

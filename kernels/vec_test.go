@@ -3,6 +3,7 @@ package kernels
 import (
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"testing"
 )
 
@@ -213,6 +214,14 @@ func TestFloatVectorOps(t *testing.T) {
 				}
 				check("relu", i, d[i], want)
 			}
+			v.reluGrad(d, b, a)
+			for i := range d {
+				want := float32(0)
+				if a[i] > 0 {
+					want = b[i]
+				}
+				check("reluGrad", i, d[i], want)
+			}
 			check("dot", 0, v.dot(a, b), specReduce(n, func(acc float32, i int) float32 { return FMA32(a[i], b[i], acc) }))
 			check("sum", 0, v.sum(a), specReduce(n, func(acc float32, i int) float32 { return acc + a[i] }))
 			check("sumsq", 0, v.sumsq(a, b), specReduce(n, func(acc float32, i int) float32 { d := a[i] - b[i]; return FMA32(d, d, acc) }))
@@ -292,6 +301,53 @@ func TestVectorInPlace(t *testing.T) {
 			d = append([]float32(nil), a...)
 			v.fmav(d, d, b, d)
 			check("fmav", d, func(i int) float32 { return FMA32(a[i], b[i], a[i]) })
+		}
+	}
+}
+
+func TestAdamW(t *testing.T) {
+	rng := rand.New(rand.NewPCG(29, 30))
+	h := AdamParams{LR: 1e-3, Beta1: 0.9, Beta2: 0.999, C1: 0.1, C2: 0.001, Eps: 1e-8, Decay: 1 - 1e-7}
+	for _, f := range supported(t) {
+		v := vecOf(f)
+		for _, n := range []int{1, 5, 8, 13, 64, 100} {
+			p, g := randSlice(rng, n), randSlice(rng, n)
+			m, s := randSlice(rng, n), randSlice(rng, n)
+			for i := range s {
+				s[i] = s[i] * s[i]
+			}
+			wp, wm, ws := append([]float32(nil), p...), append([]float32(nil), m...), append([]float32(nil), s...)
+			genericAdamW(wp, g, wm, ws, &h)
+			v.adamw(p, g, m, s, &h)
+			for i := range p {
+				if !sameBits(p[i], wp[i]) || !sameBits(m[i], wm[i]) || !sameBits(s[i], ws[i]) {
+					t.Fatalf("%s n=%d [%d]: p %g m %g v %g, want %g %g %g", f, n, i, p[i], m[i], s[i], wp[i], wm[i], ws[i])
+				}
+			}
+		}
+	}
+	// The definition on one value: m = 0.9*1 + 0.1*2 = 1.1, v = 0.999*4 + 0.001*4 = 4.
+	p, g, m, v := []float32{1}, []float32{2}, []float32{1}, []float32{4}
+	AdamW(p, g, m, v, AdamParams{LR: 0.5, Beta1: 0.9, Beta2: 0.999, C1: 1, C2: 1, Eps: 0, Decay: 1})
+	if math.Abs(float64(m[0])-1.1) > 1e-6 || math.Abs(float64(v[0])-4) > 1e-5 || math.Abs(float64(p[0])-(1-0.5*1.1/2)) > 1e-6 {
+		t.Errorf("AdamW step: p %v m %v v %v", p, m, v)
+	}
+}
+
+// TestVecImplComplete: every family has every vector kernel (a missing one
+// is a nil function that would crash at the first call).
+func TestVecImplComplete(t *testing.T) {
+	for _, f := range Families() {
+		for _, impl := range arch.vec {
+			if impl.family != f {
+				continue
+			}
+			v := reflect.ValueOf(*impl)
+			for i := 0; i < v.NumField(); i++ {
+				if v.Field(i).Kind() == reflect.Func && v.Field(i).IsNil() {
+					t.Errorf("%s: vector kernel %s is missing", f, v.Type().Field(i).Name)
+				}
+			}
 		}
 	}
 }

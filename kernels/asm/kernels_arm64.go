@@ -231,6 +231,17 @@ func AxpyNEON(dst, a *float32, n int, s float32)
 //go:noescape
 func FMAVNEON(dst, a, b, c *float32, n int)
 
+// AdamWNEON applies kernels.AdamW to n floats (a multiple of 4); h holds
+// LR, Beta1, Beta2, C1, C2, Eps, Decay.
+//
+//go:noescape
+func AdamWNEON(pp, gg, mm, vv *float32, n int, h *[7]float32)
+
+// ReLUGradNEON computes dz = z > 0 ? dy : 0 over n floats (a multiple of 4).
+//
+//go:noescape
+func ReLUGradNEON(dz, dy, z *float32, n int)
+
 // ReLUNEON computes dst = a < 0 ? 0 : a over n floats (a multiple of 4).
 //
 //go:noescape

@@ -60,3 +60,14 @@ func FMAVAVX2(dst, a, b, c *float32, n int)
 //
 //go:noescape
 func QuantizeAffineAVX2(dst *int8, src, mul, add *float32, n int, lo, hi float32, zp int32)
+
+// AdamWAVX2 applies kernels.AdamW to n floats (a multiple of 8); h holds
+// LR, Beta1, Beta2, C1, C2, Eps, Decay.
+//
+//go:noescape
+func AdamWAVX2(pp, gg, mm, vv *float32, n int, h *[7]float32)
+
+// ReLUGradAVX2 computes dz = z > 0 ? dy : 0 over n floats (a multiple of 8).
+//
+//go:noescape
+func ReLUGradAVX2(dz, dy, z *float32, n int)

@@ -384,3 +384,85 @@ qaloop:
 qadone:
 	VZEROUPPER
 	RET
+
+// func AdamWAVX2(pp, gg, mm, vv *float32, n int, h *[7]float32)
+// n is a multiple of 8; h = LR, Beta1, Beta2, C1, C2, Eps, Decay. The
+// operations of kernels.AdamW, in its order, each rounded (no FMA).
+TEXT ·AdamWAVX2(SB), NOSPLIT, $0-48
+	MOVQ pp+0(FP), DI
+	MOVQ gg+8(FP), SI
+	MOVQ mm+16(FP), DX
+	MOVQ vv+24(FP), BX
+	MOVQ n+32(FP), CX
+	MOVQ h+40(FP), AX
+	VBROADCASTSS 0(AX), Y8   // LR
+	VBROADCASTSS 4(AX), Y9   // Beta1
+	VBROADCASTSS 8(AX), Y10  // Beta2
+	VBROADCASTSS 12(AX), Y11 // C1
+	VBROADCASTSS 16(AX), Y12 // C2
+	VBROADCASTSS 20(AX), Y13 // Eps
+	VBROADCASTSS 24(AX), Y14 // Decay
+	MOVL $0x3f800000, R8     // 1.0
+	MOVQ R8, X15
+	VBROADCASTSS X15, Y15
+	VSUBPS Y9, Y15, Y6       // 1-Beta1
+	VSUBPS Y10, Y15, Y7      // 1-Beta2
+	SHRQ $3, CX
+	JZ   adone
+
+aloop:
+	VMOVUPS (SI), Y0         // g
+	VMULPS  (DX), Y9, Y1     // Beta1*m
+	VMULPS  Y0, Y6, Y2       // (1-Beta1)*g
+	VADDPS  Y2, Y1, Y1       // m
+	VMULPS  Y0, Y0, Y3       // g*g
+	VMULPS  Y3, Y7, Y3       // (1-Beta2)*g*g
+	VMULPS  (BX), Y10, Y2    // Beta2*v
+	VADDPS  Y3, Y2, Y2       // v
+	VMOVUPS Y1, (DX)
+	VMOVUPS Y2, (BX)
+	VDIVPS  Y12, Y2, Y2      // v/C2
+	VSQRTPS Y2, Y2
+	VADDPS  Y13, Y2, Y2      // + Eps
+	VDIVPS  Y11, Y1, Y1      // m/C1
+	VDIVPS  Y2, Y1, Y1       // (m/C1)/den
+	VMULPS  Y1, Y8, Y1       // LR*...
+	VMULPS  (DI), Y14, Y3    // p*Decay
+	VSUBPS  Y1, Y3, Y3
+	VMOVUPS Y3, (DI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	ADDQ $32, DX
+	ADDQ $32, BX
+	DECQ CX
+	JNZ  aloop
+
+adone:
+	VZEROUPPER
+	RET
+
+// func ReLUGradAVX2(dz, dy, z *float32, n int)
+// n is a multiple of 8; dz = z > 0 ? dy : 0 (ordered compare: NaN gives 0).
+TEXT ·ReLUGradAVX2(SB), NOSPLIT, $0-32
+	MOVQ dz+0(FP), DI
+	MOVQ dy+8(FP), SI
+	MOVQ z+16(FP), DX
+	MOVQ n+24(FP), CX
+	VXORPS Y0, Y0, Y0
+	SHRQ $3, CX
+	JZ   rgdone
+
+rgloop:
+	VMOVUPS (DX), Y1
+	VCMPPS  $0x1e, Y0, Y1, Y1 // z > 0, ordered
+	VANDPS  (SI), Y1, Y1
+	VMOVUPS Y1, (DI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	ADDQ $32, DX
+	DECQ CX
+	JNZ  rgloop
+
+rgdone:
+	VZEROUPPER
+	RET

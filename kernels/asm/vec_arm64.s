@@ -390,6 +390,81 @@ fmloop:
 fmdone:
 	RET
 
+// func AdamWNEON(pp, gg, mm, vv *float32, n int, h *[7]float32)
+TEXT ·AdamWNEON(SB), NOSPLIT, $0-48
+	MOVD pp+0(FP), R0
+	MOVD gg+8(FP), R1
+	MOVD mm+16(FP), R2
+	MOVD vv+24(FP), R3
+	MOVD n+32(FP), R4
+	MOVD h+40(FP), R5
+	FMOVS 0(R5), F16
+	VDUP V16.S[0], V16.S4
+	FMOVS 4(R5), F17
+	VDUP V17.S[0], V17.S4
+	FMOVS 8(R5), F18
+	VDUP V18.S[0], V18.S4
+	FMOVS 12(R5), F19
+	VDUP V19.S[0], V19.S4
+	FMOVS 16(R5), F20
+	VDUP V20.S[0], V20.S4
+	FMOVS 20(R5), F21
+	VDUP V21.S[0], V21.S4
+	FMOVS 24(R5), F22
+	VDUP V22.S[0], V22.S4
+	FMOVS $1.0, F23
+	VDUP V23.S[0], V23.S4
+	WORD $0x4eb1d6f8 // fsub v24.4s, v23.4s, v17.4s
+	WORD $0x4eb2d6f9 // fsub v25.4s, v23.4s, v18.4s
+	LSR $2, R4
+	CBZ R4, adone
+aloop:
+	VLD1.P 16(R1), [V0.S4]
+	VLD1 (R2), [V1.S4]
+	VLD1 (R3), [V2.S4]
+	VLD1 (R0), [V3.S4]
+	WORD $0x6e21de21 // fmul v1.4s, v17.4s, v1.4s
+	WORD $0x6e20df04 // fmul v4.4s, v24.4s, v0.4s
+	WORD $0x4e24d421 // fadd v1.4s, v1.4s, v4.4s
+	WORD $0x6e20dc05 // fmul v5.4s, v0.4s, v0.4s
+	WORD $0x6e25df25 // fmul v5.4s, v25.4s, v5.4s
+	WORD $0x6e22de42 // fmul v2.4s, v18.4s, v2.4s
+	WORD $0x4e25d442 // fadd v2.4s, v2.4s, v5.4s
+	VST1.P [V1.S4], 16(R2)
+	VST1.P [V2.S4], 16(R3)
+	WORD $0x6e34fc42 // fdiv v2.4s, v2.4s, v20.4s
+	WORD $0x6ea1f842 // fsqrt v2.4s, v2.4s
+	WORD $0x4e35d442 // fadd v2.4s, v2.4s, v21.4s
+	WORD $0x6e33fc21 // fdiv v1.4s, v1.4s, v19.4s
+	WORD $0x6e22fc21 // fdiv v1.4s, v1.4s, v2.4s
+	WORD $0x6e21de01 // fmul v1.4s, v16.4s, v1.4s
+	WORD $0x6e36dc63 // fmul v3.4s, v3.4s, v22.4s
+	WORD $0x4ea1d463 // fsub v3.4s, v3.4s, v1.4s
+	VST1.P [V3.S4], 16(R0)
+	SUBS $1, R4
+	BNE aloop
+adone:
+	RET
+
+// func ReLUGradNEON(dz, dy, z *float32, n int)
+TEXT ·ReLUGradNEON(SB), NOSPLIT, $0-32
+	MOVD dz+0(FP), R0
+	MOVD dy+8(FP), R1
+	MOVD z+16(FP), R2
+	MOVD n+24(FP), R3
+	LSR $2, R3
+	CBZ R3, rgdone
+rgloop:
+	VLD1.P 16(R2), [V0.S4]
+	VLD1.P 16(R1), [V1.S4]
+	WORD $0x4ea0c800 // fcmgt v0.4s, v0.4s, #0.0
+	VAND V1.B16, V0.B16, V0.B16
+	VST1.P [V0.S4], 16(R0)
+	SUBS $1, R3
+	BNE rgloop
+rgdone:
+	RET
+
 // func ReLUNEON(dst, a *float32, n int)
 TEXT ·ReLUNEON(SB), NOSPLIT, $0-24
 	MOVD dst+0(FP), R0

@@ -49,9 +49,14 @@ func (e a64) fmax(d, n, m int) {
 func (e a64) fmin(d, n, m int) {
 	e.word(0x4ea0f400|rdnm(d, n, m), "fmin v%d.4s, v%d.4s, v%d.4s", d, n, m)
 }
+func (e a64) fdiv(d, n, m int) {
+	e.word(0x6e20fc00|rdnm(d, n, m), "fdiv v%d.4s, v%d.4s, v%d.4s", d, n, m)
+}
+func (e a64) fsqrt(d, n int) { e.word(0x6ea1f800|rdnm(d, n, 0), "fsqrt v%d.4s, v%d.4s", d, n) }
 func (e a64) fcmeq(d, n, m int) {
 	e.word(0x4e20e400|rdnm(d, n, m), "fcmeq v%d.4s, v%d.4s, v%d.4s", d, n, m)
 }
+func (e a64) fcmgt0(d, n int) { e.word(0x4ea0c800|rdnm(d, n, 0), "fcmgt v%d.4s, v%d.4s, #0.0", d, n) }
 func (e a64) fcmlt0(d, n int) { e.word(0x4ea0e800|rdnm(d, n, 0), "fcmlt v%d.4s, v%d.4s, #0.0", d, n) }
 func (e a64) bic(d, n, m int) {
 	e.word(0x4e601c00|rdnm(d, n, m), "bic v%d.16b, v%d.16b, v%d.16b", d, n, m)
@@ -778,6 +783,74 @@ func vecNEON(e0 *emitter) {
 	e.f("RET")
 	e.raw("\n")
 
+	// AdamWNEON(p, g, m, v *float32, n int, h *[7]float32), n % 4 == 0: the
+	// operations of kernels.AdamW, in its order, each rounded (no FMA).
+	a64Header(e0, "AdamWNEON", "pp, gg, mm, vv *float32, n int, h *[7]float32", 48)
+	e.f("MOVD pp+0(FP), R0")
+	e.f("MOVD gg+8(FP), R1")
+	e.f("MOVD mm+16(FP), R2")
+	e.f("MOVD vv+24(FP), R3")
+	e.f("MOVD n+32(FP), R4")
+	e.f("MOVD h+40(FP), R5")
+	for i := 0; i < 7; i++ { // V16..V22 = LR, Beta1, Beta2, C1, C2, Eps, Decay
+		e.f("FMOVS %d(R5), F%d", 4*i, 16+i)
+		e.f("VDUP V%d.S[0], V%d.S4", 16+i, 16+i)
+	}
+	e.f("FMOVS $1.0, F23")
+	e.f("VDUP V23.S[0], V23.S4")
+	e.fsub(24, 23, 17) // 1-Beta1
+	e.fsub(25, 23, 18) // 1-Beta2
+	e.f("LSR $2, R4")
+	e.f("CBZ R4, adone")
+	e.label("aloop")
+	e.f("VLD1.P 16(R1), [V0.S4]") // g
+	e.f("VLD1 (R2), [V1.S4]")     // m
+	e.f("VLD1 (R3), [V2.S4]")     // v
+	e.f("VLD1 (R0), [V3.S4]")     // p
+	e.fmul(1, 17, 1)
+	e.fmul(4, 24, 0)
+	e.fadd(1, 1, 4) // m
+	e.fmul(5, 0, 0)
+	e.fmul(5, 25, 5)
+	e.fmul(2, 18, 2)
+	e.fadd(2, 2, 5) // v
+	e.f("VST1.P [V1.S4], 16(R2)")
+	e.f("VST1.P [V2.S4], 16(R3)")
+	e.fdiv(2, 2, 20)
+	e.fsqrt(2, 2)
+	e.fadd(2, 2, 21)
+	e.fdiv(1, 1, 19)
+	e.fdiv(1, 1, 2)
+	e.fmul(1, 16, 1)
+	e.fmul(3, 3, 22)
+	e.fsub(3, 3, 1)
+	e.f("VST1.P [V3.S4], 16(R0)")
+	e.f("SUBS $1, R4")
+	e.f("BNE aloop")
+	e.label("adone")
+	e.f("RET")
+	e.raw("\n")
+
+	// ReLUGradNEON(dz, dy, z *float32, n int), n % 4 == 0: dz = z > 0 ? dy : 0.
+	a64Header(e0, "ReLUGradNEON", "dz, dy, z *float32, n int", 32)
+	e.f("MOVD dz+0(FP), R0")
+	e.f("MOVD dy+8(FP), R1")
+	e.f("MOVD z+16(FP), R2")
+	e.f("MOVD n+24(FP), R3")
+	e.f("LSR $2, R3")
+	e.f("CBZ R3, rgdone")
+	e.label("rgloop")
+	e.f("VLD1.P 16(R2), [V0.S4]")
+	e.f("VLD1.P 16(R1), [V1.S4]")
+	e.fcmgt0(0, 0)
+	e.f("VAND V1.B16, V0.B16, V0.B16")
+	e.f("VST1.P [V0.S4], 16(R0)")
+	e.f("SUBS $1, R3")
+	e.f("BNE rgloop")
+	e.label("rgdone")
+	e.f("RET")
+	e.raw("\n")
+
 	// ReLUNEON(dst, a *float32, n int): dst = a < 0 ? 0 : a (NaN and -0 pass).
 	a64Header(e0, "ReLUNEON", "dst, a *float32, n int", 24)
 	e.f("MOVD dst+0(FP), R0")
@@ -863,6 +936,17 @@ func AxpyNEON(dst, a *float32, n int, s float32)
 //
 //go:noescape
 func FMAVNEON(dst, a, b, c *float32, n int)
+
+// AdamWNEON applies kernels.AdamW to n floats (a multiple of 4); h holds
+// LR, Beta1, Beta2, C1, C2, Eps, Decay.
+//
+//go:noescape
+func AdamWNEON(pp, gg, mm, vv *float32, n int, h *[7]float32)
+
+// ReLUGradNEON computes dz = z > 0 ? dy : 0 over n floats (a multiple of 4).
+//
+//go:noescape
+func ReLUGradNEON(dz, dy, z *float32, n int)
 
 // ReLUNEON computes dst = a < 0 ? 0 : a over n floats (a multiple of 4).
 //
