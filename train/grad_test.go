@@ -65,12 +65,15 @@ func checkGradients(t *testing.T, name string, m *model.Model, cfg Config) {
 	cfg.Defaults()
 	cfg.Threads = 1
 	rows := 3
-	n, err := newNet(m, rows, newPool(1))
+	par := newPool(1)
+	defer par.Close()
+	n, err := newNet(m, rows, par)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tr := &trainer{cfg: cfg, n: n, win: m.Steps * m.Channels}
 	tr.setup()
+	n.prepare()
 	rng := rand.New(rand.NewPCG(3, 4))
 	x := make([]float32, rows*tr.win)
 	for i := range x {
@@ -92,10 +95,13 @@ func checkGradients(t *testing.T, name string, m *model.Model, cfg Config) {
 			w := p[j]
 			h := float32(1e-2) * float32(math.Max(0.1, math.Abs(float64(w))))
 			p[j] = w + h
+			n.prepare()
 			lp := loss()
 			p[j] = w - h
+			n.prepare()
 			lm := loss()
 			p[j] = w
+			n.prepare()
 			num := (lp - lm) / float64(2*h)
 			an := float64(grads[pi][j])
 			if math.Abs(num-an) > 2e-2*math.Max(math.Max(math.Abs(num), math.Abs(an)), 1e-3) {
@@ -134,10 +140,13 @@ func TestGradients(t *testing.T) {
 func TestTrainForwardMatchesModel(t *testing.T) {
 	for name, m := range gradModels() {
 		Init(m, 9)
-		n, err := newNet(m, 2, newPool(1))
+		par := newPool(1)
+		defer par.Close()
+		n, err := newNet(m, 2, par)
 		if err != nil {
 			t.Fatal(err)
 		}
+		n.prepare()
 		rng := rand.New(rand.NewPCG(8, 9))
 		x := make([]float32, 2*m.Steps*m.Channels)
 		for i := range x {

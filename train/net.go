@@ -3,7 +3,9 @@ package train
 import (
 	"fmt"
 	"math"
+	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/edgeml/edge/kernels"
 	"github.com/edgeml/edge/model"
@@ -39,7 +41,10 @@ type tlayer struct {
 	dz, dx  []float32
 	dcol    []float32
 	wc, dwc []float32 // conv_transpose: weights as [(k,o)][i] and their gradient
-	gW, gB  []float32
+	// wt is the forward GEMM's B, laid out so that it packs by row copies:
+	// dense and conv: W^T ([k][o]); conv_transpose: Wc^T ([i][(k,o)]).
+	wt     []float32
+	gW, gB []float32
 }
 
 // newNet lays the model out for batches of up to batch windows.
@@ -82,6 +87,7 @@ func newNet(m *model.Model, batch int, par *pool) (*net, error) {
 			}
 			tl.dz = make([]float32, len(tl.z))
 			tl.dx = make([]float32, batch*in.size())
+			tl.wt = make([]float32, len(l.W))
 			tl.gW = make([]float32, len(l.W))
 			tl.gB = make([]float32, len(l.B))
 			n.layers = append(n.layers, tl)
@@ -97,6 +103,15 @@ func newNet(m *model.Model, batch int, par *pool) (*net, error) {
 	}
 	add(m.Decoder, lat)
 	return n, nil
+}
+
+// prepare refreshes every layer's derived weights, in parallel.
+func (n *net) prepare() {
+	n.par.rows(len(n.layers), func(_, a, b int) {
+		for _, tl := range n.layers[a:b] {
+			tl.prepare()
+		}
+	})
 }
 
 // forward runs layers [from, to) on rows windows whose input is x.
@@ -128,24 +143,15 @@ func (tl *tlayer) forward(rows int, par *pool) {
 	case model.Dense:
 		// Each output chain starts at the bias, as at inference.
 		fillRows(z, l.B)
-		par.rows(rows, func(w, a, b int) {
-			_ = kernels.Sgemm(false, true, b-a, l.Out, l.In, tl.x[a*l.In:], l.In, l.W, l.In, z[a*l.Out:], l.Out, true, par.ws(w))
-		})
+		par.gemm(false, false, rows, l.Out, l.In, tl.x, l.In, tl.wt, l.Out, z, l.Out, true)
 	case model.Conv1D:
 		kc := l.Kernel * l.In
-		m := rows * tl.out.t
 		par.rows(rows, func(_, a, b int) { tl.im2col(a, b) })
 		fillRows(z, l.B)
-		par.rows(m, func(w, a, b int) {
-			_ = kernels.Sgemm(false, true, b-a, l.Out, kc, tl.col[a*kc:], kc, l.W, kc, z[a*l.Out:], l.Out, true, par.ws(w))
-		})
+		par.gemm(false, false, rows*tl.out.t, l.Out, kc, tl.col, kc, tl.wt, l.Out, z, l.Out, true)
 	case model.ConvTranspose1D:
 		kco := l.Kernel * l.Out
-		m := rows * tl.in.t
-		tl.packConvT()
-		par.rows(m, func(w, a, b int) {
-			_ = kernels.Sgemm(false, true, b-a, kco, l.In, tl.x[a*l.In:], l.In, tl.wc, l.In, tl.col[a*kco:], kco, false, par.ws(w))
-		})
+		par.gemm(false, false, rows*tl.in.t, kco, l.In, tl.x, l.In, tl.wt, kco, tl.col, kco, false)
 		par.rows(rows, func(_, a, b int) { tl.col2im(z, a, b) })
 	}
 	if len(tl.y) != len(tl.z) || &tl.y[0] != &tl.z[0] {
@@ -182,34 +188,20 @@ func (tl *tlayer) backward(dy []float32, rows int, par *pool) {
 	})
 	switch l.Kind {
 	case model.Dense:
-		// dW = dz^T x (rows of dW split over workers), dx = dz W.
-		par.rows(l.Out, func(w, a, b int) {
-			_ = kernels.Sgemm(true, false, b-a, l.In, rows, dz[a:], l.Out, tl.x, l.In, tl.gW[a*l.In:], l.In, false, par.ws(w))
-		})
-		par.rows(rows, func(w, a, b int) {
-			_ = kernels.Sgemm(false, false, b-a, l.In, l.Out, dz[a*l.Out:], l.Out, l.W, l.In, dx[a*l.In:], l.In, false, par.ws(w))
-		})
+		par.gemm(true, false, l.Out, l.In, rows, dz, l.Out, tl.x, l.In, tl.gW, l.In, false) // dW = dz^T x
+		par.gemm(false, false, rows, l.In, l.Out, dz, l.Out, l.W, l.In, dx, l.In, false)    // dx = dz W
 	case model.Conv1D:
 		kc := l.Kernel * l.In
 		m := rows * tl.out.t
-		par.rows(l.Out, func(w, a, b int) {
-			_ = kernels.Sgemm(true, false, b-a, kc, m, dz[a:], l.Out, tl.col, kc, tl.gW[a*kc:], kc, false, par.ws(w))
-		})
-		par.rows(m, func(w, a, b int) {
-			_ = kernels.Sgemm(false, false, b-a, kc, l.Out, dz[a*l.Out:], l.Out, l.W, kc, tl.dcol[a*kc:], kc, false, par.ws(w))
-		})
+		par.gemm(true, false, l.Out, kc, m, dz, l.Out, tl.col, kc, tl.gW, kc, false)
+		par.gemm(false, false, m, kc, l.Out, dz, l.Out, l.W, kc, tl.dcol, kc, false)
 		par.rows(rows, func(_, a, b int) { tl.col2imGrad(dx, a, b) })
 	case model.ConvTranspose1D:
 		kco := l.Kernel * l.Out
 		m := rows * tl.in.t
 		par.rows(rows, func(_, a, b int) { tl.im2colGrad(dz, a, b) })
-		// dWc = dcol^T x; dx = dcol Wc.
-		par.rows(kco, func(w, a, b int) {
-			_ = kernels.Sgemm(true, false, b-a, l.In, m, tl.dcol[a:], kco, tl.x, l.In, tl.dwc[a*l.In:], l.In, false, par.ws(w))
-		})
-		par.rows(m, func(w, a, b int) {
-			_ = kernels.Sgemm(false, false, b-a, l.In, kco, tl.dcol[a*kco:], kco, tl.wc, l.In, dx[a*l.In:], l.In, false, par.ws(w))
-		})
+		par.gemm(true, false, kco, l.In, m, tl.dcol, kco, tl.x, l.In, tl.dwc, l.In, false) // dWc = dcol^T x
+		par.gemm(false, false, m, l.In, kco, tl.dcol, kco, tl.wc, l.In, dx, l.In, false)   // dx = dcol Wc
 		tl.unpackConvTGrad()
 	}
 }
@@ -267,12 +259,41 @@ func (tl *tlayer) col2imGrad(dx []float32, a, b int) {
 	}
 }
 
-// packConvT arranges W[o][k][i] as Wc[k*Out+o][i].
-func (tl *tlayer) packConvT() {
+// prepare refreshes the layer's derived weights after W changed: wt for
+// the forward pass (and wc for conv_transpose's backward).
+func (tl *tlayer) prepare() {
 	l := tl.l
-	for o := 0; o < l.Out; o++ {
-		for k := 0; k < l.Kernel; k++ {
-			copy(tl.wc[(k*l.Out+o)*l.In:(k*l.Out+o+1)*l.In], l.W[(o*l.Kernel+k)*l.In:(o*l.Kernel+k+1)*l.In])
+	switch l.Kind {
+	case model.Dense, model.Conv1D:
+		rows := len(l.W) / l.Out // W is [o][k]; wt is [k][o]
+		transpose(tl.wt, l.W, l.Out, rows)
+	case model.ConvTranspose1D:
+		// wc[(k,o)][i] = W[o][k][i]; wt[i][(k,o)] = the same.
+		kco := l.Kernel * l.Out
+		for o := 0; o < l.Out; o++ {
+			for k := 0; k < l.Kernel; k++ {
+				src := l.W[(o*l.Kernel+k)*l.In : (o*l.Kernel+k+1)*l.In]
+				copy(tl.wc[(k*l.Out+o)*l.In:(k*l.Out+o+1)*l.In], src)
+				for i, v := range src {
+					tl.wt[i*kco+k*l.Out+o] = v
+				}
+			}
+		}
+	}
+}
+
+// transpose writes the r x c matrix src as c x r into dst, in tiles that
+// keep both sides in cache.
+func transpose(dst, src []float32, r, c int) {
+	const tile = 32
+	for i0 := 0; i0 < r; i0 += tile {
+		for j0 := 0; j0 < c; j0 += tile {
+			for i := i0; i < min(i0+tile, r); i++ {
+				row := src[i*c : i*c+c]
+				for j := j0; j < min(j0+tile, c); j++ {
+					dst[j*r+i] = row[j]
+				}
+			}
 		}
 	}
 }
@@ -362,13 +383,7 @@ func activate(a model.Activation, alpha float32, y, z []float32) {
 func activateGrad(a model.Activation, alpha float32, dz, dy, z, y []float32) {
 	switch a {
 	case model.ReLU:
-		for i := range dz {
-			if z[i] > 0 {
-				dz[i] = dy[i]
-			} else {
-				dz[i] = 0
-			}
-		}
+		kernels.ReLUGrad(dz, dy, z)
 	case model.LeakyReLU:
 		for i := range dz {
 			if z[i] > 0 {
@@ -390,15 +405,90 @@ func activateGrad(a model.Activation, alpha float32, dz, dy, z, y []float32) {
 	}
 }
 
-// pool runs work on a fixed number of goroutines. rows splits [0, n) into
-// contiguous shares, one per worker. Each worker has its own GEMM workspace.
+// pool runs work on a fixed number of workers: the caller, which runs
+// share 0, and workers-1 goroutines that wait for jobs. A training step
+// starts dozens of short parallel regions; waking a parked thread for each
+// costs tens of microseconds, as much as the work, so idle workers spin on
+// the current job pointer for a while before they park. Each job is
+// published once, immutable, through an atomic pointer, and every worker
+// runs each job at most once. Close stops the workers. rows splits [0, n)
+// into contiguous shares, one per worker; each worker has its own GEMM
+// workspace.
 type pool struct {
 	workers int
 	spaces  []kernels.Workspace
+	job     atomic.Pointer[job]
+	mu      sync.Mutex
+	cond    *sync.Cond
+	alive   sync.WaitGroup
 }
 
+type job struct {
+	gen     uint64
+	fn      func(w, a, b int)
+	n, k    int
+	stop    bool
+	pending atomic.Int32 // shares 1..k-1 not yet done
+}
+
+// spinChecks is how many times an idle worker polls for a job before
+// parking (tens of microseconds).
+const spinChecks = 20000
+
 func newPool(workers int) *pool {
-	return &pool{workers: workers, spaces: make([]kernels.Workspace, workers)}
+	p := &pool{workers: workers, spaces: make([]kernels.Workspace, workers)}
+	p.cond = sync.NewCond(&p.mu)
+	p.job.Store(&job{})
+	for w := 1; w < workers; w++ {
+		p.alive.Add(1)
+		go p.worker(w)
+	}
+	return p
+}
+
+// publish makes j the current job and wakes parked workers.
+func (p *pool) publish(j *job) {
+	p.mu.Lock()
+	j.gen = p.job.Load().gen + 1
+	p.job.Store(j)
+	p.cond.Broadcast()
+	p.mu.Unlock()
+}
+
+// Close stops the worker goroutines.
+func (p *pool) Close() {
+	p.publish(&job{stop: true})
+	p.alive.Wait()
+}
+
+func (p *pool) worker(w int) {
+	defer p.alive.Done()
+	var seen uint64
+	for {
+		j := p.job.Load()
+		for i := 0; j.gen == seen && i < spinChecks; i++ {
+			if i%1024 == 1023 {
+				runtime.Gosched()
+			}
+			j = p.job.Load()
+		}
+		if j.gen == seen {
+			p.mu.Lock()
+			for p.job.Load().gen == seen {
+				p.cond.Wait()
+			}
+			p.mu.Unlock()
+			j = p.job.Load()
+		}
+		seen = j.gen
+		if j.stop {
+			return
+		}
+		if w < j.k {
+			j.fn(w, j.n*w/j.k, j.n*(w+1)/j.k)
+			j.pending.Add(-1)
+		}
+	}
 }
 
 func (p *pool) rows(n int, fn func(w, a, b int)) {
@@ -409,16 +499,49 @@ func (p *pool) rows(n int, fn func(w, a, b int)) {
 		}
 		return
 	}
-	var wg sync.WaitGroup
-	for i := 0; i < k; i++ {
-		a, b := n*i/k, n*(i+1)/k
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			fn(i, a, b)
-		}()
+	j := &job{fn: fn, n: n, k: k}
+	j.pending.Store(int32(k - 1))
+	p.publish(j)
+	fn(0, 0, n/k)
+	for i := 0; j.pending.Load() != 0; i++ {
+		if i%1024 == 1023 {
+			runtime.Gosched()
+		}
 	}
-	wg.Wait()
+}
+
+// gemm computes C = op(A) op(B) (kernels.Sgemm) split over the workers:
+// by C's columns when it is wide (each worker packs only its slice of B),
+// by C's rows when it is tall (convolutions: many rows, few channels; each
+// worker packs the small B). Every output keeps its chain either way, so
+// the split changes no bits.
+func (p *pool) gemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int, acc bool) {
+	run := func(w, m, n int, a, b, c []float32) {
+		if err := kernels.Sgemm(transA, transB, m, n, k, a, lda, b, ldb, c, ldc, acc, p.ws(w)); err != nil {
+			panic(fmt.Sprintf("train: internal GEMM shapes: %v", err)) // shapes come from a validated model
+		}
+	}
+	if m >= 2*n {
+		p.rows(m, func(w, i0, i1 int) {
+			var aa []float32
+			if transA {
+				aa = a[i0:]
+			} else {
+				aa = a[i0*lda:]
+			}
+			run(w, i1-i0, n, aa, b, c[i0*ldc:])
+		})
+		return
+	}
+	p.rows(n, func(w, j0, j1 int) {
+		var bb []float32
+		if transB {
+			bb = b[j0*ldb:]
+		} else {
+			bb = b[j0:]
+		}
+		run(w, m, j1-j0, a, bb, c[j0:])
+	})
 }
 
 // ws returns worker w's GEMM workspace.

@@ -182,6 +182,7 @@ func Train(m *model.Model, trainX, valX []float32, cfg Config) (*Result, error) 
 	nTrain, nVal := len(trainX)/win, len(valX)/win
 	batch := min(cfg.Batch, nTrain)
 	par := newPool(cfg.Threads)
+	defer par.Close()
 	n, err := newNet(m, max(batch, min(nVal, 256)), par)
 	if err != nil {
 		return nil, err
@@ -193,6 +194,7 @@ func Train(m *model.Model, trainX, valX []float32, cfg Config) (*Result, error) 
 	t := &trainer{cfg: cfg, n: n, win: win,
 		order: rand.New(rand.NewPCG(cfg.Seed, 0x5eed)), noise: rand.New(rand.NewPCG(cfg.Seed, 0xc0de))}
 	t.setup()
+	n.prepare()
 	stepsPerEpoch := (nTrain + batch - 1) / batch
 	total := cfg.Epochs * stepsPerEpoch
 	warm := cfg.WarmupSteps
@@ -331,6 +333,7 @@ func (t *trainer) restore(s [][]float32) {
 	for i, p := range t.params {
 		copy(p, s[i])
 	}
+	t.n.prepare()
 }
 
 // trainStep runs one batch forward and backward, updates the weights and
@@ -518,26 +521,15 @@ func (t *trainer) update(lr float64) {
 			}
 		}
 	}
-	b1, b2 := float32(cfg.Beta1), float32(cfg.Beta2)
-	c1 := float32(1 - math.Pow(cfg.Beta1, float64(t.step)))
-	c2 := float32(1 - math.Pow(cfg.Beta2, float64(t.step)))
-	alr, decay, eps := float32(lr), float32(1-lr*cfg.WeightDecay), float32(cfg.Eps)
+	h := kernels.AdamParams{LR: float32(lr), Beta1: float32(cfg.Beta1), Beta2: float32(cfg.Beta2),
+		C1: float32(1 - math.Pow(cfg.Beta1, float64(t.step))), C2: float32(1 - math.Pow(cfg.Beta2, float64(t.step))),
+		Eps: float32(cfg.Eps), Decay: float32(1 - lr*cfg.WeightDecay)}
+	// Elementwise: split every tensor over the workers.
 	for i, p := range t.params {
-		adamW(p, t.grads[i], t.m[i], t.v[i], alr, b1, b2, c1, c2, eps, decay)
+		g, m, v := t.grads[i], t.m[i], t.v[i]
+		t.n.par.rows(len(p), func(_, a, b int) { kernels.AdamW(p[a:b], g[a:b], m[a:b], v[a:b], h) })
 	}
-}
-
-// adamW is one decoupled-weight-decay Adam step on a tensor.
-func adamW(p, g, m, v []float32, lr, b1, b2, c1, c2, eps, decay float32) {
-	g, m, v = g[:len(p)], m[:len(p)], v[:len(p)]
-	for i := range p {
-		gi := g[i]
-		m[i] = b1*m[i] + (1-b1)*gi
-		v[i] = b2*v[i] + (1-b2)*gi*gi
-		mh := m[i] / c1
-		vh := v[i] / c2
-		p[i] = p[i]*decay - lr*mh/(float32(math.Sqrt(float64(vh)))+eps)
-	}
+	t.n.prepare()
 }
 
 // evaluate returns the mean reconstruction loss over windows (the code's
