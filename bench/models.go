@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"time"
 
 	"github.com/edgeml/edge/kernels"
 	"github.com/edgeml/edge/model"
 	"github.com/edgeml/edge/quant"
+	"github.com/edgeml/edge/train"
 )
 
 // The model workloads: whole autoencoders through the Session API
@@ -150,3 +152,47 @@ func (r *ModelRun) Run() { _ = r.s.Reconstruct(r.y, r.x) }
 
 // MACs returns the model's multiply-accumulates per window.
 func (r *ModelRun) MACs() int { return r.s.Model().MACs() }
+
+// TrainRate trains a float32 copy of the dense or conv benchmark model on
+// random windows (batch per step, threads workers) for about minTime and
+// returns the training throughput in windows per second: forward,
+// backward and AdamW, as bench/torch_train.py measures PyTorch.
+func TrainRate(kind string, batch, threads int, minTime time.Duration, rng *rand.Rand) (float64, error) {
+	var m *model.Model
+	var err error
+	switch kind {
+	case "dense":
+		m, err = DenseAutoencoder(AutoencoderDims(), 80, 8, rng)
+	case "conv":
+		m = ConvAutoencoder(rng)
+	default:
+		return 0, fmt.Errorf("bench: no training workload %q (dense or conv)", kind)
+	}
+	if err != nil {
+		return 0, err
+	}
+	m.Norm = model.Normalization{Kind: model.NormNone}
+	win := m.Steps * m.Channels
+	x := make([]float32, 16*batch*win)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	cfg := train.Config{Epochs: 1, Batch: batch, Threads: threads, Patience: -1, Seed: 1}
+	// Warm up, then grow the epochs until a run takes minTime.
+	if _, err := train.Train(m, x[:2*batch*win], nil, cfg); err != nil {
+		return 0, err
+	}
+	for {
+		t0 := time.Now()
+		res, err := train.Train(m, x, nil, cfg)
+		if err != nil {
+			return 0, err
+		}
+		if el := time.Since(t0); el >= minTime || cfg.Epochs > 1<<12 {
+			return float64(cfg.Epochs*len(x)/win) / el.Seconds(), nil
+		} else if res == nil {
+			return 0, nil
+		}
+		cfg.Epochs *= 2
+	}
+}
