@@ -124,6 +124,9 @@ type Model struct {
 	Name     string `json:"name,omitempty"`
 	Steps    int    `json:"steps"`
 	Channels int    `json:"channels"`
+	// ChannelNames names the input channels in order (the CSV columns the
+	// model was trained on); empty or one per channel.
+	ChannelNames []string `json:"channel_names,omitempty"`
 
 	Norm    Normalization `json:"normalization"`
 	Encoder []Layer       `json:"encoder"`

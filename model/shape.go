@@ -56,6 +56,9 @@ func (m *Model) shapes() (*shapeInfo, error) {
 	if m.Steps*m.Channels > MaxFeatures {
 		return nil, fmt.Errorf("model: window %dx%d exceeds %d elements", m.Steps, m.Channels, MaxFeatures)
 	}
+	if err := checkNames(m.ChannelNames, m.Channels); err != nil {
+		return nil, err
+	}
 	if len(m.Encoder) == 0 || len(m.Decoder) == 0 {
 		return nil, errors.New("model: needs at least one encoder and one decoder layer")
 	}
@@ -352,6 +355,29 @@ func FoldBatchNorm(l *Layer, gamma, beta, mean, variance []float32, eps float32)
 			l.W[i] = float32(float64(l.W[i]) * g)
 		}
 		l.B[o] = float32((float64(l.B[o])-float64(mean[o]))*g + float64(beta[o]))
+	}
+	return nil
+}
+
+// MaxNameBytes bounds a channel name.
+const MaxNameBytes = 256
+
+func checkNames(names []string, channels int) error {
+	if len(names) == 0 {
+		return nil
+	}
+	if len(names) != channels {
+		return fmt.Errorf("model: %d channel names for %d channels", len(names), channels)
+	}
+	seen := make(map[string]bool, len(names))
+	for i, n := range names {
+		if n == "" || len(n) > MaxNameBytes {
+			return fmt.Errorf("model: channel name %d is empty or longer than %d bytes", i, MaxNameBytes)
+		}
+		if seen[n] {
+			return fmt.Errorf("model: channel name %q repeated", n)
+		}
+		seen[n] = true
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ package quant
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -276,7 +277,8 @@ func build(m *model.Model, st map[key]*tensorStats, opt Options, keep map[string
 		return paramsFor(s.rangeOf(opt)), nil
 	}
 	q := &model.Model{Name: m.Name, Steps: m.Steps, Channels: m.Channels, Norm: m.Norm,
-		Variational: m.Variational, Apps: m.Apps, Provenance: map[string]string{}}
+		ChannelNames: slices.Clone(m.ChannelNames), Variational: m.Variational,
+		Apps: maps.Clone(m.Apps), Provenance: map[string]string{}}
 	for k, v := range m.Provenance {
 		q.Provenance[k] = v
 	}
