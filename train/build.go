@@ -18,6 +18,7 @@ type Arch struct {
 	Hidden []int
 	Latent int              // size of the code
 	Act    model.Activation // hidden activation (default relu)
+	Alpha  float32          // LeakyReLU's slope (default 0.01)
 	// CodeAct is the code's activation (default identity; sigmoid for KL
 	// sparsity).
 	CodeAct     model.Activation
@@ -32,6 +33,12 @@ type Arch struct {
 func Build(a Arch, seed uint64) (*model.Model, error) {
 	if a.Act == "" {
 		a.Act = model.ReLU
+	}
+	if a.Act == model.LeakyReLU && a.Alpha == 0 {
+		a.Alpha = 0.01
+	}
+	if a.Act != model.LeakyReLU {
+		a.Alpha = 0
 	}
 	if a.CodeAct == "" {
 		a.CodeAct = model.Identity
@@ -52,13 +59,13 @@ func Build(a Arch, seed uint64) (*model.Model, error) {
 	case "", "dense":
 		in := d
 		for _, h := range a.Hidden {
-			m.Encoder = append(m.Encoder, model.Layer{Kind: model.Dense, In: in, Out: h, Act: a.Act})
+			m.Encoder = append(m.Encoder, model.Layer{Kind: model.Dense, In: in, Out: h, Act: a.Act, Alpha: a.Alpha})
 			in = h
 		}
 		m.Encoder = append(m.Encoder, model.Layer{Kind: model.Dense, In: in, Out: code, Act: a.CodeAct})
 		in = a.Latent
 		for i := len(a.Hidden) - 1; i >= 0; i-- {
-			m.Decoder = append(m.Decoder, model.Layer{Kind: model.Dense, In: in, Out: a.Hidden[i], Act: a.Act})
+			m.Decoder = append(m.Decoder, model.Layer{Kind: model.Dense, In: in, Out: a.Hidden[i], Act: a.Act, Alpha: a.Alpha})
 			in = a.Hidden[i]
 		}
 		m.Decoder = append(m.Decoder, model.Layer{Kind: model.Dense, In: in, Out: d, Act: model.Identity})
@@ -80,26 +87,26 @@ func Build(a Arch, seed uint64) (*model.Model, error) {
 				return nil, fmt.Errorf("train: window of %d steps cannot be halved %d times by stride %d; use a length divisible by %d", a.Steps, len(a.Hidden), s, int(math.Pow(float64(s), float64(len(a.Hidden)))))
 			}
 			lens = append(lens, t)
-			m.Encoder = append(m.Encoder, model.Layer{Kind: model.Conv1D, In: c, Out: h, Kernel: k, Stride: s, Padding: k / 2, Dilation: 1, Act: a.Act})
+			m.Encoder = append(m.Encoder, model.Layer{Kind: model.Conv1D, In: c, Out: h, Kernel: k, Stride: s, Padding: k / 2, Dilation: 1, Act: a.Act, Alpha: a.Alpha})
 			t, c = t/s, h
 		}
 		m.Encoder = append(m.Encoder, model.Layer{Kind: model.Dense, In: t * c, Out: code, Act: a.CodeAct})
-		m.Decoder = append(m.Decoder, model.Layer{Kind: model.Dense, In: a.Latent, Out: t * c, Act: a.Act},
+		m.Decoder = append(m.Decoder, model.Layer{Kind: model.Dense, In: a.Latent, Out: t * c, Act: a.Act, Alpha: a.Alpha},
 			model.Layer{Kind: model.Reshape, Steps: t, Channels: c})
 		// Transposed convolutions with kernel 2s and padding s/2 double...
 		// multiply the length by s exactly; output_padding makes up an odd s.
 		for i := len(a.Hidden) - 1; i >= 0; i-- {
 			out := a.Channels
-			act := model.Identity
+			act, alpha := model.Identity, float32(0)
 			if i > 0 {
-				out, act = a.Hidden[i-1], a.Act
+				out, act, alpha = a.Hidden[i-1], a.Act, a.Alpha
 			}
 			kt, pt := 2*s, s/2
 			op := lens[i] - ((t-1)*s - 2*pt + kt - 1 + 1)
 			if op < 0 || op >= s {
 				return nil, fmt.Errorf("train: cannot mirror a stride-%d convolution from %d to %d steps", s, t, lens[i])
 			}
-			m.Decoder = append(m.Decoder, model.Layer{Kind: model.ConvTranspose1D, In: c, Out: out, Kernel: kt, Stride: s, Padding: pt, Dilation: 1, OutputPadding: op, Act: act})
+			m.Decoder = append(m.Decoder, model.Layer{Kind: model.ConvTranspose1D, In: c, Out: out, Kernel: kt, Stride: s, Padding: pt, Dilation: 1, OutputPadding: op, Act: act, Alpha: alpha})
 			t, c = lens[i], out
 		}
 	default:

@@ -1,0 +1,281 @@
+package train
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/edgeml/edge/dataset"
+	"github.com/edgeml/edge/model"
+	"github.com/edgeml/edge/pca"
+)
+
+// SeriesOptions configure FitSeries: how a series becomes windows, the
+// architecture and the training run.
+type SeriesOptions struct {
+	// Arch is the architecture; FitSeries sets Channels from the series
+	// and Steps from Window.
+	Arch Arch
+	// Window is the window length in rows (default 64); Hop the rows
+	// between window starts (default Window/4).
+	Window, Hop int
+	// ValFraction is the share of rows, at the end of the series, held
+	// out for validation (default 0.2; negative: none, the training loss
+	// decides early stopping).
+	ValFraction float64
+	// Norm is the input normalisation fitted on the training rows
+	// (default meanstd).
+	Norm model.NormKind
+	// Config is the training run.
+	Config Config
+	// NoBaseline skips the PCA comparison.
+	NoBaseline bool
+	// Init chooses the starting weights: "auto" (default: the PCA warm
+	// start where the architecture allows it, see WarmStart; random
+	// otherwise), "pca" (the warm start or an error) or "random".
+	Init string
+}
+
+func (o *SeriesOptions) defaults() {
+	if o.Window == 0 {
+		o.Window = 64
+	}
+	if o.Hop == 0 {
+		o.Hop = max(1, o.Window/4)
+	}
+	if o.ValFraction == 0 {
+		o.ValFraction = 0.2
+	}
+	if o.ValFraction < 0 {
+		o.ValFraction = 0
+	}
+	if o.Norm == "" {
+		o.Norm = model.NormMeanStd
+	}
+	if o.Init == "" {
+		o.Init = "auto"
+	}
+}
+
+// SeriesResult reports FitSeries: the training run and how the model
+// compares with the linear baseline on the validation windows.
+type SeriesResult struct {
+	*Result
+	TrainRows, ValRows       int
+	TrainWindows, ValWindows int
+	// ValMSE is the trained model's mean squared reconstruction error on
+	// the validation windows (the training windows without a validation
+	// split), in normalised units, inference as deployed (the mean of a
+	// variational code, no corruption). ValVariance is the windows' mean
+	// variance per value, so ValMSE/ValVariance is the share of the
+	// signal the model fails to reconstruct.
+	ValMSE, ValVariance float64
+	// PCAMSE is the same error for PCA with as many components as the
+	// model's latent size, fitted on the training windows (NaN with
+	// NoBaseline or too few windows).
+	PCAMSE        float64
+	PCAComponents int
+	// WarmStarted says the model started from PCA (see WarmStart).
+	WarmStarted bool
+}
+
+// TrainSettings is what FitSeries records in a model's Apps["train"]: how
+// the windows were cut and what the run reached, so later tools (streams,
+// the denoiser and the scorer) cut their windows the same way.
+type TrainSettings struct {
+	Window      int     `json:"window"`
+	Hop         int     `json:"hop"`
+	ValFraction float64 `json:"val_fraction"`
+	Variant     string  `json:"variant,omitempty"`
+	Epochs      int     `json:"epochs"`
+	BestEpoch   int     `json:"best_epoch"`
+	Init        string  `json:"init,omitempty"`
+	ValMSE      float64 `json:"val_mse"`
+	PCAMSE      float64 `json:"pca_mse,omitempty"`
+}
+
+// Variant names the autoencoder variant a configuration trains:
+// "variational", "denoising", "sparse" or "vanilla" (combinations joined
+// by "+").
+func Variant(a Arch, c Config) string {
+	var v []string
+	if a.Variational {
+		v = append(v, "variational")
+	}
+	if c.Corrupt.active() {
+		v = append(v, "denoising")
+	}
+	if c.L1 > 0 || c.KLWeight > 0 {
+		v = append(v, "sparse")
+	}
+	if len(v) == 0 {
+		return "vanilla"
+	}
+	return strings.Join(v, "+")
+}
+
+// FitSeries builds a model for the series, fits its normalisation on the
+// first rows (all but the last ValFraction), cuts windows from both parts
+// separately (so no validation row is ever trained on), trains, and
+// compares the result with PCA. The model records the channel names, the
+// window settings (Apps["train"]) and the run in its provenance is left
+// to the caller.
+func FitSeries(s *dataset.Series, o SeriesOptions) (*model.Model, *SeriesResult, error) {
+	o.defaults()
+	if o.Window < 1 || o.Hop < 1 || o.Hop > o.Window {
+		return nil, nil, fmt.Errorf("train: window %d and hop %d: want 1 <= hop <= window", o.Window, o.Hop)
+	}
+	if o.Init != "auto" && o.Init != "pca" && o.Init != "random" {
+		return nil, nil, fmt.Errorf("train: unknown initialisation %q (auto, pca or random)", o.Init)
+	}
+	if o.ValFraction >= 1 {
+		return nil, nil, fmt.Errorf("train: validation fraction %v must be below 1", o.ValFraction)
+	}
+	trainS, valS := s, (*dataset.Series)(nil)
+	if o.ValFraction > 0 {
+		trainS, valS = s.Split(o.ValFraction)
+	}
+	if trainS.Len() < o.Window {
+		return nil, nil, fmt.Errorf("%s: the training part holds %d rows (of %d), too few for one %d-row window; use a shorter --window or more data", s.Source, trainS.Len(), s.Len(), o.Window)
+	}
+	if valS != nil && valS.Len() < o.Window {
+		return nil, nil, fmt.Errorf("%s: the validation part (the last %.0f%%) holds %d rows, too few for one %d-row window; use a shorter --window, a larger validation fraction, more data, or no validation (--val -1)", s.Source, 100*o.ValFraction, valS.Len(), o.Window)
+	}
+	a := o.Arch
+	a.Steps, a.Channels = o.Window, s.Channels()
+	m, err := Build(a, o.Config.Seed)
+	if err != nil {
+		return nil, nil, err
+	}
+	if m.Norm, err = trainS.FitNormalization(o.Norm); err != nil {
+		return nil, nil, err
+	}
+	m.ChannelNames = append([]string(nil), s.Names...)
+	trainX, nTrain, err := trainS.Windows(o.Window, o.Hop)
+	if err != nil {
+		return nil, nil, err
+	}
+	dataset.Normalize(trainX, m.Norm, a.Channels)
+	var valX []float32
+	nVal := 0
+	if valS != nil {
+		if valX, nVal, err = valS.Windows(o.Window, o.Hop); err != nil {
+			return nil, nil, err
+		}
+		dataset.Normalize(valX, m.Norm, a.Channels)
+	}
+	d, k := a.Steps*a.Channels, m.Latent()
+	var p *pca.PCA
+	if (!o.NoBaseline || o.Init != "random") && nTrain >= 2 && k <= d && d <= pca.MaxDim {
+		if p, err = pca.Fit(trainX, d, k); err != nil {
+			return nil, nil, fmt.Errorf("train: the PCA baseline: %w", err)
+		}
+	}
+	warm := false
+	if o.Init != "random" {
+		switch {
+		case p == nil && o.Init == "pca":
+			return nil, nil, fmt.Errorf("train: no PCA warm start: %d training windows of %d values, latent %d", nTrain, d, k)
+		case p != nil:
+			err := WarmStart(m, p)
+			if err != nil && (o.Init == "pca" || !errors.Is(err, ErrNoWarmStart)) {
+				return nil, nil, err
+			}
+			warm = err == nil
+		}
+	}
+	res, err := Train(m, trainX, valX, o.Config)
+	if err != nil {
+		return nil, nil, err
+	}
+	sr := &SeriesResult{Result: res, TrainRows: trainS.Len(), TrainWindows: nTrain, ValWindows: nVal,
+		PCAMSE: math.NaN(), PCAComponents: k, WarmStarted: warm}
+	if valS != nil {
+		sr.ValRows = valS.Len()
+	}
+	evalX := valX
+	if nVal == 0 {
+		evalX = trainX
+	}
+	if sr.ValMSE, err = ReconstructionMSE(m, evalX); err != nil {
+		return nil, nil, err
+	}
+	sr.ValVariance = meanVariance(evalX, d)
+	if p != nil && !o.NoBaseline {
+		sr.PCAMSE = p.MeanSquaredError(evalX)
+	}
+	set := TrainSettings{Window: o.Window, Hop: o.Hop, ValFraction: o.ValFraction, Variant: Variant(a, o.Config),
+		Epochs: res.Epochs, BestEpoch: res.BestEpoch, ValMSE: sr.ValMSE, Init: "random"}
+	if warm {
+		set.Init = "pca"
+	}
+	if !math.IsNaN(sr.PCAMSE) {
+		set.PCAMSE = sr.PCAMSE
+	}
+	raw, err := json.Marshal(set)
+	if err != nil {
+		return nil, nil, fmt.Errorf("train: encoding the settings: %w", err)
+	}
+	if m.Apps == nil {
+		m.Apps = map[string]json.RawMessage{}
+	}
+	m.Apps["train"] = raw
+	return m, sr, nil
+}
+
+// ReconstructionMSE returns the model's mean squared reconstruction error
+// over normalised windows x, computed as deployed: through a session on
+// the normalised input (the model's own normalisation is bypassed).
+func ReconstructionMSE(m *model.Model, x []float32) (float64, error) {
+	win := m.Steps * m.Channels
+	if len(x) == 0 || len(x)%win != 0 {
+		return 0, fmt.Errorf("train: %d values are not whole %d-value windows", len(x), win)
+	}
+	// Evaluate the normalised windows with the normalisation switched off
+	// on a shallow copy of the model, sharing the weights.
+	mc := &model.Model{Name: m.Name, Steps: m.Steps, Channels: m.Channels, Norm: model.Normalization{Kind: model.NormNone},
+		Encoder: m.Encoder, Decoder: m.Decoder, Variational: m.Variational, InputQ: m.InputQ, LatentQ: m.LatentQ}
+	const batch = 64
+	s, err := mc.NewSession(batch)
+	if err != nil {
+		return 0, err
+	}
+	out := make([]float32, batch*win)
+	var total float64
+	n := len(x) / win
+	for i := 0; i < n; i += batch {
+		rows := min(batch, n-i)
+		in := x[i*win : (i+rows)*win]
+		if err := s.Reconstruct(out[:rows*win], in); err != nil {
+			return 0, err
+		}
+		for j, v := range in {
+			d := float64(v) - float64(out[j])
+			total += d * d
+		}
+	}
+	return total / float64(len(x)), nil
+}
+
+// meanVariance returns the variance of each of the win positions across
+// the windows, averaged over the positions (PCA with no components).
+func meanVariance(x []float32, win int) float64 {
+	n := len(x) / win
+	if n < 2 {
+		return math.NaN()
+	}
+	var total float64
+	for j := 0; j < win; j++ {
+		var s, sq float64
+		for i := 0; i < n; i++ {
+			v := float64(x[i*win+j])
+			s += v
+			sq += v * v
+		}
+		mean := s / float64(n)
+		total += sq/float64(n) - mean*mean
+	}
+	return total / float64(win)
+}

@@ -1,0 +1,180 @@
+package train
+
+import (
+	"encoding/json"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/edgeml/edge/dataset"
+	"github.com/edgeml/edge/model"
+	"github.com/edgeml/edge/pca"
+)
+
+// fmSeries returns a non-linear three-channel series: a sine whose
+// frequency and amplitude jump every 200 rows, its saturated copy and its
+// square, with a little noise. Windows of it lie on a curved manifold that
+// PCA with few components cannot follow.
+func fmSeries(rows int, seed uint64) *dataset.Series {
+	rng := rand.New(rand.NewPCG(seed, 7))
+	s := &dataset.Series{Source: "fm", Names: []string{"a", "b", "c"}}
+	var th, f, amp float64
+	for t := 0; t < rows; t++ {
+		if t%200 == 0 {
+			f, amp = 0.02+0.1*rng.Float64(), 0.5+1.5*rng.Float64()
+		}
+		th += 2 * math.Pi * f
+		a := amp * math.Sin(th)
+		for _, v := range []float64{a, math.Tanh(2 * a), a * a} {
+			s.Values = append(s.Values, float32(v+0.02*rng.NormFloat64()))
+		}
+		s.Lines = append(s.Lines, t+2)
+	}
+	return s
+}
+
+func TestWarmStartIsPCA(t *testing.T) {
+	tr, _ := sensorData(t, 16, 3, 200, 4)
+	const steps, ch, k = 16, 3, 4
+	p, err := pca.Fit(tr, steps*ch, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := make([]float32, len(tr))
+	for i := 0; i < len(tr)/(steps*ch); i++ {
+		p.Reconstruct(want[i*steps*ch:(i+1)*steps*ch], tr[i*steps*ch:(i+1)*steps*ch])
+	}
+	for _, c := range []struct {
+		name string
+		a    Arch
+	}{
+		{"relu-2-hidden", Arch{Hidden: []int{24, 9}}},
+		{"leaky", Arch{Hidden: []int{16}, Act: model.LeakyReLU, Alpha: 0.2}},
+		{"linear", Arch{}},
+	} {
+		a := c.a
+		a.Steps, a.Channels, a.Latent = steps, ch, k
+		m, err := Build(a, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m.Norm = model.Normalization{Kind: model.NormNone}
+		if err := WarmStart(m, p); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		s, err := m.NewSession(len(tr) / (steps * ch))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make([]float32, len(tr))
+		if err := s.Reconstruct(got, tr); err != nil {
+			t.Fatal(err)
+		}
+		var worst float64
+		for i := range got {
+			worst = math.Max(worst, math.Abs(float64(got[i]-want[i])))
+		}
+		if worst > 2e-4 {
+			t.Errorf("%s: the warm-started model differs from PCA by up to %g", c.name, worst)
+		}
+	}
+	for _, c := range []struct {
+		name string
+		a    Arch
+	}{
+		{"conv", Arch{Kind: "conv", Hidden: []int{8}}},
+		{"variational", Arch{Hidden: []int{16}, Variational: true}},
+		{"tanh", Arch{Hidden: []int{16}, Act: model.Tanh}},
+		{"too narrow", Arch{Hidden: []int{7}}},
+		{"sigmoid code", Arch{Hidden: []int{16}, CodeAct: model.Sigmoid}},
+	} {
+		a := c.a
+		a.Steps, a.Channels, a.Latent = steps, ch, k
+		m, err := Build(a, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := WarmStart(m, p); !errors.Is(err, ErrNoWarmStart) {
+			t.Errorf("%s: WarmStart = %v, want ErrNoWarmStart", c.name, err)
+		}
+	}
+}
+
+func TestFitSeriesBeatsPCA(t *testing.T) {
+	s := fmSeries(12000, 1)
+	m, r, err := FitSeries(s, SeriesOptions{Window: 32, Arch: Arch{Hidden: []int{64, 32}, Latent: 6},
+		Config: Config{Epochs: 40, Seed: 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.WarmStarted {
+		t.Error("a dense ReLU model was not warm-started")
+	}
+	if !(r.ValMSE < 0.8*r.PCAMSE) {
+		t.Errorf("autoencoder validation MSE %.4f, PCA %.4f: the non-linear model should beat the linear one clearly on this data", r.ValMSE, r.PCAMSE)
+	}
+	if !(r.PCAMSE < r.ValVariance) {
+		t.Errorf("PCA %.4f no better than the mean %.4f", r.PCAMSE, r.ValVariance)
+	}
+	if r.TrainRows != 9600 || r.ValRows != 2400 || r.TrainWindows != (9600-32)/8+1 || r.ValWindows != (2400-32)/8+1 {
+		t.Errorf("split: %d/%d rows, %d/%d windows", r.TrainRows, r.ValRows, r.TrainWindows, r.ValWindows)
+	}
+	if strings.Join(m.ChannelNames, ",") != "a,b,c" || m.Norm.Kind != model.NormMeanStd {
+		t.Errorf("channel names %v, normalisation %s", m.ChannelNames, m.Norm.Kind)
+	}
+	var set TrainSettings
+	if err := json.Unmarshal(m.Apps["train"], &set); err != nil {
+		t.Fatal(err)
+	}
+	if set.Window != 32 || set.Hop != 8 || set.Init != "pca" || set.Variant != "vanilla" || set.ValMSE != r.ValMSE {
+		t.Errorf("settings %+v", set)
+	}
+	// The stored normalisation comes from the training rows only.
+	trainPart, _ := s.Split(0.2)
+	norm, _ := trainPart.FitNormalization(model.NormMeanStd)
+	if norm.Shift[2] != m.Norm.Shift[2] || norm.Scale[0] != m.Norm.Scale[0] {
+		t.Errorf("normalisation %v, want the training part's %v", m.Norm, norm)
+	}
+	// The model's own error, through its normalisation, matches ValMSE.
+	_, valPart := s.Split(0.2)
+	x, n, _ := valPart.Windows(32, 8)
+	sess, _ := m.NewSession(n)
+	win := make([]float32, n)
+	if err := sess.Errors(x, nil, win, nil); err != nil {
+		t.Fatal(err)
+	}
+	var mean float64
+	for _, v := range win {
+		mean += float64(v) / float64(n)
+	}
+	if math.Abs(mean-r.ValMSE) > 1e-3*r.ValMSE {
+		t.Errorf("session window error %.6f, FitSeries reports %.6f", mean, r.ValMSE)
+	}
+}
+
+func TestFitSeriesErrors(t *testing.T) {
+	s := fmSeries(100, 1)
+	for _, c := range []struct {
+		o    SeriesOptions
+		want string
+	}{
+		{SeriesOptions{Window: 64}, "validation part"},
+		{SeriesOptions{Window: 128, ValFraction: -1}, "too few for one 128-row window"},
+		{SeriesOptions{Window: 8, Hop: 9}, "hop"},
+		{SeriesOptions{Window: 8, ValFraction: 1}, "below 1"},
+		{SeriesOptions{Window: 8, Init: "zeros"}, "initialisation"},
+		{SeriesOptions{Window: 8, Init: "pca", Arch: Arch{Kind: "conv", Hidden: []int{4}}}, "PCA warm start"},
+	} {
+		c.o.Arch.Latent = 2
+		if c.o.Arch.Hidden == nil {
+			c.o.Arch.Hidden = []int{8}
+		}
+		c.o.Config.Epochs = 1
+		_, _, err := FitSeries(s, c.o)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: error %v, want %q", c.o, err, c.want)
+		}
+	}
+}

@@ -1,0 +1,157 @@
+package train
+
+import (
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/edgeml/edge/model"
+	"github.com/edgeml/edge/pca"
+)
+
+// ErrNoWarmStart is returned by WarmStart for architectures it cannot
+// start from PCA.
+var ErrNoWarmStart = errors.New("train: PCA warm start needs a dense, non-variational model with ReLU or LeakyReLU hidden layers at least twice as wide as the identity code")
+
+// WarmStart rewrites part of a dense autoencoder's weights so that, before
+// any training, it computes exactly the linear autoencoder p (PCA with as
+// many components as the code), whitened: the code holds the principal
+// coordinates divided by their standard deviations.
+//
+// Rectified layers cannot pass a signed value, so each hidden layer
+// carries every code coordinate z twice, as act(z) and act(-z), whose
+// difference is (1+alpha)·z; the next layer takes that difference. Those
+// 2·latent units per hidden layer are set; the others keep their random
+// initialisation and are free to learn what PCA misses, because the
+// decoder's last layer starts with zero weights on them (so they do not
+// disturb the starting point, yet receive gradient from the first step).
+//
+// Training from there can only keep or improve on PCA's training error
+// (Train keeps the best epoch, counting the start). On data that is close
+// to linear, a randomly initialised autoencoder often needs hundreds of
+// epochs to reach PCA; from the warm start it begins there.
+func WarmStart(m *model.Model, p *pca.PCA) error {
+	k := m.Latent()
+	d := m.Steps * m.Channels
+	if p.D != d || p.K != k {
+		return fmt.Errorf("train: PCA of %d components on %d values does not fit a model with a %d code on %d values", p.K, p.D, k, d)
+	}
+	if m.Variational {
+		return ErrNoWarmStart
+	}
+	layers := append(append([]*model.Layer{}, ptrs(m.Encoder)...), ptrs(m.Decoder)...)
+	nEnc := len(m.Encoder)
+	var alpha float32
+	seen := false
+	for i, l := range layers {
+		if l.Kind != model.Dense {
+			return ErrNoWarmStart
+		}
+		last := i == nEnc-1 || i == len(layers)-1
+		switch {
+		case last && l.Act != model.Identity && l.Act != "":
+			return ErrNoWarmStart
+		case last:
+		case l.Act == model.ReLU || l.Act == model.LeakyReLU:
+			if l.Out < 2*k {
+				return ErrNoWarmStart
+			}
+			a := float32(0)
+			if l.Act == model.LeakyReLU {
+				a = l.Alpha
+			}
+			if seen && a != alpha {
+				return ErrNoWarmStart // one slope throughout keeps the pairs simple
+			}
+			alpha, seen = a, true
+		default:
+			return ErrNoWarmStart
+		}
+	}
+	// Whitening scales, with a floor so a null direction does not blow up.
+	sd := make([]float64, k)
+	for i := range sd {
+		sd[i] = math.Sqrt(math.Max(p.Variance[i], 1e-6*math.Max(p.Variance[0], 1e-12)))
+	}
+	pair := 1 / (1 + float64(alpha))
+	// readPairs makes rows 0..k-1 of l output sign*z (and rows k..2k-1
+	// -sign*z, if l is a hidden layer) from the pairs of the layer before.
+	readPairs := func(l *model.Layer, rows int) {
+		for r := 0; r < rows; r++ {
+			sign := 1.0
+			i := r
+			if r >= k {
+				sign, i = -1, r-k
+			}
+			row := l.W[r*l.In : (r+1)*l.In]
+			clear(row)
+			row[i] = float32(sign * pair)
+			row[k+i] = float32(-sign * pair)
+			l.B[r] = 0
+		}
+	}
+	for idx, l := range layers {
+		first, last := idx == 0, idx == len(layers)-1
+		code := idx == nEnc-1
+		rows := 2 * k
+		if code {
+			rows = k
+		}
+		switch {
+		case first: // (also the code itself, with no hidden encoder layer)
+			for r := 0; r < rows; r++ {
+				sign := 1.0
+				i := r
+				if r >= k {
+					sign, i = -1, r-k
+				}
+				var b float64
+				for j := 0; j < d; j++ {
+					w := sign * p.Components[i][j] / sd[i]
+					l.W[r*d+j] = float32(w)
+					b -= w * p.Mean[j]
+				}
+				l.B[r] = float32(b)
+			}
+		case idx == nEnc && last: // decoder of one layer, straight from the code
+			for j := 0; j < d; j++ {
+				for i := 0; i < k; i++ {
+					l.W[j*k+i] = float32(p.Components[i][j] * sd[i])
+				}
+				l.B[j] = float32(p.Mean[j])
+			}
+		case idx == nEnc: // the decoder's first layer reads the code itself
+			for r := 0; r < 2*k; r++ {
+				row := l.W[r*k : (r+1)*k]
+				clear(row)
+				if r < k {
+					row[r] = 1
+				} else {
+					row[r-k] = -1
+				}
+				l.B[r] = 0
+			}
+		case last:
+			for j := 0; j < d; j++ {
+				row := l.W[j*l.In : (j+1)*l.In]
+				clear(row)
+				for i := 0; i < k; i++ {
+					w := float32(p.Components[i][j] * sd[i] * pair)
+					row[i], row[k+i] = w, -w
+				}
+				l.B[j] = float32(p.Mean[j])
+			}
+		default:
+			readPairs(l, rows)
+		}
+	}
+	return nil
+}
+
+func ptrs(ls []model.Layer) []*model.Layer {
+	out := make([]*model.Layer, len(ls))
+	for i := range ls {
+		out[i] = &ls[i]
+	}
+	return out
+}
