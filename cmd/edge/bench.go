@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"runtime"
 	"strings"
 	"time"
 
@@ -15,12 +16,14 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	families := fs.String("families", "", "comma-separated kernel families (default: every one this CPU supports)")
 	shapes := fs.String("shapes", "", "layer shapes KxN (inputs x outputs), comma-separated (default: the 640-...-640 autoencoder's layers and 512x512)")
 	batches := fs.String("batches", "1,16,256", "batch sizes (GEMM M)")
-	kinds := fs.String("kinds", "int8,float32,chain,model-dense,model-conv", "what to time: int8 layers, float32 layers, the int8 chain, and whole models through the API (model-dense: the chain's widths as an autoencoder; model-conv: the 128x8 conv1d autoencoder), each in float32 and int8")
+	kinds := fs.String("kinds", "int8,float32,chain,model-dense,model-conv", "what to time: int8 layers, float32 layers, the int8 chain, and whole models through the API (model-dense: the chain's widths as an autoencoder; model-conv: the 128x8 conv1d autoencoder), each in float32 and int8; also train: training throughput of both models, forward+backward+AdamW, not in the default set)")
+	trainBatch := fs.Int("train-batch", 32, "train: windows per step")
+	trainThreads := fs.String("train-threads", fmt.Sprintf("1,%d", runtime.NumCPU()), "train: thread counts")
 	chain := fs.String("chain", "640,128,128,128,128,8,128,128,128,128,640", "widths of the int8 layer chain")
 	minTime := fs.Duration("time", 200*time.Millisecond, "time spent on each measurement (median of blocks of calls)")
 	iters := fs.Int("iters", 0, "if > 0, take the median of exactly this many timed blocks (each at least 20µs of calls) instead of -time")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "Usage: edge bench [flags]\n\nTimes the kernels single-threaded and prints family x kernel x shape x batch -> ns and GOPS\n(GOPS counts a multiply-accumulate as two operations).\n\nFlags:")
+		fmt.Fprintln(stderr, "Usage: edge bench [flags]\n\nTimes the kernels single-threaded (training: as many threads as -train-threads) and prints family x kernel x shape x batch -> ns and GOPS\n(GOPS counts a multiply-accumulate as two operations).\n\nFlags:")
 		fs.PrintDefaults()
 	}
 	if err := parse(fs, args); err != nil {
@@ -58,6 +61,13 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	cfg.Kinds = strings.Split(*kinds, ",")
+	if cfg.TrainThreads, err = bench.ParseInts(*trainThreads); err != nil || len(cfg.TrainThreads) == 0 {
+		return fmt.Errorf("%w: -train-threads %q: want positive integers", errUsage, *trainThreads)
+	}
+	if *trainBatch < 1 || *trainBatch > 4096 {
+		return fmt.Errorf("%w: -train-batch %d outside [1, 4096]", errUsage, *trainBatch)
+	}
+	cfg.TrainBatch = *trainBatch
 	if *minTime <= 0 {
 		return fmt.Errorf("%w: -time must be positive", errUsage)
 	}
@@ -67,6 +77,20 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	}
 	cfg.Iters = *iters
 	fmt.Fprintf(stdout, "edge bench: single thread, median per call; kernel family in use: %s\n", kernels.Current())
-	_, err = bench.Run(cfg, stdout)
-	return err
+	rows, err := bench.Run(cfg, stdout)
+	if err != nil {
+		return err
+	}
+	first := true
+	for _, r := range rows {
+		if !strings.HasPrefix(r.Kind, "train/") {
+			continue
+		}
+		if first {
+			fmt.Fprintf(stdout, "\ntraining throughput (batch %d; train/Nthr uses N threads, the only rows that are not single-threaded):\n", cfg.TrainBatch)
+			first = false
+		}
+		fmt.Fprintf(stdout, "  %-8s %-11s %-10s %9.0f windows/s\n", r.Family, r.Shape, r.Kind, 1e9/r.PerInput)
+	}
+	return nil
 }

@@ -113,6 +113,9 @@ func modelInfo(path string, w io.Writer) error {
 		fmt.Fprint(w, " (variational: mean and log-variance)")
 	}
 	fmt.Fprintln(w)
+	if len(m.ChannelNames) > 0 {
+		fmt.Fprintf(w, "channels: %s\n", strings.Join(m.ChannelNames, ", "))
+	}
 	switch m.Norm.Kind {
 	case model.NormMeanStd, model.NormMinMax:
 		fmt.Fprintf(w, "normalisation %s per channel: shift %v, scale %v\n", m.Norm.Kind, m.Norm.Shift, m.Norm.Scale)

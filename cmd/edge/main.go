@@ -2,9 +2,11 @@
 //
 // Usage:
 //
-//	edge info [MODEL]      CPU, features and kernel families; or a model's architecture and costs
-//	edge bench [flags]     time the kernels: family x shape x batch -> ns and GOPS
-//	edge version           print the version
+//	edge info [MODEL]                     CPU, features and kernel families; or a model's architecture and costs
+//	edge bench [flags]                    time the kernels: family x shape x batch -> ns and GOPS
+//	edge train --data FILE.csv [flags]    train an autoencoder on a CSV of readings
+//	edge quantize MODEL --calib FILE.csv  quantise it to int8, with a calibration report
+//	edge version                          print the version
 //
 // EDGE_KERNELS=generic|avx2|avx512|neon|neondot forces a kernel family.
 package main
@@ -38,6 +40,8 @@ func commands() []command {
 	return []command{
 		{"info", "[MODEL]: the CPU and its kernel families, or a model's architecture and costs", cmdInfo},
 		{"bench", "time the kernels (family x shape x batch -> ns, GOPS) and the int8 layer chain", cmdBench},
+		{"train", "--data FILE.csv: train an autoencoder (dense or conv; vanilla, denoising, sparse, variational)", cmdTrain},
+		{"quantize", "MODEL --calib FILE.csv: quantise a float32 model to int8 and report the error", cmdQuantize},
 		{"version", "print the version", func([]string, io.Writer, io.Writer) error { fmt.Println("edge", version); return nil }},
 	}
 }

@@ -1,0 +1,132 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/edgeml/edge/model"
+	"github.com/edgeml/edge/quant"
+	"github.com/edgeml/edge/train"
+)
+
+func cmdQuantize(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("quantize", stderr)
+	calib := fs.String("calib", "", "CSV of representative readings to calibrate the activation ranges on (required; - reads stdin)")
+	out := fs.String("o", "", "where to write the int8 model (default: MODEL with .int8.edge)")
+	method := fs.String("method", "mse", "activation range calibration: mse (minimise the expected quantisation error), percentile or minmax")
+	pct := fs.Float64("percentile", 99.99, "for -method percentile: the two-sided percentile kept")
+	keep := fs.String("keep-float", "", "comma-separated layers to keep in float32, e.g. encoder.0,decoder.3 (names as in the report)")
+	timeCol := fs.String("time-column", "", `the timestamp column (default: time, timestamp, ts, date or datetime if present; "-": none)`)
+	channels := fs.String("channels", "", "comma-separated columns, in the model's channel order (default: the model's channel names)")
+	hop := fs.Int("hop", 0, "rows between calibration windows (default: the training hop, else window/4)")
+	maxWindows := fs.Int("max-windows", 4096, "at most this many calibration windows, spread evenly over the file")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, `Usage: edge quantize MODEL --calib FILE.csv [-o OUT] [flags]
+
+Quantises a float32 model to int8: per-channel symmetric int8 weights,
+per-tensor asymmetric int8 activations calibrated on windows of the CSV,
+int32 biases. Prints the calibration report: per layer, the int8 tensor's
+range, encoding and error against float32 (SQNR, relative RMS), and end to
+end, the reconstruction error of both models.
+
+Flags:`)
+		fs.PrintDefaults()
+	}
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return fmt.Errorf("%w: want one MODEL argument, got %d", errUsage, len(pos))
+	}
+	if *calib == "" {
+		return fmt.Errorf("%w: --calib FILE.csv is required", errUsage)
+	}
+	if *maxWindows < 1 || *hop < 0 {
+		return fmt.Errorf("%w: --max-windows must be positive and --hop not negative", errUsage)
+	}
+	in := pos[0]
+	m, err := model.Load(in)
+	if err != nil {
+		return err
+	}
+	if m.Quantized() {
+		return fmt.Errorf("%s is already int8; quantise the float32 model it came from", in)
+	}
+	cols := *channels
+	if cols == "" {
+		cols = strings.Join(m.ChannelNames, ",")
+	}
+	series, err := readSeries(*calib, *timeCol, cols)
+	if err != nil {
+		return err
+	}
+	if series.Channels() != m.Channels {
+		return fmt.Errorf("%s: %d channels (%s), the model takes %d; choose them with --channels", series.Source, series.Channels(), strings.Join(series.Names, ", "), m.Channels)
+	}
+	h := *hop
+	if h == 0 {
+		var set train.TrainSettings
+		if raw, ok := m.Apps["train"]; ok && json.Unmarshal(raw, &set) == nil && set.Hop > 0 {
+			h = set.Hop
+		} else {
+			h = max(1, m.Steps/4)
+		}
+	}
+	x, n, err := series.Windows(m.Steps, h)
+	if err != nil {
+		return err
+	}
+	if n > *maxWindows {
+		win := m.Steps * m.Channels
+		sub := make([]float32, 0, *maxWindows*win)
+		for i := 0; i < *maxWindows; i++ {
+			j := i * n / *maxWindows
+			sub = append(sub, x[j*win:(j+1)*win]...)
+		}
+		x, n = sub, *maxWindows
+	}
+	opt := quant.Options{Method: quant.Method(*method), Percentile: *pct}
+	if *keep != "" {
+		for _, k := range strings.Split(*keep, ",") {
+			opt.KeepFloat = append(opt.KeepFloat, strings.TrimSpace(k))
+		}
+	}
+	q, rep, err := quant.Quantize(m, x, opt)
+	if err != nil {
+		return err
+	}
+	if q.Provenance == nil {
+		q.Provenance = map[string]string{}
+	}
+	q.Provenance["calibration_data"] = filepath.Base(series.Source)
+	q.Provenance["calibration_windows"] = fmt.Sprint(n)
+	dst := *out
+	if dst == "" {
+		dst = strings.TrimSuffix(in, filepath.Ext(in)) + ".int8.edge"
+	}
+	if dst == in {
+		return fmt.Errorf("%w: -o %s would overwrite the float32 model", errUsage, dst)
+	}
+	if err := q.Save(dst); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "calibrated on %d windows of %d rows (hop %d) from %s\n\n", n, m.Steps, h, series.Source)
+	if _, err := rep.WriteTo(stdout); err != nil {
+		return err
+	}
+	fi, err := os.Stat(in)
+	if err != nil {
+		return err
+	}
+	fo, err := os.Stat(dst)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nwrote %s (int8, %d bytes; the float32 model is %d)\n", dst, fo.Size(), fi.Size())
+	return nil
+}
