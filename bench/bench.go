@@ -48,9 +48,16 @@ type Config struct {
 	Shapes   []Shape          // single layers; default DefaultShapes
 	Batches  []int            // default 1, 16, 256
 	Chain    []int            // widths of the int8 chain; default AutoencoderDims; empty slice: none
-	Kinds    []string         // "int8", "float32", "chain", "model-dense", "model-conv"; default all
-	MinTime  time.Duration    // time per measurement; default 200ms
-	Iters    int              // if > 0: the median of exactly Iters timed blocks, instead of MinTime
+	// Kinds: "int8", "float32", "chain", "model-dense", "model-conv"
+	// (default: these) and "train" (training throughput, not by default:
+	// it takes seconds per family).
+	Kinds []string
+	// TrainBatch and TrainThreads set the training runs (default 32 and
+	// 1 and every core).
+	TrainBatch   int
+	TrainThreads []int
+	MinTime      time.Duration // time per measurement; default 200ms
+	Iters        int           // if > 0: the median of exactly Iters timed blocks, instead of MinTime
 }
 
 // Row is one measurement.
@@ -115,6 +122,15 @@ func (c *Config) defaults() {
 	if c.MinTime == 0 {
 		c.MinTime = 200 * time.Millisecond
 	}
+	if c.TrainBatch == 0 {
+		c.TrainBatch = 32
+	}
+	if c.TrainThreads == nil {
+		c.TrainThreads = []int{1}
+		if n := runtime.NumCPU(); n > 1 {
+			c.TrainThreads = append(c.TrainThreads, n)
+		}
+	}
 }
 
 // Run measures everything cfg selects, printing each row to w as it is
@@ -145,6 +161,12 @@ func Run(cfg Config, w io.Writer) ([]Row, error) {
 	}
 	rng := rand.New(rand.NewPCG(1, 1))
 	for _, kind := range cfg.Kinds {
+		if kind == "train" {
+			if err := cfg.trainRows(rng, emit); err != nil {
+				return rows, err
+			}
+			continue
+		}
 		for _, f := range cfg.Families {
 			for _, b := range cfg.Batches {
 				switch kind {
@@ -177,12 +199,47 @@ func Run(cfg Config, w io.Writer) ([]Row, error) {
 						emit(rowOf(f, kind+"/"+prec, r.s.Model().Name, b, ns, float64(r.MACs())))
 					}
 				default:
-					return rows, fmt.Errorf("bench: unknown kind %q (want int8, float32, chain, model-dense or model-conv)", kind)
+					return rows, fmt.Errorf("bench: unknown kind %q (want int8, float32, chain, model-dense, model-conv or train)", kind)
 				}
 			}
 		}
 	}
 	return rows, nil
+}
+
+// trainRows measures training throughput for the dense and conv models,
+// each family and thread count: one row per run, batch TrainBatch,
+// "call" = one step. GOPS counts 3 forward passes' worth of MACs per
+// window (forward, backward to the inputs, backward to the weights).
+func (c *Config) trainRows(rng *rand.Rand, emit func(Row)) error {
+	// Run holds the calling goroutine on its thread for steadier single-
+	// thread timing; training's spinning workers yield the processor, and
+	// a yield from a locked thread costs a thread hand-off, so release it.
+	runtime.UnlockOSThread()
+	defer runtime.LockOSThread()
+	prev := kernels.Current()
+	defer kernels.Use(prev)
+	for _, f := range c.Families {
+		if err := kernels.Use(f); err != nil {
+			return err
+		}
+		for _, kind := range []string{"dense", "conv"} {
+			for _, th := range c.TrainThreads {
+				rate, macs, err := TrainRate(kind, c.TrainBatch, th, c.MinTime, rng)
+				if err != nil {
+					return err
+				}
+				ns := 1e9 / rate
+				name := "dense-640"
+				if kind == "conv" {
+					name = "conv-128x8"
+				}
+				emit(Row{Family: f, Kind: fmt.Sprintf("train/%dthr", th), Shape: name, Batch: c.TrainBatch,
+					NsPerOp: ns * float64(c.TrainBatch), PerInput: ns, GOPS: 6 * float64(macs) * rate / 1e9})
+			}
+		}
+	}
+	return nil
 }
 
 func rowOf(f kernels.Family, kind, shape string, batch int, ns, macsPerSample float64) Row {

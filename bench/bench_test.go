@@ -117,3 +117,33 @@ func BenchmarkSpeedup(b *testing.B) {
 		b.ReportMetric(a/best, kernels.Best().String()+"/avx2")
 	}
 }
+
+func TestTrainRows(t *testing.T) {
+	before := kernels.Current()
+	if before == kernels.Best() {
+		// Start from another family, so the test sees Run restore it.
+		if err := kernels.Use(kernels.Generic); err != nil {
+			t.Fatal(err)
+		}
+		defer kernels.Use(before)
+		before = kernels.Generic
+	}
+	// One family keeps this quick under qemu, where the ARM matrix runs it.
+	cfg := Config{Families: []kernels.Family{kernels.Best()}, Kinds: []string{"train"},
+		TrainBatch: 2, TrainThreads: []int{1, 2}, MinTime: time.Millisecond}
+	rows, err := Run(cfg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 2*2 { // (dense, conv) x threads
+		t.Fatalf("%d rows, want 4", len(rows))
+	}
+	for _, r := range rows {
+		if !(r.PerInput > 0) || !(r.GOPS > 0) || r.Batch != 2 || r.NsPerOp != 2*r.PerInput {
+			t.Errorf("implausible row %+v", r)
+		}
+	}
+	if kernels.Current() != before {
+		t.Errorf("the training rows left family %s in use, not %s", kernels.Current(), before)
+	}
+}

@@ -6,6 +6,7 @@
 # next to the repository); install them once with `<peers>/run.sh --install`.
 #
 # Usage: bench/peers.sh [PEERS_DIR] > run.txt
+# Also times training against PyTorch (Debian python3-torch) when it is installed.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 peers=${1:-$root/../shared/peers}
@@ -22,3 +23,5 @@ echo "## edge bench (default: every family, the autoencoder's layers, 512x512, b
 "$bin" bench -time 400ms
 echo "## peers again, to bracket drift during the run"
 OMP_NUM_THREADS=1 "$peers/run.sh" "1 16 256" $dims
+# Training throughput against PyTorch: bench/train-peers.sh.
+"$root/bench/train-peers.sh" "$bin"
