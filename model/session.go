@@ -23,6 +23,10 @@ type Session struct {
 	io    []stepIO
 	win   int   // values per window: steps*channels
 	probe Probe // set during Trace only
+	// robust: ReconstructRobust's cleaned input; invScale: 1/scale per
+	// channel of the normalisation (1 without one).
+	robust   []float32
+	invScale []float32
 }
 
 // Probe receives a tensor's values during Trace: name is "input" (the
@@ -74,6 +78,14 @@ func (m *Model) NewSession(batch int) (*Session, error) {
 	for i := range p.steps {
 		s.io = append(s.io, s.ioOf(i))
 	}
+	s.robust = make([]float32, batch*s.win)
+	s.invScale = make([]float32, m.Channels)
+	for c := range s.invScale {
+		s.invScale[c] = 1
+		if m.Norm.Kind == NormMeanStd || m.Norm.Kind == NormMinMax {
+			s.invScale[c] = 1 / m.Norm.Scale[c]
+		}
+	}
 	return s, nil
 }
 
@@ -114,6 +126,49 @@ func (s *Session) Reconstruct(dst, x []float32) error {
 	}
 	s.output(dst, n)
 	return nil
+}
+
+// ReconstructRobust reconstructs like Reconstruct, then treats as outliers
+// the values whose reconstruction error exceeds tau (in normalised units,
+// so channels compare) and the values missing marks (nil: none; else one
+// flag per value of x), replaces them with their reconstruction, and
+// reconstructs again: passes reconstructions in all, stopping early when
+// nothing changes. It returns how many values the last pass replaced.
+// Outliers (impulses, stuck or imputed values) then pull the
+// reconstruction of the other values far less: an M-estimator-style
+// robust fit, at the cost of up to passes times the work.
+func (s *Session) ReconstructRobust(dst, x []float32, missing []bool, tau float32, passes int) (int, error) {
+	if err := s.Reconstruct(dst, x); err != nil {
+		return 0, err
+	}
+	if missing != nil && len(missing) != len(x) {
+		return 0, fmt.Errorf("model: %d missing flags for %d values", len(missing), len(x))
+	}
+	if !(tau > 0) || passes <= 1 {
+		return 0, nil
+	}
+	in := s.robust[:len(x)]
+	c := s.m.Channels
+	replaced := 0
+	for p := 1; p < passes; p++ {
+		replaced = 0
+		for i, v := range x {
+			e := (v - dst[i]) * s.invScale[i%c]
+			if e > tau || e < -tau || (missing != nil && missing[i]) {
+				in[i] = dst[i]
+				replaced++
+			} else {
+				in[i] = v
+			}
+		}
+		if replaced == 0 {
+			break
+		}
+		if err := s.Reconstruct(dst, in); err != nil {
+			return 0, err
+		}
+	}
+	return replaced, nil
 }
 
 // Encode writes the latent codes of the windows in x to dst (Latent()
