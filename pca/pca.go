@@ -17,6 +17,10 @@ type PCA struct {
 	Mean       []float64
 	Components [][]float64 // K orthonormal rows of length D
 	Variance   []float64   // variance along each component
+	// TotalVariance is the sum of the variances of all D coordinates (the
+	// trace of the covariance): TotalVariance - sum(Variance) is what the
+	// components leave out.
+	TotalVariance float64
 }
 
 // MaxDim bounds the dimension (the covariance has MaxDim^2 entries).
@@ -67,6 +71,7 @@ func Fit(x []float32, d, k int) (*PCA, error) {
 			cov[a*d+b] /= float64(n - 1)
 			cov[b*d+a] = cov[a*d+b]
 		}
+		p.TotalVariance += cov[a*d+a]
 	}
 	// Subspace iteration: Q <- orth(C Q), a fixed number of rounds plus a
 	// convergence check, from a seeded start.

@@ -92,10 +92,13 @@ type Progress struct {
 
 // Result summarises a training run.
 type Result struct {
-	Epochs           int     // epochs run
-	BestEpoch        int     // the epoch whose weights the model now has
-	TrainLoss        float64 // of the last epoch
-	ValLoss          float64 // best validation loss (reconstruction only)
+	Epochs    int     // epochs run
+	BestEpoch int     // the epoch whose weights the model now has
+	TrainLoss float64 // of the last epoch
+	// ValLoss is the best validation loss: the reconstruction loss only
+	// (no sparsity or KL term); for a denoising model, of corrupted
+	// windows (one fixed draw) against the clean ones, its own task.
+	ValLoss          float64
 	InitialValLoss   float64 // before training
 	SamplesPerSecond float64
 	Elapsed          time.Duration
@@ -351,7 +354,7 @@ func (t *trainer) lossGrad(x []float32, rows int) float64 {
 	in := x
 	if cfg.Corrupt.active() {
 		in = t.in[:len(x)]
-		t.corrupt(in, x)
+		t.corrupt(in, x, t.noise)
 	}
 	code := n.forward(0, n.nEnc, in, rows)
 	dec := code
@@ -400,17 +403,17 @@ func (t *trainer) reconLoss(dy, y, target []float32) float64 {
 }
 
 // corrupt writes x with the configured corruption into dst.
-func (t *trainer) corrupt(dst, x []float32) {
+func (t *trainer) corrupt(dst, x []float32, rng *rand.Rand) {
 	c := t.cfg.Corrupt
 	for i, v := range x {
 		if c.Gaussian > 0 {
-			v += float32(c.Gaussian * t.noise.NormFloat64())
+			v += float32(c.Gaussian * rng.NormFloat64())
 		}
-		if c.Mask > 0 && t.noise.Float64() < c.Mask {
+		if c.Mask > 0 && rng.Float64() < c.Mask {
 			v = 0
 		}
-		if c.Spike > 0 && t.noise.Float64() < c.Spike {
-			v += float32(c.SpikeScale * float64(1-2*t.noise.IntN(2)))
+		if c.Spike > 0 && rng.Float64() < c.Spike {
+			v += float32(c.SpikeScale * float64(1-2*rng.IntN(2)))
 		}
 		dst[i] = v
 	}
@@ -538,10 +541,21 @@ func (t *trainer) evaluate(x []float32) float64 {
 	n := t.n
 	var total float64
 	count := 0
+	// A denoising model is judged on its own task: the same corruption
+	// (the same draw at every evaluation) against the uncorrupted window.
+	var rng *rand.Rand
+	if t.cfg.Corrupt.active() {
+		rng = rand.New(rand.NewPCG(t.cfg.Seed, 0xe7a1))
+	}
 	for off := 0; off < len(x); off += n.batch * t.win {
 		end := min(len(x), off+n.batch*t.win)
 		rows := (end - off) / t.win
-		code := n.forward(0, n.nEnc, x[off:end], rows)
+		in := x[off:end]
+		if rng != nil {
+			in = t.in[:end-off]
+			t.corrupt(in, x[off:end], rng)
+		}
+		code := n.forward(0, n.nEnc, in, rows)
 		if n.m.Variational {
 			lat := len(code) / rows / 2
 			z := t.z[:rows*lat]

@@ -25,6 +25,8 @@ var ErrNoWarmStart = errors.New("train: PCA warm start needs a dense, non-variat
 // initialisation and are free to learn what PCA misses, because the
 // decoder's last layer starts with zero weights on them (so they do not
 // disturb the starting point, yet receive gradient from the first step).
+// Their incoming weights are scaled down, so their activations start small
+// and do not set the range of an int8 encoding.
 //
 // Training from there can only keep or improve on PCA's training error
 // (Train keeps the best epoch, counting the start). On data that is close
@@ -144,9 +146,24 @@ func WarmStart(m *model.Model, p *pca.PCA) error {
 		default:
 			readPairs(l, rows)
 		}
+		if !last && !code {
+			// The free units start small: they add nothing to the output
+			// yet, and large random activations would only coarsen the
+			// int8 encoding the pair units share with them.
+			for r := 2 * k; r < l.Out; r++ {
+				row := l.W[r*l.In : (r+1)*l.In]
+				for j := range row {
+					row[j] *= freeScale
+				}
+				l.B[r] = 0
+			}
+		}
 	}
 	return nil
 }
+
+// freeScale shrinks the free units' initial weights (see WarmStart).
+const freeScale = 0.01
 
 func ptrs(ls []model.Layer) []*model.Layer {
 	out := make([]*model.Layer, len(ls))
