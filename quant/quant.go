@@ -41,6 +41,12 @@ type Options struct {
 	Method     Method   // default MSE
 	Percentile float64  // for Percentile, e.g. 99.99 (default)
 	KeepFloat  []string // layers to keep in float32, by name: "encoder.0", "decoder.2"
+	// FloatBottleneck keeps the layers on either side of the code in
+	// float32: the encoder's last layer and the decoder's first. They are
+	// the smallest layers of an autoencoder (latent × width MACs), yet
+	// every bit of the window passes through the code, so int8 there costs
+	// the most accuracy for the least speed.
+	FloatBottleneck bool
 	Bins       int      // histogram bins (default 2048)
 	Batch      int      // windows per calibration call (default 64)
 }
@@ -98,6 +104,20 @@ func Quantize(m *model.Model, data []float32, opt Options) (*model.Model, *Repor
 	keep := map[string]bool{}
 	for _, k := range opt.KeepFloat {
 		keep[k] = true
+	}
+	if opt.FloatBottleneck {
+		for i := len(m.Encoder) - 1; i >= 0; i-- {
+			if m.Encoder[i].Kind != model.Reshape {
+				keep[fmt.Sprintf("encoder.%d", i)] = true
+				break
+			}
+		}
+		for i, l := range m.Decoder {
+			if l.Kind != model.Reshape {
+				keep[fmt.Sprintf("decoder.%d", i)] = true
+				break
+			}
+		}
 	}
 	names := layerNames(m)
 	for k := range keep {

@@ -368,6 +368,15 @@ func TestKeepFloatAndOptions(t *testing.T) {
 	if _, _, err := Quantize(fm, data[:7], Options{}); err == nil {
 		t.Error("partial window accepted")
 	}
+	// FloatBottleneck keeps the code layer and the decoder's first layer.
+	bm, _, err := Quantize(fm, data, Options{FloatBottleneck: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := len(bm.Encoder) - 1
+	if bm.Encoder[last].QW != nil || bm.Decoder[0].QW != nil || (last > 0 && bm.Encoder[0].QW == nil) || (len(bm.Decoder) > 1 && bm.Decoder[len(bm.Decoder)-1].QW == nil) {
+		t.Errorf("FloatBottleneck: encoder %d/%d, decoder 0 int8 %v", last, len(bm.Encoder), bm.Decoder[0].QW != nil)
+	}
 	if _, _, err := Quantize(qm, data, Options{}); err == nil {
 		t.Error("quantising an int8 model accepted")
 	}
