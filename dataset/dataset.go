@@ -9,13 +9,10 @@
 package dataset
 
 import (
-	"encoding/csv"
-	"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -82,119 +79,30 @@ func ReadCSV(r io.Reader, name string, opt CSVOptions) (*Series, error) {
 	if maxRows <= 0 || maxRows > MaxRows {
 		maxRows = MaxRows
 	}
-	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = -1 // ragged rows get our own message
-	cr.ReuseRecord = true
-	cr.TrimLeadingSpace = true
-	header, err := cr.Read()
-	if err == io.EOF {
-		return nil, fmt.Errorf("%s: empty file: want a header row and data", name)
-	}
+	rd, err := NewReader(r, name, opt)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil, err
 	}
-	header = slices.Clone(header)
-	if len(header) > MaxColumns {
-		return nil, fmt.Errorf("%s:1: %d columns exceed the limit of %d", name, len(header), MaxColumns)
-	}
-	index := map[string]int{}
-	for i, h := range header {
-		h = strings.TrimSpace(h)
-		header[i] = h
-		if h == "" {
-			return nil, fmt.Errorf("%s:1: column %d has no name", name, i+1)
-		}
-		if _, dup := index[h]; dup {
-			return nil, fmt.Errorf("%s:1: column name %q appears twice", name, h)
-		}
-		index[h] = i
-	}
-	timeCol := -1
-	switch opt.TimeColumn {
-	case "-":
-	case "":
-		for i, h := range header {
-			if slices.Contains(timeNames, strings.ToLower(h)) {
-				timeCol = i
-				break
-			}
-		}
-	default:
-		i, ok := index[opt.TimeColumn]
-		if !ok {
-			return nil, fmt.Errorf("%s:1: no time column %q (columns: %s)", name, opt.TimeColumn, strings.Join(header, ", "))
-		}
-		timeCol = i
-	}
-	var cols []int
-	if len(opt.Channels) == 0 {
-		for i := range header {
-			if i != timeCol {
-				cols = append(cols, i)
-			}
-		}
-	} else {
-		for _, c := range opt.Channels {
-			i, ok := index[c]
-			if !ok {
-				return nil, fmt.Errorf("%s:1: no column %q (columns: %s)", name, c, strings.Join(header, ", "))
-			}
-			if i == timeCol {
-				return nil, fmt.Errorf("%s:1: column %q is the time column", name, c)
-			}
-			cols = append(cols, i)
-		}
-	}
-	if len(cols) == 0 {
-		return nil, fmt.Errorf("%s:1: no data columns", name)
-	}
-	s := &Series{Source: name}
-	for _, c := range cols {
-		s.Names = append(s.Names, header[c])
-	}
+	s := &Series{Source: name, Names: rd.Names()}
+	row := make([]float32, len(s.Names))
 	for {
-		rec, err := cr.Read()
+		t, line, err := rd.Next(row)
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				return nil, fmt.Errorf("%s:%d: %v", name, pe.Line, pe.Err)
-			}
-			return nil, fmt.Errorf("%s: %w", name, err)
-		}
-		line, _ := cr.FieldPos(0) // rec has at least one field here
-		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
-			continue // blank line
-		}
-		if len(rec) != len(header) {
-			return nil, fmt.Errorf("%s:%d: %d fields, the header has %d", name, line, len(rec), len(header))
+			return nil, err
 		}
 		if s.Len() >= maxRows {
 			return nil, fmt.Errorf("%s:%d: more than %d rows", name, line, maxRows)
 		}
-		if timeCol >= 0 {
-			t, err := parseTime(rec[timeCol])
-			if err != nil {
-				return nil, fmt.Errorf("%s:%d: column %d (%s): %v", name, line, timeCol+1, header[timeCol], err)
-			}
+		if rd.HasTime() {
 			if n := len(s.Times); n > 0 && t < s.Times[n-1] {
-				return nil, fmt.Errorf("%s:%d: column %d (%s): time %v goes back (previous row: %v)", name, line, timeCol+1, header[timeCol], rec[timeCol], s.Times[n-1])
+				return nil, fmt.Errorf("%s:%d: column %d (%s): time %v goes back (previous row: %v)", name, line, rd.timeCol+1, rd.header[rd.timeCol], t, s.Times[n-1])
 			}
 			s.Times = append(s.Times, t)
 		}
-		for _, c := range cols {
-			f := strings.TrimSpace(rec[c])
-			v, err := strconv.ParseFloat(f, 32)
-			if err != nil {
-				return nil, fmt.Errorf("%s:%d: column %d (%s): %q is not a number", name, line, c+1, header[c], f)
-			}
-			if math.IsNaN(v) || math.IsInf(v, 0) {
-				return nil, fmt.Errorf("%s:%d: column %d (%s): %s is not a finite number", name, line, c+1, header[c], f)
-			}
-			s.Values = append(s.Values, float32(v))
-		}
+		s.Values = append(s.Values, row...)
 		s.Lines = append(s.Lines, line)
 	}
 	if s.Len() == 0 {

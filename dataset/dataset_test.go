@@ -1,6 +1,7 @@
 package dataset
 
 import (
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -125,6 +126,76 @@ func FuzzReadCSV(f *testing.F) {
 			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
 				t.Fatalf("non-finite value %v accepted", v)
 			}
+		}
+	})
+}
+
+func TestReaderAllowMissing(t *testing.T) {
+	in := "ts,a,b\n1,1,\n2,NaN,2\n3,inf,null\n4,x,1\n"
+	rd, err := NewReader(strings.NewReader(in), "s.csv", CSVOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rd.AllowMissing = true
+	if !rd.HasTime() || rd.TimeName() != "ts" || strings.Join(rd.Names(), ",") != "a,b" {
+		t.Fatalf("header: time %q, names %v", rd.TimeName(), rd.Names())
+	}
+	row := make([]float32, 2)
+	want := [][2]string{{"1", "NaN"}, {"NaN", "2"}, {"+Inf", "NaN"}}
+	for i, w := range want {
+		tm, line, err := rd.Next(row)
+		if err != nil || tm != float64(i+1) || line != i+2 {
+			t.Fatalf("row %d: time %v line %d err %v", i, tm, line, err)
+		}
+		for j := range row {
+			if got := fmt.Sprint(row[j]); got != w[j] {
+				t.Errorf("row %d column %d = %s, want %s", i, j, got, w[j])
+			}
+		}
+	}
+	if _, _, err := rd.Next(row); err == nil || !strings.Contains(err.Error(), `s.csv:5: column 2 (a): "x" is not a number`) {
+		t.Errorf("text in a numeric field: %v", err)
+	}
+	if rd.Missing != 4 || len(rd.MissingAt) != 4 || rd.MissingAt[0] != "s.csv:2: column 3 (b)" {
+		t.Errorf("missing %d at %v", rd.Missing, rd.MissingAt)
+	}
+	if _, _, err := rd.Next(make([]float32, 3)); err == nil {
+		t.Error("a buffer of the wrong size was accepted")
+	}
+}
+
+func TestReaderLineLimit(t *testing.T) {
+	long := "a\n" + strings.Repeat("1", MaxLineBytes+10) + "\n"
+	rd, err := NewReader(strings.NewReader(long), "l.csv", CSVOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := rd.Next(make([]float32, 1)); err == nil || !strings.Contains(err.Error(), "longer than") {
+		t.Errorf("an over-long line: %v", err)
+	}
+}
+
+func FuzzReader(f *testing.F) {
+	f.Add("time,a,b\n0,1,\n1,NaN,4\n")
+	f.Add("a\n1\n\n2\n")
+	f.Add("a,b\nna,\"2\n")
+	f.Fuzz(func(t *testing.T, in string) {
+		rd, err := NewReader(strings.NewReader(in), "f.csv", CSVOptions{})
+		if err != nil {
+			return
+		}
+		rd.AllowMissing = true
+		row := make([]float32, len(rd.Names()))
+		prev := 0
+		for {
+			_, line, err := rd.Next(row)
+			if err != nil {
+				return
+			}
+			if line <= prev {
+				t.Fatalf("line %d after %d", line, prev)
+			}
+			prev = line
 		}
 	})
 }
