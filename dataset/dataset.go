@@ -57,6 +57,9 @@ type CSVOptions struct {
 	Channels []string
 	// MaxRows bounds the rows read (0: MaxRows).
 	MaxRows int
+	// AllowMissing reads empty fields, NaN and ±Inf as NaN instead of
+	// rejecting them (see Reader.AllowMissing); ImputeHold then fills them.
+	AllowMissing bool
 }
 
 var timeNames = []string{"time", "timestamp", "ts", "date", "datetime"}
@@ -83,6 +86,7 @@ func ReadCSV(r io.Reader, name string, opt CSVOptions) (*Series, error) {
 	if err != nil {
 		return nil, err
 	}
+	rd.AllowMissing = opt.AllowMissing
 	s := &Series{Source: name, Names: rd.Names()}
 	row := make([]float32, len(s.Names))
 	for {
@@ -111,21 +115,54 @@ func ReadCSV(r io.Reader, name string, opt CSVOptions) (*Series, error) {
 	return s, nil
 }
 
-// parseTime reads a number (e.g. Unix seconds) or an RFC 3339 time.
-func parseTime(f string) (float64, error) {
+// parseTime reads a number (e.g. Unix seconds) or an RFC 3339 time, and
+// says which it was.
+func parseTime(f string) (float64, bool, error) {
 	f = strings.TrimSpace(f)
 	if v, err := strconv.ParseFloat(f, 64); err == nil {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return 0, fmt.Errorf("time %s is not finite", f)
+			return 0, false, fmt.Errorf("time %s is not finite", f)
 		}
-		return v, nil
+		return v, false, nil
 	}
 	for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05", "2006-01-02T15:04:05"} {
 		if t, err := time.Parse(layout, f); err == nil {
-			return float64(t.UnixNano()) / 1e9, nil
+			return float64(t.UnixNano()) / 1e9, true, nil
 		}
 	}
-	return 0, fmt.Errorf("%q is neither a number nor an RFC 3339 time", f)
+	return 0, false, fmt.Errorf("%q is neither a number nor an RFC 3339 time", f)
+}
+
+// ImputeHold fills missing values (NaN, ±Inf) with the channel's previous
+// valid value, or its first valid value at the start, and returns how many
+// it filled. A channel with no valid value at all is an error.
+func (s *Series) ImputeHold() (int, error) {
+	c := s.Channels()
+	n := s.Len()
+	filled := 0
+	for ch := 0; ch < c; ch++ {
+		first := -1
+		for t := 0; t < n; t++ {
+			if v := float64(s.Values[t*c+ch]); !math.IsNaN(v) && !math.IsInf(v, 0) {
+				first = t
+				break
+			}
+		}
+		if first < 0 {
+			return filled, fmt.Errorf("%s: column %s has no valid value", s.Source, s.Names[ch])
+		}
+		last := s.Values[first*c+ch]
+		for t := 0; t < n; t++ {
+			v := s.Values[t*c+ch]
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				s.Values[t*c+ch] = last
+				filled++
+				continue
+			}
+			last = v
+		}
+	}
+	return filled, nil
 }
 
 // Split cuts the series in time: the first part holds 1-frac of the rows,

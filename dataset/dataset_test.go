@@ -199,3 +199,27 @@ func FuzzReader(f *testing.F) {
 		}
 	})
 }
+
+func TestImputeHold(t *testing.T) {
+	s, err := ReadCSV(strings.NewReader("a,b\n,1\n2,\n3,NaN\n,4\n"), "g.csv", CSVOptions{AllowMissing: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := s.ImputeHold()
+	if err != nil || n != 4 {
+		t.Fatalf("filled %d, %v", n, err)
+	}
+	want := []float32{2, 1, 2, 1, 3, 1, 3, 4}
+	for i, v := range want {
+		if s.Values[i] != v {
+			t.Fatalf("values %v, want %v", s.Values, want)
+		}
+	}
+	s2, _ := ReadCSV(strings.NewReader("a,b\n,1\n,2\n"), "g.csv", CSVOptions{AllowMissing: true})
+	if _, err := s2.ImputeHold(); err == nil || !strings.Contains(err.Error(), "column a has no valid value") {
+		t.Errorf("an empty column: %v", err)
+	}
+	if _, err := ReadCSV(strings.NewReader("a\n\"\"\n1\n"), "g.csv", CSVOptions{}); err == nil {
+		t.Error("an empty field was accepted without AllowMissing")
+	}
+}

@@ -32,6 +32,8 @@ type Reader struct {
 	AllowMissing bool
 	Missing      int
 	MissingAt    []string
+	// TimeIsText says the last row's time was a date, not a number.
+	TimeIsText bool
 }
 
 // missingWords are the spellings of a missing value AllowMissing accepts.
@@ -126,7 +128,7 @@ func (r *Reader) TimeName() string {
 
 // Next reads the next data row into values (one per channel) and returns
 // its time (NaN without a time column) and line; io.EOF after the last.
-// Blank lines are skipped.
+// Empty lines are skipped.
 func (r *Reader) Next(values []float32) (t float64, line int, err error) {
 	if len(values) != len(r.cols) {
 		return 0, 0, fmt.Errorf("%s: a buffer of %d values for %d channels", r.name, len(values), len(r.cols))
@@ -140,15 +142,12 @@ func (r *Reader) Next(values []float32) (t float64, line int, err error) {
 			return 0, 0, readError(r.name, err)
 		}
 		line, _ = r.cr.FieldPos(0) // rec has at least one field here
-		if len(rec) == 1 && strings.TrimSpace(rec[0]) == "" {
-			continue
-		}
 		if len(rec) != len(r.header) {
 			return 0, line, fmt.Errorf("%s:%d: %d fields, the header has %d", r.name, line, len(rec), len(r.header))
 		}
 		t = math.NaN()
 		if r.timeCol >= 0 {
-			if t, err = parseTime(rec[r.timeCol]); err != nil {
+			if t, r.TimeIsText, err = parseTime(rec[r.timeCol]); err != nil {
 				return 0, line, fmt.Errorf("%s:%d: column %d (%s): %v", r.name, line, r.timeCol+1, r.header[r.timeCol], err)
 			}
 		}

@@ -13,6 +13,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -181,15 +182,17 @@ func (p *Panel) draw(c canvas, x0, y0, w, h float64) {
 		c.text(left, y0+15, p.Title, -1, black, true)
 	}
 	// Grid and ticks.
-	for _, t := range ticks(ylo, yhi, 5) {
+	yt := ticks(ylo, yhi, 5)
+	for _, t := range yt {
 		yy := py(t)
 		c.polyline([]float64{left, right}, []float64{yy, yy}, grid, 1, false)
-		c.text(left-6, yy+4, formatTick(t), 1, black, false)
+		c.text(left-6, yy+4, formatTick(t, yt), 1, black, false)
 	}
-	for _, t := range ticks(xlo, xhi, 8) {
+	xt := ticks(xlo, xhi, 8)
+	for _, t := range xt {
 		xx := px(t)
 		c.polyline([]float64{xx, xx}, []float64{top, bottom}, grid, 1, false)
-		c.text(xx, bottom+15, formatTick(t), 0, black, false)
+		c.text(xx, bottom+15, formatTick(t, xt), 0, black, false)
 	}
 	if p.XLabel != "" {
 		c.text((left+right)/2, bottom+32, p.XLabel, 0, black, false)
@@ -197,7 +200,7 @@ func (p *Panel) draw(c canvas, x0, y0, w, h float64) {
 	if p.YLabel != "" {
 		c.vtext(x0+14, (top+bottom)/2, p.YLabel, black)
 	}
-	for _, s := range p.Spans {
+	for _, s := range mergeSpans(p.Spans) {
 		a, b := math.Max(px(s.X0), left), math.Min(px(s.X1), right)
 		if b >= a {
 			c.rect(a, top, math.Max(b, a+1), bottom, s.Color)
@@ -368,15 +371,45 @@ func ticks(lo, hi float64, n int) []float64 {
 	return out
 }
 
-func formatTick(v float64) string {
+// formatTick prints a tick with as many decimals as its axis's step needs.
+func formatTick(v float64, all []float64) string {
 	if v == 0 {
 		return "0"
 	}
+	step := 1.0
+	if len(all) > 1 {
+		step = all[1] - all[0]
+	}
 	a := math.Abs(v)
-	if a >= 1e5 || a < 1e-3 {
+	if a >= 1e6 || a < 1e-4 {
 		return strconv.FormatFloat(v, 'g', 3, 64)
 	}
-	return strconv.FormatFloat(v, 'f', -1, 64)
+	// Decimals for the step, plus one for steps like 2.5 or 0.25.
+	dec := max(0, int(math.Ceil(-math.Log10(step)-1e-9)))
+	if r := step * math.Pow(10, float64(dec)); math.Abs(r-math.Round(r)) > 1e-6 {
+		dec++
+	}
+	return strconv.FormatFloat(v, 'f', dec, 64)
+}
+
+// mergeSpans joins overlapping spans of the same color and label, so
+// overlapping translucent fills do not darken.
+func mergeSpans(in []Span) []Span {
+	if len(in) < 2 {
+		return in
+	}
+	s := append([]Span(nil), in...)
+	sort.SliceStable(s, func(i, j int) bool { return s[i].X0 < s[j].X0 })
+	out := s[:1]
+	for _, v := range s[1:] {
+		last := &out[len(out)-1]
+		if v.Color == last.Color && v.Label == last.Label && v.X0 <= last.X1 {
+			last.X1 = math.Max(last.X1, v.X1)
+			continue
+		}
+		out = append(out, v)
+	}
+	return out
 }
 
 // reduce keeps, for series longer than about 2 points per pixel column,

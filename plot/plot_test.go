@@ -42,8 +42,18 @@ func TestTicks(t *testing.T) {
 	if ticks(1, 1, 5) != nil || len(ticks(-3, 3, 6)) != 7 {
 		t.Error("degenerate or symmetric ranges")
 	}
-	if formatTick(0.30000000000000004) != "0.30000000000000004" && formatTick(2.5) != "2.5" {
-		t.Error("tick format")
+	for _, c := range []struct {
+		v    float64
+		all  []float64
+		want string
+	}{{0.6000000000000001, []float64{0.2, 0.4}, "0.6"}, {2.5, []float64{0, 2.5}, "2.5"}, {7.5, []float64{0, 2.5}, "7.5"}, {40, []float64{20, 40}, "40"}, {0.25, []float64{0, 0.25}, "0.25"}} {
+		if got := formatTick(c.v, c.all); got != c.want {
+			t.Errorf("formatTick(%v, step %v) = %q, want %q", c.v, c.all[1]-c.all[0], got, c.want)
+		}
+	}
+	m := mergeSpans([]Span{{X0: 5, X1: 7, Color: RedFill}, {X0: 1, X1: 2, Color: RedFill}, {X0: 6, X1: 9, Color: RedFill}, {X0: 8, X1: 10, Color: GrayFill}})
+	if len(m) != 3 || m[0].X0 != 1 || m[1].X0 != 5 || m[1].X1 != 9 || m[2].Color != GrayFill {
+		t.Errorf("merged spans %+v", m)
 	}
 }
 

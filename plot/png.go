@@ -36,16 +36,22 @@ type pngCanvas struct {
 	r   *vector.Rasterizer
 }
 
-// fill rasterises the path that build adds, in color c.
-func (p *pngCanvas) fill(c color.RGBA, build func(r *vector.Rasterizer)) {
+// fill rasterises, in color c, the path that build adds within the
+// pixel box [x0, x1) x [y0, y1) (image coordinates); the rasterizer works
+// on that box only, so small shapes cost little.
+func (p *pngCanvas) fill(c color.RGBA, x0, y0, x1, y1 float64, build func(r *vector.Rasterizer, ox, oy float32)) {
 	b := p.img.Bounds()
-	if p.r == nil {
-		p.r = vector.NewRasterizer(b.Dx(), b.Dy())
-	} else {
-		p.r.Reset(b.Dx(), b.Dy())
+	box := image.Rect(int(math.Floor(x0))-2, int(math.Floor(y0))-2, int(math.Ceil(x1))+2, int(math.Ceil(y1))+2).Intersect(b)
+	if box.Empty() {
+		return
 	}
-	build(p.r)
-	p.r.Draw(p.img, b, uniform(c), image.Point{})
+	if p.r == nil {
+		p.r = vector.NewRasterizer(box.Dx(), box.Dy())
+	} else {
+		p.r.Reset(box.Dx(), box.Dy())
+	}
+	build(p.r, float32(box.Min.X), float32(box.Min.Y))
+	p.r.Draw(p.img, box, uniform(c), image.Point{})
 }
 
 func (p *pngCanvas) polyline(x, y []float64, c color.RGBA, width float64, dash bool) {
@@ -53,7 +59,13 @@ func (p *pngCanvas) polyline(x, y []float64, c color.RGBA, width float64, dash b
 		return
 	}
 	h := float32(width / 2)
-	p.fill(c, func(r *vector.Rasterizer) {
+	x0, x1, y0, y1 := x[0], x[0], y[0], y[0]
+	for i := range x {
+		x0, x1 = math.Min(x0, x[i]), math.Max(x1, x[i])
+		y0, y1 = math.Min(y0, y[i]), math.Max(y1, y[i])
+	}
+	w := width
+	p.fill(c, x0-w, y0-w, x1+w, y1+w, func(r *vector.Rasterizer, ox, oy float32) {
 		// Each segment is a quad of the line's width; all quads wind the
 		// same way, so their overlaps at the joints do not cancel.
 		along := 0.0
@@ -71,19 +83,19 @@ func (p *pngCanvas) polyline(x, y []float64, c color.RGBA, width float64, dash b
 					run := math.Min(l-s, 10-phase)
 					if phase < 6 {
 						run = math.Min(l-s, 6-phase)
-						quad(r, x0+dx*s/l, y0+dy*s/l, x0+dx*(s+run)/l, y0+dy*(s+run)/l, h)
+						quad(r, x0+dx*s/l, y0+dy*s/l, x0+dx*(s+run)/l, y0+dy*(s+run)/l, h, ox, oy)
 					}
 					s += run
 				}
 				along += l
 				continue
 			}
-			quad(r, x0, y0, x1, y1, h)
+			quad(r, x0, y0, x1, y1, h, ox, oy)
 		}
 	})
 }
 
-func quad(r *vector.Rasterizer, x0, y0, x1, y1 float64, h float32) {
+func quad(r *vector.Rasterizer, x0, y0, x1, y1 float64, h, ox, oy float32) {
 	dx, dy := x1-x0, y1-y0
 	l := math.Hypot(dx, dy)
 	if l == 0 {
@@ -92,8 +104,8 @@ func quad(r *vector.Rasterizer, x0, y0, x1, y1 float64, h float32) {
 	// Extend by half the width at both ends for round-ish joints.
 	ex, ey := float32(dx/l)*h, float32(dy/l)*h
 	nx, ny := -ey, ex
-	ax, ay := float32(x0)-ex, float32(y0)-ey
-	bx, by := float32(x1)+ex, float32(y1)+ey
+	ax, ay := float32(x0)-ex-ox, float32(y0)-ey-oy
+	bx, by := float32(x1)+ex-ox, float32(y1)+ey-oy
 	r.MoveTo(ax+nx, ay+ny)
 	r.LineTo(bx+nx, by+ny)
 	r.LineTo(bx-nx, by-ny)
@@ -107,11 +119,11 @@ func (p *pngCanvas) rect(x0, y0, x1, y1 float64, c color.RGBA) {
 }
 
 func (p *pngCanvas) circle(x, y, rad float64, c color.RGBA) {
-	p.fill(c, func(r *vector.Rasterizer) {
+	p.fill(c, x-rad, y-rad, x+rad, y+rad, func(r *vector.Rasterizer, ox, oy float32) {
 		const n = 16
 		for i := 0; i <= n; i++ {
 			a := 2 * math.Pi * float64(i) / n
-			px, py := float32(x+rad*math.Cos(a)), float32(y+rad*math.Sin(a))
+			px, py := float32(x+rad*math.Cos(a))-ox, float32(y+rad*math.Sin(a))-oy
 			if i == 0 {
 				r.MoveTo(px, py)
 			} else {

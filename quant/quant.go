@@ -47,8 +47,8 @@ type Options struct {
 	// every bit of the window passes through the code, so int8 there costs
 	// the most accuracy for the least speed.
 	FloatBottleneck bool
-	Bins       int      // histogram bins (default 2048)
-	Batch      int      // windows per calibration call (default 64)
+	Bins            int // histogram bins (default 2048)
+	Batch           int // windows per calibration call (default 64)
 }
 
 func (o *Options) defaults() error {

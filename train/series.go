@@ -104,7 +104,7 @@ func Variant(a Arch, c Config) string {
 	if a.Variational {
 		v = append(v, "variational")
 	}
-	if c.Corrupt.active() {
+	if c.Corrupt.Active() {
 		v = append(v, "denoising")
 	}
 	if c.L1 > 0 || c.KLWeight > 0 {

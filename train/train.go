@@ -42,7 +42,8 @@ type Corruption struct {
 	SpikeScale float64 // size of an impulse, in standard deviations (default 5)
 }
 
-func (c Corruption) active() bool { return c.Gaussian > 0 || c.Mask > 0 || c.Spike > 0 }
+// Active reports whether any corruption is configured (a denoising model).
+func (c Corruption) Active() bool { return c.Gaussian > 0 || c.Mask > 0 || c.Spike > 0 }
 
 // Config configures Train. The zero value trains a vanilla model with
 // sensible defaults (see Defaults).
@@ -352,7 +353,7 @@ func (t *trainer) trainStep(x []float32, rows int, lr float64) float64 {
 func (t *trainer) lossGrad(x []float32, rows int) float64 {
 	n, cfg := t.n, t.cfg
 	in := x
-	if cfg.Corrupt.active() {
+	if cfg.Corrupt.Active() {
 		in = t.in[:len(x)]
 		t.corrupt(in, x, t.noise)
 	}
@@ -544,7 +545,7 @@ func (t *trainer) evaluate(x []float32) float64 {
 	// A denoising model is judged on its own task: the same corruption
 	// (the same draw at every evaluation) against the uncorrupted window.
 	var rng *rand.Rand
-	if t.cfg.Corrupt.active() {
+	if t.cfg.Corrupt.Active() {
 		rng = rand.New(rand.NewPCG(t.cfg.Seed, 0xe7a1))
 	}
 	for off := 0; off < len(x); off += n.batch * t.win {

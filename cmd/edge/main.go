@@ -2,10 +2,18 @@
 //
 // Usage:
 //
+//	edge demo                             the whole job on built-in data, with plots
+//	edge eval                             the denoiser and scorer against classical baselines
 //	edge info [MODEL]                     CPU, features and kernel families; or a model's architecture and costs
 //	edge bench [flags]                    time the kernels: family x shape x batch -> ns and GOPS
 //	edge train --data FILE.csv [flags]    train an autoencoder on a CSV of readings
 //	edge quantize MODEL --calib FILE.csv  quantise it to int8, with a calibration report
+//	edge denoise MODEL [FILE.csv]         clean a stream: one cleaned row per input row
+//	edge score MODEL [FILE.csv]           score a stream for anomalies
+//	edge watch --learn N [FILE.csv]       learn from the first N samples, then score the rest
+//	edge calibrate MODEL --data FILE.csv  set the anomaly threshold from normal readings
+//	edge plot MODEL FILE.csv -o OUT.png   draw input vs cleaned, the score, the latent space
+//	edge synth [flags]                    write generated sensor readings as CSV
 //	edge version                          print the version
 //
 // EDGE_KERNELS=generic|avx2|avx512|neon|neondot forces a kernel family.
@@ -38,10 +46,18 @@ type command struct {
 
 func commands() []command {
 	return []command{
+		{"demo", "the whole job on built-in generated data: train, quantise, denoise, score, compare, plot", cmdDemo},
 		{"info", "[MODEL]: the CPU and its kernel families, or a model's architecture and costs", cmdInfo},
 		{"bench", "time the kernels (family x shape x batch -> ns, GOPS) and the int8 layer chain", cmdBench},
 		{"train", "--data FILE.csv: train an autoencoder (dense or conv; vanilla, denoising, sparse, variational)", cmdTrain},
 		{"quantize", "MODEL --calib FILE.csv: quantise a float32 model to int8 and report the error", cmdQuantize},
+		{"denoise", "MODEL [FILE.csv]: clean a stream of readings, one cleaned row per input row", cmdDenoise},
+		{"score", "MODEL [FILE.csv]: score a stream for anomalies, with flags and the channel to blame", cmdScore},
+		{"watch", "--learn N [FILE.csv]: learn a model from the first N samples (or minutes), then score the rest", cmdWatch},
+		{"calibrate", "MODEL --data NORMAL.csv: set the anomaly threshold from normal readings", cmdCalibrate},
+		{"eval", "compare the denoiser and the scorer with classical filters and baselines on generated data", cmdEval},
+		{"plot", "MODEL FILE.csv -o OUT.png|svg: draw input against cleaned, the score and flags, the latent space", cmdPlot},
+		{"synth", "write generated sensor readings (optionally with labelled anomalies) as CSV", cmdSynth},
 		{"version", "print the version", func([]string, io.Writer, io.Writer) error { fmt.Println("edge", version); return nil }},
 	}
 }
@@ -50,7 +66,7 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "edge runs int8-quantised autoencoders on edge devices.")
 	fmt.Fprintln(w, "\nUsage: edge <command> [flags]\n\nCommands:")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintf(w, "\n%s=generic|avx2|avx512|neon|neondot forces a kernel family.\nRun 'edge <command> -h' for a command's flags.\n", kernels.EnvVar)
 }
@@ -76,6 +92,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 			case errors.Is(err, errUsage):
 				fmt.Fprintln(stderr, "edge", c.name+":", err)
 				return 2
+			case errors.Is(err, errDataProblems):
+				fmt.Fprintln(stderr, "edge", c.name+":", err)
+				return 3
 			default:
 				fmt.Fprintln(stderr, "edge", c.name+":", err)
 				return 1

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/edgeml/edge/anomaly"
 	"github.com/edgeml/edge/model"
 	"github.com/edgeml/edge/quant"
 	"github.com/edgeml/edge/train"
@@ -24,6 +25,8 @@ func cmdQuantize(args []string, stdout, stderr io.Writer) error {
 	channels := fs.String("channels", "", "comma-separated columns, in the model's channel order (default: the model's channel names)")
 	hop := fs.Int("hop", 0, "rows between calibration windows (default: the training hop, else window/4)")
 	maxWindows := fs.Int("max-windows", 4096, "at most this many calibration windows, spread evenly over the file")
+	impute := fs.Bool("impute", false, "fill missing values with the channel's previous reading instead of stopping at the first")
+	floatBottleneck := fs.Bool("float-bottleneck", true, "keep the two small layers around the code in float32 (the int8 model's accuracy gains most there, at almost no cost)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, `Usage: edge quantize MODEL --calib FILE.csv [-o OUT] [flags]
 
@@ -61,7 +64,7 @@ Flags:`)
 	if cols == "" {
 		cols = strings.Join(m.ChannelNames, ",")
 	}
-	series, err := readSeries(*calib, *timeCol, cols)
+	series, err := readSeries(*calib, *timeCol, cols, *impute, stderr)
 	if err != nil {
 		return err
 	}
@@ -90,7 +93,7 @@ Flags:`)
 		}
 		x, n = sub, *maxWindows
 	}
-	opt := quant.Options{Method: quant.Method(*method), Percentile: *pct}
+	opt := quant.Options{Method: quant.Method(*method), Percentile: *pct, FloatBottleneck: *floatBottleneck}
 	if *keep != "" {
 		for _, k := range strings.Split(*keep, ",") {
 			opt.KeepFloat = append(opt.KeepFloat, strings.TrimSpace(k))
@@ -105,6 +108,21 @@ Flags:`)
 	}
 	q.Provenance["calibration_data"] = filepath.Base(series.Source)
 	q.Provenance["calibration_windows"] = fmt.Sprint(n)
+	// An anomaly threshold set for the float32 model is set again for the
+	// int8 one, by the same rule, on the calibration readings.
+	var thr string
+	if old, err := anomaly.Load(m); err == nil {
+		opt := anomaly.CalibOptions{Rule: old.Rule, Percentile: old.Percentile, K: old.K, Base: old}
+		opt.Base.Stuck = 0
+		set, err := anomaly.CalibrateSeries(q, series.Values, opt)
+		if err != nil {
+			return fmt.Errorf("recalibrating the anomaly threshold for int8: %w", err)
+		}
+		if err := anomaly.Store(q, set); err != nil {
+			return err
+		}
+		thr = fmt.Sprintf("anomaly threshold recalibrated for int8 on %s: %.4g (float32: %.4g)\n", series.Source, set.Threshold, old.Threshold)
+	}
 	dst := *out
 	if dst == "" {
 		dst = strings.TrimSuffix(in, filepath.Ext(in)) + ".int8.edge"
@@ -127,6 +145,6 @@ Flags:`)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "\nwrote %s (int8, %d bytes; the float32 model is %d)\n", dst, fo.Size(), fi.Size())
+	fmt.Fprintf(stdout, "\n%swrote %s (int8, %d bytes; the float32 model is %d)\n", thr, dst, fo.Size(), fi.Size())
 	return nil
 }

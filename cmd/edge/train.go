@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/edgeml/edge/anomaly"
 	"github.com/edgeml/edge/dataset"
 	"github.com/edgeml/edge/kernels"
 	"github.com/edgeml/edge/model"
@@ -67,6 +68,7 @@ func cmdTrain(args []string, stdout, stderr io.Writer) error {
 	name := fs.String("name", "", "model name (default: the data file's base name)")
 	initW := fs.String("init", "auto", "starting weights: auto (start dense ReLU models from PCA, so training begins at the linear baseline), pca or random")
 	quiet := fs.Bool("q", false, "no progress output")
+	impute := fs.Bool("impute", false, "fill missing values (empty fields, NaN, Inf) with the channel's previous reading instead of stopping at the first")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, `Usage: edge train --data FILE.csv [flags]
 
@@ -84,7 +86,7 @@ Flags:`)
 	if *data == "" {
 		return fmt.Errorf("%w: --data FILE.csv is required", errUsage)
 	}
-	series, err := readSeries(*data, *timeCol, *channels)
+	series, err := readSeries(*data, *timeCol, *channels, *impute, stderr)
 	if err != nil {
 		return err
 	}
@@ -196,10 +198,27 @@ Flags:`)
 		"variant":  train.Variant(*a, *c),
 		"platform": runtime.GOOS + "/" + runtime.GOARCH,
 	}
+	// The anomaly threshold, from the validation rows (normal data, not
+	// trained on), streamed as edge score will stream.
+	calRows := series.Values
+	where := "the training rows (no validation split; the threshold may be low)"
+	if o.ValFraction > 0 {
+		_, val := series.Split(o.ValFraction)
+		calRows, where = val.Values, "the validation rows"
+	}
+	set, calErr := anomaly.CalibrateSeries(m, calRows, anomaly.CalibOptions{})
+	if calErr == nil {
+		calErr = anomaly.Store(m, set)
+	}
 	if err := m.Save(*out); err != nil {
 		return err
 	}
 	report(stdout, m, res, *epochs, time.Since(start))
+	if calErr != nil {
+		fmt.Fprintf(stdout, "\nno anomaly threshold: %v; set one with edge calibrate\n", calErr)
+	} else {
+		fmt.Fprintf(stdout, "\nanomaly threshold %.4g: the 99.5th percentile of %d windows of %s\n", set.Threshold, set.Windows, where)
+	}
 	st, err := os.Stat(*out)
 	if err != nil {
 		return err
@@ -278,18 +297,38 @@ func describeLayers(m *model.Model) string {
 }
 
 // readSeries reads a CSV file ("-": stdin) with the column choices of the
-// command line.
-func readSeries(path, timeCol, channels string) (*dataset.Series, error) {
-	opt := dataset.CSVOptions{TimeColumn: timeCol}
+// command line; with impute, missing values are filled (and counted on w)
+// instead of stopping the read.
+func readSeries(path, timeCol, channels string, impute bool, w io.Writer) (*dataset.Series, error) {
+	opt := dataset.CSVOptions{TimeColumn: timeCol, AllowMissing: impute}
 	if channels != "" {
 		for _, c := range strings.Split(channels, ",") {
 			opt.Channels = append(opt.Channels, strings.TrimSpace(c))
 		}
 	}
+	var s *dataset.Series
+	var err error
 	if path == "-" {
-		return dataset.ReadCSV(os.Stdin, "stdin", opt)
+		s, err = dataset.ReadCSV(stdin, "stdin", opt)
+	} else {
+		s, err = dataset.ReadCSVFile(path, opt)
 	}
-	return dataset.ReadCSVFile(path, opt)
+	if err != nil {
+		if !impute && strings.Contains(err.Error(), "not a ") {
+			err = fmt.Errorf("%w (gaps in the readings? --impute fills them)", err)
+		}
+		return nil, err
+	}
+	if impute {
+		n, err := s.ImputeHold()
+		if err != nil {
+			return nil, err
+		}
+		if n > 0 {
+			fmt.Fprintf(w, "%s: filled %d missing values with the previous reading\n", s.Source, n)
+		}
+	}
+	return s, nil
 }
 
 // progress shows training progress: one line rewritten in place on a

@@ -1,0 +1,174 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+
+	"github.com/edgeml/edge/denoise"
+	"github.com/edgeml/edge/model"
+)
+
+// stdin is where "-" reads from (tests replace it).
+var stdin io.Reader = os.Stdin
+
+func cmdDenoise(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("denoise", stderr)
+	var sf streamFlags
+	sf.register(fs)
+	mode := fs.String("mode", "centred", "centred (every window covering a sample, latency window-1 rows) or causal (latency at most hop-1 rows)")
+	withInput := fs.Bool("with-input", false, "also write each input value (after imputation), as NAME_in")
+	outlier := fs.Float64("outlier", 0, "robust reconstruction: error (normalised units) beyond which a value is an outlier (default: the model's setting; negative: off)")
+	passes := fs.Int("passes", 0, "reconstructions per window (default: the model's setting, 2)")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, `Usage: edge denoise MODEL [FILE.csv|-] [flags]
+
+Cleans a CSV of readings (a file, or stdin) with the model and writes one
+cleaned row per input row, in order, to stdout as CSV or JSON lines.
+Missing values are imputed and come out as the model's estimate; rows
+with a repeated or earlier timestamp are dropped and counted. A summary
+goes to stderr; the exit status is 3 if values were missing or rows
+dropped (the output is still complete) unless --lenient.
+
+Flags:`)
+		fs.PrintDefaults()
+	}
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) < 1 || len(pos) > 2 {
+		return fmt.Errorf("%w: want MODEL and an optional input file", errUsage)
+	}
+	if err := sf.check(); err != nil {
+		return err
+	}
+	md, err := denoise.ParseMode(*mode)
+	if err != nil {
+		return fmt.Errorf("%w: --mode: %v", errUsage, err)
+	}
+	m, err := model.Load(pos[0])
+	if err != nil {
+		return err
+	}
+	src := "-"
+	if len(pos) == 2 {
+		src = pos[1]
+	}
+	in, err := openInput(src, m, &sf, stdin)
+	if err != nil {
+		return err
+	}
+	defer in.close()
+	o := newOut(stdout, sf.format)
+	names := in.rd.Names()
+	header := func() {
+		if o.jsonl {
+			return
+		}
+		b := o.buf[:0]
+		if in.rd.HasTime() {
+			b = append(b, csvName(in.rd.TimeName())...)
+			b = append(b, ',')
+		}
+		for _, n := range names {
+			b = append(b, csvName(n)...)
+			b = append(b, ',')
+		}
+		if *withInput {
+			for _, n := range names {
+				b = append(b, csvName(n+"_in")...)
+				b = append(b, ',')
+			}
+		}
+		b = append(b, "imputed\n"...)
+		o.w.Write(b)
+		o.buf = b
+	}
+	header()
+	d, err := denoise.New(m, denoise.Config{Mode: md, Stream: sf.config(), Settings: denoise.Settings{Outlier: *outlier, Passes: *passes}},
+		func(s *denoise.Sample) error {
+			o.text = in.rd.TimeIsText
+			imputed := 0
+			for _, miss := range s.Missing {
+				if miss {
+					imputed++
+				}
+			}
+			b := o.buf[:0]
+			if o.jsonl {
+				b = append(b, `{"line":`...)
+				b = appendInt(b, s.Line)
+				if s.HasTime {
+					b = append(b, `,"time":`...)
+					b = o.appendTime(b, s.Time)
+				}
+				b = append(b, `,"clean":[`...)
+				for i, v := range s.Values {
+					if i > 0 {
+						b = append(b, ',')
+					}
+					b = appendFloat(b, float64(v), 32)
+				}
+				b = append(b, ']')
+				if *withInput {
+					b = append(b, `,"input":[`...)
+					for i, v := range s.Input {
+						if i > 0 {
+							b = append(b, ',')
+						}
+						b = appendFloat(b, float64(v), 32)
+					}
+					b = append(b, ']')
+				}
+				b = append(b, `,"imputed":`...)
+				b = appendInt(b, imputed)
+				if s.Passthrough {
+					b = append(b, `,"passthrough":true`...)
+				}
+				b = append(b, "}\n"...)
+			} else {
+				if s.HasTime {
+					b = o.appendTime(b, s.Time)
+					b = append(b, ',')
+				}
+				for _, v := range s.Values {
+					b = appendFloat(b, float64(v), 32)
+					b = append(b, ',')
+				}
+				if *withInput {
+					for _, v := range s.Input {
+						b = appendFloat(b, float64(v), 32)
+						b = append(b, ',')
+					}
+				}
+				b = appendInt(b, imputed)
+				b = append(b, '\n')
+			}
+			o.buf = b
+			_, err := o.w.Write(b)
+			return err
+		})
+	if err != nil {
+		return err
+	}
+	runErr := pump(in, d.Push, d.Close)
+	if err := o.flush(); err != nil {
+		return err
+	}
+	if runErr != nil {
+		return runErr
+	}
+	st := d.Stream().Stats()
+	if d.Outliers() > 0 {
+		fmt.Fprintf(stderr, "edge denoise: the robust pass set aside %d outlying values\n", d.Outliers())
+	}
+	return reportStream(stderr, "denoise", in, st, sf.lenient)
+}
+
+func appendInt(b []byte, v int) []byte { return strconv.AppendInt(b, int64(v), 10) }
+
+// isDataProblem reports whether err is the completed-with-gaps outcome.
+func isDataProblem(err error) bool { return errors.Is(err, errDataProblems) }

@@ -1,0 +1,209 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/edgeml/edge/dataset"
+	"github.com/edgeml/edge/model"
+	"github.com/edgeml/edge/stream"
+)
+
+// errDataProblems marks a run that completed but imputed missing values or
+// dropped rows (exit status 3 unless --lenient).
+var errDataProblems = errors.New("data problems")
+
+// streamFlags are the flags every streaming command shares.
+type streamFlags struct {
+	timeCol, channels, format string
+	hop                       int
+	maxGap, period            float64
+	lenient                   bool
+}
+
+func (f *streamFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.timeCol, "time-column", "", `the timestamp column (default: time, timestamp, ts, date or datetime if present; "-": none)`)
+	fs.StringVar(&f.channels, "channels", "", "comma-separated columns in the model's channel order (default: the model's channel names)")
+	fs.StringVar(&f.format, "format", "csv", "output: csv or jsonl (one JSON object per line)")
+	fs.IntVar(&f.hop, "hop", 0, "rows between windows (default: the model's setting)")
+	fs.Float64Var(&f.maxGap, "max-gap", 10, "a time gap longer than this many sampling periods ends the segment (negative: never)")
+	fs.Float64Var(&f.period, "period", 0, "sampling period in seconds (default: learned from the first rows)")
+	fs.BoolVar(&f.lenient, "lenient", false, "exit 0 even if values were missing (imputed) or rows dropped (duplicate or out-of-order timestamps)")
+}
+
+func (f *streamFlags) check() error {
+	if f.format != "csv" && f.format != "jsonl" {
+		return fmt.Errorf("%w: --format %q: csv or jsonl", errUsage, f.format)
+	}
+	if f.hop < 0 || f.period < 0 || f.maxGap == 0 {
+		return fmt.Errorf("%w: --hop and --period must not be negative, --max-gap not zero", errUsage)
+	}
+	return nil
+}
+
+func (f *streamFlags) config() stream.Config {
+	return stream.Config{Hop: f.hop, MaxGap: f.maxGap, Period: f.period}
+}
+
+// input is an open CSV of readings for a model.
+type input struct {
+	name   string
+	rd     *dataset.Reader
+	close  func() error
+	values []float32
+	line   int // of the last row read
+}
+
+// openInput opens path ("-" or "": stdin) and selects the model's channels
+// (m.Channels < 0: any number).
+func openInput(path string, m *model.Model, f *streamFlags, stdin io.Reader) (*input, error) {
+	in := &input{name: path, close: func() error { return nil }}
+	var r io.Reader
+	if path == "" || path == "-" {
+		in.name, r = "stdin", stdin
+	} else {
+		file, err := os.Open(path)
+		if err != nil {
+			return nil, err
+		}
+		r, in.close = file, file.Close
+	}
+	cols := f.channels
+	if cols == "" {
+		cols = strings.Join(m.ChannelNames, ",")
+	}
+	opt := dataset.CSVOptions{TimeColumn: f.timeCol}
+	if cols != "" {
+		for _, c := range strings.Split(cols, ",") {
+			opt.Channels = append(opt.Channels, strings.TrimSpace(c))
+		}
+	}
+	rd, err := dataset.NewReader(r, in.name, opt)
+	if err != nil {
+		in.close()
+		return nil, err
+	}
+	if m.Channels >= 0 && len(rd.Names()) != m.Channels {
+		in.close()
+		return nil, fmt.Errorf("%s:1: %d data columns (%s), the model takes %d channels; choose them with --channels", in.name, len(rd.Names()), strings.Join(rd.Names(), ", "), m.Channels)
+	}
+	rd.AllowMissing = true
+	in.rd, in.values = rd, make([]float32, len(rd.Names()))
+	return in, nil
+}
+
+// next reads a row into a stream.Row (its Values alias in.values).
+func (in *input) next() (stream.Row, error) {
+	t, line, err := in.rd.Next(in.values)
+	if err != nil {
+		return stream.Row{}, err
+	}
+	in.line = line
+	return stream.Row{Time: t, HasTime: in.rd.HasTime(), Line: line, Values: in.values}, nil
+}
+
+// pump feeds every row of in to push, then closes the stream with end. An
+// input error still closes the stream first, so every valid row before it
+// is processed and written.
+func pump(in *input, push func(stream.Row) error, end func() error) error {
+	var readErr error
+	for {
+		row, err := in.next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			readErr = err
+			break
+		}
+		if err := push(row); err != nil {
+			return err
+		}
+	}
+	if err := end(); err != nil {
+		return err
+	}
+	return readErr
+}
+
+// report prints what the stream policy did, and returns errDataProblems
+// if anything was imputed or dropped (unless lenient).
+func reportStream(w io.Writer, cmd string, in *input, st stream.Stats, lenient bool) error {
+	fmt.Fprintf(w, "edge %s: %s: %d rows", cmd, in.name, st.Rows)
+	var problems []string
+	if in.rd.Missing > 0 {
+		problems = append(problems, fmt.Sprintf("%d missing or invalid values imputed (first at %s)", in.rd.Missing, strings.Join(in.rd.MissingAt[:min(3, len(in.rd.MissingAt))], "; ")))
+	}
+	if st.Duplicates > 0 {
+		problems = append(problems, fmt.Sprintf("%d rows dropped for a repeated timestamp", st.Duplicates))
+	}
+	if st.OutOfOrder > 0 {
+		problems = append(problems, fmt.Sprintf("%d rows dropped for a timestamp going back", st.OutOfOrder))
+	}
+	if st.Gaps > 0 {
+		fmt.Fprintf(w, ", %d time gaps (the stream restarted after each)", st.Gaps)
+	}
+	if len(problems) == 0 {
+		fmt.Fprintln(w)
+		return nil
+	}
+	fmt.Fprintf(w, "; %s\n", strings.Join(problems, "; "))
+	if lenient {
+		return nil
+	}
+	return fmt.Errorf("%w: the output is complete, but the input had gaps (--lenient to accept)", errDataProblems)
+}
+
+// out writes rows as CSV or JSON lines, with reused buffers.
+type out struct {
+	w     *bufio.Writer
+	jsonl bool
+	buf   []byte
+	text  bool // times as RFC 3339
+}
+
+func newOut(w io.Writer, format string) *out {
+	return &out{w: bufio.NewWriterSize(w, 64<<10), jsonl: format == "jsonl"}
+}
+
+func (o *out) flush() error { return o.w.Flush() }
+
+// timeField appends a row's time: a number, or RFC 3339 if the input's
+// times were dates.
+func (o *out) appendTime(b []byte, t float64) []byte {
+	if math.IsNaN(t) {
+		return b
+	}
+	if o.text {
+		sec, frac := math.Modf(t)
+		tm := time.Unix(int64(sec), int64(frac*1e9)).UTC()
+		if o.jsonl {
+			return strconv.AppendQuote(b, tm.Format(time.RFC3339Nano))
+		}
+		return tm.AppendFormat(b, time.RFC3339Nano)
+	}
+	return strconv.AppendFloat(b, t, 'f', -1, 64)
+}
+
+func appendFloat(b []byte, v float64, bits int) []byte {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return append(b, "null"...)
+	}
+	return strconv.AppendFloat(b, v, 'g', -1, bits)
+}
+
+// csvName quotes a header name if CSV needs it.
+func csvName(s string) string {
+	if strings.ContainsAny(s, ",\"\n\r") {
+		return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
+	}
+	return s
+}
