@@ -49,8 +49,9 @@ type Config struct {
 	Batches  []int            // default 1, 16, 256
 	Chain    []int            // widths of the int8 chain; default AutoencoderDims; empty slice: none
 	// Kinds: "int8", "float32", "chain", "model-dense", "model-conv"
-	// (default: these) and "train" (training throughput, not by default:
-	// it takes seconds per family).
+	// (default: these), "train" (training throughput, not by default: it
+	// takes seconds per family) and "stream" (denoiser and scorer streams,
+	// 1 and 8 channels, samples per second).
 	Kinds []string
 	// TrainBatch and TrainThreads set the training runs (default 32 and
 	// 1 and every core).
@@ -167,6 +168,12 @@ func Run(cfg Config, w io.Writer) ([]Row, error) {
 			}
 			continue
 		}
+		if kind == "stream" {
+			if err := cfg.streamRows(rng, emit); err != nil {
+				return rows, err
+			}
+			continue
+		}
 		for _, f := range cfg.Families {
 			for _, b := range cfg.Batches {
 				switch kind {
@@ -236,6 +243,40 @@ func (c *Config) trainRows(rng *rand.Rand, emit func(Row)) error {
 				}
 				emit(Row{Family: f, Kind: fmt.Sprintf("train/%dthr", th), Shape: name, Batch: c.TrainBatch,
 					NsPerOp: ns * float64(c.TrainBatch), PerInput: ns, GOPS: 6 * float64(macs) * rate / 1e9})
+			}
+		}
+	}
+	return nil
+}
+
+// streamRows measures the streams of StreamModel (window 64, hop 8) for 1
+// and 8 channels: one row per family, workload and width; "call" = one
+// sample, GOPS from the windows' MACs (one window per hop samples, two
+// reconstructions each for the robust pass).
+func (c *Config) streamRows(rng *rand.Rand, emit func(Row)) error {
+	prev := kernels.Current()
+	defer kernels.Use(prev)
+	for _, f := range c.Families {
+		if err := kernels.Use(f); err != nil {
+			return err
+		}
+		for _, ch := range []int{1, 8} {
+			m, err := StreamModel(ch, rng)
+			if err != nil {
+				return err
+			}
+			for _, kind := range []string{"denoise-centred", "denoise-causal", "score"} {
+				p, err := NewStreamPusher(kind, m, 8, rng)
+				if err != nil {
+					return err
+				}
+				rate, err := StreamRate(p, c.MinTime)
+				if err != nil {
+					return err
+				}
+				ns := 1e9 / rate
+				emit(Row{Family: f, Kind: "stream/" + kind, Shape: fmt.Sprintf("64x%dch", ch), Batch: 1,
+					NsPerOp: ns, PerInput: ns, GOPS: 2 * 2 * float64(m.MACs()) / 8 * rate / 1e9})
 			}
 		}
 	}

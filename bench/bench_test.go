@@ -147,3 +147,64 @@ func TestTrainRows(t *testing.T) {
 		t.Errorf("the training rows left family %s in use, not %s", kernels.Current(), before)
 	}
 }
+
+// BenchmarkStream reports the streaming throughput, one core, of the
+// denoiser (both modes) and the scorer for 1 and 8 channels (window 64,
+// hop 8), and their allocations per sample, which must be zero.
+func BenchmarkStream(b *testing.B) {
+	for _, ch := range []int{1, 8} {
+		m, err := StreamModel(ch, rand.New(rand.NewPCG(1, uint64(ch))))
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, kind := range []string{"denoise-centred", "denoise-causal", "score"} {
+			b.Run(fmt.Sprintf("%s/%dch", kind, ch), func(b *testing.B) {
+				p, err := NewStreamPusher(kind, m, 8, rand.New(rand.NewPCG(2, 2)))
+				if err != nil {
+					b.Fatal(err)
+				}
+				for i := 0; i < 512; i++ {
+					_ = p.Push()
+				}
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					if err := p.Push(); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "samples/s")
+			})
+		}
+	}
+}
+
+func TestStreamZeroAllocs(t *testing.T) {
+	for _, ch := range []int{1, 8} {
+		m, err := StreamModel(ch, rand.New(rand.NewPCG(1, uint64(ch))))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, kind := range []string{"denoise-centred", "denoise-causal", "score"} {
+			p, err := NewStreamPusher(kind, m, 8, rand.New(rand.NewPCG(2, 2)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i < 512; i++ {
+				_ = p.Push()
+			}
+			if a := testing.AllocsPerRun(2000, func() { _ = p.Push() }); a != 0 {
+				t.Errorf("%s, %d channels: %v allocations per sample", kind, ch, a)
+			}
+			if p.Count == 0 {
+				t.Errorf("%s: nothing came out", kind)
+			}
+			if r, err := StreamRate(p, time.Millisecond); err != nil || !(r > 0) {
+				t.Errorf("%s: rate %v, %v", kind, r, err)
+			}
+		}
+	}
+	if _, err := NewStreamPusher("forecast", nil, 8, nil); err == nil {
+		t.Error("an unknown kind was accepted")
+	}
+}

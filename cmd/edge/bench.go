@@ -16,7 +16,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	families := fs.String("families", "", "comma-separated kernel families (default: every one this CPU supports)")
 	shapes := fs.String("shapes", "", "layer shapes KxN (inputs x outputs), comma-separated (default: the 640-...-640 autoencoder's layers and 512x512)")
 	batches := fs.String("batches", "1,16,256", "batch sizes (GEMM M)")
-	kinds := fs.String("kinds", "int8,float32,chain,model-dense,model-conv", "what to time: int8 layers, float32 layers, the int8 chain, and whole models through the API (model-dense: the chain's widths as an autoencoder; model-conv: the 128x8 conv1d autoencoder), each in float32 and int8; also train: training throughput of both models, forward+backward+AdamW, not in the default set)")
+	kinds := fs.String("kinds", "int8,float32,chain,model-dense,model-conv", "what to time: int8 layers, float32 layers, the int8 chain, and whole models through the API (model-dense: the chain's widths as an autoencoder; model-conv: the 128x8 conv1d autoencoder), each in float32 and int8; also train: training throughput of both models, forward+backward+AdamW; stream: the denoiser and scorer streams, 1 and 8 channels; neither in the default set)")
 	trainBatch := fs.Int("train-batch", 32, "train: windows per step")
 	trainThreads := fs.String("train-threads", fmt.Sprintf("1,%d", runtime.NumCPU()), "train: thread counts")
 	chain := fs.String("chain", "640,128,128,128,128,8,128,128,128,128,640", "widths of the int8 layer chain")
@@ -82,6 +82,17 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	first := true
+	for _, r := range rows {
+		if !strings.HasPrefix(r.Kind, "stream/") {
+			continue
+		}
+		if first {
+			fmt.Fprintln(stdout, "\nstreaming throughput, one core (window 64, hop 8, int8):")
+			first = false
+		}
+		fmt.Fprintf(stdout, "  %-8s %-24s %-6s %10.0f samples/s\n", r.Family, strings.TrimPrefix(r.Kind, "stream/"), r.Shape[3:], 1e9/r.PerInput)
+	}
+	first = true
 	for _, r := range rows {
 		if !strings.HasPrefix(r.Kind, "train/") {
 			continue

@@ -100,3 +100,15 @@ func TestInfoModel(t *testing.T) {
 		t.Errorf("missing model: exit %d, %q", code, errOut)
 	}
 }
+
+func TestBenchStream(t *testing.T) {
+	code, out, errOut := runEdge("bench", "-families", "generic", "-kinds", "stream", "-time", "1ms")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"streaming throughput", "denoise-centred", "score", "8ch"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}

@@ -286,6 +286,9 @@ Flags:`)
 			return fmt.Errorf("%s: more than %d values; calibrate on a sample", in.name, 1<<27)
 		}
 	}
+	if len(series) == 0 {
+		return fmt.Errorf("%s: no data rows after the header", in.name)
+	}
 	base := anomaly.Settings{Hop: sf.hop, Hysteresis: scf.hysteresis, MinWindows: scf.minWindows, Adapt: scf.adapt}
 	set, err := anomaly.CalibrateSeries(m, series, anomaly.CalibOptions{Rule: *rule, Percentile: *pct, K: *k, Base: base})
 	if err != nil {

@@ -115,9 +115,12 @@ func (in *input) next() (stream.Row, error) {
 // is processed and written.
 func pump(in *input, push func(stream.Row) error, end func() error) error {
 	var readErr error
-	for {
+	for rows := 0; ; rows++ {
 		row, err := in.next()
 		if err == io.EOF {
+			if rows == 0 && in.line == 0 {
+				readErr = fmt.Errorf("%s: no data rows after the header", in.name)
+			}
 			break
 		}
 		if err != nil {
