@@ -194,3 +194,12 @@ func (p *PCA) MeanSquaredError(x []float32) float64 {
 	}
 	return total / float64(n*p.D)
 }
+
+// Truncate returns the PCA with only its first k components (k <= K);
+// the components are shared, not copied.
+func (p *PCA) Truncate(k int) *PCA {
+	if k >= p.K {
+		return p
+	}
+	return &PCA{D: p.D, K: k, Mean: p.Mean, Components: p.Components[:k], Variance: p.Variance[:k], TotalVariance: p.TotalVariance}
+}

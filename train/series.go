@@ -168,10 +168,28 @@ func FitSeries(s *dataset.Series, o SeriesOptions) (*model.Model, *SeriesResult,
 	}
 	d, k := a.Steps*a.Channels, m.Latent()
 	var p *pca.PCA
-	if (!o.NoBaseline || o.Init != "random") && nTrain >= 2 && k <= d && d <= pca.MaxDim {
-		if p, err = pca.Fit(trainX, d, k); err != nil {
+	denoising := o.Config.Corrupt.Active()
+	if (!o.NoBaseline || o.Init != "random" || denoising) && nTrain >= 2 && k <= d && d <= pca.MaxDim {
+		// A denoising model also needs the noise level: the variance PCA
+		// leaves out beyond a generous number of components is taken as
+		// noise (an overestimate if signal remains there, which only
+		// makes validation favour smoother models).
+		kFit := k
+		if denoising && o.Config.NoiseVar == 0 {
+			kFit = max(k, min(d/2, 4*k))
+		}
+		full, err := pca.Fit(trainX, d, kFit)
+		if err != nil {
 			return nil, nil, fmt.Errorf("train: the PCA baseline: %w", err)
 		}
+		if denoising && o.Config.NoiseVar == 0 && kFit < d {
+			kept := 0.0
+			for _, v := range full.Variance {
+				kept += v
+			}
+			o.Config.NoiseVar = math.Max((full.TotalVariance-kept)/float64(d-kFit), 1e-6)
+		}
+		p = full.Truncate(k)
 	}
 	warm := false
 	if o.Init != "random" {
@@ -187,6 +205,9 @@ func FitSeries(s *dataset.Series, o SeriesOptions) (*model.Model, *SeriesResult,
 		}
 	}
 	res, err := Train(m, trainX, valX, o.Config)
+	if res != nil {
+		res.NoiseVar = o.Config.NoiseVar
+	}
 	if err != nil {
 		return nil, nil, err
 	}

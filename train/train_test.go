@@ -233,3 +233,45 @@ func TestConfigErrors(t *testing.T) {
 		t.Error("unknown architecture accepted")
 	}
 }
+
+// TestSUREEstimatesCleanError: on noisy windows with known noise variance,
+// Stein's estimate (what validation of a denoising model uses) matches the
+// reconstruction's true error against the clean windows, which the plain
+// reconstruction loss overstates by about the noise power.
+func TestSUREEstimatesCleanError(t *testing.T) {
+	const steps, channels, sigma = 32, 4, 0.4
+	tr, va := sensorData(t, steps, channels, 600, 4)
+	m, _ := Build(Arch{Steps: steps, Channels: channels, Hidden: []int{64}, Latent: 12}, 5)
+	if _, err := Train(m, tr, nil, Config{Epochs: 40, Seed: 6, Corrupt: Corruption{Gaussian: sigma}}); err != nil {
+		t.Fatal(err)
+	}
+	truth := noisyError(t, m, va, sigma, 9)
+	rng := rand.New(rand.NewPCG(9, 0))
+	noisy := make([]float32, len(va))
+	for i, v := range va {
+		noisy[i] = v + float32(sigma*rng.NormFloat64())
+	}
+	cfg := Config{Seed: 1, Corrupt: Corruption{Gaussian: sigma}, NoiseVar: sigma * sigma}
+	cfg.Defaults()
+	par := newPool(1)
+	defer par.Close()
+	n, err := newNet(m, 64, par)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr2 := &trainer{cfg: cfg, n: n, win: steps * channels,
+		order: rand.New(rand.NewPCG(1, 1)), noise: rand.New(rand.NewPCG(1, 2))}
+	tr2.setup()
+	n.prepare()
+	est := tr2.sure(noisy)
+	cfg.NoiseVar = 0
+	tr2.cfg = cfg
+	plain := tr2.evaluate(noisy)
+	t.Logf("true error %.4f, SURE %.4f, plain reconstruction loss %.4f (noise power %.3f)", truth, est, plain, sigma*sigma)
+	if math.Abs(est-truth) > 0.15*truth+0.005 {
+		t.Errorf("SURE %.4f is not within 15%% of the true error %.4f", est, truth)
+	}
+	if !(plain > truth+0.5*sigma*sigma) {
+		t.Errorf("the plain loss %.4f should overstate the true error %.4f by about %.3f", plain, truth, sigma*sigma)
+	}
+}
