@@ -377,6 +377,24 @@ func TestKeepFloatAndOptions(t *testing.T) {
 	if bm.Encoder[last].QW != nil || bm.Decoder[0].QW != nil || (last > 0 && bm.Encoder[0].QW == nil) || (len(bm.Decoder) > 1 && bm.Decoder[len(bm.Decoder)-1].QW == nil) {
 		t.Errorf("FloatBottleneck: encoder %d/%d, decoder 0 int8 %v", last, len(bm.Encoder), bm.Decoder[0].QW != nil)
 	}
+	// Headroom widens every calibrated range: 0.5 makes the output scales
+	// of a min-max calibration half again as large.
+	mm, _, err := Quantize(fm, data, Options{Method: MinMax})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hm, _, err := Quantize(fm, data, Options{Method: MinMax, Headroom: 0.5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, b := mm.Encoder[0].OutQ.Scale, hm.Encoder[0].OutQ.Scale; math.Abs(float64(b/a)-1.5) > 0.02 {
+		t.Errorf("headroom 0.5: encoder.0 output scale %g -> %g (ratio %.3f, want 1.5)", a, b, b/a)
+	}
+	for _, h := range []float64{-0.1, 11, math.NaN()} {
+		if _, _, err := Quantize(fm, data, Options{Headroom: h}); err == nil {
+			t.Errorf("headroom %v accepted", h)
+		}
+	}
 	if _, _, err := Quantize(qm, data, Options{}); err == nil {
 		t.Error("quantising an int8 model accepted")
 	}
