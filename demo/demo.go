@@ -37,6 +37,13 @@ type Config struct {
 	Nonlinear bool
 	// KeepFloat lists layers the int8 model keeps in float32.
 	KeepFloat []string
+	// Quant selects the activation calibration and Headroom widens its
+	// ranges (see quant.Options); defaults min/max and 0.25, which kept
+	// the int8 denoiser within 0.25 dB of float32 on seeds 1 to 5, where
+	// MSE-optimal ranges without headroom lost up to 1.2 dB to clipping
+	// when the test days drifted past the training range.
+	Quant    quant.Method
+	Headroom float64
 	// Days of each part of the one generated installation: normal data to
 	// train on (a whole seasonal cycle, so the test days hold no state the
 	// model never saw) and to calibrate the threshold on, then two
@@ -92,6 +99,12 @@ func (c *Config) defaults() {
 		c.Hidden = []int{128, 64}
 	}
 	def(&c.Threads, runtime.NumCPU())
+	if c.Quant == "" {
+		c.Quant = quant.MinMax
+	}
+	if c.Headroom == 0 {
+		c.Headroom = 0.25
+	}
 	if c.Corrupt == nil {
 		c.Corrupt = &train.Corruption{Gaussian: 0.2, Mask: 0.05}
 	}
@@ -243,7 +256,7 @@ func Run(c Config) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	qm, qr, err := quant.Quantize(fm, calibWin, quant.Options{KeepFloat: c.KeepFloat, FloatBottleneck: true})
+	qm, qr, err := quant.Quantize(fm, calibWin, quant.Options{Method: c.Quant, Headroom: c.Headroom, KeepFloat: c.KeepFloat, FloatBottleneck: true})
 	if err != nil {
 		return nil, err
 	}

@@ -165,7 +165,9 @@ func (b *Buffer) Fit(cfg Config) (*model.Model, *Report, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	qm, qr, err := quant.Quantize(fm, calWin, quant.Options{FloatBottleneck: true})
+	// Min/max ranges with headroom: a stream may drift past what the first
+	// samples showed (see demo.Config.Quant).
+	qm, qr, err := quant.Quantize(fm, calWin, quant.Options{Method: quant.MinMax, Headroom: 0.25, FloatBottleneck: true})
 	if err != nil {
 		return nil, nil, err
 	}

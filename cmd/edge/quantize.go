@@ -18,7 +18,8 @@ func cmdQuantize(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("quantize", stderr)
 	calib := fs.String("calib", "", "CSV of representative readings to calibrate the activation ranges on (required; - reads stdin)")
 	out := fs.String("o", "", "where to write the int8 model (default: MODEL with .int8.edge)")
-	method := fs.String("method", "mse", "activation range calibration: mse (minimise the expected quantisation error), percentile or minmax")
+	method := fs.String("method", "minmax", "activation range calibration: minmax, mse (minimise the expected quantisation error on the calibration data) or percentile")
+	headroom := fs.Float64("headroom", 0.25, "widen every activation range by this fraction, so readings that drift past the calibration data are not clipped")
 	pct := fs.Float64("percentile", 99.99, "for -method percentile: the two-sided percentile kept")
 	keep := fs.String("keep-float", "", "comma-separated layers to keep in float32, e.g. encoder.0,decoder.3 (names as in the report)")
 	timeCol := fs.String("time-column", "", `the timestamp column (default: time, timestamp, ts, date or datetime if present; "-": none)`)
@@ -93,7 +94,7 @@ Flags:`)
 		}
 		x, n = sub, *maxWindows
 	}
-	opt := quant.Options{Method: quant.Method(*method), Percentile: *pct, FloatBottleneck: *floatBottleneck}
+	opt := quant.Options{Method: quant.Method(*method), Percentile: *pct, Headroom: *headroom, FloatBottleneck: *floatBottleneck}
 	if *keep != "" {
 		for _, k := range strings.Split(*keep, ",") {
 			opt.KeepFloat = append(opt.KeepFloat, strings.TrimSpace(k))

@@ -353,6 +353,13 @@ func TestDemoAndEvalCommands(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "Savitzky") && !strings.Contains(out, "savitzky-golay") {
 		t.Errorf("eval: exit %d\n%s\n%s", code, out, errOut)
 	}
+	code, out, errOut = runEdge(append([]string{"eval", "-seeds", "2"}, small...)...)
+	if code != 0 || !strings.Contains(out, "worst over 2 seeds") || strings.Count(out, "\n") < 4 {
+		t.Errorf("eval -seeds 2: exit %d\n%s\n%s", code, out, errOut)
+	}
+	if code, _, _ := runEdge("eval", "-seeds", "0"); code != 2 {
+		t.Errorf("eval -seeds 0: exit %d", code)
+	}
 	if code, _, _ := runEdge("demo", "-hop", "0"); code != 2 {
 		t.Errorf("demo -hop 0: exit %d", code)
 	}
