@@ -137,6 +137,11 @@ func (b *Buffer) Fit(cfg Config) (*model.Model, *Report, error) {
 			o.Window /= 2 // short buffers: shorter windows, so the hold-out still holds a few
 		}
 	}
+	if o.Hop == 0 {
+		// Overlapping windows: a learning buffer is short, and the model
+		// (and the PCA it starts from) needs many windows per dimension.
+		o.Hop = max(1, o.Window/16)
+	}
 	if o.Arch.Hidden == nil {
 		o.Arch.Hidden = []int{64, 32}
 	}

@@ -94,6 +94,9 @@ type TrainSettings struct {
 	Init        string  `json:"init,omitempty"`
 	ValMSE      float64 `json:"val_mse"`
 	PCAMSE      float64 `json:"pca_mse,omitempty"`
+	// NoiseVar: a denoising model's validation noise variance (see
+	// Config.NoiseVar).
+	NoiseVar float64 `json:"noise_var,omitempty"`
 }
 
 // Variant names the autoencoder variant a configuration trains:
@@ -228,7 +231,7 @@ func FitSeries(s *dataset.Series, o SeriesOptions) (*model.Model, *SeriesResult,
 		sr.PCAMSE = p.MeanSquaredError(evalX)
 	}
 	set := TrainSettings{Window: o.Window, Hop: o.Hop, ValFraction: o.ValFraction, Variant: Variant(a, o.Config),
-		Epochs: res.Epochs, BestEpoch: res.BestEpoch, ValMSE: sr.ValMSE, Init: "random"}
+		Epochs: res.Epochs, BestEpoch: res.BestEpoch, ValMSE: sr.ValMSE, Init: "random", NoiseVar: res.NoiseVar}
 	if warm {
 		set.Init = "pca"
 	}

@@ -162,8 +162,11 @@ Flags:`)
 		return runErr
 	}
 	st := d.Stream().Stats()
-	if d.Outliers() > 0 {
-		fmt.Fprintf(stderr, "edge denoise: the robust pass set aside %d outlying values\n", d.Outliers())
+	if n := d.Outliers(); n > 0 && st.Windows > 0 {
+		// Each value sits in window/hop overlapping windows and is counted
+		// in each one that set it aside.
+		fmt.Fprintf(stderr, "edge denoise: the robust pass set aside %.2f%% of the values in %d windows as outliers (impulses, dropouts, anomalies)\n",
+			100*float64(n)/float64(st.Windows*int64(m.Steps*m.Channels)), st.Windows)
 	}
 	return reportStream(stderr, "denoise", in, st, sf.lenient)
 }

@@ -162,7 +162,7 @@ func reportStream(w io.Writer, cmd string, in *input, st stream.Stats, lenient b
 	if lenient {
 		return nil
 	}
-	return fmt.Errorf("%w: the output is complete, but the input had gaps (--lenient to accept)", errDataProblems)
+	return fmt.Errorf("%w: the output is complete, but values were imputed or rows dropped (--lenient to accept)", errDataProblems)
 }
 
 // out writes rows as CSV or JSON lines, with reused buffers.

@@ -55,6 +55,12 @@ first DURATION (a denoising autoencoder, quantised to int8, its threshold
 calibrated on the last quarter of what it learned from), then scores every
 later row like edge score. Progress goes to stderr.
 
+Learn from a period that shows the normal range: the model flags what it
+has not seen, so a week of data with a monthly cycle makes the rest of the
+month look anomalous and cleans it poorly (on 8 generated sensors with a
+30-day cycle, a model learned from 10 days gained no SNR on the next days;
+one learned from 31 days gained 14 dB).
+
 Flags:`)
 		fs.PrintDefaults()
 	}
