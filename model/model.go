@@ -140,6 +140,11 @@ type Model struct {
 	// input in int8 models; nil in float32 models.
 	InputQ  *QParams `json:"input_q,omitempty"`
 	LatentQ *QParams `json:"latent_q,omitempty"`
+	// OutputQ, if set, rounds the normalised output to this int8 encoding
+	// before it is returned, as a model with an int8 output tensor does
+	// (imported TFLite and QDQ models); nil: the output is the float32
+	// value of the last layer's accumulator, which is more precise.
+	OutputQ *QParams `json:"output_q,omitempty"`
 
 	// Apps holds the applications' settings (window, hop, thresholds),
 	// one JSON document per application name, e.g. "anomaly", "denoise".

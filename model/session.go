@@ -3,6 +3,7 @@ package model
 import (
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 
 	"github.com/edgeml/edge/kernels"
@@ -432,8 +433,23 @@ func (s *Session) quantizeBuf(i, n int) {
 // output maps the final float buffer back to raw units.
 func (s *Session) output(dst []float32, n int) {
 	last := s.f[len(s.f)-1]
+	if q := s.m.OutputQ; q != nil {
+		roundTo(last[:n*s.win], *q)
+	}
 	for w := 0; w < n; w++ {
 		kernels.FMAV(dst[w*s.win:(w+1)*s.win], last[w*s.win:(w+1)*s.win], s.p.denormMul, s.p.denormAdd)
+	}
+}
+
+// roundTo rounds x to the int8 grid of q (to nearest, halves away from
+// zero, saturating) and back to float32.
+func roundTo(x []float32, q QParams) {
+	inv := 1 / float64(q.Scale)
+	zp := float64(q.ZeroPoint)
+	for i, v := range x {
+		r := math.Round(float64(v)*inv) + zp
+		r = math.Max(-128, math.Min(127, r))
+		x[i] = q.Scale * float32(r-zp)
 	}
 }
 

@@ -256,6 +256,11 @@ func (m *Model) validateData() error {
 	} else if m.LatentQ != nil {
 		return errors.New("model: latent quantisation without input quantisation")
 	}
+	if m.OutputQ != nil {
+		if err := m.OutputQ.check("model: output"); err != nil {
+			return err
+		}
+	}
 	for part, layers := range map[string][]Layer{"encoder": m.Encoder, "decoder": m.Decoder} {
 		for i := range layers {
 			if err := layers[i].validateData(q); err != nil {

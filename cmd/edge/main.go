@@ -51,6 +51,7 @@ func commands() []command {
 		{"bench", "time the kernels (family x shape x batch -> ns, GOPS) and the int8 layer chain", cmdBench},
 		{"train", "--data FILE.csv: train an autoencoder (dense or conv; vanilla, denoising, sparse, variational)", cmdTrain},
 		{"quantize", "MODEL --calib FILE.csv: quantise a float32 model to int8 and report the error", cmdQuantize},
+		{"import", "FILE.tflite|FILE.onnx -o MODEL: convert a model trained elsewhere (TFLite, ONNX) into an edge model", cmdImport},
 		{"denoise", "MODEL [FILE.csv]: clean a stream of readings, one cleaned row per input row", cmdDenoise},
 		{"score", "MODEL [FILE.csv]: score a stream for anomalies, with flags and the channel to blame", cmdScore},
 		{"watch", "--learn N [FILE.csv]: learn a model from the first N samples (or minutes), then score the rest", cmdWatch},

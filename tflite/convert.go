@@ -1,0 +1,560 @@
+// Package tflite imports TensorFlow Lite autoencoders (float32 and int8
+// flatbuffer models) as edge models, in pure Go. It reads the flatbuffer
+// directly, with every offset and size checked against the file and the
+// limits below before anything is allocated.
+//
+// Supported: one subgraph, a chain of FULLY_CONNECTED and CONV_2D (used as
+// a 1-D convolution: height 1) layers with their fused ReLU, standalone
+// RELU, LEAKY_RELU, LOGISTIC and TANH, RESHAPE where it only changes the
+// layout, QUANTIZE at the input, DEQUANTIZE at the output or of constant
+// weights. int8 models keep their own scales and zero points: per-tensor
+// or per-channel symmetric int8 weights, int32 biases, asymmetric int8
+// activations. Anything else is an error naming the operator.
+package tflite
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strings"
+
+	"github.com/edgeml/edge/model"
+)
+
+// Options shape the imported model.
+type Options struct {
+	// Steps splits the input into Steps rows of input/Steps channels
+	// (time-major). 0: a convolutional model's own length, else 1.
+	Steps int
+	// Name of the edge model (default: the file's description).
+	Name string
+}
+
+// Mapping is one line of the import report: a TFLite operator and what
+// it became.
+type Mapping struct {
+	Op     int    // operator index in the subgraph
+	OpName string // e.g. FULLY_CONNECTED
+	Edge   string // e.g. "encoder.0 dense 640->128 relu, int8"
+}
+
+// Report says what the importer did.
+type Report struct {
+	Mappings []Mapping
+	// The contract: input and output tensors as the file declares them.
+	Input, Output string
+	Int8          bool
+}
+
+// WriteTo prints the report.
+func (r *Report) WriteTo(w io.Writer) (int64, error) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "input  %s\noutput %s\n", r.Input, r.Output)
+	for _, m := range r.Mappings {
+		fmt.Fprintf(&b, "  op %-3d %-16s -> %s\n", m.Op, m.OpName, m.Edge)
+	}
+	n, err := io.WriteString(w, b.String())
+	return int64(n), err
+}
+
+// layer is an edge layer under construction with the tensor it produces.
+type layer struct {
+	l    model.Layer
+	out  *tensor
+	op   int
+	name string
+}
+
+// Import converts a TFLite flatbuffer into an edge model.
+func Import(data []byte, opt Options) (*model.Model, *Report, error) {
+	g, err := parse(data)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(g.inputs) != 1 || len(g.outputs) != 1 {
+		return nil, nil, fmt.Errorf("tflite: %d inputs and %d outputs; an autoencoder has one of each", len(g.inputs), len(g.outputs))
+	}
+	rep := &Report{Input: describe(g.tensors[g.inputs[0]]), Output: describe(g.tensors[g.outputs[0]])}
+	in := g.tensors[g.inputs[0]]
+	cur := in // the tensor the chain has reached
+	var inputQ *model.QParams
+	if in.typ == typeInt8 {
+		if inputQ, err = qparams(in); err != nil {
+			return nil, nil, err
+		}
+	} else if in.typ != typeFloat32 {
+		return nil, nil, fmt.Errorf("tflite: input tensor %q has type %d; want float32 or int8", in.name, in.typ)
+	}
+	consts := map[int][]float32{} // dequantised constant tensors
+	var layers []*layer
+	var steps, channels int                 // the input's shape as a window
+	shapeOf := func(t *tensor) (int, int) { // (length, channels) of an activation
+		if len(t.shape) == 4 && t.shape[1] == 1 {
+			return t.shape[2], t.shape[3]
+		}
+		if len(t.shape) == 3 {
+			return t.shape[1], t.shape[2]
+		}
+		return 1, t.elements() / max(1, batch(t))
+	}
+	for _, op := range g.ops {
+		name := opName(op.code)
+		if op.code < 0 {
+			return nil, nil, fmt.Errorf("tflite: operator %d is a custom operator; edge imports builtin ones only", op.index)
+		}
+		fail := func(format string, args ...any) (*model.Model, *Report, error) {
+			return nil, nil, fmt.Errorf("tflite: operator %d (%s): %s", op.index, name, fmt.Sprintf(format, args...))
+		}
+		if len(op.outputs) != 1 || len(op.inputs) < 1 || op.outputs[0] < 0 || op.inputs[0] < 0 {
+			return fail("%d inputs and %d outputs", len(op.inputs), len(op.outputs))
+		}
+		x, y := g.tensors[op.inputs[0]], g.tensors[op.outputs[0]]
+		// Constant weights stored quantised and dequantised at load.
+		if op.code == opDequantize && x.consts {
+			v, err := dequantizeConst(x)
+			if err != nil {
+				return fail("%v", err)
+			}
+			consts[y.index] = v
+			rep.Mappings = append(rep.Mappings, Mapping{op.index, name, fmt.Sprintf("constant %q dequantised at import", y.name)})
+			continue
+		}
+		if x != cur {
+			return fail("reads tensor %q, not the output of the operator before (%q): only chains are supported", x.name, cur.name)
+		}
+		switch op.code {
+		case opQuantize:
+			if len(layers) > 0 || x != in || x.typ != typeFloat32 || y.typ != typeInt8 {
+				return fail("only a QUANTIZE of the float32 input is supported")
+			}
+			if inputQ, err = qparams(y); err != nil {
+				return fail("%v", err)
+			}
+			rep.Mappings = append(rep.Mappings, Mapping{op.index, name, fmt.Sprintf("the model's input quantisation (scale %g, zero point %d)", inputQ.Scale, inputQ.ZeroPoint)})
+		case opDequantize:
+			if x.typ != typeInt8 || y.typ != typeFloat32 {
+				return fail("only a DEQUANTIZE of int8 to float32 is supported")
+			}
+			rep.Mappings = append(rep.Mappings, Mapping{op.index, name, "the model's output, dequantised"})
+		case opReshape:
+			if x.elements() != y.elements() {
+				return fail("%v -> %v changes the number of values", x.shape, y.shape)
+			}
+			if x.typ == typeInt8 {
+				if err := sameQ(x, y); err != nil {
+					return fail("%v", err)
+				}
+			}
+			t1, c1 := shapeOf(x)
+			t2, c2 := shapeOf(y)
+			if len(layers) > 0 && t2 > 1 && (t1 != t2 || c1 != c2) {
+				layers = append(layers, &layer{l: model.Layer{Kind: model.Reshape, Steps: t2, Channels: c2}, out: y, op: op.index, name: name})
+				rep.Mappings = append(rep.Mappings, Mapping{op.index, name, fmt.Sprintf("reshape to %d steps x %d channels", t2, c2)})
+			} else {
+				rep.Mappings = append(rep.Mappings, Mapping{op.index, name, "layout only: nothing"})
+			}
+		case opRelu, opLogistic, opTanh, opLeakyRelu:
+			if len(layers) == 0 || layers[len(layers)-1].l.Kind == model.Reshape {
+				return fail("an activation must follow a fully connected or convolution layer")
+			}
+			last := layers[len(layers)-1]
+			if a := last.l.Act; a != "" && a != model.Identity {
+				return fail("a second activation after %s", a)
+			}
+			switch op.code {
+			case opRelu:
+				last.l.Act = model.ReLU
+			case opLogistic:
+				last.l.Act = model.Sigmoid
+			case opTanh:
+				last.l.Act = model.Tanh
+			case opLeakyRelu:
+				last.l.Act = model.LeakyReLU
+				alpha := float32(0.2)
+				if op.hasOpts {
+					if alpha, err = op.opts.float32Field(0, 0.2); err != nil {
+						return fail("%v", err)
+					}
+				}
+				last.l.Alpha = alpha
+			}
+			if y.typ == typeInt8 {
+				if last.l.Act != model.ReLU {
+					pre, err := qparams(x)
+					if err != nil {
+						return fail("%v", err)
+					}
+					last.l.PreQ = pre
+				}
+				if last.l.OutQ, err = qparams(y); err != nil {
+					return fail("%v", err)
+				}
+			}
+			last.out = y
+			rep.Mappings = append(rep.Mappings, Mapping{op.index, name, fmt.Sprintf("the activation of layer %d", len(layers)-1)})
+		case opFullyConnected, opConv2D:
+			l, err := computeLayer(g, op, x, y, consts)
+			if err != nil {
+				return fail("%v", err)
+			}
+			if len(layers) == 0 {
+				if l.Kind == model.Conv1D {
+					steps, channels = shapeOf(x)
+				} else {
+					steps, channels = 1, l.In
+				}
+			}
+			layers = append(layers, &layer{l: *l, out: y, op: op.index, name: name})
+		default:
+			return fail("not supported (edge imports FULLY_CONNECTED, CONV_2D, RESHAPE, QUANTIZE, DEQUANTIZE, RELU, LEAKY_RELU, LOGISTIC, TANH)")
+		}
+		cur = y
+	}
+	if cur.index != g.outputs[0] {
+		return nil, nil, fmt.Errorf("tflite: the chain ends at tensor %q, not the graph's output %q", cur.name, g.tensors[g.outputs[0]].name)
+	}
+	if len(layers) < 2 {
+		return nil, nil, fmt.Errorf("tflite: %d compute layers; an autoencoder has an encoder and a decoder", len(layers))
+	}
+	int8Model := layers[0].l.QW != nil
+	for _, l := range layers {
+		if l.l.Kind != model.Reshape && (l.l.QW != nil) != int8Model {
+			return nil, nil, fmt.Errorf("tflite: operator %d mixes int8 and float32 layers; edge imports all-int8 or all-float32 models", l.op)
+		}
+	}
+	if int8Model && inputQ == nil {
+		return nil, nil, errors.New("tflite: an int8 model whose input is neither int8 nor quantised by a QUANTIZE operator")
+	}
+	rep.Int8 = int8Model
+	if opt.Steps > 0 {
+		total := steps * channels
+		if layers[0].l.Kind != model.Dense || total%opt.Steps != 0 {
+			return nil, nil, fmt.Errorf("tflite: cannot split the %d-value input into %d steps", total, opt.Steps)
+		}
+		steps, channels = opt.Steps, total/opt.Steps
+	}
+	// The code: the narrowest layer output before the last layer.
+	code, width := -1, math.MaxInt
+	for i, l := range layers[:len(layers)-1] {
+		if l.l.Kind == model.Reshape {
+			continue
+		}
+		if w := l.out.elements() / max(1, batch(l.out)); w < width {
+			code, width = i, w
+		}
+	}
+	// A reshape right after the code belongs to the decoder.
+	m := &model.Model{Name: opt.Name, Steps: steps, Channels: channels, Norm: model.Normalization{Kind: model.NormNone},
+		Provenance: map[string]string{"importer": "edge import (tflite)"}}
+	if m.Name == "" {
+		m.Name = g.desc
+	}
+	for i, l := range layers {
+		if i <= code {
+			m.Encoder = append(m.Encoder, l.l)
+		} else {
+			m.Decoder = append(m.Decoder, l.l)
+		}
+	}
+	if int8Model {
+		m.InputQ = inputQ
+		m.LatentQ = m.Encoder[len(m.Encoder)-1].OutQ
+		// The last layer writes int8: its output is rounded to that grid.
+		m.OutputQ = layers[len(layers)-1].l.OutQ
+	}
+	if err := m.Validate(); err != nil {
+		return nil, nil, fmt.Errorf("tflite: the imported model: %w", err)
+	}
+	// Name the layers in the report as the model does.
+	for i, l := range layers {
+		where := fmt.Sprintf("encoder.%d", i)
+		if i > code {
+			where = fmt.Sprintf("decoder.%d", i-code-1)
+		}
+		prec := "float32"
+		if l.l.QW != nil {
+			prec = "int8"
+		}
+		desc := describeLayer(&l.l)
+		if l.l.Kind == model.Reshape {
+			prec = "layout"
+		}
+		rep.Mappings = insertMapping(rep.Mappings, Mapping{l.op, l.name, fmt.Sprintf("%s %s, %s", where, desc, prec)})
+	}
+	return m, rep, nil
+}
+
+// insertMapping replaces the placeholder of a compute operator's line.
+func insertMapping(ms []Mapping, m Mapping) []Mapping {
+	for i := range ms {
+		if ms[i].Op == m.Op {
+			ms[i].Edge = m.Edge
+			return ms
+		}
+		if ms[i].Op > m.Op {
+			return append(ms[:i], append([]Mapping{m}, ms[i:]...)...)
+		}
+	}
+	return append(ms, m)
+}
+
+func describeLayer(l *model.Layer) string {
+	act := string(l.Act)
+	if act == "" {
+		act = "identity"
+	}
+	switch l.Kind {
+	case model.Dense:
+		return fmt.Sprintf("dense %d->%d %s", l.In, l.Out, act)
+	case model.Conv1D:
+		return fmt.Sprintf("conv1d %d->%d kernel %d stride %d padding %d %s", l.In, l.Out, l.Kernel, l.Stride, l.Padding, act)
+	case model.Reshape:
+		return fmt.Sprintf("reshape to %dx%d", l.Steps, l.Channels)
+	}
+	return string(l.Kind)
+}
+
+func batch(t *tensor) int {
+	if len(t.shape) > 1 {
+		return t.shape[0]
+	}
+	return 1
+}
+
+func describe(t *tensor) string {
+	typ := map[byte]string{typeFloat32: "float32", typeInt8: "int8", typeInt32: "int32"}[t.typ]
+	if typ == "" {
+		typ = fmt.Sprintf("type %d", t.typ)
+	}
+	s := fmt.Sprintf("%q %s %v", t.name, typ, t.shape)
+	if t.hasQ && len(t.scale) == 1 && len(t.zero) == 1 {
+		s += fmt.Sprintf(" (scale %g, zero point %d)", t.scale[0], t.zero[0])
+	}
+	return s
+}
+
+// qparams returns a per-tensor int8 quantisation.
+func qparams(t *tensor) (*model.QParams, error) {
+	if t.typ != typeInt8 {
+		return nil, fmt.Errorf("tensor %q is not int8", t.name)
+	}
+	if !t.hasQ || len(t.scale) != 1 || len(t.zero) != 1 {
+		return nil, fmt.Errorf("tensor %q: want one scale and zero point, found %d and %d", t.name, len(t.scale), len(t.zero))
+	}
+	s, z := t.scale[0], t.zero[0]
+	if !(s > 0) || math.IsInf(float64(s), 0) || z < -128 || z > 127 {
+		return nil, fmt.Errorf("tensor %q: scale %g, zero point %d", t.name, s, z)
+	}
+	return &model.QParams{Scale: s, ZeroPoint: int8(z)}, nil
+}
+
+func sameQ(a, b *tensor) error {
+	qa, err := qparams(a)
+	if err != nil {
+		return err
+	}
+	qb, err := qparams(b)
+	if err != nil {
+		return err
+	}
+	if *qa != *qb {
+		return fmt.Errorf("changes the quantisation (%v -> %v)", *qa, *qb)
+	}
+	return nil
+}
+
+// floats returns a float32 constant's values.
+func floats(t *tensor, consts map[int][]float32) ([]float32, error) {
+	if v, ok := consts[t.index]; ok {
+		return v, nil
+	}
+	if !t.consts || t.typ != typeFloat32 {
+		return nil, fmt.Errorf("tensor %q is not a float32 constant", t.name)
+	}
+	n := t.elements()
+	if len(t.data) != 4*n {
+		return nil, fmt.Errorf("tensor %q: %d bytes of data for %d values", t.name, len(t.data), n)
+	}
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = math.Float32frombits(binary.LittleEndian.Uint32(t.data[4*i:]))
+	}
+	return v, nil
+}
+
+// dequantizeConst dequantises an int8 constant (per tensor or per channel
+// along its first dimension).
+func dequantizeConst(t *tensor) ([]float32, error) {
+	if t.typ != typeInt8 || !t.hasQ {
+		return nil, fmt.Errorf("constant %q: only int8 constants with scales are dequantised", t.name)
+	}
+	n := t.elements()
+	if len(t.data) != n || len(t.scale) == 0 || len(t.zero) != len(t.scale) {
+		return nil, fmt.Errorf("constant %q: %d bytes, %d scales for %d values", t.name, len(t.data), len(t.scale), n)
+	}
+	per := n
+	if len(t.scale) > 1 {
+		if t.qdim != 0 || len(t.shape) == 0 || t.shape[0] != len(t.scale) {
+			return nil, fmt.Errorf("constant %q: %d scales along dimension %d of %v", t.name, len(t.scale), t.qdim, t.shape)
+		}
+		per = n / len(t.scale)
+	}
+	v := make([]float32, n)
+	for i := range v {
+		c := i / per
+		v[i] = t.scale[c] * float32(int64(int8(t.data[i]))-t.zero[c])
+	}
+	return v, nil
+}
+
+// computeLayer converts FULLY_CONNECTED or CONV_2D.
+func computeLayer(g *graph, op *operator, x, y *tensor, consts map[int][]float32) (*model.Layer, error) {
+	if len(op.inputs) < 2 || op.inputs[1] < 0 {
+		return nil, errors.New("no weights")
+	}
+	w := g.tensors[op.inputs[1]]
+	var bias *tensor
+	if len(op.inputs) > 2 && op.inputs[2] >= 0 {
+		bias = g.tensors[op.inputs[2]]
+	}
+	l := &model.Layer{Act: model.Identity}
+	var fused int32
+	var err error
+	switch op.code {
+	case opFullyConnected:
+		if len(w.shape) != 2 {
+			return nil, fmt.Errorf("weights %q of shape %v; want [out, in]", w.name, w.shape)
+		}
+		l.Kind, l.Out, l.In = model.Dense, w.shape[0], w.shape[1]
+		if x.elements()%l.In != 0 || y.elements()%l.Out != 0 || x.elements()/l.In != y.elements()/l.Out {
+			return nil, fmt.Errorf("input %v and output %v do not match weights %v", x.shape, y.shape, w.shape)
+		}
+		if op.hasOpts {
+			if fused, err = op.opts.int32Field(0, 0); err != nil {
+				return nil, err
+			}
+			fused = int32(int8(fused)) // a byte field read as the low byte
+			if wf, _ := op.opts.byteField(1, 0); wf != 0 {
+				return nil, errors.New("shuffled weights format")
+			}
+		}
+	case opConv2D:
+		// NHWC input with height 1 (or width 1), weights [out, kh, kw, in].
+		if len(w.shape) != 4 || len(x.shape) != 4 || len(y.shape) != 4 {
+			return nil, fmt.Errorf("input %v, weights %v, output %v; want 4-D NHWC", x.shape, w.shape, y.shape)
+		}
+		if x.shape[1] != 1 || w.shape[1] != 1 || y.shape[1] != 1 {
+			return nil, fmt.Errorf("input %v, weights %v: only height-1 convolutions (1-D over width) are supported", x.shape, w.shape)
+		}
+		l.Kind, l.Out, l.Kernel, l.In = model.Conv1D, w.shape[0], w.shape[2], w.shape[3]
+		if x.shape[3] != l.In || y.shape[3] != l.Out {
+			return nil, fmt.Errorf("input %v and output %v do not match weights %v", x.shape, y.shape, w.shape)
+		}
+		if !op.hasOpts {
+			return nil, errors.New("no options")
+		}
+		pad, _ := op.opts.byteField(0, 0)
+		sw, _ := op.opts.int32Field(1, 1)
+		sh, _ := op.opts.int32Field(2, 1)
+		f, _ := op.opts.byteField(3, 0)
+		dw, _ := op.opts.int32Field(4, 1)
+		fused = int32(int8(f))
+		if sh != 1 && x.shape[1] != 1 || sw < 1 || sw > 64 || dw < 1 || dw > 64 {
+			return nil, fmt.Errorf("strides %dx%d, dilation %d", sh, sw, dw)
+		}
+		l.Stride, l.Dilation = int(sw), int(dw)
+		T := x.shape[2]
+		if pad == 0 { // SAME
+			outT := (T + l.Stride - 1) / l.Stride
+			total := max(0, (outT-1)*l.Stride+(l.Kernel-1)*l.Dilation+1-T)
+			if total%2 != 0 {
+				return nil, fmt.Errorf("SAME padding of %d is uneven; edge pads both ends alike (use VALID padding or an odd kernel)", total)
+			}
+			l.Padding = total / 2
+		}
+		if got := (T+2*l.Padding-l.Dilation*(l.Kernel-1)-1)/l.Stride + 1; got != y.shape[2] {
+			return nil, fmt.Errorf("output length %d, computed %d", y.shape[2], got)
+		}
+	}
+	switch fused {
+	case actNone:
+	case actRelu:
+		l.Act = model.ReLU
+	default:
+		return nil, fmt.Errorf("fused activation %d is not supported (NONE and RELU are)", fused)
+	}
+	// Weights in edge's layouts: dense [out, in]; conv [out, kernel, in],
+	// which is TFLite's [out, 1, kernel, in].
+	if w.typ == typeInt8 && w.consts {
+		if x.typ != typeInt8 || y.typ != typeInt8 {
+			return nil, errors.New("int8 weights with float activations (dynamic range quantisation) are not supported")
+		}
+		xq, err := qparams(x)
+		if err != nil {
+			return nil, err
+		}
+		if l.OutQ, err = qparams(y); err != nil {
+			return nil, err
+		}
+		if len(w.data) != w.elements() || !w.hasQ {
+			return nil, fmt.Errorf("weights %q: %d bytes for %v, quantised %v", w.name, len(w.data), w.shape, w.hasQ)
+		}
+		l.QW = make([]int8, len(w.data))
+		for i, v := range w.data {
+			l.QW[i] = int8(v)
+		}
+		l.QScale = make([]float32, l.Out)
+		switch {
+		case len(w.scale) == 1:
+			for j := range l.QScale {
+				l.QScale[j] = w.scale[0]
+			}
+		case len(w.scale) == l.Out && w.qdim == 0:
+			copy(l.QScale, w.scale)
+		default:
+			return nil, fmt.Errorf("weights %q: %d scales along dimension %d", w.name, len(w.scale), w.qdim)
+		}
+		for _, z := range w.zero {
+			if z != 0 {
+				return nil, fmt.Errorf("weights %q: zero point %d; int8 weights must be symmetric", w.name, z)
+			}
+		}
+		l.QB = make([]int32, l.Out)
+		if bias != nil {
+			if bias.typ != typeInt32 || len(bias.data) != 4*l.Out {
+				return nil, fmt.Errorf("bias %q: type %d, %d bytes for %d outputs; want int32", bias.name, bias.typ, len(bias.data), l.Out)
+			}
+			for j := range l.QB {
+				l.QB[j] = int32(binary.LittleEndian.Uint32(bias.data[4*j:]))
+			}
+			// The bias must be in accumulator units.
+			if bias.hasQ && len(bias.scale) >= 1 {
+				want := float64(xq.Scale) * float64(l.QScale[0])
+				if math.Abs(float64(bias.scale[0])-want) > 1e-3*want {
+					return nil, fmt.Errorf("bias %q: scale %g, want input × weight scale %g", bias.name, bias.scale[0], want)
+				}
+			}
+		}
+		return l, nil
+	}
+	if x.typ != typeFloat32 {
+		return nil, fmt.Errorf("input %q is %d with float weights", x.name, x.typ)
+	}
+	if l.W, err = floats(w, consts); err != nil {
+		return nil, err
+	}
+	l.B = make([]float32, l.Out)
+	if bias != nil {
+		b, err := floats(bias, consts)
+		if err != nil {
+			return nil, err
+		}
+		if len(b) != l.Out {
+			return nil, fmt.Errorf("bias %q holds %d values for %d outputs", bias.name, len(b), l.Out)
+		}
+		copy(l.B, b)
+	}
+	return l, nil
+}
