@@ -13,4 +13,5 @@ require (
 	github.com/viterin/partial v1.1.0 // indirect
 	golang.org/x/exp v0.0.0-20230817173708-d852ddb80c63 // indirect
 	golang.org/x/image v0.47.0 // indirect
+	google.golang.org/protobuf v1.36.11 // indirect
 )

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/edgeml/edge/model"
+	"github.com/edgeml/edge/onnx"
 	"github.com/edgeml/edge/tflite"
 )
 
@@ -24,6 +25,10 @@ func importers() []importer {
 			m, rep, err := tflite.Import(data, tflite.Options{Steps: steps, Name: name})
 			return m, rep, err
 		}},
+		{".onnx", onnx.MaxFileBytes, func(data []byte, steps int, name string) (*model.Model, io.WriterTo, error) {
+			m, rep, err := onnx.Import(data, onnx.Options{Steps: steps, Name: name})
+			return m, rep, err
+		}},
 	}
 }
 
@@ -33,15 +38,26 @@ func cmdImport(args []string, stdout, stderr io.Writer) error {
 	steps := fs.Int("steps", 0, "split a dense model's input into this many time steps (time-major), e.g. 5 for 5 frames of 128 bins; default: a conv model's own length, else 1")
 	name := fs.String("name", "", "the model's name (default: the file's name)")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, `Usage: edge import FILE.tflite [-o MODEL] [flags]
+		fmt.Fprintln(stderr, `Usage: edge import FILE.onnx|FILE.tflite [-o MODEL] [flags]
 
 Converts a model trained elsewhere into an edge model file, once, on any
 machine; the device then needs only edge. Prints each operator of the file
 and what it became, and the model's input and output contract.
 
+ONNX (as PyTorch exports it): float32 dense and 1-D convolutional models
+of Gemm, MatMul, Add, Conv, ConvTranspose, BatchNormalization, Relu,
+LeakyRelu, Sigmoid, Tanh, and the layout operators (Reshape, Flatten,
+Squeeze, Unsqueeze, Transpose), Identity, Dropout, Constant; QDQ int8
+models (QuantizeLinear/DequantizeLinear around MatMul, Gemm, Conv) keep
+their own scales. A [batch, channels, steps] input becomes windows of
+steps x channels: edge stores windows time-major.
+
 TFLite: float32 and int8 flatbuffers made of FULLY_CONNECTED, CONV_2D (of
 height 1, as a 1-D convolution), RESHAPE, QUANTIZE, DEQUANTIZE, RELU,
 LEAKY_RELU, LOGISTIC and TANH. int8 models keep their own scales.
+
+Run the result with edge score, edge denoise, or edge quantize (a float
+model) like any edge model; set its anomaly threshold with edge calibrate.
 
 Flags:`)
 		fs.PrintDefaults()
