@@ -57,6 +57,9 @@ type Config struct {
 	// 1 and every core).
 	TrainBatch   int
 	TrainThreads []int
+	// Models are timed whole through the API (kind "model": Reconstruct,
+	// batch windows per call), e.g. models loaded from files.
+	Models       []*model.Model
 	MinTime      time.Duration // time per measurement; default 200ms
 	Iters        int           // if > 0: the median of exactly Iters timed blocks, instead of MinTime
 }
@@ -205,8 +208,21 @@ func Run(cfg Config, w io.Writer) ([]Row, error) {
 						ns := cfg.measure(r.Run)
 						emit(rowOf(f, kind+"/"+prec, r.s.Model().Name, b, ns, float64(r.MACs())))
 					}
+				case "model":
+					for _, m := range cfg.Models {
+						r, err := NewModelRun(m, f, b, rng)
+						if err != nil {
+							return rows, err
+						}
+						prec := "float32"
+						if m.Quantized() {
+							prec = "int8"
+						}
+						ns := cfg.measure(r.Run)
+						emit(rowOf(f, "model/"+prec, m.Name, b, ns, float64(r.MACs())))
+					}
 				default:
-					return rows, fmt.Errorf("bench: unknown kind %q (want int8, float32, chain, model-dense, model-conv or train)", kind)
+					return rows, fmt.Errorf("bench: unknown kind %q (want int8, float32, chain, model-dense, model-conv, model, stream or train)", kind)
 				}
 			}
 		}

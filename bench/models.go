@@ -106,7 +106,10 @@ func Windows(m *model.Model, n int, rng *rand.Rand) []float32 {
 	x := make([]float32, n*m.Steps*m.Channels)
 	for i := range x {
 		c := i % m.Channels
-		x[i] = m.Norm.Shift[c] + m.Norm.Scale[c]*float32(rng.NormFloat64())
+		x[i] = float32(rng.NormFloat64())
+		if len(m.Norm.Scale) == m.Channels { // none: the model's own units
+			x[i] = m.Norm.Shift[c] + m.Norm.Scale[c]*x[i]
+		}
 	}
 	return x
 }

@@ -240,7 +240,7 @@ func TestFloatAgainstOracle(t *testing.T) {
 // cloneModel copies a model's definition (the compiled plan is per model).
 func cloneModel(m *Model) *Model {
 	c := &Model{Name: m.Name, Steps: m.Steps, Channels: m.Channels, Norm: m.Norm, Variational: m.Variational,
-		InputQ: m.InputQ, LatentQ: m.LatentQ, Apps: m.Apps, Provenance: m.Provenance}
+		InputQ: m.InputQ, LatentQ: m.LatentQ, OutputQ: m.OutputQ, Apps: m.Apps, Provenance: m.Provenance}
 	c.Encoder = append([]Layer(nil), m.Encoder...)
 	c.Decoder = append([]Layer(nil), m.Decoder...)
 	return c

@@ -3,7 +3,6 @@ package model
 import (
 	"errors"
 	"fmt"
-	"math"
 	"math/rand/v2"
 
 	"github.com/edgeml/edge/kernels"
@@ -27,6 +26,7 @@ type Session struct {
 	// robust: ReconstructRobust's cleaned input; invScale: 1/scale per
 	// channel of the normalisation (1 without one).
 	robust   []float32
+	outQ     []int8 // the output's int8 encoding, if the model has one
 	invScale []float32
 }
 
@@ -80,6 +80,9 @@ func (m *Model) NewSession(batch int) (*Session, error) {
 		s.io = append(s.io, s.ioOf(i))
 	}
 	s.robust = make([]float32, batch*s.win)
+	if m.OutputQ != nil {
+		s.outQ = make([]int8, batch*s.win)
+	}
 	s.invScale = make([]float32, m.Channels)
 	for c := range s.invScale {
 		s.invScale[c] = 1
@@ -434,22 +437,13 @@ func (s *Session) quantizeBuf(i, n int) {
 func (s *Session) output(dst []float32, n int) {
 	last := s.f[len(s.f)-1]
 	if q := s.m.OutputQ; q != nil {
-		roundTo(last[:n*s.win], *q)
+		// Round to the int8 grid, as an int8 output tensor does.
+		k := n * s.win
+		kernels.Quantize(s.outQ[:k], last[:k], q.Scale, q.ZeroPoint)
+		kernels.Dequantize(last[:k], s.outQ[:k], q.Scale, q.ZeroPoint)
 	}
 	for w := 0; w < n; w++ {
 		kernels.FMAV(dst[w*s.win:(w+1)*s.win], last[w*s.win:(w+1)*s.win], s.p.denormMul, s.p.denormAdd)
-	}
-}
-
-// roundTo rounds x to the int8 grid of q (to nearest, halves away from
-// zero, saturating) and back to float32.
-func roundTo(x []float32, q QParams) {
-	inv := 1 / float64(q.Scale)
-	zp := float64(q.ZeroPoint)
-	for i, v := range x {
-		r := math.Round(float64(v)*inv) + zp
-		r = math.Max(-128, math.Min(127, r))
-		x[i] = q.Scale * float32(r-zp)
 	}
 }
 

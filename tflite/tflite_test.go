@@ -131,6 +131,16 @@ func TestImportInt8Dense(t *testing.T) {
 	if !got.Quantized() || !rep.Int8 || got.OutputQ == nil {
 		t.Fatalf("imported int8 %v, output encoding %v", got.Quantized(), got.OutputQ)
 	}
+	// The output encoding survives the model file.
+	var file bytes.Buffer
+	if err := got.Write(&file); err != nil {
+		t.Fatal(err)
+	}
+	back, err := model.Read(&file)
+	if err != nil || back.OutputQ == nil || *back.OutputQ != *got.OutputQ {
+		t.Fatalf("output encoding after a file round trip: %v, %v", back, err)
+	}
+	got = back
 	x := randn(rng, 12*9, 1)
 	a, b := reconstruct(t, q, x), reconstruct(t, got, x)
 	step := float64(got.OutputQ.Scale)

@@ -1,14 +1,17 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"time"
 
 	"github.com/edgeml/edge/bench"
 	"github.com/edgeml/edge/kernels"
+	"github.com/edgeml/edge/model"
 )
 
 func cmdBench(args []string, stdout, stderr io.Writer) error {
@@ -21,6 +24,7 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	trainThreads := fs.String("train-threads", fmt.Sprintf("1,%d", runtime.NumCPU()), "train: thread counts")
 	chain := fs.String("chain", "640,128,128,128,128,8,128,128,128,128,640", "widths of the int8 layer chain")
 	minTime := fs.Duration("time", 200*time.Millisecond, "time spent on each measurement (median of blocks of calls)")
+	models := fs.String("model", "", "comma-separated model files to time whole (normalise, every layer, denormalise) at each batch size; sets -kinds model unless -kinds is given")
 	iters := fs.Int("iters", 0, "if > 0, take the median of exactly this many timed blocks (each at least 20µs of calls) instead of -time")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "Usage: edge bench [flags]\n\nTimes the kernels single-threaded (training: as many threads as -train-threads) and prints family x kernel x shape x batch -> ns and GOPS\n(GOPS counts a multiply-accumulate as two operations).\n\nFlags:")
@@ -61,6 +65,23 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	cfg.Kinds = strings.Split(*kinds, ",")
+	if *models != "" {
+		kindsSet := false
+		fs.Visit(func(f *flag.Flag) { kindsSet = kindsSet || f.Name == "kinds" })
+		if !kindsSet {
+			cfg.Kinds = []string{"model"}
+		}
+		for _, path := range strings.Split(*models, ",") {
+			m, err := model.Load(path)
+			if err != nil {
+				return err
+			}
+			if m.Name == "" {
+				m.Name = filepath.Base(path)
+			}
+			cfg.Models = append(cfg.Models, m)
+		}
+	}
 	if cfg.TrainThreads, err = bench.ParseInts(*trainThreads); err != nil || len(cfg.TrainThreads) == 0 {
 		return fmt.Errorf("%w: -train-threads %q: want positive integers", errUsage, *trainThreads)
 	}
