@@ -201,7 +201,18 @@ func (c *converter) run(opt Options) (*model.Model, *Report, error) {
 	case len(in.shape) == 2 && in.shape[1] > 0:
 		c.cur = act{f: in.shape[1]}
 	case len(in.shape) == 3 && in.shape[1] > 0 && in.shape[2] > 0:
+		// [batch, channels, steps], as convolutions take it, unless the
+		// model starts by transposing: then [batch, steps, channels].
 		c.cur = act{seq: true, c: in.shape[1], t: in.shape[2]}
+		for _, n := range chain {
+			if n.op == "Identity" || n.op == "Dropout" || n.op == "QuantizeLinear" || n.op == "DequantizeLinear" {
+				continue
+			}
+			if n.op == "Transpose" {
+				c.cur = act{seq: true, tm: true, t: in.shape[1], c: in.shape[2]}
+			}
+			break
+		}
 	default:
 		return nil, nil, fmt.Errorf("onnx: input %q of shape %v; want [batch, features] or [batch, channels, steps]", in.name, in.shape)
 	}
@@ -1102,8 +1113,13 @@ func (c *converter) finish(first act, opt Options) (*model.Model, *Report, error
 		// A flat output read as the input's [C, T]: write it steps x channels.
 		permuteRows(&c.layers[len(c.layers)-1].l, first.c, first.t)
 	}
+	// The code: the narrowest output before the last layer with weights.
+	lastCompute := len(c.layers) - 1
+	for c.layers[lastCompute].l.Kind == model.Reshape {
+		lastCompute--
+	}
 	code, width := -1, math.MaxInt
-	for i, l := range c.layers[:len(c.layers)-1] {
+	for i, l := range c.layers[:lastCompute] {
 		if l.l.Kind != model.Reshape && l.outSize < width {
 			code, width = i, l.outSize
 		}
@@ -1123,7 +1139,7 @@ func (c *converter) finish(first act, opt Options) (*model.Model, *Report, error
 		}
 		m.InputQ = c.inputQ
 		m.LatentQ = m.Encoder[len(m.Encoder)-1].OutQ
-		m.OutputQ = c.layers[len(c.layers)-1].l.OutQ
+		m.OutputQ = compute[len(compute)-1].l.OutQ
 	}
 	if err := m.Validate(); err != nil {
 		return nil, nil, fmt.Errorf("onnx: the imported model: %w", err)

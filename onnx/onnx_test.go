@@ -72,7 +72,7 @@ func run(t *testing.T, m *model.Model, x []float32) []float32 {
 // TestImportPyTorch: float models exported by PyTorch give PyTorch's
 // outputs within 1e-5 relative (of the output's scale).
 func TestImportPyTorch(t *testing.T) {
-	for _, name := range []string{"dense", "conv", "vae"} {
+	for _, name := range []string{"dense", "conv", "vae", "timemajor"} {
 		t.Run(name, func(t *testing.T) {
 			data, f := load(t, name)
 			m, rep, err := Import(data, Options{})
@@ -83,8 +83,11 @@ func TestImportPyTorch(t *testing.T) {
 			rep.WriteTo(&sb)
 			t.Logf("report:\n%s", sb.String())
 			x, want := f.Input, f.Output
-			seq := len(f.InputShape) == 3
-			if seq {
+			if name == "timemajor" { // [batch, steps, channels]: edge's own layout
+				if m.Steps != f.InputShape[1] || m.Channels != f.InputShape[2] {
+					t.Fatalf("imported %d steps x %d channels, want %v", m.Steps, m.Channels, f.InputShape[1:])
+				}
+			} else if len(f.InputShape) == 3 {
 				n, C, T := f.InputShape[0], f.InputShape[1], f.InputShape[2]
 				if m.Steps != T || m.Channels != C {
 					t.Fatalf("imported %d steps x %d channels, want %d x %d", m.Steps, m.Channels, T, C)
@@ -111,20 +114,31 @@ func TestImportPyTorch(t *testing.T) {
 // TestImportQDQ: an int8 QDQ model runs in int8 with its own scales and
 // matches the QDQ graph's own arithmetic within one output step.
 func TestImportQDQ(t *testing.T) {
-	data, f := load(t, "qdq")
+	for _, name := range []string{"qdq", "qdq_conv"} {
+		t.Run(name, func(t *testing.T) { testQDQ(t, name) })
+	}
+}
+
+func testQDQ(t *testing.T, name string) {
+	data, f := load(t, name)
 	m, rep, err := Import(data, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	x, want := f.Input, f.Output
+	if len(f.InputShape) == 3 {
+		n, C, T := f.InputShape[0], f.InputShape[1], f.InputShape[2]
+		x, want = transpose(x, n, C, T), transpose(want, n, C, T)
+	}
 	if !m.Quantized() || !rep.Int8 || m.OutputQ == nil || math.Abs(float64(m.OutputQ.Scale)-f.OutputStep) > 1e-6*f.OutputStep {
 		t.Fatalf("int8 %v, output encoding %+v (want step %g)", m.Quantized(), m.OutputQ, f.OutputStep)
 	}
-	got := run(t, m, f.Input)
+	got := run(t, m, x)
 	off := 0
 	for i := range got {
-		d := math.Abs(float64(got[i] - f.Output[i]))
+		d := math.Abs(float64(got[i] - want[i]))
 		if d > f.OutputStep*1.001 {
-			t.Fatalf("value %d: edge %v, reference %v: %.3g apart, over one step %.3g", i, got[i], f.Output[i], d, f.OutputStep)
+			t.Fatalf("value %d: edge %v, reference %v: %.3g apart, over one step %.3g", i, got[i], want[i], d, f.OutputStep)
 		}
 		if d > f.OutputStep/2 {
 			off++
@@ -161,7 +175,7 @@ func ortModules(t *testing.T) string {
 // output step.
 func TestCrossCheckORT(t *testing.T) {
 	mods := ortModules(t)
-	for _, name := range []string{"dense", "conv", "vae", "qdq"} {
+	for _, name := range []string{"dense", "conv", "vae", "timemajor", "qdq", "qdq_conv"} {
 		t.Run(name, func(t *testing.T) {
 			data, f := load(t, name)
 			cmd := exec.Command("node", "ort_run.js", name+".onnx", name+".json")
@@ -187,7 +201,7 @@ func TestCrossCheckORT(t *testing.T) {
 				t.Fatal(err)
 			}
 			x, want := f.Input, res.Output
-			if len(f.InputShape) == 3 {
+			if len(f.InputShape) == 3 && name != "timemajor" {
 				n, C, T := f.InputShape[0], f.InputShape[1], f.InputShape[2]
 				x, want = transpose(x, n, C, T), transpose(want, n, C, T)
 			}
@@ -248,7 +262,7 @@ func TestImportErrors(t *testing.T) {
 }
 
 func FuzzImport(f *testing.F) {
-	for _, name := range []string{"dense", "conv", "vae", "qdq"} {
+	for _, name := range []string{"dense", "conv", "vae", "timemajor", "qdq", "qdq_conv"} {
 		data, err := os.ReadFile(filepath.Join("testdata", name+".onnx"))
 		if err != nil {
 			f.Fatal(err)

@@ -236,8 +236,12 @@ func Import(data []byte, opt Options) (*model.Model, *Report, error) {
 		steps, channels = opt.Steps, total/opt.Steps
 	}
 	// The code: the narrowest layer output before the last layer.
+	lastCompute := len(layers) - 1
+	for layers[lastCompute].l.Kind == model.Reshape {
+		lastCompute--
+	}
 	code, width := -1, math.MaxInt
-	for i, l := range layers[:len(layers)-1] {
+	for i, l := range layers[:lastCompute] {
 		if l.l.Kind == model.Reshape {
 			continue
 		}
@@ -262,7 +266,7 @@ func Import(data []byte, opt Options) (*model.Model, *Report, error) {
 		m.InputQ = inputQ
 		m.LatentQ = m.Encoder[len(m.Encoder)-1].OutQ
 		// The last layer writes int8: its output is rounded to that grid.
-		m.OutputQ = layers[len(layers)-1].l.OutQ
+		m.OutputQ = layers[lastCompute].l.OutQ
 	}
 	if err := m.Validate(); err != nil {
 		return nil, nil, fmt.Errorf("tflite: the imported model: %w", err)

@@ -205,3 +205,93 @@ for k in range(4):
     h = dq(q(y, *aq[k + 1]), *aq[k + 1])
 save_io("qdq", x, h, output_step=float(aq[4][0]))
 print("wrote dense, conv, vae, qdq")
+
+
+# Layout operators: a time-major [N, steps, channels] input transposed for
+# the convolutions, an Unsqueeze/Squeeze pair, the output transposed back.
+class TimeMajor(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c1 = torch.nn.Conv1d(3, 6, 5, stride=1, padding=2)
+        self.code = torch.nn.Linear(6 * 8, 5)
+        self.up = torch.nn.Linear(5, 6 * 8)
+        self.t1 = torch.nn.ConvTranspose1d(6, 3, 3, stride=1, padding=1)
+
+    def forward(self, x):
+        h = torch.nn.functional.leaky_relu(self.c1(x.transpose(1, 2)), 0.05)
+        z = torch.tanh(self.code(h.flatten(1))).unsqueeze(1).squeeze(1)
+        h = torch.sigmoid(self.up(z)).reshape(-1, 6, 8)
+        return self.t1(h).transpose(1, 2)
+
+
+export(TimeMajor(), torch.randn(3, 8, 3), "timemajor")
+
+
+# QDQ around Conv: int8 conv encoder (per-channel weights) and a dense
+# decoder whose flat output is reshaped to [N, channels, steps].
+C, T, F, K = 3, 8, 4, 3
+Wc = (np.random.randn(F, C, K) / np.sqrt(C * K)).astype(np.float32)
+Bc = (0.1 * np.random.randn(F)).astype(np.float32)
+Wd = (np.random.randn(C * T, F * T) / np.sqrt(F * T)).astype(np.float32)
+Bd = (0.1 * np.random.randn(C * T)).astype(np.float32)
+
+
+def conv1d(x, w, b, pad):
+    n, c, t = x.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad)))
+    y = np.zeros((n, w.shape[0], t), np.float32)
+    for o in range(w.shape[0]):
+        for s in range(t):
+            y[:, o, s] = (xp[:, :, s:s + w.shape[2]] * w[o]).sum(axis=(1, 2)) + b[o]
+    return y
+
+
+calib = np.random.randn(32, C, T).astype(np.float32)
+a0 = qparams(calib)
+h = np.maximum(conv1d(calib, Wc, Bc, 1), 0)
+a1 = qparams(h)
+a2 = qparams(h.reshape(32, -1) @ Wd.T + Bd)
+wcs = (np.abs(Wc).reshape(F, -1).max(axis=1) / 127).astype(np.float32)
+wcq = np.clip(np.round(Wc / wcs[:, None, None]), -127, 127).astype(np.int8)
+bcq = np.round(Bc / (a0[0] * wcs)).astype(np.int32)
+wds = (np.abs(Wd).max(axis=1) / 127).astype(np.float32)
+wdq = np.clip(np.round(Wd / wds[:, None]), -127, 127).astype(np.int8)
+bdq = np.round(Bd / (a1[0] * wds)).astype(np.int32)
+inits = []
+for name, arr in [("in_s", np.array(a0[0], np.float32)), ("in_zp", np.array(a0[1], np.int8)),
+                  ("wc", wcq), ("wc_s", wcs), ("wc_zp", np.zeros(F, np.int8)),
+                  ("bc", bcq), ("bc_s", (a0[0] * wcs).astype(np.float32)), ("bc_zp", np.zeros(F, np.int32)),
+                  ("a1_s", np.array(a1[0], np.float32)), ("a1_zp", np.array(a1[1], np.int8)),
+                  ("wd", wdq), ("wd_s", wds), ("wd_zp", np.zeros(C * T, np.int8)),
+                  ("bd", bdq), ("bd_s", (a1[0] * wds).astype(np.float32)), ("bd_zp", np.zeros(C * T, np.int32)),
+                  ("a2_s", np.array(a2[0], np.float32)), ("a2_zp", np.array(a2[1], np.int8)),
+                  ("shape", np.array([-1, C, T], np.int64))]:
+    inits.append(numpy_helper.from_array(arr, name))
+N = helper.make_node
+nodes = [
+    N("QuantizeLinear", ["input", "in_s", "in_zp"], ["x_q"]), N("DequantizeLinear", ["x_q", "in_s", "in_zp"], ["x_dq"]),
+    N("DequantizeLinear", ["wc", "wc_s", "wc_zp"], ["wc_dq"], axis=0),
+    N("DequantizeLinear", ["bc", "bc_s", "bc_zp"], ["bc_dq"], axis=0),
+    N("Conv", ["x_dq", "wc_dq", "bc_dq"], ["c"], kernel_shape=[K], pads=[1, 1], strides=[1]),
+    N("Relu", ["c"], ["r"]),
+    N("QuantizeLinear", ["r", "a1_s", "a1_zp"], ["r_q"]), N("DequantizeLinear", ["r_q", "a1_s", "a1_zp"], ["r_dq"]),
+    N("Flatten", ["r_dq"], ["f"], axis=1),
+    N("DequantizeLinear", ["wd", "wd_s", "wd_zp"], ["wd_dq"], axis=0),
+    N("DequantizeLinear", ["bd", "bd_s", "bd_zp"], ["bd_dq"], axis=0),
+    N("Gemm", ["f", "wd_dq", "bd_dq"], ["g"], transB=1),
+    N("QuantizeLinear", ["g", "a2_s", "a2_zp"], ["g_q"]), N("DequantizeLinear", ["g_q", "a2_s", "a2_zp"], ["g_dq"]),
+    N("Reshape", ["g_dq", "shape"], ["output"]),
+]
+graph = helper.make_graph(nodes, "qdq_conv", [helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", C, T])],
+                          [helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch", C, T])], inits)
+qc = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="edge onnx/testdata/gen.py")
+onnx.checker.check_model(qc)
+onnx.save(qc, "qdq_conv.onnx")
+x = np.random.randn(4, C, T).astype(np.float32)
+h = dq(q(x, *a0), *a0)
+h = conv1d(h, wcq.astype(np.float32) * wcs[:, None, None], bcq.astype(np.float32) * (a0[0] * wcs), 1)
+h = dq(q(np.maximum(h, 0), *a1), *a1).reshape(4, -1)
+y = h @ (wdq.astype(np.float32) * wds[:, None]).T + bdq.astype(np.float32) * (a1[0] * wds)
+y = dq(q(y, *a2), *a2).reshape(4, C, T)
+save_io("qdq_conv", x, y, output_step=float(a2[0]))
+print("wrote timemajor, qdq_conv")
