@@ -59,9 +59,9 @@ type Config struct {
 	TrainThreads []int
 	// Models are timed whole through the API (kind "model": Reconstruct,
 	// batch windows per call), e.g. models loaded from files.
-	Models       []*model.Model
-	MinTime      time.Duration // time per measurement; default 200ms
-	Iters        int           // if > 0: the median of exactly Iters timed blocks, instead of MinTime
+	Models  []*model.Model
+	MinTime time.Duration // time per measurement; default 200ms
+	Iters   int           // if > 0: the median of exactly Iters timed blocks, instead of MinTime
 }
 
 // Row is one measurement.
