@@ -2,8 +2,11 @@ package tflite
 
 import (
 	"bytes"
+	"flag"
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -253,4 +256,37 @@ func FuzzImport(f *testing.F) {
 		x := make([]float32, m.Steps*m.Channels)
 		s.Reconstruct(x, x)
 	})
+}
+
+var update = flag.Bool("update", false, "rewrite testdata/dense_int8.tflite")
+
+// fixtureInt8 is the int8 model of testdata/dense_int8.tflite (used by the
+// example): deterministic, written by the test flatbuffer writer.
+func fixtureInt8(t *testing.T) []byte {
+	rng := rand.New(rand.NewPCG(11, 12))
+	m := denseAE(rng)
+	q, _, err := quant.Quantize(m, randn(rng, 12*200, 1), quant.Options{Method: quant.MinMax})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return exportInt8(q)
+}
+
+// TestFixtureUpToDate: the committed example file is what the writer
+// makes (go test -run FixtureUpToDate -update ./tflite rewrites it).
+func TestFixtureUpToDate(t *testing.T) {
+	want := fixtureInt8(t)
+	path := filepath.Join("testdata", "dense_int8.tflite")
+	if *update {
+		if err := os.WriteFile(path, want, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("%s is stale: go test -run FixtureUpToDate -update ./tflite", path)
+	}
 }
