@@ -1,0 +1,264 @@
+// Package service is edge run: readings arrive (MQTT, a serial line or
+// stdin), each configured sensor group denoises and/or scores its own
+// stream, and cleaned values and anomaly events go out (MQTT topics or
+// stdout), with metrics and structured logs, for months under systemd.
+package service
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+)
+
+// Config is the service's configuration file (JSON).
+type Config struct {
+	Groups  []GroupConfig `json:"groups"`
+	Input   InputConfig   `json:"input"`
+	MQTT    *MQTTConfig   `json:"mqtt,omitempty"`
+	Output  OutputConfig  `json:"output"`
+	Metrics MetricsConfig `json:"metrics"`
+	Log     LogConfig     `json:"log"`
+	// Queue bounds the readings waiting for each group's worker; a full
+	// queue makes the input wait (MQTT then holds back its acknowledgements).
+	Queue int `json:"queue,omitempty"`
+}
+
+// GroupConfig is one sensor group: a model and what to do with its stream.
+type GroupConfig struct {
+	Name  string `json:"name"`
+	Model string `json:"model"`
+	// Channels names the payload fields in the model's channel order
+	// (default: the model's channel names).
+	Channels []string `json:"channels,omitempty"`
+	// Topic the group's readings arrive on (MQTT; default edge/NAME/in).
+	Topic   string  `json:"topic,omitempty"`
+	Denoise string  `json:"denoise,omitempty"` // "", "centred" or "causal"
+	Score   bool    `json:"score,omitempty"`
+	Hop     int     `json:"hop,omitempty"`     // default: the model's
+	MaxGap  float64 `json:"max_gap,omitempty"` // sampling periods; default 10
+}
+
+// InputConfig chooses where readings come from.
+type InputConfig struct {
+	Source string `json:"source"` // "mqtt", "serial" or "stdin"
+	// Serial line settings.
+	Port string `json:"port,omitempty"`
+	Baud int    `json:"baud,omitempty"`
+	// Format of serial and stdin lines: "json" (one object per line, as on
+	// MQTT, with a "group" field when there are several groups) or "csv"
+	// (the fields named by Columns, for the one group named by Group).
+	Format  string   `json:"format,omitempty"`
+	Columns []string `json:"columns,omitempty"`
+	Group   string   `json:"group,omitempty"`
+}
+
+// MQTTConfig is the broker connection.
+type MQTTConfig struct {
+	URL           string `json:"url"` // mqtt://host:1883 or mqtts://host:8883
+	ClientID      string `json:"client_id"`
+	Username      string `json:"username,omitempty"`
+	PasswordFile  string `json:"password_file,omitempty"`
+	CAFile        string `json:"ca_file,omitempty"`
+	CertFile      string `json:"cert_file,omitempty"`
+	KeyFile       string `json:"key_file,omitempty"`
+	KeepAlive     int    `json:"keep_alive,omitempty"`     // seconds, default 30
+	SessionExpiry int    `json:"session_expiry,omitempty"` // seconds, default 86400
+	// OfflineQueue bounds the results held while the broker is away;
+	// overflow is dropped and counted (default 100000).
+	OfflineQueue int `json:"offline_queue,omitempty"`
+}
+
+// OutputConfig names where results go. Topics may hold {group}.
+type OutputConfig struct {
+	CleanTopic  string `json:"clean_topic,omitempty"`  // default edge/{group}/clean
+	EventsTopic string `json:"events_topic,omitempty"` // default edge/{group}/events
+	ScoresTopic string `json:"scores_topic,omitempty"` // every window's score; default none
+	// Stdout writes results as JSON lines ({"topic", "payload"}) instead
+	// of publishing them (the default without MQTT).
+	Stdout bool `json:"stdout,omitempty"`
+}
+
+// MetricsConfig is the Prometheus endpoint.
+type MetricsConfig struct {
+	Listen string `json:"listen,omitempty"` // default 127.0.0.1:9108; "off": none
+}
+
+// LogConfig sets up log/slog.
+type LogConfig struct {
+	Level  string `json:"level,omitempty"`  // debug, info (default), warn, error
+	Format string `json:"format,omitempty"` // text (default) or json
+}
+
+// LoadConfig reads and checks a configuration file.
+func LoadConfig(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if len(data) > 1<<20 {
+		return nil, fmt.Errorf("%s: %d bytes; a configuration is at most 1 MiB", path, len(data))
+	}
+	var c Config
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, jsonPlace(data, err))
+	}
+	if err := c.Check(); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &c, nil
+}
+
+// jsonPlace adds the line and column of a decoding error.
+func jsonPlace(data []byte, err error) error {
+	var off int64 = -1
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		off = se.Offset
+	case errors.As(err, &te):
+		off = te.Offset
+	}
+	if off < 0 || off > int64(len(data)) {
+		return err
+	}
+	line := 1 + bytes.Count(data[:off], []byte("\n"))
+	col := off - int64(bytes.LastIndexByte(data[:off], '\n'))
+	return fmt.Errorf("line %d, column %d: %w", line, col, err)
+}
+
+// Check fills defaults and validates, naming the field at fault.
+func (c *Config) Check() error {
+	if len(c.Groups) == 0 {
+		return errors.New("groups: at least one sensor group is needed")
+	}
+	seen := map[string]bool{}
+	for i := range c.Groups {
+		g := &c.Groups[i]
+		at := fmt.Sprintf("groups[%d]", i)
+		switch {
+		case g.Name == "" || strings.ContainsAny(g.Name, "/+#") || len(g.Name) > 64:
+			return fmt.Errorf("%s.name %q: a name of 1 to 64 characters without / + #", at, g.Name)
+		case seen[g.Name]:
+			return fmt.Errorf("%s.name %q: used twice", at, g.Name)
+		case g.Model == "":
+			return fmt.Errorf("%s.model: the model file is required", at)
+		case g.Denoise != "" && g.Denoise != "centred" && g.Denoise != "causal":
+			return fmt.Errorf("%s.denoise %q: want centred, causal or nothing", at, g.Denoise)
+		case g.Denoise == "" && !g.Score:
+			return fmt.Errorf("%s: neither denoise nor score is set: the group would do nothing", at)
+		case g.Hop < 0 || g.Hop > 1<<16:
+			return fmt.Errorf("%s.hop %d", at, g.Hop)
+		}
+		seen[g.Name] = true
+		if g.Topic == "" {
+			g.Topic = "edge/" + g.Name + "/in"
+		}
+	}
+	if c.Queue == 0 {
+		c.Queue = 1024
+	}
+	if c.Queue < 1 || c.Queue > 1<<20 {
+		return fmt.Errorf("queue %d outside [1, 1048576]", c.Queue)
+	}
+	in := &c.Input
+	if in.Source == "" {
+		in.Source = "stdin"
+		if c.MQTT != nil {
+			in.Source = "mqtt"
+		}
+	}
+	switch in.Source {
+	case "mqtt":
+		if c.MQTT == nil {
+			return errors.New("input.source mqtt: the mqtt section is missing")
+		}
+	case "serial":
+		if in.Port == "" {
+			return errors.New("input.port: the serial device is required (e.g. /dev/ttyUSB0)")
+		}
+		if in.Baud == 0 {
+			in.Baud = 115200
+		}
+	case "stdin":
+	default:
+		return fmt.Errorf("input.source %q: want mqtt, serial or stdin", in.Source)
+	}
+	if in.Format == "" {
+		in.Format = "json"
+	}
+	switch in.Format {
+	case "json":
+	case "csv":
+		if len(c.Groups) > 1 && in.Group == "" {
+			return errors.New("input.group: csv lines feed one group; name it")
+		}
+		if in.Group == "" {
+			in.Group = c.Groups[0].Name
+		}
+		if !seen[in.Group] {
+			return fmt.Errorf("input.group %q is not a configured group", in.Group)
+		}
+		if len(in.Columns) == 0 {
+			return errors.New("input.columns: csv lines need their column names (ts for the timestamp, then channels)")
+		}
+	default:
+		return fmt.Errorf("input.format %q: want json or csv", in.Format)
+	}
+	if m := c.MQTT; m != nil {
+		if !strings.HasPrefix(m.URL, "mqtt://") && !strings.HasPrefix(m.URL, "mqtts://") && !strings.HasPrefix(m.URL, "tcp://") && !strings.HasPrefix(m.URL, "ssl://") && !strings.HasPrefix(m.URL, "tls://") {
+			return fmt.Errorf("mqtt.url %q: want mqtt://host:port or mqtts://host:port", m.URL)
+		}
+		if m.ClientID == "" {
+			host, _ := os.Hostname()
+			m.ClientID = "edge-" + host
+		}
+		if m.KeepAlive == 0 {
+			m.KeepAlive = 30
+		}
+		if m.SessionExpiry == 0 {
+			m.SessionExpiry = 86400
+		}
+		if m.OfflineQueue == 0 {
+			m.OfflineQueue = 100000
+		}
+		if m.KeepAlive < 1 || m.KeepAlive > 65535 || m.SessionExpiry < 0 || m.OfflineQueue < 1 || m.OfflineQueue > 1<<24 {
+			return errors.New("mqtt: keep_alive in [1, 65535] s, session_expiry ≥ 0, offline_queue in [1, 16777216]")
+		}
+		if (m.CertFile == "") != (m.KeyFile == "") {
+			return errors.New("mqtt: a client certificate needs both cert_file and key_file")
+		}
+	}
+	o := &c.Output
+	if o.CleanTopic == "" {
+		o.CleanTopic = "edge/{group}/clean"
+	}
+	if o.EventsTopic == "" {
+		o.EventsTopic = "edge/{group}/events"
+	}
+	if c.MQTT == nil {
+		o.Stdout = true
+	}
+	if c.Metrics.Listen == "" {
+		c.Metrics.Listen = "127.0.0.1:9108"
+	}
+	switch c.Log.Level {
+	case "", "debug", "info", "warn", "error":
+	default:
+		return fmt.Errorf("log.level %q: want debug, info, warn or error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "", "text", "json":
+	default:
+		return fmt.Errorf("log.format %q: want text or json", c.Log.Format)
+	}
+	return nil
+}
+
+// topic fills {group}.
+func topic(pattern, group string) string { return strings.ReplaceAll(pattern, "{group}", group) }

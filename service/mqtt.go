@@ -1,0 +1,233 @@
+package service
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/eclipse/paho.golang/autopaho"
+	"github.com/eclipse/paho.golang/autopaho/queue"
+	"github.com/eclipse/paho.golang/autopaho/queue/memory"
+	"github.com/eclipse/paho.golang/paho"
+
+	"github.com/edgeml/edge/metrics"
+)
+
+// MQTT is the broker connection: it subscribes to the groups' topics with
+// QoS 1 on a persistent session (resubscribing after every reconnect) and
+// publishes results with QoS 1 through a bounded offline queue, so results
+// made while the broker is away are delivered when it is back (at least
+// once), and overflow is dropped and counted.
+type MQTT struct {
+	cm         *autopaho.ConnectionManager
+	q          *boundedQueue
+	log        *slog.Logger
+	ups        atomic.Int64
+	Reconnects *metrics.Counter
+	Connected  *metrics.Gauge
+	QueueLen   *metrics.Gauge
+	Overflow   *metrics.Counter
+}
+
+// ErrQueueFull is returned by Publish when the offline queue is full.
+var ErrQueueFull = errors.New("mqtt: offline queue full")
+
+// DialMQTT connects (retrying in the background with backoff) and
+// subscribes to topics; each message goes to handle, whose return decides
+// the acknowledgement's timing (it is sent after handle returns).
+func DialMQTT(ctx context.Context, c *MQTTConfig, topics []string, handle func(topic string, payload []byte), reg *metrics.Registry, log *slog.Logger) (*MQTT, error) {
+	u, err := url.Parse(c.URL)
+	if err != nil {
+		return nil, fmt.Errorf("mqtt.url: %w", err)
+	}
+	secure := false
+	switch u.Scheme {
+	case "mqtts", "ssl", "tls":
+		u.Scheme, secure = "tls", true
+	case "tcp", "mqtt":
+		u.Scheme = "mqtt"
+	}
+	if u.Port() == "" {
+		if secure {
+			u.Host += ":8883"
+		} else {
+			u.Host += ":1883"
+		}
+	}
+	m := &MQTT{log: log,
+		Reconnects: reg.Counter("edge_mqtt_reconnects_total", "connections to the broker after the first"),
+		Connected:  reg.Gauge("edge_mqtt_connected", "1 while connected to the broker"),
+		QueueLen:   reg.Gauge("edge_mqtt_queue_length", "results waiting in the offline queue"),
+		Overflow:   reg.Counter("edge_mqtt_queue_dropped_total", "results dropped because the offline queue was full"),
+	}
+	m.q = &boundedQueue{Queue: memory.New(), max: int64(c.OfflineQueue), m: m}
+	cfg := autopaho.ClientConfig{
+		ServerUrls:                    []*url.URL{u},
+		KeepAlive:                     uint16(c.KeepAlive),
+		CleanStartOnInitialConnection: false,
+		SessionExpiryInterval:         uint32(c.SessionExpiry),
+		ReconnectBackoff:              autopaho.NewExponentialBackoff(200*time.Millisecond, 30*time.Second, time.Second, 2),
+		ConnectTimeout:                10 * time.Second,
+		Queue:                         m.q,
+		OnConnectionUp: func(cm *autopaho.ConnectionManager, _ *paho.Connack) {
+			if m.ups.Add(1) > 1 {
+				m.Reconnects.Inc()
+			}
+			m.Connected.Set(1)
+			log.Info("mqtt connected", "broker", u.Host)
+			if len(topics) == 0 {
+				return
+			}
+			subs := make([]paho.SubscribeOptions, len(topics))
+			for i, t := range topics {
+				subs[i] = paho.SubscribeOptions{Topic: t, QoS: 1}
+			}
+			go func() {
+				if _, err := cm.Subscribe(context.Background(), &paho.Subscribe{Subscriptions: subs}); err != nil {
+					log.Error("mqtt subscribe", "err", err)
+				}
+			}()
+		},
+		OnConnectionDown: func() bool {
+			m.Connected.Set(0)
+			log.Warn("mqtt connection lost; reconnecting")
+			return true
+		},
+		OnConnectError: func(err error) { log.Warn("mqtt connect", "broker", u.Host, "err", err) },
+		ClientConfig: paho.ClientConfig{
+			ClientID: c.ClientID,
+			OnPublishReceived: []func(paho.PublishReceived) (bool, error){
+				func(pr paho.PublishReceived) (bool, error) {
+					handle(pr.Packet.Topic, pr.Packet.Payload)
+					return true, nil
+				},
+			},
+			OnClientError: func(err error) { log.Warn("mqtt client", "err", err) },
+		},
+	}
+	if c.Username != "" {
+		pw := []byte(os.Getenv("EDGE_MQTT_PASSWORD"))
+		if c.PasswordFile != "" {
+			b, err := os.ReadFile(c.PasswordFile)
+			if err != nil {
+				return nil, fmt.Errorf("mqtt.password_file: %w", err)
+			}
+			pw = []byte(strings.TrimRight(string(b), "\r\n"))
+		}
+		cfg.ConnectUsername, cfg.ConnectPassword = c.Username, pw
+	}
+	if secure || c.CAFile != "" || c.CertFile != "" {
+		tc := &tls.Config{MinVersion: tls.VersionTLS12}
+		if c.CAFile != "" {
+			pem, err := os.ReadFile(c.CAFile)
+			if err != nil {
+				return nil, fmt.Errorf("mqtt.ca_file: %w", err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return nil, fmt.Errorf("mqtt.ca_file %s: no PEM certificate in it", c.CAFile)
+			}
+			tc.RootCAs = pool
+		}
+		if c.CertFile != "" {
+			cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
+			if err != nil {
+				return nil, fmt.Errorf("mqtt.cert_file/key_file: %w", err)
+			}
+			tc.Certificates = []tls.Certificate{cert}
+		}
+		cfg.TlsCfg = tc
+	}
+	cm, err := autopaho.NewConnection(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("mqtt: %w", err)
+	}
+	m.cm = cm
+	return m, nil
+}
+
+// Publish queues a result with QoS 1; it fails only if the queue is full.
+func (m *MQTT) Publish(topic string, payload []byte) error {
+	p := &paho.Publish{Topic: topic, QoS: 1, Payload: append([]byte(nil), payload...)}
+	return m.cm.PublishViaQueue(context.Background(), &autopaho.QueuePublish{Publish: p})
+}
+
+// AwaitConnection waits for the first connection.
+func (m *MQTT) AwaitConnection(ctx context.Context) error { return m.cm.AwaitConnection(ctx) }
+
+// Close waits (until ctx ends) for the offline queue to empty, then
+// disconnects.
+func (m *MQTT) Close(ctx context.Context) error {
+	for m.q.n.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			m.log.Warn("mqtt: results left unsent at shutdown", "queued", m.q.n.Load())
+			_ = m.cm.Disconnect(context.Background())
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	// The last entry leaves the queue when it is handed to the client:
+	// give its acknowledgement a moment.
+	time.Sleep(100 * time.Millisecond)
+	dctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	return m.cm.Disconnect(dctx)
+}
+
+// boundedQueue counts the entries of an autopaho queue and refuses new
+// ones beyond max.
+type boundedQueue struct {
+	queue.Queue
+	n   atomic.Int64
+	max int64
+	m   *MQTT
+	mu  sync.Mutex
+}
+
+func (q *boundedQueue) Enqueue(p io.Reader) error {
+	if q.n.Load() >= q.max {
+		q.m.Overflow.Inc()
+		return ErrQueueFull
+	}
+	if err := q.Queue.Enqueue(p); err != nil {
+		return err
+	}
+	q.m.QueueLen.Set(float64(q.n.Add(1)))
+	return nil
+}
+
+func (q *boundedQueue) Peek() (queue.Entry, error) {
+	e, err := q.Queue.Peek()
+	if err != nil {
+		return nil, err
+	}
+	return &countedEntry{Entry: e, q: q}, nil
+}
+
+type countedEntry struct {
+	queue.Entry
+	q *boundedQueue
+}
+
+func (e *countedEntry) Remove() error {
+	err := e.Entry.Remove()
+	e.q.m.QueueLen.Set(float64(e.q.n.Add(-1)))
+	return err
+}
+
+func (e *countedEntry) Quarantine() error {
+	err := e.Entry.Quarantine()
+	e.q.m.QueueLen.Set(float64(e.q.n.Add(-1)))
+	return err
+}

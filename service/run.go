@@ -1,0 +1,282 @@
+package service
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"go.bug.st/serial"
+)
+
+// stdoutSink writes results as JSON lines {"topic", "payload"}.
+type stdoutSink struct {
+	mu sync.Mutex
+	w  *bufio.Writer
+}
+
+func (s *stdoutSink) Publish(topic string, payload []byte) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.w.WriteString(`{"topic":`)
+	b, _ := json.Marshal(topic)
+	s.w.Write(b)
+	s.w.WriteString(`,"payload":`)
+	s.w.Write(payload)
+	s.w.WriteString("}\n")
+	return nil
+}
+
+func (s *stdoutSink) flush() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Flush()
+}
+
+// Options are what Run needs besides the configuration.
+type Options struct {
+	Stdin  io.Reader
+	Stdout io.Writer
+	Log    *slog.Logger
+	// DrainTimeout bounds the wait for queued results at shutdown
+	// (default 10 s).
+	DrainTimeout time.Duration
+	// Ready, if set, is called once the service runs (for tests).
+	Ready func(s *Service, metricsAddr string)
+}
+
+// Run runs the service until ctx ends (SIGTERM) or the input ends (stdin
+// or a serial line closed), then drains: every accepted reading is
+// processed and its results handed on before Run returns.
+func Run(ctx context.Context, cfg *Config, o Options) error {
+	log := o.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if o.DrainTimeout == 0 {
+		o.DrainTimeout = 10 * time.Second
+	}
+	var sink Sink
+	var out *stdoutSink
+	var mq *MQTT
+	var handle func(topic string, payload []byte)
+	var svc *Service
+	ready := make(chan struct{})
+	inCtx, stopInput := context.WithCancel(ctx)
+	defer stopInput()
+	if cfg.Output.Stdout {
+		out = &stdoutSink{w: bufio.NewWriterSize(o.Stdout, 64<<10)}
+		sink = out
+	}
+	reg := newMetrics()
+	if cfg.MQTT != nil {
+		var topics []string
+		byTopic := map[string]string{}
+		if cfg.Input.Source == "mqtt" {
+			for _, g := range cfg.Groups {
+				topics = append(topics, g.Topic)
+				byTopic[g.Topic] = g.Name
+			}
+		}
+		handle = func(topic string, payload []byte) {
+			<-ready
+			group, ok := byTopic[topic]
+			if !ok {
+				for filter, g := range byTopic {
+					if matchTopic(filter, topic) {
+						group, ok = g, true
+						break
+					}
+				}
+			}
+			if !ok {
+				svc.M.Invalid.Inc()
+				log.Warn("message on an unconfigured topic", "topic", topic)
+				return
+			}
+			r, err := ParseJSON(payload, group, svc.Group(group))
+			if err != nil {
+				svc.M.Invalid.Inc()
+				log.Warn("malformed reading rejected", "topic", topic, "err", err)
+				return
+			}
+			if err := svc.Accept(inCtx, r); err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, ErrClosed) {
+				log.Warn("reading not accepted", "topic", topic, "err", err)
+			}
+		}
+		var err error
+		if mq, err = DialMQTT(ctx, cfg.MQTT, topics, handle, reg.Reg, log); err != nil {
+			return err
+		}
+		if sink == nil {
+			sink = mq
+		}
+	}
+	var err error
+	svc, err = newService(cfg, sink, log, reg)
+	if err != nil {
+		if mq != nil {
+			mq.Close(context.Background())
+		}
+		return err
+	}
+	close(ready)
+	addr := ""
+	var srv *http.Server
+	if cfg.Metrics.Listen != "off" {
+		ln, err := net.Listen("tcp", cfg.Metrics.Listen)
+		if err != nil {
+			svc.Close()
+			return fmt.Errorf("metrics.listen %s: %w", cfg.Metrics.Listen, err)
+		}
+		addr = ln.Addr().String()
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", svc.M.Reg.Handler())
+		srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		go srv.Serve(ln)
+		log.Info("metrics", "url", "http://"+addr+"/metrics")
+	}
+	if o.Ready != nil {
+		o.Ready(svc, addr)
+	}
+	// The input.
+	inputErr := make(chan error, 1)
+	switch cfg.Input.Source {
+	case "stdin":
+		go func() { inputErr <- readLines(inCtx, o.Stdin, "stdin", cfg, svc, log) }()
+	case "serial":
+		go func() {
+			p, err := serial.Open(cfg.Input.Port, &serial.Mode{BaudRate: cfg.Input.Baud})
+			if err != nil {
+				inputErr <- fmt.Errorf("input.port %s: %w", cfg.Input.Port, err)
+				return
+			}
+			go func() { <-inCtx.Done(); p.Close() }()
+			inputErr <- readLines(inCtx, p, cfg.Input.Port, cfg, svc, log)
+		}()
+	case "mqtt":
+		// Messages arrive through handle.
+	}
+	var runErr error
+	select {
+	case <-ctx.Done():
+		log.Info("stopping: draining accepted readings")
+	case runErr = <-inputErr:
+		if runErr != nil {
+			log.Error("input", "err", runErr)
+		} else {
+			log.Info("input ended: draining")
+		}
+	}
+	stopInput()
+	svc.Close()
+	dctx, cancel := context.WithTimeout(context.Background(), o.DrainTimeout)
+	defer cancel()
+	if mq != nil {
+		if err := mq.Close(dctx); err != nil && runErr == nil {
+			runErr = fmt.Errorf("mqtt: results still queued at the drain timeout: %w", err)
+		}
+	}
+	if out != nil {
+		if err := out.flush(); err != nil && runErr == nil {
+			runErr = err
+		}
+	}
+	if srv != nil {
+		srv.Close()
+	}
+	log.Info("stopped", "readings_in", svc.M.In.Value(), "readings_out", svc.M.Cleaned.Value(), "anomalies", svc.M.Anomalies.Value(), "invalid", svc.M.Invalid.Value())
+	return runErr
+}
+
+// newService builds the service on the registry the MQTT metrics are on.
+func newService(cfg *Config, sink Sink, log *slog.Logger, m *Metrics) (*Service, error) {
+	return build(cfg, sink, log, m)
+}
+
+// readLines feeds JSON or CSV lines to the service.
+func readLines(ctx context.Context, r io.Reader, name string, cfg *Config, s *Service, log *slog.Logger) error {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), MaxPayload+1)
+	var csvp *csvParser
+	if cfg.Input.Format == "csv" {
+		var err error
+		if csvp, err = newCSVParser(cfg.Input.Columns, s.Group(cfg.Input.Group), cfg.Input.Group); err != nil {
+			return err
+		}
+	}
+	line := 0
+	for sc.Scan() {
+		line++
+		text := strings.TrimSpace(sc.Text())
+		if text == "" || strings.HasPrefix(text, "#") {
+			continue
+		}
+		var rd Reading
+		var err error
+		if csvp != nil {
+			if line == 1 && strings.Contains(text, cfg.Input.Columns[len(cfg.Input.Columns)-1]) && !strings.ContainsAny(text[:1], "0123456789-.") {
+				continue // a header row
+			}
+			rd, err = csvp.parse(text)
+		} else {
+			group := ""
+			if len(cfg.Groups) == 1 {
+				group = cfg.Groups[0].Name
+			}
+			var head struct {
+				Group string `json:"group"`
+			}
+			if json.Unmarshal([]byte(text), &head) == nil && head.Group != "" {
+				group = head.Group
+			}
+			if s.Group(group) == nil {
+				err = fmt.Errorf("group %q is not configured", group)
+			} else {
+				rd, err = ParseJSON([]byte(text), group, s.Group(group))
+			}
+		}
+		if err != nil {
+			s.M.Invalid.Inc()
+			log.Warn("malformed reading rejected", "input", name, "line", line, "err", err)
+			continue
+		}
+		rd.Line = line
+		if err := s.Accept(ctx, rd); err != nil {
+			if errors.Is(err, context.Canceled) || errors.Is(err, ErrClosed) {
+				return nil
+			}
+			log.Warn("reading not accepted", "input", name, "line", line, "err", err)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		return fmt.Errorf("%s line %d: %w", name, line+1, err)
+	}
+	return nil
+}
+
+// matchTopic reports whether an MQTT topic filter (+ and # wildcards)
+// matches a topic.
+func matchTopic(filter, topic string) bool {
+	f, t := strings.Split(filter, "/"), strings.Split(topic, "/")
+	for i, p := range f {
+		if p == "#" {
+			return true
+		}
+		if i >= len(t) || (p != "+" && p != t[i]) {
+			return false
+		}
+	}
+	return len(f) == len(t)
+}

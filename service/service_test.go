@@ -1,0 +1,242 @@
+package service
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/edgeml/edge/learn"
+	"github.com/edgeml/edge/stream"
+	"github.com/edgeml/edge/synth"
+	"github.com/edgeml/edge/train"
+)
+
+const testChannels = 4
+
+var (
+	modelOnce sync.Once
+	modelPath string
+	modelErr  error
+)
+
+// testModel learns a small int8 model with a calibrated threshold from
+// generated readings, once per test binary.
+func testModel(t testing.TB) string {
+	t.Helper()
+	modelOnce.Do(func() {
+		g, _ := synth.New(synth.Config{Channels: testChannels, Seed: 5, Linear: true})
+		b, err := learn.NewBuffer(g.Names(), 4000, 0)
+		if err != nil {
+			modelErr = err
+			return
+		}
+		clean, obs := make([]float32, testChannels), make([]float32, testChannels)
+		for !b.Full() {
+			g.Next(clean, obs)
+			b.Add(stream.Row{Values: obs})
+		}
+		m, _, err := b.Fit(learn.Config{Train: train.SeriesOptions{Window: 32, Config: train.Config{Epochs: 3, Seed: 1}}})
+		if err != nil {
+			modelErr = err
+			return
+		}
+		dir, err := os.MkdirTemp("", "edge-service-test")
+		if err != nil {
+			modelErr = err
+			return
+		}
+		modelPath = filepath.Join(dir, "site.edge")
+		modelErr = m.Save(modelPath)
+	})
+	if modelErr != nil {
+		t.Fatal(modelErr)
+	}
+	return modelPath
+}
+
+// readings returns n JSON readings of the test installation (continuing
+// after the learning rows), a sensor frozen from row freezeAt for 200 rows.
+func readings(n, freezeAt int) [][]byte {
+	g, _ := synth.New(synth.Config{Channels: testChannels, Seed: 5, Linear: true,
+		Anomalies: []synth.Anomaly{{Kind: synth.Frozen, Start: 4000 + freezeAt, Len: 200, Channel: 1}}})
+	clean, obs := make([]float32, testChannels), make([]float32, testChannels)
+	for i := 0; i < 4000; i++ {
+		g.Next(clean, obs)
+	}
+	names := g.Names()
+	out := make([][]byte, n)
+	for i := range out {
+		g.Next(clean, obs)
+		var b strings.Builder
+		fmt.Fprintf(&b, `{"ts":%d`, 1_700_000_000+300*i)
+		for c, v := range obs {
+			if v != v {
+				fmt.Fprintf(&b, `,%q:null`, names[c])
+			} else {
+				fmt.Fprintf(&b, `,%q:%g`, names[c], v)
+			}
+		}
+		b.WriteString("}")
+		out[i] = []byte(b.String())
+	}
+	return out
+}
+
+type result struct {
+	Topic   string          `json:"topic"`
+	Payload json.RawMessage `json:"payload"`
+}
+
+func TestStdinEndToEnd(t *testing.T) {
+	path := testModel(t)
+	cfg := &Config{Groups: []GroupConfig{{Name: "site", Model: path, Denoise: "causal", Score: true}}, Metrics: MetricsConfig{Listen: "off"}}
+	if err := cfg.Check(); err != nil {
+		t.Fatal(err)
+	}
+	rs := readings(800, 500)
+	var in bytes.Buffer
+	for i, r := range rs {
+		in.Write(r)
+		in.WriteByte('\n')
+		if i == 100 {
+			in.WriteString("this is not json\n")
+			in.WriteString(`{"ts":1,"temp_1":"warm"}` + "\n")
+			in.WriteString(`{"group":"elsewhere","ts":1,"temp_1":1}` + "\n")
+		}
+	}
+	var out bytes.Buffer
+	var svc *Service
+	err := Run(context.Background(), cfg, Options{Stdin: &in, Stdout: &out, Ready: func(s *Service, _ string) { svc = s }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	clean, events := 0, 0
+	lines := map[int]bool{}
+	sc := bufio.NewScanner(&out)
+	for sc.Scan() {
+		var r result
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatalf("output line %q: %v", sc.Text(), err)
+		}
+		switch r.Topic {
+		case "edge/site/clean":
+			clean++
+			var c struct {
+				Line   int                 `json:"line"`
+				Values map[string]*float64 `json:"values"`
+			}
+			json.Unmarshal(r.Payload, &c)
+			lines[c.Line] = true
+			if len(c.Values) != testChannels {
+				t.Fatalf("cleaned row with %d values: %s", len(c.Values), r.Payload)
+			}
+		case "edge/site/events":
+			events++
+			var e Event
+			json.Unmarshal(r.Payload, &e)
+			if e.Event == "start" && (len(e.Top) == 0 || e.Top[0].Name != "humidity_1") {
+				t.Errorf("the frozen humidity sensor is not blamed: %s", r.Payload)
+			}
+		default:
+			t.Fatalf("unexpected topic %q", r.Topic)
+		}
+	}
+	if clean != len(rs) || len(lines) != len(rs) {
+		t.Errorf("%d cleaned rows (%d distinct lines) for %d readings", clean, len(lines), len(rs))
+	}
+	if events == 0 {
+		t.Error("no anomaly event for the frozen sensor")
+	}
+	if got := svc.M.Invalid.Value(); got != 3 {
+		t.Errorf("%d invalid readings counted, want 3", got)
+	}
+	if svc.M.In.Value() != uint64(len(rs)) || svc.M.Cleaned.Value() != uint64(len(rs)) {
+		t.Errorf("metrics: in %d, out %d, want %d", svc.M.In.Value(), svc.M.Cleaned.Value(), len(rs))
+	}
+	if svc.M.Latency.Count() == 0 {
+		t.Error("no inference latency observed")
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct{ text, want string }{
+		{`{"groups": []}`, "groups"},
+		{`{"groups": [{"name": "a", "model": "m.edge"}]}`, "neither denoise nor score"},
+		{`{"groups": [{"name": "a/b", "model": "m.edge", "score": true}]}`, "groups[0].name"},
+		{`{"groups": [{"name": "a", "model": "m.edge", "score": true}], "input": {"source": "serial"}}`, "input.port"},
+		{`{"groups": [{"name": "a", "model": "m.edge", "score": true}], "input": {"source": "mqtt"}}`, "mqtt section"},
+		{`{"groups": [{"name": "a", "model": "m.edge", "score": true}], "mqtt": {"url": "http://x"}}`, "mqtt.url"},
+		{`{"groups": [{"name": "a", "model": "m.edge", "score": true, "colour": 1}]}`, "unknown field"},
+		{"{\n  \"groups\": [\n    {\"name\": 5}\n  ]\n}", "line 3"},
+	} {
+		p := filepath.Join(dir, "c.json")
+		os.WriteFile(p, []byte(c.text), 0o644)
+		_, err := LoadConfig(p)
+		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "c.json") {
+			t.Errorf("%s: %v, want an error naming the file and %q", c.text, err, c.want)
+		}
+	}
+}
+
+func TestParse(t *testing.T) {
+	names := []string{"a", "b"}
+	r, err := ParseJSON([]byte(`{"time":"2026-01-01T00:00:00Z","a":1.5,"b":null,"other":"x"}`), "g", names)
+	if err != nil || !r.HasTime || r.Time != 1767225600 || r.Values[0] != 1.5 || r.Values[1] == r.Values[1] {
+		t.Errorf("object: %+v, %v", r, err)
+	}
+	if r, err := ParseJSON([]byte(`{"values":[1,2]}`), "g", names); err != nil || r.Values[1] != 2 {
+		t.Errorf("values array: %+v, %v", r, err)
+	}
+	for _, bad := range []string{`[1,2]`, `{"c":1}`, `{"a":"1"}`, `{"a":1e300}`, `{"values":[1]}`, `{"ts":"yesterday","a":1}`, `null`} {
+		if _, err := ParseJSON([]byte(bad), "g", names); err == nil {
+			t.Errorf("%s accepted", bad)
+		}
+	}
+	p, err := newCSVParser([]string{"ts", "b", "a"}, names, "g")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := p.parse("1700000000,2,1"); err != nil || r.Time != 1700000000 || r.Values[0] != 1 || r.Values[1] != 2 {
+		t.Errorf("csv: %+v, %v", r, err)
+	}
+	for _, bad := range []string{"1,2", "1,x,2", "noon,1,2"} {
+		if _, err := p.parse(bad); err == nil {
+			t.Errorf("csv %q accepted", bad)
+		}
+	}
+	if !matchTopic("sensors/+/in", "sensors/pump/in") || matchTopic("sensors/+/in", "sensors/pump/out") || !matchTopic("a/#", "a/b/c") {
+		t.Error("topic filters")
+	}
+}
+
+func FuzzParseJSON(f *testing.F) {
+	f.Add([]byte(`{"ts":1,"a":1,"b":2}`))
+	f.Add([]byte(`{"values":[1,null]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r, err := ParseJSON(data, "g", []string{"a", "b"})
+		if err == nil && len(r.Values) != 2 {
+			t.Fatal("accepted with the wrong number of values")
+		}
+	})
+}
+
+// waitFor polls cond until it holds or the timeout passes.
+func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
