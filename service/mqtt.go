@@ -148,6 +148,14 @@ func DialMQTT(ctx context.Context, c *MQTTConfig, topics []string, handle func(t
 		}
 		cfg.TlsCfg = tc
 	}
+	if log.Enabled(context.Background(), slog.LevelDebug) {
+		cfg.Errors = pahoLog{log, "autopaho"}
+		cfg.PahoErrors = pahoLog{log, "paho"}
+		if os.Getenv("EDGE_PAHO_DEBUG") != "" {
+			cfg.PahoDebug = pahoLog{log, "paho-debug"}
+			cfg.Debug = pahoLog{log, "autopaho-debug"}
+		}
+	}
 	cm, err := autopaho.NewConnection(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("mqtt: %w", err)
@@ -230,4 +238,15 @@ func (e *countedEntry) Quarantine() error {
 	err := e.Entry.Quarantine()
 	e.q.m.QueueLen.Set(float64(e.q.n.Add(-1)))
 	return err
+}
+
+// pahoLog passes the MQTT libraries' error logs to slog at debug level.
+type pahoLog struct {
+	log  *slog.Logger
+	from string
+}
+
+func (p pahoLog) Println(v ...interface{}) { p.log.Debug(fmt.Sprint(v...), "from", p.from) }
+func (p pahoLog) Printf(format string, v ...interface{}) {
+	p.log.Debug(fmt.Sprintf(format, v...), "from", p.from)
 }

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/edgeml/edge/anomaly"
@@ -74,6 +75,7 @@ type group struct {
 	s        *Service
 	buf      []byte
 	flagging bool
+	seq      atomic.Int64 // readings numbered when the input has no lines
 	lastDrop int64
 	lastImp  int64
 }
@@ -88,7 +90,7 @@ type Service struct {
 	M       *Metrics
 	wg      sync.WaitGroup
 	closed  bool
-	mu      sync.Mutex
+	mu      sync.RWMutex // Accept holds it shared while sending; Close exclusively
 	started time.Time
 }
 
@@ -162,10 +164,9 @@ var ErrClosed = errors.New("service: closed")
 // Accept queues a reading for its group, waiting while the queue is full
 // or until ctx ends. The reading's Values are kept: do not reuse them.
 func (s *Service) Accept(ctx context.Context, r Reading) error {
-	s.mu.Lock()
-	closed := s.closed
-	s.mu.Unlock()
-	if closed {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
 		return ErrClosed
 	}
 	g := s.groups[r.Group]
@@ -176,6 +177,9 @@ func (s *Service) Accept(ctx context.Context, r Reading) error {
 	if len(r.Values) != len(g.names) {
 		s.M.Invalid.Inc()
 		return fmt.Errorf("group %s: %d values for %d channels", r.Group, len(r.Values), len(g.names))
+	}
+	if r.Line == 0 {
+		r.Line = int(g.seq.Add(1))
 	}
 	select {
 	case g.in <- r:
@@ -195,10 +199,10 @@ func (s *Service) Close() {
 		return
 	}
 	s.closed = true
-	s.mu.Unlock()
 	for _, g := range s.order {
 		close(g.in)
 	}
+	s.mu.Unlock()
 	s.wg.Wait()
 }
 
