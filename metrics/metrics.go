@@ -53,7 +53,7 @@ func (c *Counter) Inc() { c.v.Add(1) }
 func (c *Counter) Value() uint64 { return c.v.Load() }
 
 func (c *Counter) write(w io.Writer, name string) { fmt.Fprintf(w, "%s %d\n", name, c.v.Load()) }
-func (c *Counter) help() (string, string)        { return c.desc, "counter" }
+func (c *Counter) help() (string, string)         { return c.desc, "counter" }
 
 // Counter registers a counter.
 func (r *Registry) Counter(name, help string) *Counter {
@@ -75,7 +75,7 @@ func (g *Gauge) Set(v float64) { g.bits.Store(math.Float64bits(v)) }
 func (g *Gauge) Value() float64 { return math.Float64frombits(g.bits.Load()) }
 
 func (g *Gauge) write(w io.Writer, name string) { fmt.Fprintf(w, "%s %g\n", name, g.Value()) }
-func (g *Gauge) help() (string, string)        { return g.desc, "gauge" }
+func (g *Gauge) help() (string, string)         { return g.desc, "gauge" }
 
 // Gauge registers a gauge.
 func (r *Registry) Gauge(name, help string) *Gauge {
