@@ -56,6 +56,7 @@ func commands() []command {
 		{"score", "MODEL [FILE.csv]: score a stream for anomalies, with flags and the channel to blame", cmdScore},
 		{"watch", "--learn N [FILE.csv]: learn a model from the first N samples (or minutes), then score the rest", cmdWatch},
 		{"calibrate", "MODEL --data NORMAL.csv: set the anomaly threshold from normal readings", cmdCalibrate},
+		{"run", "--config FILE | --model MODEL: the service: readings over MQTT, serial or stdin -> cleaned values and anomaly events, with metrics", cmdRun},
 		{"eval", "compare the denoiser and the scorer with classical filters and baselines on generated data", cmdEval},
 		{"plot", "MODEL FILE.csv -o OUT.png|svg: draw input against cleaned, the score and flags, the latent space", cmdPlot},
 		{"synth", "write generated sensor readings (optionally with labelled anomalies) as CSV", cmdSynth},
