@@ -10,6 +10,8 @@
 #   edge-linux-amd64   x86-64 gateways and servers
 #
 # A GOARM=7 binary dies with SIGILL on ARMv6 (Pi Zero/1): ship armv6 to those.
+# Each target also gets edge-VERSION-linux-TARGET.tar.gz: the binary, the
+# systemd unit, an example configuration and install.sh (deploy/).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-$root/dist}
@@ -24,9 +26,19 @@ build edge-linux-arm64 arm64
 build edge-linux-armv7 arm 7
 build edge-linux-armv6 arm 6
 build edge-linux-amd64 amd64
+# One archive per target with the service files: the binary (as edge), the
+# systemd unit, an example configuration and the installer.
+for t in arm64 armv7 armv6 amd64; do
+  pkg=$out/edge-$version-linux-$t
+  rm -rf "$pkg" && mkdir -p "$pkg"
+  cp "$out/edge-linux-$t" "$pkg/edge"
+  cp "$root/deploy/edge.service" "$root/deploy/edge.json" "$root/deploy/install.sh" "$pkg/"
+  tar -C "$out" -czf "$pkg.tar.gz" "$(basename "$pkg")"
+  rm -rf "$pkg"
+done
 cd "$out"
-sha256sum edge-linux-* > SHA256SUMS
+sha256sum edge-linux-* edge-*.tar.gz > SHA256SUMS
 echo "edge $version, stripped, static (CGO_ENABLED=0):"
-for f in edge-linux-arm64 edge-linux-armv7 edge-linux-armv6 edge-linux-amd64; do
+for f in edge-linux-arm64 edge-linux-armv7 edge-linux-armv6 edge-linux-amd64 edge-*.tar.gz; do
   awk -v f="$f" -v s="$(wc -c < "$f")" -v p="$out/$f" 'BEGIN { printf "  %-18s %6.2f MB  %s\n", f, s / 1048576, p }'
 done

@@ -28,6 +28,8 @@ func TestRelease(t *testing.T) {
 		t.Fatalf("scripts/release.sh: %v\n%s", err, msg)
 	}
 	t.Logf("%s", msg)
+	checkPackages(t, out)
+	defer serviceUnderQemu(t, out)
 	type bin struct {
 		name    string
 		machine elf.Machine
