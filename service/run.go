@@ -112,8 +112,12 @@ func Run(ctx context.Context, cfg *Config, o Options) error {
 				log.Warn("reading not accepted", "topic", topic, "err", err)
 			}
 		}
+		// The connection outlives ctx: after SIGTERM it still has to
+		// deliver the drained results.
+		connCtx, connCancel := context.WithCancel(context.Background())
+		defer connCancel()
 		var err error
-		if mq, err = DialMQTT(ctx, cfg.MQTT, topics, handle, reg.Reg, log); err != nil {
+		if mq, err = DialMQTT(connCtx, cfg.MQTT, topics, handle, reg.Reg, log); err != nil {
 			return err
 		}
 		if sink == nil {
