@@ -88,7 +88,9 @@ func TestMQTTTLSPassword(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	svcs := make(chan *Service, 1)
-	go func() { done <- Run(ctx, cfg, Options{Log: discardLogger(), Ready: func(s *Service, _ string) { svcs <- s }}) }()
+	go func() {
+		done <- Run(ctx, cfg, Options{Log: discardLogger(), Ready: func(s *Service, _ string) { svcs <- s }})
+	}()
 	svc := <-svcs
 	rs := readings(200, 1000)
 	// Publish until edge has subscribed (readings before that reach no one).
