@@ -57,7 +57,10 @@ type InputConfig struct {
 
 // MQTTConfig is the broker connection.
 type MQTTConfig struct {
-	URL           string `json:"url"` // mqtt://host:1883 or mqtts://host:8883
+	URL string `json:"url"` // mqtt://host:1883 or mqtts://host:8883
+	// Protocol: "5" (default, through autopaho) or "3.1.1" for brokers
+	// that do not speak MQTT 5.
+	Protocol      string `json:"protocol,omitempty"`
 	ClientID      string `json:"client_id"`
 	Username      string `json:"username,omitempty"`
 	PasswordFile  string `json:"password_file,omitempty"`
@@ -213,6 +216,13 @@ func (c *Config) Check() error {
 	if m := c.MQTT; m != nil {
 		if !strings.HasPrefix(m.URL, "mqtt://") && !strings.HasPrefix(m.URL, "mqtts://") && !strings.HasPrefix(m.URL, "tcp://") && !strings.HasPrefix(m.URL, "ssl://") && !strings.HasPrefix(m.URL, "tls://") {
 			return fmt.Errorf("mqtt.url %q: want mqtt://host:port or mqtts://host:port", m.URL)
+		}
+		switch m.Protocol {
+		case "":
+			m.Protocol = "5"
+		case "5", "3.1.1":
+		default:
+			return fmt.Errorf("mqtt.protocol %q: want 5 or 3.1.1", m.Protocol)
 		}
 		if m.ClientID == "" {
 			host, _ := os.Hostname()

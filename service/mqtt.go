@@ -29,10 +29,16 @@ import (
 // made while the broker is away are delivered when it is back (at least
 // once), and overflow is dropped and counted.
 type MQTT struct {
-	cm         *autopaho.ConnectionManager
-	q          *boundedQueue
-	log        *slog.Logger
-	ups        atomic.Int64
+	cm  *autopaho.ConnectionManager
+	q   *boundedQueue
+	log *slog.Logger
+	ups atomic.Int64
+	*brokerMetrics
+	v311 *mqtt311 // set for mqtt.protocol "3.1.1": the calls go there
+}
+
+// brokerMetrics are the connection's metrics, whatever the protocol.
+type brokerMetrics struct {
 	Reconnects *metrics.Counter
 	Connected  *metrics.Gauge
 	QueueLen   *metrics.Gauge
@@ -64,12 +70,12 @@ func DialMQTT(ctx context.Context, c *MQTTConfig, topics []string, handle func(t
 			u.Host += ":1883"
 		}
 	}
-	m := &MQTT{log: log,
+	m := &MQTT{log: log, brokerMetrics: &brokerMetrics{
 		Reconnects: reg.Counter("edge_mqtt_reconnects_total", "connections to the broker after the first"),
 		Connected:  reg.Gauge("edge_mqtt_connected", "1 while connected to the broker"),
 		QueueLen:   reg.Gauge("edge_mqtt_queue_length", "results waiting in the offline queue"),
 		Overflow:   reg.Counter("edge_mqtt_queue_dropped_total", "results dropped because the offline queue was full"),
-	}
+	}}
 	m.q = &boundedQueue{Queue: memory.New(), max: int64(c.OfflineQueue), m: m}
 	cfg := autopaho.ClientConfig{
 		ServerUrls:                    []*url.URL{u},
@@ -148,6 +154,12 @@ func DialMQTT(ctx context.Context, c *MQTTConfig, topics []string, handle func(t
 		}
 		cfg.TlsCfg = tc
 	}
+	if c.Protocol == "3.1.1" {
+		if m.v311, err = dial311(c, u, cfg.TlsCfg, cfg.ConnectUsername, cfg.ConnectPassword, topics, handle, m.brokerMetrics, log); err != nil {
+			return nil, err
+		}
+		return m, nil
+	}
 	if log.Enabled(context.Background(), slog.LevelDebug) {
 		cfg.Errors = pahoLog{log, "autopaho"}
 		cfg.PahoErrors = pahoLog{log, "paho"}
@@ -166,16 +178,27 @@ func DialMQTT(ctx context.Context, c *MQTTConfig, topics []string, handle func(t
 
 // Publish queues a result with QoS 1; it fails only if the queue is full.
 func (m *MQTT) Publish(topic string, payload []byte) error {
+	if m.v311 != nil {
+		return m.v311.Publish(topic, payload)
+	}
 	p := &paho.Publish{Topic: topic, QoS: 1, Payload: append([]byte(nil), payload...)}
 	return m.cm.PublishViaQueue(context.Background(), &autopaho.QueuePublish{Publish: p})
 }
 
 // AwaitConnection waits for the first connection.
-func (m *MQTT) AwaitConnection(ctx context.Context) error { return m.cm.AwaitConnection(ctx) }
+func (m *MQTT) AwaitConnection(ctx context.Context) error {
+	if m.v311 != nil {
+		return m.v311.AwaitConnection(ctx)
+	}
+	return m.cm.AwaitConnection(ctx)
+}
 
 // Close waits (until ctx ends) for the offline queue to empty, then
 // disconnects.
 func (m *MQTT) Close(ctx context.Context) error {
+	if m.v311 != nil {
+		return m.v311.Close(ctx)
+	}
 	for m.q.n.Load() > 0 {
 		select {
 		case <-ctx.Done():

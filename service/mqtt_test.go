@@ -118,11 +118,11 @@ func (c *collector) distinct() (lines, deliveries, events int) {
 }
 
 // startService runs edge run's service against the broker on port.
-func startService(t *testing.T, port int) (svc func() *Service, metricsURL func() string, stop func() error) {
+func startService(t *testing.T, port int, protocol string) (svc func() *Service, metricsURL func() string, stop func() error) {
 	t.Helper()
 	cfg := &Config{
 		Groups:  []GroupConfig{{Name: "site", Model: testModel(t), Denoise: "causal", Score: true}},
-		MQTT:    &MQTTConfig{URL: fmt.Sprintf("mqtt://127.0.0.1:%d", port), ClientID: "edge-under-test", KeepAlive: 5, SessionExpiry: 3600},
+		MQTT:    &MQTTConfig{URL: fmt.Sprintf("mqtt://127.0.0.1:%d", port), ClientID: "edge-under-test", KeepAlive: 5, SessionExpiry: 3600, Protocol: protocol},
 		Metrics: MetricsConfig{Listen: "127.0.0.1:0"},
 	}
 	if err := cfg.Check(); err != nil {
@@ -168,10 +168,16 @@ func metricValue(t *testing.T, url, name string) float64 {
 // per reading, with the anomaly event; malformed payloads are counted and
 // the service keeps running; SIGTERM-style cancellation drains.
 func TestMQTTMochi(t *testing.T) {
+	for _, protocol := range []string{"5", "3.1.1"} {
+		t.Run("mqtt"+protocol, func(t *testing.T) { testMochi(t, protocol) })
+	}
+}
+
+func testMochi(t *testing.T, protocol string) {
 	port := freePort(t)
 	broker := startMochi(t, port)
 	defer broker.Close()
-	svc, murl, stop := startService(t, port)
+	svc, murl, stop := startService(t, port, protocol)
 	col := newCollector(t, port, "collector")
 	rs := readings(600, 400)
 	for i, r := range rs {
@@ -182,6 +188,12 @@ func TestMQTTMochi(t *testing.T) {
 		}
 	}
 	waitFor(t, 30*time.Second, "every cleaned reading", func() bool { n, _, _ := col.distinct(); return n == len(rs) })
+	want := map[string]byte{"5": 5, "3.1.1": 4}[protocol]
+	if cl, ok := broker.Clients.Get("edge-under-test"); !ok {
+		t.Error("edge's connection is not at the broker")
+	} else if cl.Properties.ProtocolVersion != want || cl.Properties.Clean {
+		t.Errorf("edge's connection: protocol version %d (want %d), clean session %v (want a persistent one)", cl.Properties.ProtocolVersion, want, cl.Properties.Clean)
+	}
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -202,6 +214,12 @@ func TestMQTTMochi(t *testing.T) {
 // accepted reading's cleaned row has arrived (at least once) and the
 // metrics count the reconnect.
 func TestMQTTMosquittoRestart(t *testing.T) {
+	for _, protocol := range []string{"5", "3.1.1"} {
+		t.Run("mqtt"+protocol, func(t *testing.T) { testMosquittoRestart(t, protocol) })
+	}
+}
+
+func testMosquittoRestart(t *testing.T, protocol string) {
 	bin, err := exec.LookPath("mosquitto")
 	if err != nil {
 		for _, p := range []string{"/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto"} {
@@ -244,7 +262,7 @@ func TestMQTTMosquittoRestart(t *testing.T) {
 	}
 	broker := start()
 	defer func() { broker.Process.Kill(); broker.Wait() }()
-	svc, murl, stop := startService(t, port)
+	svc, murl, stop := startService(t, port, protocol)
 	col := newCollector(t, port, "collector")
 	rs := readings(600, 400)
 	for _, r := range rs[:300] {
