@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -223,7 +222,6 @@ type boundedQueue struct {
 	n   atomic.Int64
 	max int64
 	m   *MQTT
-	mu  sync.Mutex
 }
 
 func (q *boundedQueue) Enqueue(p io.Reader) error {

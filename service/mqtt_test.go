@@ -194,6 +194,13 @@ func testMochi(t *testing.T, protocol string) {
 	} else if cl.Properties.ProtocolVersion != want || cl.Properties.Clean {
 		t.Errorf("edge's connection: protocol version %d (want %d), clean session %v (want a persistent one)", cl.Properties.ProtocolVersion, want, cl.Properties.Clean)
 	}
+	// The metrics endpoint tells the same story as the counters.
+	if v := metricValue(t, murl(), "edge_readings_invalid_total"); v != 2 {
+		t.Errorf("/metrics: edge_readings_invalid_total %v, want 2", v)
+	}
+	if v := metricValue(t, murl(), "edge_mqtt_connected"); v != 1 {
+		t.Errorf("/metrics: edge_mqtt_connected %v, want 1", v)
+	}
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
@@ -206,7 +213,6 @@ func testMochi(t *testing.T, protocol string) {
 	if s.M.Invalid.Value() != 2 || s.M.In.Value() != uint64(len(rs)) || s.M.Cleaned.Value() != uint64(len(rs)) {
 		t.Errorf("metrics: invalid %d (want 2), in %d, out %d (want %d)", s.M.Invalid.Value(), s.M.In.Value(), s.M.Cleaned.Value(), len(rs))
 	}
-	_ = murl
 }
 
 // TestMQTTMosquittoRestart: against Debian's mosquitto (with persistence),

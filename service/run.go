@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -125,7 +126,7 @@ func Run(ctx context.Context, cfg *Config, o Options) error {
 		}
 	}
 	var err error
-	svc, err = newService(cfg, sink, log, reg)
+	svc, err = build(cfg, sink, log, reg) // on the registry the MQTT metrics are on
 	if err != nil {
 		if mq != nil {
 			mq.Close(context.Background())
@@ -201,11 +202,6 @@ func Run(ctx context.Context, cfg *Config, o Options) error {
 	return runErr
 }
 
-// newService builds the service on the registry the MQTT metrics are on.
-func newService(cfg *Config, sink Sink, log *slog.Logger, m *Metrics) (*Service, error) {
-	return build(cfg, sink, log, m)
-}
-
 // readLines feeds JSON or CSV lines to the service.
 func readLines(ctx context.Context, r io.Reader, name string, cfg *Config, s *Service, log *slog.Logger) error {
 	sc := bufio.NewScanner(r)
@@ -227,10 +223,10 @@ func readLines(ctx context.Context, r io.Reader, name string, cfg *Config, s *Se
 		var rd Reading
 		var err error
 		if csvp != nil {
-			if line == 1 && strings.Contains(text, cfg.Input.Columns[len(cfg.Input.Columns)-1]) && !strings.ContainsAny(text[:1], "0123456789-.") {
-				continue // a header row
-			}
 			rd, err = csvp.parse(text)
+			if err != nil && line == 1 && isHeader(text, cfg.Input.Columns) {
+				continue
+			}
 		} else {
 			group := ""
 			if len(cfg.Groups) == 1 {
@@ -268,6 +264,18 @@ func readLines(ctx context.Context, r io.Reader, name string, cfg *Config, s *Se
 		return fmt.Errorf("%s line %d: %w", name, line+1, err)
 	}
 	return nil
+}
+
+// isHeader reports whether a CSV line that did not parse names columns: a
+// field is a configured column or a timestamp name.
+func isHeader(line string, columns []string) bool {
+	for _, f := range strings.Split(line, ",") {
+		f = strings.TrimSpace(f)
+		if f == "ts" || f == "time" || f == "timestamp" || slices.Contains(columns, f) {
+			return true
+		}
+	}
+	return false
 }
 
 // matchTopic reports whether an MQTT topic filter (+ and # wildcards)

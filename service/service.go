@@ -82,16 +82,15 @@ type group struct {
 
 // Service runs the groups.
 type Service struct {
-	cfg     *Config
-	groups  map[string]*group
-	order   []*group
-	sink    Sink
-	log     *slog.Logger
-	M       *Metrics
-	wg      sync.WaitGroup
-	closed  bool
-	mu      sync.RWMutex // Accept holds it shared while sending; Close exclusively
-	started time.Time
+	cfg    *Config
+	groups map[string]*group
+	order  []*group
+	sink   Sink
+	log    *slog.Logger
+	M      *Metrics
+	wg     sync.WaitGroup
+	closed bool
+	mu     sync.RWMutex // Accept holds it shared while sending; Close exclusively
 }
 
 // New loads each group's model and prepares its pipeline.
@@ -103,7 +102,7 @@ func build(cfg *Config, sink Sink, log *slog.Logger, met *Metrics) (*Service, er
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{cfg: cfg, groups: map[string]*group{}, sink: sink, log: log, M: met, started: time.Now()}
+	s := &Service{cfg: cfg, groups: map[string]*group{}, sink: sink, log: log, M: met}
 	for i, gc := range cfg.Groups {
 		m, err := model.Load(gc.Model)
 		if err != nil {
@@ -154,9 +153,6 @@ func (s *Service) Group(name string) []string {
 	}
 	return nil
 }
-
-// Groups returns the configured groups.
-func (s *Service) Groups() []GroupConfig { return s.cfg.Groups }
 
 // ErrClosed is returned by Accept after Close.
 var ErrClosed = errors.New("service: closed")

@@ -214,6 +214,9 @@ func TestParse(t *testing.T) {
 			t.Errorf("csv %q accepted", bad)
 		}
 	}
+	if !isHeader("timestamp,b,a", []string{"ts", "b", "a"}) || isHeader("1,2,x", []string{"ts", "b", "a"}) {
+		t.Error("csv header detection")
+	}
 	if !matchTopic("sensors/+/in", "sensors/pump/in") || matchTopic("sensors/+/in", "sensors/pump/out") || !matchTopic("a/#", "a/b/c") {
 		t.Error("topic filters")
 	}
