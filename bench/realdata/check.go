@@ -293,7 +293,11 @@ func runCheck(out string, verbose bool, w io.Writer) error {
 			scoredOnes += tOnes
 			learnRows += lRows
 			learnOnes += lOnes
-			caseLines = append(caseLines, fmt.Sprintf("%s\t%s\t%d\t%d\t%s\t%s\t", name, c.Name, lRows, tRows, pct(lOnes, lRows), pct(tOnes, tRows)))
+			lShare, tShare := "-", "-"
+			if ev.Task == "anomaly" {
+				lShare, tShare = pct(lOnes, lRows), pct(tOnes, tRows)
+			}
+			caseLines = append(caseLines, fmt.Sprintf("%s\t%s\t%d\t%d\t%s\t%s\t", name, c.Name, lRows, tRows, lShare, tShare))
 		}
 		rows, channels, constant, empty, files := 0, 0, 0, 0, 0
 		tfirst, tlast := math.Inf(1), math.Inf(-1)

@@ -77,8 +77,10 @@ skip() {
   skipped+=("$1")
   echo >&2
   echo "######## SKIPPED set $1: $2" >&2
+  [[ -d $out/$1 ]] && echo "######## (an earlier copy in $out/$1 is left as it was)" >&2
   echo >&2
 }
+declare -A unreachable=()
 
 for set in $("$tool" sets); do
   if [[ $set == tep ]]; then
@@ -89,7 +91,8 @@ for set in $("$tool" sets); do
     args=(-src "$tep")
   else
     repo=${source[$set]}
-    if ! g=$(gitdir "$repo"); then
+    if [[ -n ${unreachable[$repo]:-} ]] || ! g=$(gitdir "$repo"); then
+      unreachable[$repo]=1
       skip "$set" "its source https://github.com/$repo is neither in $mirror nor clonable"
       continue
     fi

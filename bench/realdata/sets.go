@@ -375,7 +375,7 @@ func buildGECCO(gitDir, dir string) (*Eval, error) {
 	return &Eval{
 		Name: "gecco",
 		Task: "anomaly",
-		Description: fmt.Sprintf("GECCO Industrial Challenge 2018: drinking-water quality at a German waterworks "+
+		Description: fmt.Sprintf("GECCO Industrial Challenge 2018: drinking-water quality at a German water supplier "+
 			"(Thüringer Fernwasserversorgung), one row a minute, 2016-08-03 to 2016-11-08: water temperature Tp, "+
 			"chlorine dioxide Cl and Cl_2 (two measuring stations), pH, redox potential, conductivity Leit, "+
 			"turbidity Trueb, flow rates Fm and Fm_2; 'event' = 1 where the operators marked an event (EVENT). "+
