@@ -246,7 +246,7 @@ func buildTelemanom(gitDir, dir, craft string) (*Eval, error) {
 		subset = fmt.Sprintf("%d of the %d channels: the 1st, 3rd, 5th, ... SMAP rows of labeled_anomalies.csv, to stay near 300k rows", len(ev.Cases), n)
 	}
 	ev.Description = fmt.Sprintf("%s, expert-labelled anomalies (telemanom). One case per channel (%s; %d rows in all). "+
-		"Column 'value' is the channel's telemetry (scaled to [-1, 1] by the source); cmd_NN are one-hot encoded "+
+		"Column 'value' is the channel's telemetry as released (mostly within [-1, 1]; some MSL channels go beyond, M-6's test to 258); cmd_NN are one-hot encoded "+
 		"commands sent to the spacecraft (0/1, many constant). Protocol: learn on the channel's train file (taken as "+
 		"nominal by the source), score its test file; 'anomaly' = 1 inside labeled_anomalies.csv's anomaly_sequences "+
 		"(both ends inclusive). No timestamps.", what, subset, totalRows)
