@@ -73,8 +73,38 @@ func Fit(x []float32, d, k int) (*PCA, error) {
 		}
 		p.TotalVariance += cov[a*d+a]
 	}
-	// Subspace iteration: Q <- orth(C Q), a fixed number of rounds plus a
-	// convergence check, from a seeded start.
+	if d <= eigenDim || 4*k > d {
+		vals, vecs := symEigen(cov, d)
+		p.Components, p.Variance = vecs[:k], make([]float64, k)
+		for i := range p.Variance {
+			p.Variance[i] = math.Max(vals[i], 0)
+		}
+		return p, nil
+	}
+	q := subspace(cov, d, k)
+	p.Components = q
+	p.Variance = make([]float64, k)
+	for i := range q {
+		for a := 0; a < d; a++ {
+			var s float64
+			for b := 0; b < d; b++ {
+				s += cov[a*d+b] * q[i][b]
+			}
+			p.Variance[i] += q[i][a] * s
+		}
+	}
+	return p, nil
+}
+
+// eigenDim: up to this dimension, Fit decomposes the covariance fully
+// (symEigen); above it, subspace iteration finds the k leading
+// components unless k is large.
+const eigenDim = 1024
+
+// subspace returns the k leading eigenvectors of the d×d covariance by
+// subspace iteration: Q <- orth(C Q), a fixed number of rounds plus a
+// convergence check, from a seeded start.
+func subspace(cov []float64, d, k int) [][]float64 {
 	rng := rand.New(rand.NewPCG(1, 2))
 	q := make([][]float64, k)
 	for i := range q {
@@ -113,18 +143,7 @@ func Fit(x []float32, d, k int) (*PCA, error) {
 			break
 		}
 	}
-	p.Components = q
-	p.Variance = make([]float64, k)
-	for i := range q {
-		for a := 0; a < d; a++ {
-			var s float64
-			for b := 0; b < d; b++ {
-				s += cov[a*d+b] * q[i][b]
-			}
-			p.Variance[i] += q[i][a] * s
-		}
-	}
-	return p, nil
+	return q
 }
 
 // orthonormalise applies modified Gram-Schmidt to the rows of q.
