@@ -12,6 +12,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -103,20 +104,44 @@ func (m *Model) tensors() []tensorSpec {
 
 // Save writes the model to a file (see Write).
 func (m *Model) Save(path string) error {
-	f, err := os.Create(path)
+	// A temporary file beside the target, synced, then renamed over it: a
+	// crash or a full disk leaves the old file whole, never a torn one.
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
 		return err
 	}
+	tmp := f.Name()
+	fail := func(err error) error {
+		f.Close()
+		os.Remove(tmp)
+		return fmt.Errorf("%s: %w", path, err)
+	}
 	bw := bufio.NewWriter(f)
 	if err := m.Write(bw); err != nil {
-		f.Close()
-		return fmt.Errorf("%s: %w", path, err)
+		return fail(err)
 	}
 	if err := bw.Flush(); err != nil {
-		f.Close()
+		return fail(err)
+	}
+	if err := f.Chmod(0o644); err != nil {
+		return fail(err)
+	}
+	if err := f.Sync(); err != nil {
+		return fail(err)
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(tmp)
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	return f.Close()
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
+		d.Sync() // the rename itself, durably (best effort)
+		d.Close()
+	}
+	return nil
 }
 
 // Write validates the model and writes it in the model file format.
