@@ -99,3 +99,41 @@ func BestF1(scores []float64, labels []bool) (float64, float64) {
 	}
 	return best, at
 }
+
+// AveragePrecision returns the area under the precision-recall curve of
+// scores against labels, as average precision: the mean, over the
+// anomalous items, of the precision among items scored at least as high
+// (ties counted together). NaN without anomalous items.
+func AveragePrecision(scores []float64, labels []bool) float64 {
+	idx := make([]int, len(scores))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return scores[idx[a]] > scores[idx[b]] })
+	pos := 0
+	for _, l := range labels {
+		if l {
+			pos++
+		}
+	}
+	if pos == 0 {
+		return math.NaN()
+	}
+	var ap float64
+	tp, seen := 0, 0
+	for i := 0; i < len(idx); {
+		j := i
+		newTP := 0
+		for j < len(idx) && scores[idx[j]] == scores[idx[i]] {
+			if labels[idx[j]] {
+				newTP++
+			}
+			j++
+		}
+		tp += newTP
+		seen += j - i
+		ap += float64(newTP) * float64(tp) / float64(seen)
+		i = j
+	}
+	return ap / float64(pos)
+}

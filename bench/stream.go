@@ -55,7 +55,13 @@ func NewStreamPusher(kind string, m *model.Model, hop int, rng *rand.Rand) (*Str
 		}
 		p.push = d.Push
 	case "score":
-		s, err := anomaly.New(m, anomaly.Config{Settings: anomaly.Settings{Threshold: 1, Stuck: 8}, Stream: sc}, func(*anomaly.Score) error { p.Count++; return nil })
+		// Settings learned from the pusher's own rows: the workload is the
+		// scoring, whatever the flags say.
+		set, err := anomaly.Calibrate(m, p.data[:min(len(p.data), 400*m.Channels)/m.Channels*m.Channels], anomaly.LearnOptions{Base: anomaly.Settings{Hop: hop}})
+		if err != nil {
+			return nil, err
+		}
+		s, err := anomaly.New(m, anomaly.Config{Settings: set, Stream: sc}, func(*anomaly.Score) error { p.Count++; return nil })
 		if err != nil {
 			return nil, err
 		}

@@ -13,6 +13,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -203,8 +204,15 @@ func (s *Series) Windows(steps, hop int) ([]float32, int, error) {
 	return out, count, nil
 }
 
-// FitNormalization returns the per-channel normalisation of kind (meanstd
-// or minmax) fitted on the series. A constant channel gets scale 1, so it
+// Robust asks FitNormalization for a shift and scale that one outlier
+// cannot set: the median, and the interquartile range / 1.349 (the
+// standard deviation of a normal distribution with that range), falling
+// back to the standard deviation of the values between the 1st and 99th
+// percentiles where the quartiles coincide. It is stored as meanstd.
+const Robust model.NormKind = "robust"
+
+// FitNormalization returns the per-channel normalisation of kind (meanstd,
+// minmax or Robust) fitted on the series. A constant channel gets scale 1, so it
 // maps to 0 instead of dividing by zero.
 func (s *Series) FitNormalization(kind model.NormKind) (model.Normalization, error) {
 	c, n := s.Channels(), s.Len()
@@ -227,6 +235,15 @@ func (s *Series) FitNormalization(kind model.NormKind) (model.Normalization, err
 			std := math.Sqrt(math.Max(0, sq/float64(n)-mean*mean))
 			norm.Shift[ch], norm.Scale[ch] = float32(mean), float32(std)
 		}
+	case Robust:
+		norm.Kind = model.NormMeanStd
+		col := make([]float64, n)
+		for ch := 0; ch < c; ch++ {
+			for t := 0; t < n; t++ {
+				col[t] = float64(s.Values[t*c+ch])
+			}
+			norm.Shift[ch], norm.Scale[ch] = robustShiftScale(col)
+		}
 	case model.NormMinMax:
 		for ch := 0; ch < c; ch++ {
 			lo, hi := math.Inf(1), math.Inf(-1)
@@ -245,6 +262,47 @@ func (s *Series) FitNormalization(kind model.NormKind) (model.Normalization, err
 		}
 	}
 	return norm, nil
+}
+
+// robustShiftScale returns the median and a robust standard deviation of
+// v (sorted in place): IQR/1.349, or the standard deviation of the central
+// 98% where the quartiles coincide.
+func robustShiftScale(v []float64) (float32, float32) {
+	slices.Sort(v)
+	q := func(p float64) float64 {
+		pos := p * float64(len(v)-1)
+		i := int(pos)
+		if i >= len(v)-1 {
+			return v[len(v)-1]
+		}
+		return v[i] + (pos-float64(i))*(v[i+1]-v[i])
+	}
+	med := q(0.5)
+	if iqr := q(0.75) - q(0.25); iqr > 0 {
+		return float32(med), float32(iqr / 1.349)
+	}
+	lo, hi := q(0.01), q(0.99)
+	var sum, sq float64
+	k := 0
+	for _, x := range v {
+		if x >= lo && x <= hi {
+			sum += x
+			sq += x * x
+			k++
+		}
+	}
+	m := sum / float64(k)
+	sd := math.Sqrt(math.Max(sq/float64(k)-m*m, 0))
+	if sd == 0 { // all but a few values equal: the full standard deviation
+		sum, sq = 0, 0
+		for _, x := range v {
+			sum += x
+			sq += x * x
+		}
+		m = sum / float64(len(v))
+		sd = math.Sqrt(math.Max(sq/float64(len(v))-m*m, 0))
+	}
+	return float32(med), float32(sd)
 }
 
 // Normalize applies a normalisation to time-major values with c channels, in place.

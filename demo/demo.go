@@ -267,7 +267,7 @@ func Run(c Config) (*Report, error) {
 	// as the test days will be.
 	base := anomaly.Settings{Hop: c.Hop}
 	for _, m := range []*model.Model{fm, qm} {
-		set, err := anomaly.CalibrateSeries(m, d.Calib.Observed, anomaly.CalibOptions{Base: base})
+		set, err := anomaly.Calibrate(m, d.Calib.Observed, anomaly.LearnOptions{Base: base})
 		if err != nil {
 			return nil, err
 		}
@@ -447,13 +447,16 @@ func windowLabels(p Part, steps, hop int) ([]int, []bool) {
 	return ends, labels
 }
 
-// scoreStream streams a part's observations through a scorer.
+// scoreStream streams a part's observations through a scorer and returns
+// the score and flag of each window's newest row.
 func scoreStream(m *model.Model, hop int, observed []float32, ch int) ([]float64, []bool, error) {
 	var raw []float64
 	var flags []bool
 	s, err := anomaly.New(m, anomaly.Config{Stream: stream.Config{Hop: hop}}, func(s *anomaly.Score) error {
-		raw = append(raw, s.Raw)
-		flags = append(flags, s.Flag)
+		if s.Window {
+			raw = append(raw, s.Score)
+			flags = append(flags, s.Flag)
+		}
 		return nil
 	})
 	if err != nil {
@@ -487,9 +490,8 @@ func (r *Report) score(calWin []float32) error {
 		if len(raw) != len(ends) {
 			return fmt.Errorf("demo: %d scores for %d windows", len(raw), len(ends))
 		}
-		set, _ := anomaly.Load(v.m)
 		r.TestScores[v.name] = raw
-		r.Scores = append(r.Scores, r.scoreRow("autoencoder "+v.name, "", raw, set.Threshold))
+		r.Scores = append(r.Scores, r.scoreRow("autoencoder "+v.name, "", raw, 0.5))
 		if v.name == "int8" {
 			r.Flags = flags
 		}
@@ -512,7 +514,7 @@ func (r *Report) score(calWin []float32) error {
 	}
 	cw := slices.Clone(calWin)
 	dataset.Normalize(cw, norm, ch)
-	set, err := anomaly.Threshold(anomaly.PCAScores(p, cw, 4), anomaly.CalibOptions{})
+	pcaTail, err := anomaly.FitTail(anomaly.PCAScores(p, cw, 4))
 	if err != nil {
 		return err
 	}
@@ -520,7 +522,7 @@ func (r *Report) score(calWin []float32) error {
 	dataset.Normalize(testWin, norm, ch)
 	ps := anomaly.PCAScores(p, testWin, 4)
 	r.TestScores["pca"] = ps
-	r.Scores = append(r.Scores, r.scoreRow("pca", fmt.Sprintf("%d components", c.Latent), ps, set.Threshold))
+	r.Scores = append(r.Scores, r.scoreRow("pca", fmt.Sprintf("%d components", c.Latent), ps, pcaTail.Threshold(anomaly.DefaultAlarmRate)))
 
 	// Rolling z-score: the trail length tuned for AUC on the tuning days,
 	// the threshold calibrated on the normal calibration days.
@@ -540,7 +542,7 @@ func (r *Report) score(calWin []float32) error {
 	if err != nil {
 		return err
 	}
-	zset, err := anomaly.Threshold(cs, anomaly.CalibOptions{})
+	zTail, err := anomaly.FitTail(cs)
 	if err != nil {
 		return err
 	}
@@ -549,7 +551,7 @@ func (r *Report) score(calWin []float32) error {
 		return err
 	}
 	r.TestScores["rolling-z"] = zs
-	r.Scores = append(r.Scores, r.scoreRow("rolling z-score", fmt.Sprintf("trail %d", bestTrail), zs, zset.Threshold))
+	r.Scores = append(r.Scores, r.scoreRow("rolling z-score", fmt.Sprintf("trail %d", bestTrail), zs, zTail.Threshold(anomaly.DefaultAlarmRate)))
 
 	// The latent codes of the test windows, for the scatter plot.
 	s, err := r.Int8.NewSession(1)

@@ -53,9 +53,9 @@ func (r *Report) Figure(channels int) *plot.Figure {
 	for i, e := range r.WindowEnds {
 		sx[i] = float64(e) / day
 	}
-	fig.Panels = append(fig.Panels, &plot.Panel{Title: "anomaly score (int8)", XLabel: "days", Spans: spans,
+	fig.Panels = append(fig.Panels, &plot.Panel{Title: "anomaly score (int8), 0.5 at the threshold", XLabel: "days", Spans: spans,
 		Lines:  []plot.Line{{Label: "score", X: sx, Y: sc, Color: plot.Orange, Width: 1.4}},
-		HLines: []plot.HLine{{Y: r.Settings.Threshold, Label: "threshold", Color: plot.Red, Dash: true}}})
+		HLines: []plot.HLine{{Y: 0.5, Label: "threshold", Color: plot.Red, Dash: true}}})
 	if p := r.latentPanel(); p != nil {
 		fig.Panels = append(fig.Panels, p)
 	}

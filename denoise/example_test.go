@@ -25,7 +25,7 @@ func ExampleNew() {
 		g.Next(clean, obs)
 		buf.Add(stream.Row{Values: obs})
 	}
-	m, _, err := buf.Fit(learn.Config{Train: train.SeriesOptions{Config: train.Config{Epochs: 2, Seed: 1}}})
+	m, _, err := buf.Fit(learn.Options{Window: 64, Train: train.Config{Epochs: 2, Seed: 1}})
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -27,7 +27,7 @@ func ExampleBuffer() {
 		g.Next(clean, obs)
 		buf.Add(stream.Row{Values: obs})
 	}
-	m, _, err := buf.Fit(learn.Config{Train: train.SeriesOptions{Config: train.Config{Epochs: 5, Seed: 1}}})
+	m, _, err := buf.Fit(learn.Options{Train: train.Config{Epochs: 5, Seed: 1}})
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -52,6 +52,6 @@ func ExampleBuffer() {
 	sc.Close()
 	fmt.Printf("flagged %d rows after the sensor froze, blamed on %s\n", onset-3400, blamed)
 	// Output:
-	// learned an int8 model of 4 channels x 64 rows
-	// flagged 11 rows after the sensor froze, blamed on pressure_1
+	// learned an int8 model of 4 channels x 32 rows
+	// flagged 6 rows after the sensor froze, blamed on pressure_1
 }

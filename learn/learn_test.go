@@ -2,10 +2,13 @@ package learn
 
 import (
 	"math"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
 	"github.com/edgeml/edge/anomaly"
+	"github.com/edgeml/edge/dataset"
+	"github.com/edgeml/edge/model"
 	"github.com/edgeml/edge/stream"
 	"github.com/edgeml/edge/synth"
 	"github.com/edgeml/edge/train"
@@ -44,47 +47,121 @@ func TestBufferFull(t *testing.T) {
 	}
 }
 
-func TestFit(t *testing.T) {
-	g, _ := synth.New(synth.Config{Channels: 4, Seed: 3})
-	b, _ := NewBuffer(g.Names(), 3000, 0)
-	clean, obs := make([]float32, 4), make([]float32, 4)
-	for !b.Full() {
-		g.Next(clean, obs)
-		if _, err := b.Add(stream.Row{Values: obs}); err != nil {
-			t.Fatal(err)
+func TestDominantPeriod(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	for _, p := range []int{12, 24, 50} {
+		n, c := 2000, 3
+		x := make([]float32, n*c)
+		for i := range x {
+			tt := i / c
+			x[i] = float32(math.Sin(2*math.Pi*float64(tt)/float64(p)+float64(i%c)) + 0.3*rng.NormFloat64())
+		}
+		if got := DominantPeriod(x, c); got < p-1 || got > p+1 {
+			t.Errorf("period %d: found %d", p, got)
 		}
 	}
-	var log strings.Builder
-	m, rep, err := b.Fit(Config{Train: train.SeriesOptions{Config: train.Config{Epochs: 3, Seed: 1}}, Log: &log})
+	noise := make([]float32, 1000)
+	for i := range noise {
+		noise[i] = float32(rng.NormFloat64())
+	}
+	if got := DominantPeriod(noise, 1); got != 0 {
+		t.Errorf("white noise: period %d", got)
+	}
+	for _, c := range []struct{ n, ch, p, want int }{
+		{10000, 8, 0, DefaultWindow}, {10000, 8, 48, MaxWindow}, {10000, 1, 300, MaxWindow}, {10000, 1, 24, 24},
+		{100, 1, 0, 12}, {500, 52, 0, 2}, {100, 52, 0, 1},
+	} {
+		if got := ChooseWindow(c.n, c.ch, c.p); got != c.want {
+			t.Errorf("ChooseWindow(%d rows, %d channels, period %d) = %d, want %d", c.n, c.ch, c.p, got, c.want)
+		}
+	}
+}
+
+// synthSeries returns n generated rows (with the generator's dropouts as NaN).
+func synthSeries(t testing.TB, ch, n int, seed uint64) *dataset.Series {
+	t.Helper()
+	g, err := synth.New(synth.Config{Channels: ch, Seed: seed, Season: 1000, Trend: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !m.Quantized() || m.Steps != 64 || m.Channels != 4 {
-		t.Errorf("model: quantised %v, %dx%d", m.Quantized(), m.Steps, m.Channels)
+	_, obs := g.Series(n)
+	return &dataset.Series{Source: "synth", Names: g.Names(), Values: obs, Lines: make([]int, n)}
+}
+
+func TestFit(t *testing.T) {
+	s := synthSeries(t, 4, 3000, 3)
+	var log strings.Builder
+	fm, qm, rep, err := Fit(s, Options{Train: train.Config{Epochs: 3, Seed: 1}, Log: &log})
+	if err != nil {
+		t.Fatal(err)
 	}
-	set, err := anomaly.Load(m)
-	if err != nil || set.Threshold != rep.Settings.Threshold || set.Windows < 10 {
-		t.Errorf("settings %+v, %v", set, err)
+	if !qm.Quantized() || fm.Quantized() || qm.Channels != 4 || qm.Steps != rep.Window || rep.Window < 2 || rep.Window > MaxWindow {
+		t.Errorf("models: int8 %v, float %v, %dx%d, window %d", qm.Quantized(), fm.Quantized(), qm.Steps, qm.Channels, rep.Window)
 	}
-	if rep.Rows != 3000 || rep.TrainRows+rep.CalibRows != 3000 || rep.CalibRows != 750 {
-		t.Errorf("rows %d = %d + %d", rep.Rows, rep.TrainRows, rep.CalibRows)
+	for name, m := range map[string]*model.Model{"float": fm, "int8": qm} {
+		set, err := anomaly.Load(m)
+		if err != nil || set.Rows != 3000 || !strings.Contains(set.Source, "5 folds") {
+			t.Errorf("%s settings: %d rows from %q (%v)", name, set.Rows, set.Source, err)
+		}
 	}
-	if !strings.Contains(log.String(), "threshold") {
+	qs, _ := anomaly.Load(qm)
+	for ch := range qs.Scale {
+		if qs.Scale[ch] < rep.Settings.Scale[ch] {
+			t.Errorf("channel %d: the int8 scale %v is below the float one %v", ch, qs.Scale[ch], rep.Settings.Scale[ch])
+		}
+	}
+	if !strings.Contains(log.String(), "thresholds from 3000 out-of-sample rows") {
 		t.Errorf("log: %s", log.String())
 	}
-	// A short buffer gets a shorter window.
-	s, _ := NewBuffer([]string{"a"}, 200, 0)
-	for i := 0; i < 200; i++ {
-		s.Add(stream.Row{Values: []float32{float32(math.Sin(float64(i) / 5))}})
-	}
-	m2, _, err := s.Fit(Config{Train: train.SeriesOptions{Arch: train.Arch{Hidden: []int{8}, Latent: 2}, Config: train.Config{Epochs: 2}}})
+	// Rows of the same installation that follow: flags stay rare.
+	more := synthSeries(t, 4, 6000, 3)
+	flagged := 0
+	sc, err := anomaly.New(qm, anomaly.Config{}, func(s *anomaly.Score) error {
+		if s.Flag && s.Finding == anomaly.NoFinding {
+			flagged++
+		}
+		return nil
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m2.Steps >= 64 {
-		t.Errorf("window %d for 200 rows", m2.Steps)
+	for i := 3000; i < 6000; i++ {
+		sc.Push(stream.Row{Values: more.Values[i*4 : (i+1)*4], Line: i})
 	}
-	if _, _, err := s.Fit(Config{HoldOut: 0.95}); err == nil {
-		t.Error("a hold-out of 95% accepted")
+	sc.Close()
+	if flagged > 60 {
+		t.Errorf("%d of 3000 normal rows flagged after learning", flagged)
+	}
+}
+
+func TestFitShortAndUnivariate(t *testing.T) {
+	// 100 rows of one channel: the shortest learning period accepted.
+	rng := rand.New(rand.NewPCG(2, 2))
+	x := make([]float32, 100)
+	for i := range x {
+		x[i] = float32(math.Sin(float64(i)/4) + 0.1*rng.NormFloat64())
+	}
+	s := &dataset.Series{Source: "short", Names: []string{"v"}, Values: x, Lines: make([]int, 100)}
+	_, qm, rep, err := Fit(s, Options{Train: train.Config{Epochs: 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if qm.Steps > 12 || rep.Settings.Rows != 100 {
+		t.Errorf("window %d, %d rows for the thresholds", qm.Steps, rep.Settings.Rows)
+	}
+	if _, _, _, err := Fit(&dataset.Series{Source: "tiny", Names: []string{"v"}, Values: x[:99], Lines: make([]int, 99)}, Options{}); err == nil {
+		t.Error("99 rows accepted")
+	}
+	// One outlier in the learning rows does not set the scale.
+	x[50] = 1e6
+	_, qm2, _, err := Fit(s, Options{Train: train.Config{Epochs: 1}, Float: false})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sc := qm2.Norm.Scale[0]; sc > 2 || sc < 0.3 {
+		t.Errorf("scale %v with one outlier of 1e6 among values of about ±1", sc)
+	}
+	if _, _, _, err := Fit(s, Options{Folds: 1}); err == nil {
+		t.Error("one fold accepted")
 	}
 }

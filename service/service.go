@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"sync"
@@ -318,18 +319,19 @@ func (g *group) publish(t string, b []byte) {
 
 // Event is the JSON of an anomaly event or window score.
 type Event struct {
-	Group     string    `json:"group"`
-	Event     string    `json:"event,omitempty"` // "start" or "end"
-	Time      *float64  `json:"ts"`
-	Line      int       `json:"line"`
-	StartTime *float64  `json:"event_ts,omitempty"`
-	StartLine int       `json:"event_line,omitempty"`
-	Score     float64   `json:"score"`
-	Raw       float64   `json:"raw"`
-	Threshold float64   `json:"threshold"`
-	Flag      bool      `json:"flag"`
-	Top       []Channel `json:"top"`
-	Stuck     int       `json:"stuck,omitempty"`
+	Group     string   `json:"group"`
+	Event     string   `json:"event,omitempty"` // "start" or "end"
+	Time      *float64 `json:"ts"`
+	Line      int      `json:"line"`
+	StartTime *float64 `json:"event_ts,omitempty"`
+	StartLine int      `json:"event_line,omitempty"`
+	Score     float64  `json:"score"` // in [0, 1], 0.5 at the threshold
+	P         float64  `json:"p"`     // the row's p-value under normal operation
+	Flag      bool     `json:"flag"`
+	// Kind says what an event is about: "anomaly", or a channel that is
+	// "missing" or "frozen" (its name first in Top).
+	Kind string    `json:"kind,omitempty"`
+	Top  []Channel `json:"top"`
 }
 
 // Channel is one channel's share of a window's error.
@@ -339,7 +341,9 @@ type Channel struct {
 }
 
 func (g *group) scored(sc *anomaly.Score) error {
-	g.s.M.Windows.Inc()
+	if sc.Window {
+		g.s.M.Windows.Inc()
+	}
 	kind := ""
 	switch {
 	case sc.Onset:
@@ -351,10 +355,10 @@ func (g *group) scored(sc *anomaly.Score) error {
 		g.flagging = false
 	}
 	scores := g.s.cfg.Output.ScoresTopic
-	if kind == "" && scores == "" {
+	if kind == "" && (scores == "" || !sc.Window) {
 		return nil
 	}
-	ev := Event{Group: g.cfg.Name, Event: kind, Line: sc.Line, Score: sc.Score, Raw: sc.Raw, Threshold: sc.Threshold, Flag: sc.Flag, Stuck: sc.Stuck}
+	ev := Event{Group: g.cfg.Name, Event: kind, Line: sc.Line, Score: sc.Score, P: sc.P, Flag: sc.Flag, Kind: sc.Kind}
 	if sc.HasTime {
 		t := sc.Time
 		ev.Time = &t
@@ -371,6 +375,9 @@ func (g *group) scored(sc *anomaly.Score) error {
 		idx[i] = i
 	}
 	sort.Slice(idx, func(a, b int) bool { return sc.Contrib[idx[a]] > sc.Contrib[idx[b]] })
+	if sc.Finding != anomaly.NoFinding {
+		idx = append([]int{sc.FindingChannel}, slices.DeleteFunc(idx, func(i int) bool { return i == sc.FindingChannel })...)
+	}
 	for _, c := range idx[:min(3, len(idx))] {
 		ev.Top = append(ev.Top, Channel{g.names[c], sc.Contrib[c]})
 	}

@@ -44,7 +44,7 @@ func testModel(t testing.TB) string {
 			g.Next(clean, obs)
 			b.Add(stream.Row{Values: obs})
 		}
-		m, _, err := b.Fit(learn.Config{Train: train.SeriesOptions{Window: 32, Config: train.Config{Epochs: 3, Seed: 1}}})
+		m, _, err := b.Fit(learn.Options{Window: 32, Train: train.Config{Epochs: 3, Seed: 1}})
 		if err != nil {
 			modelErr = err
 			return

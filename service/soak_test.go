@@ -51,7 +51,7 @@ func soakModel(t *testing.T) (string, []string) {
 		g.Next(clean, obs)
 		b.Add(stream.Row{Values: obs})
 	}
-	m, _, err := b.Fit(learn.Config{Train: train.SeriesOptions{Config: train.Config{Epochs: 2, Seed: 1}}})
+	m, _, err := b.Fit(learn.Options{Train: train.Config{Epochs: 2, Seed: 1}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -26,8 +26,10 @@ type SeriesOptions struct {
 	// decides early stopping).
 	ValFraction float64
 	// Norm is the input normalisation fitted on the training rows
-	// (default meanstd).
+	// (default meanstd; dataset.Robust for median and IQR).
 	Norm model.NormKind
+	// Normalization, if set, is used as it is instead of fitting one.
+	Normalization *model.Normalization
 	// Config is the training run.
 	Config Config
 	// NoBaseline skips the PCA comparison.
@@ -152,7 +154,9 @@ func FitSeries(s *dataset.Series, o SeriesOptions) (*model.Model, *SeriesResult,
 	if err != nil {
 		return nil, nil, err
 	}
-	if m.Norm, err = trainS.FitNormalization(o.Norm); err != nil {
+	if o.Normalization != nil {
+		m.Norm = *o.Normalization
+	} else if m.Norm, err = trainS.FitNormalization(o.Norm); err != nil {
 		return nil, nil, err
 	}
 	m.ChannelNames = append([]string(nil), s.Names...)

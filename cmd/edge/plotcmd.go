@@ -99,11 +99,11 @@ Flags:`)
 	code := make([]float32, m.Latent())
 	if scoreErr == nil {
 		sc, err = anomaly.New(m, anomaly.Config{Settings: set, Stream: sf.config()}, func(s *anomaly.Score) error {
-			t0, t1 := float64(s.StartLine), float64(s.Line)
+			t := float64(s.Line)
 			if s.HasTime {
-				t0, t1 = s.StartTime, s.Time
+				t = s.Time
 			}
-			wins = append(wins, win{t0, t1, s.Raw, s.Flag})
+			wins = append(wins, win{t, t, s.Score, s.Flag})
 			return nil
 		})
 		if err != nil {
@@ -111,7 +111,9 @@ Flags:`)
 		}
 	}
 	// The latent codes, from a stream of its own over the same windows.
-	lat, err := stream.New(stream.ForModel(m, sf.hop), latentProc(func(x []float32) error {
+	latCfg := stream.ForModel(m, sf.hop)
+	latHop := latCfg.Hop
+	lat, err := stream.New(latCfg, latentProc(func(x []float32) error {
 		if err := enc.Encode(code, x); err != nil {
 			return err
 		}
@@ -204,13 +206,16 @@ Flags:`)
 		for i, w := range wins {
 			sx[i], sy[i] = x(w.t1), w.raw
 		}
-		fig.Panels = append(fig.Panels, &plot.Panel{Title: "anomaly score (reconstruction error)", XLabel: unit, Spans: spans,
+		fig.Panels = append(fig.Panels, &plot.Panel{Title: "anomaly score (0.5 at the threshold)", XLabel: unit, Spans: spans,
 			Lines:  []plot.Line{{Label: "score", X: sx, Y: sy, Color: plot.Orange, Width: 1.4}},
-			HLines: []plot.HLine{{Y: sc.Settings().Threshold, Label: "threshold", Color: plot.Red, Dash: true}}})
+			HLines: []plot.HLine{{Y: 0.5, Label: "threshold", Color: plot.Red, Dash: true}}})
 	} else {
 		fmt.Fprintf(stderr, "edge plot: no score panel: %v\n", scoreErr)
 	}
-	if p := latentPanel(codes, m.Latent(), wins2flags(len(codes)/max(1, m.Latent()), func(i int) bool { return i < len(wins) && wins[i].flag })); p != nil {
+	if p := latentPanel(codes, m.Latent(), wins2flags(len(codes)/max(1, m.Latent()), func(i int) bool {
+		end := m.Steps - 1 + i*latHop // the code's window ends at this row
+		return end < len(wins) && wins[end].flag
+	})); p != nil {
 		fig.Panels = append(fig.Panels, p)
 	}
 	for _, o := range outs {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -9,9 +8,9 @@ import (
 	"strings"
 
 	"github.com/edgeml/edge/anomaly"
+	"github.com/edgeml/edge/learn"
 	"github.com/edgeml/edge/model"
 	"github.com/edgeml/edge/quant"
-	"github.com/edgeml/edge/train"
 )
 
 func cmdQuantize(args []string, stdout, stderr io.Writer) error {
@@ -24,9 +23,8 @@ func cmdQuantize(args []string, stdout, stderr io.Writer) error {
 	keep := fs.String("keep-float", "", "comma-separated layers to keep in float32, e.g. encoder.0,decoder.3 (names as in the report)")
 	timeCol := fs.String("time-column", "", `the timestamp column (default: time, timestamp, ts, date or datetime if present; "-": none)`)
 	channels := fs.String("channels", "", "comma-separated columns, in the model's channel order (default: the model's channel names)")
-	hop := fs.Int("hop", 0, "rows between calibration windows (default: the training hop, else window/4)")
+	hop := fs.Int("hop", 0, "rows between calibration windows (default: window/4)")
 	maxWindows := fs.Int("max-windows", 4096, "at most this many calibration windows, spread evenly over the file")
-	impute := fs.Bool("impute", false, "fill missing values with the channel's previous reading instead of stopping at the first")
 	floatBottleneck := fs.Bool("float-bottleneck", true, "keep the two small layers around the code in float32 (the int8 model's accuracy gains most there, at almost no cost)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, `Usage: edge quantize MODEL --calib FILE.csv [-o OUT] [flags]
@@ -65,7 +63,7 @@ Flags:`)
 	if cols == "" {
 		cols = strings.Join(m.ChannelNames, ",")
 	}
-	series, err := readSeries(*calib, *timeCol, cols, *impute, stderr)
+	series, err := readSeries(*calib, *timeCol, cols, true, stderr)
 	if err != nil {
 		return err
 	}
@@ -74,12 +72,7 @@ Flags:`)
 	}
 	h := *hop
 	if h == 0 {
-		var set train.TrainSettings
-		if raw, ok := m.Apps["train"]; ok && json.Unmarshal(raw, &set) == nil && set.Hop > 0 {
-			h = set.Hop
-		} else {
-			h = max(1, m.Steps/4)
-		}
+		h = max(1, m.Steps/4)
 	}
 	x, n, err := series.Windows(m.Steps, h)
 	if err != nil {
@@ -109,20 +102,15 @@ Flags:`)
 	}
 	q.Provenance["calibration_data"] = filepath.Base(series.Source)
 	q.Provenance["calibration_windows"] = fmt.Sprint(n)
-	// An anomaly threshold set for the float32 model is set again for the
-	// int8 one, by the same rule, on the calibration readings.
+	// The anomaly settings learned for the float32 model carry over,
+	// each channel's typical error widened by int8's extra error on the
+	// calibration windows.
 	var thr string
-	if old, err := anomaly.Load(m); err == nil {
-		opt := anomaly.CalibOptions{Rule: old.Rule, Percentile: old.Percentile, K: old.K, Base: old}
-		opt.Base.Stuck = 0
-		set, err := anomaly.CalibrateSeries(q, series.Values, opt)
-		if err != nil {
-			return fmt.Errorf("recalibrating the anomaly threshold for int8: %w", err)
+	if _, err := anomaly.Load(m); err == nil {
+		if err := learn.CarryOver(m, q, x); err != nil {
+			return fmt.Errorf("carrying the anomaly settings over to int8: %w", err)
 		}
-		if err := anomaly.Store(q, set); err != nil {
-			return err
-		}
-		thr = fmt.Sprintf("anomaly threshold recalibrated for int8 on %s: %.4g (float32: %.4g)\n", series.Source, set.Threshold, old.Threshold)
+		thr = "anomaly settings carried over, channel scales widened by int8's error on the calibration windows\n"
 	}
 	dst := *out
 	if dst == "" {

@@ -13,43 +13,37 @@ import (
 
 // scoreFlags override the model's stored scorer settings.
 type scoreFlags struct {
-	threshold, hysteresis, adapt float64
-	minWindows, stuck            int
-	events                       bool
+	rate, hysteresis float64
+	minRows          int
+	events           bool
+	per              string
 }
 
 func (f *scoreFlags) register(fs *flag.FlagSet) {
-	fs.Float64Var(&f.threshold, "threshold", 0, "raw-score threshold (default: the model's calibrated one)")
-	fs.Float64Var(&f.hysteresis, "hysteresis", 0, "a flag ends below this fraction of the threshold (default: the model's, 0.8)")
-	fs.IntVar(&f.minWindows, "min-windows", 0, "windows in a row over the threshold before a flag starts (default: the model's, 2)")
-	fs.Float64Var(&f.adapt, "adapt", -1, "rate at which the threshold follows slow drift of normal scores, per window (default: the model's; 0: off)")
-	fs.IntVar(&f.stuck, "stuck", 0, "identical readings in a row that count as a stuck sensor (default: the model's; negative: off)")
-	fs.BoolVar(&f.events, "events", false, "write only the windows that start a flag (one line per anomaly)")
+	fs.Float64Var(&f.rate, "rate", 0, "target false-alarm rate per row: the thresholds follow from the learned tails (default: the model's, 0.0005)")
+	fs.Float64Var(&f.hysteresis, "hysteresis", 0, "a flag ends when the score falls below this fraction of 0.5 (default: the model's, 0.8)")
+	fs.IntVar(&f.minRows, "min-rows", 0, "rows in a row over the threshold before a flag starts (default: the model's, 1)")
+	fs.BoolVar(&f.events, "events", false, "write only the rows that start an anomaly or a channel finding (one line per event)")
+	fs.StringVar(&f.per, "per", "row", "row: a line per input row; window: a line per scored window (its newest row)")
 }
 
 // settings applies the flags to the model's settings.
 func (f *scoreFlags) settings(m *model.Model) (anomaly.Settings, error) {
+	if !(f.rate >= 0 && f.rate < 0.5) || f.hysteresis < 0 || f.hysteresis > 1 || f.minRows < 0 || (f.per != "row" && f.per != "window") {
+		return anomaly.Settings{}, fmt.Errorf("%w: --rate in (0, 0.5), --hysteresis in (0, 1], --min-rows positive, --per row or window", errUsage)
+	}
 	set, err := anomaly.Load(m)
-	if err != nil && f.threshold == 0 {
+	if err != nil {
 		return set, err
 	}
-	if f.threshold < 0 || f.hysteresis < 0 || f.hysteresis > 1 || f.minWindows < 0 || f.adapt >= 1 {
-		return set, fmt.Errorf("%w: --threshold must be positive, --hysteresis in (0, 1], --min-windows positive, --adapt in [0, 1)", errUsage)
-	}
-	if f.threshold > 0 {
-		set.Threshold = f.threshold
+	if f.rate > 0 {
+		set.Rate = f.rate
 	}
 	if f.hysteresis > 0 {
 		set.Hysteresis = f.hysteresis
 	}
-	if f.minWindows > 0 {
-		set.MinWindows = f.minWindows
-	}
-	if f.adapt >= 0 {
-		set.Adapt = f.adapt
-	}
-	if f.stuck != 0 {
-		set.Stuck = f.stuck
+	if f.minRows > 0 {
+		set.MinRows = f.minRows
 	}
 	return set, nil
 }
@@ -64,12 +58,14 @@ func cmdScore(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, `Usage: edge score MODEL [FILE.csv|-] [flags]
 
 Scores a CSV of readings (a file, or stdin) for anomalies with the model
-and its calibrated threshold: one line per window, at its newest row, as
-CSV or JSON lines on stdout: the raw score (reconstruction error), the
-score in [0, 1] (0.5 at the threshold), whether the window is flagged
-(after hysteresis and the minimum duration), and each channel's share.
-The exit status is 3 if values were missing or rows dropped, unless
---lenient.
+and its learned thresholds: one line per input row (or per window, --per
+window), in input order, as CSV or JSON lines on stdout: the input line
+and time, the score in [0, 1] (0.5 at the threshold), the row's p-value
+under normal operation, whether it is flagged (after the minimum duration
+and hysteresis, or because a channel stopped reporting or froze), the
+event an onset starts, the channel to blame, the four statistics and each
+channel's share of the error. The exit status is 3 if values were missing
+or rows dropped, unless --lenient.
 
 Flags:`)
 		fs.PrintDefaults()
@@ -102,7 +98,7 @@ Flags:`)
 	}
 	defer in.close()
 	o := newOut(stdout, sf.format)
-	sc, flags, err := newScoreWriter(m, set, sf.config(), in, o, scf.events)
+	sc, counts, err := newScoreWriter(m, set, sf.config(), in, o, &scf)
 	if err != nil {
 		return err
 	}
@@ -113,13 +109,32 @@ Flags:`)
 	if runErr != nil {
 		return runErr
 	}
-	fmt.Fprintf(stderr, "edge score: %d windows scored, %d anomalies flagged (threshold %.4g)\n", sc.Stream().Stats().Windows, *flags, sc.Settings().Threshold)
+	fmt.Fprintf(stderr, "edge score: %d rows scored, %d flagged; %s\n", counts.rows, counts.flagged, counts.events())
 	return reportStream(stderr, "score", in, sc.Stream().Stats(), sf.lenient)
 }
 
-// newScoreWriter returns a scorer that writes each window (or only onsets)
-// to o, and a counter of the anomalies it flags.
-func newScoreWriter(m *model.Model, set anomaly.Settings, sc stream.Config, in *input, o *out, events bool) (*anomaly.Scorer, *int, error) {
+// scoreCounts counts what a score writer saw.
+type scoreCounts struct {
+	rows, flagged int
+	kinds         map[string]int
+}
+
+func (c *scoreCounts) events() string {
+	if len(c.kinds) == 0 {
+		return "no events"
+	}
+	var parts []string
+	for _, k := range []string{"anomaly", "missing", "frozen"} {
+		if n := c.kinds[k]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, k))
+		}
+	}
+	return strings.Join(parts, ", ") + " events"
+}
+
+// newScoreWriter returns a scorer that writes each row (or window, or
+// only event onsets) to o, and its counts.
+func newScoreWriter(m *model.Model, set anomaly.Settings, sc stream.Config, in *input, o *out, f *scoreFlags) (*anomaly.Scorer, *scoreCounts, error) {
 	names := in.rd.Names()
 	if !o.jsonl {
 		b := o.buf[:0]
@@ -127,7 +142,7 @@ func newScoreWriter(m *model.Model, set anomaly.Settings, sc stream.Config, in *
 			b = append(b, csvName(in.rd.TimeName())...)
 			b = append(b, ',')
 		}
-		b = append(b, "line,start_line,raw,score,threshold,above,flag,onset,top,stuck"...)
+		b = append(b, "line,score,p,flag,onset,event,event_line,top,spe,peak,range,smooth"...)
 		for _, n := range names {
 			b = append(b, ',')
 			b = append(b, csvName("share_"+n)...)
@@ -136,88 +151,95 @@ func newScoreWriter(m *model.Model, set anomaly.Settings, sc stream.Config, in *
 		o.w.Write(b)
 		o.buf = b
 	}
-	flags := new(int)
+	counts := &scoreCounts{kinds: map[string]int{}}
 	s, err := anomaly.New(m, anomaly.Config{Settings: set, Stream: sc}, func(s *anomaly.Score) error {
-		if s.Onset {
-			*flags++
+		counts.rows++
+		if s.Flag {
+			counts.flagged++
 		}
-		if events && !s.Onset {
+		if s.Onset {
+			counts.kinds[s.Kind]++
+		}
+		if (f.events && !s.Onset) || (f.per == "window" && !s.Window && !s.Onset) {
 			return nil
 		}
 		o.text = in.rd.TimeIsText
-		b := o.buf[:0]
-		line := s.Line
-		if s.Onset {
-			line = s.EventLine
-		}
-		if o.jsonl {
-			b = append(b, `{"line":`...)
-			b = appendInt(b, s.Line)
-			if s.HasTime {
-				b = append(b, `,"time":`...)
-				b = o.appendTime(b, s.Time)
-			}
-			b = append(b, `,"start_line":`...)
-			b = appendInt(b, s.StartLine)
-			b = append(b, `,"raw":`...)
-			b = appendFloat(b, s.Raw, 64)
-			b = append(b, `,"score":`...)
-			b = appendFloat(b, s.Score, 64)
-			b = append(b, `,"threshold":`...)
-			b = appendFloat(b, s.Threshold, 64)
-			b = fmt.Appendf(b, `,"above":%t,"flag":%t,"onset":%t`, s.Above, s.Flag, s.Onset)
-			if s.Onset {
-				b = append(b, `,"event_line":`...)
-				b = appendInt(b, line)
-				if s.HasTime {
-					b = append(b, `,"event_time":`...)
-					b = o.appendTime(b, s.EventTime)
-				}
-			}
-			b = append(b, `,"top":`...)
-			b = fmt.Appendf(b, "%q", names[s.Top])
-			if s.Stuck > 0 {
-				b = append(b, `,"stuck":`...)
-				b = appendInt(b, s.Stuck)
-			}
-			b = append(b, `,"shares":{`...)
-			for i, v := range s.Contrib {
-				if i > 0 {
-					b = append(b, ',')
-				}
-				b = fmt.Appendf(b, "%q:", names[i])
-				b = appendFloat(b, float64(v), 32)
-			}
-			b = append(b, "}}\n"...)
-		} else {
-			if s.HasTime {
-				b = o.appendTime(b, s.Time)
-				b = append(b, ',')
-			}
-			b = appendInt(b, s.Line)
-			b = append(b, ',')
-			b = appendInt(b, s.StartLine)
-			b = append(b, ',')
-			b = appendFloat(b, s.Raw, 64)
-			b = append(b, ',')
-			b = appendFloat(b, s.Score, 64)
-			b = append(b, ',')
-			b = appendFloat(b, s.Threshold, 64)
-			b = fmt.Appendf(b, ",%d,%d,%d,", b2i(s.Above), b2i(s.Flag), b2i(s.Onset))
-			b = append(b, csvName(names[s.Top])...)
-			b = append(b, ',')
-			b = appendInt(b, s.Stuck)
-			for _, v := range s.Contrib {
-				b = append(b, ',')
-				b = appendFloat(b, float64(v), 32)
-			}
-			b = append(b, '\n')
-		}
-		o.buf = b
-		_, err := o.w.Write(b)
+		o.buf = appendScore(o.buf[:0], o, s, names)
+		_, err := o.w.Write(o.buf)
 		return err
 	})
-	return s, flags, err
+	return s, counts, err
+}
+
+// appendScore appends one scored row as CSV or a JSON line.
+func appendScore(b []byte, o *out, s *anomaly.Score, names []string) []byte {
+	top := names[s.Top]
+	if o.jsonl {
+		b = append(b, `{"line":`...)
+		b = appendInt(b, s.Line)
+		if s.HasTime {
+			b = append(b, `,"time":`...)
+			b = o.appendTime(b, s.Time)
+		}
+		b = append(b, `,"score":`...)
+		b = appendFloat(b, s.Score, 64)
+		b = append(b, `,"p":`...)
+		b = appendFloat(b, s.P, 64)
+		b = fmt.Appendf(b, `,"flag":%t,"onset":%t`, s.Flag, s.Onset)
+		if s.Onset {
+			b = fmt.Appendf(b, `,"event":%q,"event_line":`, s.Kind)
+			b = appendInt(b, s.EventLine)
+			if s.HasTime {
+				b = append(b, `,"event_time":`...)
+				b = o.appendTime(b, s.EventTime)
+			}
+		}
+		if s.Finding != anomaly.NoFinding {
+			b = fmt.Appendf(b, `,"finding":%q`, s.Finding.String())
+		}
+		b = fmt.Appendf(b, `,"top":%q`, top)
+		for i, v := range s.Stats {
+			b = fmt.Appendf(b, `,%q:`, anomaly.StatNames[i])
+			b = appendFloat(b, v, 32)
+		}
+		b = append(b, `,"shares":{`...)
+		for i, v := range s.Contrib {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = fmt.Appendf(b, "%q:", names[i])
+			b = appendFloat(b, float64(v), 32)
+		}
+		return append(b, "}}\n"...)
+	}
+	if s.HasTime {
+		b = o.appendTime(b, s.Time)
+		b = append(b, ',')
+	}
+	b = appendInt(b, s.Line)
+	b = append(b, ',')
+	b = appendFloat(b, s.Score, 64)
+	b = append(b, ',')
+	b = appendFloat(b, s.P, 64)
+	b = fmt.Appendf(b, ",%d,%d,", b2i(s.Flag), b2i(s.Onset))
+	if s.Onset {
+		b = append(b, s.Kind...)
+		b = append(b, ',')
+		b = appendInt(b, s.EventLine)
+	} else {
+		b = append(b, ',')
+	}
+	b = append(b, ',')
+	b = append(b, csvName(top)...)
+	for _, v := range s.Stats {
+		b = append(b, ',')
+		b = appendFloat(b, v, 32)
+	}
+	for _, v := range s.Contrib {
+		b = append(b, ',')
+		b = appendFloat(b, float64(v), 32)
+	}
+	return append(b, '\n')
 }
 
 func b2i(b bool) int {
@@ -231,21 +253,24 @@ func cmdCalibrate(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("calibrate", stderr)
 	var sf streamFlags
 	sf.register(fs)
-	data := fs.String("data", "", "CSV of normal readings to calibrate on (required; - reads stdin)")
-	out := fs.String("o", "", "where to write the model with its threshold (default: overwrite MODEL)")
-	rule := fs.String("rule", "percentile", "threshold rule: percentile (of the normal windows' scores) or sigma (mean + k standard deviations)")
-	pct := fs.Float64("percentile", 99.5, "for --rule percentile")
-	k := fs.Float64("k", 4, "for --rule sigma")
-	var scf scoreFlags
-	fs.Float64Var(&scf.hysteresis, "hysteresis", 0.8, "a flag ends below this fraction of the threshold")
-	fs.IntVar(&scf.minWindows, "min-windows", 2, "windows in a row over the threshold before a flag starts")
-	fs.Float64Var(&scf.adapt, "adapt", 0, "rate at which the threshold follows slow drift of normal scores (0: off)")
+	data := fs.String("data", "", "CSV of normal readings the model did NOT train on (required; - reads stdin)")
+	out := fs.String("o", "", "where to write the model with its new settings (default: replace MODEL, atomically)")
+	rate := fs.Float64("rate", anomaly.DefaultAlarmRate, "target false-alarm rate per row")
+	hysteresis := fs.Float64("hysteresis", 0.8, "a flag ends when the score falls below this fraction of 0.5")
+	minRows := fs.Int("min-rows", 1, "rows in a row over the threshold before a flag starts")
+	replace := fs.Bool("replace", false, "use these readings' thresholds even where they are lower than the model's learned ones")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, `Usage: edge calibrate MODEL --data NORMAL.csv [-o OUT] [flags]
 
-Streams readings known to be normal through the scorer and stores the
-anomaly threshold (and the stuck-sensor run length) in the model, for
-edge score and edge watch.
+Streams readings known to be normal through the scorer and learns its
+settings from them: each channel's typical error, the smoothing, the tails
+of the four statistics (peaks over threshold, a generalised Pareto fit) and
+the missing and frozen limits; stores them in the model for edge score and
+edge run. Use readings the model did not train on: a model reconstructs
+its own training rows too well, which would put the thresholds too low.
+edge train and edge watch already learn the settings from held-out rows
+(cross-fitting); calibrate to move a model to a new site or season. Unless
+--replace, no threshold goes below the model's learned one.
 
 Flags:`)
 		fs.PrintDefaults()
@@ -262,6 +287,9 @@ Flags:`)
 	}
 	if err := sf.check(); err != nil {
 		return err
+	}
+	if !(*rate > 0 && *rate < 0.5) || !(*hysteresis > 0 && *hysteresis <= 1) || *minRows < 1 {
+		return fmt.Errorf("%w: --rate in (0, 0.5), --hysteresis in (0, 1], --min-rows positive", errUsage)
 	}
 	m, err := model.Load(pos[0])
 	if err != nil {
@@ -289,10 +317,18 @@ Flags:`)
 	if len(series) == 0 {
 		return fmt.Errorf("%s: no data rows after the header", in.name)
 	}
-	base := anomaly.Settings{Hop: sf.hop, Hysteresis: scf.hysteresis, MinWindows: scf.minWindows, Adapt: scf.adapt}
-	set, err := anomaly.CalibrateSeries(m, series, anomaly.CalibOptions{Rule: *rule, Percentile: *pct, K: *k, Base: base})
+	old, oldErr := anomaly.Load(m)
+	base := anomaly.Settings{Rate: *rate, Hop: sf.hop, Hysteresis: *hysteresis, MinRows: *minRows}
+	if oldErr == nil && sf.hop == 0 {
+		base.Hop = old.Hop
+	}
+	set, err := anomaly.Calibrate(m, series, anomaly.LearnOptions{Base: base})
 	if err != nil {
 		return err
+	}
+	kept := 0
+	if oldErr == nil && !*replace {
+		kept = set.NoLower(old)
 	}
 	if err := anomaly.Store(m, set); err != nil {
 		return err
@@ -304,14 +340,15 @@ Flags:`)
 	if err := m.Save(dst); err != nil {
 		return err
 	}
-	desc := fmt.Sprintf("the %gth percentile", set.Percentile)
-	if set.Rule == "sigma" {
-		desc = fmt.Sprintf("mean + %g standard deviations", set.K)
+	thr := set.Thresholds()
+	fmt.Fprintf(stdout, "calibrated on %d normal rows from %s: thresholds at a false-alarm rate of %g: spe %.4g, peak %.4g, range %.4g, smooth %.4g (weight %.3g)\n",
+		set.Rows, in.name, set.Rate, thr[0], thr[1], thr[2], thr[3], set.Alpha)
+	if kept > 0 {
+		fmt.Fprintf(stdout, "%d of the %d statistics kept the model's higher learned tail (--replace to lower them)\n", kept, anomaly.NumStats)
 	}
-	fmt.Fprintf(stdout, "calibrated on %d normal windows from %s: scores mean %.4g, std %.4g; threshold %.4g (%s); a stuck sensor is %d identical readings\nwrote %s\n",
-		set.Windows, in.name, set.Mean, set.Std, set.Threshold, desc, set.Stuck, dst)
+	fmt.Fprintf(stdout, "wrote %s\n", dst)
 	if in.rd.Missing > 0 {
-		fmt.Fprintf(stderr, "edge calibrate: %d missing values were imputed and left out (first at %s)\n", in.rd.Missing, strings.Join(in.rd.MissingAt[:1], ""))
+		fmt.Fprintf(stderr, "edge calibrate: %d missing values were imputed (first at %s)\n", in.rd.Missing, strings.Join(in.rd.MissingAt[:1], ""))
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -131,12 +132,23 @@ func TestScoreCommand(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	ls := lines(out)
-	if !strings.HasPrefix(ls[0], "timestamp,line,start_line,raw,score,threshold,above,flag,onset,top,stuck,share_temp,share_load") {
+	if ls[0] != "timestamp,line,score,p,flag,onset,event,event_line,top,spe,peak,range,smooth,share_temp,share_load" {
 		t.Fatalf("header %q", ls[0])
 	}
-	// Window 16, the training hop 4: (1200-16)/4+1 windows, plus none extra.
-	if len(ls)-1 != (1200-16)/4+1 || !strings.Contains(errOut, "windows scored") {
-		t.Errorf("%d windows; stderr %s", len(ls)-1, errOut)
+	// One line per input row, in order, with the input's line.
+	if len(ls)-1 != 1200 || !strings.Contains(errOut, "1200 rows scored") {
+		t.Errorf("%d lines for 1200 rows; stderr %s", len(ls)-1, errOut)
+	}
+	for i, l := range ls[1:] {
+		if f := strings.Split(l, ","); f[1] != strconv.Itoa(i+2) {
+			t.Fatalf("output row %d is for line %s", i+1, f[1])
+		}
+	}
+	// Per window: the model's scoring hop is 1, so as many lines; with
+	// --hop 4, the windows' newest rows only.
+	code, out, _ = runEdge("score", qm, data, "--per", "window", "--hop", "4")
+	if n := len(lines(out)) - 1; code != 0 || n != (1200-16)/4+1 {
+		t.Errorf("--per window --hop 4: exit %d, %d lines", code, n)
 	}
 	// An injected fault on load is flagged and blamed on load.
 	text := csvText(1200)
@@ -154,22 +166,35 @@ func TestScoreCommand(t *testing.T) {
 	if !strings.Contains(out, `"onset":true`) || !strings.Contains(out, `"top":"load"`) {
 		t.Errorf("the fault was not flagged on load:\n%s", out)
 	}
-	// Settings from the command line.
-	code, out, _ = runEdge("score", qm, data, "--threshold", "1e-9", "--events")
-	if code != 0 || len(lines(out)) < 2 {
-		t.Errorf("a tiny threshold flags nothing: exit %d\n%s", code, out)
+	// Settings from the command line: a false-alarm rate of 40% flags a
+	// good share of normal rows.
+	code, out, _ = runEdge("score", qm, data, "--rate", "0.4")
+	flagged := 0
+	for _, l := range lines(out)[1:] {
+		if strings.Split(l, ",")[4] == "1" {
+			flagged++
+		}
+	}
+	if code != 0 || flagged < 100 {
+		t.Errorf("--rate 0.4: exit %d, %d of 1200 rows flagged", code, flagged)
 	}
 }
 
 func TestCalibrateCommand(t *testing.T) {
 	fm, _, data := models(t)
 	out := filepath.Join(t.TempDir(), "cal.edge")
-	code, stdout, errOut := runEdge("calibrate", fm, "--data", data, "--rule", "sigma", "--k", "5", "-o", out)
+	// The training rows: their scores are too low, so the model's learned
+	// thresholds are kept.
+	code, stdout, errOut := runEdge("calibrate", fm, "--data", data, "--rate", "0.001", "-o", out)
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	if !strings.Contains(stdout, "mean + 5 standard deviations") || !strings.Contains(stdout, "wrote "+out) {
+	if !strings.Contains(stdout, "false-alarm rate of 0.001") || !strings.Contains(stdout, "kept the model's higher learned tail") || !strings.Contains(stdout, "wrote "+out) {
 		t.Errorf("output: %s", stdout)
+	}
+	code, stdout, errOut = runEdge("calibrate", fm, "--data", data, "--replace", "-o", out)
+	if code != 0 || strings.Contains(stdout, "kept") {
+		t.Errorf("--replace: exit %d: %s %s", code, stdout, errOut)
 	}
 	code, _, errOut = runEdge("info", out)
 	if code != 0 || false {

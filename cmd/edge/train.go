@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -17,6 +16,7 @@ import (
 	"github.com/edgeml/edge/anomaly"
 	"github.com/edgeml/edge/dataset"
 	"github.com/edgeml/edge/kernels"
+	"github.com/edgeml/edge/learn"
 	"github.com/edgeml/edge/model"
 	"github.com/edgeml/edge/train"
 )
@@ -33,17 +33,17 @@ const (
 
 func cmdTrain(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("train", stderr)
-	data := fs.String("data", "", "CSV file of sensor readings with a header row (required; - reads stdin)")
+	data := fs.String("data", "", "CSV file of normal sensor readings with a header row (required; - reads stdin)")
 	out := fs.String("o", "model.edge", "where to write the float32 model")
 	timeCol := fs.String("time-column", "", `the timestamp column (default: a column named time, timestamp, ts, date or datetime, if any; "-": none)`)
 	channels := fs.String("channels", "", "comma-separated columns to train on, in order (default: every column but the timestamp)")
 	arch := fs.String("arch", "dense", "architecture: dense (fully connected) or conv (Conv1D encoder, transposed-conv decoder)")
-	hidden := fs.String("hidden", "", "dense: hidden widths of the encoder (default 64,32); conv: channels of its convolutions (default 16,32); the decoder mirrors them")
-	latent := fs.Int("latent", 8, "size of the latent code")
+	hidden := fs.String("hidden", "", "dense: hidden widths of the encoder (default: one layer, twice the code, 16 to 128); conv: channels of its convolutions (default 16,32); the decoder mirrors them")
+	latent := fs.Int("latent", 0, "size of the latent code (default: the principal components that explain 90% of the variance of the windows)")
 	act := fs.String("act", "relu", "hidden activation: relu, leaky_relu, tanh or sigmoid")
 	kernel := fs.Int("kernel", 5, "conv: kernel taps")
 	stride := fs.Int("stride", 2, "conv: stride of each convolution (the window must divide by stride^layers)")
-	variant := fs.String("variant", "vanilla", "vanilla, denoising, sparse or variational (sets the defaults of the flags below)")
+	variant := fs.String("variant", "denoising", "vanilla, denoising, sparse or variational (sets the defaults of the flags below)")
 	noise := fs.Float64("noise", -1, fmt.Sprintf("denoising: std of Gaussian noise added to the inputs, in normalised units (variant default %g)", defaultNoise))
 	mask := fs.Float64("mask", -1, fmt.Sprintf("denoising: probability that an input value is masked to the mean (variant default %g)", defaultMask))
 	spikes := fs.Float64("spikes", 0, "denoising: probability that an input value gets an impulse of ±5 std")
@@ -51,11 +51,14 @@ func cmdTrain(args []string, stdout, stderr io.Writer) error {
 	kl := fs.Float64("kl", 0, "sparse: weight of the KL sparsity penalty (makes the code a sigmoid; use instead of -l1)")
 	klTarget := fs.Float64("kl-target", 0.05, "sparse: target mean activation for -kl")
 	beta := fs.Float64("beta", 1, "variational: weight of the KL term")
-	window := fs.Int("window", 64, "window length in rows")
-	hop := fs.Int("hop", 0, "rows between window starts (default window/4)")
-	val := fs.Float64("val", 0.2, "fraction of rows, at the end, held out for validation (-1: none)")
-	norm := fs.String("norm", "meanstd", "per-channel input normalisation fitted on the training rows: meanstd, minmax or none")
-	epochs := fs.Int("epochs", 100, "maximum epochs")
+	window := fs.Int("window", 0, "window length in rows (default: the data's dominant period, or 16; at most 64 and a quarter of rows/channels)")
+	hop := fs.Int("hop", 0, "rows between training windows (default 1, more for long files)")
+	scoreHop := fs.Int("score-hop", 0, "rows between scored windows in edge score and edge run (default 1: every row is scored by the window that ends at it)")
+	norm := fs.String("norm", "robust", "per-channel input normalisation fitted on the learning rows: robust (median and interquartile range), meanstd, minmax or none")
+	val := fs.Float64("val", 0.2, "fraction of rows, at the end, held out for early stopping (-1: none)")
+	folds := fs.Int("folds", 5, "blocks of rows for the anomaly thresholds: each is scored by a model trained on the others")
+	rate := fs.Float64("rate", anomaly.DefaultAlarmRate, "target false-alarm rate per row of the anomaly thresholds")
+	epochs := fs.Int("epochs", 30, "maximum epochs")
 	batch := fs.Int("batch", 32, "windows per step")
 	lr := fs.Float64("lr", 1e-3, "peak learning rate (Adam)")
 	wd := fs.Float64("wd", 1e-4, "decoupled weight decay (AdamW)")
@@ -68,14 +71,18 @@ func cmdTrain(args []string, stdout, stderr io.Writer) error {
 	name := fs.String("name", "", "model name (default: the data file's base name)")
 	initW := fs.String("init", "auto", "starting weights: auto (start dense ReLU models from PCA, so training begins at the linear baseline), pca or random")
 	quiet := fs.Bool("q", false, "no progress output")
-	impute := fs.Bool("impute", false, "fill missing values (empty fields, NaN, Inf) with the channel's previous reading instead of stopping at the first")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, `Usage: edge train --data FILE.csv [flags]
 
-Trains a float32 autoencoder on windows of a CSV of sensor readings and
-writes the model (quantise it for the device with edge quantize). The last
-rows are held out for validation; the report compares the model's
-validation reconstruction error with PCA of the same latent size.
+Learns a float32 autoencoder from a CSV of normal sensor readings (100 rows
+or more) and writes the model with its anomaly thresholds (quantise it for
+the device with edge quantize). What is not given is chosen from the data:
+the window from the dominant period, a robust normalisation (median and
+interquartile range), the code size from the principal components. The
+thresholds come from scores of rows no model trained on: the rows are cut
+into --folds blocks, each scored by a model trained on the others; the
+tails of those scores set thresholds for a --rate of false alarms. Missing
+values are imputed (the channel's previous reading) and counted.
 
 Flags:`)
 		fs.PrintDefaults()
@@ -86,21 +93,24 @@ Flags:`)
 	if *data == "" {
 		return fmt.Errorf("%w: --data FILE.csv is required", errUsage)
 	}
-	series, err := readSeries(*data, *timeCol, *channels, *impute, stderr)
+	if *window < 0 || *hop < 0 || *scoreHop < 0 || *latent < 0 || *folds < 2 || *folds > 20 || !(*rate > 0 && *rate < 0.5) {
+		return fmt.Errorf("%w: --window, --hop, --score-hop and --latent must not be negative, --folds in 2..20, --rate in (0, 0.5)", errUsage)
+	}
+	if *window > 0 && *scoreHop > *window {
+		return fmt.Errorf("%w: --score-hop %d exceeds the window of %d", errUsage, *scoreHop, *window)
+	}
+	series, err := readSeries(*data, *timeCol, *channels, false, stderr)
 	if err != nil {
 		return err
 	}
-	o := train.SeriesOptions{Window: *window, Hop: *hop, ValFraction: *val, Norm: model.NormKind(*norm), Init: *initW}
+	o := learn.Options{Window: *window, Hop: *hop, ScoreHop: *scoreHop, Init: *initW, Folds: *folds, Rate: *rate, Float: true, ValFraction: *val, Norm: model.NormKind(*norm)}
+	switch o.Norm {
+	case dataset.Robust, model.NormMeanStd, model.NormMinMax, model.NormNone:
+	default:
+		return fmt.Errorf("%w: --norm %q: robust, meanstd, minmax or none", errUsage, *norm)
+	}
 	if *val == 0 {
 		o.ValFraction = -1
-	}
-	switch o.Norm {
-	case model.NormMeanStd, model.NormMinMax, model.NormNone:
-	default:
-		return fmt.Errorf("%w: --norm %q: meanstd, minmax or none", errUsage, *norm)
-	}
-	if *window < 1 || *hop < 0 {
-		return fmt.Errorf("%w: --window must be positive and --hop not negative", errUsage)
 	}
 	a := &o.Arch
 	a.Kind, a.Latent, a.Act, a.Kernel, a.Stride = *arch, *latent, model.Activation(*act), *kernel, *stride
@@ -112,9 +122,6 @@ Flags:`)
 	hid := *hidden
 	switch *arch {
 	case "dense":
-		if hid == "" {
-			hid = "64,32"
-		}
 	case "conv":
 		if hid == "" {
 			hid = "16,32"
@@ -122,17 +129,16 @@ Flags:`)
 	default:
 		return fmt.Errorf("%w: --arch %q: dense or conv", errUsage, *arch)
 	}
-	for _, f := range strings.Split(hid, ",") {
-		v, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || v < 1 || v > model.MaxFeatures {
-			return fmt.Errorf("%w: --hidden %q: want positive integers", errUsage, hid)
+	if hid != "" {
+		for _, f := range strings.Split(hid, ",") {
+			v, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || v < 1 || v > model.MaxFeatures {
+				return fmt.Errorf("%w: --hidden %q: want positive integers", errUsage, hid)
+			}
+			a.Hidden = append(a.Hidden, v)
 		}
-		a.Hidden = append(a.Hidden, v)
 	}
-	if *latent < 1 {
-		return fmt.Errorf("%w: --latent must be positive", errUsage)
-	}
-	c := &o.Config
+	c := &o.Train
 	c.Epochs, c.Batch, c.LR, c.WeightDecay, c.Schedule = *epochs, *batch, *lr, *wd, *schedule
 	c.Patience, c.ClipNorm, c.Loss, c.Seed, c.Threads = *patience, *clip, train.Loss(*loss), *seed, *threads
 	if *patience == 0 {
@@ -155,9 +161,8 @@ Flags:`)
 	default:
 		return fmt.Errorf("%w: --variant %q: vanilla, denoising, sparse or variational", errUsage, *variant)
 	}
-	c.Corrupt.Gaussian = pick(*noise, defaultNoise, *variant == "denoising")
-	c.Corrupt.Mask = pick(*mask, defaultMask, *variant == "denoising")
-	c.Corrupt.Spike = *spikes
+	o.Corrupt = &train.Corruption{Gaussian: pick(*noise, defaultNoise, *variant == "denoising"),
+		Mask: pick(*mask, defaultMask, *variant == "denoising"), Spike: *spikes}
 	c.L1 = pick(*l1, defaultL1, *variant == "sparse" && *kl == 0)
 	if *kl > 0 {
 		c.KLWeight, c.KLTarget = *kl, *klTarget
@@ -168,17 +173,15 @@ Flags:`)
 	if a.Variational && *beta == 0 {
 		c.Beta = 1e-12 // Config treats 0 as "default 1"; keep the user's "no KL" (almost) literal
 	}
-
 	var prog *progress
 	if !*quiet {
+		o.Log = prefixed{stderr, "edge train: "}
 		prog = newProgress(stderr)
-		c.Progress = prog.update
+		o.Progress = prog.update
 	}
-	fmt.Fprintf(stderr, "edge train: %s: %d rows x %d channels (%s); %s, %s; %d threads, kernels %s\n",
-		series.Source, series.Len(), series.Channels(), strings.Join(series.Names, ", "),
-		*arch, train.Variant(*a, *c), *threads, kernels.Current())
-	start := time.Now()
-	m, res, err := train.FitSeries(series, o)
+	fmt.Fprintf(stderr, "edge train: %s: %d rows x %d channels (%s); %s; %d threads, kernels %s\n",
+		series.Source, series.Len(), series.Channels(), strings.Join(series.Names, ", "), train.Variant(*a, train.Config{Corrupt: *o.Corrupt, L1: c.L1, KLWeight: c.KLWeight}), *threads, kernels.Current())
+	m, _, rep, err := learn.Fit(series, o)
 	if prog != nil {
 		prog.done()
 	}
@@ -195,30 +198,13 @@ Flags:`)
 		"rows":     strconv.Itoa(series.Len()),
 		"date":     time.Now().UTC().Format(time.RFC3339),
 		"seed":     strconv.FormatUint(*seed, 10),
-		"variant":  train.Variant(*a, *c),
+		"variant":  train.Variant(*a, train.Config{Corrupt: *o.Corrupt, L1: c.L1, KLWeight: c.KLWeight}),
 		"platform": runtime.GOOS + "/" + runtime.GOARCH,
-	}
-	// The anomaly threshold, from the validation rows (normal data, not
-	// trained on), streamed as edge score will stream.
-	calRows := series.Values
-	where := "the training rows (no validation split; the threshold may be low)"
-	if o.ValFraction > 0 {
-		_, val := series.Split(o.ValFraction)
-		calRows, where = val.Values, "the validation rows"
-	}
-	set, calErr := anomaly.CalibrateSeries(m, calRows, anomaly.CalibOptions{})
-	if calErr == nil {
-		calErr = anomaly.Store(m, set)
 	}
 	if err := m.Save(*out); err != nil {
 		return err
 	}
-	report(stdout, m, res, *epochs, time.Since(start))
-	if calErr != nil {
-		fmt.Fprintf(stdout, "\nno anomaly threshold: %v; set one with edge calibrate\n", calErr)
-	} else {
-		fmt.Fprintf(stdout, "\nanomaly threshold %.4g: the 99.5th percentile of %d windows of %s\n", set.Threshold, set.Windows, where)
-	}
+	report(stdout, m, rep)
 	st, err := os.Stat(*out)
 	if err != nil {
 		return err
@@ -228,37 +214,38 @@ Flags:`)
 	return nil
 }
 
-// report prints the outcome of a training run: the model, the data split,
-// the run, and the validation error beside the PCA baseline.
-func report(w io.Writer, m *model.Model, r *train.SeriesResult, epochs int, took time.Duration) {
-	var set train.TrainSettings
-	_ = json.Unmarshal(m.Apps["train"], &set) // written by FitSeries just now
+// report prints the outcome of learning: the model, the choices made
+// from the data, the run, the validation error beside the PCA baseline,
+// and the anomaly thresholds.
+func report(w io.Writer, m *model.Model, rep *learn.Report) {
+	r := rep.Train
 	fmt.Fprintf(w, "model %s: %s, %d parameters, %d MACs per window\n", m.Name, describeLayers(m), m.Params(), m.MACs())
+	period := "no dominant period"
+	if rep.Period > 0 {
+		period = fmt.Sprintf("dominant period %d rows", rep.Period)
+	}
+	fmt.Fprintf(w, "from the data: %s; windows of %d rows every %d; a code of %d; %s normalisation\n", period, rep.Window, rep.Hop, rep.Latent, rep.Norm)
 	val := fmt.Sprintf("%d validation (the last %d rows)", r.ValWindows, r.ValRows)
 	if r.ValWindows == 0 {
 		val = "no validation split (the figures below are on the training windows)"
 	}
-	fmt.Fprintf(w, "windows of %d rows every %d: %d training (%d rows), %s\n", set.Window, set.Hop, r.TrainWindows, r.TrainRows, val)
+	fmt.Fprintf(w, "%d training windows (%d rows), %s\n", r.TrainWindows, r.TrainRows, val)
 	var stop string
 	switch {
-	case r.Epochs < epochs:
-		stop = "stopped early: "
-	}
-	switch {
-	case r.BestEpoch == 0 && r.WarmStarted:
-		stop += "no epoch beat the PCA starting point, kept it"
+	case rep.PCAOnly:
+		stop = "no epoch beat the PCA starting point: the saved model is its PCA start, a linear autoencoder"
 	case r.BestEpoch == 0:
-		stop += "no epoch beat the initial weights"
+		stop = "no epoch beat the initial weights"
 	case r.BestEpoch == r.Epochs:
-		stop += "kept the last epoch"
+		stop = "kept the last epoch"
 	default:
-		stop += fmt.Sprintf("kept epoch %d, the best on validation", r.BestEpoch)
+		stop = fmt.Sprintf("kept epoch %d, the best on validation", r.BestEpoch)
 	}
 	start := "random weights"
 	if r.WarmStarted {
 		start = "PCA"
 	}
-	fmt.Fprintf(w, "trained from %s for %d epochs (%s) in %s: %.0f windows/s\n\n", start, r.Epochs, stop, took.Round(10*time.Millisecond), r.SamplesPerSecond)
+	fmt.Fprintf(w, "trained from %s for %d epochs (%s) in %s: %.0f windows/s\n\n", start, r.Epochs, stop, r.Elapsed.Round(10*time.Millisecond), r.SamplesPerSecond)
 	fmt.Fprintln(w, "validation reconstruction error (mean squared, normalised units):")
 	pct := func(v float64) string {
 		if math.IsNaN(r.ValVariance) || r.ValVariance <= 0 {
@@ -280,6 +267,13 @@ func report(w io.Writer, m *model.Model, r *train.SeriesResult, epochs int, took
 		}
 		fmt.Fprintf(w, "  autoencoder / PCA: %.3f (%s)\n", ratio, verdict)
 	}
+	set := rep.Settings
+	thr := set.Thresholds()
+	fmt.Fprintf(w, "\nanomaly thresholds from %d out-of-sample rows (%d folds) for a false-alarm rate of %g per row:\n", set.Rows, rep.Folds, set.Rate)
+	fmt.Fprintf(w, "  spe %.4g, peak %.4g, range %.4g, smooth %.4g (weight %.3g); scored every %d rows\n", thr[0], thr[1], thr[2], thr[3], set.Alpha, set.Hop)
+	if rep.Missing > 0 {
+		fmt.Fprintf(w, "  %d missing values in the learning rows were imputed\n", rep.Missing)
+	}
 }
 
 // describeLayers summarises the architecture as widths, e.g.
@@ -297,10 +291,11 @@ func describeLayers(m *model.Model) string {
 }
 
 // readSeries reads a CSV file ("-": stdin) with the column choices of the
-// command line; with impute, missing values are filled (and counted on w)
-// instead of stopping the read.
+// command line. Missing values (empty fields, NaN, Inf) are kept as NaN
+// and counted on w; with impute they are filled with the channel's
+// previous reading.
 func readSeries(path, timeCol, channels string, impute bool, w io.Writer) (*dataset.Series, error) {
-	opt := dataset.CSVOptions{TimeColumn: timeCol, AllowMissing: impute}
+	opt := dataset.CSVOptions{TimeColumn: timeCol, AllowMissing: true}
 	if channels != "" {
 		for _, c := range strings.Split(channels, ",") {
 			opt.Channels = append(opt.Channels, strings.TrimSpace(c))
@@ -314,20 +309,23 @@ func readSeries(path, timeCol, channels string, impute bool, w io.Writer) (*data
 		s, err = dataset.ReadCSVFile(path, opt)
 	}
 	if err != nil {
-		if !impute && strings.Contains(err.Error(), "not a ") {
-			err = fmt.Errorf("%w (gaps in the readings? --impute fills them)", err)
-		}
 		return nil, err
 	}
-	if impute {
-		n, err := s.ImputeHold()
-		if err != nil {
-			return nil, err
-		}
-		if n > 0 {
-			fmt.Fprintf(w, "%s: filled %d missing values with the previous reading\n", s.Source, n)
+	missing := 0
+	for _, v := range s.Values {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			missing++
 		}
 	}
+	if missing == 0 {
+		return s, nil
+	}
+	if impute {
+		if _, err := s.ImputeHold(); err != nil {
+			return nil, err
+		}
+	}
+	fmt.Fprintf(w, "%s: %d missing values (empty, NaN or Inf), imputed with the channel's previous reading\n", s.Source, missing)
 	return s, nil
 }
 

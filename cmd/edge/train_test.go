@@ -46,7 +46,7 @@ func TestTrainAndQuantize(t *testing.T) {
 	if strings.Contains(stderr, "\r") {
 		t.Error("the progress output rewrites lines although it is not a terminal")
 	}
-	for _, want := range []string{"PCA, 4 components", "this autoencoder", "autoencoder / PCA:", "windows of 32 rows every 8", "wrote " + out} {
+	for _, want := range []string{"PCA, 4 components", "this autoencoder", "autoencoder / PCA:", "windows of 32 rows every 1", "anomaly thresholds from 1500 out-of-sample rows (5 folds)", "wrote " + out} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("edge train output lacks %q:\n%s", want, stdout)
 		}
@@ -148,7 +148,9 @@ func TestTrainErrors(t *testing.T) {
 		{[]string{"train"}, 2, "--data FILE.csv is required"},
 		{[]string{"train", "--data", bad}, 1, "bad.csv:3"},
 		{[]string{"train", "--data", filepath.Join(dir, "none.csv")}, 1, "none.csv"},
-		{[]string{"train", "--data", short}, 1, "too few for one 64-row window"},
+		{[]string{"train", "--data", short}, 1, "40 rows; learning needs at least 100"},
+		{[]string{"train", "--data", good, "--norm", "zscore"}, 2, "--norm"},
+		{[]string{"train", "--data", good, "--folds", "1"}, 2, "--folds"},
 		{[]string{"train", "--data", good, "--arch", "lstm"}, 2, "--arch"},
 		{[]string{"train", "--data", good, "--variant", "contractive"}, 2, "--variant"},
 		{[]string{"train", "--data", good, "--hidden", "8,x"}, 2, "--hidden"},

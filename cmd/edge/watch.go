@@ -43,7 +43,7 @@ func cmdWatch(args []string, stdout, stderr io.Writer) error {
 	scf.register(fs)
 	learnFlag := fs.String("learn", "", "learn from the first N samples, or the first duration of timestamps (90m, 12h, 7d), then score the rest (required)")
 	save := fs.String("o", "", "also save the learned int8 model here")
-	window := fs.Int("window", 0, "model window in rows (default 64, shorter for short learning periods)")
+	window := fs.Int("window", 0, "model window in rows (default: the data's dominant period, or 16; shorter for short learning periods)")
 	epochs := fs.Int("epochs", 30, "training epochs")
 	threads := fs.Int("threads", 0, "training threads (default: all cores)")
 	fs.Usage = func() {
@@ -116,10 +116,11 @@ Flags:`)
 		}
 	}
 	fmt.Fprintf(stderr, "edge watch: collected %d rows of %s (%s) to learn from\n", buf.Rows(), in.name, strings.Join(in.rd.Names(), ", "))
-	cfg := learn.Config{Log: prefixed{stderr, "edge watch: "}}
-	cfg.Train.Window = *window
-	cfg.Train.Hop = sf.hop
-	cfg.Train.Config = train.Config{Epochs: *epochs, Threads: *threads, Seed: 1}
+	cfg := learn.Options{Log: prefixed{stderr, "edge watch: "}, Window: *window, ScoreHop: sf.hop,
+		Train: train.Config{Epochs: *epochs, Threads: *threads, Seed: 1}}
+	if scf.rate > 0 {
+		cfg.Rate = scf.rate
+	}
 	m, rep, err := buf.Fit(cfg)
 	if err != nil {
 		return fmt.Errorf("learning from the first %d rows: %w", buf.Rows(), err)
@@ -138,7 +139,7 @@ Flags:`)
 		return err
 	}
 	o := newOut(stdout, sf.format)
-	sc, flags, err := newScoreWriter(m, set, sf.config(), in, o, scf.events)
+	sc, flags, err := newScoreWriter(m, set, sf.config(), in, o, &scf)
 	if err != nil {
 		return err
 	}
@@ -155,7 +156,7 @@ Flags:`)
 	if readErr != nil {
 		return readErr
 	}
-	fmt.Fprintf(stderr, "edge watch: %d windows scored, %d anomalies flagged\n", sc.Stream().Stats().Windows, *flags)
+	fmt.Fprintf(stderr, "edge watch: %d rows scored, %d flagged; %s\n", flags.rows, flags.flagged, flags.events())
 	return reportStream(stderr, "watch", in, sc.Stream().Stats(), sf.lenient)
 }
 

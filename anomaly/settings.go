@@ -1,0 +1,258 @@
+// Package anomaly scores sensor streams row by row for anomalies with an
+// autoencoder trained on normal data, and raises flags and findings.
+//
+// Every row is scored by four statistics, computed from the
+// reconstruction of the window that ends at it (or, with a hop, the
+// first window that covers it):
+//
+//   - spe: the mean over channels of the squared reconstruction error, in
+//     units of each channel's typical out-of-sample error (so a channel
+//     the model predicts well weighs more), each value capped at Clip²;
+//   - peak: the largest of those per-channel errors (one sensor far off);
+//   - range: the largest distance of a reading from its channel's centre,
+//     in the normalisation's robust units (a value outside what the
+//     learning period showed);
+//   - smooth: an exponentially weighted mean of the smallest spe of the
+//     last few rows (small, lasting shifts; a lone glitch does not move
+//     it), with the weight and the number of rows chosen on the learning
+//     data.
+//
+// Each statistic's tail under normal operation is learned from scores of
+// normal rows the model did not train on (see Learn and package learn):
+// peaks over a high level are fitted with a generalised Pareto
+// distribution (Siffer et al., KDD 2017), which turns a target false-alarm
+// rate into a threshold beyond the highest score seen. A row's p-value is
+// the smallest tail probability of its four statistics times four (a
+// Bonferroni bound); it is above its threshold when the p-value is at
+// most Rate. Score is ½·log p / log Rate, clamped to [0, 1]: 0.5 at the
+// threshold, 1 at a p-value of Rate².
+//
+// A flag starts after MinRows rows in a row above the threshold and ends
+// when Score falls below Hysteresis × 0.5.
+//
+// A channel that stops reporting (missing values for more rows in a row
+// than the learning data showed) or freezes (identical readings for
+// longer than the learning data showed) is a finding: the row is flagged
+// with the finding and the channel named. Imputed values count as an
+// average error, never as a perfect reconstruction.
+package anomaly
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/edgeml/edge/model"
+)
+
+// AppName is the key of the scorer's settings in model.Model.Apps.
+const AppName = "anomaly"
+
+// DefaultAlarmRate is the share of normal rows a learned threshold is set
+// to exceed: one row in 2000.
+const DefaultAlarmRate = 0.0005
+
+// settingsVersion is the version of the stored settings.
+const settingsVersion = 2
+
+// The statistics, in Settings.Tails order.
+const (
+	StatSPE = iota
+	StatPeak
+	StatRange
+	StatSmooth
+	NumStats
+)
+
+// StatNames names the statistics.
+var StatNames = [NumStats]string{"spe", "peak", "range", "smooth"}
+
+// Settings are the scorer's parameters, stored in the model file.
+type Settings struct {
+	Version int `json:"version"`
+	// Rate is the target false-alarm rate per row (default
+	// DefaultAlarmRate).
+	Rate float64 `json:"rate"`
+	// Clip caps each value's squared error at Clip² (in typical errors;
+	// default 10).
+	Clip float64 `json:"clip"`
+	// Scale holds, per channel, the typical out-of-sample reconstruction
+	// error in the model's normalised units (a robust standard deviation).
+	Scale []float64 `json:"scale"`
+	// Alpha is the weight of the newest row in the smooth statistic, an
+	// exponentially weighted mean of the smallest spe of the last Persist
+	// rows (1 to 4: a lone glitch does not move it).
+	Alpha   float64 `json:"alpha"`
+	Persist int     `json:"persist"`
+	// Tails are the learned normal tails of the statistics.
+	Tails [NumStats]Tail `json:"tails"`
+	// Hysteresis: a flag ends when Score falls below Hysteresis × 0.5
+	// (default 0.8).
+	Hysteresis float64 `json:"hysteresis"`
+	// MinRows: rows in a row above the threshold before a flag starts
+	// (default 1).
+	MinRows int `json:"min_rows"`
+	// Missing and Frozen hold, per channel, how many rows in a row of
+	// missing values, or of identical readings, raise a finding (0: never).
+	Missing []int `json:"missing,omitempty"`
+	Frozen  []int `json:"frozen,omitempty"`
+	// Outlier and Passes configure the robust reconstruction (see
+	// model.Session.ReconstructRobust), Outlier in normalised units
+	// (default 4 × the median of Scale; negative: a plain reconstruction).
+	// Passes default 2.
+	Outlier float64 `json:"outlier,omitempty"`
+	Passes  int     `json:"passes,omitempty"`
+	// Hop between scored windows (0: 1, every row its own window).
+	Hop int `json:"hop,omitempty"`
+	// Rows is how many out-of-sample normal rows the tails were learned
+	// from; Source says how ("cross-fitted", "held-out", "calibration").
+	Rows   int    `json:"rows"`
+	Source string `json:"source,omitempty"`
+}
+
+// resolve fills the defaults.
+func (s Settings) resolve() Settings {
+	if s.Rate == 0 {
+		s.Rate = DefaultAlarmRate
+	}
+	if s.Clip == 0 {
+		s.Clip = 10
+	}
+	if s.Hysteresis == 0 {
+		s.Hysteresis = 0.8
+	}
+	if s.MinRows == 0 {
+		s.MinRows = 1
+	}
+	if s.Passes == 0 {
+		s.Passes = 2
+	}
+	if s.Hop == 0 {
+		s.Hop = 1
+	}
+	if s.Outlier == 0 && len(s.Scale) > 0 {
+		s.Outlier = 4 * medianOf(s.Scale)
+	}
+	return s
+}
+
+// check validates resolved settings for a model of c channels and window
+// steps.
+func (s *Settings) check(c, steps int) error {
+	switch {
+	case s.Version != settingsVersion:
+		return fmt.Errorf("anomaly: settings version %d (this edge reads %d): the model was calibrated by another edge; learn or calibrate it again", s.Version, settingsVersion)
+	case !(s.Rate > 0 && s.Rate < 0.5):
+		return fmt.Errorf("anomaly: false-alarm rate %v outside (0, 0.5)", s.Rate)
+	case !(s.Clip > 0) || math.IsInf(s.Clip, 0):
+		return fmt.Errorf("anomaly: clip %v must be positive", s.Clip)
+	case len(s.Scale) != c:
+		return fmt.Errorf("anomaly: %d channel scales for %d channels", len(s.Scale), c)
+	case !(s.Alpha > 0 && s.Alpha <= 1) || s.Persist < 1 || s.Persist > maxPersist:
+		return fmt.Errorf("anomaly: smoothing weight %v outside (0, 1] or persistence %d outside [1, %d]", s.Alpha, s.Persist, maxPersist)
+	case !(s.Hysteresis > 0 && s.Hysteresis <= 1):
+		return fmt.Errorf("anomaly: hysteresis %v outside (0, 1]", s.Hysteresis)
+	case s.MinRows < 1 || s.MinRows > 1<<20:
+		return fmt.Errorf("anomaly: min rows %d", s.MinRows)
+	case (s.Missing != nil && len(s.Missing) != c) || (s.Frozen != nil && len(s.Frozen) != c):
+		return fmt.Errorf("anomaly: %d missing and %d frozen limits for %d channels", len(s.Missing), len(s.Frozen), c)
+	case math.IsNaN(s.Outlier) || math.IsInf(s.Outlier, 0) || s.Passes < 1 || s.Passes > 16:
+		return fmt.Errorf("anomaly: outlier level %v and passes %d (1 to 16)", s.Outlier, s.Passes)
+	case s.Hop < 1 || s.Hop > steps:
+		return fmt.Errorf("anomaly: hop %d outside [1, %d]", s.Hop, steps)
+	}
+	for _, v := range s.Scale {
+		if !(v > 0) || math.IsInf(v, 0) {
+			return fmt.Errorf("anomaly: a channel scale is %v", v)
+		}
+	}
+	for i := range s.Tails {
+		if s.Tails[i].N == 0 {
+			return fmt.Errorf("anomaly: no learned tail for %s", StatNames[i])
+		}
+		if err := s.Tails[i].check(); err != nil {
+			return fmt.Errorf("%s: %w", StatNames[i], err)
+		}
+	}
+	return nil
+}
+
+// ErrNoSettings says the model has no learned scorer settings.
+var ErrNoSettings = errors.New("anomaly: the model has no learned threshold (learn it with edge train or edge watch, or calibrate it on normal data: edge calibrate)")
+
+// Load returns the settings stored in m, with defaults filled in.
+func Load(m *model.Model) (Settings, error) {
+	raw, ok := m.Apps[AppName]
+	if !ok {
+		return Settings{}, ErrNoSettings
+	}
+	var s Settings
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return Settings{}, fmt.Errorf("anomaly: the model's settings: %w", err)
+	}
+	s = s.resolve()
+	if err := s.check(m.Channels, m.Steps); err != nil {
+		return Settings{}, err
+	}
+	return s, nil
+}
+
+// Store writes s into m's settings.
+func Store(m *model.Model, s Settings) error {
+	if r := s.resolve(); r.check(m.Channels, m.Steps) != nil {
+		return r.check(m.Channels, m.Steps)
+	}
+	raw, err := json.Marshal(s)
+	if err != nil {
+		return fmt.Errorf("anomaly: encoding the settings: %w", err)
+	}
+	if m.Apps == nil {
+		m.Apps = map[string]json.RawMessage{}
+	}
+	m.Apps[AppName] = raw
+	return nil
+}
+
+// Thresholds returns each statistic's threshold at the settings' rate
+// (each statistic gets Rate/NumStats, the Bonferroni share).
+func (s Settings) Thresholds() [NumStats]float64 {
+	var t [NumStats]float64
+	for i := range t {
+		t[i] = s.Tails[i].Threshold(s.resolve().Rate / NumStats)
+	}
+	return t
+}
+
+// NoLower keeps, for each statistic, the tail of old where its threshold
+// at s's rate is higher than s's (and old's channel scales where they are
+// larger), so a calibration on rows the model trained on cannot lower
+// the learned thresholds. It returns how many tails it kept.
+func (s *Settings) NoLower(old Settings) int {
+	if len(old.Scale) != len(s.Scale) {
+		return 0
+	}
+	kept := 0
+	scaled := false
+	for ch, v := range old.Scale {
+		if v > s.Scale[ch] {
+			scaled = true
+		}
+	}
+	if scaled {
+		// Thresholds are in units of the scales: take old's whole.
+		s.Scale, s.Tails, s.Alpha, s.Persist = old.Scale, old.Tails, old.Alpha, old.Persist
+		return NumStats
+	}
+	r := s.resolve().Rate / NumStats
+	for i := range s.Tails {
+		if old.Tails[i].Threshold(r) > s.Tails[i].Threshold(r) {
+			if i == StatSmooth && (old.Alpha != s.Alpha || old.Persist != s.Persist) {
+				continue
+			}
+			s.Tails[i] = old.Tails[i]
+			kept++
+		}
+	}
+	return kept
+}

@@ -1,0 +1,402 @@
+package learn
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/edgeml/edge/anomaly"
+	"github.com/edgeml/edge/dataset"
+	"github.com/edgeml/edge/denoise"
+	"github.com/edgeml/edge/model"
+	"github.com/edgeml/edge/pca"
+	"github.com/edgeml/edge/quant"
+	"github.com/edgeml/edge/stream"
+	"github.com/edgeml/edge/train"
+)
+
+// MinRows is the shortest learning period Fit accepts.
+const MinRows = 100
+
+// Options configure Fit. Zero values are chosen from the data.
+type Options struct {
+	// Window is the model's window in rows (0: ChooseWindow from the
+	// dominant period); Hop the rows between training windows (0: 1, or
+	// more for long series, so that at most 20000 windows are trained on).
+	Window, Hop int
+	// ScoreHop is the rows between scored windows (0: 1, every row).
+	ScoreHop int
+	// Arch: the architecture (zero Hidden and Latent: chosen, see
+	// chooseArch).
+	Arch train.Arch
+	// Train is the training run (zero Epochs: 30).
+	Train train.Config
+	// Corrupt is the denoising corruption (nil: Gaussian 0.2 and masking
+	// 0.05; a zero value: none, a vanilla model).
+	Corrupt *train.Corruption
+	// ValFraction: the share of rows, at the end, that decide early
+	// stopping (default 0.2; negative: none).
+	ValFraction float64
+	// Init: train.SeriesOptions.Init (default "auto": the PCA warm start).
+	Init string
+	// Folds: the learning rows are cut into this many blocks and each is
+	// scored by a model trained on the others, for thresholds from scores
+	// of rows no model has seen (default 5).
+	Folds int
+	// Rate is the target false-alarm rate (default anomaly.DefaultAlarmRate).
+	Rate float64
+	// Score supplies the scorer's other settings (hysteresis, minimum
+	// rows, clip).
+	Score anomaly.Settings
+	// Norm is the input normalisation (default dataset.Robust: median
+	// and interquartile range).
+	Norm model.NormKind
+	// Float keeps the model in float32 (no int8 copy).
+	Float bool
+	Log   io.Writer
+	// Progress, if set, follows the training of the final model.
+	Progress func(train.Progress)
+}
+
+// Report says what Fit did.
+type Report struct {
+	Rows, Channels  int
+	Period, Window  int
+	Hop, ScoreHop   int
+	Latent, Folds   int
+	Norm            model.NormKind
+	Train           *train.SeriesResult
+	Quant           *quant.Report
+	Settings        anomaly.Settings
+	Elapsed         time.Duration
+	FoldTime        time.Duration
+	Missing         int
+	PCAOnly         bool // fine-tuning never beat the PCA start
+	FalseAlarmsSeen float64
+}
+
+// Fit learns a model from normal rows (time-major, NaN where missing):
+// robust normalisation, a window from the data's period, an architecture
+// sized from its principal components, thresholds from out-of-sample
+// scores of every learning row (cross-fitting), then the final model on
+// all rows and its int8 copy. It returns the float32 model and, unless
+// opt.Float, the int8 model; both carry the scorer's settings.
+func Fit(s *dataset.Series, opt Options) (*model.Model, *model.Model, *Report, error) {
+	start := time.Now()
+	logf := func(format string, args ...any) {
+		if opt.Log != nil {
+			fmt.Fprintf(opt.Log, format+"\n", args...)
+		}
+	}
+	n, c := s.Len(), s.Channels()
+	if n < MinRows {
+		return nil, nil, nil, fmt.Errorf("learn: %s: %d rows; learning needs at least %d", s.Source, n, MinRows)
+	}
+	if opt.Folds == 0 {
+		opt.Folds = 5
+	}
+	if opt.Folds < 2 || opt.Folds > 20 {
+		return nil, nil, nil, fmt.Errorf("learn: %d folds (2 to 20)", opt.Folds)
+	}
+	rep := &Report{Rows: n, Channels: c, Folds: opt.Folds}
+	filled := &dataset.Series{Source: s.Source, Names: s.Names, Values: slices.Clone(s.Values), Times: s.Times, Lines: s.Lines}
+	rep.Missing = denoise.ImputeHold(filled.Values, c, nil)
+	for ch := 0; ch < c; ch++ {
+		if allMissing(s.Values, c, ch) {
+			return nil, nil, nil, fmt.Errorf("learn: %s: column %s has no valid value in the learning rows", s.Source, s.Names[ch])
+		}
+	}
+	if opt.Norm == "" {
+		opt.Norm = dataset.Robust
+	}
+	rep.Norm = opt.Norm
+	norm, err := filled.FitNormalization(opt.Norm)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	normed := slices.Clone(filled.Values)
+	dataset.Normalize(normed, norm, c)
+	so, err := seriesOptions(opt, normed, n, c, &norm, rep)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	logf("learning from %d rows x %d channels: window %d (period %d), latent %d, hidden %v; %d folds for the thresholds",
+		n, c, so.Window, rep.Period, so.Arch.Latent, so.Arch.Hidden, opt.Folds)
+	res, tau, err := crossResiduals(s, filled, so, opt.Folds, rep.ScoreHop)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	rep.FoldTime = time.Since(start)
+	so.Config.Progress = opt.Progress
+	fm, tr, err := train.FitSeries(filled, so)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	rep.Train = tr
+	rep.PCAOnly = tr.WarmStarted && tr.BestEpoch == 0
+	base := opt.Score
+	base.Rate, base.Hop, base.Outlier = opt.Rate, rep.ScoreHop, tau
+	set, err := anomaly.Learn(res, anomaly.LearnOptions{Base: base, Source: fmt.Sprintf("cross-fitted, %d folds", opt.Folds)})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	rep.Settings = set
+	if err := anomaly.Store(fm, set); err != nil {
+		return nil, nil, nil, err
+	}
+	fm.ChannelNames = slices.Clone(s.Names)
+	logf("thresholds from %d out-of-sample rows: smoothing %.3g; trained in %s", set.Rows, set.Alpha, time.Since(start).Round(time.Millisecond))
+	if opt.Float {
+		rep.Elapsed = time.Since(start)
+		return fm, nil, rep, nil
+	}
+	qm, qr, err := Quantize(fm, filled)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	rep.Quant = qr
+	rep.Elapsed = time.Since(start)
+	logf("quantised to int8: reconstruction error %+.2f%% against float32", 100*qr.Growth)
+	return fm, qm, rep, nil
+}
+
+func allMissing(v []float32, c, ch int) bool {
+	for i := ch; i < len(v); i += c {
+		if x := float64(v[i]); !math.IsNaN(x) && !math.IsInf(x, 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// seriesOptions chooses the window, hop and architecture.
+func seriesOptions(opt Options, normed []float32, n, c int, norm *model.Normalization, rep *Report) (train.SeriesOptions, error) {
+	so := train.SeriesOptions{Window: opt.Window, Hop: opt.Hop, Arch: opt.Arch, Config: opt.Train, Init: opt.Init, Normalization: norm, ValFraction: opt.ValFraction}
+	rep.Period = DominantPeriod(normed, c)
+	if so.Window == 0 {
+		so.Window = ChooseWindow(n, c, rep.Period)
+	}
+	if so.Window > n/4 {
+		return so, fmt.Errorf("learn: a window of %d rows needs at least %d learning rows (have %d)", so.Window, 4*so.Window, n)
+	}
+	if so.Hop == 0 {
+		so.Hop = max(1, (n-so.Window)/20000)
+	}
+	rep.ScoreHop = opt.ScoreHop
+	if rep.ScoreHop == 0 {
+		rep.ScoreHop = 1
+	}
+	if so.Config.Epochs == 0 {
+		so.Config.Epochs = 30
+	}
+	so.Config.Corrupt = train.Corruption{Gaussian: 0.2, Mask: 0.05}
+	if opt.Corrupt != nil {
+		so.Config.Corrupt = *opt.Corrupt
+	}
+	if so.Config.Seed == 0 {
+		so.Config.Seed = 1
+	}
+	if err := chooseArch(&so, normed, c); err != nil {
+		return so, err
+	}
+	rep.Window, rep.Hop, rep.Latent = so.Window, so.Hop, so.Arch.Latent
+	return so, nil
+}
+
+// chooseArch fills a zero Latent with the number of principal components
+// that explain 90% of the variance of the learning windows (at most half
+// their values), and zero Hidden with one layer of twice that, between 16
+// and 128 units and no wider than a window.
+func chooseArch(so *train.SeriesOptions, normed []float32, c int) error {
+	d := so.Window * c
+	if so.Arch.Latent == 0 {
+		s := &dataset.Series{Names: make([]string, c), Values: normed}
+		win, nw, err := s.Windows(so.Window, max(so.Hop, so.Window/2, (len(normed)/c)/4000))
+		if err != nil {
+			return err
+		}
+		k := 1
+		if nw >= 3 && d > 1 && d <= pca.MaxDim {
+			p, err := pca.Fit(win, d, min(d, nw-1))
+			if err != nil {
+				return err
+			}
+			var kept float64
+			k = 0
+			for k < p.K && kept < 0.9*p.TotalVariance {
+				kept += p.Variance[k]
+				k++
+			}
+		}
+		so.Arch.Latent = max(1, min(k, d/2))
+	}
+	if so.Arch.Hidden == nil {
+		h := min(max(2*so.Arch.Latent, 16), 128, d)
+		so.Arch.Hidden = []int{max(h, so.Arch.Latent)}
+	}
+	return nil
+}
+
+// fold is a model trained on all learning rows but [a, b).
+type fold struct {
+	m    *model.Model
+	a, b int
+}
+
+// crossFit cuts the rows into folds and trains a model on all but each.
+func crossFit(raw, filled *dataset.Series, so train.SeriesOptions, folds int) ([]fold, error) {
+	n, c := raw.Len(), raw.Channels()
+	fo := so
+	fo.NoBaseline = true
+	fo.Config.Progress = nil
+	var out []fold
+	for f := 0; f < folds; f++ {
+		a, b := f*n/folds, (f+1)*n/folds
+		rest := append(slices.Clone(filled.Values[:a*c]), filled.Values[b*c:]...)
+		part := &dataset.Series{Source: fmt.Sprintf("%s (fold %d)", raw.Source, f+1), Names: raw.Names, Values: rest, Lines: make([]int, n-(b-a))}
+		m, _, err := train.FitSeries(part, fo)
+		if err != nil {
+			return nil, fmt.Errorf("learn: fold %d: %w", f+1, err)
+		}
+		if b-a < m.Steps {
+			return nil, fmt.Errorf("learn: fold %d holds %d rows, fewer than a window of %d", f+1, b-a, m.Steps)
+		}
+		out = append(out, fold{m, a, b})
+	}
+	return out, nil
+}
+
+// probeFolds streams each fold's rows (raw, missing values as they came)
+// through its model as the scorer will (hop, robust reconstruction with
+// outlier level tau; negative: plain), collecting every learning row's
+// out-of-sample residuals.
+func probeFolds(raw *dataset.Series, folds []fold, hop int, tau float64) (*anomaly.Residuals, error) {
+	c := raw.Channels()
+	res := anomaly.NewResiduals(c)
+	for _, f := range folds {
+		res.Break()
+		sc, err := anomaly.New(f.m, anomaly.Config{Probe: res.Add, Settings: anomaly.Settings{Hop: hop, Outlier: tau}, Stream: stream.Config{MaxGap: -1}}, nil)
+		if err != nil {
+			return nil, err
+		}
+		for t := f.a; t < f.b; t++ {
+			if err := sc.Push(stream.Row{Values: raw.Values[t*c : (t+1)*c], Line: t + 1}); err != nil {
+				return nil, err
+			}
+		}
+		if err := sc.Close(); err != nil {
+			return nil, err
+		}
+	}
+	if res.Rows() == 0 {
+		return nil, errors.New("learn: no out-of-sample rows")
+	}
+	return res, nil
+}
+
+// crossResiduals returns the out-of-sample residuals of every learning
+// row: a plain pass sets the robust reconstruction's outlier level, then
+// the folds are probed again as the scorer will reconstruct.
+func crossResiduals(raw, filled *dataset.Series, so train.SeriesOptions, folds, hop int) (*anomaly.Residuals, float64, error) {
+	fs, err := crossFit(raw, filled, so, folds)
+	if err != nil {
+		return nil, 0, err
+	}
+	res, err := probeFolds(raw, fs, hop, -1)
+	if err != nil {
+		return nil, 0, err
+	}
+	tau := res.OutlierLevel()
+	res, err = probeFolds(raw, fs, hop, tau)
+	return res, tau, err
+}
+
+// Quantize returns the int8 copy of a float model learned by Fit, its
+// activation ranges calibrated on the learning rows with headroom, and
+// the scorer's settings carried over (see CarryOver).
+func Quantize(fm *model.Model, filled *dataset.Series) (*model.Model, *quant.Report, error) {
+	calWin, _, err := filled.Windows(fm.Steps, max(1, fm.Steps/4, filled.Len()/4000))
+	if err != nil {
+		return nil, nil, err
+	}
+	// Min/max ranges with headroom: a stream may drift past what the
+	// learning rows showed.
+	qm, qr, err := quant.Quantize(fm, calWin, quant.Options{Method: quant.MinMax, Headroom: 0.25, FloatBottleneck: true})
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := CarryOver(fm, qm, calWin); err != nil {
+		return nil, nil, err
+	}
+	qm.ChannelNames = slices.Clone(fm.ChannelNames)
+	return qm, qr, nil
+}
+
+// CarryOver gives the int8 copy qm of fm the float model's anomaly
+// settings (if it has any), with each channel's scale widened by the int8
+// model's extra error on windows (raw units): its mean squared difference
+// from the float reconstruction is added to the squared scale, so the
+// tails learned for the float model still hold.
+func CarryOver(fm, qm *model.Model, windows []float32) error {
+	set, err := anomaly.Load(fm)
+	if errors.Is(err, anomaly.ErrNoSettings) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	extra, err := quantError(fm, qm, windows)
+	if err != nil {
+		return err
+	}
+	set.Scale = slices.Clone(set.Scale)
+	for ch := range set.Scale {
+		set.Scale[ch] = math.Sqrt(set.Scale[ch]*set.Scale[ch] + extra[ch])
+	}
+	return anomaly.Store(qm, set)
+}
+
+// quantError returns, per channel, the mean squared difference between
+// the int8 and float reconstructions of the windows, in normalised units.
+func quantError(fm, qm *model.Model, win []float32) ([]float64, error) {
+	fs, err := fm.NewSession(1)
+	if err != nil {
+		return nil, err
+	}
+	qs, err := qm.NewSession(1)
+	if err != nil {
+		return nil, err
+	}
+	d, c := fm.Steps*fm.Channels, fm.Channels
+	fr, qr := make([]float32, d), make([]float32, d)
+	out := make([]float64, c)
+	count := 0
+	for i := 0; i+d <= len(win); i += d {
+		if err := fs.Reconstruct(fr, win[i:i+d]); err != nil {
+			return nil, err
+		}
+		if err := qs.Reconstruct(qr, win[i:i+d]); err != nil {
+			return nil, err
+		}
+		for j := range fr {
+			ch := j % c
+			e := float64(fr[j]-qr[j]) / float64(scaleOf(fm, ch))
+			out[ch] += e * e
+		}
+		count += fm.Steps
+	}
+	for ch := range out {
+		out[ch] /= float64(max(count, 1))
+	}
+	return out, nil
+}
+
+func scaleOf(m *model.Model, ch int) float32 {
+	if (m.Norm.Kind == model.NormMeanStd || m.Norm.Kind == model.NormMinMax) && m.Norm.Scale[ch] > 0 {
+		return m.Norm.Scale[ch]
+	}
+	return 1
+}
