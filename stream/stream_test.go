@@ -130,8 +130,8 @@ func TestGapsSplitSegments(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if s.Stats().Gaps != 1 || !slices.Equal(rec.closed, []int64{14, 6}) {
-		t.Fatalf("gaps %d, segment ends %v", s.Stats().Gaps, rec.closed)
+	if s.Stats().Restarts != 1 || !slices.Equal(rec.closed, []int64{14, 6}) {
+		t.Fatalf("restarts %d, segment ends %v", s.Stats().Restarts, rec.closed)
 	}
 	// Segment 0: windows end at 3, 7, 11; segment 1 starts afresh: 3.
 	if !slices.Equal(rec.ends, []int64{3, 7, 11, 3}) || !slices.Equal(rec.segs, []int64{0, 0, 0, 1}) {
@@ -146,7 +146,7 @@ func TestGapsSplitSegments(t *testing.T) {
 	s2, _ := New(Config{Steps: 2, Hop: 1, Channels: 1, Period: 1, MaxGap: 5}, rec2)
 	push(t, s2, 0, 1)
 	push(t, s2, 3, 1)
-	if s2.Stats().Gaps != 0 || len(rec2.windows) != 1 {
+	if s2.Stats().Restarts != 0 || len(rec2.windows) != 1 {
 		t.Errorf("a short gap split the stream")
 	}
 }

@@ -151,8 +151,8 @@ func reportStream(w io.Writer, cmd string, in *input, st stream.Stats, lenient b
 	if st.OutOfOrder > 0 {
 		problems = append(problems, fmt.Sprintf("%d rows dropped for a timestamp going back", st.OutOfOrder))
 	}
-	if st.Gaps > 0 {
-		fmt.Fprintf(w, ", %d time gaps (the stream restarted after each)", st.Gaps)
+	if st.Restarts > 0 {
+		fmt.Fprintf(w, ", %d time gaps (the stream restarted after each)", st.Restarts)
 	}
 	if len(problems) == 0 {
 		fmt.Fprintln(w)
