@@ -176,6 +176,25 @@ func pushRows(rd *Reader, clock *stream.Clock) error {
 	}
 }
 
+// Sampling returns the series' sampling period, the median interval
+// between its timestamps, and its longest interval in periods (0, 0
+// without two timestamps).
+func (s *Series) Sampling() (period, longest float64) {
+	var dts []float64
+	for i := 1; i < len(s.Times); i++ {
+		if dt := s.Times[i] - s.Times[i-1]; dt > 0 {
+			dts = append(dts, dt)
+		}
+	}
+	if len(dts) == 0 {
+		return 0, 0
+	}
+	hi := slices.Max(dts)
+	slices.Sort(dts)
+	period = dts[len(dts)/2]
+	return period, hi / period
+}
+
 // ImputeHold fills missing values (NaN, ±Inf) with the channel's previous
 // valid value, or its first valid value at the start, and returns how many
 // it filled. A channel with no valid value at all is an error.

@@ -282,6 +282,12 @@ func TestReadCSVIrregularSampling(t *testing.T) {
 	if s.Len() != 2000 || s.Timing.Bridged != 200 || s.Timing.Restarts != 0 || s.Timing.Dropped() != 0 {
 		t.Errorf("%d rows, %+v", s.Len(), s.Timing)
 	}
+	if p, longest := s.Sampling(); p != 10 || longest != 5 {
+		t.Errorf("sampling: period %v, longest gap %v periods; want 10 and 5", p, longest)
+	}
+	if p, longest := (&Series{Times: []float64{1}}).Sampling(); p != 0 || longest != 0 {
+		t.Errorf("one time: %v %v", p, longest)
+	}
 }
 
 // TestReaderAllocations: a row costs at most the one allocation

@@ -158,7 +158,7 @@ func (b *Buffer) Fit(cfg Config) (*model.Model, *Report, error) {
 	// Training reads finite values: impute the gaps as a stream would.
 	vals := slices.Clone(b.values)
 	denoise.ImputeHold(vals, len(b.names), nil)
-	s := &dataset.Series{Source: "stream", Names: b.names, Values: vals, Lines: make([]int, n)}
+	s := &dataset.Series{Source: "stream", Names: b.names, Values: vals, Times: b.times, Lines: make([]int, n)}
 	logf("learning from %d rows: training on the first %.0f%%, calibrating on the rest", n, 100*(1-cfg.HoldOut))
 	fm, tr, err := train.FitSeries(s, o)
 	if err != nil {

@@ -57,6 +57,20 @@ type Timing struct {
 // Dropped returns how many rows the policy dropped.
 func (t Timing) Dropped() int64 { return t.Duplicates + t.OutOfOrder + t.FarFuture + t.BadTime }
 
+// Add returns the sum of two counts; FirstDropped is t's if set, else u's.
+func (t Timing) Add(u Timing) Timing {
+	t.Duplicates += u.Duplicates
+	t.OutOfOrder += u.OutOfOrder
+	t.FarFuture += u.FarFuture
+	t.BadTime += u.BadTime
+	t.Bridged += u.Bridged
+	t.Restarts += u.Restarts
+	if t.FirstDropped == 0 {
+		t.FirstDropped = u.FirstDropped
+	}
+	return t
+}
+
 // ClockConfig sets a Clock's limits.
 type ClockConfig struct {
 	// Period is the expected time between rows (0: learned as the median
