@@ -90,7 +90,7 @@ Flags:`)
 	header()
 	d, err := denoise.New(m, denoise.Config{Mode: md, Stream: sf.config(), Settings: denoise.Settings{Outlier: *outlier, Passes: *passes}},
 		func(s *denoise.Sample) error {
-			o.text = in.rd.TimeIsText
+			o.follow(in.rd)
 			imputed := 0
 			for _, miss := range s.Missing {
 				if miss {
@@ -168,7 +168,7 @@ Flags:`)
 		fmt.Fprintf(stderr, "edge denoise: the robust pass set aside %.2f%% of the values in %d windows as outliers (impulses, dropouts, anomalies)\n",
 			100*float64(n)/float64(st.Windows*int64(m.Steps*m.Channels)), st.Windows)
 	}
-	return reportStream(stderr, "denoise", in, st, sf.lenient)
+	return reportStream(stderr, "denoise", in, d.Stream(), sf.lenient)
 }
 
 func appendInt(b []byte, v int) []byte { return strconv.AppendInt(b, int64(v), 10) }

@@ -36,7 +36,7 @@ func cmdTrain(args []string, stdout, stderr io.Writer) error {
 	data := fs.String("data", "", "CSV file of sensor readings with a header row (required; - reads stdin)")
 	out := fs.String("o", "model.edge", "where to write the float32 model")
 	timeCol := fs.String("time-column", "", `the timestamp column (default: a column named time, timestamp, ts, date or datetime, if any; "-": none)`)
-	channels := fs.String("channels", "", "comma-separated columns to train on, in order (default: every column but the timestamp)")
+	channels := fs.String("channels", "", "comma-separated columns to train on, in order (default: every column but the timestamp and label-like ones: label, anomaly, is_anomaly, outlier, fault, target, y, ...)")
 	arch := fs.String("arch", "dense", "architecture: dense (fully connected) or conv (Conv1D encoder, transposed-conv decoder)")
 	hidden := fs.String("hidden", "", "dense: hidden widths of the encoder (default 64,32); conv: channels of its convolutions (default 16,32); the decoder mirrors them")
 	latent := fs.Int("latent", 8, "size of the latent code")
@@ -69,6 +69,8 @@ func cmdTrain(args []string, stdout, stderr io.Writer) error {
 	initW := fs.String("init", "auto", "starting weights: auto (start dense ReLU models from PCA, so training begins at the linear baseline), pca or random")
 	quiet := fs.Bool("q", false, "no progress output")
 	impute := fs.Bool("impute", false, "fill missing values (empty fields, NaN, Inf) with the channel's previous reading instead of stopping at the first")
+	var cf csvFlags
+	cf.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, `Usage: edge train --data FILE.csv [flags]
 
@@ -86,7 +88,10 @@ Flags:`)
 	if *data == "" {
 		return fmt.Errorf("%w: --data FILE.csv is required", errUsage)
 	}
-	series, err := readSeries(*data, *timeCol, *channels, *impute, stderr)
+	if err := cf.check(); err != nil {
+		return err
+	}
+	series, err := readSeries(*data, *timeCol, *channels, *impute, &cf, stderr)
 	if err != nil {
 		return err
 	}
@@ -298,23 +303,22 @@ func describeLayers(m *model.Model) string {
 
 // readSeries reads a CSV file ("-": stdin) with the column choices of the
 // command line; with impute, missing values are filled (and counted on w)
-// instead of stopping the read.
-func readSeries(path, timeCol, channels string, impute bool, w io.Writer) (*dataset.Series, error) {
-	opt := dataset.CSVOptions{TimeColumn: timeCol, AllowMissing: impute}
-	if channels != "" {
-		for _, c := range strings.Split(channels, ",") {
-			opt.Channels = append(opt.Channels, strings.TrimSpace(c))
-		}
+// instead of stopping the read. What the timestamp policy dropped or
+// bridged is reported on w too.
+func readSeries(path, timeCol, channels string, impute bool, cf *csvFlags, w io.Writer) (*dataset.Series, error) {
+	opt, err := cf.options(timeCol, channels)
+	if err != nil {
+		return nil, err
 	}
+	opt.AllowMissing = impute
 	var s *dataset.Series
-	var err error
 	if path == "-" {
 		s, err = dataset.ReadCSV(stdin, "stdin", opt)
 	} else {
 		s, err = dataset.ReadCSVFile(path, opt)
 	}
 	if err != nil {
-		if !impute && strings.Contains(err.Error(), "not a ") {
+		if !impute && (errors.Is(err, dataset.ErrMissing) || errors.Is(err, dataset.ErrNotFinite)) {
 			err = fmt.Errorf("%w (gaps in the readings? --impute fills them)", err)
 		}
 		return nil, err
@@ -325,8 +329,12 @@ func readSeries(path, timeCol, channels string, impute bool, w io.Writer) (*data
 			return nil, err
 		}
 		if n > 0 {
-			fmt.Fprintf(w, "%s: filled %d missing values with the previous reading\n", s.Source, n)
+			fmt.Fprintf(w, "%s: %s: filled %d missing values with the previous reading\n", cf.cmd, s.Source, n)
 		}
+	}
+	dropped, notes := timingReport(s.Timing, 0)
+	if all := append(dropped, notes...); len(all) > 0 {
+		fmt.Fprintf(w, "%s: %s: %d rows kept; %s\n", cf.cmd, s.Source, s.Len(), strings.Join(all, "; "))
 	}
 	return s, nil
 }
