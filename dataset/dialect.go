@@ -72,6 +72,10 @@ func detectDelimiter(header, data string) rune {
 	return best
 }
 
+// CountFields counts the fields of a line split at d outside double
+// quotes.
+func CountFields(line string, d rune) int { return countFields(line, d) }
+
 // countFields counts the fields of a line split at d outside quotes.
 func countFields(line string, d rune) int {
 	n, quoted := 1, false
@@ -153,6 +157,13 @@ func isMissing(f string) bool {
 // errNotNumber is parseNumber's error for text that is no number in the
 // file's dialect.
 var errNotNumber = errors.New("not a number")
+
+// ParseNumber reads a number of the given bit size (32 or 64) as a
+// Reader does: with decimalComma, 1,5 is 1.5 (see Reader).
+func ParseNumber(f string, bits int, decimalComma bool) (float64, error) {
+	v, _, err := parseNumber(f, bits, decimalComma)
+	return v, err
+}
 
 // parseNumber reads a number of the given bit size. With decimalComma, a
 // field with one comma and no point reads the comma as a decimal point
