@@ -28,7 +28,9 @@ func cmdDenoise(args []string, stdout, stderr io.Writer) error {
 Cleans a CSV of readings (a file, or stdin) with the model and writes one
 cleaned row per input row, in order, to stdout as CSV or JSON lines.
 Missing values are imputed and come out as the model's estimate; rows
-with a repeated or earlier timestamp are dropped and counted. A summary
+whose timestamp is missing, repeated, earlier or far-future (not
+continued by the next row) are dropped and counted, and time gaps up to
+--max-gap periods are bridged (see the README's data policy). A summary
 goes to stderr; the exit status is 3 if values were missing or rows
 dropped (the output is still complete) unless --lenient.
 

@@ -182,6 +182,10 @@ func TestStreamTimestampPolicy(t *testing.T) {
 	if code, _, _ := runEdge("denoise", qm, far, "--lenient"); code != 0 {
 		t.Errorf("--lenient: exit %d", code)
 	}
+	code, _, errOut = runEdge("plot", qm, far, "-o", filepath.Join(t.TempDir(), "far.svg"))
+	if code != 0 || !strings.Contains(errOut, "edge plot: ") || !strings.Contains(errOut, "1 rows dropped for a far-future timestamp") {
+		t.Errorf("plot: exit %d, %s", code, errOut)
+	}
 	// One row a minute, with 200 gaps of 3 or 5 minutes.
 	var b strings.Builder
 	b.WriteString("timestamp,temp,load\n")
