@@ -101,9 +101,18 @@ var LabelColumns = []string{
 }
 
 // IsLabelColumn reports whether a column's name (any case) says it holds
-// labels, not readings: such columns are left out of "every column".
-func IsLabelColumn(name string) bool {
-	return slices.Contains(LabelColumns, strings.ToLower(strings.TrimSpace(name)))
+// labels, not readings: such columns are left out of "every column". A
+// column y is a label unless the header also has x or z (an
+// accelerometer's axes).
+func IsLabelColumn(name string, header []string) bool {
+	name = strings.ToLower(strings.TrimSpace(name))
+	if name == "y" && slices.ContainsFunc(header, func(h string) bool {
+		h = strings.ToLower(strings.TrimSpace(h))
+		return h == "x" || h == "z"
+	}) {
+		return false
+	}
+	return slices.Contains(LabelColumns, name)
 }
 
 // ReadCSVFile reads a CSV file (see ReadCSV).

@@ -59,6 +59,8 @@ func TestDialects(t *testing.T) {
 		{name: "a label column named", in: "time,a,label\n0,1,0\n", opt: CSVOptions{Channels: []string{"a", "label"}},
 			names: []string{"a", "label"}, values: []float32{1, 0}},
 		{name: "label columns kept", in: "time,a,y\n0,1,0\n", opt: CSVOptions{KeepLabels: true}, names: []string{"a", "y"}},
+		{name: "y as a label", in: "time,a,y\n0,1,0\n", names: []string{"a"}, notes: []string{"left out the label-like column y"}},
+		{name: "y as an axis", in: "time,x,y,z,Anomaly\n0,1,2,3,0\n", names: []string{"x", "y", "z"}, notes: []string{"left out the label-like column Anomaly"}},
 	}
 	for _, c := range cases {
 		var notes []string

@@ -181,7 +181,7 @@ func (r *Reader) chooseChannels(names []string, keepLabels bool) error {
 		for i, h := range r.header {
 			switch {
 			case i == r.timeCol:
-			case !keepLabels && IsLabelColumn(h):
+			case !keepLabels && IsLabelColumn(h, r.header):
 				left = append(left, h)
 			default:
 				r.cols = append(r.cols, i)
