@@ -89,6 +89,19 @@ type CSVOptions struct {
 	AllowMissing bool
 }
 
+// check rejects options no file can satisfy.
+func (o *CSVOptions) check() error {
+	switch {
+	case o.SkipRows < 0:
+		return fmt.Errorf("%d rows to skip", o.SkipRows)
+	case o.Delimiter != 0 && !validDelimiter(o.Delimiter):
+		return fmt.Errorf("delimiter %q: want one character such as , ; | or tab", o.Delimiter)
+	case o.TimeUnit > Nanoseconds:
+		return fmt.Errorf("time unit %d", o.TimeUnit)
+	}
+	return nil
+}
+
 var timeNames = []string{"time", "timestamp", "ts", "date", "datetime"}
 
 // LabelColumns are the column names (in lower case) IsLabelColumn

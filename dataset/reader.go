@@ -60,8 +60,8 @@ type Reader struct {
 
 // NewReader reads the header of a CSV and prepares to read its rows.
 func NewReader(r io.Reader, name string, opt CSVOptions) (*Reader, error) {
-	if opt.SkipRows < 0 || (opt.Delimiter != 0 && !validDelimiter(opt.Delimiter)) || opt.TimeUnit > Nanoseconds {
-		return nil, fmt.Errorf("%s: skip %d rows, delimiter %q, time unit %d", name, opt.SkipRows, opt.Delimiter, opt.TimeUnit)
+	if err := opt.check(); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	br := bufio.NewReaderSize(&lineLimiter{r: r}, 64<<10)
 	head, headerText, dataText, err := sniff(br, name, opt.SkipRows)
