@@ -136,7 +136,10 @@ func New(m *model.Model, cfg Config, emit func(*Score) error) (*Scorer, error) {
 		hop = set.Hop
 	}
 	sc := stream.ForModel(m, hop)
-	sc.Period, sc.MaxGap = cfg.Stream.Period, cfg.Stream.MaxGap
+	sc.Period, sc.Confirm = cfg.Stream.Period, cfg.Stream.Confirm
+	if cfg.Stream.MaxGap != 0 {
+		sc.MaxGap = cfg.Stream.MaxGap // else the model's default (see stream.ForModel)
+	}
 	if cfg.Stream.Fill != nil {
 		sc.Fill = cfg.Stream.Fill
 	}

@@ -3,6 +3,14 @@
 // selection, an optional timestamp column, windows of length L with hop H,
 // a time-ordered train/validation split, and per-channel normalisation.
 //
+// CSV dialects are detected (see Reader): a byte-order mark, the
+// delimiter (, ; tab |), quoted fields, decimal commas with ';'.
+// Timestamps are numbers (epoch seconds, milliseconds, microseconds or
+// nanoseconds, guessed from their magnitude or set) or dates (see
+// ParseDate), and follow the stream package's timestamp policy
+// (stream.Clock): rows with a missing, repeated, earlier or far-future
+// time are dropped and counted, never an error.
+//
 // Bad input is an error naming the file, line and column, never a panic:
 // ragged rows, fields that are not numbers, NaN or infinite values, and too
 // little data for a window. Limits bound what a file can make it allocate.
@@ -14,11 +22,10 @@ import (
 	"math"
 	"os"
 	"slices"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/edgeml/edge/model"
+	"github.com/edgeml/edge/stream"
 )
 
 // Limits on CSV input.
@@ -36,6 +43,9 @@ type Series struct {
 	Values []float32
 	// Lines holds the file line of each row (for messages about it).
 	Lines []int
+	// Timing counts the rows the timestamp policy dropped and the gaps
+	// between the rows kept (see stream.Clock).
+	Timing stream.Timing
 }
 
 // Channels returns the number of channels.
@@ -54,8 +64,24 @@ type CSVOptions struct {
 	// TimeColumn names the timestamp column. Empty: a column named "time",
 	// "timestamp", "ts" or "date" (any case) if there is one. "-": none.
 	TimeColumn string
-	// Channels names the columns to use, in order. Empty: every other column.
+	// Channels names the columns to use, in order. Empty: every other
+	// column but label-like ones (see IsLabelColumn).
 	Channels []string
+	// KeepLabels keeps label-like columns among every other column.
+	KeepLabels bool
+	// Delimiter separates fields (0: detected from the header line,
+	// checked against the first data line: , ; tab or |).
+	Delimiter rune
+	// SkipRows is the number of lines (a preamble) before the header.
+	SkipRows int
+	// TimeUnit is the unit of numeric timestamps (default UnitAuto).
+	TimeUnit TimeUnit
+	// Note, if set, is told in one line of each choice made for the
+	// user: a detected delimiter, decimal commas, a guessed time unit,
+	// label columns left out.
+	Note func(string)
+	// Clock sets the timestamp policy's limits (ReadCSV).
+	Clock stream.ClockConfig
 	// MaxRows bounds the rows read (0: MaxRows).
 	MaxRows int
 	// AllowMissing reads empty fields, NaN and ±Inf as NaN instead of
@@ -63,7 +89,44 @@ type CSVOptions struct {
 	AllowMissing bool
 }
 
+// check rejects options no file can satisfy.
+func (o *CSVOptions) check() error {
+	switch {
+	case o.SkipRows < 0:
+		return fmt.Errorf("%d rows to skip", o.SkipRows)
+	case o.Delimiter != 0 && !validDelimiter(o.Delimiter):
+		return fmt.Errorf("delimiter %q: want one character such as , ; | or tab", o.Delimiter)
+	case o.TimeUnit > Nanoseconds:
+		return fmt.Errorf("time unit %d", o.TimeUnit)
+	}
+	return nil
+}
+
 var timeNames = []string{"time", "timestamp", "ts", "date", "datetime"}
+
+// LabelColumns are the column names (in lower case) IsLabelColumn
+// recognises: ground truth that labelled data sets carry beside the
+// sensors.
+var LabelColumns = []string{
+	"label", "labels", "anomaly", "anomalies", "is_anomaly", "anomaly_label",
+	"outlier", "outliers", "is_outlier", "changepoint", "change_point",
+	"fault", "faults", "attack", "class", "target", "y", "ground_truth",
+}
+
+// IsLabelColumn reports whether a column's name (any case) says it holds
+// labels, not readings: such columns are left out of "every column". A
+// column y is a label unless the header also has x or z (an
+// accelerometer's axes).
+func IsLabelColumn(name string, header []string) bool {
+	name = strings.ToLower(strings.TrimSpace(name))
+	if name == "y" && slices.ContainsFunc(header, func(h string) bool {
+		h = strings.ToLower(strings.TrimSpace(h))
+		return h == "x" || h == "z"
+	}) {
+		return false
+	}
+	return slices.Contains(LabelColumns, name)
+}
 
 // ReadCSVFile reads a CSV file (see ReadCSV).
 func ReadCSVFile(path string, opt CSVOptions) (*Series, error) {
@@ -75,9 +138,11 @@ func ReadCSVFile(path string, opt CSVOptions) (*Series, error) {
 	return ReadCSV(f, path, opt)
 }
 
-// ReadCSV reads a CSV with a header row. Timestamps may be numbers (for
-// example Unix seconds) or RFC 3339 times; they must not decrease. Every
-// selected field must be a finite number.
+// ReadCSV reads a CSV with a header row (see Reader for the dialects and
+// CSVOptions for the choices). Every selected field must be a finite
+// number unless AllowMissing. Rows pass the timestamp policy
+// (stream.Clock): those it drops are counted in Series.Timing, and the
+// rest are in time order.
 func ReadCSV(r io.Reader, name string, opt CSVOptions) (*Series, error) {
 	maxRows := opt.MaxRows
 	if maxRows <= 0 || maxRows > MaxRows {
@@ -89,49 +154,67 @@ func ReadCSV(r io.Reader, name string, opt CSVOptions) (*Series, error) {
 	}
 	rd.AllowMissing = opt.AllowMissing
 	s := &Series{Source: name, Names: rd.Names()}
-	row := make([]float32, len(s.Names))
-	for {
-		t, line, err := rd.Next(row)
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
+	clock, err := stream.NewClock(opt.Clock, len(s.Names), func(row stream.Row, _ stream.Gap) error {
 		if s.Len() >= maxRows {
-			return nil, fmt.Errorf("%s:%d: more than %d rows", name, line, maxRows)
+			return fmt.Errorf("%s:%d: more than %d rows", name, row.Line, maxRows)
 		}
-		if rd.HasTime() {
-			if n := len(s.Times); n > 0 && t < s.Times[n-1] {
-				return nil, fmt.Errorf("%s:%d: column %d (%s): time %v goes back (previous row: %v)", name, line, rd.timeCol+1, rd.header[rd.timeCol], t, s.Times[n-1])
-			}
-			s.Times = append(s.Times, t)
+		if row.HasTime {
+			s.Times = append(s.Times, row.Time)
 		}
-		s.Values = append(s.Values, row...)
-		s.Lines = append(s.Lines, line)
+		s.Values = append(s.Values, row.Values...)
+		s.Lines = append(s.Lines, row.Line)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
+	if err := pushRows(rd, clock); err != nil {
+		return nil, err
+	}
+	s.Timing = clock.Timing()
 	if s.Len() == 0 {
+		if d := s.Timing.Dropped(); d > 0 {
+			return nil, fmt.Errorf("%s: no data rows kept: all %d were dropped for their timestamps (missing, repeated or going back)", name, d)
+		}
 		return nil, fmt.Errorf("%s: no data rows after the header", name)
 	}
 	return s, nil
 }
 
-// parseTime reads a number (e.g. Unix seconds) or an RFC 3339 time, and
-// says which it was.
-func parseTime(f string) (float64, bool, error) {
-	f = strings.TrimSpace(f)
-	if v, err := strconv.ParseFloat(f, 64); err == nil {
-		if math.IsNaN(v) || math.IsInf(v, 0) {
-			return 0, false, fmt.Errorf("time %s is not finite", f)
+// pushRows reads every row into the clock, then flushes it.
+func pushRows(rd *Reader, clock *stream.Clock) error {
+	row := make([]float32, len(rd.Names()))
+	for {
+		t, line, err := rd.Next(row)
+		if err == io.EOF {
+			return clock.Flush()
 		}
-		return v, false, nil
-	}
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05", "2006-01-02T15:04:05"} {
-		if t, err := time.Parse(layout, f); err == nil {
-			return float64(t.UnixNano()) / 1e9, true, nil
+		if err != nil {
+			return err
+		}
+		if err := clock.Push(stream.Row{Time: t, HasTime: rd.HasTime(), Line: line, Values: row}); err != nil {
+			return err
 		}
 	}
-	return 0, false, fmt.Errorf("%q is neither a number nor an RFC 3339 time", f)
+}
+
+// Sampling returns the series' sampling period, the median interval
+// between its timestamps, and its longest interval in periods (0, 0
+// without two timestamps).
+func (s *Series) Sampling() (period, longest float64) {
+	var dts []float64
+	for i := 1; i < len(s.Times); i++ {
+		if dt := s.Times[i] - s.Times[i-1]; dt > 0 {
+			dts = append(dts, dt)
+		}
+	}
+	if len(dts) == 0 {
+		return 0, 0
+	}
+	hi := slices.Max(dts)
+	slices.Sort(dts)
+	period = dts[len(dts)/2]
+	return period, hi / period
 }
 
 // ImputeHold fills missing values (NaN, ±Inf) with the channel's previous

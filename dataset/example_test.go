@@ -36,5 +36,31 @@ func ExampleReadCSV_error() {
 	_, err := dataset.ReadCSV(strings.NewReader(csv), "room.csv", dataset.CSVOptions{})
 	fmt.Println(err)
 	// Output:
-	// room.csv:3: column 2 (humidity): "n/a" is not a number
+	// room.csv:3: column 2 (humidity): "n/a" is not a number (a missing value)
+}
+
+// Files from spreadsheets and loggers: a byte-order mark, semicolons and
+// decimal commas, epoch milliseconds, a label column, a row that goes
+// back. The notes say what was detected or guessed.
+func ExampleReadCSV_dialects() {
+	csv := "\uFEFFts;temp;label\n" +
+		"1700000000000;21,5;0\n" +
+		"1700000060000;21,7;0\n" +
+		"1700000030000;99,0;1\n" + // goes back: dropped and counted
+		"1700000120000;21,6;0\n"
+	opt := dataset.CSVOptions{Note: func(s string) { fmt.Println("note:", s) }}
+	s, err := dataset.ReadCSV(strings.NewReader(csv), "logger.csv", opt)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(s.Names, s.Times, s.Values)
+	fmt.Println(s.Timing.OutOfOrder, "row dropped, at line", s.Timing.FirstDropped)
+	// Output:
+	// note: logger.csv: fields separated by ';' (detected; --delimiter to set)
+	// note: logger.csv: left out the label-like column label (not a sensor; name it in --channels to use it)
+	// note: logger.csv: time column ts: epoch milliseconds (guessed from 1700000000000; --time-unit to set)
+	// note: logger.csv:2: decimal commas read as decimal points (21,5 is 21.5; the delimiter is ';')
+	// [temp] [1.7e+09 1.70000006e+09 1.70000012e+09] [21.5 21.7 21.6]
+	// 1 row dropped, at line 4
 }

@@ -1,6 +1,8 @@
 package dataset
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/csv"
 	"errors"
 	"fmt"
@@ -15,16 +17,36 @@ import (
 // make a reader buffer without limit.
 const MaxLineBytes = 1 << 20
 
+// ErrMissing and ErrNotFinite are wrapped by Next's errors for a missing
+// value (an empty field, NaN, NA, N/A, null or None) and for a value out
+// of float32 range or infinite, when the Reader does not AllowMissing.
+var (
+	ErrMissing   = errors.New("a missing value")
+	ErrNotFinite = errors.New("not a finite number")
+)
+
 // Reader reads a CSV of readings one row at a time: the header, the
 // optional timestamp column and the chosen channels, with every error
 // naming the file, line and column.
+//
+// The dialect is detected: a UTF-8 byte-order mark is skipped, the
+// delimiter (, ; tab or |) is the one that splits the header and the
+// first data line alike (CSVOptions.Delimiter forces one), fields may be
+// quoted, and with ';' a decimal comma is read (1,5 is 1.5).
 type Reader struct {
-	cr      *csv.Reader
-	name    string
-	header  []string
-	timeCol int
-	cols    []int
-	names   []string
+	cr         *csv.Reader
+	name       string
+	header     []string
+	headerLine int
+	offset     int // lines skipped before the CSV parser's first line
+	timeCol    int
+	cols       []int
+	names      []string
+	delim      rune
+	comma      bool // decimal commas are read
+	commaNoted bool
+	unit       TimeUnit
+	note       func(string)
 	// AllowMissing makes empty fields and NaN, NA, N/A, null and None
 	// read as NaN, and ±Inf as themselves, instead of errors: streams
 	// impute them (see package stream). Missing counts them and
@@ -36,80 +58,150 @@ type Reader struct {
 	TimeIsText bool
 }
 
-// missingWords are the spellings of a missing value AllowMissing accepts.
-var missingWords = []string{"", "nan", "na", "n/a", "null", "none"}
-
 // NewReader reads the header of a CSV and prepares to read its rows.
 func NewReader(r io.Reader, name string, opt CSVOptions) (*Reader, error) {
-	cr := csv.NewReader(&lineLimiter{r: r})
+	if err := opt.check(); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	br := bufio.NewReaderSize(&lineLimiter{r: r}, 64<<10)
+	head, headerText, dataText, err := sniff(br, name, opt.SkipRows)
+	if err != nil {
+		return nil, err
+	}
+	rd := &Reader{name: name, offset: opt.SkipRows, timeCol: -1, unit: opt.TimeUnit, note: opt.Note}
+	rd.delim = opt.Delimiter
+	if rd.delim == 0 {
+		rd.delim = detectDelimiter(headerText, dataText)
+		if rd.delim != ',' {
+			rd.notef("%s: fields separated by %s (detected; --delimiter to set)", name, delimiterName(rd.delim))
+		}
+	}
+	rd.comma = rd.delim == ';'
+	cr := csv.NewReader(io.MultiReader(bytes.NewReader(head), br))
+	cr.Comma = rd.delim
 	cr.FieldsPerRecord = -1 // ragged rows get our own message
 	cr.ReuseRecord = true
-	cr.TrimLeadingSpace = true
-	header, err := cr.Read()
+	cr.TrimLeadingSpace = rd.delim != '\t' // else empty tab-separated fields would vanish
+	rd.cr = cr
+	if err := rd.readHeader(); err != nil {
+		return nil, err
+	}
+	if err := rd.chooseTime(opt.TimeColumn); err != nil {
+		return nil, err
+	}
+	if err := rd.chooseChannels(opt.Channels, opt.KeepLabels); err != nil {
+		return nil, err
+	}
+	return rd, nil
+}
+
+// notef passes a note to CSVOptions.Note.
+func (r *Reader) notef(format string, args ...any) {
+	if r.note != nil {
+		r.note(fmt.Sprintf(format, args...))
+	}
+}
+
+// at names a place in the file: "name:line".
+func (r *Reader) at(line int) string { return r.name + ":" + strconv.Itoa(line) }
+
+// readHeader reads and checks the column names.
+func (r *Reader) readHeader() error {
+	header, err := r.cr.Read()
 	if err == io.EOF {
-		return nil, fmt.Errorf("%s: empty file: want a header row and data", name)
+		return fmt.Errorf("%s: empty file: want a header row and data", r.name)
 	}
 	if err != nil {
-		return nil, readError(name, err)
+		return r.readError(err)
 	}
-	header = slices.Clone(header)
-	if len(header) > MaxColumns {
-		return nil, fmt.Errorf("%s:1: %d columns exceed the limit of %d", name, len(header), MaxColumns)
+	line, _ := r.cr.FieldPos(0)
+	r.headerLine = line + r.offset
+	r.header = slices.Clone(header)
+	if len(r.header) > MaxColumns {
+		return fmt.Errorf("%s: %d columns exceed the limit of %d", r.at(r.headerLine), len(r.header), MaxColumns)
 	}
-	index := map[string]int{}
-	for i, h := range header {
+	seen := map[string]bool{}
+	for i, h := range r.header {
 		h = strings.TrimSpace(h)
-		header[i] = h
+		r.header[i] = h
 		if h == "" {
-			return nil, fmt.Errorf("%s:1: column %d has no name", name, i+1)
+			return fmt.Errorf("%s: column %d has no name", r.at(r.headerLine), i+1)
 		}
-		if _, dup := index[h]; dup {
-			return nil, fmt.Errorf("%s:1: column name %q appears twice", name, h)
+		if seen[h] {
+			return fmt.Errorf("%s: column name %q appears twice", r.at(r.headerLine), h)
 		}
-		index[h] = i
+		seen[h] = true
 	}
-	rd := &Reader{cr: cr, name: name, header: header, timeCol: -1}
-	switch opt.TimeColumn {
+	return nil
+}
+
+// column returns the index of a named column.
+func (r *Reader) column(name string) (int, bool) {
+	i := slices.Index(r.header, name)
+	return i, i >= 0
+}
+
+// chooseTime finds the time column: named, "-" for none, or the first
+// column named as in CSVOptions.TimeColumn.
+func (r *Reader) chooseTime(name string) error {
+	switch name {
 	case "-":
 	case "":
-		for i, h := range header {
+		for i, h := range r.header {
 			if slices.Contains(timeNames, strings.ToLower(h)) {
-				rd.timeCol = i
+				r.timeCol = i
 				break
 			}
 		}
 	default:
-		i, ok := index[opt.TimeColumn]
+		i, ok := r.column(name)
 		if !ok {
-			return nil, fmt.Errorf("%s:1: no time column %q (columns: %s)", name, opt.TimeColumn, strings.Join(header, ", "))
+			return fmt.Errorf("%s: no time column %q (columns: %s)", r.at(r.headerLine), name, strings.Join(r.header, ", "))
 		}
-		rd.timeCol = i
+		r.timeCol = i
 	}
-	if len(opt.Channels) == 0 {
-		for i := range header {
-			if i != rd.timeCol {
-				rd.cols = append(rd.cols, i)
+	return nil
+}
+
+// chooseChannels picks the named columns, or every column but the time
+// and (unless keepLabels) label-like ones.
+func (r *Reader) chooseChannels(names []string, keepLabels bool) error {
+	var left []string
+	for _, c := range names {
+		i, ok := r.column(c)
+		switch {
+		case !ok:
+			return fmt.Errorf("%s: no column %q (columns: %s)", r.at(r.headerLine), c, strings.Join(r.header, ", "))
+		case i == r.timeCol:
+			return fmt.Errorf("%s: column %q is the time column", r.at(r.headerLine), c)
+		}
+		r.cols = append(r.cols, i)
+	}
+	if len(names) == 0 {
+		for i, h := range r.header {
+			switch {
+			case i == r.timeCol:
+			case !keepLabels && IsLabelColumn(h, r.header):
+				left = append(left, h)
+			default:
+				r.cols = append(r.cols, i)
 			}
 		}
-	} else {
-		for _, c := range opt.Channels {
-			i, ok := index[c]
-			if !ok {
-				return nil, fmt.Errorf("%s:1: no column %q (columns: %s)", name, c, strings.Join(header, ", "))
-			}
-			if i == rd.timeCol {
-				return nil, fmt.Errorf("%s:1: column %q is the time column", name, c)
-			}
-			rd.cols = append(rd.cols, i)
-		}
 	}
-	if len(rd.cols) == 0 {
-		return nil, fmt.Errorf("%s:1: no data columns", name)
+	switch len(left) {
+	case 0:
+	case 1:
+		r.notef("%s: left out the label-like column %s (not a sensor; name it in --channels to use it)", r.name, left[0])
+	default:
+		r.notef("%s: left out the label-like columns %s (not sensors; name them in --channels to use them)", r.name, strings.Join(left, ", "))
 	}
-	for _, c := range rd.cols {
-		rd.names = append(rd.names, header[c])
+	if len(r.cols) == 0 {
+		return fmt.Errorf("%s: no data columns", r.at(r.headerLine))
 	}
-	return rd, nil
+	for _, c := range r.cols {
+		r.names = append(r.names, r.header[c])
+	}
+	return nil
 }
 
 // Names returns the chosen channels' names, in order.
@@ -126,67 +218,128 @@ func (r *Reader) TimeName() string {
 	return r.header[r.timeCol]
 }
 
+// TimeUnit returns the unit of numeric timestamps: as set, as guessed
+// from the first plausible one, or UnitAuto before any.
+func (r *Reader) TimeUnit() TimeUnit { return r.unit }
+
+// Delimiter returns the field delimiter in use.
+func (r *Reader) Delimiter() rune { return r.delim }
+
 // Next reads the next data row into values (one per channel) and returns
-// its time (NaN without a time column) and line; io.EOF after the last.
-// Empty lines are skipped.
+// its time and line; io.EOF after the last. Empty lines are skipped. The
+// time is in seconds; NaN without a time column, and NaN for a missing or
+// impossible time (see ParseTime), which the timestamp policy drops.
 func (r *Reader) Next(values []float32) (t float64, line int, err error) {
 	if len(values) != len(r.cols) {
 		return 0, 0, fmt.Errorf("%s: a buffer of %d values for %d channels", r.name, len(values), len(r.cols))
 	}
-	for {
-		rec, err := r.cr.Read()
-		if err == io.EOF {
-			return 0, 0, io.EOF
-		}
-		if err != nil {
-			return 0, 0, readError(r.name, err)
-		}
-		line, _ = r.cr.FieldPos(0) // rec has at least one field here
-		if len(rec) != len(r.header) {
-			return 0, line, fmt.Errorf("%s:%d: %d fields, the header has %d", r.name, line, len(rec), len(r.header))
-		}
-		t = math.NaN()
-		if r.timeCol >= 0 {
-			if t, r.TimeIsText, err = parseTime(rec[r.timeCol]); err != nil {
-				return 0, line, fmt.Errorf("%s:%d: column %d (%s): %v", r.name, line, r.timeCol+1, r.header[r.timeCol], err)
-			}
-		}
-		for i, c := range r.cols {
-			f := strings.TrimSpace(rec[c])
-			v, err := strconv.ParseFloat(f, 32)
-			if err != nil && !errors.Is(err, strconv.ErrRange) {
-				if r.AllowMissing && slices.Contains(missingWords, strings.ToLower(f)) {
-					values[i] = float32(math.NaN())
-					r.missing(line, c)
-					continue
-				}
-				return 0, line, fmt.Errorf("%s:%d: column %d (%s): %q is not a number", r.name, line, c+1, r.header[c], f)
-			}
-			if math.IsNaN(v) || math.IsInf(v, 0) || errors.Is(err, strconv.ErrRange) {
-				if !r.AllowMissing {
-					return 0, line, fmt.Errorf("%s:%d: column %d (%s): %s is not a finite number", r.name, line, c+1, r.header[c], f)
-				}
-				r.missing(line, c)
-			}
-			values[i] = float32(v)
-		}
-		return t, line, nil
+	rec, err := r.cr.Read()
+	if err == io.EOF {
+		return 0, 0, io.EOF
 	}
+	if err != nil {
+		return 0, 0, r.readError(err)
+	}
+	line, _ = r.cr.FieldPos(0) // rec has at least one field here
+	line += r.offset
+	if len(rec) != len(r.header) {
+		return 0, line, fmt.Errorf("%s: %d fields, the header has %d%s", r.at(line), len(rec), len(r.header), r.dialectHint())
+	}
+	t = math.NaN()
+	if r.timeCol >= 0 {
+		if t, err = r.readTime(rec[r.timeCol]); err != nil {
+			return 0, line, r.fieldError(line, r.timeCol, err)
+		}
+	}
+	for i, c := range r.cols {
+		v, err := r.readValue(rec[c], line, c)
+		if err != nil {
+			return 0, line, r.fieldError(line, c, err)
+		}
+		values[i] = v
+	}
+	return t, line, nil
+}
+
+func (r *Reader) fieldError(line, col int, err error) error {
+	return fmt.Errorf("%s: column %d (%s): %w", r.at(line), col+1, r.header[col], err)
+}
+
+// dialectHint says which delimiter split a ragged row, if not a comma.
+func (r *Reader) dialectHint() string {
+	if r.delim == ',' {
+		return ""
+	}
+	return fmt.Sprintf(" (fields separated by %s; --delimiter to set)", delimiterName(r.delim))
+}
+
+// readTime reads a time field, guessing the unit of numbers once.
+func (r *Reader) readTime(f string) (float64, error) {
+	t, date, err := ParseTime(f, r.unit, r.comma)
+	if err != nil {
+		return 0, err
+	}
+	r.TimeIsText = date
+	if !date && r.unit == UnitAuto && !math.IsNaN(t) {
+		v, _, _ := parseNumber(strings.TrimSpace(f), 64, r.comma)
+		r.unit = GuessUnit(v)
+		r.notef("%s: time column %s: %s (guessed from %s; --time-unit to set)", r.name, r.header[r.timeCol], r.unit.describe(), strings.TrimSpace(f))
+	}
+	return t, nil
+}
+
+// readValue reads a channel's field.
+func (r *Reader) readValue(f string, line, col int) (float32, error) {
+	f = strings.TrimSpace(f)
+	if isMissing(f) && !strings.EqualFold(f, "nan") {
+		if !r.AllowMissing {
+			return 0, fmt.Errorf("%q is not a number (%w)", f, ErrMissing)
+		}
+		r.missing(line, col)
+		return float32(math.NaN()), nil
+	}
+	v, comma, err := parseNumber(f, 32, r.comma)
+	if err != nil && !errors.Is(err, strconv.ErrRange) {
+		return 0, fmt.Errorf("%q is not a number%s", f, r.numberHint(f))
+	}
+	if math.IsNaN(v) || math.IsInf(v, 0) || err != nil {
+		if !r.AllowMissing {
+			return 0, fmt.Errorf("%s is %w", f, ErrNotFinite)
+		}
+		r.missing(line, col)
+	}
+	if comma && !r.commaNoted {
+		r.commaNoted = true
+		r.notef("%s: decimal commas read as decimal points (%s is %v; the delimiter is ';')", r.at(line), f, v)
+	}
+	return float32(v), nil
+}
+
+// numberHint explains why a field that looks numeric is not read.
+func (r *Reader) numberHint(f string) string {
+	switch {
+	case r.comma && strings.Contains(f, ",") && strings.Contains(f, "."):
+		return " (digit grouping is not read: write 1234,5, not 1.234,5)"
+	case !r.comma && strings.Contains(f, ",") && r.delim != ',':
+		return " (decimal commas are read only in ';'-separated files)"
+	}
+	return ""
 }
 
 func (r *Reader) missing(line, col int) {
 	r.Missing++
 	if len(r.MissingAt) < 10 {
-		r.MissingAt = append(r.MissingAt, fmt.Sprintf("%s:%d: column %d (%s)", r.name, line, col+1, r.header[col]))
+		r.MissingAt = append(r.MissingAt, fmt.Sprintf("%s: column %d (%s)", r.at(line), col+1, r.header[col]))
 	}
 }
 
-func readError(name string, err error) error {
+// readError names the place of a CSV syntax error: file:line:column.
+func (r *Reader) readError(err error) error {
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
-		return fmt.Errorf("%s:%d: %v", name, pe.Line, pe.Err)
+		return fmt.Errorf("%s:%d: %w", r.at(pe.Line+r.offset), pe.Column, pe.Err)
 	}
-	return fmt.Errorf("%s: %w", name, err)
+	return fmt.Errorf("%s: %w", r.name, err)
 }
 
 // lineLimiter fails a read once a line exceeds MaxLineBytes.

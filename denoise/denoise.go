@@ -176,7 +176,10 @@ type Denoiser struct {
 // denoisers may share it.
 func New(m *model.Model, cfg Config, emit func(*Sample) error) (*Denoiser, error) {
 	sc := stream.ForModel(m, cfg.Stream.Hop)
-	sc.Period, sc.MaxGap = cfg.Stream.Period, cfg.Stream.MaxGap
+	sc.Period, sc.Confirm = cfg.Stream.Period, cfg.Stream.Confirm
+	if cfg.Stream.MaxGap != 0 {
+		sc.MaxGap = cfg.Stream.MaxGap // else the model's default (see stream.ForModel)
+	}
 	if cfg.Stream.Fill != nil {
 		sc.Fill = cfg.Stream.Fill
 	}

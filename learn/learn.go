@@ -89,7 +89,7 @@ func (b *Buffer) Values() []float32 { return b.values }
 
 // Series returns the collected rows as a series (sharing the buffer).
 func (b *Buffer) Series(source string) *dataset.Series {
-	return &dataset.Series{Source: source, Names: b.names, Values: b.values, Lines: make([]int, b.Rows())}
+	return &dataset.Series{Source: source, Names: b.names, Values: b.values, Times: b.times, Lines: make([]int, b.Rows())}
 }
 
 // Fit learns from the buffer (see Fit) and returns the int8 model (the

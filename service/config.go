@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"os"
 	"strings"
+
+	"github.com/edgeml/edge/dataset"
 )
 
 // Config is the service's configuration file (JSON).
@@ -34,11 +36,14 @@ type GroupConfig struct {
 	// (default: the model's channel names).
 	Channels []string `json:"channels,omitempty"`
 	// Topic the group's readings arrive on (MQTT; default edge/NAME/in).
-	Topic   string  `json:"topic,omitempty"`
-	Denoise string  `json:"denoise,omitempty"` // "", "centred" or "causal"
-	Score   bool    `json:"score,omitempty"`
-	Hop     int     `json:"hop,omitempty"`     // default: the model's
-	MaxGap  float64 `json:"max_gap,omitempty"` // sampling periods; default 10
+	Topic   string `json:"topic,omitempty"`
+	Denoise string `json:"denoise,omitempty"` // "", "centred" or "causal"
+	Score   bool   `json:"score,omitempty"`
+	Hop     int    `json:"hop,omitempty"` // default: the model's
+	// MaxGap: a time gap longer than this many sampling periods restarts
+	// the group's stream; shorter gaps are bridged (default 100, or the
+	// longest gap in the model's training data; negative: never).
+	MaxGap float64 `json:"max_gap,omitempty"`
 }
 
 // InputConfig chooses where readings come from.
@@ -53,6 +58,14 @@ type InputConfig struct {
 	Format  string   `json:"format,omitempty"`
 	Columns []string `json:"columns,omitempty"`
 	Group   string   `json:"group,omitempty"`
+	// Delimiter of csv lines: ",", ";" (with decimal commas), "tab", "|"
+	// (default: the one that splits the first line into Columns).
+	Delimiter string `json:"delimiter,omitempty"`
+	// TimeUnit of numeric timestamps, csv and json: s, ms, us, ns or
+	// auto (default: each told by its magnitude, see dataset.GuessUnit).
+	TimeUnit string `json:"time_unit,omitempty"`
+	delim    rune
+	unit     dataset.TimeUnit
 }
 
 // MQTTConfig is the broker connection.
@@ -194,6 +207,13 @@ func (c *Config) Check() error {
 	}
 	if in.Format == "" {
 		in.Format = "json"
+	}
+	var err error
+	if in.delim, err = dataset.ParseDelimiter(in.Delimiter); err != nil {
+		return fmt.Errorf("input.delimiter: %w", err)
+	}
+	if in.unit, err = dataset.ParseTimeUnit(in.TimeUnit); err != nil {
+		return fmt.Errorf("input.time_unit: %w", err)
 	}
 	switch in.Format {
 	case "json":

@@ -2,13 +2,15 @@ package service
 
 import (
 	"bytes"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"strconv"
 	"strings"
-	"time"
+
+	"github.com/edgeml/edge/dataset"
 )
 
 // MaxPayload bounds one reading's payload (a JSON object or a CSV line).
@@ -16,10 +18,19 @@ const MaxPayload = 64 << 10
 
 // ParseJSON reads a reading for a group with the given channels from a
 // JSON object: the channels by name (numbers; null or absent: missing),
-// an optional timestamp "ts" (seconds since the epoch), "time" or
-// "timestamp" (the same, or RFC 3339 text), or "values": an array in
-// channel order. Other fields are ignored.
+// an optional timestamp "ts", "time" or "timestamp", or "values": an
+// array in channel order. Other fields are ignored. A timestamp is a
+// number of epoch seconds, milliseconds, microseconds or nanoseconds
+// (told apart by magnitude, see dataset.GuessUnit), or a date as text
+// (RFC 3339, with Z or an offset, and the forms of dataset.ParseDate); a
+// null or impossible one reads as a missing time (NaN), which the
+// timestamp policy drops.
 func ParseJSON(payload []byte, group string, names []string) (Reading, error) {
+	return parseJSON(payload, group, names, dataset.UnitAuto)
+}
+
+// parseJSON is ParseJSON with numeric timestamps in unit.
+func parseJSON(payload []byte, group string, names []string, unit dataset.TimeUnit) (Reading, error) {
 	r := Reading{Group: group}
 	if len(payload) > MaxPayload {
 		return r, fmt.Errorf("payload of %d bytes (limit %d)", len(payload), MaxPayload)
@@ -42,7 +53,7 @@ func ParseJSON(payload []byte, group string, names []string) (Reading, error) {
 		if !ok {
 			continue
 		}
-		t, err := parseTime(raw)
+		t, err := parseTime(raw, unit)
 		if err != nil {
 			return r, fmt.Errorf("field %q: %w", key, err)
 		}
@@ -100,24 +111,19 @@ func parseNum(raw json.RawMessage) (float32, error) {
 	return float32(v), nil
 }
 
-func parseTime(raw json.RawMessage) (float64, error) {
+// parseTime reads a JSON timestamp: a number in unit, or text (a date or
+// a number); null reads as NaN.
+func parseTime(raw json.RawMessage, unit dataset.TimeUnit) (float64, error) {
 	s := string(bytes.TrimSpace(raw))
 	if len(s) > 0 && s[0] == '"' {
-		var str string
-		if err := json.Unmarshal(raw, &str); err != nil {
+		if err := json.Unmarshal(raw, &s); err != nil {
 			return 0, err
 		}
-		t, err := time.Parse(time.RFC3339Nano, str)
-		if err != nil {
-			return 0, fmt.Errorf("%q is not an RFC 3339 time", str)
-		}
-		return float64(t.UnixNano()) / 1e9, nil
+	} else if s == "null" {
+		return math.NaN(), nil
 	}
-	v, err := strconv.ParseFloat(s, 64)
-	if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
-		return 0, fmt.Errorf("%q is not a time in seconds", s)
-	}
-	return v, nil
+	t, _, err := dataset.ParseTime(s, unit, false)
+	return t, err
 }
 
 // csvParser reads CSV lines of named columns.
@@ -125,6 +131,8 @@ type csvParser struct {
 	group string
 	cols  []int // per column: channel index, -1 for the timestamp, -2 ignored
 	n     int
+	delim rune // 0: detected from the first line
+	unit  dataset.TimeUnit
 }
 
 func newCSVParser(columns, names []string, group string) (*csvParser, error) {
@@ -156,26 +164,34 @@ func newCSVParser(columns, names []string, group string) (*csvParser, error) {
 	return p, nil
 }
 
-// parse reads one line.
+// parse reads one line. The first line fixes the delimiter, unless it
+// was set: the one of , ; tab | that splits it into the configured
+// columns. With ';' a decimal comma is read (1,5 is 1.5).
 func (p *csvParser) parse(line string) (Reading, error) {
 	r := Reading{Group: p.group, Values: make([]float32, p.n)}
 	if len(line) > MaxPayload {
 		return r, fmt.Errorf("line of %d bytes (limit %d)", len(line), MaxPayload)
 	}
-	fields := strings.Split(strings.TrimRight(line, "\r"), ",")
-	if len(fields) != len(p.cols) {
-		return r, fmt.Errorf("%d fields, want %d", len(fields), len(p.cols))
+	line = strings.TrimRight(line, "\r")
+	if p.delim == 0 {
+		p.delim = p.detect(line)
 	}
+	fields, err := p.split(line)
+	if err != nil {
+		return r, err
+	}
+	if len(fields) != len(p.cols) {
+		return r, fmt.Errorf("%d fields, want %d (fields separated by %q)", len(fields), len(p.cols), p.delim)
+	}
+	comma := p.delim == ';'
 	for i, f := range fields {
 		f = strings.TrimSpace(f)
 		switch c := p.cols[i]; c {
 		case -2:
 		case -1:
-			t, err := parseTime(json.RawMessage(strconv.Quote(f)))
+			t, _, err := dataset.ParseTime(f, p.unit, comma)
 			if err != nil {
-				if t, err = parseTime(json.RawMessage(f)); err != nil {
-					return r, fmt.Errorf("column %d: %q is not a time", i+1, f)
-				}
+				return r, fmt.Errorf("column %d: %w", i+1, err)
 			}
 			r.Time, r.HasTime = t, true
 		default:
@@ -183,7 +199,7 @@ func (p *csvParser) parse(line string) (Reading, error) {
 				r.Values[c] = float32(math.NaN())
 				continue
 			}
-			v, err := strconv.ParseFloat(f, 32)
+			v, err := dataset.ParseNumber(f, 32, comma)
 			if err != nil {
 				return r, fmt.Errorf("column %d: %q is not a number", i+1, f)
 			}
@@ -191,4 +207,33 @@ func (p *csvParser) parse(line string) (Reading, error) {
 		}
 	}
 	return r, nil
+}
+
+// detect returns the delimiter that splits line into the configured
+// columns (',' if none does).
+func (p *csvParser) detect(line string) rune {
+	for _, d := range dataset.Delimiters {
+		if dataset.CountFields(line, d) == len(p.cols) {
+			return d
+		}
+	}
+	return ','
+}
+
+// split cuts a line into fields, quoted ones included.
+func (p *csvParser) split(line string) ([]string, error) {
+	if !strings.Contains(line, `"`) {
+		return strings.Split(line, string(p.delim)), nil
+	}
+	cr := csv.NewReader(strings.NewReader(line))
+	cr.Comma, cr.FieldsPerRecord = p.delim, -1
+	fields, err := cr.Read()
+	if err != nil {
+		var pe *csv.ParseError
+		if errors.As(err, &pe) {
+			return nil, fmt.Errorf("column %d: %w", pe.Column, pe.Err)
+		}
+		return nil, err
+	}
+	return fields, nil
 }

@@ -103,7 +103,7 @@ func Run(ctx context.Context, cfg *Config, o Options) error {
 				log.Warn("message on an unconfigured topic", "topic", topic)
 				return
 			}
-			r, err := ParseJSON(payload, group, svc.Group(group))
+			r, err := parseJSON(payload, group, svc.Group(group), cfg.Input.unit)
 			if err != nil {
 				svc.M.Invalid.Inc()
 				log.Warn("malformed reading rejected", "topic", topic, "err", err)
@@ -212,11 +212,15 @@ func readLines(ctx context.Context, r io.Reader, name string, cfg *Config, s *Se
 		if csvp, err = newCSVParser(cfg.Input.Columns, s.Group(cfg.Input.Group), cfg.Input.Group); err != nil {
 			return err
 		}
+		csvp.delim, csvp.unit = cfg.Input.delim, cfg.Input.unit
 	}
 	line := 0
 	for sc.Scan() {
 		line++
 		text := strings.TrimSpace(sc.Text())
+		if line == 1 {
+			text = strings.TrimPrefix(text, "\uFEFF") // a byte-order mark
+		}
 		if text == "" || strings.HasPrefix(text, "#") {
 			continue
 		}
@@ -224,7 +228,7 @@ func readLines(ctx context.Context, r io.Reader, name string, cfg *Config, s *Se
 		var err error
 		if csvp != nil {
 			rd, err = csvp.parse(text)
-			if err != nil && line == 1 && isHeader(text, cfg.Input.Columns) {
+			if err != nil && line == 1 && isHeader(text, cfg.Input.Columns, csvp.delim) {
 				continue
 			}
 		} else {
@@ -241,7 +245,7 @@ func readLines(ctx context.Context, r io.Reader, name string, cfg *Config, s *Se
 			if s.Group(group) == nil {
 				err = fmt.Errorf("group %q is not configured", group)
 			} else {
-				rd, err = ParseJSON([]byte(text), group, s.Group(group))
+				rd, err = parseJSON([]byte(text), group, s.Group(group), cfg.Input.unit)
 			}
 		}
 		if err != nil {
@@ -268,8 +272,8 @@ func readLines(ctx context.Context, r io.Reader, name string, cfg *Config, s *Se
 
 // isHeader reports whether a CSV line that did not parse names columns: a
 // field is a configured column or a timestamp name.
-func isHeader(line string, columns []string) bool {
-	for _, f := range strings.Split(line, ",") {
+func isHeader(line string, columns []string, delim rune) bool {
+	for _, f := range strings.Split(line, string(delim)) {
 		f = strings.TrimSpace(f)
 		if f == "ts" || f == "time" || f == "timestamp" || slices.Contains(columns, f) {
 			return true

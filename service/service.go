@@ -41,7 +41,9 @@ type Metrics struct {
 	Reg        *metrics.Registry
 	In         *metrics.Counter // readings accepted
 	Invalid    *metrics.Counter // payloads rejected (malformed, unknown group)
-	Dropped    *metrics.Counter // readings dropped by the stream policy (duplicate, out of order)
+	Dropped    *metrics.Counter // readings dropped by the timestamp policy (see stream.Clock)
+	Bridged    *metrics.Counter // time gaps the streams bridged
+	Restarts   *metrics.Counter // outages that restarted a stream
 	Imputed    *metrics.Counter // values imputed
 	Cleaned    *metrics.Counter // cleaned rows published
 	Windows    *metrics.Counter // windows scored
@@ -55,7 +57,9 @@ func newMetrics() *Metrics {
 	return &Metrics{Reg: r,
 		In:         r.Counter("edge_readings_in_total", "readings accepted from the input"),
 		Invalid:    r.Counter("edge_readings_invalid_total", "payloads rejected: malformed, non-numeric or for an unknown group"),
-		Dropped:    r.Counter("edge_readings_dropped_total", "readings dropped by the stream policy: repeated or earlier timestamps"),
+		Dropped:    r.Counter("edge_readings_dropped_total", "readings dropped by the timestamp policy: repeated, earlier, far-future or missing timestamps"),
+		Bridged:    r.Counter("edge_gaps_bridged_total", "time gaps (over 1.5 sampling periods, up to max_gap) the streams went on across"),
+		Restarts:   r.Counter("edge_stream_restarts_total", "outages longer than max_gap sampling periods that restarted a stream"),
 		Imputed:    r.Counter("edge_values_imputed_total", "missing or invalid values imputed"),
 		Cleaned:    r.Counter("edge_readings_out_total", "cleaned readings published"),
 		Windows:    r.Counter("edge_windows_scored_total", "windows scored for anomalies"),
@@ -76,8 +80,8 @@ type group struct {
 	s        *Service
 	buf      []byte
 	flagging bool
-	seq      atomic.Int64 // readings numbered when the input has no lines
-	lastDrop int64
+	seq      atomic.Int64  // readings numbered when the input has no lines
+	timing   stream.Timing // counted into the metrics so far
 	lastImp  int64
 }
 
@@ -233,11 +237,7 @@ func (g *group) run() {
 		if st.Windows != before {
 			g.s.M.Latency.Observe(time.Since(t0).Seconds())
 		}
-		if d := st.Duplicates + st.OutOfOrder; d != g.lastDrop {
-			g.s.M.Dropped.Add(uint64(d - g.lastDrop))
-			g.s.log.Warn("reading dropped: its timestamp repeats or goes back", "group", g.cfg.Name, "line", r.Line)
-			g.lastDrop = d
-		}
+		g.countTiming(st.Timing, r.Line)
 		if st.Imputed != g.lastImp {
 			g.s.M.Imputed.Add(uint64(st.Imputed - g.lastImp))
 			g.lastImp = st.Imputed
@@ -252,6 +252,33 @@ func (g *group) run() {
 		if err := g.sc.Close(); err != nil {
 			g.s.log.Error("score flush", "group", g.cfg.Name, "err", err)
 		}
+	}
+}
+
+// countTiming adds what the timestamp policy did since the last call to
+// the metrics, and logs dropped readings with the reason.
+func (g *group) countTiming(t stream.Timing, line int) {
+	old := g.timing
+	g.timing = t
+	if d := t.Dropped() - old.Dropped(); d > 0 {
+		g.s.M.Dropped.Add(uint64(d))
+		why := "its timestamp repeats the last one"
+		switch {
+		case t.OutOfOrder > old.OutOfOrder:
+			why = "its timestamp goes back"
+		case t.FarFuture > old.FarFuture:
+			why = "a far-future timestamp this reading did not continue (the reading held before it)"
+		case t.BadTime > old.BadTime:
+			why = "a missing or impossible timestamp"
+		}
+		g.s.log.Warn("reading dropped: "+why, "group", g.cfg.Name, "line", line)
+	}
+	if t.Bridged > old.Bridged {
+		g.s.M.Bridged.Add(uint64(t.Bridged - old.Bridged))
+	}
+	if t.Restarts > old.Restarts {
+		g.s.M.Restarts.Add(uint64(t.Restarts - old.Restarts))
+		g.s.log.Info("stream restarted after an outage longer than max_gap", "group", g.cfg.Name, "line", line)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgeml/edge/dataset"
 	"github.com/edgeml/edge/learn"
 	"github.com/edgeml/edge/stream"
 	"github.com/edgeml/edge/synth"
@@ -167,6 +169,45 @@ func TestStdinEndToEnd(t *testing.T) {
 	}
 }
 
+// TestStdinCSVDialect: CSV lines from a spreadsheet (a byte-order mark,
+// semicolons, decimal commas, epoch milliseconds) with a far-future
+// reading and gaps: one reading dropped, every other one cleaned, the
+// gaps bridged.
+func TestStdinCSVDialect(t *testing.T) {
+	path := testModel(t)
+	cols := []string{"ts", "temp_1", "humidity_1", "pressure_1", "current_1"}
+	cfg := &Config{Groups: []GroupConfig{{Name: "site", Model: path, Denoise: "centred"}}, Metrics: MetricsConfig{Listen: "off"},
+		Input: InputConfig{Format: "csv", Columns: cols}}
+	if err := cfg.Check(); err != nil {
+		t.Fatal(err)
+	}
+	var in bytes.Buffer
+	in.WriteString("\uFEFF" + strings.Join(cols, ";") + "\n")
+	ms := int64(1_700_000_000_000)
+	for i := 0; i < 300; i++ {
+		if i == 150 {
+			in.WriteString("4070908800000;1;1;1;1\n") // the year 2099
+		}
+		fmt.Fprintf(&in, "%d;%s;%s;1013,25;0,5\n", ms, strings.Replace(fmt.Sprint(20+float64(i%10)/10), ".", ",", 1), "45,5")
+		ms += 300_000
+		if i%30 == 29 {
+			ms += 600_000 // three periods between two rows
+		}
+	}
+	var out bytes.Buffer
+	var svc *Service
+	if err := Run(context.Background(), cfg, Options{Stdin: &in, Stdout: &out, Ready: func(s *Service, _ string) { svc = s }}); err != nil {
+		t.Fatal(err)
+	}
+	clean := strings.Count(out.String(), `"topic":"edge/site/clean"`)
+	if clean != 300 || svc.M.Invalid.Value() != 0 || svc.M.Dropped.Value() != 1 || svc.M.Bridged.Value() != 9 || svc.M.Restarts.Value() != 0 {
+		t.Errorf("%d cleaned, %d invalid, %d dropped, %d bridged, %d restarts", clean, svc.M.Invalid.Value(), svc.M.Dropped.Value(), svc.M.Bridged.Value(), svc.M.Restarts.Value())
+	}
+	if !strings.Contains(out.String(), `"ts":1700000000,`) {
+		t.Errorf("epoch milliseconds misread: %.300s", out.String())
+	}
+}
+
 func TestConfigErrors(t *testing.T) {
 	dir := t.TempDir()
 	for _, c := range []struct{ text, want string }{
@@ -178,6 +219,8 @@ func TestConfigErrors(t *testing.T) {
 		{`{"groups": [{"name": "a", "model": "m.edge", "score": true}], "mqtt": {"url": "http://x"}}`, "mqtt.url"},
 		{`{"groups": [{"name": "a", "model": "m.edge", "score": true, "colour": 1}]}`, "unknown field"},
 		{"{\n  \"groups\": [\n    {\"name\": 5}\n  ]\n}", "line 3"},
+		{`{"groups": [{"name": "a", "model": "m.edge", "score": true}], "input": {"time_unit": "h"}}`, "input.time_unit"},
+		{`{"groups": [{"name": "a", "model": "m.edge", "score": true}], "input": {"delimiter": "ab"}}`, "input.delimiter"},
 	} {
 		p := filepath.Join(dir, "c.json")
 		os.WriteFile(p, []byte(c.text), 0o644)
@@ -214,8 +257,45 @@ func TestParse(t *testing.T) {
 			t.Errorf("csv %q accepted", bad)
 		}
 	}
-	if !isHeader("timestamp,b,a", []string{"ts", "b", "a"}) || isHeader("1,2,x", []string{"ts", "b", "a"}) {
+	if !isHeader("timestamp,b,a", []string{"ts", "b", "a"}, ',') || isHeader("1,2,x", []string{"ts", "b", "a"}, ',') {
 		t.Error("csv header detection")
+	}
+	// Timestamps: epoch units by magnitude, dates with offsets, null.
+	for in, want := range map[string]float64{
+		`{"ts":1700000000123,"a":1}`:                 1700000000.123,
+		`{"ts":"1700000000","a":1}`:                  1700000000,
+		`{"ts":1700000000000000000,"a":1}`:           1700000000,
+		`{"time":"2023-11-14 22:13:20+00:00","a":1}`: 1700000000,
+		`{"time":"2023-11-14T23:13:20+0100","a":1}`:  1700000000,
+	} {
+		if r, err := ParseJSON([]byte(in), "g", names); err != nil || !r.HasTime || math.Abs(r.Time-want) > 1e-6 {
+			t.Errorf("%s: time %v, %v; want %v", in, r.Time, err, want)
+		}
+	}
+	if r, err := ParseJSON([]byte(`{"ts":null,"a":1}`), "g", names); err != nil || !r.HasTime || !math.IsNaN(r.Time) {
+		t.Errorf("a null time: %+v, %v (want NaN, for the policy to drop)", r, err)
+	}
+	if r, err := parseJSON([]byte(`{"ts":1500,"a":1}`), "g", names, dataset.Milliseconds); err != nil || r.Time != 1.5 {
+		t.Errorf("time_unit ms: %+v, %v", r, err)
+	}
+	// CSV lines: the delimiter from the first line, decimal commas with ;.
+	for _, c := range []struct {
+		lines []string
+		a, b  float32
+	}{
+		{[]string{"ts;b;a", "1700000000000;2,5;1,5"}, 1.5, 2.5},
+		{[]string{"2023-11-14 22:13:20+00:00\t2\t1"}, 1, 2},
+		{[]string{`1700000000|"2"|1`}, 1, 2},
+	} {
+		p, _ := newCSVParser([]string{"ts", "b", "a"}, names, "g")
+		var r Reading
+		var err error
+		for _, l := range c.lines {
+			r, err = p.parse(l)
+		}
+		if err != nil || r.Time != 1700000000 || r.Values[0] != c.a || r.Values[1] != c.b {
+			t.Errorf("csv %q: %+v, %v", c.lines, r, err)
+		}
 	}
 	if !matchTopic("sensors/+/in", "sensors/pump/in") || matchTopic("sensors/+/in", "sensors/pump/out") || !matchTopic("a/#", "a/b/c") {
 		t.Error("topic filters")
@@ -225,10 +305,44 @@ func TestParse(t *testing.T) {
 func FuzzParseJSON(f *testing.F) {
 	f.Add([]byte(`{"ts":1,"a":1,"b":2}`))
 	f.Add([]byte(`{"values":[1,null]}`))
+	f.Add([]byte(`{"ts":1700000000123,"a":1,"b":2}`))
+	f.Add([]byte(`{"ts":null,"a":1}`))
+	f.Add([]byte(`{"time":"2023-11-14 22:13:20+00:00","a":1}`))
+	f.Add([]byte(`{"timestamp":"14.11.2023 22:13:20","b":1e-3}`))
+	f.Add([]byte(`{"ts":1e300,"a":1}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := ParseJSON(data, "g", []string{"a", "b"})
 		if err == nil && len(r.Values) != 2 {
 			t.Fatal("accepted with the wrong number of values")
+		}
+		if err == nil && r.HasTime && !math.IsNaN(r.Time) && !stream.ValidTime(r.Time) {
+			t.Fatalf("time %v accepted", r.Time)
+		}
+	})
+}
+
+// FuzzCSVLine: any pair of lines gives readings or errors, never a panic,
+// in every dialect.
+func FuzzCSVLine(f *testing.F) {
+	for _, s := range []string{
+		"ts,b,a\n1700000000,2,1",
+		"ts;b;a\n1700000000000;2,5;1,5",
+		"ts\tb\ta\n2023-11-14 22:13:20+00:00\t2\t",
+		"1700000000|\"2\"|1\n1700000001|3|null",
+		"1;2;3\n1;2,5,5;3",
+		"\"ts\",b,a\n1,\"2",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		p, err := newCSVParser([]string{"ts", "b", "a"}, []string{"a", "b"}, "g")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(text, "\n") {
+			if r, err := p.parse(line); err == nil && len(r.Values) != 2 {
+				t.Fatalf("%q: %d values", line, len(r.Values))
+			}
 		}
 	})
 }

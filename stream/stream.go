@@ -5,11 +5,18 @@
 //   - Missing or invalid values (NaN, ±Inf, empty fields) are imputed with
 //     the channel's last valid value in the segment (before any, the
 //     centre of the model's normalisation) and the sample is flagged.
-//   - Samples whose timestamp repeats the previous one (duplicates) or lies
-//     before it (out of order) are dropped and counted.
-//   - A time gap longer than MaxGap sampling periods ends the segment:
-//     the rows before it are finished as at the end of the stream, and a
-//     new segment starts, so no window straddles an outage.
+//   - Timestamps follow one policy, the Clock's (also used to read whole
+//     files, see package dataset): a sample whose time is missing or
+//     impossible, repeats the last accepted time (duplicate) or lies
+//     before it (out of order) is dropped and counted; a sample that
+//     jumps far ahead waits for the next one, and is dropped as
+//     far-future if the next one does not go on from it, so one bad
+//     clock reading never shuts out the samples after it.
+//   - Irregular sampling is bridged: after a gap of up to MaxGap sampling
+//     periods (default 100) the samples go on as consecutive ones, and
+//     the gap is counted. A longer outage ends the segment: the rows
+//     before it are finished as at the end of the stream, and a new
+//     segment starts, so no window straddles it.
 //
 // A Stream allocates its buffers when it is created; pushing a sample
 // allocates nothing. Streams share nothing, so any number of them can run
@@ -21,7 +28,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 
 	"github.com/edgeml/edge/model"
 )
@@ -45,8 +51,14 @@ type Config struct {
 	// median of the stream's first intervals.
 	Period float64
 	// MaxGap ends the segment when the time between two samples exceeds
-	// MaxGap periods (default 10; negative: never).
+	// MaxGap periods; shorter gaps are bridged (default DefaultMaxGap,
+	// 100; negative: never). ForModel raises the default to the longest
+	// gap in the model's training data.
 	MaxGap float64
+	// Confirm: a sample that jumps ahead by more than Confirm periods
+	// waits for the next sample to confirm it (default DefaultConfirm,
+	// 10; negative: never). See Clock.
+	Confirm float64
 	// History is how many rows before the newest window's start a
 	// processor can still read with RowAt (default Hop).
 	History int
@@ -68,10 +80,10 @@ type Stats struct {
 	Accepted   int64 // rows kept
 	Imputed    int64 // values imputed
 	ImputedRow int64 // rows with at least one imputed value
-	Duplicates int64 // dropped: same timestamp as the previous row
-	OutOfOrder int64 // dropped: earlier than the previous row
-	Gaps       int64 // segments ended by a time gap
-	Windows    int64 // windows handed to the processor
+	// Timing counts the rows the timestamp policy dropped, the gaps it
+	// bridged and the restarts (segments ended by an outage).
+	Timing
+	Windows int64 // windows handed to the processor
 }
 
 // Flag describes an accepted row.
@@ -114,13 +126,9 @@ type Stream struct {
 	nextWin int64 // end index of the next window
 	lastWin int64 // end index of the last window (-1: none yet)
 	seg     int64
-	// timing
-	prevTime  float64
-	havePrev  bool
-	period    float64
-	intervals []float64
-	stats     Stats
-	closed    bool
+	clock   *Clock
+	stats   Stats
+	closed  bool
 }
 
 // ErrClosed is returned by Push after Close.
@@ -137,21 +145,22 @@ func New(cfg Config, p Processor) (*Stream, error) {
 	if cfg.Fill != nil && len(cfg.Fill) != cfg.Channels {
 		return nil, fmt.Errorf("stream: %d fill values for %d channels", len(cfg.Fill), cfg.Channels)
 	}
-	if cfg.MaxGap == 0 {
-		cfg.MaxGap = 10
-	}
 	if cfg.History <= 0 {
 		cfg.History = cfg.Hop
-	}
-	if cfg.Period < 0 || math.IsNaN(cfg.Period) || math.IsInf(cfg.Period, 0) {
-		return nil, fmt.Errorf("stream: period %v", cfg.Period)
 	}
 	c := cfg.Channels
 	cp := cfg.Steps + cfg.History
 	s := &Stream{cfg: cfg, proc: p, cap: cp,
 		ring: make([]float32, 2*cp*c), missing: make([]bool, 2*cp*c),
 		times: make([]float64, cp), hasTime: make([]bool, cp), lines: make([]int, cp), flags: make([]Flag, cp),
-		last: make([]float32, c), haveVal: make([]bool, c), period: cfg.Period, intervals: make([]float64, 0, 9)}
+		last: make([]float32, c), haveVal: make([]bool, c)}
+	clock, err := NewClock(ClockConfig{Period: cfg.Period, MaxGap: cfg.MaxGap, Confirm: cfg.Confirm}, c, s.accept)
+	if err != nil {
+		return nil, err
+	}
+	s.clock = clock
+	cc := clock.Config()
+	s.cfg.MaxGap, s.cfg.Confirm = cc.MaxGap, cc.Confirm
 	s.nextWin, s.lastWin = int64(cfg.Steps)-1, -1
 	return s, nil
 }
@@ -160,7 +169,11 @@ func New(cfg Config, p Processor) (*Stream, error) {
 func (s *Stream) Config() Config { return s.cfg }
 
 // Stats returns the counts so far.
-func (s *Stream) Stats() Stats { return s.stats }
+func (s *Stream) Stats() Stats {
+	st := s.stats
+	st.Timing = s.clock.Timing()
+	return st
+}
 
 // Len returns the number of rows in the current segment.
 func (s *Stream) Len() int64 { return s.n }
@@ -169,7 +182,7 @@ func (s *Stream) Len() int64 { return s.n }
 func (s *Stream) Segment() int64 { return s.seg }
 
 // Period returns the sampling period in use (0 while unknown).
-func (s *Stream) Period() float64 { return s.period }
+func (s *Stream) Period() float64 { return s.clock.Period() }
 
 // RowAt returns accepted row i of the current segment. It must be one of
 // the last Steps+History rows.
@@ -204,44 +217,28 @@ func (s *Stream) MissingRows(end int64, count int) []bool {
 	return s.missing[start*c : (start+count)*c]
 }
 
-// Push adds a row. Dropped rows (duplicate or out-of-order timestamps)
-// are counted, not errors; an error comes from a wrong number of values
-// or from the processor.
+// Push adds a row. Rows the timestamp policy drops are counted, not
+// errors, and a row may be held for one row (see Clock); an error comes
+// from a wrong number of values or from the processor.
 func (s *Stream) Push(r Row) error {
 	if s.closed {
 		return ErrClosed
 	}
-	c := s.cfg.Channels
-	if len(r.Values) != c {
-		return fmt.Errorf("stream: line %d: %d values, want %d channels", r.Line, len(r.Values), c)
+	if len(r.Values) != s.cfg.Channels {
+		return fmt.Errorf("stream: line %d: %d values, want %d channels", r.Line, len(r.Values), s.cfg.Channels)
 	}
 	s.stats.Rows++
-	if r.HasTime {
-		if math.IsNaN(r.Time) || math.IsInf(r.Time, 0) {
-			r.HasTime = false
+	return s.clock.Push(r)
+}
+
+// accept adds a row the clock accepted: a restart ends the segment first.
+func (s *Stream) accept(r Row, gap Gap) error {
+	if gap == Restart && s.n > 0 {
+		if err := s.endSegment(); err != nil {
+			return err
 		}
 	}
-	if r.HasTime && s.havePrev {
-		dt := r.Time - s.prevTime
-		switch {
-		case dt == 0:
-			s.stats.Duplicates++
-			return nil
-		case dt < 0:
-			s.stats.OutOfOrder++
-			return nil
-		}
-		s.learnPeriod(dt)
-		if s.period > 0 && s.cfg.MaxGap > 0 && dt > s.cfg.MaxGap*s.period && s.n > 0 {
-			s.stats.Gaps++
-			if err := s.endSegment(); err != nil {
-				return err
-			}
-		}
-	}
-	if r.HasTime {
-		s.prevTime, s.havePrev = r.Time, true
-	}
+	c := s.cfg.Channels
 	slot := int(s.n % int64(s.cap))
 	row := s.ring[slot*c : (slot+1)*c]
 	miss := s.missing[slot*c : (slot+1)*c]
@@ -285,20 +282,6 @@ func (s *Stream) Push(r Row) error {
 	return nil
 }
 
-// learnPeriod estimates the sampling period as the median of the first
-// nine positive intervals.
-func (s *Stream) learnPeriod(dt float64) {
-	if s.cfg.Period > 0 || len(s.intervals) == cap(s.intervals) {
-		return
-	}
-	s.intervals = append(s.intervals, dt)
-	if len(s.intervals) == cap(s.intervals) {
-		v := slices.Clone(s.intervals) // once per stream
-		slices.Sort(v)
-		s.period = v[len(v)/2]
-	}
-}
-
 // endSegment finishes the current segment and starts a new one.
 func (s *Stream) endSegment() error {
 	var err error
@@ -312,13 +295,18 @@ func (s *Stream) endSegment() error {
 	return err
 }
 
-// Close ends the stream: the processor finishes the last segment.
+// Close ends the stream: a held row is released, and the processor
+// finishes the last segment.
 func (s *Stream) Close() error {
 	if s.closed {
 		return nil
 	}
 	s.closed = true
-	return s.endSegment()
+	err := s.clock.Flush()
+	if end := s.endSegment(); err == nil {
+		err = end
+	}
+	return err
 }
 
 // LastWindowEnd returns the end index of the last window handed to the
@@ -327,18 +315,27 @@ func (s *Stream) LastWindowEnd() int64 { return s.lastWin }
 
 // ForModel returns the configuration of a stream feeding model m: its
 // window, its channels, the centre of its normalisation as the fill value,
-// and hop (0: the hop the model was trained with, else a quarter window).
+// hop (0: the hop the model was trained with, else a quarter window), and
+// MaxGap raised from DefaultMaxGap to the longest gap in the model's
+// training data, in periods, if that was longer (the model has seen
+// windows across such gaps).
 func ForModel(m *model.Model, hop int) Config {
 	cfg := Config{Steps: m.Steps, Channels: m.Channels, Hop: hop, Fill: make([]float32, m.Channels)}
+	var t struct {
+		Hop    int     `json:"hop"`
+		MaxGap float64 `json:"max_gap"`
+	}
+	if raw, ok := m.Apps["train"]; !ok || json.Unmarshal(raw, &t) != nil {
+		t.Hop, t.MaxGap = 0, 0
+	}
 	if hop <= 0 {
-		var t struct {
-			Hop int `json:"hop"`
-		}
-		if raw, ok := m.Apps["train"]; ok && json.Unmarshal(raw, &t) == nil && t.Hop > 0 && t.Hop <= m.Steps {
+		cfg.Hop = max(1, m.Steps/4)
+		if t.Hop > 0 && t.Hop <= m.Steps {
 			cfg.Hop = t.Hop
-		} else {
-			cfg.Hop = max(1, m.Steps/4)
 		}
+	}
+	if t.MaxGap > DefaultMaxGap && t.MaxGap <= 1e12 {
+		cfg.MaxGap = math.Ceil(t.MaxGap)
 	}
 	for c := range cfg.Fill {
 		switch m.Norm.Kind {

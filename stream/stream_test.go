@@ -1,10 +1,13 @@
 package stream
 
 import (
+	"encoding/json"
 	"errors"
 	"math"
 	"slices"
 	"testing"
+
+	"github.com/edgeml/edge/model"
 )
 
 // recorder keeps copies of the windows and segment ends it sees.
@@ -130,8 +133,8 @@ func TestGapsSplitSegments(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if s.Stats().Gaps != 1 || !slices.Equal(rec.closed, []int64{14, 6}) {
-		t.Fatalf("gaps %d, segment ends %v", s.Stats().Gaps, rec.closed)
+	if s.Stats().Restarts != 1 || !slices.Equal(rec.closed, []int64{14, 6}) {
+		t.Fatalf("restarts %d, segment ends %v", s.Stats().Restarts, rec.closed)
 	}
 	// Segment 0: windows end at 3, 7, 11; segment 1 starts afresh: 3.
 	if !slices.Equal(rec.ends, []int64{3, 7, 11, 3}) || !slices.Equal(rec.segs, []int64{0, 0, 0, 1}) {
@@ -146,7 +149,7 @@ func TestGapsSplitSegments(t *testing.T) {
 	s2, _ := New(Config{Steps: 2, Hop: 1, Channels: 1, Period: 1, MaxGap: 5}, rec2)
 	push(t, s2, 0, 1)
 	push(t, s2, 3, 1)
-	if s2.Stats().Gaps != 0 || len(rec2.windows) != 1 {
+	if s2.Stats().Restarts != 0 || len(rec2.windows) != 1 {
 		t.Errorf("a short gap split the stream")
 	}
 }
@@ -204,5 +207,27 @@ func TestPushAllocatesNothing(t *testing.T) {
 	})
 	if n != 0 {
 		t.Errorf("Push allocates %v times per row", n)
+	}
+}
+
+// TestForModel: the model's training hop and longest gap set the
+// stream's defaults.
+func TestForModel(t *testing.T) {
+	m := &model.Model{Steps: 16, Channels: 2, Norm: model.Normalization{Kind: model.NormMeanStd, Shift: []float32{5, 6}, Scale: []float32{1, 1}}}
+	cfg := ForModel(m, 0)
+	if cfg.Hop != 4 || cfg.MaxGap != 0 || !slices.Equal(cfg.Fill, []float32{5, 6}) {
+		t.Errorf("no training settings: %+v", cfg)
+	}
+	m.Apps = map[string]json.RawMessage{"train": json.RawMessage(`{"hop": 8, "max_gap": 312.5}`)}
+	if cfg = ForModel(m, 0); cfg.Hop != 8 || cfg.MaxGap != 313 {
+		t.Errorf("trained with hop 8 across gaps of 312.5 periods: %+v", cfg)
+	}
+	m.Apps["train"] = json.RawMessage(`{"hop": 8, "max_gap": 12}`)
+	if cfg = ForModel(m, 2); cfg.Hop != 2 || cfg.MaxGap != 0 {
+		t.Errorf("short training gaps keep the default: %+v", cfg)
+	}
+	s, _ := New(cfg, nil)
+	if s.Config().MaxGap != DefaultMaxGap || s.Config().Confirm != DefaultConfirm {
+		t.Errorf("defaults: %+v", s.Config())
 	}
 }

@@ -99,6 +99,11 @@ type TrainSettings struct {
 	// NoiseVar: a denoising model's validation noise variance (see
 	// Config.NoiseVar).
 	NoiseVar float64 `json:"noise_var,omitempty"`
+	// Period is the training data's sampling period in seconds, and
+	// MaxGap its longest interval in periods (see dataset.Series.Sampling):
+	// streams bridge gaps up to that long (see stream.ForModel).
+	Period float64 `json:"period,omitempty"`
+	MaxGap float64 `json:"max_gap,omitempty"`
 }
 
 // Variant names the autoencoder variant a configuration trains:
@@ -239,6 +244,7 @@ func FitSeries(s *dataset.Series, o SeriesOptions) (*model.Model, *SeriesResult,
 	if warm {
 		set.Init = "pca"
 	}
+	set.Period, set.MaxGap = s.Sampling()
 	if !math.IsNaN(sr.PCAMSE) {
 		set.PCAMSE = sr.PCAMSE
 	}

@@ -28,7 +28,9 @@ func cmdDenoise(args []string, stdout, stderr io.Writer) error {
 Cleans a CSV of readings (a file, or stdin) with the model and writes one
 cleaned row per input row, in order, to stdout as CSV or JSON lines.
 Missing values are imputed and come out as the model's estimate; rows
-with a repeated or earlier timestamp are dropped and counted. A summary
+whose timestamp is missing, repeated, earlier or far-future (not
+continued by the next row) are dropped and counted, and time gaps up to
+--max-gap periods are bridged (see the README's data policy). A summary
 goes to stderr; the exit status is 3 if values were missing or rows
 dropped (the output is still complete) unless --lenient.
 
@@ -90,7 +92,7 @@ Flags:`)
 	header()
 	d, err := denoise.New(m, denoise.Config{Mode: md, Stream: sf.config(), Settings: denoise.Settings{Outlier: *outlier, Passes: *passes}},
 		func(s *denoise.Sample) error {
-			o.text = in.rd.TimeIsText
+			o.follow(in.rd)
 			imputed := 0
 			for _, miss := range s.Missing {
 				if miss {
@@ -168,7 +170,7 @@ Flags:`)
 		fmt.Fprintf(stderr, "edge denoise: the robust pass set aside %.2f%% of the values in %d windows as outliers (impulses, dropouts, anomalies)\n",
 			100*float64(n)/float64(st.Windows*int64(m.Steps*m.Channels)), st.Windows)
 	}
-	return reportStream(stderr, "denoise", in, st, sf.lenient)
+	return reportStream(stderr, "denoise", in, d.Stream(), sf.lenient)
 }
 
 func appendInt(b []byte, v int) []byte { return strconv.AppendInt(b, int64(v), 10) }

@@ -153,6 +153,9 @@ Flags:`)
 	if err := pump(in, push, end); err != nil {
 		return err
 	}
+	if dropped, notes := timingReport(d.Stream().Stats().Timing, d.Stream().Config().MaxGap); len(dropped)+len(notes) > 0 {
+		fmt.Fprintf(stderr, "edge plot: %s: %s\n", in.name, strings.Join(append(dropped, notes...), "; "))
+	}
 	if len(times) == 0 {
 		return fmt.Errorf("%s: no rows to plot", in.name)
 	}

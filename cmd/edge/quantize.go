@@ -26,6 +26,8 @@ func cmdQuantize(args []string, stdout, stderr io.Writer) error {
 	hop := fs.Int("hop", 0, "rows between calibration windows (default: window/4)")
 	maxWindows := fs.Int("max-windows", 4096, "at most this many calibration windows, spread evenly over the file")
 	floatBottleneck := fs.Bool("float-bottleneck", true, "keep the two small layers around the code in float32 (the int8 model's accuracy gains most there, at almost no cost)")
+	var cf csvFlags
+	cf.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, `Usage: edge quantize MODEL --calib FILE.csv [-o OUT] [flags]
 
@@ -51,6 +53,9 @@ Flags:`)
 	if *maxWindows < 1 || *hop < 0 {
 		return fmt.Errorf("%w: --max-windows must be positive and --hop not negative", errUsage)
 	}
+	if err := cf.check(); err != nil {
+		return err
+	}
 	in := pos[0]
 	m, err := model.Load(in)
 	if err != nil {
@@ -63,7 +68,7 @@ Flags:`)
 	if cols == "" {
 		cols = strings.Join(m.ChannelNames, ",")
 	}
-	series, err := readSeries(*calib, *timeCol, cols, true, stderr)
+	series, err := readSeries(*calib, *timeCol, cols, true, &cf, stderr)
 	if err != nil {
 		return err
 	}

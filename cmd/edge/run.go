@@ -28,6 +28,9 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	baud := fs.Int("baud", 115200, "serial line speed")
 	format := fs.String("format", "json", "serial and stdin lines: json (an object per line) or csv (fields named by --columns)")
 	columns := fs.String("columns", "", "csv: the fields of a line, e.g. ts,temp,vib (ts: the timestamp)")
+	delimiter := fs.String("delimiter", "", "csv: the field delimiter, e.g. ; (with decimal commas) or tab (default: the one that splits the first line into --columns)")
+	timeUnit := fs.String("time-unit", "auto", "unit of numeric timestamps: s, ms, us, ns, or auto (each told by its magnitude: beyond 1e11 ms, 1e14 us, 1e17 ns)")
+	maxGap := fs.Float64("max-gap", 0, "a time gap longer than this many sampling periods restarts the stream; shorter ones are bridged (default 100, or the longest gap in the model's training data; negative: never)")
 	metricsAddr := fs.String("metrics", "127.0.0.1:9108", `Prometheus metrics address (/metrics); "off": none`)
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logJSON := fs.Bool("log-json", false, "structured logs as JSON (default: text)")
@@ -67,8 +70,8 @@ Flags:`)
 			name = strings.TrimSuffix(name, ".int8")
 		}
 		cfg = &service.Config{
-			Groups:  []service.GroupConfig{{Name: name, Model: *modelPath, Denoise: *den, Score: *score, Topic: *topic}},
-			Input:   service.InputConfig{Format: *format, Port: *port, Baud: *baud},
+			Groups:  []service.GroupConfig{{Name: name, Model: *modelPath, Denoise: *den, Score: *score, Topic: *topic, MaxGap: *maxGap}},
+			Input:   service.InputConfig{Format: *format, Port: *port, Baud: *baud, Delimiter: *delimiter, TimeUnit: *timeUnit},
 			Metrics: service.MetricsConfig{Listen: *metricsAddr},
 			Log:     service.LogConfig{Level: *logLevel},
 		}

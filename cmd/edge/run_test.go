@@ -37,6 +37,25 @@ func TestRunCommandStdin(t *testing.T) {
 	if !strings.Contains(errOut, "malformed reading rejected") || !strings.Contains(errOut, "line=302") {
 		t.Errorf("the bad line is not reported with its line: %s", errOut)
 	}
+	// A semicolon file in epoch milliseconds, with a far-future row.
+	var b strings.Builder
+	for i, l := range lines(dialect(300, "semicolon")) {
+		if i > 0 {
+			l = strings.Replace(l, ";", "000;", 1) // seconds to milliseconds
+		}
+		if i == 150 {
+			b.WriteString("4070908800000;1;1\n")
+		}
+		b.WriteString(l + "\n")
+	}
+	stdin = strings.NewReader(b.String())
+	code, out, errOut = runEdge("run", "--model", qm, "--denoise", "centred", "--format", "csv", "--columns", "ts,temp,load", "--metrics", "off", "--log-level", "warn")
+	if n := strings.Count(out, "/clean"); code != 0 || n != 300 || !strings.Contains(errOut, "reading dropped: a far-future timestamp") || strings.Contains(errOut, "malformed") {
+		t.Errorf("a semicolon file in epoch ms: exit %d, %d cleaned rows: %s", code, n, errOut)
+	}
+	if code, _, e := runEdge("run", "--model", qm, "--denoise", "causal", "--time-unit", "h"); code != 2 || !strings.Contains(e, "time_unit") {
+		t.Errorf("bad --time-unit: exit %d: %s", code, e)
+	}
 	if code, _, _ := runEdge("run"); code != 2 {
 		t.Errorf("edge run without --config or --model: exit %d", code)
 	}

@@ -110,7 +110,7 @@ Flags:`)
 		return runErr
 	}
 	fmt.Fprintf(stderr, "edge score: %d rows scored, %d flagged; %s\n", counts.rows, counts.flagged, counts.events())
-	return reportStream(stderr, "score", in, sc.Stream().Stats(), sf.lenient)
+	return reportStream(stderr, "score", in, sc.Stream(), sf.lenient)
 }
 
 // scoreCounts counts what a score writer saw.
@@ -163,7 +163,7 @@ func newScoreWriter(m *model.Model, set anomaly.Settings, sc stream.Config, in *
 		if (f.events && !s.Onset) || (f.per == "window" && !s.Window && !s.Onset) {
 			return nil
 		}
-		o.text = in.rd.TimeIsText
+		o.follow(in.rd)
 		o.buf = appendScore(o.buf[:0], o, s, names)
 		_, err := o.w.Write(o.buf)
 		return err
@@ -300,19 +300,9 @@ Flags:`)
 		return err
 	}
 	defer in.close()
-	var series []float32
-	for {
-		row, err := in.next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return err
-		}
-		series = append(series, row.Values...)
-		if len(series) > 1<<27 {
-			return fmt.Errorf("%s: more than %d values; calibrate on a sample", in.name, 1<<27)
-		}
+	series, timing, err := gather(in, sf.config(), 1<<27)
+	if err != nil {
+		return err
 	}
 	if len(series) == 0 {
 		return fmt.Errorf("%s: no data rows after the header", in.name)
@@ -350,5 +340,37 @@ Flags:`)
 	if in.rd.Missing > 0 {
 		fmt.Fprintf(stderr, "edge calibrate: %d missing values were imputed (first at %s)\n", in.rd.Missing, strings.Join(in.rd.MissingAt[:1], ""))
 	}
+	if dropped, notes := timingReport(timing, 0); len(dropped)+len(notes) > 0 {
+		fmt.Fprintf(stderr, "edge calibrate: %s: %s\n", in.name, strings.Join(append(dropped, notes...), "; "))
+	}
 	return nil
+}
+
+// gather reads every row of in through the timestamp policy and returns
+// the rows kept, time-major, at most limit values.
+func gather(in *input, cfg stream.Config, limit int) ([]float32, stream.Timing, error) {
+	var vals []float32
+	clock, err := stream.NewClock(stream.ClockConfig{Period: cfg.Period, MaxGap: cfg.MaxGap, Confirm: cfg.Confirm}, len(in.values), func(r stream.Row, _ stream.Gap) error {
+		if len(vals)+len(r.Values) > limit {
+			return fmt.Errorf("%s: more than %d values; use a sample", in.name, limit)
+		}
+		vals = append(vals, r.Values...)
+		return nil
+	})
+	if err != nil {
+		return nil, stream.Timing{}, err
+	}
+	for {
+		row, err := in.next()
+		if err == io.EOF {
+			err = clock.Flush()
+			return vals, clock.Timing(), err
+		}
+		if err == nil {
+			err = clock.Push(row)
+		}
+		if err != nil {
+			return nil, stream.Timing{}, err
+		}
+	}
 }

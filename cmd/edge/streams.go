@@ -23,6 +23,7 @@ var errDataProblems = errors.New("data problems")
 
 // streamFlags are the flags every streaming command shares.
 type streamFlags struct {
+	csv                       csvFlags
 	timeCol, channels, format string
 	hop                       int
 	maxGap, period            float64
@@ -34,19 +35,20 @@ func (f *streamFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.channels, "channels", "", "comma-separated columns in the model's channel order (default: the model's channel names)")
 	fs.StringVar(&f.format, "format", "csv", "output: csv or jsonl (one JSON object per line)")
 	fs.IntVar(&f.hop, "hop", 0, "rows between windows (default: the model's setting)")
-	fs.Float64Var(&f.maxGap, "max-gap", 10, "a time gap longer than this many sampling periods ends the segment (negative: never)")
+	fs.Float64Var(&f.maxGap, "max-gap", 0, fmt.Sprintf("a time gap longer than this many sampling periods restarts the stream; shorter gaps are bridged, the rows going on as consecutive samples (default %d, or the longest gap in the model's training data; negative: never restart)", stream.DefaultMaxGap))
 	fs.Float64Var(&f.period, "period", 0, "sampling period in seconds (default: learned from the first rows)")
-	fs.BoolVar(&f.lenient, "lenient", false, "exit 0 even if values were missing (imputed) or rows dropped (duplicate or out-of-order timestamps)")
+	fs.BoolVar(&f.lenient, "lenient", false, "exit 0 even if values were missing (imputed) or rows dropped for their timestamps (repeated, going back, far-future, missing)")
+	f.csv.register(fs)
 }
 
 func (f *streamFlags) check() error {
 	if f.format != "csv" && f.format != "jsonl" {
 		return fmt.Errorf("%w: --format %q: csv or jsonl", errUsage, f.format)
 	}
-	if f.hop < 0 || f.period < 0 || f.maxGap == 0 {
-		return fmt.Errorf("%w: --hop and --period must not be negative, --max-gap not zero", errUsage)
+	if f.hop < 0 || f.period < 0 {
+		return fmt.Errorf("%w: --hop and --period must not be negative", errUsage)
 	}
-	return nil
+	return f.csv.check()
 }
 
 func (f *streamFlags) config() stream.Config {
@@ -80,11 +82,10 @@ func openInput(path string, m *model.Model, f *streamFlags, stdin io.Reader) (*i
 	if cols == "" {
 		cols = strings.Join(m.ChannelNames, ",")
 	}
-	opt := dataset.CSVOptions{TimeColumn: f.timeCol}
-	if cols != "" {
-		for _, c := range strings.Split(cols, ",") {
-			opt.Channels = append(opt.Channels, strings.TrimSpace(c))
-		}
+	opt, err := f.csv.options(f.timeCol, cols)
+	if err != nil {
+		in.close()
+		return nil, err
 	}
 	rd, err := dataset.NewReader(r, in.name, opt)
 	if err != nil {
@@ -93,7 +94,7 @@ func openInput(path string, m *model.Model, f *streamFlags, stdin io.Reader) (*i
 	}
 	if m.Channels >= 0 && len(rd.Names()) != m.Channels {
 		in.close()
-		return nil, fmt.Errorf("%s:1: %d data columns (%s), the model takes %d channels; choose them with --channels", in.name, len(rd.Names()), strings.Join(rd.Names(), ", "), m.Channels)
+		return nil, fmt.Errorf("%s: %d data columns (%s), the model takes %d channels; choose them with --channels", in.name, len(rd.Names()), strings.Join(rd.Names(), ", "), m.Channels)
 	}
 	rd.AllowMissing = true
 	in.rd, in.values = rd, make([]float32, len(rd.Names()))
@@ -137,22 +138,23 @@ func pump(in *input, push func(stream.Row) error, end func() error) error {
 	return readErr
 }
 
-// report prints what the stream policy did, and returns errDataProblems
-// if anything was imputed or dropped (unless lenient).
-func reportStream(w io.Writer, cmd string, in *input, st stream.Stats, lenient bool) error {
+// reportStream prints what the stream policy did, and returns
+// errDataProblems if anything was imputed or dropped (unless lenient).
+func reportStream(w io.Writer, cmd string, in *input, s *stream.Stream, lenient bool) error {
+	return reportStats(w, cmd, in, s.Stats(), s.Config().MaxGap, lenient)
+}
+
+// reportStats is reportStream for stream statistics and a stream's max gap.
+func reportStats(w io.Writer, cmd string, in *input, st stream.Stats, maxGap float64, lenient bool) error {
 	fmt.Fprintf(w, "edge %s: %s: %d rows", cmd, in.name, st.Rows)
 	var problems []string
 	if in.rd.Missing > 0 {
 		problems = append(problems, fmt.Sprintf("%d missing or invalid values imputed (first at %s)", in.rd.Missing, strings.Join(in.rd.MissingAt[:min(3, len(in.rd.MissingAt))], "; ")))
 	}
-	if st.Duplicates > 0 {
-		problems = append(problems, fmt.Sprintf("%d rows dropped for a repeated timestamp", st.Duplicates))
-	}
-	if st.OutOfOrder > 0 {
-		problems = append(problems, fmt.Sprintf("%d rows dropped for a timestamp going back", st.OutOfOrder))
-	}
-	if st.Gaps > 0 {
-		fmt.Fprintf(w, ", %d time gaps (the stream restarted after each)", st.Gaps)
+	dropped, notes := timingReport(st.Timing, maxGap)
+	problems = append(problems, dropped...)
+	for _, n := range notes {
+		fmt.Fprintf(w, ", %s", n)
 	}
 	if len(problems) == 0 {
 		fmt.Fprintln(w)
@@ -170,7 +172,8 @@ type out struct {
 	w     *bufio.Writer
 	jsonl bool
 	buf   []byte
-	text  bool // times as RFC 3339
+	text  bool             // times as RFC 3339
+	unit  dataset.TimeUnit // else numbers in the input's unit
 }
 
 func newOut(w io.Writer, format string) *out {
@@ -179,8 +182,9 @@ func newOut(w io.Writer, format string) *out {
 
 func (o *out) flush() error { return o.w.Flush() }
 
-// timeField appends a row's time: a number, or RFC 3339 if the input's
-// times were dates.
+// appendTime appends a row's time: RFC 3339 if the input's times were
+// dates, else a number in the input's unit (whole milli-, micro- or
+// nanoseconds).
 func (o *out) appendTime(b []byte, t float64) []byte {
 	if math.IsNaN(t) {
 		return b
@@ -193,8 +197,14 @@ func (o *out) appendTime(b []byte, t float64) []byte {
 		}
 		return tm.AppendFormat(b, time.RFC3339Nano)
 	}
+	if o.unit > dataset.Seconds {
+		return strconv.AppendFloat(b, math.Round(t*o.unit.PerSecond()), 'f', -1, 64)
+	}
 	return strconv.AppendFloat(b, t, 'f', -1, 64)
 }
+
+// follow makes the output's times follow the input's format.
+func (o *out) follow(rd *dataset.Reader) { o.text, o.unit = rd.TimeIsText, rd.TimeUnit() }
 
 func appendFloat(b []byte, v float64, bits int) []byte {
 	if math.IsNaN(v) || math.IsInf(v, 0) {

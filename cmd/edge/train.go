@@ -36,7 +36,7 @@ func cmdTrain(args []string, stdout, stderr io.Writer) error {
 	data := fs.String("data", "", "CSV file of normal sensor readings with a header row (required; - reads stdin)")
 	out := fs.String("o", "model.edge", "where to write the float32 model")
 	timeCol := fs.String("time-column", "", `the timestamp column (default: a column named time, timestamp, ts, date or datetime, if any; "-": none)`)
-	channels := fs.String("channels", "", "comma-separated columns to train on, in order (default: every column but the timestamp)")
+	channels := fs.String("channels", "", "comma-separated columns to train on, in order (default: every column but the timestamp and label-like ones: label, anomaly, is_anomaly, outlier, fault, target, y, ...)")
 	arch := fs.String("arch", "dense", "architecture: dense (fully connected) or conv (Conv1D encoder, transposed-conv decoder)")
 	hidden := fs.String("hidden", "", "dense: hidden widths of the encoder (default: one layer, twice the code, 16 to 128); conv: channels of its convolutions (default 16,32); the decoder mirrors them")
 	latent := fs.Int("latent", 0, "size of the latent code (default: the principal components that explain 90% of the variance of the windows)")
@@ -71,6 +71,8 @@ func cmdTrain(args []string, stdout, stderr io.Writer) error {
 	name := fs.String("name", "", "model name (default: the data file's base name)")
 	initW := fs.String("init", "auto", "starting weights: auto (start dense ReLU models from PCA, so training begins at the linear baseline), pca or random")
 	quiet := fs.Bool("q", false, "no progress output")
+	var cf csvFlags
+	cf.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, `Usage: edge train --data FILE.csv [flags]
 
@@ -99,7 +101,10 @@ Flags:`)
 	if *window > 0 && *scoreHop > *window {
 		return fmt.Errorf("%w: --score-hop %d exceeds the window of %d", errUsage, *scoreHop, *window)
 	}
-	series, err := readSeries(*data, *timeCol, *channels, false, stderr)
+	if err := cf.check(); err != nil {
+		return err
+	}
+	series, err := readSeries(*data, *timeCol, *channels, false, &cf, stderr)
 	if err != nil {
 		return err
 	}
@@ -293,16 +298,15 @@ func describeLayers(m *model.Model) string {
 // readSeries reads a CSV file ("-": stdin) with the column choices of the
 // command line. Missing values (empty fields, NaN, Inf) are kept as NaN
 // and counted on w; with impute they are filled with the channel's
-// previous reading.
-func readSeries(path, timeCol, channels string, impute bool, w io.Writer) (*dataset.Series, error) {
-	opt := dataset.CSVOptions{TimeColumn: timeCol, AllowMissing: true}
-	if channels != "" {
-		for _, c := range strings.Split(channels, ",") {
-			opt.Channels = append(opt.Channels, strings.TrimSpace(c))
-		}
+// previous reading. What the timestamp policy dropped or bridged is
+// reported on w too.
+func readSeries(path, timeCol, channels string, impute bool, cf *csvFlags, w io.Writer) (*dataset.Series, error) {
+	opt, err := cf.options(timeCol, channels)
+	if err != nil {
+		return nil, err
 	}
+	opt.AllowMissing = true
 	var s *dataset.Series
-	var err error
 	if path == "-" {
 		s, err = dataset.ReadCSV(stdin, "stdin", opt)
 	} else {
@@ -317,15 +321,18 @@ func readSeries(path, timeCol, channels string, impute bool, w io.Writer) (*data
 			missing++
 		}
 	}
-	if missing == 0 {
-		return s, nil
-	}
-	if impute {
-		if _, err := s.ImputeHold(); err != nil {
-			return nil, err
+	if missing > 0 {
+		if impute {
+			if _, err := s.ImputeHold(); err != nil {
+				return nil, err
+			}
 		}
+		fmt.Fprintf(w, "%s: %s: %d missing values (empty, NaN or Inf), imputed with the channel's previous reading\n", cf.cmd, s.Source, missing)
 	}
-	fmt.Fprintf(w, "%s: %d missing values (empty, NaN or Inf), imputed with the channel's previous reading\n", s.Source, missing)
+	dropped, notes := timingReport(s.Timing, 0)
+	if all := append(dropped, notes...); len(all) > 0 {
+		fmt.Fprintf(w, "%s: %s: %d rows kept; %s\n", cf.cmd, s.Source, s.Len(), strings.Join(all, "; "))
+	}
 	return s, nil
 }
 

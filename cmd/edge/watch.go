@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -102,18 +103,12 @@ Flags:`)
 	if err != nil {
 		return err
 	}
-	var readErr error
-	for !buf.Full() {
-		row, err := in.next()
+	spill, learnTiming, err := collect(in, buf, sf.config())
+	if err != nil {
 		if err == io.EOF {
 			return fmt.Errorf("%s: the input ended after %d rows, before the learning period (--learn %s) was over", in.name, buf.Rows(), *learnFlag)
 		}
-		if err != nil {
-			return err
-		}
-		if _, err := buf.Add(row); err != nil {
-			return err
-		}
+		return err
 	}
 	fmt.Fprintf(stderr, "edge watch: collected %d rows of %s (%s) to learn from\n", buf.Rows(), in.name, strings.Join(in.rd.Names(), ", "))
 	cfg := learn.Options{Log: prefixed{stderr, "edge watch: "}, Window: *window, ScoreHop: sf.hop,
@@ -133,7 +128,11 @@ Flags:`)
 		}
 		fmt.Fprintf(stderr, "edge watch: saved the model to %s\n", *save)
 	}
-	fmt.Fprintf(stderr, "edge watch: learned in %s; scoring from line %d on\n", rep.Elapsed.Round(time.Millisecond), in.lastLine()+1)
+	from := in.lastLine() + 1
+	if len(spill) > 0 {
+		from = spill[0].Line
+	}
+	fmt.Fprintf(stderr, "edge watch: learned in %s; scoring from line %d on\n", rep.Elapsed.Round(time.Millisecond), from)
 	set, err := scf.settings(m)
 	if err != nil {
 		return err
@@ -143,13 +142,19 @@ Flags:`)
 	if err != nil {
 		return err
 	}
-	readErr = pump(in, func(r stream.Row) error {
+	push := func(r stream.Row) error {
 		err := sc.Push(r)
 		if err == nil && o.w.Buffered() > 0 && !isFile(stdout) {
 			err = o.flush() // a pipe or terminal sees each window as it is scored
 		}
 		return err
-	}, sc.Close)
+	}
+	for _, r := range spill {
+		if err := push(r); err != nil {
+			return err
+		}
+	}
+	readErr := pump(in, push, sc.Close)
 	if err := o.flush(); err != nil {
 		return err
 	}
@@ -157,7 +162,45 @@ Flags:`)
 		return readErr
 	}
 	fmt.Fprintf(stderr, "edge watch: %d rows scored, %d flagged; %s\n", flags.rows, flags.flagged, flags.events())
-	return reportStream(stderr, "watch", in, sc.Stream().Stats(), sf.lenient)
+	st := sc.Stream().Stats()
+	st.Timing = learnTiming.Add(st.Timing)
+	return reportStats(stderr, "watch", in, st, sc.Stream().Config().MaxGap, sf.lenient)
+}
+
+// collect reads rows of in through the timestamp policy into buf until it
+// is full (io.EOF if the input ends first). Rows the policy still held
+// then are returned, copied, for the scorer, with what the policy did.
+func collect(in *input, buf *learn.Buffer, cfg stream.Config) ([]stream.Row, stream.Timing, error) {
+	var spill []stream.Row
+	clock, err := stream.NewClock(stream.ClockConfig{Period: cfg.Period, MaxGap: cfg.MaxGap, Confirm: cfg.Confirm}, len(in.values), func(r stream.Row, _ stream.Gap) error {
+		if buf.Full() {
+			r.Values = slices.Clone(r.Values)
+			spill = append(spill, r)
+			return nil
+		}
+		_, err := buf.Add(r)
+		return err
+	})
+	if err != nil {
+		return nil, stream.Timing{}, err
+	}
+	for !buf.Full() {
+		row, err := in.next()
+		if err == io.EOF {
+			if err := clock.Flush(); err != nil || buf.Full() {
+				return spill, clock.Timing(), err
+			}
+			return nil, clock.Timing(), io.EOF
+		}
+		if err == nil {
+			err = clock.Push(row)
+		}
+		if err != nil {
+			return nil, clock.Timing(), err
+		}
+	}
+	err = clock.Flush()
+	return spill, clock.Timing(), err
 }
 
 // openInputAll opens an input with every channel (or --channels).
