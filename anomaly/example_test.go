@@ -63,5 +63,5 @@ func ExampleNew() {
 	// Output:
 	// rows scored: 288
 	// anomaly from row 102: vibration_1
-	// flagged from row 102 to row 258
+	// flagged from row 102 to row 260
 }

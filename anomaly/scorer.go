@@ -42,9 +42,11 @@ type Score struct {
 	Window bool
 	Stats  [NumStats]float64
 	// P is the row's p-value: NumStats × the smallest tail probability of
-	// its statistics, at most 1.
-	P float64
-	// Score is ½·log P / log Rate in [0, 1]: 0.5 at the threshold.
+	// its statistics, at most 1; LogP its natural log (finite where P
+	// underflows).
+	P, LogP float64
+	// Score is log P / (log P + log Rate), in [0, 1): 0 for P = 1, 0.5 at
+	// the threshold (P = Rate), approaching 1 as P falls, without ties.
 	Score float64
 	// Above: P is at most Rate. Flag: the row is in a confirmed anomaly
 	// (minimum duration and hysteresis applied) or a finding. Onset: this
@@ -104,6 +106,9 @@ type Scorer struct {
 	next   int64 // the next row to score in the segment
 	ewma   float64
 	recent [maxPersist]float64 // the last rows' spe, a ring
+	drift  []float32           // per channel: the level's offset from centre (Settings.Drift)
+	beta   float32             // 1/Drift
+	adj    []float32           // the window with the offsets taken off
 	rows   int64               // rows scored in the segment (for the EWMA start)
 	flags  flagger
 	chans  channelWatch
@@ -152,6 +157,9 @@ func New(m *model.Model, cfg Config, emit func(*Score) error) (*Scorer, error) {
 		centre: make([]float32, c), unit: make([]float32, c), weight: make([]float32, c),
 		clip2: float32(set.Clip * set.Clip), logR: math.Log(set.Rate), onProb: cfg.Probe, emit: emit}
 	s.tau = float32(max(set.Outlier, 0)) // a probe without Outlier: plain reconstructions
+	if set.Drift > 0 && cfg.Probe == nil {
+		s.drift, s.adj, s.beta = make([]float32, c), make([]float32, m.Steps*c), 1/float32(set.Drift)
+	}
 	centreUnit(m, s.centre, s.unit)
 	for ch := range s.weight {
 		w := 1 / s.unit[ch]
@@ -203,6 +211,12 @@ func (s *Scorer) Close() error { return s.st.Close() }
 // scores the rows it is the first window to cover.
 func (s *Scorer) Window(st *stream.Stream, end int64, x []float32) error {
 	miss := st.MissingRows(end, s.steps)
+	if s.drift != nil {
+		for i, v := range x {
+			s.adj[i] = v - s.drift[i%s.c]
+		}
+		x = s.adj
+	}
 	if _, err := s.sess.ReconstructRobust(s.recon, x, miss, s.tau, s.set.Passes); err != nil {
 		return err
 	}
@@ -267,13 +281,17 @@ func (s *Scorer) scoreRow(st *stream.Stream, r int64, window bool, row, rec []fl
 	s.ewma += s.set.Alpha * (least - s.ewma)
 	s.rows++
 	o.Stats = [NumStats]float64{spe, peak, rng, s.ewma}
-	pmin := 1.0
+	lp := 0.0
 	for i, v := range o.Stats {
-		pmin = min(pmin, s.set.Tails[i].Prob(v))
+		lp = min(lp, s.set.Tails[i].LogProb(v))
 	}
-	o.P = min(1, NumStats*pmin)
-	o.Score = min(1, max(0, 0.5*math.Log(max(o.P, 1e-300))/s.logR))
-	o.Above = o.P <= s.set.Rate
+	lp = min(0, lp+math.Log(NumStats))
+	o.LogP, o.P = lp, math.Exp(lp)
+	o.Score = lp / (lp + s.logR) // -log p over itself plus -log Rate: 0.5 at the threshold
+	if lp == 0 {
+		o.Score = 0
+	}
+	o.Above = lp <= s.logR
 	info := st.RowAt(r)
 	o.Segment, o.Index, o.Time, o.HasTime, o.Line, o.Window, o.Missing = st.Segment(), r, info.Time, info.HasTime, info.Line, window, missing
 	o.Top = 0
@@ -302,7 +320,23 @@ func (s *Scorer) scoreRow(st *stream.Stream, r int64, window bool, row, rec []fl
 		}
 	}
 	o.Flag, o.Onset = flag, onset
+	if s.drift != nil && !o.Above && !flag {
+		s.follow(row, miss)
+	}
 	return s.emit(o)
+}
+
+// follow moves each channel's level offset towards a normal row's value
+// (taken off the offset already), the step bounded to 3 units so one
+// wild reading cannot move it far.
+func (s *Scorer) follow(row []float32, miss []bool) {
+	for ch, v := range row {
+		if miss[ch] {
+			continue
+		}
+		d := min(max((v-s.centre[ch])/s.unit[ch], -3), 3) * s.unit[ch]
+		s.drift[ch] += s.beta * d
+	}
 }
 
 // EndSegment implements stream.Processor: rows after the last window get

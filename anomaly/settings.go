@@ -24,11 +24,13 @@
 // rate into a threshold beyond the highest score seen. A row's p-value is
 // the smallest tail probability of its four statistics times four (a
 // Bonferroni bound); it is above its threshold when the p-value is at
-// most Rate. Score is ½·log p / log Rate, clamped to [0, 1]: 0.5 at the
-// threshold, 1 at a p-value of Rate².
+// most Rate. Score is log p / (log p + log Rate): 0 for p = 1, 0.5 at the
+// threshold, approaching 1 as p falls, so scores rank rows without ties.
 //
 // A flag starts after MinRows rows in a row above the threshold and ends
-// when Score falls below Hysteresis × 0.5.
+// when Score falls below Hysteresis × 0.5. With Drift, each channel's
+// centre follows the slow level of unflagged rows (as DSPOT detrends), so
+// months of slow change do not end in endless alarms.
 //
 // A channel that stops reporting (missing values for more rows in a row
 // than the learning data showed) or freezes (identical readings for
@@ -105,6 +107,12 @@ type Settings struct {
 	Passes  int     `json:"passes,omitempty"`
 	// Hop between scored windows (0: 1, every row its own window).
 	Hop int `json:"hop,omitempty"`
+	// Drift is the time constant, in rows, with which each channel's
+	// centre follows the level of rows that are neither above the
+	// threshold nor flagged, so slow drifts of normal operation (seasons,
+	// sensor ageing) do not end in endless alarms (0: fixed centres). A
+	// fault that develops more slowly than this is absorbed, not found.
+	Drift int `json:"drift,omitempty"`
 	// Rows is how many out-of-sample normal rows the tails were learned
 	// from; Source says how ("cross-fitted", "held-out", "calibration").
 	Rows   int    `json:"rows"`
@@ -161,6 +169,8 @@ func (s *Settings) check(c, steps int) error {
 		return fmt.Errorf("anomaly: outlier level %v and passes %d (1 to 16)", s.Outlier, s.Passes)
 	case s.Hop < 1 || s.Hop > steps:
 		return fmt.Errorf("anomaly: hop %d outside [1, %d]", s.Hop, steps)
+	case s.Drift < 0 || s.Drift > 1<<40:
+		return fmt.Errorf("anomaly: drift time constant %d rows", s.Drift)
 	}
 	for _, v := range s.Scale {
 		if !(v > 0) || math.IsInf(v, 0) {

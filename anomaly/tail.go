@@ -81,6 +81,22 @@ func (t Tail) Threshold(rate float64) float64 {
 	}
 }
 
+// LogProb returns the natural log of Prob(s), without underflow far in
+// the tail.
+func (t Tail) LogProb(s float64) float64 {
+	if s > t.U && t.Q0 > 0 && !math.IsNaN(s) {
+		y := s - t.U
+		if t.Sigma <= 0 {
+			return math.Inf(-1)
+		}
+		if t.Xi > 1e-9 {
+			return math.Log(t.Q0) - math.Log1p(t.Xi*y/t.Sigma)/t.Xi
+		}
+		return math.Log(t.Q0) - y/t.Sigma
+	}
+	return math.Log(t.Prob(s))
+}
+
 // Prob returns the probability that a normal score is at or above s.
 func (t Tail) Prob(s float64) float64 {
 	switch {

@@ -49,7 +49,7 @@ type Options struct {
 	// Rate is the target false-alarm rate (default anomaly.DefaultAlarmRate).
 	Rate float64
 	// Score supplies the scorer's other settings (hysteresis, minimum
-	// rows, clip).
+	// rows, clip, drift: default 4 × the learning rows; negative: off).
 	Score anomaly.Settings
 	// Norm is the input normalisation (default dataset.Robust: median
 	// and interquartile range).
@@ -139,6 +139,9 @@ func Fit(s *dataset.Series, opt Options) (*model.Model, *model.Model, *Report, e
 	rep.PCAOnly = tr.WarmStarted && tr.BestEpoch == 0
 	base := opt.Score
 	base.Rate, base.Hop, base.Outlier = opt.Rate, rep.ScoreHop, tau
+	if base.Drift == 0 {
+		base.Drift = 4 * n // levels follow over four learning periods
+	}
 	set, err := anomaly.Learn(res, anomaly.LearnOptions{Base: base, Source: fmt.Sprintf("cross-fitted, %d folds", opt.Folds)})
 	if err != nil {
 		return nil, nil, nil, err

@@ -175,10 +175,23 @@ func cmdEval(args []string, stdout, stderr io.Writer) error {
 	var df demoFlags
 	df.register(fs)
 	seeds := fs.Int("seeds", 1, "run this many installations (seeds -seed, -seed+1, ...) and print each one's headline figures and the worst case")
+	var rf realFlags
+	rf.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, `Usage: edge eval [flags]
+       edge eval --data DIR [--sets a,b] [--cases x,y] [--per-case]
 
-Runs the demo's experiment and prints every figure: the denoiser (float32
+With --data: evaluates on real data sets (folders with an eval.json; see
+bench/realdata/prepare.sh, which fetches and converts public ones): on
+every case, the user path with default settings (learn on the normal
+part, then score the rest as a stream), edge int8 and float32 beside the
+baselines computed in the same run (|z|, PCA T² and SPE, dynamic PCA,
+rolling median/MAD, their thresholds set by the same rule from the same
+learning rows); per set and in total: detection rate, false alarms on
+normal rows, precision, F1, events found, detection delay, ROC AUC and PR
+AUC, and each baseline's detection at edge's false-alarm rate.
+
+Without --data: runs the demo's experiment on generated data and prints every figure: the denoiser (float32
 and int8, causal and centred) against a moving average, a median filter,
 Savitzky-Golay and an EMA, each tuned on separate labelled days (SNR gain
 in dB and RMSE); the scorer against a rolling z-score and PCA (AUC, and
@@ -190,6 +203,9 @@ Flags:`)
 	}
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if rf.data != "" {
+		return rf.run(stdout, stderr)
 	}
 	if *seeds < 1 || *seeds > 100 {
 		return fmt.Errorf("%w: -seeds %d outside [1, 100]", errUsage, *seeds)

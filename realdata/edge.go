@@ -1,0 +1,168 @@
+package realdata
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/edgeml/edge/anomaly"
+	"github.com/edgeml/edge/dataset"
+	"github.com/edgeml/edge/denoise"
+	"github.com/edgeml/edge/learn"
+	"github.com/edgeml/edge/model"
+	"github.com/edgeml/edge/stream"
+)
+
+// EdgeDefault is edge's user path with default settings: learn a model
+// from the learning rows as edge watch and edge train do (learn.Fit),
+// then stream the rows through the int8 model's anomaly scorer.
+func EdgeDefault(lp *Part) (Learned, error) {
+	s := &dataset.Series{Source: lp.Source, Names: lp.Names, Values: lp.X, Times: lp.Times, Lines: make([]int, lp.Len())}
+	fm, qm, rep, err := learn.Fit(s, learn.Options{})
+	if err != nil {
+		return nil, err
+	}
+	note := fmt.Sprintf("window %d (period %d), latent %d, smoothing %.3g×%d, best epoch %d", rep.Window, rep.Period, rep.Latent,
+		rep.Settings.Alpha, rep.Settings.Persist, rep.Train.BestEpoch)
+	return &modelScorer{m: qm, float: fm, note: note}, nil
+}
+
+// modelScorer scores with a model and its stored settings; float is the
+// float32 model the int8 one came from (nil if none).
+type modelScorer struct {
+	m, float *model.Model
+	note     string
+	causes   []int8
+}
+
+func (s *modelScorer) Score(context, test *Part) ([]float64, []bool, error) {
+	scores, flags, causes, err := scoreRows(s.m, context, test)
+	s.causes = causes
+	return scores, flags, err
+}
+
+// Causes returns the causes of the last Score's flags (see scoreRows).
+func (s *modelScorer) Causes() []int8 { return s.causes }
+
+func (s *modelScorer) Note() string { return s.note }
+
+// Float scores with the float32 model, for the int8 comparison.
+func (s *modelScorer) Float(context, test *Part) ([]float64, []bool, error) {
+	if s.float == nil {
+		return nil, nil, nil
+	}
+	return ScoreRows(s.float, context, test)
+}
+
+// ScoreRows streams context rows then test rows through a scorer for m
+// and returns, for each test row, its score and flag (rows the stream
+// dropped get NaN and no flag).
+func ScoreRows(m *model.Model, context, test *Part) ([]float64, []bool, error) {
+	s, f, _, err := scoreRows(m, context, test)
+	return s, f, err
+}
+
+// Causes of a flag, for diagnostics: the statistic with the smallest tail
+// probability (anomaly.StatSPE...), or causeFinding.
+const causeFinding = anomaly.NumStats
+
+// scoreRows is ScoreRows, also returning each flagged row's cause (-1 for
+// rows not flagged).
+func scoreRows(m *model.Model, context, test *Part) ([]float64, []bool, []int8, error) {
+	set, err := anomaly.Load(m)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	nc := 0
+	if context != nil {
+		nc = context.Len()
+	}
+	n := nc + test.Len()
+	scores := make([]float64, n)
+	flags := make([]bool, n)
+	causes := make([]int8, n)
+	for i := range scores {
+		scores[i], causes[i] = math.NaN(), -1
+	}
+	sc, err := anomaly.New(m, anomaly.Config{}, func(s *anomaly.Score) error {
+		r := s.Line - 1
+		scores[r], flags[r] = s.Score, s.Flag
+		if s.Flag {
+			causes[r] = causeFinding
+			if s.Finding == anomaly.NoFinding {
+				best := 2.0
+				for i, v := range s.Stats {
+					if p := set.Tails[i].Prob(v); p < best {
+						best, causes[r] = p, int8(i)
+					}
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	c := test.C()
+	push := func(p *Part, base int) error {
+		for t := 0; t < p.Len(); t++ {
+			r := stream.Row{Values: p.X[t*c : (t+1)*c], Line: base + t + 1}
+			if p.Times != nil {
+				r.Time, r.HasTime = p.Times[t], true
+			}
+			if err := sc.Push(r); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if context != nil {
+		if err := push(context, 0); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	if err := push(test, nc); err != nil {
+		return nil, nil, nil, err
+	}
+	if err := sc.Close(); err != nil {
+		return nil, nil, nil, err
+	}
+	return scores[nc:], flags[nc:], causes[nc:], nil
+}
+
+// EdgeDenoise is edge's denoising user path with default settings: learn
+// a model from the noisy learning rows (learn.Fit), then clean the test
+// rows as a stream through the int8 model's denoiser.
+func EdgeDenoise(lp, tp *Part, mode denoise.Mode) ([]float32, string, error) {
+	s := &dataset.Series{Source: lp.Source, Names: lp.Names, Values: lp.X, Times: lp.Times, Lines: make([]int, lp.Len())}
+	_, qm, rep, err := learn.Fit(s, learn.Options{})
+	if err != nil {
+		return nil, "", err
+	}
+	out, err := CleanRows(qm, tp, mode)
+	note := fmt.Sprintf("window %d, latent %d, best epoch %d", rep.Window, rep.Latent, rep.Train.BestEpoch)
+	return out, note, err
+}
+
+// CleanRows streams rows through a denoiser for m and returns one cleaned
+// row per row (a row the stream dropped keeps its input value).
+func CleanRows(m *model.Model, p *Part, mode denoise.Mode) ([]float32, error) {
+	c := p.C()
+	out := held(p.X, c)
+	d, err := denoise.New(m, denoise.Config{Mode: mode}, func(s *denoise.Sample) error {
+		copy(out[(s.Line-1)*c:s.Line*c], s.Values)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	for t := 0; t < p.Len(); t++ {
+		r := stream.Row{Values: p.X[t*c : (t+1)*c], Line: t + 1}
+		if p.Times != nil {
+			r.Time, r.HasTime = p.Times[t], true
+		}
+		if err := d.Push(r); err != nil {
+			return nil, err
+		}
+	}
+	return out, d.Close()
+}

@@ -1,0 +1,190 @@
+package realdata
+
+import (
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/edgeml/edge/anomaly"
+)
+
+func TestParseSet(t *testing.T) {
+	good := `{"name": "x", "task": "anomaly", "label": "y", "cases": [{"name": "a", "learn": "l.csv", "test": "t.csv"}, {"name": "b", "file": "f.csv", "learn_rows": 10}]}`
+	s, err := ParseSet([]byte(good))
+	if err != nil || len(s.Cases) != 2 || s.Cases[1].LearnRows != 10 {
+		t.Fatalf("%+v, %v", s, err)
+	}
+	for _, bad := range []string{
+		`{"task": "anomaly", "label": "y", "cases": [{"name": "a", "file": "f", "learn_rows": 1}]}`,                                             // no name
+		`{"name": "x", "task": "cluster", "cases": [{"name": "a", "file": "f", "learn_rows": 1}]}`,                                              // task
+		`{"name": "x", "task": "anomaly", "cases": [{"name": "a", "file": "f", "learn_rows": 1}]}`,                                              // no label
+		`{"name": "x", "task": "denoise", "cases": []}`,                                                                                         // no cases
+		`{"name": "x", "task": "denoise", "cases": [{"name": "a", "file": "f"}]}`,                                                               // no split
+		`{"name": "x", "task": "denoise", "cases": [{"name": "a", "file": "f", "learn": "l", "test": "t"}]}`,                                    // both
+		`{"name": "x", "task": "denoise", "cases": [{"name": "a", "file": "f", "learn_fraction": 1.5}]}`,                                        // fraction
+		`{"name": "x", "task": "denoise", "cases": [{"name": "a", "file": "f", "learn_rows": 5}, {"name": "a", "file": "g", "learn_rows": 5}]}`, // duplicate
+		`{"name": "x", "task": "denoise", "typo": 1, "cases": [{"name": "a", "file": "f", "learn_rows": 5}]}`,                                   // unknown field
+	} {
+		if _, err := ParseSet([]byte(bad)); err == nil {
+			t.Errorf("accepted %s", bad)
+		}
+	}
+}
+
+func TestEvaluate(t *testing.T) {
+	labels := []bool{false, false, true, true, true, false, false, true, true, false}
+	flags := []bool{true, false, false, true, true, true, false, false, false, false}
+	scores := []float64{0.9, 0.1, 0.3, 0.8, 0.85, 0.7, 0.2, 0.4, math.NaN(), 0.05}
+	m := Evaluate(scores, flags, labels)
+	if m.TP != 2 || m.FP != 2 || m.FN != 3 || m.TN != 3 || m.Events != 2 || m.Found != 1 || m.DelaySum != 1 {
+		t.Fatalf("%+v", m)
+	}
+	if m.Detection() != 0.4 || m.FalseAlarms() != 0.4 || m.F1() != 4.0/9 {
+		t.Errorf("detection %v, false alarms %v, F1 %v", m.Detection(), m.FalseAlarms(), m.F1())
+	}
+	// AUC by counting: anomalous scores 0.3, 0.8, 0.85, 0.4, -inf against
+	// normal 0.9, 0.1, 0.7, 0.2, 0.05.
+	wins := 0.0
+	pos := []float64{0.3, 0.8, 0.85, 0.4, math.Inf(-1)}
+	neg := []float64{0.9, 0.1, 0.7, 0.2, 0.05}
+	for _, p := range pos {
+		for _, n := range neg {
+			if p > n {
+				wins++
+			}
+		}
+	}
+	if got := m.AUC(); math.Abs(got-wins/25) > 1e-12 {
+		t.Errorf("AUC %v, want %v", got, wins/25)
+	}
+	// Average precision by hand: ranked 0.9(n) 0.85(p) 0.8(p) 0.7(n) 0.4(p) 0.3(p) 0.2 0.1 0.05 -inf(p)
+	ap := (1.0/2 + 2.0/3 + 3.0/5 + 4.0/6 + 5.0/10) / 5
+	if got := m.PRAUC(); math.Abs(got-ap) > 1e-12 {
+		t.Errorf("PR AUC %v, want %v", got, ap)
+	}
+	var total Metrics
+	total.Add(m)
+	total.Add(Evaluate([]float64{1, 2}, []bool{false, true}, []bool{false, false}))
+	if total.FP != 3 || total.Cases != 1 || total.Rows != 12 {
+		t.Errorf("sum %+v", total)
+	}
+}
+
+func TestMatchedThreshold(t *testing.T) {
+	scores := []float64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 100}
+	labels := make([]bool, 11)
+	labels[10] = true
+	thr := matchedThreshold(scores, labels, 0.2) // 2 of 10 normal rows
+	flags := flagAt(scores, thr)
+	m := Evaluate(scores, flags, labels)
+	if m.FP != 2 || m.TP != 1 {
+		t.Errorf("threshold %v: %+v", thr, m)
+	}
+	if thr := matchedThreshold(scores, labels, 0); flagAt(scores, thr)[9] {
+		t.Error("a false-alarm rate of 0 flags the highest normal row")
+	}
+}
+
+func TestNoiseAndSNR(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	n, c := 20000, 2
+	clean := make([]float32, n*c)
+	for i := range clean {
+		clean[i] = float32(10*(i%c)) + float32(rng.NormFloat64())
+	}
+	clean[7] = float32(math.NaN())
+	noisy := addNoise(clean, c, n, Noise{Level: 0.3, Seed: 3})
+	if !math.IsNaN(float64(noisy[7])) {
+		t.Error("a missing value got noise")
+	}
+	again := addNoise(clean, c, n, Noise{Level: 0.3, Seed: 3})
+	for i := range noisy {
+		if noisy[i] != again[i] && !math.IsNaN(float64(noisy[i])) {
+			t.Fatal("the same seed gave other noise")
+		}
+	}
+	// Noise of 0.3 std: an SNR of 10·log10(1/0.09) = 10.5 dB.
+	held := append([]float32(nil), noisy...)
+	held[7] = 0
+	if got := snr(held, clean, c, []bool{true, true}); math.Abs(got-10.46) > 0.15 {
+		t.Errorf("SNR %v dB, want about 10.46", got)
+	}
+	imp := addNoise(clean, c, n, Noise{Impulses: 0.01, Seed: 4})
+	big := 0
+	for i := range imp {
+		if d := math.Abs(float64(imp[i] - clean[i])); d >= 5*0.9 {
+			big++
+		}
+	}
+	if frac := float64(big) / float64(n*c); frac < 0.008 || frac > 0.012 {
+		t.Errorf("%.4f of values got impulses, want about 0.01", frac)
+	}
+}
+
+// constEdge learns nothing and flags rows above a fixed value of the
+// first channel: the harness's plumbing without a model.
+type constEdge struct{ thr float32 }
+
+func (e constEdge) Score(context, test *Part) ([]float64, []bool, error) {
+	s := make([]float64, test.Len())
+	f := make([]bool, test.Len())
+	for t := range s {
+		s[t] = float64(test.X[t*test.C()])
+		f[t] = test.X[t*test.C()] > e.thr
+	}
+	return s, f, nil
+}
+
+func (constEdge) Note() string { return "constant" }
+
+func TestRunAnomaly(t *testing.T) {
+	dir := t.TempDir()
+	var learn, test strings.Builder
+	learn.WriteString("time,a,b\n")
+	test.WriteString("time,a,b,label\n")
+	rng := rand.New(rand.NewPCG(2, 2))
+	for i := 0; i < 300; i++ {
+		learn.WriteString(itoa(i) + "," + ftoa(rng.NormFloat64()) + "," + ftoa(rng.NormFloat64()) + "\n")
+	}
+	for i := 0; i < 200; i++ {
+		a, lab := rng.NormFloat64(), "0"
+		if i >= 100 && i < 120 {
+			a, lab = 8+rng.NormFloat64(), "1"
+		}
+		test.WriteString(itoa(i) + "," + ftoa(a) + "," + ftoa(rng.NormFloat64()) + "," + lab + "\n")
+	}
+	os.WriteFile(filepath.Join(dir, "learn.csv"), []byte(learn.String()), 0o644)
+	os.WriteFile(filepath.Join(dir, "test.csv"), []byte(test.String()), 0o644)
+	os.WriteFile(filepath.Join(dir, ManifestName), []byte(`{"name": "toy", "task": "anomaly", "time": "time", "label": "label",
+		"cases": [{"name": "one", "learn": "learn.csv", "test": "test.csv"}, {"name": "split", "file": "test.csv", "learn_rows": 50}]}`), 0o644)
+	sets, err := LoadSets(dir, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := RunAnomaly(sets[0], Options{Edge: func(*Part) (Learned, error) { return constEdge{4}, nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := r.Total["edge"]
+	if len(r.Cases) != 2 || e.Events != 2 || e.Found != 2 || e.TP != 40 || e.FP != 0 || e.Rows != 350 {
+		t.Errorf("edge: %+v", e)
+	}
+	// |z| against the learning rows finds the 8-std shift too, with its
+	// threshold from the shared rule.
+	if z := r.Total["|z|"]; z.Detection() < 0.9 || z.FalseAlarms() > 0.05 {
+		t.Errorf("|z|: detection %v, false alarms %v", z.Detection(), z.FalseAlarms())
+	}
+	if _, err := LoadSets(t.TempDir(), nil); err == nil {
+		t.Error("an empty folder gave sets")
+	}
+	if anomaly.DefaultAlarmRate <= 0 {
+		t.Error("no default rate")
+	}
+}
+
+func itoa(i int) string     { return strconv.Itoa(i) }
+func ftoa(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) }

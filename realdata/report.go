@@ -1,0 +1,70 @@
+package realdata
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"text/tabwriter"
+)
+
+// PrintAnomaly writes a set's table: per detector the detection rate,
+// false alarms on normal rows, precision, F1, events found, the mean
+// delay, ROC AUC and PR AUC, then the baselines at edge's false-alarm
+// rate; with cases, a line per case and detector's detection rate.
+func PrintAnomaly(w io.Writer, r *SetResult, cases bool) {
+	e := r.Total[edgeName]
+	fmt.Fprintf(w, "\n%s: %d cases, %d scored rows, %d anomalous in %d events\n", r.Set.Name, len(r.Cases), e.Rows, e.Anomalous, e.Events)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "detector\tdetection\tfalse alarms\tprecision\tF1\tevents\tdelay\tAUC\tPR AUC\tdet. at edge's FAR\t")
+	for _, d := range Detectors() {
+		m, ok := r.Total[d]
+		if !ok {
+			continue
+		}
+		matched := "-"
+		if mm, ok := r.Matched[d]; ok {
+			matched = pct(mm.Detection())
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d/%d\t%s\t%s\t%s\t%s\t\n", d, pct(m.Detection()), pct(m.FalseAlarms()), num(m.Precision()),
+			num(m.F1()), m.Found, m.Events, num1(m.Delay()), num(m.AUC()), num(m.PRAUC()), matched)
+	}
+	tw.Flush()
+	if !cases {
+		return
+	}
+	tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprint(tw, "case\trows\t")
+	for _, d := range Detectors() {
+		fmt.Fprintf(tw, "%s\t", d)
+	}
+	fmt.Fprintln(tw, "false alarms (edge)\t")
+	for _, c := range r.Cases {
+		fmt.Fprintf(tw, "%s\t%d\t", c.Name, c.Rows)
+		for _, d := range Detectors() {
+			fmt.Fprintf(tw, "%s\t", pct(c.Metrics[d].Detection()))
+		}
+		fmt.Fprintf(tw, "%s\t\n", pct(c.Metrics[edgeName].FalseAlarms()))
+	}
+	tw.Flush()
+}
+
+func pct(v float64) string {
+	if math.IsNaN(v) {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f%%", 100*v)
+}
+
+func num(v float64) string {
+	if math.IsNaN(v) {
+		return "-"
+	}
+	return fmt.Sprintf("%.3f", v)
+}
+
+func num1(v float64) string {
+	if math.IsNaN(v) {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f", v)
+}

@@ -1,0 +1,287 @@
+package realdata
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/edgeml/edge/anomaly"
+	"github.com/edgeml/edge/denoise"
+)
+
+// Options configure an evaluation.
+type Options struct {
+	// Rate is the false-alarm rate the baselines' thresholds are set for
+	// (the same rule edge uses; default anomaly.DefaultAlarmRate).
+	Rate float64
+	// Folds for the baselines' out-of-sample learning scores (default 5).
+	Folds int
+	// Cases, if set, keeps only the cases with these names.
+	Cases []string
+	// Log receives progress lines.
+	Log io.Writer
+	// Edge runs edge's user path on one case; nil: EdgeDefault.
+	Edge EdgeFunc
+}
+
+// EdgeFunc learns from a case's learning rows as edge's user path does.
+type EdgeFunc func(learn *Part) (Learned, error)
+
+// Learned scores rows with what was learned.
+type Learned interface {
+	// Score streams context rows, then test rows, and returns one score
+	// and one flag per test row (the context rows, the end of the
+	// learning part when a case is one split file, are streamed first
+	// but not returned).
+	Score(context, test *Part) (scores []float64, flags []bool, err error)
+	// Note says what was learned, for the log.
+	Note() string
+}
+
+// learned caches what was learned from one learning file, shared by the
+// cases that learn from it.
+type learned struct {
+	edge      Learned
+	baselines map[string]fitted
+}
+
+type fitted struct {
+	b   baseline
+	thr float64
+}
+
+// The names of edge's rows in a report: the int8 model users deploy, and
+// the float32 model it was quantised from.
+const (
+	edgeName  = "edge"
+	floatName = "edge f32"
+)
+
+// CaseResult is one case's metrics per detector.
+type CaseResult struct {
+	Name    string
+	Rows    int
+	Metrics map[string]Metrics
+	// Matched: each baseline's detection rate at edge's false-alarm rate
+	// on this case's normal rows.
+	Matched map[string]Metrics
+	Note    string
+	Elapsed time.Duration
+}
+
+// SetResult is one anomaly set's results.
+type SetResult struct {
+	Set     *Set
+	Cases   []CaseResult
+	Total   map[string]Metrics
+	Matched map[string]Metrics
+}
+
+// Detectors returns the report's detector names: edge (int8 and float32),
+// then the baselines.
+func Detectors() []string { return append([]string{edgeName, floatName}, baselineNames...) }
+
+// RunAnomaly evaluates every case of an anomaly set.
+func RunAnomaly(s *Set, opt Options) (*SetResult, error) {
+	if opt.Rate == 0 {
+		opt.Rate = anomaly.DefaultAlarmRate
+	}
+	if opt.Folds == 0 {
+		opt.Folds = 5
+	}
+	if opt.Edge == nil {
+		opt.Edge = EdgeDefault
+	}
+	res := &SetResult{Set: s, Total: map[string]Metrics{}, Matched: map[string]Metrics{}}
+	cache := map[string]*learned{}
+	for _, c := range s.Cases {
+		if len(opt.Cases) > 0 && !slices.Contains(opt.Cases, c.Name) {
+			continue
+		}
+		start := time.Now()
+		cr, err := runCase(s, c, opt, cache)
+		if err != nil {
+			return nil, fmt.Errorf("realdata: set %s, case %s: %w", s.Name, c.Name, err)
+		}
+		cr.Elapsed = time.Since(start)
+		for k, v := range cr.Metrics {
+			t := res.Total[k]
+			t.Add(v)
+			res.Total[k] = t
+		}
+		for k, v := range cr.Matched {
+			t := res.Matched[k]
+			t.Add(v)
+			res.Matched[k] = t
+		}
+		res.Cases = append(res.Cases, *cr)
+		if opt.Log != nil {
+			e := cr.Metrics[edgeName]
+			fmt.Fprintf(opt.Log, "  %s/%s: %d rows, edge det %.3f far %.4f f1 %.3f (%s) %s\n", s.Name, c.Name, cr.Rows,
+				e.Detection(), e.FalseAlarms(), e.F1(), cr.Elapsed.Round(time.Millisecond), cr.Note)
+		}
+	}
+	return res, nil
+}
+
+func runCase(s *Set, c Case, opt Options, cache map[string]*learned) (*CaseResult, error) {
+	lp, test, err := s.Load(c)
+	if err != nil {
+		return nil, err
+	}
+	var context *Part
+	if c.File != "" {
+		context = lp
+	}
+	labels := test.Labels
+	if labels == nil {
+		labels = make([]bool, test.Len())
+	}
+	key := s.path(c.Learn)
+	l := cache[key]
+	if l == nil || c.File != "" {
+		if l, err = learnAll(lp, opt); err != nil {
+			return nil, err
+		}
+		if c.File == "" {
+			cache[key] = l
+		}
+	}
+	cr := &CaseResult{Name: c.Name, Rows: test.Len(), Metrics: map[string]Metrics{}, Matched: map[string]Metrics{}, Note: l.edge.Note()}
+	scores, flags, err := l.edge.Score(context, test)
+	if err != nil {
+		return nil, fmt.Errorf("edge: %w", err)
+	}
+	cr.Metrics[edgeName] = Evaluate(scores, flags, labels)
+	far := cr.Metrics[edgeName].FalseAlarms()
+	if c, ok := l.edge.(interface{ Causes() []int8 }); ok {
+		cr.Note += falseAlarmCauses(c.Causes(), labels)
+	}
+	if f, ok := l.edge.(interface {
+		Float(context, test *Part) ([]float64, []bool, error)
+	}); ok {
+		fs, ff, err := f.Float(context, test)
+		if err != nil {
+			return nil, fmt.Errorf("edge float32: %w", err)
+		}
+		if fs != nil {
+			cr.Metrics[floatName] = Evaluate(fs, ff, labels)
+		}
+	}
+	var cx []float32
+	if context != nil {
+		cx = held(context.X, context.C())
+	}
+	tx := held(append(slices.Clone(cx), test.X...), test.C())
+	for _, name := range baselineNames {
+		f := l.baselines[name]
+		sc := f.b.score(tx, test.C())[len(cx)/test.C():]
+		cr.Metrics[name] = Evaluate(sc, flagAt(sc, f.thr), labels)
+		cr.Matched[name] = Evaluate(sc, flagAt(sc, matchedThreshold(sc, labels, far)), labels)
+	}
+	return cr, nil
+}
+
+// learnAll learns edge's model and fits every baseline on the learning
+// rows, each baseline's threshold set by the shared rule from
+// out-of-sample learning scores.
+func learnAll(lp *Part, opt Options) (*learned, error) {
+	e, err := opt.Edge(lp)
+	if err != nil {
+		return nil, fmt.Errorf("edge: %w", err)
+	}
+	l := &learned{edge: e, baselines: map[string]fitted{}}
+	lx := held(lp.X, lp.C())
+	for _, name := range baselineNames {
+		oos, err := crossScores(name, lx, lp.C(), opt.Folds)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		tail, err := anomaly.FitTail(oos)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		b := newBaseline(name)
+		if err := b.fit(lx, lp.C()); err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		l.baselines[name] = fitted{b: b, thr: tail.Threshold(opt.Rate)}
+	}
+	return l, nil
+}
+
+// crossScores returns out-of-sample scores of the learning rows: the rows
+// are cut into folds of consecutive rows, and each fold is scored by the
+// baseline fitted on the others.
+func crossScores(name string, x []float32, c, folds int) ([]float64, error) {
+	n := len(x) / c
+	var out []float64
+	for f := 0; f < folds; f++ {
+		a, b := f*n/folds, (f+1)*n/folds
+		rest := append(slices.Clone(x[:a*c]), x[b*c:]...)
+		bl := newBaseline(name)
+		if err := bl.fit(rest, c); err != nil {
+			return nil, err
+		}
+		sc := bl.score(x, c)
+		for _, v := range sc[a:b] {
+			if !math.IsNaN(v) {
+				out = append(out, v)
+			}
+		}
+	}
+	return out, nil
+}
+
+// matchedThreshold returns the threshold at which the normal rows' false
+// alarm rate is far (the (1-far) quantile of their scores).
+func matchedThreshold(scores []float64, labels []bool, far float64) float64 {
+	var normal []float64
+	for i, l := range labels {
+		if !l && !math.IsNaN(scores[i]) {
+			normal = append(normal, scores[i])
+		}
+	}
+	if len(normal) == 0 || math.IsNaN(far) {
+		return math.Inf(1)
+	}
+	slices.Sort(normal)
+	k := int(math.Floor(far * float64(len(normal))))
+	if k <= 0 {
+		return math.Nextafter(normal[len(normal)-1], math.Inf(1))
+	}
+	return normal[len(normal)-k]
+}
+
+func flagAt(scores []float64, thr float64) []bool {
+	f := make([]bool, len(scores))
+	for i, v := range scores {
+		f[i] = v >= thr
+	}
+	return f
+}
+
+// held returns a copy of x with missing values held (see denoise.ImputeHold).
+func held(x []float32, c int) []float32 {
+	out := slices.Clone(x)
+	denoise.ImputeHold(out, c, nil)
+	return out
+}
+
+// falseAlarmCauses describes what flagged the normal rows.
+func falseAlarmCauses(causes []int8, labels []bool) string {
+	var n [causeFinding + 1]int
+	total := 0
+	for i, c := range causes {
+		if c >= 0 && !labels[i] {
+			n[c]++
+			total++
+		}
+	}
+	if total == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; false alarms by spe %d, peak %d, range %d, smooth %d, finding %d", n[0], n[1], n[2], n[3], n[4])
+}
