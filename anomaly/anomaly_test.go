@@ -2,6 +2,7 @@ package anomaly
 
 import (
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -191,9 +192,16 @@ func TestScoresEveryRowAndFlagsAShift(t *testing.T) {
 }
 
 func TestFindings(t *testing.T) {
+	for _, drift := range []int{0, 50} { // with drift, findings still read the raw values
+		t.Run(fmt.Sprintf("drift %d", drift), func(t *testing.T) { testFindings(t, drift) })
+	}
+}
+
+func testFindings(t *testing.T, drift int) {
 	const steps, ch = 4, 3
 	m := testModel(t, steps, ch)
 	set := calibrated(t, m, 2000)
+	set.Drift = drift
 	if set.Missing[1] != 5 || set.Frozen[0] != 8 {
 		t.Errorf("limits from continuous data without gaps: missing %v, frozen %v", set.Missing, set.Frozen)
 	}

@@ -211,6 +211,7 @@ func (s *Scorer) Close() error { return s.st.Close() }
 // scores the rows it is the first window to cover.
 func (s *Scorer) Window(st *stream.Stream, end int64, x []float32) error {
 	miss := st.MissingRows(end, s.steps)
+	raw := x
 	if s.drift != nil {
 		for i, v := range x {
 			s.adj[i] = v - s.drift[i%s.c]
@@ -228,7 +229,7 @@ func (s *Scorer) Window(st *stream.Stream, end int64, x []float32) error {
 		if s.onProb != nil {
 			err = s.probeRow(st, r, row, rec, m)
 		} else {
-			err = s.scoreRow(st, r, r == end, row, rec, m)
+			err = s.scoreRow(st, r, r == end, row, raw[i*s.c:(i+1)*s.c], rec, m)
 		}
 		if err != nil {
 			return err
@@ -249,8 +250,9 @@ func (s *Scorer) probeRow(st *stream.Stream, r int64, row, rec []float32, miss [
 	return s.onProb(p)
 }
 
-// scoreRow computes a row's statistics, p-value, flags and findings.
-func (s *Scorer) scoreRow(st *stream.Stream, r int64, window bool, row, rec []float32, miss []bool) error {
+// scoreRow computes a row's statistics, p-value, flags and findings: row
+// is the row as the model sees it (drift taken off), raw as it came.
+func (s *Scorer) scoreRow(st *stream.Stream, r int64, window bool, row, raw, rec []float32, miss []bool) error {
 	o := &s.out
 	var spe, peak, rng float64
 	missing := 0
@@ -309,7 +311,7 @@ func (s *Scorer) scoreRow(st *stream.Stream, r int64, window bool, row, rec []fl
 	if onset {
 		o.Kind, o.EventTime, o.EventLine = "anomaly", s.flags.startTime, s.flags.startLine
 	}
-	f, ch, fOnset := s.chans.step(row, miss, info.Time, info.Line)
+	f, ch, fOnset := s.chans.step(raw, miss, info.Time, info.Line)
 	o.Finding, o.FindingChannel = f, ch
 	if f != NoFinding {
 		o.Top = ch

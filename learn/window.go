@@ -66,16 +66,20 @@ func DominantPeriod(x []float32, c int) int {
 	return at
 }
 
+// MaxValues bounds the values of a window chosen from the data (w·c), so
+// that many channels make a short window rather than a large model.
+const MaxValues = 512
+
 // ChooseWindow returns the window for n learning rows of c channels with
 // dominant period p (0: none): the period, or DefaultWindow without one,
-// at most MaxWindow; then short enough that the learning rows hold eight
-// windows end to end and four rows per value of a window (w·c <= n/4), at
-// least 1.
+// at most MaxWindow and MaxValues/c; then short enough that the learning
+// rows hold eight windows end to end and four rows per value of a window
+// (w·c <= n/4), at least 1.
 func ChooseWindow(n, c, p int) int {
 	w := DefaultWindow
 	if p > 1 {
 		w = p
 	}
-	w = min(w, MaxWindow, n/8, int(math.Floor(float64(n)/float64(4*c))))
+	w = min(w, MaxWindow, MaxValues/c, n/8, int(math.Floor(float64(n)/float64(4*c))))
 	return max(w, 1)
 }
