@@ -154,7 +154,7 @@ func channelScales(res *Residuals) []float64 {
 			}
 			v := math.Abs(float64(res.R[t*c+ch]))
 			buf = append(buf, v)
-			sq += v * v
+			sq += float64(v * v)
 		}
 		if len(buf) == 0 {
 			out[ch] = 1
@@ -226,7 +226,7 @@ func ewmaRuns(v []float64, starts []int, a, start float64) []float64 {
 			e = start
 			k++
 		}
-		e += a * (x - e)
+		e += float64(a * (x - e))
 		out[t] = e
 	}
 	return out

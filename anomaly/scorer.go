@@ -280,7 +280,7 @@ func (s *Scorer) scoreRow(st *stream.Stream, r int64, window bool, row, raw, rec
 	for k := int64(1); k < min(int64(s.set.Persist), s.rows+1); k++ {
 		least = min(least, s.recent[(s.rows-k)%maxPersist])
 	}
-	s.ewma += s.set.Alpha * (least - s.ewma)
+	s.ewma += float64(s.set.Alpha * (least - s.ewma)) // unfused: the same bits on every architecture
 	s.rows++
 	o.Stats = [NumStats]float64{spe, peak, rng, s.ewma}
 	lp := 0.0
@@ -337,7 +337,7 @@ func (s *Scorer) follow(row []float32, miss []bool) {
 			continue
 		}
 		d := min(max((v-s.centre[ch])/s.unit[ch], -3), 3) * s.unit[ch]
-		s.drift[ch] += s.beta * d
+		s.drift[ch] += float32(s.beta * d)
 	}
 }
 

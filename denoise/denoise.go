@@ -83,8 +83,25 @@ type Config struct {
 // AppName is the key of the denoiser's settings in model.Model.Apps.
 const AppName = "denoise"
 
+// The methods a model's denoiser can use.
+const (
+	// MethodPredictor: the blind-spot predictors learned from the data
+	// (see Predictor), the default where the model has them.
+	MethodPredictor = "predictor"
+	// MethodAutoencoder: the model's windows reconstructed and
+	// overlap-added.
+	MethodAutoencoder = "autoencoder"
+)
+
 // Settings are the denoiser's parameters, stored in the model file.
 type Settings struct {
+	// Method: MethodPredictor or MethodAutoencoder (default: the
+	// predictor if the model has one, else the autoencoder).
+	Method string `json:"method,omitempty"`
+	// Centred and Causal are the blind-spot predictors of each mode,
+	// learned with the model (see learn.Fit).
+	Centred *Predictor `json:"centred,omitempty"`
+	Causal  *Predictor `json:"causal,omitempty"`
 	// Outlier is the error, in normalised units, beyond which an input
 	// value counts as an outlier in the robust reconstruction. Default:
 	// OutlierSigmas times the model's RMS validation error (from its
@@ -106,10 +123,16 @@ func Load(m *model.Model) (Settings, error) {
 			return Settings{}, fmt.Errorf("denoise: the model's settings: %w", err)
 		}
 	}
-	return s.withDefaults(m), s.withDefaults(m).check()
+	return s.withDefaults(m), s.withDefaults(m).check(m.Channels)
 }
 
 func (s Settings) withDefaults(m *model.Model) Settings {
+	if s.Method == "" {
+		s.Method = MethodAutoencoder
+		if s.Centred != nil && s.Causal != nil {
+			s.Method = MethodPredictor
+		}
+	}
 	if s.Outlier == 0 {
 		s.Outlier = 1
 		var t struct {
@@ -125,16 +148,30 @@ func (s Settings) withDefaults(m *model.Model) Settings {
 	return s
 }
 
-func (s Settings) check() error {
+func (s Settings) check(c int) error {
 	if math.IsNaN(s.Outlier) || math.IsInf(s.Outlier, 0) || s.Passes < 1 || s.Passes > 16 {
 		return fmt.Errorf("denoise: outlier level %v and passes %d (1 to 16)", s.Outlier, s.Passes)
+	}
+	switch s.Method {
+	case MethodAutoencoder:
+	case MethodPredictor:
+		if s.Centred == nil || s.Causal == nil {
+			return fmt.Errorf("denoise: method %s, but the model has no predictors (learn it with edge train)", s.Method)
+		}
+		for _, p := range []*Predictor{s.Centred, s.Causal} {
+			if err := p.check(c); err != nil {
+				return err
+			}
+		}
+	default:
+		return fmt.Errorf("denoise: unknown method %q (%s or %s)", s.Method, MethodPredictor, MethodAutoencoder)
 	}
 	return nil
 }
 
 // Store writes s into m's settings.
 func Store(m *model.Model, s Settings) error {
-	if err := s.withDefaults(m).check(); err != nil {
+	if err := s.withDefaults(m).check(m.Channels); err != nil {
 		return err
 	}
 	raw, err := json.Marshal(s)
@@ -169,6 +206,8 @@ type Denoiser struct {
 	passes  int
 	// Outliers counts the input values the robust passes replaced.
 	outliers int64
+	// bs, if set, cleans with a blind-spot predictor instead.
+	bs *cleaner
 }
 
 // New returns a denoiser running model m that calls emit for every
@@ -196,8 +235,14 @@ func New(m *model.Model, cfg Config, emit func(*Sample) error) (*Denoiser, error
 	if cfg.Settings.Passes != 0 {
 		set.Passes = cfg.Settings.Passes
 	}
-	if err := set.check(); err != nil {
+	if cfg.Settings.Method != "" {
+		set.Method = cfg.Settings.Method
+	}
+	if err := set.check(m.Channels); err != nil {
 		return nil, err
+	}
+	if set.Method == MethodPredictor {
+		return newPredicting(m, cfg.Mode, set, sc, emit)
 	}
 	sess, err := m.NewSession(1)
 	if err != nil {
@@ -220,6 +265,34 @@ func New(m *model.Model, cfg Config, emit func(*Sample) error) (*Denoiser, error
 	d.out.Values = make([]float32, m.Channels)
 	d.touched = -1
 	return d, nil
+}
+
+// newPredicting returns a denoiser that cleans row by row with the
+// mode's blind-spot predictor.
+func newPredicting(m *model.Model, mode Mode, set Settings, sc stream.Config, emit func(*Sample) error) (*Denoiser, error) {
+	p := set.Centred
+	if mode == Causal {
+		p = set.Causal
+	}
+	c := m.Channels
+	shift, scale := make([]float32, c), make([]float32, c)
+	for ch := range shift {
+		shift[ch], scale[ch] = 0, 1
+		switch m.Norm.Kind {
+		case model.NormMeanStd, model.NormMinMax:
+			shift[ch], scale[ch] = m.Norm.Shift[ch], m.Norm.Scale[ch]
+		}
+	}
+	d := &Denoiser{mode: mode, steps: 1, hop: 1, ch: c, emit: emit}
+	d.out.Values = make([]float32, c)
+	d.bs = newCleaner(p, c, shift, scale, func(s *stream.Stream, r int64, v []float32) error {
+		copy(d.out.Values, v)
+		return d.send(s, r, s.RowAt(r), false)
+	})
+	sc.Steps, sc.Hop, sc.History = 1, 1, d.bs.latency()+2
+	var err error
+	d.st, err = stream.New(sc, d)
+	return d, err
 }
 
 // Taper returns the overlap-add weights of a window of n samples:
@@ -245,6 +318,9 @@ func (d *Denoiser) Close() error { return d.st.Close() }
 // Latency returns how many samples after its arrival a sample is emitted,
 // at most, once the first window is complete.
 func (d *Denoiser) Latency() int {
+	if d.bs != nil {
+		return d.bs.latency()
+	}
 	if d.mode == Causal {
 		return d.hop - 1
 	}
@@ -263,6 +339,9 @@ func (d *Denoiser) reconstruct(s *stream.Stream, end int64, x []float32) error {
 
 // Window implements stream.Processor.
 func (d *Denoiser) Window(s *stream.Stream, end int64, x []float32) error {
+	if d.bs != nil {
+		return d.bs.push(s, end, x, s.MissingRows(end, 1))
+	}
 	if err := d.reconstruct(s, end, x); err != nil {
 		return err
 	}
@@ -278,6 +357,9 @@ func (d *Denoiser) Window(s *stream.Stream, end int64, x []float32) error {
 // get one last window aligned to the segment's end, or pass through if
 // the segment is shorter than a window.
 func (d *Denoiser) EndSegment(s *stream.Stream) error {
+	if d.bs != nil {
+		return d.bs.finish(s, s.Len())
+	}
 	n := s.Len()
 	defer func() { d.emitted, d.touched = 0, -1 }()
 	if d.emitted >= n {

@@ -63,18 +63,20 @@ type Options struct {
 
 // Report says what Fit did.
 type Report struct {
-	Rows, Channels  int
-	Period, Window  int
-	Hop, ScoreHop   int
-	Latent, Folds   int
-	Norm            model.NormKind
-	Train           *train.SeriesResult
-	Quant           *quant.Report
-	Settings        anomaly.Settings
-	Elapsed         time.Duration
-	FoldTime        time.Duration
-	Missing         int
-	PCAOnly         bool // fine-tuning never beat the PCA start
+	Rows, Channels int
+	Period, Window int
+	Hop, ScoreHop  int
+	Latent, Folds  int
+	Norm           model.NormKind
+	Train          *train.SeriesResult
+	Quant          *quant.Report
+	Settings       anomaly.Settings
+	Elapsed        time.Duration
+	FoldTime       time.Duration
+	Missing        int
+	PCAOnly        bool // fine-tuning never beat the PCA start
+	// Denoiser is the centred mode's blind-spot predictor.
+	Denoiser        *denoise.Predictor
 	FalseAlarmsSeen float64
 }
 
@@ -148,6 +150,9 @@ func Fit(s *dataset.Series, opt Options) (*model.Model, *model.Model, *Report, e
 	}
 	rep.Settings = set
 	if err := anomaly.Store(fm, set); err != nil {
+		return nil, nil, nil, err
+	}
+	if err := fitDenoiser(fm, s, normed, rep); err != nil {
 		return nil, nil, nil, err
 	}
 	fm.ChannelNames = slices.Clone(s.Names)
@@ -241,6 +246,28 @@ func chooseArch(so *train.SeriesOptions, normed []float32, c int) error {
 		so.Arch.Hidden = []int{max(h, so.Arch.Latent)}
 	}
 	return nil
+}
+
+// fitDenoiser fits the centred and causal blind-spot predictors on the
+// normalised learning rows (missing values flagged from the raw rows) and
+// stores them as the model's denoiser.
+func fitDenoiser(m *model.Model, raw *dataset.Series, normed []float32, rep *Report) error {
+	c := raw.Channels()
+	miss := make([]bool, len(raw.Values))
+	for i, v := range raw.Values {
+		miss[i] = math.IsNaN(float64(v)) || math.IsInf(float64(v), 0)
+	}
+	peers := min(12, c-1)
+	var set denoise.Settings
+	var err error
+	if set.Centred, err = denoise.FitPredictor(normed, miss, c, false, 1, peers); err != nil {
+		return fmt.Errorf("learn: the denoiser: %w", err)
+	}
+	if set.Causal, err = denoise.FitPredictor(normed, miss, c, true, 1, peers); err != nil {
+		return fmt.Errorf("learn: the denoiser: %w", err)
+	}
+	rep.Denoiser = set.Centred
+	return denoise.Store(m, set)
 }
 
 // fold is a model trained on all learning rows but [a, b).

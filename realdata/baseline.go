@@ -48,7 +48,7 @@ func meanStd(x []float32, c int) (mean, std []float64) {
 		for t := 0; t < n; t++ {
 			v := float64(x[t*c+ch])
 			s += v
-			sq += v * v
+			sq += float64(v * v)
 		}
 		m := s / float64(n)
 		mean[ch] = m
@@ -156,7 +156,7 @@ func (s *pcaStat) score(x []float32, c int) []float64 {
 			for k, comp := range s.p.Components {
 				r -= code[k] * comp[j]
 			}
-			spe += r * r
+			spe += float64(r * r)
 		}
 		out[i+s.lags] = spe
 	}

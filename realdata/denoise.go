@@ -23,8 +23,8 @@ var DefaultNoise = Noise{Level: 0.3, Impulses: 0.01, Seed: 1}
 
 // DenoiseFunc cleans a series as edge's user path does: learn from the
 // noisy learning rows, then clean the noisy test rows as a stream in the
-// given mode. It returns one cleaned row per test row.
-type DenoiseFunc func(learn, test *Part, mode denoise.Mode) ([]float32, string, error)
+// given mode. It returns, per method, one cleaned row per test row.
+type DenoiseFunc func(learn, test *Part, mode denoise.Mode) (map[string][]float32, string, error)
 
 // DenoiseRow is one method's result on a case.
 type DenoiseRow struct {
@@ -39,14 +39,16 @@ type DenoiseCase struct {
 	Rows     int
 	Channels int // channels scored (not constant)
 	InputSNR float64
-	Rows2    []DenoiseRow
-	Note     string
+	// Rows2 holds, per mode, the best classical filter, then edge's
+	// methods.
+	Rows2 []DenoiseRow
+	Note  string
 }
 
 // addNoise returns clean (NaN kept) with noise added, per channel scaled
-// by the channel's standard deviation over the first ref rows.
-func addNoise(clean []float32, c, ref int, nz Noise) []float32 {
-	_, std := meanStdNaN(clean[:ref*c], c)
+// by the channel's standard deviation over the whole series.
+func addNoise(clean []float32, c int, nz Noise) []float32 {
+	_, std := meanStdNaN(clean, c)
 	rng := rand.New(rand.NewPCG(nz.Seed, 0x6e6f697365))
 	out := slices.Clone(clean)
 	for i, v := range out {
@@ -91,11 +93,14 @@ func meanStdNaN(x []float32, c int) (mean, std []float64) {
 	return mean, std
 }
 
-// snr returns the mean over the varying channels of the SNR (dB) of est
-// against clean, over the values clean has (NaN in clean: skipped).
-func snr(est, clean []float32, c int, varying []bool) float64 {
-	var total float64
-	k := 0
+// snr returns the SNR (dB) of est against clean pooled over the varying
+// channels, each in units of its scale (the standard deviation the noise
+// was scaled by): 10·log10(Σ variance / Σ mean squared error), over the
+// values clean has (NaN in clean: skipped). Pooling keeps a channel that
+// is almost constant in the scored rows from dominating, as an average
+// of per-channel decibels would.
+func snr(est, clean []float32, c int, varying []bool, scale []float64) float64 {
+	var sig, noise float64
 	n := len(clean) / c
 	for ch := 0; ch < c; ch++ {
 		if !varying[ch] {
@@ -118,10 +123,11 @@ func snr(est, clean []float32, c int, varying []bool) float64 {
 			continue
 		}
 		m := s / float64(cnt)
-		total += 10 * math.Log10((sq/float64(cnt)-m*m)/math.Max(e2/float64(cnt), 1e-30))
-		k++
+		w := 1 / (scale[ch] * scale[ch])
+		sig += (sq/float64(cnt) - m*m) * w
+		noise += e2 / float64(cnt) * w
 	}
-	return total / float64(max(k, 1))
+	return 10 * math.Log10(sig/math.Max(noise, 1e-300))
 }
 
 // RunDenoise evaluates every case of a denoise set: noise is added to the
@@ -151,13 +157,14 @@ func denoiseCase(name string, lp, tp *Part, nz Noise, edge DenoiseFunc) (*Denois
 	c := lp.C()
 	nl := lp.Len()
 	clean := append(slices.Clone(lp.X), tp.X...)
-	noisy := addNoise(clean, c, nl, nz)
-	_, std := meanStdNaN(lp.X, c)
+	noisy := addNoise(clean, c, nz)
+	_, std := meanStdNaN(clean, c)
 	varying := make([]bool, c)
 	scored := 0
+	_, lstd := meanStdNaN(lp.X, c)
 	_, tstd := meanStdNaN(tp.X, c)
 	for ch := range varying {
-		varying[ch] = std[ch] > 0 && tstd[ch] > 0
+		varying[ch] = lstd[ch] > 0 && tstd[ch] > 0
 		if varying[ch] {
 			scored++
 		}
@@ -169,7 +176,7 @@ func denoiseCase(name string, lp, tp *Part, nz Noise, edge DenoiseFunc) (*Denois
 	held := slices.Clone(noisy)
 	denoise.ImputeHold(held, c, nil)
 	heldL, heldT := held[:nl*c], held[nl*c:]
-	dc := &DenoiseCase{Name: name, Rows: tp.Len(), Channels: scored, InputSNR: snr(heldT, cleanT, c, varying)}
+	dc := &DenoiseCase{Name: name, Rows: tp.Len(), Channels: scored, InputSNR: snr(heldT, cleanT, c, varying, std)}
 	for _, mode := range []denoise.Mode{denoise.Centred, denoise.Causal} {
 		causal := mode == denoise.Causal
 		best, bestF := math.Inf(-1), denoise.Filter{}
@@ -177,7 +184,7 @@ func denoiseCase(name string, lp, tp *Part, nz Noise, edge DenoiseFunc) (*Denois
 		for _, fam := range []string{"moving-average", "median", "savitzky-golay", "ema"} {
 			for _, f := range denoise.Classical()[fam] {
 				f.Apply(dst, heldL, c, causal)
-				if v := snr(dst, cleanL, c, varying); v > best {
+				if v := snr(dst, cleanL, c, varying, std); v > best {
 					best, bestF = v, f
 				}
 			}
@@ -186,18 +193,24 @@ func denoiseCase(name string, lp, tp *Part, nz Noise, edge DenoiseFunc) (*Denois
 		// window is full at the test rows' start), scored on the test rows.
 		all := make([]float32, len(held))
 		bestF.Apply(all, held, c, causal)
-		dc.Rows2 = append(dc.Rows2, DenoiseRow{Method: bestF.Name, Param: bestF.Param, Mode: mode, Gain: snr(all[nl*c:], cleanT, c, varying) - dc.InputSNR})
+		dc.Rows2 = append(dc.Rows2, DenoiseRow{Method: bestF.Name, Param: bestF.Param, Mode: mode, Gain: snr(all[nl*c:], cleanT, c, varying, std) - dc.InputSNR})
 		noisyL := &Part{Source: lp.Source, Names: lp.Names, X: noisy[:nl*c], Times: lp.Times}
 		noisyT := &Part{Source: tp.Source, Names: tp.Names, X: noisy[nl*c:], Times: tp.Times}
-		out, note, err := edge(noisyL, noisyT, mode)
+		outs, note, err := edge(noisyL, noisyT, mode)
 		if err != nil {
 			return nil, fmt.Errorf("edge %s: %w", mode, err)
 		}
-		if len(out) != len(cleanT) {
-			return nil, fmt.Errorf("edge %s: %d values for %d", mode, len(out), len(cleanT))
-		}
 		dc.Note = note
-		dc.Rows2 = append(dc.Rows2, DenoiseRow{Method: edgeName, Mode: mode, Gain: snr(out, cleanT, c, varying) - dc.InputSNR})
+		for _, method := range []string{denoise.MethodPredictor, denoise.MethodAutoencoder} {
+			out, ok := outs[method]
+			if !ok {
+				continue
+			}
+			if len(out) != len(cleanT) {
+				return nil, fmt.Errorf("edge %s %s: %d values for %d", method, mode, len(out), len(cleanT))
+			}
+			dc.Rows2 = append(dc.Rows2, DenoiseRow{Method: edgeName, Param: method, Mode: mode, Gain: snr(out, cleanT, c, varying, std) - dc.InputSNR})
+		}
 	}
 	return dc, nil
 }

@@ -131,24 +131,33 @@ func scoreRows(m *model.Model, context, test *Part) ([]float64, []bool, []int8, 
 
 // EdgeDenoise is edge's denoising user path with default settings: learn
 // a model from the noisy learning rows (learn.Fit), then clean the test
-// rows as a stream through the int8 model's denoiser.
-func EdgeDenoise(lp, tp *Part, mode denoise.Mode) ([]float32, string, error) {
+// rows as a stream through the int8 model's denoiser, with its default
+// method (the blind-spot predictor) and, for comparison, the autoencoder
+// (overlap-added reconstructions).
+func EdgeDenoise(lp, tp *Part, mode denoise.Mode) (map[string][]float32, string, error) {
 	s := &dataset.Series{Source: lp.Source, Names: lp.Names, Values: lp.X, Times: lp.Times, Lines: make([]int, lp.Len())}
 	_, qm, rep, err := learn.Fit(s, learn.Options{})
 	if err != nil {
 		return nil, "", err
 	}
-	out, err := CleanRows(qm, tp, mode)
-	note := fmt.Sprintf("window %d, latent %d, best epoch %d", rep.Window, rep.Latent, rep.Train.BestEpoch)
-	return out, note, err
+	out := map[string][]float32{}
+	for _, m := range []string{denoise.MethodPredictor, denoise.MethodAutoencoder} {
+		if out[m], err = CleanRows(qm, tp, mode, m); err != nil {
+			return nil, "", err
+		}
+	}
+	p := rep.Denoiser
+	note := fmt.Sprintf("mix %.2f own %v median %v gains %.2f; autoencoder window %d latent %d", p.Mix, p.Own, p.Med, p.Gain, rep.Window, rep.Latent)
+	return out, note, nil
 }
 
-// CleanRows streams rows through a denoiser for m and returns one cleaned
-// row per row (a row the stream dropped keeps its input value).
-func CleanRows(m *model.Model, p *Part, mode denoise.Mode) ([]float32, error) {
+// CleanRows streams rows through a denoiser for m using method and
+// returns one cleaned row per row (a row the stream dropped keeps its
+// input value).
+func CleanRows(m *model.Model, p *Part, mode denoise.Mode, method string) ([]float32, error) {
 	c := p.C()
 	out := held(p.X, c)
-	d, err := denoise.New(m, denoise.Config{Mode: mode}, func(s *denoise.Sample) error {
+	d, err := denoise.New(m, denoise.Config{Mode: mode, Settings: denoise.Settings{Method: method}}, func(s *denoise.Sample) error {
 		copy(out[(s.Line-1)*c:s.Line*c], s.Values)
 		return nil
 	})

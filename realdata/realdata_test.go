@@ -97,11 +97,11 @@ func TestNoiseAndSNR(t *testing.T) {
 		clean[i] = float32(10*(i%c)) + float32(rng.NormFloat64())
 	}
 	clean[7] = float32(math.NaN())
-	noisy := addNoise(clean, c, n, Noise{Level: 0.3, Seed: 3})
+	noisy := addNoise(clean, c, Noise{Level: 0.3, Seed: 3})
 	if !math.IsNaN(float64(noisy[7])) {
 		t.Error("a missing value got noise")
 	}
-	again := addNoise(clean, c, n, Noise{Level: 0.3, Seed: 3})
+	again := addNoise(clean, c, Noise{Level: 0.3, Seed: 3})
 	for i := range noisy {
 		if noisy[i] != again[i] && !math.IsNaN(float64(noisy[i])) {
 			t.Fatal("the same seed gave other noise")
@@ -110,10 +110,10 @@ func TestNoiseAndSNR(t *testing.T) {
 	// Noise of 0.3 std: an SNR of 10·log10(1/0.09) = 10.5 dB.
 	held := append([]float32(nil), noisy...)
 	held[7] = 0
-	if got := snr(held, clean, c, []bool{true, true}); math.Abs(got-10.46) > 0.15 {
+	if got := snr(held, clean, c, []bool{true, true}, []float64{1, 1}); math.Abs(got-10.46) > 0.15 {
 		t.Errorf("SNR %v dB, want about 10.46", got)
 	}
-	imp := addNoise(clean, c, n, Noise{Impulses: 0.01, Seed: 4})
+	imp := addNoise(clean, c, Noise{Impulses: 0.01, Seed: 4})
 	big := 0
 	for i := range imp {
 		if d := math.Abs(float64(imp[i] - clean[i])); d >= 5*0.9 {

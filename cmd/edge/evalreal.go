@@ -97,11 +97,19 @@ func runDenoise(w io.Writer, s *realdata.Set, cases []string, log io.Writer) err
 	fmt.Fprintf(w, "\n%s (denoising: Gaussian noise of %.2g std and %.0f%% impulses added; classical filters tuned on the learning rows against the truth):\n",
 		s.Name, realdata.DefaultNoise.Level, 100*realdata.DefaultNoise.Impulses)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "case\trows\tchannels\tinput SNR\tmode\tbest classical\tgain\tedge gain\tmargin\t")
+	fmt.Fprintln(tw, "case\trows\tchannels\tinput SNR\tmode\tbest classical\tgain\tedge (predictor)\tmargin\tedge autoencoder\tmargin\t")
 	for _, c := range res {
-		for i := 0; i+1 < len(c.Rows2); i += 2 {
-			b, e := c.Rows2[i], c.Rows2[i+1]
-			fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f dB\t%s\t%s %s\t%+.2f dB\t%+.2f dB\t%+.2f dB\t\n", c.Name, c.Rows, c.Channels, c.InputSNR, b.Mode, b.Method, b.Param, b.Gain, e.Gain, e.Gain-b.Gain)
+		var base realdata.DenoiseRow
+		for _, r := range c.Rows2 {
+			switch {
+			case r.Method != "edge":
+				base = r
+				fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f dB\t%s\t%s %s\t%+.2f dB\t", c.Name, c.Rows, c.Channels, c.InputSNR, r.Mode, r.Method, r.Param, r.Gain)
+			case r.Param == "predictor":
+				fmt.Fprintf(tw, "%+.2f dB\t%+.2f dB\t", r.Gain, r.Gain-base.Gain)
+			default:
+				fmt.Fprintf(tw, "%+.2f dB\t%+.2f dB\t\n", r.Gain, r.Gain-base.Gain)
+			}
 		}
 		fmt.Fprintf(log, "  %s/%s: %s\n", s.Name, c.Name, c.Note)
 	}

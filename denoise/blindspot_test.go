@@ -1,0 +1,190 @@
+package denoise
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/edgeml/edge/model"
+	"github.com/edgeml/edge/stream"
+)
+
+// smoothNoisy returns n rows of c smooth, correlated channels (the clean
+// signal) and the same with Gaussian noise of std sigma, 1% impulses and
+// a few missing values.
+func smoothNoisy(n, c int, sigma float64, seed uint64) (clean, noisy []float32) {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	clean, noisy = make([]float32, n*c), make([]float32, n*c)
+	for t := 0; t < n; t++ {
+		a, b := math.Sin(float64(t)/40), math.Cos(float64(t)/97)
+		for ch := 0; ch < c; ch++ {
+			v := a*float64(ch+1) + b*float64(c-ch) + 0.3*math.Sin(float64(t)/(7+float64(ch)))
+			clean[t*c+ch] = float32(v)
+			e := sigma * rng.NormFloat64()
+			if rng.Float64() < 0.01 {
+				e += 8 * float64(ch+1)
+			}
+			noisy[t*c+ch] = float32(v + e)
+			if rng.Float64() < 0.002 {
+				noisy[t*c+ch] = float32(math.NaN())
+			}
+		}
+	}
+	return clean, noisy
+}
+
+func mse(a, b []float32) float64 {
+	var s float64
+	for i := range a {
+		d := float64(a[i] - b[i])
+		s += d * d
+	}
+	return s / float64(len(a))
+}
+
+func TestPredictorCleans(t *testing.T) {
+	const n, c = 3000, 4
+	clean, noisy := smoothNoisy(n, c, 0.3, 1)
+	held := append([]float32(nil), noisy...)
+	miss := make([]bool, len(held))
+	for i, v := range held {
+		miss[i] = math.IsNaN(float64(v))
+	}
+	ImputeHold(held, c, nil)
+	for _, causal := range []bool{false, true} {
+		p, err := FitPredictor(held[:2000*c], miss[:2000*c], c, causal, 1, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := p.check(c); err != nil {
+			t.Fatal(err)
+		}
+		out := make([]float32, 1000*c)
+		p.Clean(out, held[2000*c:], miss[2000*c:], c)
+		in, got := mse(held[2000*c:], clean[2000*c:]), mse(out, clean[2000*c:])
+		ma := make([]float32, len(held))
+		MovingAverage(9).Apply(ma, held, c, causal)
+		base := mse(ma[2000*c:], clean[2000*c:])
+		t.Logf("causal %v: input MSE %.4f, cleaned %.4f, moving average 9: %.4f", causal, in, got, base)
+		if !(got < in/10) || !(got < base) {
+			t.Errorf("causal %v: cleaned MSE %.4f against input %.4f and a moving average's %.4f", causal, got, in, base)
+		}
+	}
+}
+
+// TestCleanerMatchesClean streams rows through a predicting denoiser and
+// compares every value with the whole-series Clean, per segment.
+func TestCleanerMatchesClean(t *testing.T) {
+	const n, c = 1500, 3
+	_, noisy := smoothNoisy(n, c, 0.2, 2)
+	held := append([]float32(nil), noisy...)
+	miss := make([]bool, len(held))
+	for i, v := range held {
+		miss[i] = math.IsNaN(float64(v))
+	}
+	ImputeHold(held, c, nil)
+	m := &model.Model{Steps: 4, Channels: c, Norm: model.Normalization{Kind: model.NormMeanStd, Shift: []float32{0.5, -1, 2}, Scale: []float32{2, 3, 4}}}
+	norm := func(x []float32) []float32 {
+		out := append([]float32(nil), x...)
+		for i := range out {
+			out[i] = (out[i] - m.Norm.Shift[i%c]) / m.Norm.Scale[i%c]
+		}
+		return out
+	}
+	var set Settings
+	var err error
+	if set.Centred, err = FitPredictor(norm(held[:1000*c]), miss[:1000*c], c, false, 1, 2); err != nil {
+		t.Fatal(err)
+	}
+	if set.Causal, err = FitPredictor(norm(held[:1000*c]), miss[:1000*c], c, true, 1, 2); err != nil {
+		t.Fatal(err)
+	}
+	if err := Store(m, set); err != nil {
+		t.Fatal(err)
+	}
+	// Two segments: rows 0..699 and, after a time gap, 700..1499.
+	bounds := [][2]int{{0, 700}, {700, n}}
+	for _, mode := range []Mode{Centred, Causal} {
+		got := make([]float32, n*c)
+		var lines []int
+		d, err := New(m, Config{Mode: mode, Stream: stream.Config{MaxGap: 5}}, func(s *Sample) error {
+			copy(got[(s.Line-1)*c:s.Line*c], s.Values)
+			lines = append(lines, s.Line)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for r := 0; r < n; r++ {
+			tm := float64(r)
+			if r >= 700 {
+				tm += 1000
+			}
+			if err := d.Push(stream.Row{Time: tm, HasTime: true, Line: r + 1, Values: noisy[r*c : (r+1)*c]}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := d.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if len(lines) != n {
+			t.Fatalf("%s: %d rows out for %d in", mode, len(lines), n)
+		}
+		for i, l := range lines {
+			if l != i+1 {
+				t.Fatalf("%s: row %d out of order (line %d)", mode, i, l)
+			}
+		}
+		p := set.Centred
+		if mode == Causal {
+			p = set.Causal
+		}
+		for _, b := range bounds {
+			want := make([]float32, (b[1]-b[0])*c)
+			p.Clean(want, norm(held[b[0]*c:b[1]*c]), miss[b[0]*c:b[1]*c], c)
+			for i, v := range want {
+				w := v*m.Norm.Scale[i%c] + m.Norm.Shift[i%c]
+				if g := got[b[0]*c+i]; g != w {
+					t.Fatalf("%s: row %d channel %d: stream %v, whole series %v", mode, b[0]+i/c, i%c, g, w)
+				}
+			}
+		}
+		if mode == Causal && d.Latency() != 0 || mode == Centred && d.Latency() != p.Span+p.Reach() {
+			t.Errorf("%s: latency %d", mode, d.Latency())
+		}
+	}
+}
+
+func TestPredictingPushAllocatesNothing(t *testing.T) {
+	const c = 4
+	_, noisy := smoothNoisy(2000, c, 0.2, 3)
+	ImputeHold(noisy, c, nil)
+	m := &model.Model{Steps: 4, Channels: c, Norm: model.Normalization{Kind: model.NormNone}}
+	var set Settings
+	set.Centred, _ = FitPredictor(noisy, nil, c, false, 1, 3)
+	set.Causal, _ = FitPredictor(noisy, nil, c, true, 1, 3)
+	if err := Store(m, set); err != nil {
+		t.Fatal(err)
+	}
+	d, err := New(m, Config{}, func(*Sample) error { return nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := stream.Row{HasTime: true, Values: make([]float32, c)}
+	for i := 0; i < 300; i++ {
+		row.Time++
+		copy(row.Values, noisy[i*c:(i+1)*c])
+		_ = d.Push(row)
+	}
+	i := 300
+	if a := testing.AllocsPerRun(1000, func() {
+		row.Time++
+		copy(row.Values, noisy[i*c:(i+1)*c])
+		i++
+		if err := d.Push(row); err != nil {
+			t.Fatal(err)
+		}
+	}); a != 0 {
+		t.Errorf("Push allocates %v times per row", a)
+	}
+}
