@@ -233,8 +233,11 @@ func ewmaRuns(v []float64, starts []int, a, start float64) []float64 {
 }
 
 // runLimits returns, per channel, the missing-run and frozen-run lengths
-// that raise a finding: twice the longest run in the normal rows plus
-// one, at least 5 missing and 8 identical readings.
+// that raise a finding: twice the longest run of missing values in the
+// normal rows plus one, at least 5; four times the longest run of
+// identical readings, at least 8 (a slow or coarsely quantised channel
+// repeats itself for long and unevenly: on real water-quality data the
+// longest runs after learning were up to three times those learned).
 func runLimits(res *Residuals) (missing, frozen []int) {
 	n, c := res.Rows(), res.C
 	missing, frozen = make([]int, c), make([]int, c)
@@ -264,7 +267,7 @@ func runLimits(res *Residuals) (missing, frozen []int) {
 			maxMiss, maxSame = max(maxMiss, miss), max(maxSame, same)
 		}
 		missing[ch] = max(2*maxMiss+1, 5)
-		frozen[ch] = max(2*maxSame+1, 8)
+		frozen[ch] = max(4*maxSame, 8)
 		if 2*maxSame >= n/max(len(res.starts), 1) {
 			frozen[ch] = 0 // constant for whole blocks: frozen is its normal state
 		}

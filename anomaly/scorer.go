@@ -107,7 +107,7 @@ type Scorer struct {
 	ewma   float64
 	recent [maxPersist]float64 // the last rows' spe, a ring
 	drift  []float32           // per channel: the level's offset from centre (Settings.Drift)
-	beta   float32             // 1/Drift
+	beta   float32             // the most an offset moves per row, in units: 4/Drift
 	adj    []float32           // the window with the offsets taken off
 	rows   int64               // rows scored in the segment (for the EWMA start)
 	flags  flagger
@@ -158,7 +158,7 @@ func New(m *model.Model, cfg Config, emit func(*Score) error) (*Scorer, error) {
 		clip2: float32(set.Clip * set.Clip), logR: math.Log(set.Rate), onProb: cfg.Probe, emit: emit}
 	s.tau = float32(max(set.Outlier, 0)) // a probe without Outlier: plain reconstructions
 	if set.Drift > 0 && cfg.Probe == nil {
-		s.drift, s.adj, s.beta = make([]float32, c), make([]float32, m.Steps*c), 1/float32(set.Drift)
+		s.drift, s.adj, s.beta = make([]float32, c), make([]float32, m.Steps*c), 4/float32(set.Drift)
 	}
 	centreUnit(m, s.centre, s.unit)
 	for ch := range s.weight {
@@ -283,9 +283,13 @@ func (s *Scorer) scoreRow(st *stream.Stream, r int64, window bool, row, raw, rec
 	s.ewma += float64(s.set.Alpha * (least - s.ewma)) // unfused: the same bits on every architecture
 	s.rows++
 	o.Stats = [NumStats]float64{spe, peak, rng, s.ewma}
-	lp := 0.0
+	lp, lpModel := 0.0, 0.0 // lpModel leaves range out
 	for i, v := range o.Stats {
-		lp = min(lp, s.set.Tails[i].LogProb(v))
+		l := s.set.Tails[i].LogProb(v)
+		lp = min(lp, l)
+		if i != StatRange {
+			lpModel = min(lpModel, l)
+		}
 	}
 	lp = min(0, lp+math.Log(NumStats))
 	o.LogP, o.P = lp, math.Exp(lp)
@@ -322,22 +326,31 @@ func (s *Scorer) scoreRow(st *stream.Stream, r int64, window bool, row, raw, rec
 		}
 	}
 	o.Flag, o.Onset = flag, onset
-	if s.drift != nil && !o.Above && !flag {
+	// The level follows rows the model finds normal: a reading outside
+	// the learned range alone (a season, a slow sensor drift) does not
+	// stop it, or the first drift past the range would stop it for good.
+	if s.drift != nil && lpModel+math.Log(NumStats) > s.logR && f == NoFinding {
 		s.follow(row, miss)
 	}
 	return s.emit(o)
 }
 
-// follow moves each channel's level offset towards a normal row's value
-// (taken off the offset already), the step bounded to 3 units so one
-// wild reading cannot move it far.
+// follow moves each channel's level offset one step of beta units
+// towards a normal row's value (taken off the offset already): a median
+// tracker, which follows ramps of up to beta units per row, takes a
+// step of S units S/beta rows to absorb, and is not moved further by a
+// wild reading than by any other.
 func (s *Scorer) follow(row []float32, miss []bool) {
 	for ch, v := range row {
 		if miss[ch] {
 			continue
 		}
-		d := min(max((v-s.centre[ch])/s.unit[ch], -3), 3) * s.unit[ch]
-		s.drift[ch] += float32(s.beta * d)
+		switch d := v - s.centre[ch]; {
+		case d > 0:
+			s.drift[ch] += s.beta * s.unit[ch]
+		case d < 0:
+			s.drift[ch] -= s.beta * s.unit[ch]
+		}
 	}
 }
 

@@ -29,8 +29,8 @@
 //
 // A flag starts after MinRows rows in a row above the threshold and ends
 // when Score falls below Hysteresis × 0.5. With Drift, each channel's
-// centre follows the slow level of unflagged rows (as DSPOT detrends), so
-// months of slow change do not end in endless alarms.
+// centre follows the slow level of rows the model finds normal (as DSPOT
+// detrends), so months of slow change do not end in endless alarms.
 //
 // A channel that stops reporting (missing values for more rows in a row
 // than the learning data showed) or freezes (identical readings for
@@ -107,11 +107,13 @@ type Settings struct {
 	Passes  int     `json:"passes,omitempty"`
 	// Hop between scored windows (0: 1, every row its own window).
 	Hop int `json:"hop,omitempty"`
-	// Drift is the time constant, in rows, with which each channel's
-	// centre follows the level of rows that are neither above the
-	// threshold nor flagged, so slow drifts of normal operation (seasons,
-	// sensor ageing) do not end in endless alarms (0: fixed centres). A
-	// fault that develops more slowly than this is absorbed, not found.
+	// Drift lets each channel's centre follow the level of the rows the
+	// model finds normal (spe, peak and smooth under their thresholds, no
+	// finding), by at most 4 normalisation units over Drift rows, so slow
+	// changes of normal operation (seasons, sensor ageing) do not end in
+	// endless alarms (0: fixed centres). A fault that develops more
+	// slowly than that, seen only as a value outside the learned range,
+	// is absorbed, not found.
 	Drift int `json:"drift,omitempty"`
 	// Rows is how many out-of-sample normal rows the tails were learned
 	// from; Source says how ("cross-fitted", "held-out", "calibration").
@@ -170,7 +172,7 @@ func (s *Settings) check(c, steps int) error {
 	case s.Hop < 1 || s.Hop > steps:
 		return fmt.Errorf("anomaly: hop %d outside [1, %d]", s.Hop, steps)
 	case s.Drift < 0 || s.Drift > 1<<40:
-		return fmt.Errorf("anomaly: drift time constant %d rows", s.Drift)
+		return fmt.Errorf("anomaly: drift over %d rows", s.Drift)
 	}
 	for _, v := range s.Scale {
 		if !(v > 0) || math.IsInf(v, 0) {

@@ -49,7 +49,7 @@ type Options struct {
 	// Rate is the target false-alarm rate (default anomaly.DefaultAlarmRate).
 	Rate float64
 	// Score supplies the scorer's other settings (hysteresis, minimum
-	// rows, clip, drift: default 4 × the learning rows; negative: off).
+	// rows, clip, drift: default the learning rows; negative: off).
 	Score anomaly.Settings
 	// Norm is the input normalisation (default dataset.Robust: median
 	// and interquartile range).
@@ -142,7 +142,7 @@ func Fit(s *dataset.Series, opt Options) (*model.Model, *model.Model, *Report, e
 	base := opt.Score
 	base.Rate, base.Hop, base.Outlier = opt.Rate, rep.ScoreHop, tau
 	if base.Drift == 0 {
-		base.Drift = 4 * n // levels follow over four learning periods
+		base.Drift = n // a centre may move 4 units over a learning period
 	}
 	set, err := anomaly.Learn(res, anomaly.LearnOptions{Base: base, Source: fmt.Sprintf("cross-fitted, %d folds", opt.Folds)})
 	if err != nil {

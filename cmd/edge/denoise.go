@@ -18,10 +18,11 @@ func cmdDenoise(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("denoise", stderr)
 	var sf streamFlags
 	sf.register(fs)
-	mode := fs.String("mode", "centred", "centred (every window covering a sample, latency window-1 rows) or causal (latency at most hop-1 rows)")
+	mode := fs.String("mode", "centred", "centred (each value from the rows on both sides; latency: the model's reach, printed) or causal (from the rows before it; no latency)")
+	method := fs.String("method", "", "predictor (the blind-spot predictors learned with the model; default if the model has them) or autoencoder (overlap-added reconstructions)")
 	withInput := fs.Bool("with-input", false, "also write each input value (after imputation), as NAME_in")
-	outlier := fs.Float64("outlier", 0, "robust reconstruction: error (normalised units) beyond which a value is an outlier (default: the model's setting; negative: off)")
-	passes := fs.Int("passes", 0, "reconstructions per window (default: the model's setting, 2)")
+	outlier := fs.Float64("outlier", 0, "--method autoencoder: error (normalised units) beyond which a value is an outlier (default: the model's setting; negative: off)")
+	passes := fs.Int("passes", 0, "--method autoencoder: reconstructions per window (default: the model's setting, 2)")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, `Usage: edge denoise MODEL [FILE.csv|-] [flags]
 
@@ -90,7 +91,7 @@ Flags:`)
 		o.buf = b
 	}
 	header()
-	d, err := denoise.New(m, denoise.Config{Mode: md, Stream: sf.config(), Settings: denoise.Settings{Outlier: *outlier, Passes: *passes}},
+	d, err := denoise.New(m, denoise.Config{Mode: md, Stream: sf.config(), Settings: denoise.Settings{Method: *method, Outlier: *outlier, Passes: *passes}},
 		func(s *denoise.Sample) error {
 			o.follow(in.rd)
 			imputed := 0

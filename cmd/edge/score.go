@@ -23,7 +23,7 @@ func (f *scoreFlags) register(fs *flag.FlagSet) {
 	fs.Float64Var(&f.rate, "rate", 0, "target false-alarm rate per row: the thresholds follow from the learned tails (default: the model's, 0.0005)")
 	fs.Float64Var(&f.hysteresis, "hysteresis", 0, "a flag ends when the score falls below this fraction of 0.5 (default: the model's, 0.8)")
 	fs.IntVar(&f.minRows, "min-rows", 0, "rows in a row over the threshold before a flag starts (default: the model's, 1)")
-	fs.IntVar(&f.drift, "drift", 0, "rows over which each channel's centre follows the level of normal rows (default: the model's, 4 learning periods; -1: fixed)")
+	fs.IntVar(&f.drift, "drift", 0, "each channel's centre follows the level of normal rows by at most 4 units over this many rows (default: the model's, the learning rows; -1: fixed)")
 	fs.BoolVar(&f.events, "events", false, "write only the rows that start an anomaly or a channel finding (one line per event)")
 	fs.StringVar(&f.per, "per", "row", "row: a line per input row; window: a line per scored window (its newest row)")
 }
@@ -319,7 +319,7 @@ Flags:`)
 	if oldErr == nil && sf.hop == 0 {
 		base.Hop = old.Hop
 	}
-	base.Drift = 4 * (len(series) / m.Channels)
+	base.Drift = len(series) / m.Channels
 	if oldErr == nil {
 		base.Drift = old.Drift
 	}
