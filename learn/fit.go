@@ -186,6 +186,17 @@ func seriesOptions(opt Options, normed []float32, n, c int, norm *model.Normaliz
 	rep.Period = DominantPeriod(normed, c)
 	if so.Window == 0 {
 		so.Window = ChooseWindow(n, c, rep.Period)
+		if so.Arch.Kind == "conv" {
+			// Each convolution halves the window (stride 2 by default).
+			if so.Arch.Hidden == nil {
+				so.Arch.Hidden = []int{16, 32}
+			}
+			m := 1
+			for range so.Arch.Hidden {
+				m *= max(so.Arch.Stride, 2)
+			}
+			so.Window = max(m, (so.Window+m-1)/m*m)
+		}
 	}
 	if so.Window > n/4 {
 		return so, fmt.Errorf("learn: a window of %d rows needs at least %d learning rows (have %d)", so.Window, 4*so.Window, n)

@@ -10,14 +10,37 @@ import (
 	"github.com/edgeml/edge/learn"
 	"github.com/edgeml/edge/model"
 	"github.com/edgeml/edge/stream"
+	"github.com/edgeml/edge/train"
 )
 
 // EdgeDefault is edge's user path with default settings: learn a model
 // from the learning rows as edge watch and edge train do (learn.Fit),
 // then stream the rows through the int8 model's anomaly scorer.
-func EdgeDefault(lp *Part) (Learned, error) {
+func EdgeDefault(lp *Part) (Learned, error) { return EdgeWith(learn.Options{})(lp) }
+
+// Variants are the model families compared by part 8 of the evaluation:
+// the default (a dense autoencoder from its PCA start, fine-tuned), the
+// PCA start alone (a linear autoencoder), a 1-D convolutional one and a
+// variational one (scored on its mean path), all with the same
+// thresholds, smoothing and findings.
+func Variants() map[string]learn.Options {
+	vanilla := &train.Corruption{}
+	return map[string]learn.Options{
+		"dense": {},
+		"pca":   {Init: "pca", Train: train.Config{Epochs: 1, LR: 1e-12}},
+		"conv":  {Arch: train.Arch{Kind: "conv"}},
+		"vae":   {Arch: train.Arch{Variational: true}, Corrupt: vanilla},
+	}
+}
+
+// EdgeWith is EdgeDefault with other learning options.
+func EdgeWith(opt learn.Options) EdgeFunc {
+	return func(lp *Part) (Learned, error) { return edgeWith(lp, opt) }
+}
+
+func edgeWith(lp *Part, opt learn.Options) (Learned, error) {
 	s := &dataset.Series{Source: lp.Source, Names: lp.Names, Values: lp.X, Times: lp.Times, Lines: make([]int, lp.Len())}
-	fm, qm, rep, err := learn.Fit(s, learn.Options{})
+	fm, qm, rep, err := learn.Fit(s, opt)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,8 @@ package realdata
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 	"io"
 	"math"
 	"text/tabwriter"
@@ -16,7 +18,14 @@ func PrintAnomaly(w io.Writer, r *SetResult, cases bool) {
 	fmt.Fprintf(w, "\n%s: %d cases, %d scored rows, %d anomalous in %d events\n", r.Set.Name, len(r.Cases), e.Rows, e.Anomalous, e.Events)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "detector\tdetection\tfalse alarms\tprecision\tF1\tevents\tdelay\tAUC\tPR AUC\tdet. at edge's FAR\t")
-	for _, d := range Detectors() {
+	var variants []string
+	for k := range r.Total {
+		if strings.HasPrefix(k, "edge ") && k != floatName {
+			variants = append(variants, k)
+		}
+	}
+	slices.Sort(variants)
+	for _, d := range append(Detectors()[:2:2], append(variants, Detectors()[2:]...)...) {
 		m, ok := r.Total[d]
 		if !ok {
 			continue

@@ -24,6 +24,9 @@ type Options struct {
 	Log io.Writer
 	// Edge runs edge's user path on one case; nil: EdgeDefault.
 	Edge EdgeFunc
+	// Variants adds rows "edge <name>" for other learning options (see
+	// Variants), int8, learned from the same rows.
+	Variants map[string]EdgeFunc
 }
 
 // EdgeFunc learns from a case's learning rows as edge's user path does.
@@ -44,6 +47,7 @@ type Learned interface {
 // cases that learn from it.
 type learned struct {
 	edge      Learned
+	variants  map[string]Learned
 	baselines map[string]fitted
 }
 
@@ -156,6 +160,13 @@ func runCase(s *Set, c Case, opt Options, cache map[string]*learned) (*CaseResul
 	}
 	cr.Metrics[edgeName] = Evaluate(scores, flags, labels)
 	far := cr.Metrics[edgeName].FalseAlarms()
+	for name, v := range l.variants {
+		vs, vf, err := v.Score(context, test)
+		if err != nil {
+			return nil, fmt.Errorf("edge %s: %w", name, err)
+		}
+		cr.Metrics["edge "+name] = Evaluate(vs, vf, labels)
+	}
 	if c, ok := l.edge.(interface{ Causes() []int8 }); ok {
 		cr.Note += falseAlarmCauses(c.Causes(), labels)
 	}
@@ -192,7 +203,12 @@ func learnAll(lp *Part, opt Options) (*learned, error) {
 	if err != nil {
 		return nil, fmt.Errorf("edge: %w", err)
 	}
-	l := &learned{edge: e, baselines: map[string]fitted{}}
+	l := &learned{edge: e, variants: map[string]Learned{}, baselines: map[string]fitted{}}
+	for name, f := range opt.Variants {
+		if l.variants[name], err = f(lp); err != nil {
+			return nil, fmt.Errorf("edge %s: %w", name, err)
+		}
+	}
 	lx := held(lp.X, lp.C())
 	for _, name := range baselineNames {
 		oos, err := crossScores(name, lx, lp.C(), opt.Folds)

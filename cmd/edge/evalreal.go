@@ -14,8 +14,8 @@ import (
 
 // realFlags select edge eval's real-data sets.
 type realFlags struct {
-	data, sets, cases string
-	perCase           bool
+	data, sets, cases, variants string
+	perCase                     bool
 }
 
 func (f *realFlags) register(fs *flag.FlagSet) {
@@ -23,6 +23,7 @@ func (f *realFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.sets, "sets", "", "with --data: comma-separated sets to run (default: all)")
 	fs.StringVar(&f.cases, "cases", "", "with --data: comma-separated cases to run (default: all)")
 	fs.BoolVar(&f.perCase, "per-case", false, "with --data: a line per case and detector")
+	fs.StringVar(&f.variants, "variants", "", "with --data: also learn these model families from the same rows, each a row of its own: pca, dense, conv, vae (comma-separated)")
 }
 
 func splitList(s string) []string {
@@ -53,7 +54,16 @@ func (f *realFlags) run(stdout, stderr io.Writer) error {
 			continue
 		}
 		fmt.Fprintf(stderr, "edge eval: %s: %d cases\n", s.Name, len(s.Cases))
-		r, err := realdata.RunAnomaly(s, realdata.Options{Cases: splitList(f.cases), Log: stderr})
+		opt := realdata.Options{Cases: splitList(f.cases), Log: stderr, Variants: map[string]realdata.EdgeFunc{}}
+		all := realdata.Variants()
+		for _, v := range splitList(f.variants) {
+			o, ok := all[v]
+			if !ok {
+				return fmt.Errorf("%w: --variants %q: pca, dense, conv or vae", errUsage, v)
+			}
+			opt.Variants[v] = realdata.EdgeWith(o)
+		}
+		r, err := realdata.RunAnomaly(s, opt)
 		if err != nil {
 			return err
 		}
