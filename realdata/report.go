@@ -2,10 +2,10 @@ package realdata
 
 import (
 	"fmt"
-	"slices"
-	"strings"
 	"io"
 	"math"
+	"slices"
+	"strings"
 	"text/tabwriter"
 )
 
