@@ -188,3 +188,16 @@ func TestRunAnomaly(t *testing.T) {
 
 func itoa(i int) string     { return strconv.Itoa(i) }
 func ftoa(v float64) string { return strconv.FormatFloat(v, 'g', 6, 64) }
+
+// FuzzParseSet: manifests, valid ones mutated, parse or fail with an
+// error, never a panic.
+func FuzzParseSet(f *testing.F) {
+	f.Add([]byte(`{"name": "x", "task": "anomaly", "label": "y", "cases": [{"name": "a", "learn": "l.csv", "test": "t.csv"}]}`))
+	f.Add([]byte(`{"name": "x", "task": "denoise", "cases": [{"name": "a", "file": "f.csv", "learn_fraction": 0.5}]}`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		s, err := ParseSet(raw)
+		if err == nil && (s.Name == "" || len(s.Cases) == 0) {
+			t.Fatalf("accepted %q", raw)
+		}
+	})
+}
