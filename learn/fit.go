@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/edgeml/edge/anomaly"
@@ -76,8 +77,10 @@ type Report struct {
 	Missing        int
 	PCAOnly        bool // fine-tuning never beat the PCA start
 	// Denoiser is the centred mode's blind-spot predictor.
-	Denoiser        *denoise.Predictor
-	FalseAlarmsSeen float64
+	Denoiser *denoise.Predictor
+	// Constant names the channels that hold one value in (almost) every
+	// learning row: whatever they do later will look anomalous.
+	Constant []string
 }
 
 // Fit learns a model from normal rows (time-major, NaN where missing):
@@ -121,6 +124,10 @@ func Fit(s *dataset.Series, opt Options) (*model.Model, *model.Model, *Report, e
 	}
 	normed := slices.Clone(filled.Values)
 	dataset.Normalize(normed, norm, c)
+	rep.Constant = constantChannels(filled)
+	if len(rep.Constant) > 0 {
+		logf("warning: %s held one value in 99%% of the learning rows: whatever they do later will look anomalous; learn from rows that show their normal range", strings.Join(rep.Constant, ", "))
+	}
 	so, err := seriesOptions(opt, normed, n, c, &norm, rep)
 	if err != nil {
 		return nil, nil, nil, err
@@ -169,6 +176,26 @@ func Fit(s *dataset.Series, opt Options) (*model.Model, *model.Model, *Report, e
 	rep.Elapsed = time.Since(start)
 	logf("quantised to int8: reconstruction error %+.2f%% against float32", 100*qr.Growth)
 	return fm, qm, rep, nil
+}
+
+// constantChannels names the channels whose most common value fills 99%
+// of the rows.
+func constantChannels(s *dataset.Series) []string {
+	c, n := s.Channels(), s.Len()
+	var out []string
+	for ch := 0; ch < c; ch++ {
+		counts := map[float32]int{}
+		top := 0
+		for t := 0; t < n; t++ {
+			v := s.Values[t*c+ch]
+			counts[v]++
+			top = max(top, counts[v])
+		}
+		if float64(top) >= 0.99*float64(n) {
+			out = append(out, s.Names[ch])
+		}
+	}
+	return out
 }
 
 func allMissing(v []float32, c, ch int) bool {

@@ -279,6 +279,9 @@ func report(w io.Writer, m *model.Model, rep *learn.Report) {
 	if rep.Missing > 0 {
 		fmt.Fprintf(w, "  %d missing values in the learning rows were imputed\n", rep.Missing)
 	}
+	if len(rep.Constant) > 0 {
+		fmt.Fprintf(w, "  warning: %s held one value in 99%% of the learning rows: whatever they do later will look anomalous\n", strings.Join(rep.Constant, ", "))
+	}
 }
 
 // describeLayers summarises the architecture as widths, e.g.
