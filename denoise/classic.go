@@ -13,77 +13,128 @@ import (
 // windows shrink to the samples available.
 
 // Filter is a classical smoother: Apply writes the smoothed series to dst.
+// Spec describes a windowed filter (moving average, median,
+// Savitzky–Golay), which a stream can run (nil for EMA).
 type Filter struct {
 	Name  string // "moving-average", "median", "savitzky-golay", "ema"
 	Param string // e.g. "w=9" or "w=15,p=2" or "a=0.2"
 	Apply func(dst, x []float32, c int, causal bool)
+	Spec  *FilterSpec
+}
+
+// FilterSpec is a windowed classical filter, as stored in a model when it
+// is the denoiser (see Settings.Filter).
+type FilterSpec struct {
+	Kind string `json:"kind"` // "moving-average", "median" or "savitzky-golay"
+	W    int    `json:"w"`    // samples
+	P    int    `json:"p,omitempty"`
+}
+
+// Limits of a FilterSpec.
+const maxFilterWidth = 1025
+
+func (f *FilterSpec) check() error {
+	switch {
+	case f.W < 1 || f.W > maxFilterWidth:
+		return fmt.Errorf("denoise: filter width %d outside [1, %d]", f.W, maxFilterWidth)
+	case f.Kind == "savitzky-golay" && (f.P < 0 || f.P > 6):
+		return fmt.Errorf("denoise: Savitzky-Golay degree %d outside [0, 6]", f.P)
+	case f.Kind != "moving-average" && f.Kind != "median" && f.Kind != "savitzky-golay":
+		return fmt.Errorf("denoise: unknown filter %q", f.Kind)
+	}
+	return nil
+}
+
+// Filter returns the filter the spec describes.
+func (f *FilterSpec) Filter() Filter {
+	switch f.Kind {
+	case "median":
+		return Median(f.W)
+	case "savitzky-golay":
+		return SavitzkyGolay(f.W, f.P)
+	}
+	return MovingAverage(f.W)
+}
+
+// windowed computes one value of a windowed filter: channel ch at row t of
+// a series of n rows read through at, over the span of t; buf and cache
+// are scratch space.
+type windowed struct {
+	spec  FilterSpec
+	buf   []float32
+	cache map[[2]int][]float64
+}
+
+func newWindowed(spec FilterSpec) *windowed {
+	return &windowed{spec: spec, buf: make([]float32, 0, spec.W), cache: map[[2]int][]float64{}}
+}
+
+func (w *windowed) value(at func(t, ch int) float32, n, t, ch int, causal bool) float32 {
+	a, b := span(t, n, w.spec.W, causal)
+	switch w.spec.Kind {
+	case "median":
+		buf := w.buf[:0]
+		for k := a; k < b; k++ {
+			buf = append(buf, at(k, ch))
+		}
+		slices.Sort(buf)
+		m := len(buf) / 2
+		if len(buf)%2 == 1 {
+			return buf[m]
+		}
+		return (buf[m-1] + buf[m]) / 2
+	case "savitzky-golay":
+		key := [2]int{a - t, b - t}
+		coef, ok := w.cache[key]
+		if !ok {
+			coef = sgCoefficients(a-t, b-t, w.spec.P)
+			w.cache[key] = coef // at most a few dozen spans near the edges
+		}
+		var s float64
+		for k := a; k < b; k++ {
+			s += float64(coef[k-a] * float64(at(k, ch)))
+		}
+		return float32(s)
+	}
+	var s float64
+	for k := a; k < b; k++ {
+		s += float64(at(k, ch))
+	}
+	return float32(s / float64(b-a))
+}
+
+// applyWindowed returns the whole-series Apply of a windowed filter.
+func applyWindowed(spec FilterSpec) func(dst, x []float32, c int, causal bool) {
+	return func(dst, x []float32, c int, causal bool) {
+		n := len(x) / c
+		w := newWindowed(spec)
+		at := func(t, ch int) float32 { return x[t*c+ch] }
+		for ch := 0; ch < c; ch++ {
+			for t := 0; t < n; t++ {
+				dst[t*c+ch] = w.value(at, n, t, ch, causal)
+			}
+		}
+	}
 }
 
 // MovingAverage returns a moving-average filter over w samples.
 func MovingAverage(w int) Filter {
-	return Filter{Name: "moving-average", Param: fmt.Sprintf("w=%d", w), Apply: func(dst, x []float32, c int, causal bool) {
-		n := len(x) / c
-		for ch := 0; ch < c; ch++ {
-			for t := 0; t < n; t++ {
-				a, b := span(t, n, w, causal)
-				var s float64
-				for k := a; k < b; k++ {
-					s += float64(x[k*c+ch])
-				}
-				dst[t*c+ch] = float32(s / float64(b-a))
-			}
-		}
-	}}
+	spec := FilterSpec{Kind: "moving-average", W: w}
+	return Filter{Name: spec.Kind, Param: fmt.Sprintf("w=%d", w), Apply: applyWindowed(spec), Spec: &spec}
 }
 
 // Median returns a running-median filter over w samples.
 func Median(w int) Filter {
-	return Filter{Name: "median", Param: fmt.Sprintf("w=%d", w), Apply: func(dst, x []float32, c int, causal bool) {
-		n := len(x) / c
-		buf := make([]float32, 0, w)
-		for ch := 0; ch < c; ch++ {
-			for t := 0; t < n; t++ {
-				a, b := span(t, n, w, causal)
-				buf = buf[:0]
-				for k := a; k < b; k++ {
-					buf = append(buf, x[k*c+ch])
-				}
-				slices.Sort(buf)
-				m := len(buf) / 2
-				if len(buf)%2 == 1 {
-					dst[t*c+ch] = buf[m]
-				} else {
-					dst[t*c+ch] = (buf[m-1] + buf[m]) / 2
-				}
-			}
-		}
-	}}
+	spec := FilterSpec{Kind: "median", W: w}
+	return Filter{Name: spec.Kind, Param: fmt.Sprintf("w=%d", w), Apply: applyWindowed(spec), Spec: &spec}
 }
 
 // SavitzkyGolay returns a Savitzky–Golay filter: a least-squares
 // polynomial of degree p over w samples, evaluated at the centre (centred)
 // or at the newest sample (causal).
 func SavitzkyGolay(w, p int) Filter {
-	return Filter{Name: "savitzky-golay", Param: fmt.Sprintf("w=%d,p=%d", w, p), Apply: func(dst, x []float32, c int, causal bool) {
-		n := len(x) / c
-		cache := map[[2]int][]float64{}
-		for t := 0; t < n; t++ {
-			a, b := span(t, n, w, causal)
-			key := [2]int{a - t, b - t}
-			coef, ok := cache[key]
-			if !ok {
-				coef = sgCoefficients(a-t, b-t, p)
-				cache[key] = coef
-			}
-			for ch := 0; ch < c; ch++ {
-				var s float64
-				for k := a; k < b; k++ {
-					s += coef[k-a] * float64(x[k*c+ch])
-				}
-				dst[t*c+ch] = float32(s)
-			}
-		}
-	}}
+	spec := FilterSpec{Kind: "savitzky-golay", W: w, P: p}
+	return Filter{Name: spec.Kind, Param: fmt.Sprintf("w=%d,p=%d", w, p), Apply: applyWindowed(spec), Spec: &spec}
 }
 
 // sgCoefficients returns the weights that evaluate at offset 0 the

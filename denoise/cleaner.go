@@ -108,3 +108,58 @@ func (k *cleaner) finish(s *stream.Stream, n int64) error {
 	k.despiked, k.sent = 0, 0
 	return nil
 }
+
+// filterer runs a windowed classical filter over a stream, row by row,
+// with the same values as its whole-series Apply.
+type filterer struct {
+	w      *windowed
+	causal bool
+	c, cap int
+	raw    []float32 // ring of cap rows
+	sent   int64
+	out    []float32
+	send   func(s *stream.Stream, r int64, values []float32) error
+	at     func(t, ch int) float32
+}
+
+func newFilterer(spec FilterSpec, causal bool, c int, send func(*stream.Stream, int64, []float32) error) *filterer {
+	f := &filterer{w: newWindowed(spec), causal: causal, c: c, cap: spec.W + 2, out: make([]float32, c), send: send}
+	f.raw = make([]float32, f.cap*c)
+	f.at = func(t, ch int) float32 { return f.raw[(t%f.cap)*f.c+ch] }
+	return f
+}
+
+// latency returns how many rows after its arrival a row is emitted.
+func (f *filterer) latency() int {
+	if f.causal {
+		return 0
+	}
+	return f.w.spec.W - f.w.spec.W/2 - 1
+}
+
+func (f *filterer) push(s *stream.Stream, n int64, x []float32) error {
+	copy(f.raw[int(n%int64(f.cap))*f.c:], x)
+	for ; f.sent+int64(f.latency()) <= n; f.sent++ {
+		if err := f.emit(s, f.sent, int(n+1)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (f *filterer) emit(s *stream.Stream, t int64, n int) error {
+	for ch := 0; ch < f.c; ch++ {
+		f.out[ch] = f.w.value(f.at, n, int(t), ch, f.causal)
+	}
+	return f.send(s, t, f.out)
+}
+
+func (f *filterer) finish(s *stream.Stream, n int64) error {
+	for ; f.sent < n; f.sent++ {
+		if err := f.emit(s, f.sent, int(n)); err != nil {
+			return err
+		}
+	}
+	f.sent = 0
+	return nil
+}

@@ -91,6 +91,10 @@ const (
 	// MethodAutoencoder: the model's windows reconstructed and
 	// overlap-added.
 	MethodAutoencoder = "autoencoder"
+	// MethodFilter: a classical filter per mode, chosen where it beat the
+	// predictor on the learning rows (Settings.CentredFilter and
+	// CausalFilter).
+	MethodFilter = "filter"
 )
 
 // Settings are the denoiser's parameters, stored in the model file.
@@ -102,6 +106,11 @@ type Settings struct {
 	// learned with the model (see learn.Fit).
 	Centred *Predictor `json:"centred,omitempty"`
 	Causal  *Predictor `json:"causal,omitempty"`
+	// CentredFilter and CausalFilter, if set, are the classical filters a
+	// mode uses instead of its predictor, learn having found them better
+	// on the learning rows (by Risk).
+	CentredFilter *FilterSpec `json:"centred_filter,omitempty"`
+	CausalFilter  *FilterSpec `json:"causal_filter,omitempty"`
 	// Outlier is the error, in normalised units, beyond which an input
 	// value counts as an outlier in the robust reconstruction. Default:
 	// OutlierSigmas times the model's RMS validation error (from its
@@ -133,6 +142,10 @@ func (s Settings) withDefaults(m *model.Model) Settings {
 			s.Method = MethodPredictor
 		}
 	}
+	if s.Method == MethodPredictor && (s.CentredFilter != nil || s.CausalFilter != nil) {
+		// Predictors with a mode's filter: the filter where learn chose it.
+		s.Method = MethodFilter
+	}
 	if s.Outlier == 0 {
 		s.Outlier = 1
 		var t struct {
@@ -154,7 +167,7 @@ func (s Settings) check(c int) error {
 	}
 	switch s.Method {
 	case MethodAutoencoder:
-	case MethodPredictor:
+	case MethodPredictor, MethodFilter:
 		if s.Centred == nil || s.Causal == nil {
 			return fmt.Errorf("denoise: method %s, but the model has no predictors (learn it with edge train)", s.Method)
 		}
@@ -163,8 +176,15 @@ func (s Settings) check(c int) error {
 				return err
 			}
 		}
+		for _, f := range []*FilterSpec{s.CentredFilter, s.CausalFilter} {
+			if f != nil {
+				if err := f.check(); err != nil {
+					return err
+				}
+			}
+		}
 	default:
-		return fmt.Errorf("denoise: unknown method %q (%s or %s)", s.Method, MethodPredictor, MethodAutoencoder)
+		return fmt.Errorf("denoise: unknown method %q (%s, %s or %s)", s.Method, MethodPredictor, MethodFilter, MethodAutoencoder)
 	}
 	return nil
 }
@@ -206,8 +226,10 @@ type Denoiser struct {
 	passes  int
 	// Outliers counts the input values the robust passes replaced.
 	outliers int64
-	// bs, if set, cleans with a blind-spot predictor instead.
-	bs *cleaner
+	// bs, if set, cleans with a blind-spot predictor instead; filt with a
+	// classical filter.
+	bs   *cleaner
+	filt *filterer
 }
 
 // New returns a denoiser running model m that calls emit for every
@@ -241,7 +263,7 @@ func New(m *model.Model, cfg Config, emit func(*Sample) error) (*Denoiser, error
 	if err := set.check(m.Channels); err != nil {
 		return nil, err
 	}
-	if set.Method == MethodPredictor {
+	if set.Method == MethodPredictor || set.Method == MethodFilter {
 		return newPredicting(m, cfg.Mode, set, sc, emit)
 	}
 	sess, err := m.NewSession(1)
@@ -268,11 +290,24 @@ func New(m *model.Model, cfg Config, emit func(*Sample) error) (*Denoiser, error
 }
 
 // newPredicting returns a denoiser that cleans row by row with the
-// mode's blind-spot predictor.
+// mode's blind-spot predictor, or its classical filter where learn chose
+// one (MethodFilter).
 func newPredicting(m *model.Model, mode Mode, set Settings, sc stream.Config, emit func(*Sample) error) (*Denoiser, error) {
-	p := set.Centred
+	p, f := set.Centred, set.CentredFilter
 	if mode == Causal {
-		p = set.Causal
+		p, f = set.Causal, set.CausalFilter
+	}
+	if set.Method == MethodFilter && f != nil {
+		d := &Denoiser{mode: mode, steps: 1, hop: 1, ch: m.Channels, emit: emit}
+		d.out.Values = make([]float32, m.Channels)
+		d.filt = newFilterer(*f, mode == Causal, m.Channels, func(s *stream.Stream, r int64, v []float32) error {
+			copy(d.out.Values, v)
+			return d.send(s, r, s.RowAt(r), false)
+		})
+		sc.Steps, sc.Hop, sc.History = 1, 1, d.filt.latency()+2
+		var err error
+		d.st, err = stream.New(sc, d)
+		return d, err
 	}
 	c := m.Channels
 	shift, scale := make([]float32, c), make([]float32, c)
@@ -318,8 +353,11 @@ func (d *Denoiser) Close() error { return d.st.Close() }
 // Latency returns how many samples after its arrival a sample is emitted,
 // at most, once the first window is complete.
 func (d *Denoiser) Latency() int {
-	if d.bs != nil {
+	switch {
+	case d.bs != nil:
 		return d.bs.latency()
+	case d.filt != nil:
+		return d.filt.latency()
 	}
 	if d.mode == Causal {
 		return d.hop - 1
@@ -339,8 +377,11 @@ func (d *Denoiser) reconstruct(s *stream.Stream, end int64, x []float32) error {
 
 // Window implements stream.Processor.
 func (d *Denoiser) Window(s *stream.Stream, end int64, x []float32) error {
-	if d.bs != nil {
+	switch {
+	case d.bs != nil:
 		return d.bs.push(s, end, x, s.MissingRows(end, 1))
+	case d.filt != nil:
+		return d.filt.push(s, end, x)
 	}
 	if err := d.reconstruct(s, end, x); err != nil {
 		return err
@@ -357,8 +398,11 @@ func (d *Denoiser) Window(s *stream.Stream, end int64, x []float32) error {
 // get one last window aligned to the segment's end, or pass through if
 // the segment is shorter than a window.
 func (d *Denoiser) EndSegment(s *stream.Stream) error {
-	if d.bs != nil {
+	switch {
+	case d.bs != nil:
 		return d.bs.finish(s, s.Len())
+	case d.filt != nil:
+		return d.filt.finish(s, s.Len())
 	}
 	n := s.Len()
 	defer func() { d.emitted, d.touched = 0, -1 }()

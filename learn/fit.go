@@ -81,6 +81,10 @@ type Report struct {
 	// Constant names the channels that hold one value in (almost) every
 	// learning row: whatever they do later will look anomalous.
 	Constant []string
+	// DenoiseRisk compares, per mode, the predictor's estimated error on
+	// the learning rows with the best classical filter's; Filters names
+	// the modes that use their filter instead (it was clearly better).
+	DenoiseRisk, Filters []string
 }
 
 // Fit learns a model from normal rows (time-major, NaN where missing):
@@ -303,6 +307,31 @@ func fitDenoiser(m *model.Model, raw *dataset.Series, normed []float32, rep *Rep
 	}
 	if set.Causal, err = denoise.FitPredictor(normed, miss, c, true, 1, peers); err != nil {
 		return fmt.Errorf("learn: the denoiser: %w", err)
+	}
+	// Where a classical filter has a clearly lower estimated risk (see
+	// denoise.Risk) on the learning rows than the predictor, the mode uses
+	// the filter.
+	for _, mode := range []struct {
+		p   *denoise.Predictor
+		dst **denoise.FilterSpec
+	}{{set.Centred, &set.CentredFilter}, {set.Causal, &set.CausalFilter}} {
+		f, fr, pr := denoise.ChooseFilter(mode.p, normed, miss, c)
+		name := "centred"
+		if mode.p.Causal {
+			name = "causal"
+		}
+		rep.DenoiseRisk = append(rep.DenoiseRisk, fmt.Sprintf("%s: predictor %.4g, best filter %s %s %.4g", name, pr, f.Name, f.Param, fr))
+		// Risk estimates lean on the noise estimate; a filter replaces
+		// the predictor only when clearly ahead: by a tenth of the noise
+		// variance per value.
+		var s2 float64
+		for _, v := range mode.p.Noise {
+			s2 += float64(v) * float64(v)
+		}
+		if fr < pr-0.1*s2/float64(c) && f.Spec != nil {
+			*mode.dst = f.Spec
+			rep.Filters = append(rep.Filters, fmt.Sprintf("%s: %s %s", name, f.Name, f.Param))
+		}
 	}
 	rep.Denoiser = set.Centred
 	return denoise.Store(m, set)

@@ -164,13 +164,16 @@ func EdgeDenoise(lp, tp *Part, mode denoise.Mode) (map[string][]float32, string,
 		return nil, "", err
 	}
 	out := map[string][]float32{}
-	for _, m := range []string{denoise.MethodPredictor, denoise.MethodAutoencoder} {
-		if out[m], err = CleanRows(qm, tp, mode, m); err != nil {
-			return nil, "", err
-		}
+	// The default method: the predictor, or a filter where learn chose one.
+	if out[denoise.MethodPredictor], err = CleanRows(qm, tp, mode, ""); err != nil {
+		return nil, "", err
+	}
+	if out[denoise.MethodAutoencoder], err = CleanRows(qm, tp, mode, denoise.MethodAutoencoder); err != nil {
+		return nil, "", err
 	}
 	p := rep.Denoiser
-	note := fmt.Sprintf("mix %.2f own %v median %v gains %.2f; autoencoder window %d latent %d", p.Mix, p.Own, p.Med, p.Gain, rep.Window, rep.Latent)
+	note := fmt.Sprintf("risks %v, filters chosen %v; mix %.2f own %v median %v gains %.2f; autoencoder window %d latent %d",
+		rep.DenoiseRisk, rep.Filters, p.Mix, p.Own, p.Med, p.Gain, rep.Window, rep.Latent)
 	return out, note, nil
 }
 

@@ -107,7 +107,7 @@ func runDenoise(w io.Writer, s *realdata.Set, cases []string, log io.Writer) err
 	fmt.Fprintf(w, "\n%s (denoising: Gaussian noise of %.2g std and %.0f%% impulses added; classical filters tuned on the learning rows against the truth):\n",
 		s.Name, realdata.DefaultNoise.Level, 100*realdata.DefaultNoise.Impulses)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "case\trows\tchannels\tinput SNR\tmode\tbest classical\tgain\tedge (predictor)\tmargin\tedge autoencoder\tmargin\t")
+	fmt.Fprintln(tw, "case\trows\tchannels\tinput SNR\tmode\tbest classical\tgain\tedge (default)\tmargin\tedge autoencoder\tmargin\t")
 	for _, c := range res {
 		var base realdata.DenoiseRow
 		for _, r := range c.Rows2 {

@@ -279,6 +279,10 @@ func report(w io.Writer, m *model.Model, rep *learn.Report) {
 	if rep.Missing > 0 {
 		fmt.Fprintf(w, "  %d missing values in the learning rows were imputed\n", rep.Missing)
 	}
+	fmt.Fprintf(w, "\ndenoiser (estimated error per value on the learning rows, normalised units): %s\n", strings.Join(rep.DenoiseRisk, "; "))
+	if len(rep.Filters) > 0 {
+		fmt.Fprintf(w, "  a classical filter beat the learned predictor, so the model uses it: %s\n", strings.Join(rep.Filters, "; "))
+	}
 	if len(rep.Constant) > 0 {
 		fmt.Fprintf(w, "  warning: %s held one value in 99%% of the learning rows: whatever they do later will look anomalous\n", strings.Join(rep.Constant, ", "))
 	}
