@@ -12,12 +12,14 @@ import (
 	"runtime"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/edgeml/edge/anomaly"
 	"github.com/edgeml/edge/dataset"
 	"github.com/edgeml/edge/denoise"
 	"github.com/edgeml/edge/kernels"
+	"github.com/edgeml/edge/learn"
 	"github.com/edgeml/edge/model"
 	"github.com/edgeml/edge/pca"
 	"github.com/edgeml/edge/quant"
@@ -251,6 +253,14 @@ func Run(c Config) (*Report, error) {
 	c.logf("trained a denoising autoencoder (%s) in %s: validation error %.4f, PCA %.4f",
 		describe(fm), r.TrainTime.Round(time.Millisecond), tr.ValMSE, tr.PCAMSE)
 
+	// The denoiser edge learns with every model: blind-spot predictors
+	// from the same noisy rows.
+	dr, err := learn.AddDenoiser(fm, &dataset.Series{Source: "generated", Names: d.Names, Values: d.Train.Observed, Lines: make([]int, d.Train.Rows)})
+	if err != nil {
+		return nil, err
+	}
+	c.logf("denoiser: estimated error per value on the training rows: %s; chosen instead of the predictor: %v", strings.Join(dr.DenoiseRisk, "; "), dr.Filters)
+
 	// Quantise, calibrating on the training windows.
 	calibWin, _, err := series.Windows(c.Window, c.Window/4)
 	if err != nil {
@@ -379,14 +389,26 @@ func (r *Report) denoise() error {
 			name string
 			m    *model.Model
 		}{{"float32", r.Float}, {"int8", r.Int8}} {
-			out, err := runDenoiser(v.m, mode, c.Hop, d.Test.Observed, ch, c.Robust)
-			if err != nil {
-				return err
+			// The model's own choice (learned with it: the blind-spot
+			// predictor unless another method was clearly better on the
+			// training rows), and the autoencoder for comparison.
+			for _, method := range []string{"", denoise.MethodAutoencoder} {
+				set := c.Robust
+				set.Method = method
+				out, err := runDenoiser(v.m, mode, c.Hop, d.Test.Observed, ch, set)
+				if err != nil {
+					return err
+				}
+				name, param := method, fmt.Sprintf("window %d, hop %d", c.Window, c.Hop)
+				if method == "" {
+					r.Cleaned[v.name+"/"+mode.String()] = out // what edge denoise does by default
+					chosen, _ := denoise.MethodOf(v.m, mode)
+					name, param = "edge", chosen
+				}
+				snr, rel := denoise.SNR(out, d.Test.Clean, ch, use)
+				r.Denoise = append(r.Denoise, DenoiseRow{Method: name + " " + v.name, Mode: mode.String(),
+					Param: param, SNR: snr, Gain: snr - r.InputSNR, RelRMSE: rel})
 			}
-			r.Cleaned[v.name+"/"+mode.String()] = out
-			snr, rel := denoise.SNR(out, d.Test.Clean, ch, use)
-			r.Denoise = append(r.Denoise, DenoiseRow{Method: "autoencoder " + v.name, Mode: mode.String(),
-				Param: fmt.Sprintf("window %d, hop %d", c.Window, c.Hop), SNR: snr, Gain: snr - r.InputSNR, RelRMSE: rel})
 		}
 	}
 	// The classical filters: parameters tuned on the tuning days' normal

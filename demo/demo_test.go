@@ -52,7 +52,7 @@ func TestRunSmall(t *testing.T) {
 			t.Errorf("%s: %d cleaned values for %d", k, len(v), len(d.Test.Observed))
 		}
 	}
-	if len(r.Denoise) != 2*2+2*4 || len(r.Scores) != 4 {
+	if len(r.Denoise) != 2*2*2+2*4 || len(r.Scores) != 4 {
 		t.Errorf("%d denoise rows, %d score rows", len(r.Denoise), len(r.Scores))
 	}
 	for k, v := range r.TestScores {

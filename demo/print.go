@@ -16,7 +16,7 @@ func (r *Report) BestClassical(mode string) DenoiseRow {
 	var best DenoiseRow
 	first := true
 	for _, d := range r.Denoise {
-		if d.Mode != mode || strings.HasPrefix(d.Method, "autoencoder") {
+		if d.Mode != mode || strings.HasPrefix(d.Method, "autoencoder") || strings.HasPrefix(d.Method, "edge") {
 			continue
 		}
 		if first || d.SNR > best.SNR {
@@ -26,10 +26,15 @@ func (r *Report) BestClassical(mode string) DenoiseRow {
 	return best
 }
 
-// Denoiser returns the autoencoder's row for a precision and mode.
-func (r *Report) Denoiser(prec, mode string) DenoiseRow {
+// Denoiser returns the row of edge's denoiser as the model chose it (its
+// Param names the method) for a precision and mode.
+func (r *Report) Denoiser(prec, mode string) DenoiseRow { return r.DenoiserMethod("edge", prec, mode) }
+
+// DenoiserMethod returns the row of a denoising method ("edge", the
+// model's choice, or "autoencoder") for a precision and mode.
+func (r *Report) DenoiserMethod(method, prec, mode string) DenoiseRow {
 	for _, d := range r.Denoise {
-		if d.Method == "autoencoder "+prec && d.Mode == mode {
+		if d.Method == method+" "+prec && d.Mode == mode {
 			return d
 		}
 	}
@@ -51,9 +56,9 @@ func (r *Report) WriteSummary(w io.Writer) {
 	c := r.Config
 	fmt.Fprintf(w, "denoising (test days, normal rows; input SNR %.1f dB):\n", r.InputSNR)
 	for _, mode := range []string{"centred", "causal"} {
-		ae, best := r.Denoiser("int8", mode), r.BestClassical(mode)
-		fmt.Fprintf(w, "  %-8s int8 autoencoder %+5.1f dB  (best classical: %s %s %+5.1f dB; %+.1f dB better)\n",
-			mode, ae.Gain, best.Method, best.Param, best.Gain, ae.Gain-best.Gain)
+		pr, best := r.Denoiser("int8", mode), r.BestClassical(mode)
+		fmt.Fprintf(w, "  %-8s int8 %s %+5.1f dB  (best classical: %s %s %+5.1f dB; %+.1f dB better)\n",
+			mode, pr.Param, pr.Gain, best.Method, best.Param, best.Gain, pr.Gain-best.Gain)
 	}
 	ae, pc, rz := r.Scorer("autoencoder int8"), r.Scorer("pca"), r.Scorer("rolling z-score")
 	fmt.Fprintf(w, "anomalies (%d windows of %d rows, %d anomalous; %d events):\n", len(r.WindowLabels), c.Window, countTrue(r.WindowLabels), ae.Events)
@@ -103,7 +108,7 @@ func (r *Report) WriteTables(w io.Writer) {
 	for _, mode := range []string{"centred", "causal"} {
 		ae, best := r.Denoiser("int8", mode), r.BestClassical(mode)
 		fl := r.Denoiser("float32", mode)
-		fmt.Fprintf(w, "  %s: int8 autoencoder %+.2f dB over the best classical filter (%s); int8 vs float32 %+.2f dB\n",
+		fmt.Fprintf(w, "  %s: int8 denoiser %+.2f dB over the best classical filter (%s); int8 vs float32 %+.2f dB\n",
 			mode, ae.Gain-best.Gain, best.Method, ae.SNR-fl.SNR)
 	}
 

@@ -201,6 +201,7 @@ func TestFiltererMatchesApply(t *testing.T) {
 	set.Causal, _ = FitPredictor(noisy, nil, c, true, 1, 1)
 	for _, f := range []Filter{Median(7), MovingAverage(4), SavitzkyGolay(11, 2)} {
 		set.CentredFilter, set.CausalFilter = f.Spec, f.Spec
+		set.CentredMethod, set.CausalMethod = MethodFilter, MethodFilter
 		if err := Store(m, set); err != nil {
 			t.Fatal(err)
 		}

@@ -91,17 +91,20 @@ const (
 	// MethodAutoencoder: the model's windows reconstructed and
 	// overlap-added.
 	MethodAutoencoder = "autoencoder"
-	// MethodFilter: a classical filter per mode, chosen where it beat the
-	// predictor on the learning rows (Settings.CentredFilter and
-	// CausalFilter).
+	// MethodFilter: the mode's classical filter (Settings.CentredFilter,
+	// CausalFilter), where it beat the predictor on the learning rows.
 	MethodFilter = "filter"
 )
 
 // Settings are the denoiser's parameters, stored in the model file.
 type Settings struct {
-	// Method: MethodPredictor or MethodAutoencoder (default: the
-	// predictor if the model has one, else the autoencoder).
-	Method string `json:"method,omitempty"`
+	// Method, if set, is the method of both modes: MethodPredictor,
+	// MethodFilter or MethodAutoencoder. Otherwise each mode uses its own
+	// (CentredMethod, CausalMethod, chosen by learn on the learning rows),
+	// or the predictor if the model has one, else the autoencoder.
+	Method        string `json:"method,omitempty"`
+	CentredMethod string `json:"centred_method,omitempty"`
+	CausalMethod  string `json:"causal_method,omitempty"`
 	// Centred and Causal are the blind-spot predictors of each mode,
 	// learned with the model (see learn.Fit).
 	Centred *Predictor `json:"centred,omitempty"`
@@ -136,15 +139,18 @@ func Load(m *model.Model) (Settings, error) {
 }
 
 func (s Settings) withDefaults(m *model.Model) Settings {
-	if s.Method == "" {
-		s.Method = MethodAutoencoder
-		if s.Centred != nil && s.Causal != nil {
-			s.Method = MethodPredictor
-		}
+	def := MethodAutoencoder
+	if s.Centred != nil && s.Causal != nil {
+		def = MethodPredictor
 	}
-	if s.Method == MethodPredictor && (s.CentredFilter != nil || s.CausalFilter != nil) {
-		// Predictors with a mode's filter: the filter where learn chose it.
-		s.Method = MethodFilter
+	if s.Method != "" {
+		s.CentredMethod, s.CausalMethod = s.Method, s.Method
+	}
+	if s.CentredMethod == "" {
+		s.CentredMethod = def
+	}
+	if s.CausalMethod == "" {
+		s.CausalMethod = def
 	}
 	if s.Outlier == 0 {
 		s.Outlier = 1
@@ -165,28 +171,52 @@ func (s Settings) check(c int) error {
 	if math.IsNaN(s.Outlier) || math.IsInf(s.Outlier, 0) || s.Passes < 1 || s.Passes > 16 {
 		return fmt.Errorf("denoise: outlier level %v and passes %d (1 to 16)", s.Outlier, s.Passes)
 	}
-	switch s.Method {
-	case MethodAutoencoder:
-	case MethodPredictor, MethodFilter:
-		if s.Centred == nil || s.Causal == nil {
-			return fmt.Errorf("denoise: method %s, but the model has no predictors (learn it with edge train)", s.Method)
+	for _, mode := range []struct {
+		method string
+		f      *FilterSpec
+	}{{s.CentredMethod, s.CentredFilter}, {s.CausalMethod, s.CausalFilter}} {
+		switch mode.method {
+		case MethodAutoencoder:
+		case MethodPredictor, MethodFilter:
+			if s.Centred == nil || s.Causal == nil {
+				return fmt.Errorf("denoise: method %s, but the model has no predictors (learn it with edge train)", mode.method)
+			}
+			if mode.method == MethodFilter && mode.f == nil {
+				return fmt.Errorf("denoise: method %s, but the model has no filter for the mode", mode.method)
+			}
+		default:
+			return fmt.Errorf("denoise: unknown method %q (%s, %s or %s)", mode.method, MethodPredictor, MethodFilter, MethodAutoencoder)
 		}
-		for _, p := range []*Predictor{s.Centred, s.Causal} {
+	}
+	for _, p := range []*Predictor{s.Centred, s.Causal} {
+		if p != nil {
 			if err := p.check(c); err != nil {
 				return err
 			}
 		}
-		for _, f := range []*FilterSpec{s.CentredFilter, s.CausalFilter} {
-			if f != nil {
-				if err := f.check(); err != nil {
-					return err
-				}
+	}
+	for _, f := range []*FilterSpec{s.CentredFilter, s.CausalFilter} {
+		if f != nil {
+			if err := f.check(); err != nil {
+				return err
 			}
 		}
-	default:
-		return fmt.Errorf("denoise: unknown method %q (%s, %s or %s)", s.Method, MethodPredictor, MethodFilter, MethodAutoencoder)
 	}
 	return nil
+}
+
+// methodOf returns the method of a mode (settings with defaults).
+func (s Settings) methodOf(mode Mode) string {
+	if mode == Causal {
+		return s.CausalMethod
+	}
+	return s.CentredMethod
+}
+
+// MethodOf returns the method a model's denoiser uses in a mode.
+func MethodOf(m *model.Model, mode Mode) (string, error) {
+	s, err := Load(m)
+	return s.methodOf(mode), err
 }
 
 // Store writes s into m's settings.
@@ -258,13 +288,13 @@ func New(m *model.Model, cfg Config, emit func(*Sample) error) (*Denoiser, error
 		set.Passes = cfg.Settings.Passes
 	}
 	if cfg.Settings.Method != "" {
-		set.Method = cfg.Settings.Method
+		set.Method, set.CentredMethod, set.CausalMethod = cfg.Settings.Method, cfg.Settings.Method, cfg.Settings.Method
 	}
 	if err := set.check(m.Channels); err != nil {
 		return nil, err
 	}
-	if set.Method == MethodPredictor || set.Method == MethodFilter {
-		return newPredicting(m, cfg.Mode, set, sc, emit)
+	if method := set.methodOf(cfg.Mode); method == MethodPredictor || method == MethodFilter {
+		return newPredicting(m, cfg.Mode, method, set, sc, emit)
 	}
 	sess, err := m.NewSession(1)
 	if err != nil {
@@ -292,12 +322,12 @@ func New(m *model.Model, cfg Config, emit func(*Sample) error) (*Denoiser, error
 // newPredicting returns a denoiser that cleans row by row with the
 // mode's blind-spot predictor, or its classical filter where learn chose
 // one (MethodFilter).
-func newPredicting(m *model.Model, mode Mode, set Settings, sc stream.Config, emit func(*Sample) error) (*Denoiser, error) {
+func newPredicting(m *model.Model, mode Mode, method string, set Settings, sc stream.Config, emit func(*Sample) error) (*Denoiser, error) {
 	p, f := set.Centred, set.CentredFilter
 	if mode == Causal {
 		p, f = set.Causal, set.CausalFilter
 	}
-	if set.Method == MethodFilter && f != nil {
+	if method == MethodFilter {
 		d := &Denoiser{mode: mode, steps: 1, hop: 1, ch: m.Channels, emit: emit}
 		d.out.Values = make([]float32, m.Channels)
 		d.filt = newFilterer(*f, mode == Causal, m.Channels, func(s *stream.Stream, r int64, v []float32) error {

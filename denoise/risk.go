@@ -62,6 +62,12 @@ func ChooseFilter(p *Predictor, x []float32, miss []bool, c int) (best Filter, f
 	return best, filterRisk, predictorRisk
 }
 
+// Despiked returns x with p's impulses and missing values (miss, may be
+// nil) replaced, and which values were replaced.
+func Despiked(p *Predictor, x []float32, miss []bool, c int) ([]float32, []bool) {
+	return p.despike(x, missOrNone(miss, len(x)), c, false)
+}
+
 func missOrNone(miss []bool, n int) []bool {
 	if miss == nil {
 		return make([]bool, n)

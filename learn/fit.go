@@ -81,9 +81,10 @@ type Report struct {
 	// Constant names the channels that hold one value in (almost) every
 	// learning row: whatever they do later will look anomalous.
 	Constant []string
-	// DenoiseRisk compares, per mode, the predictor's estimated error on
-	// the learning rows with the best classical filter's; Filters names
-	// the modes that use their filter instead (it was clearly better).
+	// DenoiseRisk compares, per mode, the estimated error on the learning
+	// rows of the predictor, the autoencoder and the best classical
+	// filter; Filters names the modes that use another method than the
+	// predictor (it was clearly better) and which.
 	DenoiseRisk, Filters []string
 }
 
@@ -290,6 +291,21 @@ func chooseArch(so *train.SeriesOptions, normed []float32, c int) error {
 	return nil
 }
 
+// AddDenoiser fits the denoiser (blind-spot predictors, and classical
+// filters where clearly better) to the rows of raw (NaN where missing),
+// normalised as model m normalises, and stores it in m. learn.Fit does
+// this itself; AddDenoiser gives one to a model trained otherwise.
+func AddDenoiser(m *model.Model, raw *dataset.Series) (*Report, error) {
+	if raw.Channels() != m.Channels {
+		return nil, fmt.Errorf("learn: %d channels for a model of %d", raw.Channels(), m.Channels)
+	}
+	normed := slices.Clone(raw.Values)
+	denoise.ImputeHold(normed, m.Channels, nil)
+	dataset.Normalize(normed, m.Norm, m.Channels)
+	rep := &Report{Rows: raw.Len(), Channels: m.Channels}
+	return rep, fitDenoiser(m, raw, normed, rep)
+}
+
 // fitDenoiser fits the centred and causal blind-spot predictors on the
 // normalised learning rows (missing values flagged from the raw rows) and
 // stores them as the model's denoiser.
@@ -308,33 +324,74 @@ func fitDenoiser(m *model.Model, raw *dataset.Series, normed []float32, rep *Rep
 	if set.Causal, err = denoise.FitPredictor(normed, miss, c, true, 1, peers); err != nil {
 		return fmt.Errorf("learn: the denoiser: %w", err)
 	}
-	// Where a classical filter has a clearly lower estimated risk (see
-	// denoise.Risk) on the learning rows than the predictor, the mode uses
-	// the filter.
-	for _, mode := range []struct {
-		p   *denoise.Predictor
-		dst **denoise.FilterSpec
-	}{{set.Centred, &set.CentredFilter}, {set.Causal, &set.CausalFilter}} {
-		f, fr, pr := denoise.ChooseFilter(mode.p, normed, miss, c)
-		name := "centred"
-		if mode.p.Causal {
-			name = "causal"
+	// Each mode keeps the predictor unless a classical filter or the
+	// autoencoder has a clearly lower estimated risk (see denoise.Risk)
+	// on the learning rows.
+	if err := denoise.Store(m, set); err != nil { // the predictors, for the autoencoder's run below
+		return err
+	}
+	for _, mode := range []denoise.Mode{denoise.Centred, denoise.Causal} {
+		p, dstF, dstM := set.Centred, &set.CentredFilter, &set.CentredMethod
+		if mode == denoise.Causal {
+			p, dstF, dstM = set.Causal, &set.CausalFilter, &set.CausalMethod
 		}
-		rep.DenoiseRisk = append(rep.DenoiseRisk, fmt.Sprintf("%s: predictor %.4g, best filter %s %s %.4g", name, pr, f.Name, f.Param, fr))
-		// Risk estimates lean on the noise estimate; a filter replaces
-		// the predictor only when clearly ahead: by a tenth of the noise
-		// variance per value.
+		f, fr, pr := denoise.ChooseFilter(p, normed, miss, c)
+		_, bad := denoise.Despiked(p, normed, miss, c)
+		ar := denoise.Risk(func(dst, x []float32) { autoencode(m, mode, dst, x) }, normed, bad, p.Noise, c, 1)
+		rep.DenoiseRisk = append(rep.DenoiseRisk, fmt.Sprintf("%s: predictor %.4g, autoencoder %.4g, best filter %s %s %.4g", mode, pr, ar, f.Name, f.Param, fr))
+		// Risk estimates lean on the noise estimate: another method
+		// replaces the predictor only when clearly ahead, by a quarter of
+		// its risk (about 1 dB) and a fiftieth of the noise variance.
 		var s2 float64
-		for _, v := range mode.p.Noise {
+		for _, v := range p.Noise {
 			s2 += float64(v) * float64(v)
 		}
-		if fr < pr-0.1*s2/float64(c) && f.Spec != nil {
-			*mode.dst = f.Spec
-			rep.Filters = append(rep.Filters, fmt.Sprintf("%s: %s %s", name, f.Name, f.Param))
+		margin := max(0.25*math.Abs(pr), 0.02*s2/float64(c))
+		switch {
+		case ar < pr-margin && ar <= fr:
+			*dstM = denoise.MethodAutoencoder
+			rep.Filters = append(rep.Filters, fmt.Sprintf("%s: the autoencoder", mode))
+		case fr < pr-margin && f.Spec != nil:
+			*dstF, *dstM = f.Spec, denoise.MethodFilter
+			rep.Filters = append(rep.Filters, fmt.Sprintf("%s: %s %s", mode, f.Name, f.Param))
 		}
 	}
 	rep.Denoiser = set.Centred
 	return denoise.Store(m, set)
+}
+
+// autoencode cleans normalised rows x with m's autoencoder denoiser in a
+// mode, into dst (normalised).
+func autoencode(m *model.Model, mode denoise.Mode, dst, x []float32) {
+	c := m.Channels
+	raw := slices.Clone(x)
+	for i := range raw {
+		raw[i] = raw[i]*scaleOf(m, i%c) + shiftOf(m, i%c)
+	}
+	copy(dst, x)
+	d, err := denoise.New(m, denoise.Config{Mode: mode, Settings: denoise.Settings{Method: denoise.MethodAutoencoder}, Stream: stream.Config{MaxGap: -1}},
+		func(s *denoise.Sample) error {
+			for ch, v := range s.Values {
+				dst[(s.Line-1)*c+ch] = (v - shiftOf(m, ch)) / scaleOf(m, ch)
+			}
+			return nil
+		})
+	if err != nil {
+		return // dst keeps the input: the autoencoder's risk is then the input's
+	}
+	for t := 0; t < len(x)/c; t++ {
+		if d.Push(stream.Row{Line: t + 1, Values: raw[t*c : (t+1)*c]}) != nil {
+			return
+		}
+	}
+	d.Close()
+}
+
+func shiftOf(m *model.Model, ch int) float32 {
+	if m.Norm.Kind == model.NormMeanStd || m.Norm.Kind == model.NormMinMax {
+		return m.Norm.Shift[ch]
+	}
+	return 0
 }
 
 // fold is a model trained on all learning rows but [a, b).

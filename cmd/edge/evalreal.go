@@ -81,6 +81,17 @@ func printSummary(w io.Writer, results []*realdata.SetResult) {
 	fmt.Fprintln(w, "\nsummary (edge = int8, default settings):")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "set\tedge F1\tbest baseline F1\tedge false alarms\tedge AUC\tint8-f32 AUC\t")
+	total := map[string]realdata.Metrics{}
+	for _, r := range results {
+		for k, v := range r.Total {
+			t := total[k]
+			t.Add(v)
+			total[k] = t
+		}
+	}
+	if len(results) > 1 {
+		results = append(results, &realdata.SetResult{Set: &realdata.Set{Name: "all (rows pooled)"}, Total: total})
+	}
 	for _, r := range results {
 		e := r.Total["edge"]
 		best, bestName := math.Inf(-1), ""
