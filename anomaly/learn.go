@@ -232,12 +232,33 @@ func ewmaRuns(v []float64, starts []int, a, start float64) []float64 {
 	return out
 }
 
+// minDistinct: a channel with fewer distinct values in the learning rows
+// is discrete, and is never judged frozen.
+const minDistinct = 20
+
+// distinctBelow reports whether channel ch takes fewer than k distinct
+// values in the residuals' rows.
+func distinctBelow(res *Residuals, ch, k int) bool {
+	seen := map[float32]bool{}
+	for t := 0; t < res.Rows(); t++ {
+		i := t*res.C + ch
+		if !res.Miss[i] {
+			seen[res.V[i]] = true
+			if len(seen) >= k {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // runLimits returns, per channel, the missing-run and frozen-run lengths
 // that raise a finding: twice the longest run of missing values in the
 // normal rows plus one, at least 5; four times the longest run of
 // identical readings, at least 8 (a slow or coarsely quantised channel
 // repeats itself for long and unevenly: on real water-quality data the
-// longest runs after learning were up to three times those learned).
+// longest runs after learning were up to three times those learned). A
+// channel with fewer than minDistinct values is never frozen.
 func runLimits(res *Residuals) (missing, frozen []int) {
 	n, c := res.Rows(), res.C
 	missing, frozen = make([]int, c), make([]int, c)
@@ -268,8 +289,11 @@ func runLimits(res *Residuals) (missing, frozen []int) {
 		}
 		missing[ch] = max(2*maxMiss+1, 5)
 		frozen[ch] = max(4*maxSame, 8)
-		if 2*maxSame >= n/max(len(res.starts), 1) {
-			frozen[ch] = 0 // constant for whole blocks: frozen is its normal state
+		if 2*maxSame >= n/max(len(res.starts), 1) || distinctBelow(res, ch, minDistinct) {
+			// Constant for whole blocks, or a few levels only (a switch, a
+			// command, a coarse setting): holding a value is its normal
+			// state, not a stuck sensor.
+			frozen[ch] = 0
 		}
 	}
 	return missing, frozen

@@ -226,7 +226,9 @@ func runCheck(out string, verbose bool, w io.Writer) error {
 			if st, ok := stats[file]; ok {
 				return st
 			}
-			if file == "" || filepath.IsAbs(file) || strings.Contains(file, "..") {
+			// Within the set's folder, or (a derived set) in a sibling's.
+			inner := strings.TrimPrefix(filepath.ToSlash(filepath.Clean(file)), "../")
+			if file == "" || filepath.IsAbs(file) || strings.Contains(inner, "..") {
 				bad(name, "file path %q", file)
 				stats[file] = nil
 				return nil

@@ -34,6 +34,7 @@ type Eval struct {
 	Time        string   `json:"time"`
 	Label       string   `json:"label,omitempty"`
 	Ignore      []string `json:"ignore,omitempty"`
+	Channels    []string `json:"channels,omitempty"`
 	Cases       []Case   `json:"cases"`
 }
 
@@ -75,6 +76,11 @@ func main() {
 			usage()
 		}
 		err = runCheck(fs.Arg(0), *verbose, os.Stdout)
+	case "univariate":
+		if len(os.Args) != 4 {
+			usage()
+		}
+		err = runUnivariate(os.Args[2], os.Args[3])
 	case "sets":
 		for _, s := range setOrder {
 			fmt.Println(s)
@@ -92,7 +98,7 @@ func main() {
 var setOrder = []string{"tep", "smap", "msl", "gecco", "airquality", "occupancy", "bibmon"}
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: realdata build -set NAME (-git GITDIR | -src DIR) -out DIR\n       realdata check [-v] OUT\n       realdata sets")
+	fmt.Fprintln(os.Stderr, "usage: realdata build -set NAME (-git GITDIR | -src DIR) -out DIR\n       realdata univariate SETDIR OUTDIR\n       realdata check [-v] OUT\n       realdata sets")
 	os.Exit(2)
 }
 
@@ -155,4 +161,30 @@ func gitShow(gitDir, path string) ([]byte, error) {
 		return nil, fmt.Errorf("git show %s: %v: %s", path, err, strings.TrimSpace(stderr.String()))
 	}
 	return b, nil
+}
+
+// runUnivariate writes, in out, a set that scores the telemetry channel
+// ("value") of the telemanom set in dir alone: the same files, read
+// through ../<set>/, univariate.
+func runUnivariate(dir, out string) error {
+	raw, err := os.ReadFile(filepath.Join(dir, "eval.json"))
+	if err != nil {
+		return err
+	}
+	var ev Eval
+	if err := json.Unmarshal(raw, &ev); err != nil {
+		return fmt.Errorf("%s: %w", dir, err)
+	}
+	base := filepath.Base(dir)
+	ev.Name = base + "1"
+	ev.Channels = []string{"value"}
+	ev.Description = "Univariate: the telemetry channel ('value') alone, the commands left out. " + ev.Description
+	for i := range ev.Cases {
+		c := &ev.Cases[i]
+		c.Learn, c.Test = filepath.Join("..", base, c.Learn), filepath.Join("..", base, c.Test)
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	return writeJSON(filepath.Join(out, "eval.json"), ev)
 }

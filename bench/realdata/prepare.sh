@@ -101,6 +101,10 @@ for set in $("$tool" sets); do
   echo "prepare.sh: $set ..." >&2
   if "$tool" build -set "$set" "${args[@]}" -out "$out/$set"; then
     prepared+=("$set")
+    if [[ $set == smap || $set == msl ]]; then
+      # The telemetry channel alone: a univariate set over the same files.
+      "$tool" univariate "$out/$set" "$out/${set}1" && prepared+=("${set}1")
+    fi
   else
     skip "$set" "converting it failed (see the message above)"
   fi
