@@ -31,6 +31,9 @@ const (
 	minTailScores = 10
 	tailQuantiles = 33
 	maxXi         = 0.5
+	// sigmaFloor bounds the generalised Pareto scale from below, as a
+	// share of the level (at least 1 normalised unit).
+	sigmaFloor = 0.05
 )
 
 // FitTail fits the tail of normal scores. The initial level U is the
@@ -59,6 +62,15 @@ func FitTail(scores []float64) (Tail, error) {
 	}
 	t.Q0 = float64(len(peaks)) / float64(n)
 	t.Xi, t.Sigma = fitGPD(peaks)
+	if len(peaks) == 0 {
+		// No spread at the top (a constant or coarsely quantised
+		// statistic): the highest score is the level, exceeded by one
+		// normal score in n+1, with an exponential tail.
+		t.U, t.Q0, t.Xi = s[n-1], 1/float64(n+1), 0
+	}
+	// A floor on the scale: scores in normalised units that never moved
+	// in learning must not make the smallest move an alarm.
+	t.Sigma = max(t.Sigma, sigmaFloor*max(math.Abs(t.U), 1))
 	t.Quantiles = make([]float64, tailQuantiles)
 	for i := range t.Quantiles {
 		t.Quantiles[i] = quantileSorted(s, (1-t.Q0)*float64(i)/float64(tailQuantiles-1))

@@ -291,7 +291,8 @@ func (s *Series) Windows(steps, hop int) ([]float32, int, error) {
 // cannot set: the median, and the interquartile range / 1.349 (the
 // standard deviation of a normal distribution with that range), falling
 // back to the standard deviation of the values between the 1st and 99th
-// percentiles where the quartiles coincide. It is stored as meanstd.
+// percentiles where the quartiles coincide; at least a ten-thousandth of
+// the median's size. It is stored as meanstd.
 const Robust model.NormKind = "robust"
 
 // FitNormalization returns the per-channel normalisation of kind (meanstd,
@@ -361,8 +362,12 @@ func robustShiftScale(v []float64) (float32, float32) {
 		return v[i] + (pos-float64(i))*(v[i+1]-v[i])
 	}
 	med := q(0.5)
+	// A spread below a ten-thousandth of the level is the channel's
+	// numeric resolution, not its variation: a reading that never moved
+	// by more must not make its smallest move thousands of units.
+	floor := 1e-4 * math.Abs(med)
 	if iqr := q(0.75) - q(0.25); iqr > 0 {
-		return float32(med), float32(iqr / 1.349)
+		return float32(med), float32(max(iqr/1.349, floor))
 	}
 	lo, hi := q(0.01), q(0.99)
 	var sum, sq float64
@@ -385,7 +390,7 @@ func robustShiftScale(v []float64) (float32, float32) {
 		m = sum / float64(len(v))
 		sd = math.Sqrt(math.Max(sq/float64(len(v))-m*m, 0))
 	}
-	return float32(med), float32(sd)
+	return float32(med), float32(max(sd, floor))
 }
 
 // Normalize applies a normalisation to time-major values with c channels, in place.
