@@ -50,7 +50,12 @@ func PrintAnomaly(w io.Writer, r *SetResult, cases bool) {
 	for _, c := range r.Cases {
 		fmt.Fprintf(tw, "%s\t%d\t", c.Name, c.Rows)
 		for _, d := range Detectors() {
-			fmt.Fprintf(tw, "%s\t", pct(c.Metrics[d].Detection()))
+			m, ok := c.Metrics[d]
+			if !ok {
+				fmt.Fprint(tw, "n/a\t")
+				continue
+			}
+			fmt.Fprintf(tw, "%s\t", pct(m.Detection()))
 		}
 		fmt.Fprintf(tw, "%s\t\n", pct(c.Metrics[edgeName].FalseAlarms()))
 	}

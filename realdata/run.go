@@ -187,7 +187,10 @@ func runCase(s *Set, c Case, opt Options, cache map[string]*learned) (*CaseResul
 	}
 	tx := held(append(slices.Clone(cx), test.X...), test.C())
 	for _, name := range baselineNames {
-		f := l.baselines[name]
+		f, ok := l.baselines[name]
+		if !ok {
+			continue // not applicable (see applies)
+		}
 		sc := f.b.score(tx, test.C())[len(cx)/test.C():]
 		cr.Metrics[name] = Evaluate(sc, flagAt(sc, f.thr), labels)
 		cr.Matched[name] = Evaluate(sc, flagAt(sc, matchedThreshold(sc, labels, far)), labels)
@@ -211,6 +214,9 @@ func learnAll(lp *Part, opt Options) (*learned, error) {
 	}
 	lx := held(lp.X, lp.C())
 	for _, name := range baselineNames {
+		if !applies(name, lp.C()) {
+			continue
+		}
 		oos, err := crossScores(name, lx, lp.C(), opt.Folds)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
@@ -226,6 +232,13 @@ func learnAll(lp *Part, opt Options) (*learned, error) {
 		l.baselines[name] = fitted{b: b, thr: tail.Threshold(opt.Rate)}
 	}
 	return l, nil
+}
+
+// applies reports whether a baseline means anything for c channels: PCA
+// of one channel keeps the whole of it (no residual, T² is |z|²), so the
+// plain PCA baselines need two channels; dynamic PCA's lags give it more.
+func applies(name string, c int) bool {
+	return c >= 2 || (name != "pca-t2" && name != "pca-spe")
 }
 
 // crossScores returns out-of-sample scores of the learning rows: the rows

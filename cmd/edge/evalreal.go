@@ -96,7 +96,11 @@ func printSummary(w io.Writer, results []*realdata.SetResult) {
 		e := r.Total["edge"]
 		best, bestName := math.Inf(-1), ""
 		for _, d := range realdata.Detectors()[2:] {
-			if v := r.Total[d].F1(); v > best {
+			m, ok := r.Total[d]
+			if !ok {
+				continue
+			}
+			if v := m.F1(); v > best {
 				best, bestName = v, d
 			}
 		}
