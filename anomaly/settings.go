@@ -171,7 +171,7 @@ func (s *Settings) check(c, steps int) error {
 		return fmt.Errorf("anomaly: outlier level %v and passes %d (1 to 16)", s.Outlier, s.Passes)
 	case s.Hop < 1 || s.Hop > steps:
 		return fmt.Errorf("anomaly: hop %d outside [1, %d]", s.Hop, steps)
-	case s.Drift < 0 || s.Drift > 1<<40:
+	case s.Drift < 0 || s.Drift > 1<<30:
 		return fmt.Errorf("anomaly: drift over %d rows", s.Drift)
 	}
 	for _, v := range s.Scale {
