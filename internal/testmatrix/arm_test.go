@@ -72,6 +72,7 @@ func emulate(tg *armTarget, cpu, dir string, env []string, args ...string) (stri
 // edge bench run on each emulated CPU.
 func TestARMMatrix(t *testing.T) {
 	skipShort(t, "the ARM test matrix under qemu-user")
+	needMatrix(t, "the ARM test matrix under qemu-user", "about 16 min on 2 cores")
 	a64 := &armTarget{name: "arm64", env: []string{"GOARCH=arm64"}, qemu: lookQemu(t, "qemu-aarch64")}
 	v6 := &armTarget{name: "armv6", env: []string{"GOARCH=arm", "GOARM=6"}, qemu: lookQemu(t, "qemu-arm")}
 	v7 := &armTarget{name: "armv7", env: []string{"GOARCH=arm", "GOARM=7"}, qemu: v6.qemu}
@@ -138,6 +139,7 @@ func tail(s string, lines int) string {
 // aarch64-linux-gnu-objdump, to the instruction in its comment.
 func TestARM64Words(t *testing.T) {
 	skipShort(t, "the arm64 WORD encoding check")
+	needMatrix(t, "the arm64 WORD encoding check", "6 s with a warm build cache, 1.5 min with a cold one")
 	objdump, err := exec.LookPath("aarch64-linux-gnu-objdump")
 	if err != nil {
 		t.Skip("SKIPPED: aarch64-linux-gnu-objdump not found, so the WORD encodings were NOT checked. Install Debian's binutils-aarch64-linux-gnu; .ci/run does.")
