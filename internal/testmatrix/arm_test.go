@@ -9,9 +9,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 // armTarget is one way of building for ARM.
@@ -27,12 +30,18 @@ type armCase struct {
 	target *armTarget
 	cpu    string
 	family string
-	lacks  string // a family this CPU lacks, which forcing must refuse
+	lacks  string   // a family this CPU lacks, which forcing must refuse
+	pkgs   []string // the packages whose tests run on this CPU
 }
 
 // packages whose tests run under emulation; testdata is read relative to
 // each package directory.
 var armPackages = []string{"kernels", "model", "quant", "bench", "cmd/edge"}
+
+// kernelsOnly is for a CPU that gets the same binary and the same kernel
+// family as another case: only the kernels (whose code depends on the CPU)
+// run again; model, quant, bench and cmd/edge would run the same code.
+var kernelsOnly = []string{"kernels"}
 
 func lookQemu(t *testing.T, name string) string {
 	t.Helper()
@@ -70,58 +79,80 @@ func emulate(tg *armTarget, cpu, dir string, env []string, args ...string) (stri
 // and ARMv7 (Cortex-A7, GOARM=7), which run pure Go. Each run asserts the
 // family that was detected and used (EDGE_EXPECT_FAMILY), and edge info and
 // edge bench run on each emulated CPU.
+//
+// Every (binary, family) pair runs the tests of all armPackages: armv6,
+// armv7, A72 (neon) and A76 (neondot). A53 and max would repeat A72's and
+// A76's runs exactly, so they run the kernels' tests only (kernelsOnly),
+// plus edge info, bench and the forcing checks. The cases run as many at a
+// time as there are cores, started slowest first so that none of the long
+// 32-bit runs (pure-Go float code under emulation, about 5 min each on 2
+// cores) is left to run alone at the end.
 func TestARMMatrix(t *testing.T) {
 	skipShort(t, "the ARM test matrix under qemu-user")
-	needMatrix(t, "the ARM test matrix under qemu-user", "about 16 min on 2 cores")
+	needMatrix(t, "the ARM test matrix under qemu-user", "8 to 13 min on 2 cores")
 	a64 := &armTarget{name: "arm64", env: []string{"GOARCH=arm64"}, qemu: lookQemu(t, "qemu-aarch64")}
 	v6 := &armTarget{name: "armv6", env: []string{"GOARCH=arm", "GOARM=6"}, qemu: lookQemu(t, "qemu-arm")}
 	v7 := &armTarget{name: "armv7", env: []string{"GOARCH=arm", "GOARM=7"}, qemu: v6.qemu}
 	for _, tg := range []*armTarget{a64, v6, v7} {
 		buildARM(t, tg)
 	}
-	cases := []armCase{
-		{a64, "cortex-a53", "neon", "neondot"},
-		{a64, "cortex-a72", "neon", "neondot"},
-		{a64, "cortex-a76", "neondot", "avx2"},
-		{a64, "max", "neondot", "avx512"},
-		{v6, "arm1176", "generic", "neon"},
-		{v7, "cortex-a7", "generic", "neon"},
+	cases := []armCase{ // slowest first
+		{v6, "arm1176", "generic", "neon", armPackages},
+		{v7, "cortex-a7", "generic", "neon", armPackages},
+		{a64, "cortex-a72", "neon", "neondot", armPackages},
+		{a64, "cortex-a76", "neondot", "avx2", armPackages},
+		{a64, "cortex-a53", "neon", "neondot", kernelsOnly},
+		{a64, "max", "neondot", "avx512", kernelsOnly},
 	}
 	root := moduleRoot(t)
+	// t.Parallel would start the cases in no set order; a semaphore taken
+	// in the order of cases starts them slowest first.
+	slots := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	for _, c := range cases {
-		t.Run(c.target.name+"/"+c.cpu, func(t *testing.T) {
-			t.Parallel()
-			for _, p := range armPackages {
-				bin := filepath.Join(c.target.binDir, strings.ReplaceAll(p, "/", "_")+".test")
-				out, err := emulate(c.target, c.cpu, filepath.Join(root, p), []string{"EDGE_EXPECT_FAMILY=" + c.family},
-					bin, "-test.count=1", "-test.v")
-				if err != nil {
-					t.Fatalf("%s tests on %s: %v\n%s", p, c.cpu, err, tail(out, 60))
-				}
-				if p == "kernels" && !strings.Contains(out, "--- PASS: TestExpectedFamily") {
-					t.Fatalf("kernels on %s: TestExpectedFamily did not pass (family %s expected):\n%s", c.cpu, c.family, tail(out, 40))
-				}
-			}
-			edge := filepath.Join(c.target.binDir, "edge")
-			out, err := emulate(c.target, c.cpu, root, nil, edge, "info")
-			if err != nil || !strings.Contains(out, "In use: "+c.family+" ") {
-				t.Fatalf("edge info on %s: err=%v, want family %s:\n%s", c.cpu, err, c.family, out)
-			}
-			out, err = emulate(c.target, c.cpu, root, nil, edge, "bench", "-kinds", "int8,chain", "-shapes", "128x8", "-batches", "1,5", "-iters", "3")
-			if err != nil || !regexp.MustCompile(`(?m)^\s+`+c.family+`\s+chain\s`).MatchString(out) {
-				t.Fatalf("edge bench on %s: err=%v, want %s rows:\n%s", c.cpu, err, c.family, out)
-			}
-			// Forcing the plain family works; forcing one the CPU lacks is a
-			// clear error (exit status 2), never an illegal instruction.
-			out, err = emulate(c.target, c.cpu, root, []string{"EDGE_KERNELS=generic"}, edge, "info")
-			if err != nil || !strings.Contains(out, "In use: generic") {
-				t.Fatalf("EDGE_KERNELS=generic edge info on %s: err=%v:\n%s", c.cpu, err, out)
-			}
-			out, err = emulate(c.target, c.cpu, root, []string{"EDGE_KERNELS=" + c.lacks}, edge, "info")
-			if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || !strings.Contains(out, c.lacks) {
-				t.Fatalf("EDGE_KERNELS=%s on %s: want exit status 2 naming the family, got err=%v:\n%s", c.lacks, c.cpu, err, out)
-			}
-		})
+		slots <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			t.Run(c.target.name+"/"+c.cpu, func(t *testing.T) { armRun(t, root, c) })
+		}()
+	}
+}
+
+// armRun runs one case of TestARMMatrix.
+func armRun(t *testing.T, root string, c armCase) {
+	for _, p := range c.pkgs {
+		bin := filepath.Join(c.target.binDir, strings.ReplaceAll(p, "/", "_")+".test")
+		start := time.Now()
+		out, err := emulate(c.target, c.cpu, filepath.Join(root, p), []string{"EDGE_EXPECT_FAMILY=" + c.family},
+			bin, "-test.count=1", "-test.v")
+		if err != nil {
+			t.Fatalf("%s tests on %s: %v\n%s", p, c.cpu, err, tail(out, 60))
+		}
+		if p == "kernels" && !strings.Contains(out, "--- PASS: TestExpectedFamily") {
+			t.Fatalf("kernels on %s: TestExpectedFamily did not pass (family %s expected):\n%s", c.cpu, c.family, tail(out, 40))
+		}
+		t.Logf("%s tests on %s: pass in %.0fs", p, c.cpu, time.Since(start).Seconds())
+	}
+	edge := filepath.Join(c.target.binDir, "edge")
+	out, err := emulate(c.target, c.cpu, root, nil, edge, "info")
+	if err != nil || !strings.Contains(out, "In use: "+c.family+" ") {
+		t.Fatalf("edge info on %s: err=%v, want family %s:\n%s", c.cpu, err, c.family, out)
+	}
+	out, err = emulate(c.target, c.cpu, root, nil, edge, "bench", "-kinds", "int8,chain", "-shapes", "128x8", "-batches", "1,5", "-iters", "3")
+	if err != nil || !regexp.MustCompile(`(?m)^\s+`+c.family+`\s+chain\s`).MatchString(out) {
+		t.Fatalf("edge bench on %s: err=%v, want %s rows:\n%s", c.cpu, err, c.family, out)
+	}
+	// Forcing the plain family works; forcing one the CPU lacks is a
+	// clear error (exit status 2), never an illegal instruction.
+	out, err = emulate(c.target, c.cpu, root, []string{"EDGE_KERNELS=generic"}, edge, "info")
+	if err != nil || !strings.Contains(out, "In use: generic") {
+		t.Fatalf("EDGE_KERNELS=generic edge info on %s: err=%v:\n%s", c.cpu, err, out)
+	}
+	out, err = emulate(c.target, c.cpu, root, []string{"EDGE_KERNELS=" + c.lacks}, edge, "info")
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || !strings.Contains(out, c.lacks) {
+		t.Fatalf("EDGE_KERNELS=%s on %s: want exit status 2 naming the family, got err=%v:\n%s", c.lacks, c.cpu, err, out)
 	}
 }
 

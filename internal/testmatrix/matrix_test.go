@@ -25,7 +25,7 @@
 //	                                     to 7 min (see puregoSkipped)
 //	  TestCrossBuilds    15 s / 10 min   the standard library for 6 more targets
 //	  TestRace            3 s / 1.5 min  a race-instrumented standard library
-//	  TestARMMatrix      16 min          6 CPUs under qemu-user
+//	  TestARMMatrix       8 to 13 min    6 CPUs under qemu-user
 //	  TestARM64Words      6 s / 1.5 min  an arm64 build, Debian's objdump
 //	  TestRelease        15 s / 1.5 min  four -trimpath builds, qemu-user
 //
