@@ -197,20 +197,24 @@ func TrainRate(kind string, batch, threads int, minTime time.Duration, rng *rand
 		el := time.Since(t0)
 		return float64(cfg.Epochs*len(x)/win) / el.Seconds(), el, nil
 	}
+	var sized float64
 	for {
-		_, el, err := run()
+		r, el, err := run()
 		if err != nil {
 			return 0, 0, err
 		}
+		sized = r
 		if el >= minTime/5 || cfg.Epochs > 1<<12 {
 			break
 		}
 		cfg.Epochs *= 2
 	}
-	runs := 5
 	if minTime < 50*time.Millisecond {
-		runs = 1 // a smoke run (tests, emulators): no median
+		// A smoke run (tests, emulators): no median, and the last sizing
+		// run is as good a single run as another one would be.
+		return sized, m.MACs(), nil
 	}
+	const runs = 5
 	rates := make([]float64, runs)
 	for i := range rates {
 		if rates[i], _, err = run(); err != nil {

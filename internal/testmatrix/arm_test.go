@@ -9,9 +9,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 // armTarget is one way of building for ARM.
@@ -27,12 +31,19 @@ type armCase struct {
 	target *armTarget
 	cpu    string
 	family string
-	lacks  string // a family this CPU lacks, which forcing must refuse
+	lacks  string   // a family this CPU lacks, which forcing must refuse
+	pkgs   []string // the packages whose tests run on this CPU
+	pin    []string // taskset -c CORE, when the case runs pinned
 }
 
 // packages whose tests run under emulation; testdata is read relative to
 // each package directory.
 var armPackages = []string{"kernels", "model", "quant", "bench", "cmd/edge"}
+
+// kernelsOnly is for a CPU that gets the same binary and the same kernel
+// family as another case: only the kernels (whose code depends on the CPU)
+// run again; model, quant, bench and cmd/edge would run the same code.
+var kernelsOnly = []string{"kernels"}
 
 func lookQemu(t *testing.T, name string) string {
 	t.Helper()
@@ -55,13 +66,61 @@ func buildARM(t *testing.T, tg *armTarget) {
 	run(t, env, "build", "-trimpath", "-o", filepath.Join(tg.binDir, "edge"), "./cmd/edge")
 }
 
-// emulate runs a binary under qemu-user with the given CPU model.
-func emulate(tg *armTarget, cpu, dir string, env []string, args ...string) (string, error) {
-	cmd := exec.Command(tg.qemu, append([]string{"-cpu", cpu}, args...)...)
+// emulate runs a binary under qemu-user with the case's CPU model, on the
+// case's core if it is pinned.
+func emulate(c armCase, dir string, env []string, args ...string) (string, error) {
+	argv := append(append(slices.Clone(c.pin), c.target.qemu, "-cpu", c.cpu), args...)
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = dir
-	cmd.Env = append(append(os.Environ(), "QEMU_CPU="+cpu), env...)
+	cmd.Env = append(append(os.Environ(), "QEMU_CPU="+c.cpu), env...)
 	out, err := cmd.CombinedOutput()
 	return string(out), err
+}
+
+// armCores returns the cores the cases run on, one case at a time on each,
+// and the taskset command that pins a case to its core. Emulated, a Go
+// binary sees every core of the host, so training (4 threads' worth of
+// spinning pool workers when two cases share 2 cores) burns a third of the
+// 32-bit cases' CPU time waiting; pinned, it sees one core and trains on
+// one thread by default: cmd/edge's tests on ARM1176 take 106 s instead of
+// 166 s, bench's 34 s instead of 49 s. The pool's threads still run under
+// emulation in bench's TestTrainRows (1 and 2 threads). Without taskset or
+// /proc/self/status, the cases run unpinned, GOMAXPROCS at a time.
+func armCores() (cores []int, taskset string) {
+	ts, err := exec.LookPath("taskset")
+	status, err2 := os.ReadFile("/proc/self/status")
+	if err == nil && err2 == nil {
+		for _, l := range strings.Split(string(status), "\n") {
+			if v, ok := strings.CutPrefix(l, "Cpus_allowed_list:"); ok {
+				if cores = cpuList(strings.TrimSpace(v)); len(cores) > 0 {
+					return cores, ts
+				}
+			}
+		}
+	}
+	return make([]int, runtime.GOMAXPROCS(0)), ""
+}
+
+// cpuList parses a list of CPUs such as "0-3,6"; nil if it is malformed.
+func cpuList(s string) []int {
+	var cpus []int
+	for _, r := range strings.Split(s, ",") {
+		lo, hi, isRange := strings.Cut(r, "-")
+		a, err := strconv.Atoi(lo)
+		if err != nil {
+			return nil
+		}
+		b := a
+		if isRange {
+			if b, err = strconv.Atoi(hi); err != nil || b < a {
+				return nil
+			}
+		}
+		for i := a; i <= b; i++ {
+			cpus = append(cpus, i)
+		}
+	}
+	return cpus
 }
 
 // TestARMMatrix runs the kernel, bench and command tests under qemu-user
@@ -70,57 +129,87 @@ func emulate(tg *armTarget, cpu, dir string, env []string, args ...string) (stri
 // and ARMv7 (Cortex-A7, GOARM=7), which run pure Go. Each run asserts the
 // family that was detected and used (EDGE_EXPECT_FAMILY), and edge info and
 // edge bench run on each emulated CPU.
+//
+// Every (binary, family) pair runs the tests of all armPackages: armv6,
+// armv7, A72 (neon) and A76 (neondot). A53 and max would run the same code
+// of this module as A72 and A76, so they run the kernels' tests only
+// (kernelsOnly), plus edge info, bench and the forcing checks. The cases
+// run one per core (armCores), started slowest first so that none of the
+// long 32-bit runs (pure-Go float code under emulation, 3 to 5 min each)
+// is left to run alone at the end.
 func TestARMMatrix(t *testing.T) {
 	skipShort(t, "the ARM test matrix under qemu-user")
+	needMatrix(t, "the ARM test matrix under qemu-user", "8 to 13 min on 2 cores")
 	a64 := &armTarget{name: "arm64", env: []string{"GOARCH=arm64"}, qemu: lookQemu(t, "qemu-aarch64")}
 	v6 := &armTarget{name: "armv6", env: []string{"GOARCH=arm", "GOARM=6"}, qemu: lookQemu(t, "qemu-arm")}
 	v7 := &armTarget{name: "armv7", env: []string{"GOARCH=arm", "GOARM=7"}, qemu: v6.qemu}
 	for _, tg := range []*armTarget{a64, v6, v7} {
 		buildARM(t, tg)
 	}
-	cases := []armCase{
-		{a64, "cortex-a53", "neon", "neondot"},
-		{a64, "cortex-a72", "neon", "neondot"},
-		{a64, "cortex-a76", "neondot", "avx2"},
-		{a64, "max", "neondot", "avx512"},
-		{v6, "arm1176", "generic", "neon"},
-		{v7, "cortex-a7", "generic", "neon"},
+	cases := []armCase{ // slowest first
+		{target: v6, cpu: "arm1176", family: "generic", lacks: "neon", pkgs: armPackages},
+		{target: v7, cpu: "cortex-a7", family: "generic", lacks: "neon", pkgs: armPackages},
+		{target: a64, cpu: "cortex-a72", family: "neon", lacks: "neondot", pkgs: armPackages},
+		{target: a64, cpu: "cortex-a76", family: "neondot", lacks: "avx2", pkgs: armPackages},
+		{target: a64, cpu: "cortex-a53", family: "neon", lacks: "neondot", pkgs: kernelsOnly},
+		{target: a64, cpu: "max", family: "neondot", lacks: "avx512", pkgs: kernelsOnly},
 	}
 	root := moduleRoot(t)
+	// t.Parallel would start the cases in no set order; taking the free
+	// cores in the order of cases starts them slowest first, one per core.
+	cores, taskset := armCores()
+	free := make(chan int, len(cores))
+	for _, core := range cores {
+		free <- core
+	}
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	for _, c := range cases {
-		t.Run(c.target.name+"/"+c.cpu, func(t *testing.T) {
-			t.Parallel()
-			for _, p := range armPackages {
-				bin := filepath.Join(c.target.binDir, strings.ReplaceAll(p, "/", "_")+".test")
-				out, err := emulate(c.target, c.cpu, filepath.Join(root, p), []string{"EDGE_EXPECT_FAMILY=" + c.family},
-					bin, "-test.count=1", "-test.v")
-				if err != nil {
-					t.Fatalf("%s tests on %s: %v\n%s", p, c.cpu, err, tail(out, 60))
-				}
-				if p == "kernels" && !strings.Contains(out, "--- PASS: TestExpectedFamily") {
-					t.Fatalf("kernels on %s: TestExpectedFamily did not pass (family %s expected):\n%s", c.cpu, c.family, tail(out, 40))
-				}
-			}
-			edge := filepath.Join(c.target.binDir, "edge")
-			out, err := emulate(c.target, c.cpu, root, nil, edge, "info")
-			if err != nil || !strings.Contains(out, "In use: "+c.family+" ") {
-				t.Fatalf("edge info on %s: err=%v, want family %s:\n%s", c.cpu, err, c.family, out)
-			}
-			out, err = emulate(c.target, c.cpu, root, nil, edge, "bench", "-kinds", "int8,chain", "-shapes", "128x8", "-batches", "1,5", "-iters", "3")
-			if err != nil || !regexp.MustCompile(`(?m)^\s+`+c.family+`\s+chain\s`).MatchString(out) {
-				t.Fatalf("edge bench on %s: err=%v, want %s rows:\n%s", c.cpu, err, c.family, out)
-			}
-			// Forcing the plain family works; forcing one the CPU lacks is a
-			// clear error (exit status 2), never an illegal instruction.
-			out, err = emulate(c.target, c.cpu, root, []string{"EDGE_KERNELS=generic"}, edge, "info")
-			if err != nil || !strings.Contains(out, "In use: generic") {
-				t.Fatalf("EDGE_KERNELS=generic edge info on %s: err=%v:\n%s", c.cpu, err, out)
-			}
-			out, err = emulate(c.target, c.cpu, root, []string{"EDGE_KERNELS=" + c.lacks}, edge, "info")
-			if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || !strings.Contains(out, c.lacks) {
-				t.Fatalf("EDGE_KERNELS=%s on %s: want exit status 2 naming the family, got err=%v:\n%s", c.lacks, c.cpu, err, out)
-			}
-		})
+		core := <-free
+		if taskset != "" {
+			c.pin = []string{taskset, "-c", strconv.Itoa(core)}
+		}
+		wg.Add(1)
+		go func() {
+			defer func() { free <- core; wg.Done() }()
+			t.Run(c.target.name+"/"+c.cpu, func(t *testing.T) { armRun(t, root, c) })
+		}()
+	}
+}
+
+// armRun runs one case of TestARMMatrix.
+func armRun(t *testing.T, root string, c armCase) {
+	for _, p := range c.pkgs {
+		bin := filepath.Join(c.target.binDir, strings.ReplaceAll(p, "/", "_")+".test")
+		start := time.Now()
+		out, err := emulate(c, filepath.Join(root, p), []string{"EDGE_EXPECT_FAMILY=" + c.family},
+			bin, "-test.count=1", "-test.v")
+		if err != nil {
+			t.Fatalf("%s tests on %s: %v\n%s", p, c.cpu, err, tail(out, 60))
+		}
+		if p == "kernels" && !strings.Contains(out, "--- PASS: TestExpectedFamily") {
+			t.Fatalf("kernels on %s: TestExpectedFamily did not pass (family %s expected):\n%s", c.cpu, c.family, tail(out, 40))
+		}
+		t.Logf("%s tests on %s: pass in %.0fs", p, c.cpu, time.Since(start).Seconds())
+	}
+	edge := filepath.Join(c.target.binDir, "edge")
+	out, err := emulate(c, root, nil, edge, "info")
+	if err != nil || !strings.Contains(out, "In use: "+c.family+" ") {
+		t.Fatalf("edge info on %s: err=%v, want family %s:\n%s", c.cpu, err, c.family, out)
+	}
+	out, err = emulate(c, root, nil, edge, "bench", "-kinds", "int8,chain", "-shapes", "128x8", "-batches", "1,5", "-iters", "3")
+	if err != nil || !regexp.MustCompile(`(?m)^\s+`+c.family+`\s+chain\s`).MatchString(out) {
+		t.Fatalf("edge bench on %s: err=%v, want %s rows:\n%s", c.cpu, err, c.family, out)
+	}
+	// Forcing the plain family works; forcing one the CPU lacks is a
+	// clear error (exit status 2), never an illegal instruction.
+	out, err = emulate(c, root, []string{"EDGE_KERNELS=generic"}, edge, "info")
+	if err != nil || !strings.Contains(out, "In use: generic") {
+		t.Fatalf("EDGE_KERNELS=generic edge info on %s: err=%v:\n%s", c.cpu, err, out)
+	}
+	out, err = emulate(c, root, []string{"EDGE_KERNELS=" + c.lacks}, edge, "info")
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 || !strings.Contains(out, c.lacks) {
+		t.Fatalf("EDGE_KERNELS=%s on %s: want exit status 2 naming the family, got err=%v:\n%s", c.lacks, c.cpu, err, out)
 	}
 }
 
@@ -138,6 +227,7 @@ func tail(s string, lines int) string {
 // aarch64-linux-gnu-objdump, to the instruction in its comment.
 func TestARM64Words(t *testing.T) {
 	skipShort(t, "the arm64 WORD encoding check")
+	needMatrix(t, "the arm64 WORD encoding check", "6 s with a warm build cache, 1.5 min with a cold one")
 	objdump, err := exec.LookPath("aarch64-linux-gnu-objdump")
 	if err != nil {
 		t.Skip("SKIPPED: aarch64-linux-gnu-objdump not found, so the WORD encodings were NOT checked. Install Debian's binutils-aarch64-linux-gnu; .ci/run does.")
@@ -231,4 +321,14 @@ func readLines(path string) ([]string, error) {
 		out = append(out, sc.Text())
 	}
 	return out, sc.Err()
+}
+
+func TestCPUList(t *testing.T) {
+	for in, want := range map[string][]int{
+		"0-1": {0, 1}, "0,2-3": {0, 2, 3}, "5": {5}, "": nil, "1-0": nil, "0-x": nil, "a": nil,
+	} {
+		if got := cpuList(in); !slices.Equal(got, want) {
+			t.Errorf("cpuList(%q) = %v, want %v", in, got, want)
+		}
+	}
 }

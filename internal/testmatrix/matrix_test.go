@@ -2,16 +2,44 @@
 
 // Package testmatrix runs the parts of the test suite that need another
 // build of the module: the purego build (no assembly), every kernel family
-// forced through EDGE_KERNELS, and vet and builds for other architectures.
-// They run under plain `go test ./...`, so that the README's one test
-// command covers everything; -short skips them, loudly.
+// forced through EDGE_KERNELS, vet and builds for other architectures, the
+// race detector, the ARM matrix under qemu-user, the arm64 WORD encodings
+// and the release build.
+//
+// Plain `go test ./...`, the README's command, must stay well under Go's
+// 10-minute default on 2 cores, so the expensive checks here are opt-in:
+// they run only with EDGE_MATRIX=1 (MatrixVar) and otherwise skip, saying
+// what did not run and how to run it (go test -v shows it). .ci/run sets
+// it and runs each of them as its own step with its own time budget, so
+// CI never skips them. The split, from timings on a 2-core VM with a warm
+// build cache / a cold one:
+//
+//	in the default run (cheap; Go only):
+//	  TestGenerated       2 s / 14 s     the committed assembly is the generator's
+//	  TestForcedFamilies  8 s / 14 s     each EDGE_KERNELS family this CPU has
+//	  TestCIRunsMatrix    0 s            .ci/run runs every EDGE_MATRIX test
+//	with EDGE_MATRIX=1 only:
+//	  TestPurego         35 s / 2 min    the tag also changes the standard
+//	                                     library's crypto and all that imports
+//	                                     it; the whole suite's tests took 4.5
+//	                                     to 7 min (see puregoSkipped)
+//	  TestCrossBuilds    15 s / 10 min   the standard library for 6 more targets
+//	  TestRace            3 s / 1.5 min  a race-instrumented standard library
+//	  TestARMMatrix       8 to 13 min    6 CPUs under qemu-user
+//	  TestARM64Words      6 s / 1.5 min  an arm64 build, Debian's objdump
+//	  TestRelease        15 s / 1.5 min  four -trimpath builds, qemu-user
+//
+// The default run is then about 2 minutes on 2 cores (4 from a cold
+// cache), all of it the packages' own tests. -short skips everything here.
 package testmatrix
 
 import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 
@@ -58,6 +86,42 @@ func skipShort(t *testing.T, what string) {
 	}
 }
 
+// MatrixVar names the environment variable that turns on the slow checks.
+const MatrixVar = "EDGE_MATRIX"
+
+// matrixTests are the tests MatrixVar gates. .ci/run runs each of them
+// (TestCIRunsMatrix checks that it names them all).
+var matrixTests = []string{"TestPurego", "TestCrossBuilds", "TestRace", "TestARMMatrix", "TestARM64Words", "TestRelease"}
+
+// needMatrix skips the test, loudly, unless EDGE_MATRIX=1.
+func needMatrix(t *testing.T, what, cost string) {
+	t.Helper()
+	if !slices.Contains(matrixTests, t.Name()) {
+		t.Fatalf("%s is gated by %s but not listed in matrixTests, so CI would not run it", t.Name(), MatrixVar)
+	}
+	if os.Getenv(MatrixVar) != "1" {
+		t.Skipf("SKIPPED: %s did NOT run (%s). It runs with %s=1: %s=1 go test -timeout 30m -run '^%s$' ./internal/testmatrix (.ci/run always runs it)",
+			what, cost, MatrixVar, MatrixVar, t.Name())
+	}
+}
+
+// TestCIRunsMatrix checks that .ci/run runs every EDGE_MATRIX test, so
+// that gating a test never means CI skips it.
+func TestCIRunsMatrix(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(moduleRoot(t), ".ci", "run"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), MatrixVar+"=1") {
+		t.Errorf(".ci/run does not set %s=1", MatrixVar)
+	}
+	for _, name := range matrixTests {
+		if !regexp.MustCompile(`\b` + name + `\b`).Match(b) {
+			t.Errorf(".ci/run does not run %s, so CI would skip it", name)
+		}
+	}
+}
+
 // run runs the go command in the module root with extra environment and
 // fails the test with its output on error.
 func run(t *testing.T, env []string, args ...string) string {
@@ -72,12 +136,34 @@ func run(t *testing.T, env []string, args ...string) string {
 	return string(out)
 }
 
-// TestPurego runs the whole suite built with -tags purego: no assembly, the
-// Generic family only.
+// puregoSkipped are the packages whose tests TestPurego does not rerun
+// with -tags purego. The tag changes the files of kernels and kernels/asm
+// only; demo and train have no assembly and no tagged files, and their
+// tests are 6 of the purego run's 7 CPU-minutes (float32 training with the
+// generic kernels). Their code still runs on the generic kernels in the
+// purego run of cmd/edge (edge demo, train, eval) and on 32-bit ARM in
+// TestARMMatrix, and vet compiles their tests with the tag.
+var puregoSkipped = []string{"demo", "train"}
+
+// TestPurego builds the whole suite with -tags purego (no assembly, the
+// Generic family only): vet compiles every package and test, and the tests
+// run for every package but puregoSkipped.
 func TestPurego(t *testing.T) {
 	skipShort(t, "the purego build of the suite")
-	out := run(t, nil, "test", "-tags", "purego", "-count=1", "./...")
-	t.Logf("go test -tags purego ./...:\n%s", out)
+	needMatrix(t, "the purego build of the suite", "35 s with a warm build cache, 2 min with a cold one")
+	run(t, nil, "vet", "-tags", "purego", "./...")
+	var pkgs []string
+	for _, p := range strings.Fields(run(t, nil, "list", "-tags", "purego", "./...")) {
+		rel := strings.TrimPrefix(strings.TrimPrefix(p, "github.com/edgeml/edge"), "/")
+		if !slices.Contains(puregoSkipped, rel) {
+			pkgs = append(pkgs, p)
+		}
+	}
+	if len(pkgs) < 10 {
+		t.Fatalf("go list found %d packages: %v", len(pkgs), pkgs)
+	}
+	out := run(t, nil, append([]string{"test", "-tags", "purego", "-count=1"}, pkgs...)...)
+	t.Logf("go vet -tags purego ./... passed; go test -tags purego (all but %v):\n%s", puregoSkipped, out)
 }
 
 // TestForcedFamilies runs the kernel tests once per supported family with
@@ -109,6 +195,7 @@ func TestForcedFamilies(t *testing.T) {
 // assembly's frame offsets) and builds it for the Raspberry Pi targets.
 func TestCrossBuilds(t *testing.T) {
 	skipShort(t, "cross-architecture vet and builds")
+	needMatrix(t, "vet for amd64, arm64 and arm, and the builds for 6 targets", "15 s with a warm build cache, 10 min with a cold one")
 	for _, target := range []struct{ env []string }{
 		{[]string{"GOOS=linux", "GOARCH=amd64"}},
 		{[]string{"GOOS=linux", "GOARCH=arm64"}},
@@ -161,6 +248,7 @@ func TestGenerated(t *testing.T) {
 // detector (which needs cgo and a C compiler).
 func TestRace(t *testing.T) {
 	skipShort(t, "the race-detector run")
+	needMatrix(t, "the race-detector run of model and kernels", "3 s with a warm build cache, 1.5 min with a cold one")
 	if _, err := exec.LookPath("gcc"); err != nil {
 		t.Skip("SKIPPED: no C compiler, so the race detector did NOT run (it needs cgo)")
 	}

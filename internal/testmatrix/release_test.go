@@ -16,6 +16,7 @@ import (
 // runs edge info and edge bench from each (under qemu-user for ARM).
 func TestRelease(t *testing.T) {
 	skipShort(t, "the release build")
+	needMatrix(t, "the release build (scripts/release.sh, its binaries under qemu-user)", "15 s with a warm build cache, 1.5 min with a cold one")
 	if _, err := exec.LookPath("bash"); err != nil {
 		t.Skip("SKIPPED: bash not found: scripts/release.sh was NOT run")
 	}
