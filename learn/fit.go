@@ -57,6 +57,9 @@ type Options struct {
 	Norm model.NormKind
 	// Float keeps the model in float32 (no int8 copy).
 	Float bool
+	// Quant, if set, replaces the int8 calibration (default: min/max
+	// ranges with 25% headroom, the layers around the code in float32).
+	Quant *quant.Options
 	Log   io.Writer
 	// Progress, if set, follows the training of the final model.
 	Progress func(train.Progress)
@@ -173,7 +176,7 @@ func Fit(s *dataset.Series, opt Options) (*model.Model, *model.Model, *Report, e
 		rep.Elapsed = time.Since(start)
 		return fm, nil, rep, nil
 	}
-	qm, qr, err := Quantize(fm, filled)
+	qm, qr, err := Quantize(fm, filled, opt.Quant)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -473,16 +476,21 @@ func crossResiduals(raw, filled *dataset.Series, so train.SeriesOptions, folds, 
 }
 
 // Quantize returns the int8 copy of a float model learned by Fit, its
-// activation ranges calibrated on the learning rows with headroom, and
-// the scorer's settings carried over (see CarryOver).
-func Quantize(fm *model.Model, filled *dataset.Series) (*model.Model, *quant.Report, error) {
+// activation ranges calibrated on the learning rows (qo; nil: min/max with
+// 25% headroom, the layers around the code in float32), and the
+// scorer's settings carried over (see CarryOver).
+func Quantize(fm *model.Model, filled *dataset.Series, qo *quant.Options) (*model.Model, *quant.Report, error) {
 	calWin, _, err := filled.Windows(fm.Steps, max(1, fm.Steps/4, filled.Len()/4000))
 	if err != nil {
 		return nil, nil, err
 	}
 	// Min/max ranges with headroom: a stream may drift past what the
 	// learning rows showed.
-	qm, qr, err := quant.Quantize(fm, calWin, quant.Options{Method: quant.MinMax, Headroom: 0.25, FloatBottleneck: true})
+	o := quant.Options{Method: quant.MinMax, Headroom: 0.25, FloatBottleneck: true}
+	if qo != nil {
+		o = *qo
+	}
+	qm, qr, err := quant.Quantize(fm, calWin, o)
 	if err != nil {
 		return nil, nil, err
 	}
