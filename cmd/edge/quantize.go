@@ -25,6 +25,7 @@ func cmdQuantize(args []string, stdout, stderr io.Writer) error {
 	channels := fs.String("channels", "", "comma-separated columns, in the model's channel order (default: the model's channel names)")
 	hop := fs.Int("hop", 0, "rows between calibration windows (default: window/4)")
 	maxWindows := fs.Int("max-windows", 4096, "at most this many calibration windows, spread evenly over the file")
+	fs.Bool("impute", true, "ignored, kept so older scripts run: missing values are always imputed (the channel's previous reading) and counted")
 	floatBottleneck := fs.Bool("float-bottleneck", true, "keep the two small layers around the code in float32 (the int8 model's accuracy gains most there, at almost no cost)")
 	var cf csvFlags
 	cf.register(fs)

@@ -70,6 +70,7 @@ func cmdTrain(args []string, stdout, stderr io.Writer) error {
 	threads := fs.Int("threads", runtime.NumCPU(), "threads")
 	name := fs.String("name", "", "model name (default: the data file's base name)")
 	initW := fs.String("init", "auto", "starting weights: auto (start dense ReLU models from PCA, so training begins at the linear baseline), pca or random")
+	fs.Bool("impute", true, "ignored, kept so older scripts run: missing values are always imputed (the channel's previous reading) and counted")
 	quiet := fs.Bool("q", false, "no progress output")
 	var cf csvFlags
 	cf.register(fs)

@@ -93,8 +93,8 @@ func serviceUnderQemu(t *testing.T, out string) {
 	data, model := filepath.Join(dir, "site.csv"), filepath.Join(dir, "site.edge")
 	for _, args := range [][]string{
 		{"synth", "-channels", "4", "-days", "20", "-o", data},
-		{"train", "-q", "--data", data, "--impute", "-o", model, "--window", "32", "--epochs", "3", "--latent", "4", "--hidden", "32", "--variant", "denoising"},
-		{"quantize", model, "--calib", data, "--impute"},
+		{"train", "-q", "--data", data, "-o", model, "--window", "32", "--epochs", "3", "--latent", "4", "--hidden", "32", "--variant", "denoising"},
+		{"quantize", model, "--calib", data},
 	} {
 		if o, err := exec.Command(host, args...).CombinedOutput(); err != nil {
 			t.Fatalf("edge %s: %v\n%s", args[0], err, o)
