@@ -521,6 +521,10 @@ func (r *Report) score(calWin []float32) error {
 
 	// PCA with the model's latent size, fitted on the normalised training
 	// windows, scored with the same capped error and calibrated the same way.
+	// The baselines score whole windows, so their thresholds are set for
+	// the rate at which a window holds at least one of the scorer's false
+	// alarms per row if they were independent: 1-(1-rate)^steps.
+	winRate := 1 - math.Pow(1-anomaly.DefaultAlarmRate, float64(steps))
 	norm := r.Float.Norm
 	trainX := slices.Clone(d.Train.Observed)
 	denoise.ImputeHold(trainX, ch, nil)
@@ -544,7 +548,7 @@ func (r *Report) score(calWin []float32) error {
 	dataset.Normalize(testWin, norm, ch)
 	ps := anomaly.PCAScores(p, testWin, 4)
 	r.TestScores["pca"] = ps
-	r.Scores = append(r.Scores, r.scoreRow("pca", fmt.Sprintf("%d components", c.Latent), ps, pcaTail.Threshold(anomaly.DefaultAlarmRate)))
+	r.Scores = append(r.Scores, r.scoreRow("pca", fmt.Sprintf("%d components", c.Latent), ps, pcaTail.Threshold(winRate)))
 
 	// Rolling z-score: the trail length tuned for AUC on the tuning days,
 	// the threshold calibrated on the normal calibration days.
@@ -573,7 +577,7 @@ func (r *Report) score(calWin []float32) error {
 		return err
 	}
 	r.TestScores["rolling-z"] = zs
-	r.Scores = append(r.Scores, r.scoreRow("rolling z-score", fmt.Sprintf("trail %d", bestTrail), zs, zTail.Threshold(anomaly.DefaultAlarmRate)))
+	r.Scores = append(r.Scores, r.scoreRow("rolling z-score", fmt.Sprintf("trail %d", bestTrail), zs, zTail.Threshold(winRate)))
 
 	// The latent codes of the test windows, for the scatter plot.
 	s, err := r.Int8.NewSession(1)
