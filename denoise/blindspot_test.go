@@ -254,3 +254,49 @@ func TestRiskRanksDenoisers(t *testing.T) {
 		}
 	}
 }
+
+// CrossRisks scores each half with a predictor fitted on the other: its
+// predictor risk is that of a predictor on rows it never saw, so it is
+// close to the true error of a predictor fitted on one half and applied
+// to the other, and its best filter's risk is the filter's true error
+// (within 20%: the noise level is estimated, not given).
+func TestCrossRisksHeldBack(t *testing.T) {
+	const n, c = 4000, 2
+	clean, _ := smoothNoisy(n, c, 0.3, 6)
+	rng := rand.New(rand.NewPCG(3, 3))
+	noisy := make([]float32, len(clean))
+	for i := range noisy {
+		noisy[i] = clean[i] + float32(0.3*rng.NormFloat64())
+	}
+	f, fr, pr, err := CrossRisks(noisy, nil, c, false, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]float32, len(noisy))
+	f.Apply(out, noisy, c, false)
+	if truth := mse(out, clean); math.Abs(fr-truth) > 0.2*truth { // the noise level is estimated here
+		t.Errorf("best filter %s %s: estimated risk %.5f, true error %.5f", f.Name, f.Param, fr, truth)
+	}
+	var truth float64
+	for k := range 2 {
+		a, b := noisy[:n/2*c], noisy[n/2*c:]
+		cb := clean[n/2*c:]
+		if k == 1 {
+			a, b, cb = b, a, clean[:n/2*c]
+		}
+		p, err := FitPredictor(a, nil, c, false, 1, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := make([]float32, len(b))
+		p.Clean(got, b, nil, c)
+		truth += mse(got, cb) / 2
+	}
+	if math.Abs(pr-truth) > 0.15*truth {
+		t.Errorf("predictor: held-back risk %.5f, true held-back error %.5f", pr, truth)
+	}
+	short := noisy[:150*c]
+	if _, _, _, err := CrossRisks(short, nil, c, false, 1); err != nil {
+		t.Errorf("150 rows (in-sample fallback): %v", err)
+	}
+}

@@ -328,8 +328,9 @@ func fitDenoiser(m *model.Model, raw *dataset.Series, normed []float32, rep *Rep
 		return fmt.Errorf("learn: the denoiser: %w", err)
 	}
 	// Each mode keeps the predictor unless a classical filter or the
-	// autoencoder has a clearly lower estimated risk (see denoise.Risk)
-	// on the learning rows.
+	// autoencoder has a clearly lower estimated risk (see denoise.Risk):
+	// the predictor's and the filters' on held-back halves of the learning
+	// rows (denoise.CrossRisks), the autoencoder's on all of them.
 	if err := denoise.Store(m, set); err != nil { // the predictors, for the autoencoder's run below
 		return err
 	}
@@ -338,7 +339,10 @@ func fitDenoiser(m *model.Model, raw *dataset.Series, normed []float32, rep *Rep
 		if mode == denoise.Causal {
 			p, dstF, dstM = set.Causal, &set.CausalFilter, &set.CausalMethod
 		}
-		f, fr, pr := denoise.ChooseFilter(p, normed, miss, c)
+		f, fr, pr, err := denoise.CrossRisks(normed, miss, c, mode == denoise.Causal, peers)
+		if err != nil {
+			return fmt.Errorf("learn: the denoiser: %w", err)
+		}
 		_, bad := denoise.Despiked(p, normed, miss, c)
 		ar := denoise.Risk(func(dst, x []float32) { autoencode(m, mode, dst, x) }, normed, bad, p.Noise, c, 1)
 		rep.DenoiseRisk = append(rep.DenoiseRisk, fmt.Sprintf("%s: predictor %.4g, autoencoder %.4g, best filter %s %s %.4g", mode, pr, ar, f.Name, f.Param, fr))
