@@ -3,6 +3,8 @@ package denoise
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/edgeml/edge/model"
@@ -156,6 +158,12 @@ func TestCleanerMatchesClean(t *testing.T) {
 }
 
 func TestPredictingPushAllocatesNothing(t *testing.T) {
+	for _, method := range []string{MethodPredictor, MethodBlend} {
+		t.Run(method, func(t *testing.T) { predictingAllocs(t, method) })
+	}
+}
+
+func predictingAllocs(t *testing.T, method string) {
 	const c = 4
 	_, noisy := smoothNoisy(2000, c, 0.2, 3)
 	ImputeHold(noisy, c, nil)
@@ -163,6 +171,9 @@ func TestPredictingPushAllocatesNothing(t *testing.T) {
 	var set Settings
 	set.Centred, _ = FitPredictor(noisy, nil, c, false, 1, 3)
 	set.Causal, _ = FitPredictor(noisy, nil, c, true, 1, 3)
+	set.CentredFilter, set.CausalFilter = Median(9).Spec, Median(9).Spec
+	set.CentredBlend, set.CausalBlend = []float32{0.5, 0.5, 0.5, 0.5}, []float32{0.5, 0.5, 0.5, 0.5}
+	set.Method = method
 	if err := Store(m, set); err != nil {
 		t.Fatal(err)
 	}
@@ -268,10 +279,11 @@ func TestCrossRisksHeldBack(t *testing.T) {
 	for i := range noisy {
 		noisy[i] = clean[i] + float32(0.3*rng.NormFloat64())
 	}
-	f, fr, pr, err := CrossRisks(noisy, nil, c, false, 1)
+	ch, err := CrossRisks(noisy, nil, c, false, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
+	f, fr, pr := ch.Filter, ch.FilterRisk, ch.PredictorRisk
 	out := make([]float32, len(noisy))
 	f.Apply(out, noisy, c, false)
 	if truth := mse(out, clean); math.Abs(fr-truth) > 0.2*truth { // the noise level is estimated here
@@ -296,7 +308,119 @@ func TestCrossRisksHeldBack(t *testing.T) {
 		t.Errorf("predictor: held-back risk %.5f, true held-back error %.5f", pr, truth)
 	}
 	short := noisy[:150*c]
-	if _, _, _, err := CrossRisks(short, nil, c, false, 1); err != nil {
+	if _, err := CrossRisks(short, nil, c, false, 1); err != nil {
 		t.Errorf("150 rows (in-sample fallback): %v", err)
+	}
+}
+
+// The blend's risk is quadratic in each channel's weight: at weight 1 it
+// is the predictor's risk, at 0 the filter's, and the chosen weights are
+// never worse than either; on held-back rows the blend of a predictor and
+// a filter whose errors differ is closer to the clean signal than both.
+func TestCrossRisksBlend(t *testing.T) {
+	const n, c = 4000, 3
+	clean, _ := smoothNoisy(n, c, 0.3, 6)
+	rng := rand.New(rand.NewPCG(5, 5))
+	noisy := make([]float32, len(clean))
+	for i := range noisy {
+		noisy[i] = clean[i] + float32(0.3*rng.NormFloat64())
+	}
+	ch, err := CrossRisks(noisy, nil, c, false, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ch.BlendRisk > min(ch.PredictorRisk, ch.FilterRisk)+1e-9 {
+		t.Errorf("blend risk %.6f above the predictor's %.6f or the filter's %.6f", ch.BlendRisk, ch.PredictorRisk, ch.FilterRisk)
+	}
+	// Weight 1 and 0 reproduce the predictor's and the filter's Risk.
+	p, err := FitPredictor(noisy, nil, c, false, 1, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := make([]blendStat, c)
+	addBlendStats(st, p, ch.Filter, noisy, nil, c)
+	var r1, r0 float64
+	k := 0
+	for q := range st {
+		r1 += st[q].risk(1)
+		r0 += st[q].risk(0)
+		k += st[q].k
+	}
+	pr, f, rs := filterRisks(p, noisy, nil, c, true)
+	fr := rs[slices.IndexFunc(f, func(x Filter) bool { return x.Name == ch.Filter.Name && x.Param == ch.Filter.Param })]
+	if math.Abs(r1/float64(k)-pr) > 1e-6*math.Abs(pr) || math.Abs(r0/float64(k)-fr) > 1e-6*math.Abs(fr) {
+		t.Errorf("weight 1: %.7f, Risk %.7f; weight 0: %.7f, filter's Risk %.7f", r1/float64(k), pr, r0/float64(k), fr)
+	}
+	for q, w := range ch.Blend {
+		if !(w >= 0 && w <= 1) {
+			t.Fatalf("channel %d: weight %v", q, w)
+		}
+	}
+}
+
+// TestBlenderMatchesBlend streams rows through a denoiser that blends
+// and compares with the whole-series Blend, bit for bit, in both modes.
+func TestBlenderMatchesBlend(t *testing.T) {
+	const n, c = 400, 3
+	_, noisy := smoothNoisy(n, c, 0.2, 5)
+	ImputeHold(noisy, c, nil)
+	m := &model.Model{Steps: 4, Channels: c, Norm: model.Normalization{Kind: model.NormNone}}
+	var set Settings
+	set.Centred, _ = FitPredictor(noisy, nil, c, false, 1, 2)
+	set.Causal, _ = FitPredictor(noisy, nil, c, true, 1, 2)
+	w := []float32{0, 0.3, 1}
+	for _, f := range []Filter{Median(45), MovingAverage(3), SavitzkyGolay(11, 2)} {
+		set.CentredFilter, set.CausalFilter = f.Spec, f.Spec
+		set.CentredBlend, set.CausalBlend = w, w
+		set.CentredMethod, set.CausalMethod = MethodBlend, MethodBlend
+		if err := Store(m, set); err != nil {
+			t.Fatal(err)
+		}
+		for _, mode := range []Mode{Centred, Causal} {
+			got := make([]float32, n*c)
+			lines := 0
+			d, err := New(m, Config{Mode: mode}, func(s *Sample) error {
+				copy(got[(s.Line-1)*c:s.Line*c], s.Values)
+				lines++
+				return nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for r := 0; r < n; r++ {
+				if err := d.Push(stream.Row{Line: r + 1, Values: noisy[r*c : (r+1)*c]}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := d.Close(); err != nil {
+				t.Fatal(err)
+			}
+			p := set.Centred
+			if mode == Causal {
+				p = set.Causal
+			}
+			want := make([]float32, n*c)
+			Blend(want, noisy, nil, c, p, f, w)
+			if lines != n {
+				t.Fatalf("%s %s: %d rows out of %d", f.Name, mode, lines, n)
+			}
+			for i := range want {
+				if got[i] != want[i] {
+					t.Fatalf("%s %s %s: value %d: stream %v, whole series %v", f.Name, f.Param, mode, i, got[i], want[i])
+				}
+			}
+			if lat := d.Latency(); mode == Causal && lat != 0 || mode == Centred && lat != p.Span+max(p.Reach(), f.Spec.W-f.Spec.W/2-1) {
+				t.Errorf("%s %s: latency %d", f.Name, mode, lat)
+			}
+		}
+	}
+	bad := set
+	bad.CentredBlend = []float32{0.5, 2, 0}
+	if err := Store(m, bad); err == nil || !strings.Contains(err.Error(), "blend weight") {
+		t.Errorf("a weight of 2: %v", err)
+	}
+	bad.CentredBlend = []float32{0.5}
+	if err := Store(m, bad); err == nil || !strings.Contains(err.Error(), "blend weights") {
+		t.Errorf("1 weight for 3 channels: %v", err)
 	}
 }

@@ -21,6 +21,9 @@ type cleaner struct {
 	send           func(s *stream.Stream, r int64, values []float32) error
 	atRaw, atClean func(t, ch int) float32
 	skipRaw        func(t, ch int) bool
+	// despiked, if set, is called with each row once it is despiked (its
+	// normalised values).
+	onDespiked func(s *stream.Stream, t int64, clean []float32) error
 }
 
 func newCleaner(p *Predictor, c int, shift, scale []float32, send func(*stream.Stream, int64, []float32) error) *cleaner {
@@ -56,7 +59,9 @@ func (k *cleaner) push(s *stream.Stream, n int64, x []float32, miss []bool) erro
 		lag = int64(k.p.Span)
 	}
 	for ; k.despiked <= n-lag; k.despiked++ {
-		k.despike(k.despiked, rows)
+		if err := k.despike(s, k.despiked, rows); err != nil {
+			return err
+		}
 	}
 	reach := int64(0)
 	if !k.p.Causal {
@@ -71,7 +76,7 @@ func (k *cleaner) push(s *stream.Stream, n int64, x []float32, miss []bool) erro
 }
 
 // despike fixes row t's despiked values, n rows being known.
-func (k *cleaner) despike(t int64, n int) {
+func (k *cleaner) despike(s *stream.Stream, t int64, n int) error {
 	slot := int(t%int64(k.cap)) * k.c
 	for ch := 0; ch < k.c; ch++ {
 		med := k.p.runMedian(k.buf, k.atRaw, k.skipRaw, n, int(t), ch)
@@ -82,6 +87,10 @@ func (k *cleaner) despike(t int64, n int) {
 		}
 		k.clean[slot+ch], k.bad[slot+ch] = v, false
 	}
+	if k.onDespiked != nil {
+		return k.onDespiked(s, t, k.clean[slot:slot+k.c])
+	}
+	return nil
 }
 
 // emit estimates and sends row t, n rows being known.
@@ -98,7 +107,9 @@ func (k *cleaner) emit(s *stream.Stream, t int64, n int) error {
 // resets for the next segment.
 func (k *cleaner) finish(s *stream.Stream, n int64) error {
 	for ; k.despiked < n; k.despiked++ {
-		k.despike(k.despiked, int(n))
+		if err := k.despike(s, k.despiked, int(n)); err != nil {
+			return err
+		}
 	}
 	for ; k.sent < n; k.sent++ {
 		if err := k.emit(s, k.sent, int(n)); err != nil {

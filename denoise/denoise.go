@@ -94,6 +94,11 @@ const (
 	// MethodFilter: the mode's classical filter (Settings.CentredFilter,
 	// CausalFilter), where it beat the predictor on the learning rows.
 	MethodFilter = "filter"
+	// MethodBlend: per channel, a weighted mean of the predictor's value
+	// and the mode's classical filter's (Settings.CentredBlend,
+	// CausalBlend: the predictor's weight), where learn found the blend
+	// better than either on held-back learning rows.
+	MethodBlend = "blend"
 )
 
 // Settings are the denoiser's parameters, stored in the model file.
@@ -114,6 +119,10 @@ type Settings struct {
 	// on the learning rows (by Risk).
 	CentredFilter *FilterSpec `json:"centred_filter,omitempty"`
 	CausalFilter  *FilterSpec `json:"causal_filter,omitempty"`
+	// CentredBlend and CausalBlend hold, per channel, the predictor's
+	// weight (0 to 1) in MethodBlend; the filter has the rest.
+	CentredBlend []float32 `json:"centred_blend,omitempty"`
+	CausalBlend  []float32 `json:"causal_blend,omitempty"`
 	// Outlier is the error, in normalised units, beyond which an input
 	// value counts as an outlier in the robust reconstruction. Default:
 	// OutlierSigmas times the model's RMS validation error (from its
@@ -174,18 +183,27 @@ func (s Settings) check(c int) error {
 	for _, mode := range []struct {
 		method string
 		f      *FilterSpec
-	}{{s.CentredMethod, s.CentredFilter}, {s.CausalMethod, s.CausalFilter}} {
+		blend  []float32
+	}{{s.CentredMethod, s.CentredFilter, s.CentredBlend}, {s.CausalMethod, s.CausalFilter, s.CausalBlend}} {
 		switch mode.method {
 		case MethodAutoencoder:
-		case MethodPredictor, MethodFilter:
+		case MethodPredictor, MethodFilter, MethodBlend:
 			if s.Centred == nil || s.Causal == nil {
 				return fmt.Errorf("denoise: method %s, but the model has no predictors (learn it with edge train)", mode.method)
 			}
-			if mode.method == MethodFilter && mode.f == nil {
+			if mode.method != MethodPredictor && mode.f == nil {
 				return fmt.Errorf("denoise: method %s, but the model has no filter for the mode", mode.method)
 			}
+			if mode.method == MethodBlend && len(mode.blend) != c {
+				return fmt.Errorf("denoise: method %s, but the model has %d blend weights for %d channels", mode.method, len(mode.blend), c)
+			}
 		default:
-			return fmt.Errorf("denoise: unknown method %q (%s, %s or %s)", mode.method, MethodPredictor, MethodFilter, MethodAutoencoder)
+			return fmt.Errorf("denoise: unknown method %q (%s, %s, %s or %s)", mode.method, MethodPredictor, MethodBlend, MethodFilter, MethodAutoencoder)
+		}
+		for _, w := range mode.blend {
+			if !(w >= 0 && w <= 1) {
+				return fmt.Errorf("denoise: a blend weight is %v, outside [0, 1]", w)
+			}
 		}
 	}
 	for _, p := range []*Predictor{s.Centred, s.Causal} {
@@ -260,6 +278,7 @@ type Denoiser struct {
 	// classical filter.
 	bs   *cleaner
 	filt *filterer
+	mix  *blender
 }
 
 // New returns a denoiser running model m that calls emit for every
@@ -293,7 +312,7 @@ func New(m *model.Model, cfg Config, emit func(*Sample) error) (*Denoiser, error
 	if err := set.check(m.Channels); err != nil {
 		return nil, err
 	}
-	if method := set.methodOf(cfg.Mode); method == MethodPredictor || method == MethodFilter {
+	if method := set.methodOf(cfg.Mode); method != MethodAutoencoder {
 		return newPredicting(m, cfg.Mode, method, set, sc, emit)
 	}
 	sess, err := m.NewSession(1)
@@ -323,9 +342,9 @@ func New(m *model.Model, cfg Config, emit func(*Sample) error) (*Denoiser, error
 // mode's blind-spot predictor, or its classical filter where learn chose
 // one (MethodFilter).
 func newPredicting(m *model.Model, mode Mode, method string, set Settings, sc stream.Config, emit func(*Sample) error) (*Denoiser, error) {
-	p, f := set.Centred, set.CentredFilter
+	p, f, w := set.Centred, set.CentredFilter, set.CentredBlend
 	if mode == Causal {
-		p, f = set.Causal, set.CausalFilter
+		p, f, w = set.Causal, set.CausalFilter, set.CausalBlend
 	}
 	if method == MethodFilter {
 		d := &Denoiser{mode: mode, steps: 1, hop: 1, ch: m.Channels, emit: emit}
@@ -350,10 +369,18 @@ func newPredicting(m *model.Model, mode Mode, method string, set Settings, sc st
 	}
 	d := &Denoiser{mode: mode, steps: 1, hop: 1, ch: c, emit: emit}
 	d.out.Values = make([]float32, c)
-	d.bs = newCleaner(p, c, shift, scale, func(s *stream.Stream, r int64, v []float32) error {
+	out := func(s *stream.Stream, r int64, v []float32) error {
 		copy(d.out.Values, v)
 		return d.send(s, r, s.RowAt(r), false)
-	})
+	}
+	if method == MethodBlend {
+		d.mix = newBlender(p, *f, w, mode == Causal, c, shift, scale, out)
+		sc.Steps, sc.Hop, sc.History = 1, 1, d.mix.latency()+2
+		var err error
+		d.st, err = stream.New(sc, d)
+		return d, err
+	}
+	d.bs = newCleaner(p, c, shift, scale, out)
 	sc.Steps, sc.Hop, sc.History = 1, 1, d.bs.latency()+2
 	var err error
 	d.st, err = stream.New(sc, d)
@@ -388,6 +415,8 @@ func (d *Denoiser) Latency() int {
 		return d.bs.latency()
 	case d.filt != nil:
 		return d.filt.latency()
+	case d.mix != nil:
+		return d.mix.latency()
 	}
 	if d.mode == Causal {
 		return d.hop - 1
@@ -412,6 +441,8 @@ func (d *Denoiser) Window(s *stream.Stream, end int64, x []float32) error {
 		return d.bs.push(s, end, x, s.MissingRows(end, 1))
 	case d.filt != nil:
 		return d.filt.push(s, end, x)
+	case d.mix != nil:
+		return d.mix.push(s, end, x, s.MissingRows(end, 1))
 	}
 	if err := d.reconstruct(s, end, x); err != nil {
 		return err
@@ -433,6 +464,8 @@ func (d *Denoiser) EndSegment(s *stream.Stream) error {
 		return d.bs.finish(s, s.Len())
 	case d.filt != nil:
 		return d.filt.finish(s, s.Len())
+	case d.mix != nil:
+		return d.mix.finish(s, s.Len())
 	}
 	n := s.Len()
 	defer func() { d.emitted, d.touched = 0, -1 }()

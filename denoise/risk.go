@@ -50,14 +50,15 @@ func Risk(est func(dst, x []float32), x []float32, skip []bool, noise []float32,
 // predictor only when its risk is clearly lower. Where p was fitted on x,
 // its risk is optimistic: CrossRisks compares on held-back rows.
 func ChooseFilter(p *Predictor, x []float32, miss []bool, c int) (best Filter, filterRisk, predictorRisk float64) {
-	predictorRisk, fs, rs := filterRisks(p, x, miss, c)
+	predictorRisk, fs, rs := filterRisks(p, x, miss, c, false)
 	i := bestOf(rs)
 	return fs[i], rs[i], predictorRisk
 }
 
 // filterRisks returns p's risk on x and each classical filter's, in p's
-// mode, with p's noise levels and impulses.
-func filterRisks(p *Predictor, x []float32, miss []bool, c int) (float64, []Filter, []float64) {
+// mode, with p's noise levels and impulses; the filters run over x, or
+// over x despiked by p (onDespiked, as in a blend).
+func filterRisks(p *Predictor, x []float32, miss []bool, c int, onDespiked bool) (float64, []Filter, []float64) {
 	_, bad := p.despike(x, missOrNone(miss, len(x)), c, false)
 	pr := Risk(func(dst, in []float32) { p.Clean(dst, in, miss, c) }, x, bad, p.Noise, c, 1)
 	var fs []Filter
@@ -65,7 +66,14 @@ func filterRisks(p *Predictor, x []float32, miss []bool, c int) (float64, []Filt
 	for _, fam := range []string{"moving-average", "median", "savitzky-golay"} {
 		for _, f := range Classical()[fam] {
 			fs = append(fs, f)
-			rs = append(rs, Risk(func(dst, in []float32) { f.Apply(dst, in, c, p.Causal) }, x, bad, p.Noise, c, 1))
+			apply := func(dst, in []float32) { f.Apply(dst, in, c, p.Causal) }
+			if onDespiked {
+				apply = func(dst, in []float32) {
+					d, _ := p.despike(in, missOrNone(miss, len(in)), c, false)
+					f.Apply(dst, d, c, p.Causal)
+				}
+			}
+			rs = append(rs, Risk(apply, x, bad, p.Noise, c, 1))
 		}
 	}
 	return pr, fs, rs
@@ -85,53 +93,155 @@ func bestOf(rs []float64) int {
 // estimates in-sample.
 const minCrossRows = 200
 
-// CrossRisks estimates the risks of ChooseFilter on held-back rows: a
-// predictor (causal or centred, peers as FitPredictor) is fitted on each
-// half of the normalised rows x and scored, beside each classical filter,
-// on the other half; the risks are the means over both halves. A
-// predictor scored on the rows it was fitted to looks better than it is
-// (its weights follow those rows' noise), which would keep it where a
-// filter does better. With fewer than minCrossRows rows, the predictor
-// is fitted on all of x and scored there.
-func CrossRisks(x []float32, miss []bool, c int, causal bool, peers int) (best Filter, filterRisk, predictorRisk float64, err error) {
+// Choice is what CrossRisks finds for one mode: the classical filter of
+// least estimated risk on the rows the predictor despiked, and the blend of the predictor with it (Blend) of
+// least estimated risk, with the risks of the predictor, the filter and
+// the blend.
+type Choice struct {
+	Filter                               Filter
+	PredictorRisk, FilterRisk, BlendRisk float64
+	// Blend holds, per channel, the predictor's weight (0 to 1); the
+	// filter has the rest.
+	Blend []float32
+}
+
+// CrossRisks estimates the risks of the predictor, of the classical
+// filters (over the rows the predictor despiked) and of blends of the two
+// on held-back rows: a predictor (causal
+// or centred, peers as FitPredictor) is fitted on each half of the
+// normalised rows x and scored, beside each classical filter, on the
+// other half; the risks are the means over both halves. A predictor
+// scored on the rows it was fitted to looks better than it is (its
+// weights follow those rows' noise), which would keep it where a filter
+// does better. Each channel's blend weight minimises the blend's risk,
+// which is quadratic in the weight. With fewer than minCrossRows rows,
+// the predictor is fitted on all of x and scored there.
+func CrossRisks(x []float32, miss []bool, c int, causal bool, peers int) (Choice, error) {
+	type half struct {
+		p      *Predictor
+		x      []float32
+		miss   []bool
+		weight float64
+	}
+	var halves []half
 	n := len(x) / c
 	if n < minCrossRows {
 		p, err := FitPredictor(x, miss, c, causal, 1, peers)
 		if err != nil {
-			return Filter{}, 0, 0, err
+			return Choice{}, err
 		}
-		best, filterRisk, predictorRisk = ChooseFilter(p, x, miss, c)
-		return best, filterRisk, predictorRisk, nil
+		halves = []half{{p, x, miss, 1}}
+	} else {
+		for k := range 2 {
+			lo, hi := 0, n/2 // the rows scored
+			if k == 1 {
+				lo, hi = n/2, n
+			}
+			var fitM, testM []bool
+			if miss != nil {
+				fitM, testM = slices.Concat(miss[:lo*c], miss[hi*c:]), miss[lo*c:hi*c]
+			}
+			p, err := FitPredictor(slices.Concat(x[:lo*c], x[hi*c:]), fitM, c, causal, 1, peers)
+			if err != nil {
+				return Choice{}, err
+			}
+			halves = append(halves, half{p, x[lo*c : hi*c], testM, float64(hi-lo) / float64(n)})
+		}
 	}
-	half := n / 2
+	var ch Choice
 	var fs []Filter
 	var sum []float64
-	for k := range 2 {
-		lo, hi := 0, half // the rows scored
-		if k == 1 {
-			lo, hi = half, n
-		}
-		fitX := slices.Concat(x[:lo*c], x[hi*c:])
-		var fitM, testM []bool
-		if miss != nil {
-			fitM, testM = slices.Concat(miss[:lo*c], miss[hi*c:]), miss[lo*c:hi*c]
-		}
-		p, err := FitPredictor(fitX, fitM, c, causal, 1, peers)
-		if err != nil {
-			return Filter{}, 0, 0, err
-		}
-		pr, f, rs := filterRisks(p, x[lo*c:hi*c], testM, c)
-		w := float64(hi-lo) / float64(n)
-		predictorRisk += w * pr
+	for _, h := range halves {
+		pr, f, rs := filterRisks(h.p, h.x, h.miss, c, true)
+		ch.PredictorRisk += h.weight * pr
 		if sum == nil {
 			fs, sum = f, make([]float64, len(rs))
 		}
 		for i, r := range rs {
-			sum[i] += w * r
+			sum[i] += h.weight * r
 		}
 	}
 	i := bestOf(sum)
-	return fs[i], sum[i], predictorRisk, nil
+	ch.Filter, ch.FilterRisk = fs[i], sum[i]
+	st := make([]blendStat, c)
+	for _, h := range halves {
+		addBlendStats(st, h.p, ch.Filter, h.x, h.miss, c)
+	}
+	ch.Blend = make([]float32, c)
+	var total float64
+	k := 0
+	for q := range st {
+		w := st[q].best()
+		ch.Blend[q] = float32(w)
+		total += st[q].risk(float64(ch.Blend[q]))
+		k += st[q].k
+	}
+	ch.BlendRisk = math.Inf(1)
+	if k > 0 {
+		ch.BlendRisk = total / float64(k)
+	}
+	return ch, nil
+}
+
+// blendStat holds one channel's sums for the risk of w·predictor +
+// (1−w)·filter, with y the noisy value, g the filter's, a the
+// predictor's minus the filter's: Σ(y−g)², Σa(y−g), Σa², Σσ², and
+// Σσ²·divergence of each.
+type blendStat struct {
+	rr, ar, aa, s2, s2dp, s2df float64
+	k                          int
+}
+
+// risk returns the channel's summed risk estimate at weight w.
+func (b *blendStat) risk(w float64) float64 {
+	return b.rr - 2*w*b.ar + w*w*b.aa - b.s2 + 2*(w*b.s2dp+(1-w)*b.s2df)
+}
+
+// best returns the weight in [0, 1] of least risk.
+func (b *blendStat) best() float64 {
+	if !(b.aa > 0) {
+		return 1
+	}
+	return math.Min(1, math.Max(0, (b.ar-(b.s2dp-b.s2df))/b.aa))
+}
+
+// addBlendStats adds the rows x's sums to st: the predictor p and filter
+// f (in p's mode) with one Monte-Carlo probe, the probe Risk uses, so
+// that weight 1 gives p's Risk and 0 the filter's.
+func addBlendStats(st []blendStat, p *Predictor, f Filter, x []float32, miss []bool, c int) {
+	const eps = 1e-3
+	_, bad := p.despike(x, missOrNone(miss, len(x)), c, false)
+	pred, filt := make([]float32, len(x)), make([]float32, len(x))
+	p.Clean(pred, x, miss, c)
+	despike := func(dst, in []float32) {
+		d, _ := p.despike(in, missOrNone(miss, len(in)), c, false)
+		f.Apply(dst, d, c, p.Causal)
+	}
+	despike(filt, x)
+	rng := rand.New(rand.NewPCG(1, 0x72697363))
+	probe, dir := make([]float32, len(x)), make([]float32, len(x))
+	for i := range x {
+		dir[i] = float32(rng.NormFloat64())
+		probe[i] = x[i] + float32(eps*float64(dir[i]))
+	}
+	mp, mf := make([]float32, len(x)), make([]float32, len(x))
+	p.Clean(mp, probe, miss, c)
+	despike(mf, probe)
+	for i, y := range x {
+		if bad[i] {
+			continue
+		}
+		b := &st[i%c]
+		s2 := float64(p.Noise[i%c]) * float64(p.Noise[i%c])
+		a, r := float64(pred[i]-filt[i]), float64(y-filt[i])
+		b.rr += r * r
+		b.ar += a * r
+		b.aa += a * a
+		b.s2 += s2
+		b.s2dp += s2 * float64(dir[i]) * float64(mp[i]-pred[i]) / eps
+		b.s2df += s2 * float64(dir[i]) * float64(mf[i]-filt[i]) / eps
+		b.k++
+	}
 }
 
 // Despiked returns x with p's impulses and missing values (miss, may be

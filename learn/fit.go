@@ -335,32 +335,37 @@ func fitDenoiser(m *model.Model, raw *dataset.Series, normed []float32, rep *Rep
 		return err
 	}
 	for _, mode := range []denoise.Mode{denoise.Centred, denoise.Causal} {
-		p, dstF, dstM := set.Centred, &set.CentredFilter, &set.CentredMethod
+		p, dstF, dstM, dstW := set.Centred, &set.CentredFilter, &set.CentredMethod, &set.CentredBlend
 		if mode == denoise.Causal {
-			p, dstF, dstM = set.Causal, &set.CausalFilter, &set.CausalMethod
+			p, dstF, dstM, dstW = set.Causal, &set.CausalFilter, &set.CausalMethod, &set.CausalBlend
 		}
-		f, fr, pr, err := denoise.CrossRisks(normed, miss, c, mode == denoise.Causal, peers)
+		ch, err := denoise.CrossRisks(normed, miss, c, mode == denoise.Causal, peers)
 		if err != nil {
 			return fmt.Errorf("learn: the denoiser: %w", err)
 		}
 		_, bad := denoise.Despiked(p, normed, miss, c)
 		ar := denoise.Risk(func(dst, x []float32) { autoencode(m, mode, dst, x) }, normed, bad, p.Noise, c, 1)
-		rep.DenoiseRisk = append(rep.DenoiseRisk, fmt.Sprintf("%s: predictor %.4g, autoencoder %.4g, best filter %s %s %.4g", mode, pr, ar, f.Name, f.Param, fr))
-		// Risk estimates lean on the noise estimate: another method
+		f, pr := ch.Filter, ch.PredictorRisk
+		rep.DenoiseRisk = append(rep.DenoiseRisk, fmt.Sprintf("%s: predictor %.4g, autoencoder %.4g, best filter %s %s %.4g, blend of the two %.4g",
+			mode, pr, ar, f.Name, f.Param, ch.FilterRisk, ch.BlendRisk))
+		// Risk estimates lean on the noise estimate: the autoencoder
 		// replaces the predictor only when clearly ahead, by a quarter of
-		// its risk (about 1 dB) and a fiftieth of the noise variance.
+		// its risk (about 1 dB) and a fiftieth of the noise variance. The
+		// blend needs no margin: its weights move from the predictor to
+		// the filter by as much as the held-back rows show.
 		var s2 float64
 		for _, v := range p.Noise {
 			s2 += float64(v) * float64(v)
 		}
 		margin := max(0.25*math.Abs(pr), 0.02*s2/float64(c))
 		switch {
-		case ar < pr-margin && ar <= fr:
+		case ar < pr-margin && ar <= min(ch.FilterRisk, ch.BlendRisk):
 			*dstM = denoise.MethodAutoencoder
 			rep.Filters = append(rep.Filters, fmt.Sprintf("%s: the autoencoder", mode))
-		case fr < pr-margin && f.Spec != nil:
-			*dstF, *dstM = f.Spec, denoise.MethodFilter
-			rep.Filters = append(rep.Filters, fmt.Sprintf("%s: %s %s", mode, f.Name, f.Param))
+		case f.Spec != nil && ch.BlendRisk < pr && slices.ContainsFunc(ch.Blend, func(w float32) bool { return w < 1 }):
+			*dstF, *dstM, *dstW = f.Spec, denoise.MethodBlend, ch.Blend
+			rep.Filters = append(rep.Filters, fmt.Sprintf("%s: the predictor blended with %s %s (predictor's weight %.2f to %.2f)",
+				mode, f.Name, f.Param, slices.Min(ch.Blend), slices.Max(ch.Blend)))
 		}
 	}
 	rep.Denoiser = set.Centred

@@ -19,7 +19,7 @@ func cmdDenoise(args []string, stdout, stderr io.Writer) error {
 	var sf streamFlags
 	sf.register(fs)
 	mode := fs.String("mode", "centred", "centred (each value from the rows on both sides; latency: the model's reach, printed) or causal (from the rows before it; no latency)")
-	method := fs.String("method", "", "predictor (the blind-spot predictors learned with the model; default if the model has them) or autoencoder (overlap-added reconstructions)")
+	method := fs.String("method", "", "force a method on both modes (default: each mode's, as edge train chose it): predictor (the blind-spot predictors learned with the model), blend (the predictor and the classical filter learned with it, weighted per channel), filter (that filter alone) or autoencoder (overlap-added reconstructions)")
 	withInput := fs.Bool("with-input", false, "also write each input value (after imputation), as NAME_in")
 	outlier := fs.Float64("outlier", 0, "--method autoencoder: error (normalised units) beyond which a value is an outlier (default: the model's setting; negative: off)")
 	passes := fs.Int("passes", 0, "--method autoencoder: reconstructions per window (default: the model's setting, 2)")
