@@ -346,7 +346,15 @@ func build(m *model.Model, st map[key]*tensorStats, opt Options, keep map[string
 					}
 				}
 				if !keep[name] {
-					if err := quantizeWeights(&l, inQ); err != nil {
+					err := quantizeWeights(&l, inQ)
+					switch {
+					case errors.Is(err, errBiasRange):
+						// Its input's range is so narrow (a unit that never
+						// fired in calibration, a constant channel) that the
+						// bias has no int32 code: the layer stays float32,
+						// which the report shows.
+						l.QW, l.QScale, l.QB = nil, nil, nil
+					case err != nil:
 						return nil, fmt.Errorf("quant: %s: %w", name, err)
 					}
 				}
@@ -360,6 +368,9 @@ func build(m *model.Model, st map[key]*tensorStats, opt Options, keep map[string
 	}
 	return q, nil
 }
+
+// errBiasRange: a bias has no int32 code at the layer's scales.
+var errBiasRange = errors.New("a bias does not fit int32")
 
 // quantizeWeights replaces l's float weights by int8 ones: symmetric per
 // output channel, the bias in accumulator units of the input encoding in.
@@ -385,7 +396,7 @@ func quantizeWeights(l *model.Layer, in *model.QParams) error {
 		}
 		b := math.RoundToEven(float64(l.B[o]) / (float64(in.Scale) * s))
 		if b > math.MaxInt32 || b < math.MinInt32 {
-			return fmt.Errorf("bias %v of output channel %d does not fit int32 at input scale %g and weight scale %g; keep the layer in float32", l.B[o], o, in.Scale, s)
+			return fmt.Errorf("%w: bias %v of output channel %d at input scale %g and weight scale %g", errBiasRange, l.B[o], o, in.Scale, s)
 		}
 		l.QB[o] = int32(b)
 	}

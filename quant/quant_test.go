@@ -404,3 +404,36 @@ func TestKeepFloatAndOptions(t *testing.T) {
 		t.Errorf("NaN calibration data: %v", err)
 	}
 }
+
+// A layer whose input never moves in calibration (a dead unit, a
+// constant channel) has a bias no int32 code can hold: it stays float32,
+// as the report says, instead of failing the whole model.
+func TestBiasOutOfRangeKeepsLayerFloat(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	data := sensorWindows(rng, 50, 16, 3, 0.1)
+	fm := pcaModel(data, 16, 3, 4, rng)
+	for i := range fm.Decoder[0].W {
+		fm.Decoder[0].W[i] *= 1e-12
+	}
+	for i := range fm.Decoder[0].B {
+		fm.Decoder[0].B[i] *= 1e-12
+	}
+	for i := range fm.Decoder[1].B {
+		fm.Decoder[1].B[i] += 0.5
+	}
+	qm, rep, err := Quantize(fm, data, Options{Method: MinMax})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if qm.Decoder[1].QW != nil || qm.Decoder[1].W == nil || qm.Encoder[0].QW == nil {
+		t.Fatal("decoder.1 not kept in float32 (or others not quantised)")
+	}
+	for _, l := range rep.Layers {
+		if l.Name == "decoder.1" && l.Precision != "float32" {
+			t.Errorf("report lists decoder.1 as %s", l.Precision)
+		}
+	}
+	if g := reconErr(t, qm, data)/reconErr(t, fm, data) - 1; g > 0.05 {
+		t.Errorf("error growth %.1f%%", 100*g)
+	}
+}

@@ -20,6 +20,9 @@ type Options struct {
 	Folds int
 	// Cases, if set, keeps only the cases with these names.
 	Cases []string
+	// LearnRows, if positive, learns from at most this many rows: the
+	// last of each case's learning part (a user with a short history).
+	LearnRows int
 	// Log receives progress lines.
 	Log io.Writer
 	// Edge runs edge's user path on one case; nil: EdgeDefault.
@@ -134,6 +137,9 @@ func runCase(s *Set, c Case, opt Options, cache map[string]*learned) (*CaseResul
 	lp, test, err := s.Load(c)
 	if err != nil {
 		return nil, err
+	}
+	if n := lp.Len(); opt.LearnRows > 0 && n > opt.LearnRows {
+		lp = lp.slice(n-opt.LearnRows, n)
 	}
 	var context *Part
 	if c.File != "" {

@@ -16,6 +16,7 @@ import (
 type realFlags struct {
 	data, sets, cases, variants string
 	perCase                     bool
+	learnRows                   int
 }
 
 func (f *realFlags) register(fs *flag.FlagSet) {
@@ -23,6 +24,7 @@ func (f *realFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.sets, "sets", "", "with --data: comma-separated sets to run (default: all)")
 	fs.StringVar(&f.cases, "cases", "", "with --data: comma-separated cases to run (default: all)")
 	fs.BoolVar(&f.perCase, "per-case", false, "with --data: a line per case and detector")
+	fs.IntVar(&f.learnRows, "learn-rows", 0, "with --data: learn from at most this many rows, the last of each learning part (a short history; default: all)")
 	fs.StringVar(&f.variants, "variants", "", "with --data: also learn these model families from the same rows, each a row of its own: pca, dense, conv, vae (comma-separated)")
 }
 
@@ -54,7 +56,10 @@ func (f *realFlags) run(stdout, stderr io.Writer) error {
 			continue
 		}
 		fmt.Fprintf(stderr, "edge eval: %s: %d cases\n", s.Name, len(s.Cases))
-		opt := realdata.Options{Cases: splitList(f.cases), Log: stderr, Variants: map[string]realdata.EdgeFunc{}}
+		if f.learnRows < 0 {
+			return fmt.Errorf("%w: --learn-rows %d", errUsage, f.learnRows)
+		}
+		opt := realdata.Options{Cases: splitList(f.cases), LearnRows: f.learnRows, Log: stderr, Variants: map[string]realdata.EdgeFunc{}}
 		all := realdata.Variants()
 		for _, v := range splitList(f.variants) {
 			o, ok := all[v]
