@@ -58,7 +58,8 @@ type Options struct {
 	// Float keeps the model in float32 (no int8 copy).
 	Float bool
 	// Quant, if set, replaces the int8 calibration (default: min/max
-	// ranges with 25% headroom, the layers around the code in float32).
+	// ranges with 25% headroom, the layers around the code in float32, the
+	// first layer too where the inputs' ranges are too unequal).
 	Quant *quant.Options
 	Log   io.Writer
 	// Progress, if set, follows the training of the final model.
@@ -486,7 +487,9 @@ func crossResiduals(raw, filled *dataset.Series, so train.SeriesOptions, folds, 
 
 // Quantize returns the int8 copy of a float model learned by Fit, its
 // activation ranges calibrated on the learning rows (qo; nil: min/max with
-// 25% headroom, the layers around the code in float32), and the
+// 25% headroom, the layers around the code in float32, and the first
+// layer too where the input channels' ranges are too unequal for one int8
+// scale: see quant.Options.InputSpread), and the
 // scorer's settings carried over (see CarryOver).
 func Quantize(fm *model.Model, filled *dataset.Series, qo *quant.Options) (*model.Model, *quant.Report, error) {
 	calWin, _, err := filled.Windows(fm.Steps, max(1, fm.Steps/4, filled.Len()/4000))
@@ -495,7 +498,7 @@ func Quantize(fm *model.Model, filled *dataset.Series, qo *quant.Options) (*mode
 	}
 	// Min/max ranges with headroom: a stream may drift past what the
 	// learning rows showed.
-	o := quant.Options{Method: quant.MinMax, Headroom: 0.25, FloatBottleneck: true}
+	o := quant.Options{Method: quant.MinMax, Headroom: 0.25, FloatBottleneck: true, InputSpread: quant.DefaultInputSpread}
 	if qo != nil {
 		o = *qo
 	}

@@ -36,6 +36,9 @@ const (
 	MSE Method = "mse"
 )
 
+// DefaultInputSpread is the InputSpread edge train and edge quantize use.
+const DefaultInputSpread = 16
+
 // Options configure Quantize.
 type Options struct {
 	Method     Method   // default MSE
@@ -52,8 +55,15 @@ type Options struct {
 	// every bit of the window passes through the code, so int8 there costs
 	// the most accuracy for the least speed.
 	FloatBottleneck bool
-	Bins            int // histogram bins (default 2048)
-	Batch           int // windows per calibration call (default 64)
+	// InputSpread, if positive, keeps the encoder's first layer in float32
+	// (so the input is never int8) when the calibration data's widest
+	// channel spans more than this many times the median channel's range,
+	// normalised: one int8 scale for the whole input would leave the
+	// median channel about log2(spread) bits fewer than 8 (16: 4 bits).
+	// One-hot or rarely moving channels beside a continuous one do that.
+	InputSpread float64
+	Bins        int // histogram bins (default 2048)
+	Batch       int // windows per calibration call (default 64)
 }
 
 func (o *Options) defaults() error {
@@ -127,6 +137,17 @@ func Quantize(m *model.Model, data []float32, opt Options) (*model.Model, *Repor
 			}
 		}
 	}
+	var notes []string
+	if sp := inputSpread(m, data); opt.InputSpread > 0 && sp > opt.InputSpread {
+		for i, l := range m.Encoder {
+			if l.Kind != model.Reshape {
+				name := fmt.Sprintf("encoder.%d", i)
+				keep[name] = true
+				notes = append(notes, fmt.Sprintf("%s stays float32: the widest input channel spans %.0f times the median channel's range (limit %g), too wide for one int8 input scale", name, sp, opt.InputSpread))
+				break
+			}
+		}
+	}
 	names := layerNames(m)
 	for k := range keep {
 		if !slices.Contains(names, k) {
@@ -145,7 +166,35 @@ func Quantize(m *model.Model, data []float32, opt Options) (*model.Model, *Repor
 	if err != nil {
 		return nil, nil, err
 	}
+	rep.Notes = notes
 	return q, rep, nil
+}
+
+// inputSpread returns the largest normalised channel range of the
+// calibration windows (each from 0, as the int8 ranges are) over the
+// median of the channels that move; 1 if none does.
+func inputSpread(m *model.Model, data []float32) float64 {
+	c := m.Channels
+	r := make([]float64, c)
+	for i, v := range data {
+		ch := i % c
+		x := float64(v)
+		if m.Norm.Kind != model.NormNone && m.Norm.Kind != "" {
+			x = (x - float64(m.Norm.Shift[ch])) / float64(m.Norm.Scale[ch])
+		}
+		r[ch] = math.Max(r[ch], math.Abs(x))
+	}
+	var moving []float64
+	for _, v := range r {
+		if v > 1e-9 {
+			moving = append(moving, v)
+		}
+	}
+	if len(moving) == 0 {
+		return 1
+	}
+	slices.Sort(moving)
+	return moving[len(moving)-1] / moving[len(moving)/2]
 }
 
 // layerNames lists the layers with weights, as "encoder.<i>"/"decoder.<i>".

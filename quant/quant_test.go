@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -435,5 +436,35 @@ func TestBiasOutOfRangeKeepsLayerFloat(t *testing.T) {
 	}
 	if g := reconErr(t, qm, data)/reconErr(t, fm, data) - 1; g > 0.05 {
 		t.Errorf("error growth %.1f%%", 100*g)
+	}
+}
+
+// One input channel far wider than the others (normalised) keeps the
+// first layer in float32 with InputSpread, and says so; without it, or
+// with channels of like ranges, the first layer is int8.
+func TestInputSpreadKeepsFirstLayerFloat(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	data := sensorWindows(rng, 50, 16, 3, 0.1)
+	fm := pcaModel(data, 16, 3, 4, rng)
+	wide := slices.Clone(data)
+	for i := 0; i < len(wide); i += 3 * 37 { // channel 0 jumps to 400 now and then
+		wide[i] = 400
+	}
+	for _, tc := range []struct {
+		name   string
+		data   []float32
+		spread float64
+		float  bool
+	}{{"like ranges", data, DefaultInputSpread, false}, {"one wide channel", wide, DefaultInputSpread, true}, {"one wide channel, no limit", wide, 0, false}} {
+		qm, rep, err := Quantize(fm, tc.data, Options{Method: MinMax, InputSpread: tc.spread})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := qm.Encoder[0].QW == nil; got != tc.float {
+			t.Errorf("%s: encoder.0 float32 %v, want %v", tc.name, got, tc.float)
+		}
+		if tc.float != (len(rep.Notes) == 1 && strings.Contains(rep.Notes[0], "encoder.0 stays float32")) {
+			t.Errorf("%s: notes %q", tc.name, rep.Notes)
+		}
 	}
 }

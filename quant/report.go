@@ -38,6 +38,8 @@ type Report struct {
 	FloatMSE, Int8MSE float64
 	Growth            float64
 	OutputSQNR        float64
+	// Notes say what Quantize decided by itself (see InputSpread).
+	Notes []string
 }
 
 type pair struct{ sig, noise float64 }
@@ -180,6 +182,9 @@ func (r *Report) WriteTo(w io.Writer) (int64, error) {
 	tw.Flush()
 	fmt.Fprintf(&b, "end to end (normalised units): reconstruction MSE float32 %.5g, int8 %.5g (%+.2f%%); int8 output SQNR %.1f dB against float32\n",
 		r.FloatMSE, r.Int8MSE, 100*r.Growth, r.OutputSQNR)
+	for _, n := range r.Notes {
+		fmt.Fprintf(&b, "note: %s\n", n)
+	}
 	n, err := io.WriteString(w, b.String())
 	return int64(n), err
 }
