@@ -20,15 +20,23 @@ func FuzzSettings(f *testing.F) {
 	set.Causal, _ = FitPredictor(noisy, nil, c, true, 1, 2)
 	valid, _ := json.Marshal(set)
 	f.Add(valid)
+	set.CentredFilter, set.CausalFilter = Median(7).Spec, SavitzkyGolay(9, 2).Spec
+	set.CentredBlend, set.CausalBlend = []float32{0.2, 0.5, 1}, []float32{0, 0.7, 0.4}
+	set.CentredMethod, set.CausalMethod = MethodBlend, MethodFilter
+	blend, _ := json.Marshal(set)
+	f.Add(blend)
 	f.Add([]byte(`{"method": "predictor"}`))
 	f.Add([]byte(`{"method": "autoencoder", "passes": 3}`))
 	f.Fuzz(func(t *testing.T, raw []byte) {
 		m := &model.Model{Steps: 4, Channels: c, Norm: model.Normalization{Kind: model.NormNone}, Apps: map[string]json.RawMessage{AppName: raw}}
 		s, err := Load(m)
-		if err != nil || s.Method != MethodPredictor {
-			return // the autoencoder path needs a real model; its settings were checked by Load
+		if err != nil {
+			return
 		}
 		for _, mode := range []Mode{Centred, Causal} {
+			if s.methodOf(mode) == MethodAutoencoder {
+				continue // it needs a real model; its settings were checked by Load
+			}
 			d, err := New(m, Config{Mode: mode}, func(*Sample) error { return nil })
 			if err != nil {
 				continue
