@@ -76,7 +76,16 @@ func TestPredictorCleans(t *testing.T) {
 
 // TestCleanerMatchesClean streams rows through a predicting denoiser and
 // compares every value with the whole-series Clean, per segment.
+// TestCleanerMatchesClean streams a normalising model's rows, with
+// missing values and two segments, through the predictor and through the
+// blend, and compares with the whole-series functions bit for bit.
 func TestCleanerMatchesClean(t *testing.T) {
+	for _, method := range []string{MethodPredictor, MethodBlend} {
+		t.Run(method, func(t *testing.T) { cleanerMatches(t, method) })
+	}
+}
+
+func cleanerMatches(t *testing.T, method string) {
 	const n, c = 1500, 3
 	_, noisy := smoothNoisy(n, c, 0.2, 2)
 	held := append([]float32(nil), noisy...)
@@ -101,6 +110,10 @@ func TestCleanerMatchesClean(t *testing.T) {
 	if set.Causal, err = FitPredictor(norm(held[:1000*c]), miss[:1000*c], c, true, 1, 2); err != nil {
 		t.Fatal(err)
 	}
+	f := Median(9)
+	set.CentredFilter, set.CausalFilter = f.Spec, f.Spec
+	w := []float32{0.25, 0.6, 1}
+	set.CentredBlend, set.CausalBlend, set.Method = w, w, method
 	if err := Store(m, set); err != nil {
 		t.Fatal(err)
 	}
@@ -141,17 +154,36 @@ func TestCleanerMatchesClean(t *testing.T) {
 		if mode == Causal {
 			p = set.Causal
 		}
+		raw := func(v []float32) { // normalised to raw units, as the stream does
+			for i := range v {
+				v[i] = float32(v[i]*m.Norm.Scale[i%c]) + m.Norm.Shift[i%c]
+			}
+		}
 		for _, b := range bounds {
-			want := make([]float32, (b[1]-b[0])*c)
-			p.Clean(want, norm(held[b[0]*c:b[1]*c]), miss[b[0]*c:b[1]*c], c)
+			x, ms := norm(held[b[0]*c:b[1]*c]), miss[b[0]*c:b[1]*c]
+			want := make([]float32, len(x))
+			p.Clean(want, x, ms, c)
+			raw(want)
+			if method == MethodBlend {
+				despiked, _ := Despiked(p, x, ms, c)
+				filt := make([]float32, len(x))
+				f.Apply(filt, despiked, c, p.Causal)
+				raw(filt)
+				for r := 0; r < len(x)/c; r++ {
+					blendRow(want[r*c:(r+1)*c], want[r*c:(r+1)*c], filt[r*c:(r+1)*c], w)
+				}
+			}
 			for i, v := range want {
-				w := v*m.Norm.Scale[i%c] + m.Norm.Shift[i%c]
-				if g := got[b[0]*c+i]; g != w {
-					t.Fatalf("%s: row %d channel %d: stream %v, whole series %v", mode, b[0]+i/c, i%c, g, w)
+				if g := got[b[0]*c+i]; g != v {
+					t.Fatalf("%s: row %d channel %d: stream %v, whole series %v", mode, b[0]+i/c, i%c, g, v)
 				}
 			}
 		}
-		if mode == Causal && d.Latency() != 0 || mode == Centred && d.Latency() != p.Span+p.Reach() {
+		lat := p.Span + p.Reach()
+		if method == MethodBlend {
+			lat = p.Span + max(p.Reach(), f.Spec.W/2)
+		}
+		if mode == Causal && d.Latency() != 0 || mode == Centred && d.Latency() != lat {
 			t.Errorf("%s: latency %d", mode, d.Latency())
 		}
 	}
