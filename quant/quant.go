@@ -37,7 +37,7 @@ const (
 )
 
 // DefaultInputSpread is the InputSpread edge train and edge quantize use.
-const DefaultInputSpread = 16
+const DefaultInputSpread = 8
 
 // Options configure Quantize.
 type Options struct {
@@ -57,9 +57,10 @@ type Options struct {
 	FloatBottleneck bool
 	// InputSpread, if positive, keeps the encoder's first layer in float32
 	// (so the input is never int8) when the calibration data's widest
-	// channel spans more than this many times the median channel's range,
-	// normalised: one int8 scale for the whole input would leave the
-	// median channel about log2(spread) bits fewer than 8 (16: 4 bits).
+	// channel spans more than this many times the narrowest moving
+	// channel's range, normalised: one int8 scale for the whole input
+	// would leave that channel about log2(spread) bits fewer than 8 (8:
+	// 3 bits).
 	// One-hot or rarely moving channels beside a continuous one do that.
 	InputSpread float64
 	Bins        int // histogram bins (default 2048)
@@ -143,7 +144,7 @@ func Quantize(m *model.Model, data []float32, opt Options) (*model.Model, *Repor
 			if l.Kind != model.Reshape {
 				name := fmt.Sprintf("encoder.%d", i)
 				keep[name] = true
-				notes = append(notes, fmt.Sprintf("%s stays float32: the widest input channel spans %.0f times the median channel's range (limit %g), too wide for one int8 input scale", name, sp, opt.InputSpread))
+				notes = append(notes, fmt.Sprintf("%s stays float32: the widest input channel spans %.0f times the narrowest moving channel's range (limit %g), too wide for one int8 input scale", name, sp, opt.InputSpread))
 				break
 			}
 		}
@@ -172,7 +173,7 @@ func Quantize(m *model.Model, data []float32, opt Options) (*model.Model, *Repor
 
 // inputSpread returns the largest normalised channel range of the
 // calibration windows (each from 0, as the int8 ranges are) over the
-// median of the channels that move; 1 if none does.
+// smallest of the channels that move; 1 if none does.
 func inputSpread(m *model.Model, data []float32) float64 {
 	c := m.Channels
 	r := make([]float64, c)
@@ -193,8 +194,7 @@ func inputSpread(m *model.Model, data []float32) float64 {
 	if len(moving) == 0 {
 		return 1
 	}
-	slices.Sort(moving)
-	return moving[len(moving)-1] / moving[len(moving)/2]
+	return slices.Max(moving) / slices.Min(moving)
 }
 
 // layerNames lists the layers with weights, as "encoder.<i>"/"decoder.<i>".

@@ -26,7 +26,7 @@ func cmdQuantize(args []string, stdout, stderr io.Writer) error {
 	hop := fs.Int("hop", 0, "rows between calibration windows (default: window/4)")
 	maxWindows := fs.Int("max-windows", 4096, "at most this many calibration windows, spread evenly over the file")
 	fs.Bool("impute", true, "ignored, kept so older scripts run: missing values are always imputed (the channel's previous reading) and counted")
-	spread := fs.Float64("input-spread", quant.DefaultInputSpread, "keep the first layer in float32 when the widest input channel spans more than this many times the median channel's range (0: never)")
+	spread := fs.Float64("input-spread", quant.DefaultInputSpread, "keep the first layer in float32 when the widest input channel spans more than this many times the narrowest moving channel's range (0: never)")
 	floatBottleneck := fs.Bool("float-bottleneck", true, "keep the two small layers around the code in float32 (the int8 model's accuracy gains most there, at almost no cost)")
 	var cf csvFlags
 	cf.register(fs)
