@@ -111,6 +111,7 @@ var LabelColumns = []string{
 	"label", "labels", "anomaly", "anomalies", "is_anomaly", "anomaly_label",
 	"outlier", "outliers", "is_outlier", "changepoint", "change_point",
 	"fault", "faults", "attack", "class", "target", "y", "ground_truth",
+	"event", "events", "is_event",
 }
 
 // IsLabelColumn reports whether a column's name (any case) says it holds

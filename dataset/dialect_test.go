@@ -60,6 +60,7 @@ func TestDialects(t *testing.T) {
 			names: []string{"a", "label"}, values: []float32{1, 0}},
 		{name: "label columns kept", in: "time,a,y\n0,1,0\n", opt: CSVOptions{KeepLabels: true}, names: []string{"a", "y"}},
 		{name: "y as a label", in: "time,a,y\n0,1,0\n", names: []string{"a"}, notes: []string{"left out the label-like column y"}},
+		{name: "an event column (GECCO's EVENT)", in: "time,Tp,EVENT\n0,1,0\n", names: []string{"Tp"}, notes: []string{"left out the label-like column EVENT"}},
 		{name: "y as an axis", in: "time,x,y,z,Anomaly\n0,1,2,3,0\n", names: []string{"x", "y", "z"}, notes: []string{"left out the label-like column Anomaly"}},
 	}
 	for _, c := range cases {

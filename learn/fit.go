@@ -85,10 +85,14 @@ type Report struct {
 	// Constant names the channels that hold one value in (almost) every
 	// learning row: whatever they do later will look anomalous.
 	Constant []string
+	// Unsettled names the channels whose level moved across the learning
+	// rows (see unsettledChannels): a trend or a cycle slower than the
+	// rows, whose normal range the rows may not show.
+	Unsettled []string
 	// DenoiseRisk compares, per mode, the estimated error on the learning
 	// rows of the predictor, the autoencoder and the best classical
-	// filter; Filters names the modes that use another method than the
-	// predictor (it was clearly better) and which.
+	// filter, and their blend; Filters names the modes that use another
+	// method than the predictor alone, and which.
 	DenoiseRisk, Filters []string
 }
 
@@ -136,6 +140,10 @@ func Fit(s *dataset.Series, opt Options) (*model.Model, *model.Model, *Report, e
 	rep.Constant = constantChannels(filled)
 	if len(rep.Constant) > 0 {
 		logf("warning: %s held one value in 99%% of the learning rows: whatever they do later will look anomalous; learn from rows that show their normal range", strings.Join(rep.Constant, ", "))
+	}
+	rep.Unsettled = unsettledChannels(filled, rep.Constant)
+	if len(rep.Unsettled) > 0 {
+		logf("warning: %s changed level across the learning rows: they may not show these channels' whole normal range (a trend, or a cycle slower than the rows); learn from a longer stretch, or expect alarms when they move on", strings.Join(rep.Unsettled, ", "))
 	}
 	so, err := seriesOptions(opt, normed, n, c, &norm, rep)
 	if err != nil {
@@ -201,6 +209,41 @@ func constantChannels(s *dataset.Series) []string {
 			top = max(top, counts[v])
 		}
 		if float64(top) >= 0.99*float64(n) {
+			out = append(out, s.Names[ch])
+		}
+	}
+	return out
+}
+
+// unsettledChannels names the channels (but those in skip) whose median
+// over the last quarter of the rows lies more than 3 robust standard
+// deviations (within a quarter, the larger of the two) from the first
+// quarter's, and outside the first quarter's range: a level the rows'
+// start never showed.
+func unsettledChannels(s *dataset.Series, skip []string) []string {
+	c, n := s.Channels(), s.Len()
+	q := n / 4
+	if q < 10 {
+		return nil
+	}
+	var out []string
+	col := make([]float64, q)
+	stats := func(ch, from int) (med, sd, lo, hi float64) {
+		for t := range q {
+			col[t] = float64(s.Values[(from+t)*c+ch])
+		}
+		slices.Sort(col)
+		at := func(p float64) float64 { return col[int(p*float64(q-1))] }
+		return at(0.5), (at(0.75) - at(0.25)) / 1.349, col[0], col[q-1]
+	}
+	for ch := range c {
+		if slices.Contains(skip, s.Names[ch]) {
+			continue
+		}
+		m1, sd1, lo, hi := stats(ch, 0)
+		m4, sd4, _, _ := stats(ch, n-q)
+		sd := max(sd1, sd4, 1e-4*math.Abs(m1), 1e-12)
+		if math.Abs(m4-m1) > 3*sd && (m4 < lo || m4 > hi) {
 			out = append(out, s.Names[ch])
 		}
 	}

@@ -3,6 +3,7 @@ package learn
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -163,5 +164,26 @@ func TestFitShortAndUnivariate(t *testing.T) {
 	}
 	if _, _, _, err := Fit(s, Options{Folds: 1}); err == nil {
 		t.Error("one fold accepted")
+	}
+}
+
+// A channel that trends across the learning rows is named; noise, a
+// cycle the rows hold many times over, and a constant are not.
+func TestUnsettledChannels(t *testing.T) {
+	const n = 800
+	rng := rand.New(rand.NewPCG(4, 4))
+	s := &dataset.Series{Names: []string{"noise", "ramp", "daily", "flat"}, Lines: make([]int, n)}
+	for i := range n {
+		s.Values = append(s.Values,
+			float32(rng.NormFloat64()),
+			float32(0.01*float64(i)+0.3*rng.NormFloat64()),
+			float32(math.Sin(2*math.Pi*float64(i)/50)+0.1*rng.NormFloat64()),
+			5)
+	}
+	if got := unsettledChannels(s, nil); !slices.Equal(got, []string{"ramp"}) {
+		t.Errorf("unsettled: %v, want [ramp]", got)
+	}
+	if got := unsettledChannels(s, []string{"ramp"}); got != nil {
+		t.Errorf("with ramp skipped: %v", got)
 	}
 }

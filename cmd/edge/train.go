@@ -282,10 +282,13 @@ func report(w io.Writer, m *model.Model, rep *learn.Report) {
 	}
 	fmt.Fprintf(w, "\ndenoiser (estimated error per value on the learning rows, normalised units): %s\n", strings.Join(rep.DenoiseRisk, "; "))
 	if len(rep.Filters) > 0 {
-		fmt.Fprintf(w, "  another method beat the blind-spot predictor, so the model uses it: %s\n", strings.Join(rep.Filters, "; "))
+		fmt.Fprintf(w, "  the model cleans with: %s\n", strings.Join(rep.Filters, "; "))
 	}
 	if len(rep.Constant) > 0 {
 		fmt.Fprintf(w, "  warning: %s held one value in 99%% of the learning rows: whatever they do later will look anomalous\n", strings.Join(rep.Constant, ", "))
+	}
+	if len(rep.Unsettled) > 0 {
+		fmt.Fprintf(w, "  warning: %s changed level across the learning rows (a trend, or a cycle slower than the rows): they may not show their whole normal range; learn from a longer stretch, or expect alarms when they move on\n", strings.Join(rep.Unsettled, ", "))
 	}
 }
 
