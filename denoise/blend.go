@@ -56,13 +56,12 @@ func newBlender(p *Predictor, spec FilterSpec, w []float32, causal bool, c int, 
 }
 
 // latency returns how many rows after its arrival a row is emitted: the
-// filter starts on a row once it is despiked.
+// filter starts on a row once it is despiked (centred: Span rows later).
 func (b *blender) latency() int {
-	d := b.k.latency() - b.k.p.Reach()
 	if b.k.p.Causal {
-		d = 0
+		return 0
 	}
-	return max(b.k.latency(), d+b.f.latency())
+	return b.k.p.Span + max(b.k.p.Reach(), b.f.latency())
 }
 
 func (b *blender) push(s *stream.Stream, n int64, x []float32, miss []bool) error {

@@ -298,6 +298,18 @@ func TestRiskRanksDenoisers(t *testing.T) {
 	}
 }
 
+// gaussianNoisy returns smoothNoisy's clean series and it with Gaussian
+// noise of 0.3 alone (no impulses or gaps), seeded.
+func gaussianNoisy(n, c int, seed uint64) (clean, noisy []float32) {
+	clean, _ = smoothNoisy(n, c, 0.3, 6)
+	rng := rand.New(rand.NewPCG(seed, seed))
+	noisy = make([]float32, len(clean))
+	for i := range noisy {
+		noisy[i] = clean[i] + float32(0.3*rng.NormFloat64())
+	}
+	return clean, noisy
+}
+
 // CrossRisks scores each half with a predictor fitted on the other: its
 // predictor risk is that of a predictor on rows it never saw, so it is
 // close to the true error of a predictor fitted on one half and applied
@@ -305,12 +317,7 @@ func TestRiskRanksDenoisers(t *testing.T) {
 // (within 20%: the noise level is estimated, not given).
 func TestCrossRisksHeldBack(t *testing.T) {
 	const n, c = 4000, 2
-	clean, _ := smoothNoisy(n, c, 0.3, 6)
-	rng := rand.New(rand.NewPCG(3, 3))
-	noisy := make([]float32, len(clean))
-	for i := range noisy {
-		noisy[i] = clean[i] + float32(0.3*rng.NormFloat64())
-	}
+	clean, noisy := gaussianNoisy(n, c, 3)
 	ch, err := CrossRisks(noisy, nil, c, false, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -347,16 +354,11 @@ func TestCrossRisksHeldBack(t *testing.T) {
 
 // The blend's risk is quadratic in each channel's weight: at weight 1 it
 // is the predictor's risk, at 0 the filter's, and the chosen weights are
-// never worse than either; on held-back rows the blend of a predictor and
-// a filter whose errors differ is closer to the clean signal than both.
+// never worse than either; and the blend of a predictor and a filter
+// whose errors differ is closer to the clean signal than both.
 func TestCrossRisksBlend(t *testing.T) {
 	const n, c = 4000, 3
-	clean, _ := smoothNoisy(n, c, 0.3, 6)
-	rng := rand.New(rand.NewPCG(5, 5))
-	noisy := make([]float32, len(clean))
-	for i := range noisy {
-		noisy[i] = clean[i] + float32(0.3*rng.NormFloat64())
-	}
+	clean, noisy := gaussianNoisy(n, c, 5)
 	ch, err := CrossRisks(noisy, nil, c, false, 2)
 	if err != nil {
 		t.Fatal(err)
@@ -378,7 +380,7 @@ func TestCrossRisksBlend(t *testing.T) {
 		r0 += st[q].risk(0)
 		k += st[q].k
 	}
-	pr, f, rs := filterRisks(p, noisy, nil, c, true)
+	pr, f, rs := filterRisks(p, noisy, nil, c)
 	fr := rs[slices.IndexFunc(f, func(x Filter) bool { return x.Name == ch.Filter.Name && x.Param == ch.Filter.Param })]
 	if math.Abs(r1/float64(k)-pr) > 1e-6*math.Abs(pr) || math.Abs(r0/float64(k)-fr) > 1e-6*math.Abs(fr) {
 		t.Errorf("weight 1: %.7f, Risk %.7f; weight 0: %.7f, filter's Risk %.7f", r1/float64(k), pr, r0/float64(k), fr)
@@ -387,6 +389,15 @@ func TestCrossRisksBlend(t *testing.T) {
 		if !(w >= 0 && w <= 1) {
 			t.Fatalf("channel %d: weight %v", q, w)
 		}
+	}
+	// Against the clean signal, the blend beats both of its parts.
+	pred, filt, blend := make([]float32, len(noisy)), make([]float32, len(noisy)), make([]float32, len(noisy))
+	p.Clean(pred, noisy, nil, c)
+	despiked, _ := Despiked(p, noisy, nil, c)
+	ch.Filter.Apply(filt, despiked, c, false)
+	Blend(blend, noisy, nil, c, p, ch.Filter, ch.Blend)
+	if eb, ep, ef := mse(blend, clean), mse(pred, clean), mse(filt, clean); eb >= min(ep, ef) {
+		t.Errorf("true error: blend %.6f, predictor %.6f, filter %.6f", eb, ep, ef)
 	}
 }
 

@@ -21,8 +21,8 @@ type cleaner struct {
 	send           func(s *stream.Stream, r int64, values []float32) error
 	atRaw, atClean func(t, ch int) float32
 	skipRaw        func(t, ch int) bool
-	// despiked, if set, is called with each row once it is despiked (its
-	// normalised values).
+	// onDespiked, if set, is called with each row once it is despiked
+	// (its normalised values).
 	onDespiked func(s *stream.Stream, t int64, clean []float32) error
 }
 

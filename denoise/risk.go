@@ -14,18 +14,31 @@ import (
 // missing values, which no Gaussian model describes), noise[ch] being
 // each channel's noise standard deviation.
 func Risk(est func(dst, x []float32), x []float32, skip []bool, noise []float32, c int, seed uint64) float64 {
-	const eps = 1e-3
-	base := make([]float32, len(x))
+	probe, dir := mcProbe(x, seed)
+	base, moved := make([]float32, len(x)), make([]float32, len(x))
 	est(base, x)
+	est(moved, probe)
+	return sure(x, base, moved, dir, skip, noise, c)
+}
+
+// probeEps is the size of the Monte-Carlo probe's step.
+const probeEps = 1e-3
+
+// mcProbe returns x moved by probeEps along a random direction (seeded),
+// and the direction.
+func mcProbe(x []float32, seed uint64) (probe, dir []float32) {
 	rng := rand.New(rand.NewPCG(seed, 0x72697363))
-	probe := make([]float32, len(x))
-	dir := make([]float32, len(x))
+	probe, dir = make([]float32, len(x)), make([]float32, len(x))
 	for i := range x {
 		dir[i] = float32(rng.NormFloat64())
-		probe[i] = x[i] + float32(eps*float64(dir[i]))
+		probe[i] = x[i] + float32(probeEps*float64(dir[i]))
 	}
-	moved := make([]float32, len(x))
-	est(moved, probe)
+	return probe, dir
+}
+
+// sure returns Risk from a denoiser's outputs on x (base) and on the
+// probe (moved) along dir.
+func sure(x, base, moved, dir []float32, skip []bool, noise []float32, c int) float64 {
 	var total float64
 	k := 0
 	for i, v := range x {
@@ -34,7 +47,7 @@ func Risk(est func(dst, x []float32), x []float32, skip []bool, noise []float32,
 		}
 		s2 := float64(noise[i%c]) * float64(noise[i%c])
 		d := float64(base[i] - v)
-		div := float64(dir[i]) * float64(moved[i]-base[i]) / eps
+		div := float64(dir[i]) * float64(moved[i]-base[i]) / probeEps
 		total += d*d - s2 + 2*s2*div
 		k++
 	}
@@ -44,36 +57,27 @@ func Risk(est func(dst, x []float32), x []float32, skip []bool, noise []float32,
 	return total / float64(k)
 }
 
-// ChooseFilter compares, by Risk on the normalised rows x, the predictor
-// p with the windowed classical filters of Classical, in p's mode, and
-// returns the best filter and both risks. The filter should replace the
-// predictor only when its risk is clearly lower. Where p was fitted on x,
-// its risk is optimistic: CrossRisks compares on held-back rows.
-func ChooseFilter(p *Predictor, x []float32, miss []bool, c int) (best Filter, filterRisk, predictorRisk float64) {
-	predictorRisk, fs, rs := filterRisks(p, x, miss, c, false)
-	i := bestOf(rs)
-	return fs[i], rs[i], predictorRisk
-}
-
-// filterRisks returns p's risk on x and each classical filter's, in p's
-// mode, with p's noise levels and impulses; the filters run over x, or
-// over x despiked by p (onDespiked, as in a blend).
-func filterRisks(p *Predictor, x []float32, miss []bool, c int, onDespiked bool) (float64, []Filter, []float64) {
-	_, bad := p.despike(x, missOrNone(miss, len(x)), c, false)
-	pr := Risk(func(dst, in []float32) { p.Clean(dst, in, miss, c) }, x, bad, p.Noise, c, 1)
+// filterRisks returns p's risk on x and each windowed classical filter's
+// (of Classical), in p's mode, with p's noise levels and impulses, the
+// filters running over x despiked by p, as in a blend. x and the probe
+// are despiked once for all the filters.
+func filterRisks(p *Predictor, x []float32, miss []bool, c int) (float64, []Filter, []float64) {
+	m := missOrNone(miss, len(x))
+	dx, bad := p.despike(x, m, c, false)
+	probe, dir := mcProbe(x, 1)
+	dp, _ := p.despike(probe, m, c, false)
+	base, moved := make([]float32, len(x)), make([]float32, len(x))
+	p.Clean(base, x, miss, c)
+	p.Clean(moved, probe, miss, c)
+	pr := sure(x, base, moved, dir, bad, p.Noise, c)
 	var fs []Filter
 	var rs []float64
 	for _, fam := range []string{"moving-average", "median", "savitzky-golay"} {
 		for _, f := range Classical()[fam] {
+			f.Apply(base, dx, c, p.Causal)
+			f.Apply(moved, dp, c, p.Causal)
 			fs = append(fs, f)
-			apply := func(dst, in []float32) { f.Apply(dst, in, c, p.Causal) }
-			if onDespiked {
-				apply = func(dst, in []float32) {
-					d, _ := p.despike(in, missOrNone(miss, len(in)), c, false)
-					f.Apply(dst, d, c, p.Causal)
-				}
-			}
-			rs = append(rs, Risk(apply, x, bad, p.Noise, c, 1))
+			rs = append(rs, sure(x, base, moved, dir, bad, p.Noise, c))
 		}
 	}
 	return pr, fs, rs
@@ -94,9 +98,9 @@ func bestOf(rs []float64) int {
 const minCrossRows = 200
 
 // Choice is what CrossRisks finds for one mode: the classical filter of
-// least estimated risk on the rows the predictor despiked, and the blend of the predictor with it (Blend) of
-// least estimated risk, with the risks of the predictor, the filter and
-// the blend.
+// least estimated risk on the rows the predictor despiked, the blend of
+// the predictor with it (Blend) of least estimated risk, and the risks of
+// the predictor, the filter and the blend.
 type Choice struct {
 	Filter                               Filter
 	PredictorRisk, FilterRisk, BlendRisk float64
@@ -107,10 +111,9 @@ type Choice struct {
 
 // CrossRisks estimates the risks of the predictor, of the classical
 // filters (over the rows the predictor despiked) and of blends of the two
-// on held-back rows: a predictor (causal
-// or centred, peers as FitPredictor) is fitted on each half of the
-// normalised rows x and scored, beside each classical filter, on the
-// other half; the risks are the means over both halves. A predictor
+// on held-back rows: a predictor (causal or centred, peers as
+// FitPredictor) is fitted on each half of the normalised rows x and
+// scored, beside each classical filter, on the other half; the risks are the means over both halves. A predictor
 // scored on the rows it was fitted to looks better than it is (its
 // weights follow those rows' noise), which would keep it where a filter
 // does better. Each channel's blend weight minimises the blend's risk,
@@ -152,7 +155,7 @@ func CrossRisks(x []float32, miss []bool, c int, causal bool, peers int) (Choice
 	var fs []Filter
 	var sum []float64
 	for _, h := range halves {
-		pr, f, rs := filterRisks(h.p, h.x, h.miss, c, true)
+		pr, f, rs := filterRisks(h.p, h.x, h.miss, c)
 		ch.PredictorRisk += h.weight * pr
 		if sum == nil {
 			fs, sum = f, make([]float64, len(rs))
@@ -209,24 +212,16 @@ func (b *blendStat) best() float64 {
 // f (in p's mode) with one Monte-Carlo probe, the probe Risk uses, so
 // that weight 1 gives p's Risk and 0 the filter's.
 func addBlendStats(st []blendStat, p *Predictor, f Filter, x []float32, miss []bool, c int) {
-	const eps = 1e-3
-	_, bad := p.despike(x, missOrNone(miss, len(x)), c, false)
+	m := missOrNone(miss, len(x))
+	dx, bad := p.despike(x, m, c, false)
+	probe, dir := mcProbe(x, 1)
+	dp, _ := p.despike(probe, m, c, false)
 	pred, filt := make([]float32, len(x)), make([]float32, len(x))
-	p.Clean(pred, x, miss, c)
-	despike := func(dst, in []float32) {
-		d, _ := p.despike(in, missOrNone(miss, len(in)), c, false)
-		f.Apply(dst, d, c, p.Causal)
-	}
-	despike(filt, x)
-	rng := rand.New(rand.NewPCG(1, 0x72697363))
-	probe, dir := make([]float32, len(x)), make([]float32, len(x))
-	for i := range x {
-		dir[i] = float32(rng.NormFloat64())
-		probe[i] = x[i] + float32(eps*float64(dir[i]))
-	}
 	mp, mf := make([]float32, len(x)), make([]float32, len(x))
+	p.Clean(pred, x, miss, c)
 	p.Clean(mp, probe, miss, c)
-	despike(mf, probe)
+	f.Apply(filt, dx, c, p.Causal)
+	f.Apply(mf, dp, c, p.Causal)
 	for i, y := range x {
 		if bad[i] {
 			continue
@@ -238,8 +233,8 @@ func addBlendStats(st []blendStat, p *Predictor, f Filter, x []float32, miss []b
 		b.ar += a * r
 		b.aa += a * a
 		b.s2 += s2
-		b.s2dp += s2 * float64(dir[i]) * float64(mp[i]-pred[i]) / eps
-		b.s2df += s2 * float64(dir[i]) * float64(mf[i]-filt[i]) / eps
+		b.s2dp += s2 * float64(dir[i]) * float64(mp[i]-pred[i]) / probeEps
+		b.s2df += s2 * float64(dir[i]) * float64(mf[i]-filt[i]) / probeEps
 		b.k++
 	}
 }
