@@ -359,14 +359,7 @@ func newPredicting(m *model.Model, mode Mode, method string, set Settings, sc st
 		return d, err
 	}
 	c := m.Channels
-	shift, scale := make([]float32, c), make([]float32, c)
-	for ch := range shift {
-		shift[ch], scale[ch] = 0, 1
-		switch m.Norm.Kind {
-		case model.NormMeanStd, model.NormMinMax:
-			shift[ch], scale[ch] = m.Norm.Shift[ch], m.Norm.Scale[ch]
-		}
-	}
+	shift, scale := m.Norm.Affine(c)
 	d := &Denoiser{mode: mode, steps: 1, hop: 1, ch: c, emit: emit}
 	d.out.Values = make([]float32, c)
 	out := func(s *stream.Stream, r int64, v []float32) error {

@@ -338,8 +338,8 @@ func chooseArch(so *train.SeriesOptions, normed []float32, c int) error {
 	return nil
 }
 
-// AddDenoiser fits the denoiser (blind-spot predictors, and classical
-// filters where clearly better) to the rows of raw (NaN where missing),
+// AddDenoiser fits the denoiser (blind-spot predictors, blended with a
+// classical filter where that lowers the estimated error) to the rows of raw (NaN where missing),
 // normalised as model m normalises, and stores it in m. learn.Fit does
 // this itself; AddDenoiser gives one to a model trained otherwise.
 func AddDenoiser(m *model.Model, raw *dataset.Series) (*Report, error) {
@@ -371,10 +371,11 @@ func fitDenoiser(m *model.Model, raw *dataset.Series, normed []float32, rep *Rep
 	if set.Causal, err = denoise.FitPredictor(normed, miss, c, true, 1, peers); err != nil {
 		return fmt.Errorf("learn: the denoiser: %w", err)
 	}
-	// Each mode keeps the predictor unless a classical filter or the
-	// autoencoder has a clearly lower estimated risk (see denoise.Risk):
-	// the predictor's and the filters' on held-back halves of the learning
-	// rows (denoise.CrossRisks), the autoencoder's on all of them.
+	// Each mode blends the predictor with the classical filter of least
+	// risk (see denoise.Risk), weights per channel, unless the autoencoder
+	// is clearly ahead: the predictor's, the filters' and the blend's
+	// risks on held-back halves of the learning rows (denoise.CrossRisks),
+	// the autoencoder's on all of them.
 	if err := denoise.Store(m, set); err != nil { // the predictors, for the autoencoder's run below
 		return err
 	}
@@ -420,15 +421,16 @@ func fitDenoiser(m *model.Model, raw *dataset.Series, normed []float32, rep *Rep
 // mode, into dst (normalised).
 func autoencode(m *model.Model, mode denoise.Mode, dst, x []float32) {
 	c := m.Channels
+	shift, scale := m.Norm.Affine(c)
 	raw := slices.Clone(x)
 	for i := range raw {
-		raw[i] = raw[i]*scaleOf(m, i%c) + shiftOf(m, i%c)
+		raw[i] = float32(raw[i]*scale[i%c]) + shift[i%c] // rounded first: no FMA on arm64
 	}
 	copy(dst, x)
 	d, err := denoise.New(m, denoise.Config{Mode: mode, Settings: denoise.Settings{Method: denoise.MethodAutoencoder}, Stream: stream.Config{MaxGap: -1}},
 		func(s *denoise.Sample) error {
 			for ch, v := range s.Values {
-				dst[(s.Line-1)*c+ch] = (v - shiftOf(m, ch)) / scaleOf(m, ch)
+				dst[(s.Line-1)*c+ch] = (v - shift[ch]) / scale[ch]
 			}
 			return nil
 		})
@@ -441,13 +443,6 @@ func autoencode(m *model.Model, mode denoise.Mode, dst, x []float32) {
 		}
 	}
 	d.Close()
-}
-
-func shiftOf(m *model.Model, ch int) float32 {
-	if m.Norm.Kind == model.NormMeanStd || m.Norm.Kind == model.NormMinMax {
-		return m.Norm.Shift[ch]
-	}
-	return 0
 }
 
 // fold is a model trained on all learning rows but [a, b).
@@ -592,6 +587,7 @@ func quantError(fm, qm *model.Model, win []float32) ([]float64, error) {
 		return nil, err
 	}
 	d, c := fm.Steps*fm.Channels, fm.Channels
+	_, scale := fm.Norm.Affine(c)
 	fr, qr := make([]float32, d), make([]float32, d)
 	out := make([]float64, c)
 	count := 0
@@ -604,7 +600,7 @@ func quantError(fm, qm *model.Model, win []float32) ([]float64, error) {
 		}
 		for j := range fr {
 			ch := j % c
-			e := float64(fr[j]-qr[j]) / float64(scaleOf(fm, ch))
+			e := float64(fr[j]-qr[j]) / float64(scale[ch])
 			out[ch] += e * e
 		}
 		count += fm.Steps
@@ -613,11 +609,4 @@ func quantError(fm, qm *model.Model, win []float32) ([]float64, error) {
 		out[ch] /= float64(max(count, 1))
 	}
 	return out, nil
-}
-
-func scaleOf(m *model.Model, ch int) float32 {
-	if (m.Norm.Kind == model.NormMeanStd || m.Norm.Kind == model.NormMinMax) && m.Norm.Scale[ch] > 0 {
-		return m.Norm.Scale[ch]
-	}
-	return 1
 }

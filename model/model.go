@@ -118,6 +118,19 @@ type Normalization struct {
 	Scale []float32 `json:"scale,omitempty"`
 }
 
+// Affine returns each of c channels' shift and scale: normalised =
+// (raw − shift) / scale; 0 and 1 where the kind does not normalise.
+func (n Normalization) Affine(c int) (shift, scale []float32) {
+	shift, scale = make([]float32, c), make([]float32, c)
+	for ch := range c {
+		shift[ch], scale[ch] = 0, 1
+		if n.Kind == NormMeanStd || n.Kind == NormMinMax {
+			shift[ch], scale[ch] = n.Shift[ch], n.Scale[ch]
+		}
+	}
+	return shift, scale
+}
+
 // Model is an autoencoder: input shape, normalisation, encoder, decoder,
 // optional quantisation, settings and provenance.
 type Model struct {

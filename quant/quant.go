@@ -176,14 +176,11 @@ func Quantize(m *model.Model, data []float32, opt Options) (*model.Model, *Repor
 // smallest of the channels that move; 1 if none does.
 func inputSpread(m *model.Model, data []float32) float64 {
 	c := m.Channels
+	shift, scale := m.Norm.Affine(c)
 	r := make([]float64, c)
 	for i, v := range data {
 		ch := i % c
-		x := float64(v)
-		if m.Norm.Kind != model.NormNone && m.Norm.Kind != "" {
-			x = (x - float64(m.Norm.Shift[ch])) / float64(m.Norm.Scale[ch])
-		}
-		r[ch] = math.Max(r[ch], math.Abs(x))
+		r[ch] = math.Max(r[ch], math.Abs((float64(v)-float64(shift[ch]))/float64(scale[ch])))
 	}
 	var moving []float64
 	for _, v := range r {
