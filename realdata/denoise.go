@@ -23,8 +23,13 @@ var DefaultNoise = Noise{Level: 0.3, Impulses: 0.01, Seed: 1}
 
 // DenoiseFunc cleans a series as edge's user path does: learn from the
 // noisy learning rows, then clean the noisy test rows as a stream in the
-// given mode. It returns, per method, one cleaned row per test row.
+// given mode. It returns, per method (DefaultMethod: whatever learning
+// chose for the mode; or a denoise method), one cleaned row per test row.
 type DenoiseFunc func(learn, test *Part, mode denoise.Mode) (map[string][]float32, string, error)
+
+// DefaultMethod names, in a DenoiseFunc's result, the output of the
+// method learning chose for the mode.
+const DefaultMethod = "default"
 
 // DenoiseRow is one method's result on a case.
 type DenoiseRow struct {
@@ -201,7 +206,7 @@ func denoiseCase(name string, lp, tp *Part, nz Noise, edge DenoiseFunc) (*Denois
 			return nil, fmt.Errorf("edge %s: %w", mode, err)
 		}
 		dc.Note = note
-		for _, method := range []string{denoise.MethodPredictor, denoise.MethodAutoencoder} {
+		for _, method := range []string{DefaultMethod, denoise.MethodAutoencoder} {
 			out, ok := outs[method]
 			if !ok {
 				continue

@@ -164,8 +164,8 @@ func EdgeDenoise(lp, tp *Part, mode denoise.Mode) (map[string][]float32, string,
 		return nil, "", err
 	}
 	out := map[string][]float32{}
-	// The default method: the predictor, or a filter where learn chose one.
-	if out[denoise.MethodPredictor], err = CleanRows(qm, tp, mode, ""); err != nil {
+	// The method learning chose for the mode, and the autoencoder's.
+	if out[DefaultMethod], err = CleanRows(qm, tp, mode, ""); err != nil {
 		return nil, "", err
 	}
 	if out[denoise.MethodAutoencoder], err = CleanRows(qm, tp, mode, denoise.MethodAutoencoder); err != nil {

@@ -135,7 +135,7 @@ func runDenoise(w io.Writer, s *realdata.Set, cases []string, log io.Writer) err
 			case r.Method != "edge":
 				base = r
 				fmt.Fprintf(tw, "%s\t%d\t%d\t%.1f dB\t%s\t%s %s\t%+.2f dB\t", c.Name, c.Rows, c.Channels, c.InputSNR, r.Mode, r.Method, r.Param, r.Gain)
-			case r.Param == "predictor":
+			case r.Param == realdata.DefaultMethod:
 				fmt.Fprintf(tw, "%+.2f dB\t%+.2f dB\t", r.Gain, r.Gain-base.Gain)
 			default:
 				fmt.Fprintf(tw, "%+.2f dB\t%+.2f dB\t\n", r.Gain, r.Gain-base.Gain)
