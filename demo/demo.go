@@ -259,7 +259,7 @@ func Run(c Config) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.logf("denoiser: estimated error per value on the training rows: %s; chosen instead of the predictor: %v", strings.Join(dr.DenoiseRisk, "; "), dr.Filters)
+	c.logf("denoiser: estimated error per value on the training rows: %s; the model cleans with: %v", strings.Join(dr.DenoiseRisk, "; "), dr.Filters)
 
 	// Quantise, calibrating on the training windows.
 	calibWin, _, err := series.Windows(c.Window, c.Window/4)
@@ -390,8 +390,9 @@ func (r *Report) denoise() error {
 			m    *model.Model
 		}{{"float32", r.Float}, {"int8", r.Int8}} {
 			// The model's own choice (learned with it: the blind-spot
-			// predictor unless another method was clearly better on the
-			// training rows), and the autoencoder for comparison.
+			// predictor blended with a classical filter, or the autoencoder
+			// where clearly better on the training rows), and the
+			// autoencoder for comparison.
 			for _, method := range []string{"", denoise.MethodAutoencoder} {
 				set := c.Robust
 				set.Method = method
