@@ -232,16 +232,54 @@ func predictingAllocs(t *testing.T, method string) {
 	}
 }
 
-// TestFiltererMatchesApply streams rows through a denoiser whose mode uses
-// a classical filter and compares with the filter's whole-series Apply.
-func TestFiltererMatchesApply(t *testing.T) {
-	const n, c = 300, 2
+// plainPredictors returns a smooth noisy series (no gaps) of n rows, a
+// model that does not normalise, and settings with both modes' predictors
+// fitted on the series.
+func plainPredictors(n, c, peers int) ([]float32, *model.Model, Settings) {
 	_, noisy := smoothNoisy(n, c, 0.2, 5)
 	ImputeHold(noisy, c, nil)
 	m := &model.Model{Steps: 4, Channels: c, Norm: model.Normalization{Kind: model.NormNone}}
 	var set Settings
-	set.Centred, _ = FitPredictor(noisy, nil, c, false, 1, 1)
-	set.Causal, _ = FitPredictor(noisy, nil, c, true, 1, 1)
+	set.Centred, _ = FitPredictor(noisy, nil, c, false, 1, peers)
+	set.Causal, _ = FitPredictor(noisy, nil, c, true, 1, peers)
+	return noisy, m, set
+}
+
+// streamAll streams the rows of x through m's denoiser in a mode and
+// returns every cleaned row, failing unless each row came out once; and
+// the denoiser, for its latency.
+func streamAll(t *testing.T, m *model.Model, mode Mode, x []float32) ([]float32, *Denoiser) {
+	t.Helper()
+	c := m.Channels
+	got := make([]float32, len(x))
+	lines := 0
+	d, err := New(m, Config{Mode: mode}, func(s *Sample) error {
+		copy(got[(s.Line-1)*c:s.Line*c], s.Values)
+		lines++
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for r := 0; r < len(x)/c; r++ {
+		if err := d.Push(stream.Row{Line: r + 1, Values: x[r*c : (r+1)*c]}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if lines != len(x)/c {
+		t.Fatalf("%s: %d rows out of %d", mode, lines, len(x)/c)
+	}
+	return got, d
+}
+
+// TestFiltererMatchesApply streams rows through a denoiser whose mode uses
+// a classical filter and compares with the filter's whole-series Apply.
+func TestFiltererMatchesApply(t *testing.T) {
+	const n, c = 300, 2
+	noisy, m, set := plainPredictors(n, c, 1)
 	for _, f := range []Filter{Median(7), MovingAverage(4), SavitzkyGolay(11, 2)} {
 		set.CentredFilter, set.CausalFilter = f.Spec, f.Spec
 		set.CentredMethod, set.CausalMethod = MethodFilter, MethodFilter
@@ -249,18 +287,7 @@ func TestFiltererMatchesApply(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, mode := range []Mode{Centred, Causal} {
-			got := make([]float32, n*c)
-			d, err := New(m, Config{Mode: mode}, func(s *Sample) error {
-				copy(got[(s.Line-1)*c:s.Line*c], s.Values)
-				return nil
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			for r := 0; r < n; r++ {
-				d.Push(stream.Row{Line: r + 1, Values: noisy[r*c : (r+1)*c]})
-			}
-			d.Close()
+			got, _ := streamAll(t, m, mode, noisy)
 			want := make([]float32, n*c)
 			f.Apply(want, noisy, c, mode == Causal)
 			for i := range want {
@@ -405,12 +432,7 @@ func TestCrossRisksBlend(t *testing.T) {
 // and compares with the whole-series Blend, bit for bit, in both modes.
 func TestBlenderMatchesBlend(t *testing.T) {
 	const n, c = 400, 3
-	_, noisy := smoothNoisy(n, c, 0.2, 5)
-	ImputeHold(noisy, c, nil)
-	m := &model.Model{Steps: 4, Channels: c, Norm: model.Normalization{Kind: model.NormNone}}
-	var set Settings
-	set.Centred, _ = FitPredictor(noisy, nil, c, false, 1, 2)
-	set.Causal, _ = FitPredictor(noisy, nil, c, true, 1, 2)
+	noisy, m, set := plainPredictors(n, c, 2)
 	w := []float32{0, 0.3, 1}
 	for _, f := range []Filter{Median(45), MovingAverage(3), SavitzkyGolay(11, 2)} {
 		set.CentredFilter, set.CausalFilter = f.Spec, f.Spec
@@ -420,33 +442,13 @@ func TestBlenderMatchesBlend(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, mode := range []Mode{Centred, Causal} {
-			got := make([]float32, n*c)
-			lines := 0
-			d, err := New(m, Config{Mode: mode}, func(s *Sample) error {
-				copy(got[(s.Line-1)*c:s.Line*c], s.Values)
-				lines++
-				return nil
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			for r := 0; r < n; r++ {
-				if err := d.Push(stream.Row{Line: r + 1, Values: noisy[r*c : (r+1)*c]}); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if err := d.Close(); err != nil {
-				t.Fatal(err)
-			}
+			got, d := streamAll(t, m, mode, noisy)
 			p := set.Centred
 			if mode == Causal {
 				p = set.Causal
 			}
 			want := make([]float32, n*c)
 			Blend(want, noisy, nil, c, p, f, w)
-			if lines != n {
-				t.Fatalf("%s %s: %d rows out of %d", f.Name, mode, lines, n)
-			}
 			for i := range want {
 				if got[i] != want[i] {
 					t.Fatalf("%s %s %s: value %d: stream %v, whole series %v", f.Name, f.Param, mode, i, got[i], want[i])
