@@ -317,3 +317,50 @@ func TestPushAllocatesNothing(t *testing.T) {
 		t.Errorf("Push allocates %v times per row", n)
 	}
 }
+
+// TestSettle: a channel that steps to another level and stays there is
+// flagged until Settle rows have passed, then taken as the new level with
+// one new_level event; without Settle it is flagged for ever; a channel
+// that turns noisy (no new level) stays flagged after Settle.
+func TestSettle(t *testing.T) {
+	const steps, ch, n, at, settle = 8, 3, 2000, 500, 100
+	m := testModel(t, steps, ch)
+	base := calibrated(t, m, 3000)
+	base.Drift = 0
+	step := normalRows(rand.New(rand.NewPCG(6, 6)), n, ch)
+	noisy := normalRows(rand.New(rand.NewPCG(6, 6)), n, ch)
+	for r := at; r < n; r++ {
+		step[r*ch+2] += 8 * 3         // channel 2 steps by 8 of its units
+		noisy[r*ch] = 8 * noisy[r*ch] // channel 0 (centre 0, unit 1): 8 times the noise
+	}
+	flagged := func(got []Score, from int) (rows, events int) {
+		for _, g := range got[from:] {
+			if g.Flag {
+				rows++
+			}
+		}
+		for _, g := range got {
+			if g.Onset && g.Kind == KindNewLevel {
+				events++
+				if g.EventLine < at-steps || g.EventLine > at+steps || int(g.Index) < at+settle-1 {
+					t.Errorf("new_level at row %d for an alarm from line %d (step at %d, settle %d)", g.Index, g.EventLine, at, settle)
+				}
+			}
+		}
+		return rows, events
+	}
+	set := base
+	set.Settle = settle
+	rows, events := flagged(score(t, m, set, step), at+settle+2*steps)
+	if events != 1 || rows > 20 {
+		t.Errorf("settle %d: %d new_level events, %d of the %d rows after it flagged", settle, events, rows, n-at-settle-2*steps)
+	}
+	rows, events = flagged(score(t, m, base, step), at+settle+2*steps)
+	if events != 0 || rows < (n-at-settle)*9/10 {
+		t.Errorf("no settle: %d new_level events, %d of %d rows after the step flagged", events, rows, n-at-settle-2*steps)
+	}
+	rows, events = flagged(score(t, m, set, noisy), at+settle+2*steps)
+	if events > 1 || rows < (n-at-settle)/2 {
+		t.Errorf("settle %d on a noisier channel: %d new_level events, %d of %d rows after settling flagged", settle, events, rows, n-at-settle-2*steps)
+	}
+}

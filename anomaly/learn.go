@@ -54,8 +54,9 @@ func (r *Residuals) Add(p *Probe) error {
 
 // LearnOptions configure Learn.
 type LearnOptions struct {
-	// Base supplies Rate, Clip, Hysteresis, MinRows, Hop, Outlier, Passes
-	// and Drift (defaults where zero; a negative Drift: 0, off).
+	// Base supplies Rate, Clip, Hysteresis, MinRows, Hop, Outlier, Passes,
+	// Drift and Settle (defaults where zero; a negative Drift or Settle:
+	// 0, off).
 	Base Settings
 	// Delay is the number of rows within which a lasting shift should be
 	// found: the smoothing weight is chosen to find the smallest such
@@ -123,6 +124,7 @@ func Learn(res *Residuals, opt LearnOptions) (Settings, error) {
 	}
 	s.Missing, s.Frozen = runLimits(res)
 	s.Drift = max(s.Drift, 0)
+	s.Settle = max(s.Settle, 0)
 	s.Rows, s.Source = n, opt.Source
 	if err := s.check(c, max(s.Hop, 1)); err != nil {
 		return Settings{}, err

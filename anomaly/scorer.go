@@ -55,7 +55,9 @@ type Score struct {
 	Above, Flag, Onset bool
 	EventTime          float64
 	EventLine          int
-	// Kind names what Onset starts: "anomaly", "missing" or "frozen".
+	// Kind names what Onset starts: "anomaly", "missing" or "frozen";
+	// or KindNewLevel where a lasting alarm that began at EventLine was
+	// taken as a new normal level (Settings.Settle).
 	Kind string
 	// Finding and FindingChannel: the channel finding in force, if any.
 	Finding        Finding
@@ -110,6 +112,7 @@ type Scorer struct {
 	beta   float32             // the most an offset moves per row, in units: 4/Drift
 	adj    []float32           // the window with the offsets taken off
 	rows   int64               // rows scored in the segment (for the EWMA start)
+	settle settler
 	flags  flagger
 	chans  channelWatch
 	out    Score
@@ -157,8 +160,14 @@ func New(m *model.Model, cfg Config, emit func(*Score) error) (*Scorer, error) {
 		centre: make([]float32, c), unit: make([]float32, c), weight: make([]float32, c),
 		clip2: float32(set.Clip * set.Clip), logR: math.Log(set.Rate), onProb: cfg.Probe, emit: emit}
 	s.tau = float32(max(set.Outlier, 0)) // a probe without Outlier: plain reconstructions
-	if set.Drift > 0 && cfg.Probe == nil {
-		s.drift, s.adj, s.beta = make([]float32, c), make([]float32, m.Steps*c), 4/float32(set.Drift)
+	if (set.Drift > 0 || set.Settle > 0) && cfg.Probe == nil {
+		s.drift, s.adj = make([]float32, c), make([]float32, m.Steps*c)
+		if set.Drift > 0 {
+			s.beta = 4 / float32(set.Drift)
+		}
+		if set.Settle > 0 {
+			s.settle = settler{limit: set.Settle, dev: make([]float32, c), sq: make([]float32, c)}
+		}
 	}
 	centreUnit(m, s.centre, s.unit)
 	for ch := range s.weight {
@@ -316,6 +325,10 @@ func (s *Scorer) scoreRow(st *stream.Stream, r int64, window bool, row, raw, rec
 		o.Kind, o.EventTime, o.EventLine = "anomaly", s.flags.startTime, s.flags.startLine
 	}
 	f, ch, fOnset := s.chans.step(raw, miss, info.Time, info.Line)
+	if s.settle.step(flag && f == NoFinding, row, s.centre, s.unit, s.drift, miss) && !onset {
+		onset = true
+		o.Kind, o.EventTime, o.EventLine = KindNewLevel, s.flags.startTime, s.flags.startLine
+	}
 	o.Finding, o.FindingChannel = f, ch
 	if f != NoFinding {
 		o.Top = ch
@@ -329,7 +342,7 @@ func (s *Scorer) scoreRow(st *stream.Stream, r int64, window bool, row, raw, rec
 	// The level follows rows the model finds normal: a reading outside
 	// the learned range alone (a season, a slow sensor drift) does not
 	// stop it, or the first drift past the range would stop it for good.
-	if s.drift != nil && lpModel+math.Log(NumStats) > s.logR && f == NoFinding {
+	if s.beta > 0 && lpModel+math.Log(NumStats) > s.logR && f == NoFinding {
 		s.follow(row, miss)
 	}
 	return s.emit(o)
@@ -360,6 +373,7 @@ func (s *Scorer) EndSegment(st *stream.Stream) error {
 	defer func() {
 		s.flags.reset()
 		s.chans.reset()
+		s.settle.run, s.settle.done = 0, false
 		s.next, s.rows = 0, 0
 	}()
 	n := st.Len()

@@ -30,7 +30,8 @@
 // A flag starts after MinRows rows in a row above the threshold and ends
 // when Score falls below Hysteresis × 0.5. With Drift, each channel's
 // centre follows the slow level of rows the model finds normal (as DSPOT
-// detrends), so months of slow change do not end in endless alarms.
+// detrends), so months of slow change do not end in endless alarms; with
+// Settle, an alarm that lasts long enough is taken as a new level.
 //
 // A channel that stops reporting (missing values for more rows in a row
 // than the learning data showed) or freezes (identical readings for
@@ -115,6 +116,15 @@ type Settings struct {
 	// slowly than that, seen only as a value outside the learned range,
 	// is absorbed, not found.
 	Drift int `json:"drift,omitempty"`
+	// Settle: an alarm that has lasted Settle rows in a row (no channel
+	// finding) is taken as a new normal level: each channel's centre
+	// moves to the mean of the alarm's latest rows and a KindNewLevel
+	// event says so, so a sensor that steps to another level and stays
+	// there is flagged for Settle rows, not for ever (relearn if the new
+	// level is not normal). A window the model cannot reconstruct at the
+	// new level stays flagged. 0: never. Learning sets twice its rows:
+	// the new level must have lasted twice as long as everything learned.
+	Settle int `json:"settle,omitempty"`
 	// Rows is how many out-of-sample normal rows the tails were learned
 	// from; Source says how ("cross-fitted", "held-out", "calibration").
 	Rows   int    `json:"rows"`
@@ -173,6 +183,8 @@ func (s *Settings) check(c, steps int) error {
 		return fmt.Errorf("anomaly: hop %d outside [1, %d]", s.Hop, steps)
 	case s.Drift < 0 || s.Drift > 1<<30:
 		return fmt.Errorf("anomaly: drift over %d rows", s.Drift)
+	case s.Settle < 0 || s.Settle > 1<<30:
+		return fmt.Errorf("anomaly: settle after %d rows", s.Settle)
 	}
 	for _, v := range s.Scale {
 		if !(v > 0) || math.IsInf(v, 0) {

@@ -168,6 +168,9 @@ func Fit(s *dataset.Series, opt Options) (*model.Model, *model.Model, *Report, e
 	if base.Drift == 0 {
 		base.Drift = n // a centre may move 4 units over a learning period
 	}
+	if base.Settle == 0 {
+		base.Settle = 2 * n // a level that lasted twice the learning rows is normal
+	}
 	set, err := anomaly.Learn(res, anomaly.LearnOptions{Base: base, Source: fmt.Sprintf("cross-fitted, %d folds", opt.Folds)})
 	if err != nil {
 		return nil, nil, nil, err

@@ -347,7 +347,7 @@ func (g *group) publish(t string, b []byte) {
 // Event is the JSON of an anomaly event or window score.
 type Event struct {
 	Group     string   `json:"group"`
-	Event     string   `json:"event,omitempty"` // "start" or "end"
+	Event     string   `json:"event,omitempty"` // "start", "end" or "new_level"
 	Time      *float64 `json:"ts"`
 	Line      int      `json:"line"`
 	StartTime *float64 `json:"event_ts,omitempty"`
@@ -356,7 +356,9 @@ type Event struct {
 	P         float64  `json:"p"`     // the row's p-value under normal operation
 	Flag      bool     `json:"flag"`
 	// Kind says what an event is about: "anomaly", or a channel that is
-	// "missing" or "frozen" (its name first in Top).
+	// "missing" or "frozen" (its name first in Top), or "new_level" (the
+	// anomaly that started at event_line lasted so long that its level
+	// is now taken as normal; see anomaly.Settings.Settle).
 	Kind string    `json:"kind,omitempty"`
 	Top  []Channel `json:"top"`
 }
@@ -373,6 +375,8 @@ func (g *group) scored(sc *anomaly.Score) error {
 	}
 	kind := ""
 	switch {
+	case sc.Onset && sc.Kind == anomaly.KindNewLevel:
+		kind = "new_level" // the flag ends as its rows fall below the threshold
 	case sc.Onset:
 		kind = "start"
 		g.flagging = true

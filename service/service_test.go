@@ -10,13 +10,16 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/edgeml/edge/anomaly"
 	"github.com/edgeml/edge/dataset"
 	"github.com/edgeml/edge/learn"
+	"github.com/edgeml/edge/model"
 	"github.com/edgeml/edge/stream"
 	"github.com/edgeml/edge/synth"
 	"github.com/edgeml/edge/train"
@@ -68,8 +71,13 @@ func testModel(t testing.TB) string {
 // readings returns n JSON readings of the test installation (continuing
 // after the learning rows), a sensor frozen from row freezeAt for 200 rows.
 func readings(n, freezeAt int) [][]byte {
-	g, _ := synth.New(synth.Config{Channels: testChannels, Seed: 5, Linear: true,
-		Anomalies: []synth.Anomaly{{Kind: synth.Frozen, Start: 4000 + freezeAt, Len: 200, Channel: 1}}})
+	return readingsWith(n, synth.Anomaly{Kind: synth.Frozen, Start: 4000 + freezeAt, Len: 200, Channel: 1})
+}
+
+// readingsWith returns n JSON readings of the test installation after
+// the learning rows, with an anomaly (Start counts the learning rows).
+func readingsWith(n int, a synth.Anomaly) [][]byte {
+	g, _ := synth.New(synth.Config{Channels: testChannels, Seed: 5, Linear: true, Anomalies: []synth.Anomaly{a}})
 	clean, obs := make([]float32, testChannels), make([]float32, testChannels)
 	for i := 0; i < 4000; i++ {
 		g.Next(clean, obs)
@@ -166,6 +174,73 @@ func TestStdinEndToEnd(t *testing.T) {
 	}
 	if svc.M.Latency.Count() == 0 {
 		t.Error("no inference latency observed")
+	}
+}
+
+// TestNewLevelEvent: a sensor that steps to another level and stays
+// there starts an anomaly; once it has lasted the model's Settle rows, a
+// new_level event says the level is now taken as normal, and the flag
+// ends.
+func TestNewLevelEvent(t *testing.T) {
+	m, err := model.Load(testModel(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	set, err := anomaly.Load(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if set.Settle != 2*4000 {
+		t.Errorf("learning 4000 rows stored settle %d, want twice the rows", set.Settle)
+	}
+	set.Settle = 150 // to keep the test short
+	if err := anomaly.Store(m, set); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "settle.edge")
+	if err := m.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	cfg := &Config{Groups: []GroupConfig{{Name: "site", Model: path, Score: true}}, Metrics: MetricsConfig{Listen: "off"}}
+	if err := cfg.Check(); err != nil {
+		t.Fatal(err)
+	}
+	var in, out bytes.Buffer
+	for _, r := range readingsWith(700, synth.Anomaly{Kind: synth.LevelShift, Start: 4100, Len: 1 << 20, Channel: 2, Size: 40}) {
+		in.Write(r)
+		in.WriteByte('\n')
+	}
+	if err := Run(context.Background(), cfg, Options{Stdin: &in, Stdout: &out}); err != nil {
+		t.Fatal(err)
+	}
+	var kinds []string
+	var level Event
+	sc := bufio.NewScanner(&out)
+	for sc.Scan() {
+		var r result
+		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
+			t.Fatal(err)
+		}
+		if r.Topic != "edge/site/events" {
+			continue
+		}
+		var e Event
+		if err := json.Unmarshal(r.Payload, &e); err != nil {
+			t.Fatal(err)
+		}
+		kinds = append(kinds, e.Event)
+		if e.Event == "new_level" {
+			level = e
+		}
+	}
+	if !slices.Contains(kinds, "start") || level.Kind != anomaly.KindNewLevel {
+		t.Fatalf("events %v: want an anomaly start and a new_level", kinds)
+	}
+	if level.StartLine < 95 || level.StartLine > 140 || level.Line < level.StartLine+150-1 {
+		t.Errorf("new_level at line %d for an anomaly from line %d (the step at 101, settle 150)", level.Line, level.StartLine)
+	}
+	if kinds[len(kinds)-1] != "end" {
+		t.Errorf("events %v: the flag should end after the new level", kinds)
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 type scoreFlags struct {
 	rate, hysteresis float64
 	minRows, drift   int
+	settle           int
 	events           bool
 	per              string
 }
@@ -23,6 +24,7 @@ func (f *scoreFlags) register(fs *flag.FlagSet) {
 	fs.Float64Var(&f.rate, "rate", 0, "target false-alarm rate per row: the thresholds follow from the learned tails (default: the model's, 0.0005)")
 	fs.Float64Var(&f.hysteresis, "hysteresis", 0, "a flag ends when the score falls below this fraction of 0.5 (default: the model's, 0.8)")
 	fs.IntVar(&f.minRows, "min-rows", 0, "rows in a row over the threshold before a flag starts (default: the model's, 1)")
+	fs.IntVar(&f.settle, "settle", 0, "an alarm that lasts this many rows is taken as a new normal level, a new_level event (default: the model's, twice the learning rows; -1: never)")
 	fs.IntVar(&f.drift, "drift", 0, "each channel's centre follows the level of normal rows by at most 4 units over this many rows (default: the model's, the learning rows; -1: fixed)")
 	fs.BoolVar(&f.events, "events", false, "write only the rows that start an anomaly or a channel finding (one line per event)")
 	fs.StringVar(&f.per, "per", "row", "row: a line per input row; window: a line per scored window (its newest row)")
@@ -51,6 +53,12 @@ func (f *scoreFlags) settings(m *model.Model) (anomaly.Settings, error) {
 		set.Drift = f.drift
 	case f.drift < 0:
 		set.Drift = 0
+	}
+	switch {
+	case f.settle > 0:
+		set.Settle = f.settle
+	case f.settle < 0:
+		set.Settle = 0
 	}
 	return set, nil
 }
@@ -320,8 +328,9 @@ Flags:`)
 		base.Hop = old.Hop
 	}
 	base.Drift = len(series) / m.Channels
+	base.Settle = 2 * base.Drift
 	if oldErr == nil {
-		base.Drift = old.Drift
+		base.Drift, base.Settle = old.Drift, old.Settle
 	}
 	set, err := anomaly.Calibrate(m, series, anomaly.LearnOptions{Base: base})
 	if err != nil {
