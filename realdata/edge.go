@@ -3,6 +3,8 @@ package realdata
 import (
 	"fmt"
 	"math"
+	"slices"
+	"strings"
 
 	"github.com/edgeml/edge/anomaly"
 	"github.com/edgeml/edge/dataset"
@@ -22,7 +24,8 @@ func EdgeDefault(lp *Part) (Learned, error) { return EdgeWith(learn.Options{})(l
 // the default (a dense autoencoder from its PCA start, fine-tuned), the
 // PCA start alone (a linear autoencoder), a 1-D convolutional one and a
 // variational one (scored on its mean path), all with the same
-// thresholds, smoothing and findings.
+// thresholds, smoothing and findings; and the default without
+// re-levelling lasting alarms ("no-settle").
 func Variants() map[string]learn.Options {
 	vanilla := &train.Corruption{}
 	return map[string]learn.Options{
@@ -30,6 +33,8 @@ func Variants() map[string]learn.Options {
 		"pca":   {Init: "pca", Train: train.Config{Epochs: 1, LR: 1e-12}},
 		"conv":  {Arch: train.Arch{Kind: "conv"}},
 		"vae":   {Arch: train.Arch{Variational: true}, Corrupt: vanilla},
+		// The default model without re-levelling (anomaly.Settings.Settle).
+		"no-settle": {Score: anomaly.Settings{Settle: -1}},
 	}
 }
 
@@ -46,7 +51,11 @@ func edgeWith(lp *Part, opt learn.Options) (Learned, error) {
 	}
 	note := fmt.Sprintf("window %d (period %d), latent %d, smoothing %.3g×%d, best epoch %d", rep.Window, rep.Period, rep.Latent,
 		rep.Settings.Alpha, rep.Settings.Persist, rep.Train.BestEpoch)
-	return &modelScorer{m: qm, float: fm, note: note}, nil
+	warned := slices.Concat(rep.Constant, rep.Unsettled)
+	if len(warned) > 0 {
+		note += "; learning warned about " + strings.Join(warned, ", ")
+	}
+	return &modelScorer{m: qm, float: fm, note: note, warned: warned}, nil
 }
 
 // modelScorer scores with a model and its stored settings; float is the
@@ -55,7 +64,12 @@ type modelScorer struct {
 	m, float *model.Model
 	note     string
 	causes   []int8
+	warned   []string // channels learning warned about (constant or changing level)
 }
+
+// Warned returns the channels learning warned about: held one value, or
+// changed level across the learning rows.
+func (s *modelScorer) Warned() []string { return s.warned }
 
 func (s *modelScorer) Score(context, test *Part) ([]float64, []bool, error) {
 	scores, flags, causes, err := scoreRows(s.m, context, test)

@@ -20,6 +20,13 @@ type Metrics struct {
 	// those cases.
 	AUCSum, PRAUCSum float64
 	Cases            int
+	// NABRaw, NABNull and NABPerfect add up the NAB-style raw scores of
+	// the flags, of a detector that never flags and of a perfect one (see
+	// nabScore).
+	NABRaw, NABNull, NABPerfect float64
+	// NABOnsetRaw: the same with only the first row of each run of flags
+	// as a detection (events, as edge score --events writes them).
+	NABOnsetRaw float64
 }
 
 // Add accumulates another case's metrics.
@@ -36,6 +43,37 @@ func (m *Metrics) Add(o Metrics) {
 	m.AUCSum += o.AUCSum
 	m.PRAUCSum += o.PRAUCSum
 	m.Cases += o.Cases
+	m.NABRaw += o.NABRaw
+	m.NABNull += o.NABNull
+	m.NABPerfect += o.NABPerfect
+	m.NABOnsetRaw += o.NABOnsetRaw
+}
+
+// NAB is the NAB-style score, standard profile, pooled over the cases:
+// 100 for finding every anomaly at its first row with no other flag, 0
+// for never flagging, negative for flags that cost more than they find.
+func (m Metrics) NAB() float64 {
+	if !(m.NABPerfect > m.NABNull) {
+		return math.NaN()
+	}
+	return 100 * (m.NABRaw - m.NABNull) / (m.NABPerfect - m.NABNull)
+}
+
+// NABOnsets is NAB with each run of flags counted once, at its start.
+func (m Metrics) NABOnsets() float64 {
+	if !(m.NABPerfect > m.NABNull) {
+		return math.NaN()
+	}
+	return 100 * (m.NABOnsetRaw - m.NABNull) / (m.NABPerfect - m.NABNull)
+}
+
+// onsets returns the first row of each run of flags.
+func onsets(flags []bool) []bool {
+	out := make([]bool, len(flags))
+	for i, f := range flags {
+		out[i] = f && (i == 0 || !flags[i-1])
+	}
+	return out
 }
 
 // Detection is the share of anomalous rows flagged (recall).
@@ -121,6 +159,8 @@ func Evaluate(scores []float64, flags, labels []bool) Metrics {
 		}
 		i = j
 	}
+	m.NABRaw, m.NABNull, m.NABPerfect = nabScore(flags, labels)
+	m.NABOnsetRaw, _, _ = nabScore(onsets(flags), labels)
 	if m.Anomalous > 0 && m.Anomalous < m.Rows {
 		s := make([]float64, len(scores))
 		for i, v := range scores {

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -178,6 +179,36 @@ func TestRunAnomaly(t *testing.T) {
 	if z := r.Total["|z|"]; z.Detection() < 0.9 || z.FalseAlarms() > 0.05 {
 		t.Errorf("|z|: detection %v, false alarms %v", z.Detection(), z.FalseAlarms())
 	}
+	// Learning from the first half of each scored file (at least
+	// MinHeadRows): "one" learns test.csv's rows 0-99 and scores 100-199
+	// (the shift at 100-119); "split" (the file's rows 50-199) learns
+	// 50-149 and scores 150-199.
+	var learned []int
+	r, err = RunAnomaly(sets[0], Options{LearnHead: 0.5, Edge: func(p *Part) (Learned, error) {
+		learned = append(learned, p.Len())
+		return constEdge{4}, nil
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := r.Total["edge"]; e.Rows != 150 || e.TP != 20 || e.FP != 0 || !slices.Equal(learned, []int{100, 100}) {
+		t.Errorf("--learn-head: learned %v rows, scored %d rows, %d found, %d false", learned, e.Rows, e.TP, e.FP)
+	}
+	p := &Part{Names: []string{"a"}, X: make([]float32, 1000)}
+	for _, c := range []struct {
+		share   float64
+		most, n int
+	}{{0.15, 100, 100}, {0.15, 750, 150}, {0.05, 0, MinHeadRows}} {
+		h, rest, err := splitHead(p, c.share, c.most)
+		if err != nil {
+			t.Errorf("splitHead(1000 rows, %v, %d): %v", c.share, c.most, err)
+		} else if h.Len() != c.n || rest.Len() != 1000-c.n {
+			t.Errorf("splitHead(1000 rows, %v, %d): %d and %d rows; want %d learned", c.share, c.most, h.Len(), rest.Len(), c.n)
+		}
+	}
+	if _, _, err := splitHead(&Part{Names: []string{"a"}, X: make([]float32, MinHeadRows)}, 0.5, 0); err == nil {
+		t.Error("splitHead left nothing to score and did not say so")
+	}
 	if _, err := LoadSets(t.TempDir(), nil); err == nil {
 		t.Error("an empty folder gave sets")
 	}
@@ -200,4 +231,73 @@ func FuzzParseSet(f *testing.F) {
 			t.Fatalf("accepted %q", raw)
 		}
 	})
+}
+
+// TestNABScore checks the NAB-style score on cases worked by hand: one
+// window of 10 rows (rows 10 to 19) in 40.
+func TestNABScore(t *testing.T) {
+	labels := make([]bool, 40)
+	for i := 10; i < 20; i++ {
+		labels[i] = true
+	}
+	at := func(rows ...int) []bool {
+		f := make([]bool, 40)
+		for _, r := range rows {
+			f[r] = true
+		}
+		return f
+	}
+	early := nabSigmoid(-1) // 2/(1+e^-5) - 1 = 0.98661
+	for _, c := range []struct {
+		name  string
+		flags []bool
+		raw   float64
+	}{
+		{"never", at(), -1},
+		{"first row", at(10), early},
+		{"first row and the rest of the window", at(10, 11, 12, 19), early},
+		{"last row", at(19), nabSigmoid(-0.1)},
+		{"before the window", at(3), -1 - 0.11},
+		{"just after the window", at(10, 20), early + 0.11*nabSigmoid(0.1)},
+		{"far after the window", at(10, 39), early + 0.11*nabSigmoid(2)},
+	} {
+		raw, null, perfect := nabScore(c.flags, labels)
+		if math.Abs(raw-c.raw) > 1e-12 || null != -1 || math.Abs(perfect-early) > 1e-12 {
+			t.Errorf("%s: raw %v null %v perfect %v, want raw %v null -1 perfect %v", c.name, raw, null, perfect, c.raw, early)
+		}
+	}
+	if v := nabSigmoid(-1); math.Abs(v-0.98661) > 1e-5 {
+		t.Errorf("sigmoid(-1) = %v", v)
+	}
+	if !(nabSigmoid(0.1) > nabSigmoid(2) && nabSigmoid(2) < 0 && nabSigmoid(0.1) < 0) {
+		t.Error("a flag far from a window must cost more than one just after it")
+	}
+	var m Metrics
+	m.Add(Evaluate(make([]float64, 40), at(10), labels))
+	m.Add(Evaluate(make([]float64, 40), at(), labels))
+	if got, want := m.NAB(), 100*(early-(-1)+0)/(2*early+2); math.Abs(got-want) > 1e-9 {
+		t.Errorf("pooled NAB %v, want %v", got, want)
+	}
+}
+
+// TestNABOnsets: a run of flags counts once, at its first row.
+func TestNABOnsets(t *testing.T) {
+	labels := make([]bool, 30)
+	for i := 10; i < 20; i++ {
+		labels[i] = true
+	}
+	flags := make([]bool, 30)
+	for i := 0; i < 5; i++ {
+		flags[i] = true // one false run before the window
+	}
+	for i := 12; i < 30; i++ {
+		flags[i] = true // found at row 12, then flagged on past the window
+	}
+	m := Evaluate(make([]float64, 30), flags, labels)
+	if want := -0.11 + nabSigmoid(-0.8); math.Abs(m.NABOnsetRaw-want) > 1e-12 {
+		t.Errorf("onsets raw %v, want %v", m.NABOnsetRaw, want)
+	}
+	if !(m.NABRaw < m.NABOnsetRaw-5*0.11) {
+		t.Errorf("every row: raw %v should pay for 5 + 10 rows of false flags beyond the onsets' %v", m.NABRaw, m.NABOnsetRaw)
+	}
 }

@@ -23,6 +23,12 @@ type Options struct {
 	// LearnRows, if positive, learns from at most this many rows: the
 	// last of each case's learning part (a user with a short history).
 	LearnRows int
+	// LearnHead, if positive, ignores each case's learning part and
+	// learns from the first LearnHead share of its scored rows (at most
+	// LearnRows, at least MinHeadRows), scoring the rest: a stream that
+	// starts with no history, as streaming benchmarks do. Anomalies in
+	// those rows are learned as normal.
+	LearnHead float64
 	// Log receives progress lines.
 	Log io.Writer
 	// Edge runs edge's user path on one case; nil: EdgeDefault.
@@ -76,6 +82,9 @@ type CaseResult struct {
 	Matched map[string]Metrics
 	Note    string
 	Elapsed time.Duration
+	// Warned: edge's learning warned that these rows may not show some
+	// channel's normal range (it held one value, or changed level).
+	Warned bool
 }
 
 // SetResult is one anomaly set's results.
@@ -84,6 +93,10 @@ type SetResult struct {
 	Cases   []CaseResult
 	Total   map[string]Metrics
 	Matched map[string]Metrics
+	// Unwarned: edge's metrics over the cases whose learning raised no
+	// warning (see CaseResult.Warned), and how many there were.
+	Unwarned      Metrics
+	UnwarnedCases int
 }
 
 // Detectors returns the report's detector names: edge (int8 and float32),
@@ -123,6 +136,10 @@ func RunAnomaly(s *Set, opt Options) (*SetResult, error) {
 			t.Add(v)
 			res.Matched[k] = t
 		}
+		if !cr.Warned {
+			res.Unwarned.Add(cr.Metrics[edgeName])
+			res.UnwarnedCases++
+		}
 		res.Cases = append(res.Cases, *cr)
 		if opt.Log != nil {
 			e := cr.Metrics[edgeName]
@@ -138,11 +155,17 @@ func runCase(s *Set, c Case, opt Options, cache map[string]*learned) (*CaseResul
 	if err != nil {
 		return nil, err
 	}
-	if n := lp.Len(); opt.LearnRows > 0 && n > opt.LearnRows {
+	head := opt.LearnHead > 0
+	switch n := lp.Len(); {
+	case head:
+		if lp, test, err = splitHead(test, opt.LearnHead, opt.LearnRows); err != nil {
+			return nil, err
+		}
+	case opt.LearnRows > 0 && n > opt.LearnRows:
 		lp = lp.slice(n-opt.LearnRows, n)
 	}
 	var context *Part
-	if c.File != "" {
+	if c.File != "" || head {
 		context = lp
 	}
 	labels := test.Labels
@@ -151,11 +174,11 @@ func runCase(s *Set, c Case, opt Options, cache map[string]*learned) (*CaseResul
 	}
 	key := s.path(c.Learn)
 	l := cache[key]
-	if l == nil || c.File != "" {
+	if l == nil || c.File != "" || head {
 		if l, err = learnAll(lp, opt); err != nil {
 			return nil, err
 		}
-		if c.File == "" {
+		if c.File == "" && !head {
 			cache[key] = l
 		}
 	}
@@ -172,6 +195,9 @@ func runCase(s *Set, c Case, opt Options, cache map[string]*learned) (*CaseResul
 			return nil, fmt.Errorf("edge %s: %w", name, err)
 		}
 		cr.Metrics["edge "+name] = Evaluate(vs, vf, labels)
+	}
+	if w, ok := l.edge.(interface{ Warned() []string }); ok {
+		cr.Warned = len(w.Warned()) > 0
 	}
 	if c, ok := l.edge.(interface{ Causes() []int8 }); ok {
 		cr.Note += falseAlarmCauses(c.Causes(), labels)
@@ -202,6 +228,24 @@ func runCase(s *Set, c Case, opt Options, cache map[string]*learned) (*CaseResul
 		cr.Matched[name] = Evaluate(sc, flagAt(sc, matchedThreshold(sc, labels, far)), labels)
 	}
 	return cr, nil
+}
+
+// MinHeadRows is the fewest rows Options.LearnHead learns from.
+const MinHeadRows = 100
+
+// splitHead splits p into its first share rows (at most most, if
+// positive; at least MinHeadRows) and the rest.
+func splitHead(p *Part, share float64, most int) (*Part, *Part, error) {
+	n := p.Len()
+	h := int(share * float64(n))
+	if most > 0 {
+		h = min(h, most)
+	}
+	h = max(h, MinHeadRows)
+	if h >= n {
+		return nil, nil, fmt.Errorf("%d rows: too few to learn from the first %d and score the rest", n, h)
+	}
+	return p.slice(0, h), p.slice(h, n), nil
 }
 
 // learnAll learns edge's model and fits every baseline on the learning
