@@ -191,6 +191,19 @@ func TestScoresEveryRowAndFlagsAShift(t *testing.T) {
 	}
 }
 
+// TestSmoothingNeedsEffectiveValues: from few rows, learning does not
+// choose a smoothing whose tail rests on fewer than minEffective
+// independent values.
+func TestSmoothingNeedsEffectiveValues(t *testing.T) {
+	m := testModel(t, 4, 3)
+	for _, n := range []int{120, 400, 3000} {
+		set := calibrated(t, m, n)
+		if eff := float64(set.Rows) * set.Alpha / (2 - set.Alpha); set.Alpha < 1 && eff < minEffective {
+			t.Errorf("%d rows: smoothing weight %v leaves %.0f effective values", n, set.Alpha, eff)
+		}
+	}
+}
+
 func TestFindings(t *testing.T) {
 	for _, drift := range []int{0, 50} { // with drift, findings still read the raw values
 		t.Run(fmt.Sprintf("drift %d", drift), func(t *testing.T) { testFindings(t, drift) })
