@@ -12,10 +12,11 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/edgeml/edge/internal/atomicfile"
 )
 
 // The model file is a safetensors file (docs/model-format.md): an 8-byte
@@ -102,46 +103,10 @@ func (m *Model) tensors() []tensorSpec {
 	return out
 }
 
-// Save writes the model to a file (see Write).
+// Save writes the model to a file (see Write), atomically: a crash or a
+// full disk leaves the old file whole, never a torn one.
 func (m *Model) Save(path string) error {
-	// A temporary file beside the target, synced, then renamed over it: a
-	// crash or a full disk leaves the old file whole, never a torn one.
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	fail := func(err error) error {
-		f.Close()
-		os.Remove(tmp)
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	bw := bufio.NewWriter(f)
-	if err := m.Write(bw); err != nil {
-		return fail(err)
-	}
-	if err := bw.Flush(); err != nil {
-		return fail(err)
-	}
-	if err := f.Chmod(0o644); err != nil {
-		return fail(err)
-	}
-	if err := f.Sync(); err != nil {
-		return fail(err)
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		d.Sync() // the rename itself, durably (best effort)
-		d.Close()
-	}
-	return nil
+	return atomicfile.Write(path, 0o644, m.Write)
 }
 
 // Write validates the model and writes it in the model file format.

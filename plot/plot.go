@@ -11,11 +11,12 @@ import (
 	"image/color"
 	"io"
 	"math"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/edgeml/edge/internal/atomicfile"
 )
 
 // Figure is a stack of panels sharing the figure's width.
@@ -105,15 +106,10 @@ func (f *Figure) Save(path string) error {
 	default:
 		return fmt.Errorf("plot: %s: want a .svg or .png file name", path)
 	}
-	file, err := os.Create(path)
-	if err != nil {
-		return err
+	if err := atomicfile.Write(path, 0o644, write); err != nil {
+		return fmt.Errorf("plot: writing %w", err)
 	}
-	if err := write(file); err != nil {
-		file.Close()
-		return fmt.Errorf("plot: writing %s: %w", path, err)
-	}
-	return file.Close()
+	return nil
 }
 
 func (f *Figure) size() (int, int) {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"flag"
 	"fmt"
 	"io"
@@ -13,6 +12,8 @@ import (
 	"time"
 
 	"github.com/edgeml/edge/demo"
+
+	"github.com/edgeml/edge/internal/atomicfile"
 )
 
 // demoFlags choose the generated data and the model of demo and eval.
@@ -120,54 +121,44 @@ Flags:`)
 
 // writeTestCSV writes the test days as the sensors read them.
 func writeTestCSV(path string, r *demo.Report) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	w := bufio.NewWriter(f)
-	w.WriteString("time")
-	for _, n := range r.Data.Names {
-		w.WriteString("," + n)
-	}
-	w.WriteString("\n")
-	ch := len(r.Data.Names)
-	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	step := 24 * time.Hour / time.Duration(r.Config.Day)
-	var b []byte
-	for i := 0; i < r.Data.Test.Rows; i++ {
-		b = t0.Add(time.Duration(r.Data.Test.Start+i)*step).AppendFormat(b[:0], time.RFC3339)
-		for _, v := range r.Data.Test.Observed[i*ch : (i+1)*ch] {
-			b = append(b, ',')
-			if !math.IsNaN(float64(v)) {
-				b = strconv.AppendFloat(b, float64(v), 'f', 3, 32)
+	return atomicfile.Write(path, 0o644, func(w io.Writer) error {
+		io.WriteString(w, "time")
+		for _, n := range r.Data.Names {
+			io.WriteString(w, ","+n)
+		}
+		io.WriteString(w, "\n")
+		ch := len(r.Data.Names)
+		t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		step := 24 * time.Hour / time.Duration(r.Config.Day)
+		var b []byte
+		for i := 0; i < r.Data.Test.Rows; i++ {
+			b = t0.Add(time.Duration(r.Data.Test.Start+i)*step).AppendFormat(b[:0], time.RFC3339)
+			for _, v := range r.Data.Test.Observed[i*ch : (i+1)*ch] {
+				b = append(b, ',')
+				if !math.IsNaN(float64(v)) {
+					b = strconv.AppendFloat(b, float64(v), 'f', 3, 32)
+				}
+			}
+			b = append(b, '\n')
+			if _, err := w.Write(b); err != nil {
+				return err
 			}
 		}
-		b = append(b, '\n')
-		w.Write(b)
-	}
-	if err := w.Flush(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+		return nil
+	})
 }
 
 func writeLabels(path string, r *demo.Report) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	w := bufio.NewWriter(f)
-	w.WriteString("kind,channel,first_line,last_line\n")
-	for _, a := range r.Data.Test.Anomalies {
-		first := a.Start - r.Data.Test.Start + 2 // line 1 is the header
-		fmt.Fprintf(w, "%s,%s,%d,%d\n", a.Kind, r.Data.Names[a.Channel], first, first+a.Len-1)
-	}
-	if err := w.Flush(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return atomicfile.Write(path, 0o644, func(w io.Writer) error {
+		io.WriteString(w, "kind,channel,first_line,last_line\n")
+		for _, a := range r.Data.Test.Anomalies {
+			first := a.Start - r.Data.Test.Start + 2 // line 1 is the header
+			if _, err := fmt.Fprintf(w, "%s,%s,%d,%d\n", a.Kind, r.Data.Names[a.Channel], first, first+a.Len-1); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 func cmdEval(args []string, stdout, stderr io.Writer) error {

@@ -5,11 +5,12 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"strconv"
 	"time"
 
 	"github.com/edgeml/edge/synth"
+
+	"github.com/edgeml/edge/internal/atomicfile"
 )
 
 func cmdSynth(args []string, stdout, stderr io.Writer) error {
@@ -58,23 +59,51 @@ Flags:`)
 	if err != nil {
 		return err
 	}
-	w := stdout
-	if *out != "-" {
-		f, err := os.Create(*out)
+	write := func(w io.Writer) error {
+		bw := bufio.NewWriterSize(w, 64<<10)
+		writeSynthRows(bw, g, *channels, skipRows, rows)
+		return bw.Flush()
+	}
+	if *out == "-" {
+		err = write(stdout)
+	} else {
+		err = atomicfile.Write(*out, 0o644, write)
+	}
+	if err != nil {
+		return err
+	}
+	if *labels != "" {
+		err := atomicfile.Write(*labels, 0o644, func(w io.Writer) error {
+			fmt.Fprintln(w, "kind,channel,first_line,last_line,size")
+			for _, a := range anoms {
+				// Line 1 is the header: sample i is on line i+2.
+				first := a.Start - skipRows + 2
+				if _, err := fmt.Fprintf(w, "%s,%s,%d,%d,%.2f\n", a.Kind, g.Names()[a.Channel], first, first+a.Len-1, a.Size); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
 		if err != nil {
 			return err
 		}
-		defer f.Close()
-		w = f
 	}
-	bw := bufio.NewWriterSize(w, 64<<10)
+	if *out != "-" {
+		fmt.Fprintf(stderr, "edge synth: wrote %d rows of %d sensors to %s (%d anomalies)\n", rows, *channels, *out, len(anoms))
+	}
+	return nil
+}
+
+// writeSynthRows writes the CSV header and rows [skipRows, skipRows+rows)
+// of g, one every 5 minutes from 2026-01-01.
+func writeSynthRows(bw *bufio.Writer, g *synth.Generator, channels, skipRows, rows int) {
 	bw.WriteString("time")
 	for _, n := range g.Names() {
 		bw.WriteString("," + n)
 	}
 	bw.WriteString("\n")
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	clean, obs := make([]float32, *channels), make([]float32, *channels)
+	clean, obs := make([]float32, channels), make([]float32, channels)
 	for i := 0; i < skipRows; i++ {
 		g.Next(clean, obs)
 	}
@@ -91,31 +120,4 @@ Flags:`)
 		b = append(b, '\n')
 		bw.Write(b)
 	}
-	if err := bw.Flush(); err != nil {
-		return err
-	}
-	if *labels != "" {
-		f, err := os.Create(*labels)
-		if err != nil {
-			return err
-		}
-		lw := bufio.NewWriter(f)
-		lw.WriteString("kind,channel,first_line,last_line,size\n")
-		for _, a := range anoms {
-			// Line 1 is the header: sample i is on line i+2.
-			first := a.Start - skipRows + 2
-			fmt.Fprintf(lw, "%s,%s,%d,%d,%.2f\n", a.Kind, g.Names()[a.Channel], first, first+a.Len-1, a.Size)
-		}
-		if err := lw.Flush(); err != nil {
-			f.Close()
-			return err
-		}
-		if err := f.Close(); err != nil {
-			return err
-		}
-	}
-	if *out != "-" {
-		fmt.Fprintf(stderr, "edge synth: wrote %d rows of %d sensors to %s (%d anomalies)\n", rows, *channels, *out, len(anoms))
-	}
-	return nil
 }
