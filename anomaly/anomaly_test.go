@@ -309,25 +309,42 @@ func TestCalibrateRejects(t *testing.T) {
 func TestPushAllocatesNothing(t *testing.T) {
 	m := testModel(t, 32, 8)
 	set := calibrated(t, m, 400)
-	sc, err := New(m, Config{Settings: set}, func(*Score) error { return nil })
+	set.Drift, set.Settle = 1000, 50 // channel 3 runs away below, faster than drift follows: flags, re-levels
+	levels := 0
+	sc, err := New(m, Config{Settings: set}, func(s *Score) error {
+		if s.Kind == KindNewLevel {
+			levels++
+		}
+		return nil
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	rng := rand.New(rand.NewPCG(3, 3))
-	x := normalRows(rng, 1, 8)
-	row := stream.Row{HasTime: true, Values: x}
-	for i := 0; i < 200; i++ {
+	row := stream.Row{HasTime: true, Values: make([]float32, 8)}
+	ramp := float32(0)
+	next := func() {
 		row.Time++
+		for c := range row.Values {
+			row.Values[c] = float32(10*c) + float32(1+c)*float32(rng.NormFloat64())
+		}
+		row.Values[3] += ramp
+	}
+	for i := 0; i < 200; i++ {
+		next()
 		_ = sc.Push(row)
 	}
 	if n := testing.AllocsPerRun(1000, func() {
-		row.Time++
-		row.Values[3] += 0.01
+		ramp += 0.05
+		next()
 		if err := sc.Push(row); err != nil {
 			t.Fatal(err)
 		}
 	}); n != 0 {
 		t.Errorf("Push allocates %v times per row", n)
+	}
+	if levels == 0 {
+		t.Error("the run-away channel was never re-levelled: the test did not reach the settler")
 	}
 }
 
