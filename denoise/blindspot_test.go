@@ -399,7 +399,8 @@ func TestCrossRisksBlend(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := make([]blendStat, c)
-	addBlendStats(st, p, ch.Filter, noisy, nil, c)
+	pb := probeRows(p, noisy, nil, c)
+	addBlendStats(st, pb, ch.Filter, c)
 	var r1, r0 float64
 	k := 0
 	for q := range st {
@@ -407,7 +408,7 @@ func TestCrossRisksBlend(t *testing.T) {
 		r0 += st[q].risk(0)
 		k += st[q].k
 	}
-	pr, f, rs := filterRisks(p, noisy, nil, c)
+	pr, f, rs := filterRisks(pb, c)
 	fr := rs[slices.IndexFunc(f, func(x Filter) bool { return x.Name == ch.Filter.Name && x.Param == ch.Filter.Param })]
 	if math.Abs(r1/float64(k)-pr) > 1e-6*math.Abs(pr) || math.Abs(r0/float64(k)-fr) > 1e-6*math.Abs(fr) {
 		t.Errorf("weight 1: %.7f, Risk %.7f; weight 0: %.7f, filter's Risk %.7f", r1/float64(k), pr, r0/float64(k), fr)

@@ -57,27 +57,46 @@ func sure(x, base, moved, dir []float32, skip []bool, noise []float32, c int) fl
 	return total / float64(k)
 }
 
-// filterRisks returns p's risk on x and each windowed classical filter's
-// (of Classical), in p's mode, with p's noise levels and impulses, the
-// filters running over x despiked by p, as in a blend. x and the probe
-// are despiked once for all the filters.
-func filterRisks(p *Predictor, x []float32, miss []bool, c int) (float64, []Filter, []float64) {
+// probed holds what the risks of a predictor, of the classical filters
+// over its despiked rows and of their blend all need, computed once: the
+// rows x and a Monte-Carlo probe of them (along dir), both despiked by p
+// (dx, dp; bad marks x's replaced values), and p's output on each.
+type probed struct {
+	p              *Predictor
+	x, dir         []float32
+	dx, dp         []float32
+	pred, predMove []float32
+	bad            []bool
+}
+
+func probeRows(p *Predictor, x []float32, miss []bool, c int) *probed {
 	m := missOrNone(miss, len(x))
-	dx, bad := p.despike(x, m, c, false)
-	probe, dir := mcProbe(x, 1)
-	dp, _ := p.despike(probe, m, c, false)
-	base, moved := make([]float32, len(x)), make([]float32, len(x))
-	p.Clean(base, x, miss, c)
-	p.Clean(moved, probe, miss, c)
-	pr := sure(x, base, moved, dir, bad, p.Noise, c)
+	pb := &probed{p: p, x: x, pred: make([]float32, len(x)), predMove: make([]float32, len(x))}
+	var probe []float32
+	probe, pb.dir = mcProbe(x, 1)
+	pb.dx, pb.bad = p.despike(x, m, c, false)
+	pb.dp, _ = p.despike(probe, m, c, false)
+	p.Clean(pb.pred, x, miss, c)
+	p.Clean(pb.predMove, probe, miss, c)
+	return pb
+}
+
+// filterRisks returns the predictor's risk on the probed rows and each
+// windowed classical filter's (of Classical), in its mode, with its noise
+// levels and impulses, the filters running over the despiked rows, as in
+// a blend.
+func filterRisks(pb *probed, c int) (float64, []Filter, []float64) {
+	p := pb.p
+	pr := sure(pb.x, pb.pred, pb.predMove, pb.dir, pb.bad, p.Noise, c)
+	base, moved := make([]float32, len(pb.x)), make([]float32, len(pb.x))
 	var fs []Filter
 	var rs []float64
 	for _, fam := range []string{"moving-average", "median", "savitzky-golay"} {
 		for _, f := range Classical()[fam] {
-			f.Apply(base, dx, c, p.Causal)
-			f.Apply(moved, dp, c, p.Causal)
+			f.Apply(base, pb.dx, c, p.Causal)
+			f.Apply(moved, pb.dp, c, p.Causal)
 			fs = append(fs, f)
-			rs = append(rs, sure(x, base, moved, dir, bad, p.Noise, c))
+			rs = append(rs, sure(pb.x, base, moved, pb.dir, pb.bad, p.Noise, c))
 		}
 	}
 	return pr, fs, rs
@@ -154,8 +173,10 @@ func CrossRisks(x []float32, miss []bool, c int, causal bool, peers int) (Choice
 	var ch Choice
 	var fs []Filter
 	var sum []float64
-	for _, h := range halves {
-		pr, f, rs := filterRisks(h.p, h.x, h.miss, c)
+	probes := make([]*probed, len(halves))
+	for i, h := range halves {
+		probes[i] = probeRows(h.p, h.x, h.miss, c)
+		pr, f, rs := filterRisks(probes[i], c)
 		ch.PredictorRisk += h.weight * pr
 		if sum == nil {
 			fs, sum = f, make([]float64, len(rs))
@@ -167,8 +188,8 @@ func CrossRisks(x []float32, miss []bool, c int, causal bool, peers int) (Choice
 	i := bestOf(sum)
 	ch.Filter, ch.FilterRisk = fs[i], sum[i]
 	st := make([]blendStat, c)
-	for _, h := range halves {
-		addBlendStats(st, h.p, ch.Filter, h.x, h.miss, c)
+	for _, pb := range probes {
+		addBlendStats(st, pb, ch.Filter, c)
 	}
 	ch.Blend = make([]float32, c)
 	var total float64
@@ -208,33 +229,27 @@ func (b *blendStat) best() float64 {
 	return math.Min(1, math.Max(0, (b.ar-(b.s2dp-b.s2df))/b.aa))
 }
 
-// addBlendStats adds the rows x's sums to st: the predictor p and filter
-// f (in p's mode) with one Monte-Carlo probe, the probe Risk uses, so
-// that weight 1 gives p's Risk and 0 the filter's.
-func addBlendStats(st []blendStat, p *Predictor, f Filter, x []float32, miss []bool, c int) {
-	m := missOrNone(miss, len(x))
-	dx, bad := p.despike(x, m, c, false)
-	probe, dir := mcProbe(x, 1)
-	dp, _ := p.despike(probe, m, c, false)
-	pred, filt := make([]float32, len(x)), make([]float32, len(x))
-	mp, mf := make([]float32, len(x)), make([]float32, len(x))
-	p.Clean(pred, x, miss, c)
-	p.Clean(mp, probe, miss, c)
-	f.Apply(filt, dx, c, p.Causal)
-	f.Apply(mf, dp, c, p.Causal)
-	for i, y := range x {
-		if bad[i] {
+// addBlendStats adds the probed rows' sums to st: the predictor and the
+// filter f (in the predictor's mode) with the probe Risk uses, so that
+// weight 1 gives the predictor's Risk and 0 the filter's.
+func addBlendStats(st []blendStat, pb *probed, f Filter, c int) {
+	p := pb.p
+	filt, filtMove := make([]float32, len(pb.x)), make([]float32, len(pb.x))
+	f.Apply(filt, pb.dx, c, p.Causal)
+	f.Apply(filtMove, pb.dp, c, p.Causal)
+	for i, y := range pb.x {
+		if pb.bad[i] {
 			continue
 		}
 		b := &st[i%c]
 		s2 := float64(p.Noise[i%c]) * float64(p.Noise[i%c])
-		a, r := float64(pred[i]-filt[i]), float64(y-filt[i])
+		a, r := float64(pb.pred[i]-filt[i]), float64(y-filt[i])
 		b.rr += r * r
 		b.ar += a * r
 		b.aa += a * a
 		b.s2 += s2
-		b.s2dp += s2 * float64(dir[i]) * float64(mp[i]-pred[i]) / probeEps
-		b.s2df += s2 * float64(dir[i]) * float64(mf[i]-filt[i]) / probeEps
+		b.s2dp += s2 * float64(pb.dir[i]) * float64(pb.predMove[i]-pb.pred[i]) / probeEps
+		b.s2df += s2 * float64(pb.dir[i]) * float64(filtMove[i]-filt[i]) / probeEps
 		b.k++
 	}
 }

@@ -139,14 +139,9 @@ func Quantize(m *model.Model, data []float32, opt Options) (*model.Model, *Repor
 		}
 	}
 	var notes []string
-	if sp := inputSpread(m, data); opt.InputSpread > 0 && sp > opt.InputSpread {
-		for i, l := range m.Encoder {
-			if l.Kind != model.Reshape {
-				name := fmt.Sprintf("encoder.%d", i)
-				keep[name] = true
-				notes = append(notes, fmt.Sprintf("%s stays float32: the widest input channel spans %.0f times the narrowest moving channel's range (limit %g), too wide for one int8 input scale", name, sp, opt.InputSpread))
-				break
-			}
+	if opt.InputSpread > 0 {
+		if sp := inputSpread(m, data); sp > opt.InputSpread {
+			notes = keepFirstLayer(m, keep, sp, opt.InputSpread)
 		}
 	}
 	names := layerNames(m)
@@ -169,6 +164,19 @@ func Quantize(m *model.Model, data []float32, opt Options) (*model.Model, *Repor
 	}
 	rep.Notes = notes
 	return q, rep, nil
+}
+
+// keepFirstLayer marks the encoder's first layer with weights to stay
+// float32 and returns the report's note saying why.
+func keepFirstLayer(m *model.Model, keep map[string]bool, spread, limit float64) []string {
+	for i, l := range m.Encoder {
+		if l.Kind != model.Reshape {
+			name := fmt.Sprintf("encoder.%d", i)
+			keep[name] = true
+			return []string{fmt.Sprintf("%s stays float32: the widest input channel spans %.0f times the narrowest moving channel's range (limit %g), too wide for one int8 input scale", name, spread, limit)}
+		}
+	}
+	return nil
 }
 
 // inputSpread returns the largest normalised channel range of the

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/edgeml/edge/demo"
-
 	"github.com/edgeml/edge/internal/atomicfile"
 )
 

@@ -8,9 +8,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/edgeml/edge/synth"
-
 	"github.com/edgeml/edge/internal/atomicfile"
+	"github.com/edgeml/edge/synth"
 )
 
 func cmdSynth(args []string, stdout, stderr io.Writer) error {
