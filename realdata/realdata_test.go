@@ -174,6 +174,11 @@ func TestRunAnomaly(t *testing.T) {
 	if len(r.Cases) != 2 || e.Events != 2 || e.Found != 2 || e.TP != 40 || e.FP != 0 || e.Rows != 350 {
 		t.Errorf("edge: %+v", e)
 	}
+	// The shift's first row is above every normal row of both cases: at
+	// the best threshold, both windows are found at once, nothing else.
+	if v := r.NABTuned["edge"]; math.Abs(v-100) > 1e-9 || r.NABTunedUnwarned != v {
+		t.Errorf("tuned NAB %v (where learning did not warn %v), want 100", v, r.NABTunedUnwarned)
+	}
 	// |z| against the learning rows finds the 8-std shift too, with its
 	// threshold from the shared rule.
 	if z := r.Total["|z|"]; z.Detection() < 0.9 || z.FalseAlarms() > 0.05 {
@@ -299,5 +304,36 @@ func TestNABOnsets(t *testing.T) {
 	}
 	if !(m.NABRaw < m.NABOnsetRaw-5*0.11) {
 		t.Errorf("every row: raw %v should pay for 5 + 10 rows of false flags beyond the onsets' %v", m.NABRaw, m.NABOnsetRaw)
+	}
+}
+
+func TestNABTuned(t *testing.T) {
+	// Two series on different scales: each spikes at its anomaly's first
+	// row, so one threshold finds both with no false alarm only if it
+	// sits at or below the smaller spike and above every normal row.
+	labels := make([]bool, 200)
+	for i := 100; i < 120; i++ {
+		labels[i] = true
+	}
+	a, b := make([]float64, 200), make([]float64, 200)
+	for i := range a {
+		a[i], b[i] = float64(i%7)/10, float64(i%5)/10
+	}
+	a[100], b[100] = 50, 5
+	a[0] = math.NaN()
+	if got := nabTuned([]scored{{a, labels}, {b, labels}}); math.Abs(got-100) > 1e-9 {
+		t.Errorf("spikes at each onset: tuned NAB %v, want 100", got)
+	}
+	// Put a normal row of the first series above the second's spike: the
+	// best threshold now misses one window or pays one false alarm.
+	a[10] = 20
+	got := nabTuned([]scored{{a, labels}, {b, labels}})
+	if !(got < 100 && got > 50) {
+		t.Errorf("one normal row above a spike: tuned NAB %v, want in (50, 100)", got)
+	}
+	// Scores that carry nothing: never flagging is best.
+	flat := make([]float64, 200)
+	if got := nabTuned([]scored{{flat, labels}}); got != 0 {
+		t.Errorf("flat scores: tuned NAB %v, want 0", got)
 	}
 }

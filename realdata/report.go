@@ -12,13 +12,14 @@ import (
 // PrintAnomaly writes a set's table: per detector the detection rate,
 // false alarms on normal rows, precision, F1, events found, the mean
 // delay, ROC AUC, PR AUC and the NAB-style score (every flagged row a
-// detection, and each run of flags once, at its start), then the baselines at
+// detection, each run of flags once at its start, and every row at the
+// detector's best threshold for the set), then the baselines at
 // edge's false-alarm rate; with cases, a line per case and detector's detection rate.
 func PrintAnomaly(w io.Writer, r *SetResult, cases bool) {
 	e := r.Total[edgeName]
 	fmt.Fprintf(w, "\n%s: %d cases, %d scored rows, %d anomalous in %d events\n", r.Set.Name, len(r.Cases), e.Rows, e.Anomalous, e.Events)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "detector\tdetection\tfalse alarms\tprecision\tF1\tevents\tdelay\tAUC\tPR AUC\tNAB rows\tNAB onsets\tdet. at edge's FAR\t")
+	fmt.Fprintln(tw, "detector\tdetection\tfalse alarms\tprecision\tF1\tevents\tdelay\tAUC\tPR AUC\tNAB rows\tNAB onsets\tNAB tuned\tdet. at edge's FAR\t")
 	var variants []string
 	for k := range r.Total {
 		if strings.HasPrefix(k, "edge ") && k != floatName {
@@ -35,8 +36,12 @@ func PrintAnomaly(w io.Writer, r *SetResult, cases bool) {
 		if mm, ok := r.Matched[d]; ok {
 			matched = pct(mm.Detection())
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d/%d\t%s\t%s\t%s\t%s\t%s\t%s\t\n", d, pct(m.Detection()), pct(m.FalseAlarms()), num(m.Precision()),
-			num(m.F1()), m.Found, m.Events, num1(m.Delay()), num(m.AUC()), num(m.PRAUC()), num1(m.NAB()), num1(m.NABOnsets()), matched)
+		tuned := math.NaN()
+		if v, ok := r.NABTuned[d]; ok {
+			tuned = v
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d/%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", d, pct(m.Detection()), pct(m.FalseAlarms()), num(m.Precision()),
+			num(m.F1()), m.Found, m.Events, num1(m.Delay()), num(m.AUC()), num(m.PRAUC()), num1(m.NAB()), num1(m.NABOnsets()), num1(tuned), matched)
 	}
 	tw.Flush()
 	if !cases {

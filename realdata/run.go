@@ -70,6 +70,9 @@ type fitted struct {
 const (
 	edgeName  = "edge"
 	floatName = "edge f32"
+	// unwarnedKey pools edge's scores over the cases whose learning
+	// raised no warning (not a detector: never printed).
+	unwarnedKey = "edge unwarned"
 )
 
 // CaseResult is one case's metrics per detector.
@@ -85,6 +88,7 @@ type CaseResult struct {
 	// Warned: edge's learning warned that these rows may not show some
 	// channel's normal range (it held one value, or changed level).
 	Warned bool
+	scored map[string]scored // per detector, for SetResult.NABTuned
 }
 
 // SetResult is one anomaly set's results.
@@ -97,6 +101,11 @@ type SetResult struct {
 	// warning (see CaseResult.Warned), and how many there were.
 	Unwarned      Metrics
 	UnwarnedCases int
+	// NABTuned: per detector, the NAB-style score at the one threshold on
+	// its per-row scores that is best over the set (see nabTuned); and
+	// edge's over the cases whose learning raised no warning.
+	NABTuned         map[string]float64
+	NABTunedUnwarned float64
 }
 
 // Detectors returns the report's detector names: edge (int8 and float32),
@@ -114,8 +123,9 @@ func RunAnomaly(s *Set, opt Options) (*SetResult, error) {
 	if opt.Edge == nil {
 		opt.Edge = EdgeDefault
 	}
-	res := &SetResult{Set: s, Total: map[string]Metrics{}, Matched: map[string]Metrics{}}
+	res := &SetResult{Set: s, Total: map[string]Metrics{}, Matched: map[string]Metrics{}, NABTuned: map[string]float64{}}
 	cache := map[string]*learned{}
+	pooled := map[string][]scored{}
 	for _, c := range s.Cases {
 		if len(opt.Cases) > 0 && !slices.Contains(opt.Cases, c.Name) {
 			continue
@@ -136,16 +146,29 @@ func RunAnomaly(s *Set, opt Options) (*SetResult, error) {
 			t.Add(v)
 			res.Matched[k] = t
 		}
+		for k, v := range cr.scored {
+			pooled[k] = append(pooled[k], v)
+		}
 		if !cr.Warned {
+			pooled[unwarnedKey] = append(pooled[unwarnedKey], cr.scored[edgeName])
 			res.Unwarned.Add(cr.Metrics[edgeName])
 			res.UnwarnedCases++
 		}
+		cr.scored = nil
 		res.Cases = append(res.Cases, *cr)
 		if opt.Log != nil {
 			e := cr.Metrics[edgeName]
 			fmt.Fprintf(opt.Log, "  %s/%s: %d rows, edge det %.3f far %.4f f1 %.3f (%s) %s\n", s.Name, c.Name, cr.Rows,
 				e.Detection(), e.FalseAlarms(), e.F1(), cr.Elapsed.Round(time.Millisecond), cr.Note)
 		}
+	}
+	for k, v := range pooled {
+		res.NABTuned[k] = nabTuned(v)
+	}
+	res.NABTunedUnwarned = res.NABTuned[unwarnedKey]
+	delete(res.NABTuned, unwarnedKey)
+	if len(pooled[unwarnedKey]) == 0 {
+		res.NABTunedUnwarned = math.NaN()
 	}
 	return res, nil
 }
@@ -182,19 +205,24 @@ func runCase(s *Set, c Case, opt Options, cache map[string]*learned) (*CaseResul
 			cache[key] = l
 		}
 	}
-	cr := &CaseResult{Name: c.Name, Rows: test.Len(), Metrics: map[string]Metrics{}, Matched: map[string]Metrics{}, Note: l.edge.Note()}
+	cr := &CaseResult{Name: c.Name, Rows: test.Len(), Metrics: map[string]Metrics{}, Matched: map[string]Metrics{}, Note: l.edge.Note(),
+		scored: map[string]scored{}}
+	eval := func(name string, scores []float64, flags []bool) {
+		cr.Metrics[name] = Evaluate(scores, flags, labels)
+		cr.scored[name] = scored{scores, labels}
+	}
 	scores, flags, err := l.edge.Score(context, test)
 	if err != nil {
 		return nil, fmt.Errorf("edge: %w", err)
 	}
-	cr.Metrics[edgeName] = Evaluate(scores, flags, labels)
+	eval(edgeName, scores, flags)
 	far := cr.Metrics[edgeName].FalseAlarms()
 	for name, v := range l.variants {
 		vs, vf, err := v.Score(context, test)
 		if err != nil {
 			return nil, fmt.Errorf("edge %s: %w", name, err)
 		}
-		cr.Metrics["edge "+name] = Evaluate(vs, vf, labels)
+		eval("edge "+name, vs, vf)
 	}
 	if w, ok := l.edge.(interface{ Warned() []string }); ok {
 		cr.Warned = len(w.Warned()) > 0
@@ -210,7 +238,7 @@ func runCase(s *Set, c Case, opt Options, cache map[string]*learned) (*CaseResul
 			return nil, fmt.Errorf("edge float32: %w", err)
 		}
 		if fs != nil {
-			cr.Metrics[floatName] = Evaluate(fs, ff, labels)
+			eval(floatName, fs, ff)
 		}
 	}
 	var cx []float32
@@ -224,7 +252,7 @@ func runCase(s *Set, c Case, opt Options, cache map[string]*learned) (*CaseResul
 			continue // not applicable (see applies)
 		}
 		sc := f.b.score(tx, test.C())[len(cx)/test.C():]
-		cr.Metrics[name] = Evaluate(sc, flagAt(sc, f.thr), labels)
+		eval(name, sc, flagAt(sc, f.thr))
 		cr.Matched[name] = Evaluate(sc, flagAt(sc, matchedThreshold(sc, labels, far)), labels)
 	}
 	return cr, nil

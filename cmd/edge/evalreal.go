@@ -89,7 +89,7 @@ func (f *realFlags) run(stdout, stderr io.Writer) error {
 func printSummary(w io.Writer, results []*realdata.SetResult) {
 	fmt.Fprintln(w, "\nsummary (edge = int8, default settings):")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "set\tedge F1\tbest baseline F1\tedge false alarms\twhere learning did not warn\tedge NAB rows / onsets\tbest baseline NAB onsets\tedge AUC\tint8-f32 AUC\t")
+	fmt.Fprintln(tw, "set\tedge F1\tbest baseline F1\tedge false alarms\twhere learning did not warn\tedge NAB rows / onsets\tbest baseline NAB onsets\tedge NAB tuned (no warning)\tbest baseline NAB tuned\tedge AUC\tint8-f32 AUC\t")
 	total := map[string]realdata.Metrics{}
 	all := &realdata.SetResult{Set: &realdata.Set{Name: "all (rows pooled)"}, Total: total}
 	for _, r := range results {
@@ -109,6 +109,7 @@ func printSummary(w io.Writer, results []*realdata.SetResult) {
 		e := r.Total["edge"]
 		best, bestName := math.Inf(-1), ""
 		nab, nabName := math.Inf(-1), ""
+		tuned, tunedName := math.NaN(), "-"
 		for _, d := range realdata.Detectors()[2:] {
 			m, ok := r.Total[d]
 			if !ok {
@@ -120,6 +121,9 @@ func printSummary(w io.Writer, results []*realdata.SetResult) {
 			if v := m.NABOnsets(); v > nab {
 				nab, nabName = v, d
 			}
+			if v, ok := r.NABTuned[d]; ok && !(v <= tuned) {
+				tuned, tunedName = v, d
+			}
 		}
 		gap := math.NaN()
 		if f, ok := r.Total["edge f32"]; ok {
@@ -129,8 +133,15 @@ func printSummary(w io.Writer, results []*realdata.SetResult) {
 		if r.UnwarnedCases == 0 {
 			quiet = fmt.Sprintf("- (0 of %d cases)", len(r.Cases))
 		}
-		fmt.Fprintf(tw, "%s\t%.3f\t%.3f (%s)\t%.2f%%\t%s\t%.1f / %.1f\t%.1f (%s)\t%.3f\t%+.4f\t\n", r.Set.Name, e.F1(), best, bestName, 100*e.FalseAlarms(), quiet,
-			e.NAB(), e.NABOnsets(), nab, nabName, e.AUC(), gap)
+		edgeTuned, bestTuned := "-", "-"
+		if v, ok := r.NABTuned["edge"]; ok {
+			edgeTuned = fmt.Sprintf("%.1f (%s)", v, strings.Replace(fmt.Sprintf("%.1f", r.NABTunedUnwarned), "NaN", "-", 1))
+		}
+		if tunedName != "-" {
+			bestTuned = fmt.Sprintf("%.1f (%s)", tuned, tunedName)
+		}
+		fmt.Fprintf(tw, "%s\t%.3f\t%.3f (%s)\t%.2f%%\t%s\t%.1f / %.1f\t%.1f (%s)\t%s\t%s\t%.3f\t%+.4f\t\n", r.Set.Name, e.F1(), best, bestName, 100*e.FalseAlarms(), quiet,
+			e.NAB(), e.NABOnsets(), nab, nabName, edgeTuned, bestTuned, e.AUC(), gap)
 	}
 	tw.Flush()
 }
