@@ -272,7 +272,7 @@ func TestStoreLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.MinRows != 3 || got.Hysteresis != 0.8 || got.Tails[StatRange].U != set.Tails[StatRange].U || got.Scale[1] != set.Scale[1] {
+	if got.MinRows != 3 || got.Hysteresis != 0.8 || got.Tails[StatRange].U != set.Tails[StatRange].U || got.Change.U != set.Change.U || got.Change.N != set.Change.N || got.Scale[1] != set.Scale[1] {
 		t.Errorf("round trip: %+v", got)
 	}
 	bad := []func(*Settings){
@@ -282,6 +282,7 @@ func TestStoreLoad(t *testing.T) {
 		func(s *Settings) { s.Scale[0] = -1 },
 		func(s *Settings) { s.Alpha = 0 },
 		func(s *Settings) { s.Tails[StatPeak].Xi = 3 },
+		func(s *Settings) { s.Change.Xi = 3 },
 		func(s *Settings) { s.Tails[StatSPE] = Tail{} },
 		func(s *Settings) { s.Version = 1 },
 		func(s *Settings) { s.Hop = 9 },

@@ -82,7 +82,7 @@ const maxPersist = 4
 
 // Learn sets the scorer's settings from residuals of normal rows: each
 // channel's typical error, the smoothing weight, the four statistics'
-// tails, and the missing and frozen limits.
+// tails, the change statistic's tail, and the missing and frozen limits.
 func Learn(res *Residuals, opt LearnOptions) (Settings, error) {
 	s := opt.Base
 	s.Version = settingsVersion
@@ -132,6 +132,11 @@ func Learn(res *Residuals, opt LearnOptions) (Settings, error) {
 				best, s.Alpha, s.Persist, s.Tails[StatSmooth] = shift, a, k, t
 			}
 		}
+	}
+	least := runMin(spe, res.starts, s.Persist)
+	sm := ewmaRuns(least, res.starts, s.Alpha, medianOf(least))
+	if s.Change, err = learnChange(&s.Tails, [NumStats][]float64{spe, peak, rng, sm}, res.starts); err != nil {
+		return Settings{}, err
 	}
 	s.Missing, s.Frozen = runLimits(res)
 	s.Drift = max(s.Drift, 0)

@@ -48,6 +48,13 @@ type Score struct {
 	// Score is log P / (log P + log Rate), in [0, 1): 0 for P = 1, 0.5 at
 	// the threshold (P = Rate), approaching 1 as P falls, without ties.
 	Score float64
+	// Change scores how much more surprising the row is than the rows
+	// just before it, on the same scale (0.5 where normal rows' change
+	// statistic is exceeded with probability Rate): high where an anomaly
+	// begins, falling back while it lasts, where Score and Flag stay up.
+	// Rank rows by Change to count detections (onsets); by Score to
+	// measure how abnormal the data are.
+	Change float64
 	// Above: P is at most Rate. Flag: the row is in a confirmed anomaly
 	// (minimum duration and hysteresis applied) or a finding. Onset: this
 	// row confirms a new anomaly or a new finding, which began at
@@ -113,6 +120,7 @@ type Scorer struct {
 	adj    []float32           // the window with the offsets taken off
 	rows   int64               // rows scored in the segment (for the EWMA start)
 	settle settler
+	chg    changer
 	flags  flagger
 	chans  channelWatch
 	out    Score
@@ -300,6 +308,7 @@ func (s *Scorer) scoreRow(st *stream.Stream, r int64, window bool, row, raw, rec
 			lpModel = min(lpModel, l)
 		}
 	}
+	o.Change = s.changeScore(-lp)
 	lp = min(0, lp+math.Log(NumStats))
 	o.LogP, o.P = lp, math.Exp(lp)
 	o.Score = lp / (lp + s.logR) // -log p over itself plus -log Rate: 0.5 at the threshold
@@ -374,6 +383,7 @@ func (s *Scorer) EndSegment(st *stream.Stream) error {
 		s.flags.reset()
 		s.chans.reset()
 		s.settle.run, s.settle.done = 0, false
+		s.chg.reset()
 		s.next, s.rows = 0, 0
 	}()
 	n := st.Len()

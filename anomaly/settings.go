@@ -90,6 +90,10 @@ type Settings struct {
 	Persist int     `json:"persist"`
 	// Tails are the learned normal tails of the statistics.
 	Tails [NumStats]Tail `json:"tails"`
+	// Change is the learned normal tail of the change statistic (see
+	// Score.Change); empty in models learned before it existed, whose
+	// rows then have a change score of 0.
+	Change Tail `json:"change,omitzero"`
 	// Hysteresis: a flag ends when Score falls below Hysteresis × 0.5
 	// (default 0.8).
 	Hysteresis float64 `json:"hysteresis"`
@@ -197,6 +201,11 @@ func (s *Settings) check(c, steps int) error {
 		}
 		if err := s.Tails[i].check(); err != nil {
 			return fmt.Errorf("%s: %w", StatNames[i], err)
+		}
+	}
+	if s.Change.N != 0 {
+		if err := s.Change.check(); err != nil {
+			return fmt.Errorf("change: %w", err)
 		}
 	}
 	return nil

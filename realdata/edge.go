@@ -64,6 +64,7 @@ type modelScorer struct {
 	m, float *model.Model
 	note     string
 	causes   []int8
+	changes  []float64
 	warned   []string // channels learning warned about (constant or changing level)
 }
 
@@ -72,10 +73,14 @@ type modelScorer struct {
 func (s *modelScorer) Warned() []string { return s.warned }
 
 func (s *modelScorer) Score(context, test *Part) ([]float64, []bool, error) {
-	scores, flags, causes, err := scoreRows(s.m, context, test)
-	s.causes = causes
+	scores, flags, causes, changes, err := scoreRows(s.m, context, test)
+	s.causes, s.changes = causes, changes
 	return scores, flags, err
 }
+
+// Changes returns the change scores of the last Score's rows (see
+// anomaly.Score.Change).
+func (s *modelScorer) Changes() []float64 { return s.changes }
 
 // Causes returns the causes of the last Score's flags (see scoreRows).
 func (s *modelScorer) Causes() []int8 { return s.causes }
@@ -94,7 +99,7 @@ func (s *modelScorer) Float(context, test *Part) ([]float64, []bool, error) {
 // and returns, for each test row, its score and flag (rows the stream
 // dropped get NaN and no flag).
 func ScoreRows(m *model.Model, context, test *Part) ([]float64, []bool, error) {
-	s, f, _, err := scoreRows(m, context, test)
+	s, f, _, _, err := scoreRows(m, context, test)
 	return s, f, err
 }
 
@@ -103,11 +108,11 @@ func ScoreRows(m *model.Model, context, test *Part) ([]float64, []bool, error) {
 const causeFinding = anomaly.NumStats
 
 // scoreRows is ScoreRows, also returning each flagged row's cause (-1 for
-// rows not flagged).
-func scoreRows(m *model.Model, context, test *Part) ([]float64, []bool, []int8, error) {
+// rows not flagged) and each row's change score.
+func scoreRows(m *model.Model, context, test *Part) ([]float64, []bool, []int8, []float64, error) {
 	set, err := anomaly.Load(m)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	nc := 0
 	if context != nil {
@@ -117,12 +122,13 @@ func scoreRows(m *model.Model, context, test *Part) ([]float64, []bool, []int8, 
 	scores := make([]float64, n)
 	flags := make([]bool, n)
 	causes := make([]int8, n)
+	changes := make([]float64, n)
 	for i := range scores {
-		scores[i], causes[i] = math.NaN(), -1
+		scores[i], causes[i], changes[i] = math.NaN(), -1, math.NaN()
 	}
 	sc, err := anomaly.New(m, anomaly.Config{}, func(s *anomaly.Score) error {
 		r := s.Line - 1
-		scores[r], flags[r] = s.Score, s.Flag
+		scores[r], flags[r], changes[r] = s.Score, s.Flag, s.Change
 		if s.Flag {
 			causes[r] = causeFinding
 			if s.Finding == anomaly.NoFinding {
@@ -137,7 +143,7 @@ func scoreRows(m *model.Model, context, test *Part) ([]float64, []bool, []int8, 
 		return nil
 	})
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	c := test.C()
 	push := func(p *Part, base int) error {
@@ -154,16 +160,16 @@ func scoreRows(m *model.Model, context, test *Part) ([]float64, []bool, []int8, 
 	}
 	if context != nil {
 		if err := push(context, 0); err != nil {
-			return nil, nil, nil, err
+			return nil, nil, nil, nil, err
 		}
 	}
 	if err := push(test, nc); err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
 	if err := sc.Close(); err != nil {
-		return nil, nil, nil, err
+		return nil, nil, nil, nil, err
 	}
-	return scores[nc:], flags[nc:], causes[nc:], nil
+	return scores[nc:], flags[nc:], causes[nc:], changes[nc:], nil
 }
 
 // EdgeDenoise is edge's denoising user path with default settings: learn

@@ -70,6 +70,9 @@ type fitted struct {
 const (
 	edgeName  = "edge"
 	floatName = "edge f32"
+	// changeName: edge's change scores (anomaly.Score.Change) beside its
+	// flags, which are edge's: only the score columns differ.
+	changeName = "edge change"
 	// unwarnedKey pools edge's scores over the cases whose learning
 	// raised no warning (not a detector: never printed).
 	unwarnedKey = "edge unwarned"
@@ -223,6 +226,9 @@ func runCase(s *Set, c Case, opt Options, cache map[string]*learned) (*CaseResul
 			return nil, fmt.Errorf("edge %s: %w", name, err)
 		}
 		eval("edge "+name, vs, vf)
+	}
+	if c, ok := l.edge.(interface{ Changes() []float64 }); ok {
+		eval(changeName, c.Changes(), flags)
 	}
 	if w, ok := l.edge.(interface{ Warned() []string }); ok {
 		cr.Warned = len(w.Warned()) > 0

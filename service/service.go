@@ -354,7 +354,10 @@ type Event struct {
 	StartLine int      `json:"event_line,omitempty"`
 	Score     float64  `json:"score"` // in [0, 1], 0.5 at the threshold
 	P         float64  `json:"p"`     // the row's p-value under normal operation
-	Flag      bool     `json:"flag"`
+	// Change: how much more surprising the row is than the 16 before it,
+	// on the score's scale (see anomaly.Score.Change).
+	Change float64 `json:"change"`
+	Flag   bool    `json:"flag"`
 	// Kind says what an event is about: "anomaly", or a channel that is
 	// "missing" or "frozen" (its name first in Top), or "new_level" (the
 	// anomaly that started at event_line lasted so long that its level
@@ -389,7 +392,7 @@ func (g *group) scored(sc *anomaly.Score) error {
 	if kind == "" && (scores == "" || !sc.Window) {
 		return nil
 	}
-	ev := Event{Group: g.cfg.Name, Event: kind, Line: sc.Line, Score: sc.Score, P: sc.P, Flag: sc.Flag, Kind: sc.Kind}
+	ev := Event{Group: g.cfg.Name, Event: kind, Line: sc.Line, Score: sc.Score, P: sc.P, Change: sc.Change, Flag: sc.Flag, Kind: sc.Kind}
 	if sc.HasTime {
 		t := sc.Time
 		ev.Time = &t

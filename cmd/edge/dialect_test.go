@@ -216,7 +216,7 @@ func TestWatchDialects(t *testing.T) {
 	if code != 0 || !strings.Contains(errOut, "left out the label-like column label") || !strings.Contains(errOut, "(temp, load) to learn from") {
 		t.Errorf("labels: exit %d: %s", code, errOut)
 	}
-	if ls := lines(out); ls[0] != "timestamp,line,score,p,flag,onset,event,event_line,top,spe,peak,range,smooth,share_temp,share_load" {
+	if ls := lines(out); ls[0] != "timestamp,line,score,p,flag,onset,event,event_line,top,spe,peak,range,smooth,change,share_temp,share_load" {
 		t.Errorf("header %q", ls[0])
 	}
 	ms := write(t, "ms.csv", dialect(600, "ms"))

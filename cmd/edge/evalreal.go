@@ -84,12 +84,13 @@ func (f *realFlags) run(stdout, stderr io.Writer) error {
 
 // printSummary prints, per set, edge's F1 and false alarms beside the
 // best baseline's F1 (false alarms also over the cases whose learning
-// raised no warning), edge's NAB-style score beside the best baseline's,
-// and int8's AUC beside float32's.
+// raised no warning), edge's NAB-style scores beside the best baseline's
+// (by events, and at the best threshold on its score and on its change
+// score), and int8's AUC beside float32's.
 func printSummary(w io.Writer, results []*realdata.SetResult) {
 	fmt.Fprintln(w, "\nsummary (edge = int8, default settings):")
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "set\tedge F1\tbest baseline F1\tedge false alarms\twhere learning did not warn\tedge NAB rows / onsets\tbest baseline NAB onsets\tedge NAB tuned (no warning)\tbest baseline NAB tuned\tedge AUC\tint8-f32 AUC\t")
+	fmt.Fprintln(tw, "set\tedge F1\tbest baseline F1\tedge false alarms\twhere learning did not warn\tedge NAB rows / onsets\tbest baseline NAB onsets\tedge NAB tuned: score (no warning) / change\tbest baseline NAB tuned\tedge AUC\tint8-f32 AUC\t")
 	total := map[string]realdata.Metrics{}
 	all := &realdata.SetResult{Set: &realdata.Set{Name: "all (rows pooled)"}, Total: total}
 	for _, r := range results {
@@ -135,7 +136,7 @@ func printSummary(w io.Writer, results []*realdata.SetResult) {
 		}
 		edgeTuned, bestTuned := "-", "-"
 		if v, ok := r.NABTuned["edge"]; ok {
-			edgeTuned = fmt.Sprintf("%.1f (%s)", v, strings.Replace(fmt.Sprintf("%.1f", r.NABTunedUnwarned), "NaN", "-", 1))
+			edgeTuned = fmt.Sprintf("%.1f (%s) / %.1f", v, strings.Replace(fmt.Sprintf("%.1f", r.NABTunedUnwarned), "NaN", "-", 1), r.NABTuned["edge change"])
 		}
 		if tunedName != "-" {
 			bestTuned = fmt.Sprintf("%.1f (%s)", tuned, tunedName)

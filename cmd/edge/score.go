@@ -78,8 +78,15 @@ window), in input order, as CSV or JSON lines on stdout: the input line
 and time, the score in [0, 1] (0.5 at the threshold), the row's p-value
 under normal operation, whether it is flagged (after the minimum duration
 and hysteresis, or because a channel stopped reporting or froze), the
-event an onset starts, the channel to blame, the four statistics and each
-channel's share of the error. The exit status is 3 if values were missing
+event an onset starts, the channel to blame, the four statistics, the
+change score and each channel's share of the error.
+
+The score says how abnormal the data are now: it stays up while they
+stay abnormal, as the flag does. The change score (same scale, 0.5 at
+the same false-alarm rate) says how much more surprising a row is than
+the 16 before it: high where an anomaly begins, back down while it
+lasts. Rank rows by change to count detections (as streaming benchmarks
+such as NAB do); by score to measure how long the data were abnormal. The exit status is 3 if values were missing
 or rows dropped, unless --lenient.
 
 Flags:`)
@@ -157,7 +164,7 @@ func newScoreWriter(m *model.Model, set anomaly.Settings, sc stream.Config, in *
 			b = append(b, csvName(in.rd.TimeName())...)
 			b = append(b, ',')
 		}
-		b = append(b, "line,score,p,flag,onset,event,event_line,top,spe,peak,range,smooth"...)
+		b = append(b, "line,score,p,flag,onset,event,event_line,top,spe,peak,range,smooth,change"...)
 		for _, n := range names {
 			b = append(b, ',')
 			b = append(b, csvName("share_"+n)...)
@@ -200,6 +207,8 @@ func appendScore(b []byte, o *out, s *anomaly.Score, names []string) []byte {
 		b = appendFloat(b, s.Score, 64)
 		b = append(b, `,"p":`...)
 		b = appendFloat(b, s.P, 64)
+		b = append(b, `,"change":`...)
+		b = appendFloat(b, s.Change, 64)
 		b = fmt.Appendf(b, `,"flag":%t,"onset":%t`, s.Flag, s.Onset)
 		if s.Onset {
 			b = fmt.Appendf(b, `,"event":%q,"event_line":`, s.Kind)
@@ -250,6 +259,8 @@ func appendScore(b []byte, o *out, s *anomaly.Score, names []string) []byte {
 		b = append(b, ',')
 		b = appendFloat(b, v, 32)
 	}
+	b = append(b, ',')
+	b = appendFloat(b, s.Change, 64)
 	for _, v := range s.Contrib {
 		b = append(b, ',')
 		b = appendFloat(b, float64(v), 32)

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -132,7 +133,7 @@ func TestScoreCommand(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	ls := lines(out)
-	if ls[0] != "timestamp,line,score,p,flag,onset,event,event_line,top,spe,peak,range,smooth,share_temp,share_load" {
+	if ls[0] != "timestamp,line,score,p,flag,onset,event,event_line,top,spe,peak,range,smooth,change,share_temp,share_load" {
 		t.Fatalf("header %q", ls[0])
 	}
 	// One line per input row, in order, with the input's line.
@@ -165,6 +166,36 @@ func TestScoreCommand(t *testing.T) {
 	}
 	if !strings.Contains(out, `"onset":true`) || !strings.Contains(out, `"top":"load"`) {
 		t.Errorf("the fault was not flagged on load:\n%s", out)
+	}
+	// Row by row: the change score is up where the fault begins and back
+	// down while it lasts; the flag stays up.
+	code, out, _ = runEdge("score", qm, faulty)
+	ls = lines(out)
+	col := slices.Index(strings.Split(ls[0], ","), "change")
+	if code != 0 || col < 0 {
+		t.Fatalf("exit %d, change column %d", code, col)
+	}
+	var onsetChange float64
+	lateFlagged, lateChanged := 0, 0
+	for _, l := range ls[1:] {
+		f := strings.Split(l, ",")
+		line, _ := strconv.Atoi(f[1])
+		ch, err := strconv.ParseFloat(f[col], 64)
+		if err != nil {
+			t.Fatalf("change %q: %v", f[col], err)
+		}
+		switch {
+		case line >= 601 && line < 620:
+			onsetChange = max(onsetChange, ch)
+		case line >= 640 && line < 680:
+			lateFlagged += int(f[4][0] - '0')
+			if ch >= 0.5 {
+				lateChanged++
+			}
+		}
+	}
+	if onsetChange < 0.5 || lateFlagged < 30 || lateChanged > 2 {
+		t.Errorf("a lasting fault: change %.3f at its start; of its last 40 rows %d flagged, %d with change >= 0.5", onsetChange, lateFlagged, lateChanged)
 	}
 	// Settings from the command line: a false-alarm rate of 40% flags a
 	// good share of normal rows.
