@@ -70,8 +70,9 @@ type fitted struct {
 const (
 	edgeName  = "edge"
 	floatName = "edge f32"
-	// changeName: edge's change scores (anomaly.Score.Change) beside its
-	// flags, which are edge's: only the score columns differ.
+	// changeName: edge's change scores (anomaly.Score.Change), a row
+	// flagged where it is at least 0.5 (its threshold: an onset
+	// detector; edge's own flags stay the state).
 	changeName = "edge change"
 	// unwarnedKey pools edge's scores over the cases whose learning
 	// raised no warning (not a detector: never printed).
@@ -228,7 +229,7 @@ func runCase(s *Set, c Case, opt Options, cache map[string]*learned) (*CaseResul
 		eval("edge "+name, vs, vf)
 	}
 	if c, ok := l.edge.(interface{ Changes() []float64 }); ok {
-		eval(changeName, c.Changes(), flags)
+		eval(changeName, c.Changes(), flagAt(c.Changes(), 0.5))
 	}
 	if w, ok := l.edge.(interface{ Warned() []string }); ok {
 		cr.Warned = len(w.Warned()) > 0
