@@ -1,10 +1,5 @@
 package anomaly
 
-import (
-	"math"
-	"slices"
-)
-
 // The change statistic compares a row's surprise (the negative log of
 // the smallest tail probability of its four statistics) with the
 // surprise of the rows just before it: (surprise − their median) over
@@ -33,11 +28,13 @@ const (
 	maxSurprise = 1e6
 )
 
-// changer keeps the last changeSpan surprises of a segment.
+// changer keeps the last changeSpan surprises of a segment, in arrival
+// order (ring) and sorted, so that a row costs a few dozen comparisons
+// and moves, not two sorts.
 type changer struct {
-	ring     [changeSpan]float64
-	n, pos   int
-	buf, dev [changeSpan]float64
+	ring   [changeSpan]float64
+	sorted [changeSpan]float64
+	n, pos int
 }
 
 // step returns the change statistic of surprise u against the previous
@@ -46,24 +43,71 @@ func (c *changer) step(u float64) float64 {
 	u = min(max(u, 0), maxSurprise)
 	z := 0.0
 	if c.n >= minChangeRows {
-		buf, dev := c.buf[:c.n], c.dev[:c.n]
-		copy(buf, c.ring[:c.n])
-		slices.Sort(buf)
-		med := sortedMedian(buf)
-		for i, v := range buf {
-			dev[i] = math.Abs(v - med)
-		}
-		slices.Sort(dev)
-		spread := float64(1.4826*sortedMedian(dev)) + changeFloor // unfused: the same bits on every architecture
+		med, mad := medianMAD(c.sorted[:c.n])
+		spread := float64(1.4826*mad) + changeFloor // unfused: the same bits on every architecture
 		z = (u - med) / spread
 	}
+	if c.n == changeSpan {
+		c.remove(c.ring[c.pos])
+	}
+	c.insert(u)
 	c.ring[c.pos] = u
 	c.pos = (c.pos + 1) % changeSpan
-	c.n = min(c.n+1, changeSpan)
 	return z
 }
 
+// insert adds v to the sorted values.
+func (c *changer) insert(v float64) {
+	i := c.n
+	for i > 0 && c.sorted[i-1] > v {
+		c.sorted[i] = c.sorted[i-1]
+		i--
+	}
+	c.sorted[i] = v
+	c.n++
+}
+
+// remove takes one value equal to v out of the sorted values.
+func (c *changer) remove(v float64) {
+	i := 0
+	for i < c.n-1 && c.sorted[i] != v {
+		i++
+	}
+	copy(c.sorted[i:c.n-1], c.sorted[i+1:c.n])
+	c.n--
+}
+
 func (c *changer) reset() { c.n, c.pos = 0, 0 }
+
+// medianMAD returns the median of sorted, non-empty s and the median of
+// its absolute deviations from it. The deviations of the values below
+// the middle, walking down, and of those from the middle up, walking up,
+// are two ascending runs: merging them gives the deviations in order
+// without sorting.
+func medianMAD(s []float64) (med, mad float64) {
+	n := len(s)
+	m := n / 2
+	med = s[m]
+	if n%2 == 0 {
+		med = (s[m-1] + s[m]) / 2
+	}
+	lo, hi := m-1, m // the next value below and from the middle
+	var prev, cur float64
+	for k := 0; k <= m; k++ {
+		prev = cur
+		if hi >= n || (lo >= 0 && med-s[lo] <= s[hi]-med) {
+			cur = med - s[lo]
+			lo--
+		} else {
+			cur = s[hi] - med
+			hi++
+		}
+	}
+	if n%2 == 0 {
+		return med, (prev + cur) / 2
+	}
+	return med, cur
+}
 
 // changeScore takes a row's surprise and returns its change score (see
 // Score.Change): 0 without a learned change tail.
@@ -76,15 +120,6 @@ func (s *Scorer) changeScore(u float64) float64 {
 		return lc / (lc + s.logR)
 	}
 	return 0
-}
-
-// sortedMedian returns the median of sorted, non-empty v.
-func sortedMedian(v []float64) float64 {
-	m := len(v) / 2
-	if len(v)%2 == 1 {
-		return v[m]
-	}
-	return (v[m-1] + v[m]) / 2
 }
 
 // surprise returns a row's surprise: minus the log of the smallest tail

@@ -3,6 +3,7 @@ package anomaly
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -86,6 +87,60 @@ func TestChangeScore(t *testing.T) {
 	for i, g := range score(t, m, old, x[:200*ch]) {
 		if g.Change != 0 {
 			t.Fatalf("row %d without a change tail: change %v", i, g.Change)
+		}
+	}
+}
+
+// naiveChange is the change statistic by the book: sort the previous
+// rows' surprises, take the median, sort the absolute deviations.
+func naiveChange(prev []float64, u float64) float64 {
+	u = min(max(u, 0), maxSurprise)
+	if len(prev) < minChangeRows {
+		return 0
+	}
+	s := slices.Clone(prev)
+	slices.Sort(s)
+	med := func(v []float64) float64 {
+		m := len(v) / 2
+		if len(v)%2 == 1 {
+			return v[m]
+		}
+		return (v[m-1] + v[m]) / 2
+	}
+	md := med(s)
+	dev := make([]float64, len(s))
+	for i, v := range s {
+		dev[i] = math.Abs(v - md)
+	}
+	slices.Sort(dev)
+	return (u - md) / (float64(1.4826*med(dev)) + changeFloor)
+}
+
+// TestChangerMatchesSorting: the incremental median and MAD give the
+// same bits as sorting, with ties, segment resets and a full ring.
+func TestChangerMatchesSorting(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 7))
+	var c changer
+	var prev []float64
+	for i := 0; i < 5000; i++ {
+		if i%1000 == 999 {
+			c.reset()
+			prev = prev[:0]
+		}
+		u := rng.ExpFloat64()
+		switch rng.IntN(4) {
+		case 0:
+			u = math.Round(u) // ties
+		case 1:
+			u = 0
+		}
+		want := naiveChange(prev, u)
+		if got := c.step(u); got != want {
+			t.Fatalf("row %d: change %v, by sorting %v", i, got, want)
+		}
+		prev = append(prev, min(max(u, 0), maxSurprise))
+		if len(prev) > changeSpan {
+			prev = prev[1:]
 		}
 	}
 }
