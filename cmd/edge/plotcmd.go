@@ -85,8 +85,8 @@ Flags:`)
 		return err
 	}
 	type win struct {
-		t0, t1, raw float64
-		flag        bool
+		t0, t1, raw, change float64
+		flag                bool
 	}
 	var wins []win
 	var codes []float32
@@ -103,7 +103,7 @@ Flags:`)
 			if s.HasTime {
 				t = s.Time
 			}
-			wins = append(wins, win{t, t, s.Score, s.Flag})
+			wins = append(wins, win{t, t, s.Score, s.Change, s.Flag})
 			return nil
 		})
 		if err != nil {
@@ -205,12 +205,13 @@ Flags:`)
 			Lines: []plot.Line{{Label: "input", X: xs, Y: ri, Color: plot.Gray, Width: 1}, {Label: "cleaned", X: xs, Y: ci, Color: plot.Blue, Width: 1.6}}})
 	}
 	if sc != nil {
-		sx, sy := make([]float64, len(wins)), make([]float64, len(wins))
+		sx, sy, cy := make([]float64, len(wins)), make([]float64, len(wins)), make([]float64, len(wins))
 		for i, w := range wins {
-			sx[i], sy[i] = x(w.t1), w.raw
+			sx[i], sy[i], cy[i] = x(w.t1), w.raw, w.change
 		}
-		fig.Panels = append(fig.Panels, &plot.Panel{Title: "anomaly score (0.5 at the threshold)", XLabel: unit, Spans: spans,
-			Lines:  []plot.Line{{Label: "score", X: sx, Y: sy, Color: plot.Orange, Width: 1.4}},
+		fig.Panels = append(fig.Panels, &plot.Panel{Title: "anomaly score and change score (0.5 at the threshold)", XLabel: unit, Spans: spans,
+			Lines: []plot.Line{{Label: "change", X: sx, Y: cy, Color: plot.Gray, Width: 1},
+				{Label: "score", X: sx, Y: sy, Color: plot.Orange, Width: 1.4}},
 			HLines: []plot.HLine{{Y: 0.5, Label: "threshold", Color: plot.Red, Dash: true}}})
 	} else {
 		fmt.Fprintf(stderr, "edge plot: no score panel: %v\n", scoreErr)

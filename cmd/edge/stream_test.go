@@ -281,7 +281,7 @@ func TestPlotCommand(t *testing.T) {
 		}
 	}
 	svgText, _ := os.ReadFile(svg)
-	for _, want := range []string{"temp", "load", "anomaly score", "latent space"} {
+	for _, want := range []string{"temp", "load", "anomaly score", "change", "latent space"} {
 		if !strings.Contains(string(svgText), want) {
 			t.Errorf("the SVG lacks %q", want)
 		}
