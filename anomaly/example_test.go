@@ -17,7 +17,9 @@ import (
 // which one sensor's level shifts by 5 times its gain at row 100 for 150
 // rows. Every row gets a score; the event is reported once, two rows into
 // the shift, with the sensor to blame; the flag ends a few rows after the
-// shift, once the window has left it.
+// shift, once the window has left it. The change score is at least 0.5
+// on a few rows where the shift begins and a few more, not through its 150
+// rows: rank rows by it to count detections.
 func ExampleNew() {
 	const channels, day = 6, 288
 	g, _ := synth.New(synth.Config{Channels: channels, Seed: 11, Linear: true, Season: 5 * day, Anomalies: []synth.Anomaly{
@@ -32,6 +34,7 @@ func ExampleNew() {
 	}
 	rows, first, last := 0, -1, -1
 	var events []string
+	var changed []int // rows whose change score is at least 0.5
 	sc, err := anomaly.New(m, anomaly.Config{}, func(s *anomaly.Score) error {
 		rows++
 		if s.Flag {
@@ -39,6 +42,9 @@ func ExampleNew() {
 				first = s.Line
 			}
 			last = s.Line
+		}
+		if s.Change >= 0.5 {
+			changed = append(changed, s.Line)
 		}
 		if s.Onset {
 			events = append(events, fmt.Sprintf("%s from row %d: %s", s.Kind, s.EventLine, g.Names()[s.Top]))
@@ -60,8 +66,10 @@ func ExampleNew() {
 		fmt.Println(e)
 	}
 	fmt.Printf("flagged from row %d to row %d\n", first, last)
+	fmt.Println("change score at least 0.5 on rows", changed)
 	// Output:
 	// rows scored: 288
 	// anomaly from row 102: vibration_1
 	// flagged from row 102 to row 260
+	// change score at least 0.5 on rows [102 103 104 105 106 107 124 125 126 254]
 }
