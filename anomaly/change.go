@@ -1,5 +1,7 @@
 package anomaly
 
+import "slices"
+
 // The change statistic compares a row's surprise (the negative log of
 // the smallest tail probability of its four statistics) with the
 // surprise of the rows just before it: (surprise − their median) over
@@ -56,25 +58,16 @@ func (c *changer) step(u float64) float64 {
 	return z
 }
 
-// insert adds v to the sorted values.
+// insert adds v to the sorted values (within their array: no allocation).
 func (c *changer) insert(v float64) {
-	i := c.n
-	for i > 0 && c.sorted[i-1] > v {
-		c.sorted[i] = c.sorted[i-1]
-		i--
-	}
-	c.sorted[i] = v
-	c.n++
+	i, _ := slices.BinarySearch(c.sorted[:c.n], v)
+	c.n = len(slices.Insert(c.sorted[:c.n], i, v))
 }
 
 // remove takes one value equal to v out of the sorted values.
 func (c *changer) remove(v float64) {
-	i := 0
-	for i < c.n-1 && c.sorted[i] != v {
-		i++
-	}
-	copy(c.sorted[i:c.n-1], c.sorted[i+1:c.n])
-	c.n--
+	i, _ := slices.BinarySearch(c.sorted[:c.n], v)
+	c.n = len(slices.Delete(c.sorted[:c.n], i, i+1))
 }
 
 func (c *changer) reset() { c.n, c.pos = 0, 0 }

@@ -114,6 +114,7 @@ func Learn(res *Residuals, opt LearnOptions) (Settings, error) {
 	// The smoothing that finds the smallest lasting shift of spe within
 	// Delay rows at the target rate.
 	best := math.Inf(1)
+	var smooth []float64 // the chosen smoothing's series, for the change tail
 	for k := 1; k <= 3; k++ {
 		least := runMin(spe, res.starts, k)
 		start := medianOf(least)
@@ -129,13 +130,11 @@ func Learn(res *Residuals, opt LearnOptions) (Settings, error) {
 			gain := 1 - math.Pow(1-a, float64(max(1, opt.Delay-k+1)))
 			shift := (t.Threshold(s.Rate/NumStats) - t.centre()) / gain
 			if shift < best {
-				best, s.Alpha, s.Persist, s.Tails[StatSmooth] = shift, a, k, t
+				best, s.Alpha, s.Persist, s.Tails[StatSmooth], smooth = shift, a, k, t, sm
 			}
 		}
 	}
-	least := runMin(spe, res.starts, s.Persist)
-	sm := ewmaRuns(least, res.starts, s.Alpha, medianOf(least))
-	if s.Change, err = learnChange(&s.Tails, [NumStats][]float64{spe, peak, rng, sm}, res.starts); err != nil {
+	if s.Change, err = learnChange(&s.Tails, [NumStats][]float64{spe, peak, rng, smooth}, res.starts); err != nil {
 		return Settings{}, err
 	}
 	s.Missing, s.Frozen = runLimits(res)

@@ -74,9 +74,6 @@ const (
 	// flagged where it is at least 0.5 (its threshold: an onset
 	// detector; edge's own flags stay the state).
 	changeName = "edge change"
-	// unwarnedKey pools edge's scores over the cases whose learning
-	// raised no warning (not a detector: never printed).
-	unwarnedKey = "edge unwarned"
 )
 
 // CaseResult is one case's metrics per detector.
@@ -130,6 +127,7 @@ func RunAnomaly(s *Set, opt Options) (*SetResult, error) {
 	res := &SetResult{Set: s, Total: map[string]Metrics{}, Matched: map[string]Metrics{}, NABTuned: map[string]float64{}}
 	cache := map[string]*learned{}
 	pooled := map[string][]scored{}
+	var unwarned []scored // edge's, over the cases whose learning raised no warning
 	for _, c := range s.Cases {
 		if len(opt.Cases) > 0 && !slices.Contains(opt.Cases, c.Name) {
 			continue
@@ -154,7 +152,7 @@ func RunAnomaly(s *Set, opt Options) (*SetResult, error) {
 			pooled[k] = append(pooled[k], v)
 		}
 		if !cr.Warned {
-			pooled[unwarnedKey] = append(pooled[unwarnedKey], cr.scored[edgeName])
+			unwarned = append(unwarned, cr.scored[edgeName])
 			res.Unwarned.Add(cr.Metrics[edgeName])
 			res.UnwarnedCases++
 		}
@@ -169,10 +167,9 @@ func RunAnomaly(s *Set, opt Options) (*SetResult, error) {
 	for k, v := range pooled {
 		res.NABTuned[k] = nabTuned(v)
 	}
-	res.NABTunedUnwarned = res.NABTuned[unwarnedKey]
-	delete(res.NABTuned, unwarnedKey)
-	if len(pooled[unwarnedKey]) == 0 {
-		res.NABTunedUnwarned = math.NaN()
+	res.NABTunedUnwarned = math.NaN()
+	if len(unwarned) > 0 {
+		res.NABTunedUnwarned = nabTuned(unwarned)
 	}
 	return res, nil
 }
