@@ -178,3 +178,43 @@ func TestFitSeriesErrors(t *testing.T) {
 		}
 	}
 }
+
+// A channel that never moved while learning has principal directions of
+// no variance; whitening by their standard deviation must not give the
+// encoder enormous weights (it once gave 1e9, so a channel's first move put
+// 1e5 through the hidden layers and set nonsense int8 ranges), and the
+// model must still be PCA's.
+func TestWarmStartStillData(t *testing.T) {
+	const steps, ch, k = 16, 1, 1
+	still := make([]float32, 200*steps*ch) // every value at the centre
+	p, err := pca.Fit(still, steps*ch, k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := Build(Arch{Hidden: []int{16}, Steps: steps, Channels: ch, Latent: k}, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Norm = model.Normalization{Kind: model.NormNone}
+	if err := WarmStart(m, p); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range m.Encoder[0].W {
+		if math.Abs(float64(w)) > 1e3 {
+			t.Fatalf("encoder weight %g from data that never moved", w)
+		}
+	}
+	s, err := m.NewSession(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make([]float32, steps*ch)
+	if err := s.Reconstruct(got, still[:steps*ch]); err != nil {
+		t.Fatal(err)
+	}
+	for i, v := range got {
+		if math.Abs(float64(v)) > 1e-6 {
+			t.Fatalf("value %d of the still data reconstructed as %g", i, v)
+		}
+	}
+}

@@ -70,10 +70,15 @@ func WarmStart(m *model.Model, p *pca.PCA) error {
 			return ErrNoWarmStart
 		}
 	}
-	// Whitening scales, with a floor so a null direction does not blow up.
+	// Whitening scales, with a floor so a null direction does not blow up:
+	// a millionth of the first component's variance, and at least 1e-4
+	// (a standard deviation of 0.01 normalised units, the data's
+	// resolution, not its variation). Without the absolute floor, a
+	// channel that never moved while learning got weights of 1e9, and its
+	// first move put 1e5 through the hidden layers.
 	sd := make([]float64, k)
 	for i := range sd {
-		sd[i] = math.Sqrt(math.Max(p.Variance[i], 1e-6*math.Max(p.Variance[0], 1e-12)))
+		sd[i] = math.Sqrt(max(p.Variance[i], 1e-6*p.Variance[0], 1e-4))
 	}
 	pair := 1 / (1 + float64(alpha))
 	// readPairs makes rows 0..k-1 of l output sign*z (and rows k..2k-1
