@@ -173,6 +173,9 @@ func keepFirstLayer(m *model.Model, keep map[string]bool, spread, limit float64)
 		if l.Kind != model.Reshape {
 			name := fmt.Sprintf("encoder.%d", i)
 			keep[name] = true
+			if math.IsInf(spread, 1) {
+				return []string{fmt.Sprintf("%s stays float32: no input channel moves in the calibration data, so nothing sets an int8 input scale (any later move would be clipped to one step)", name)}
+			}
 			return []string{fmt.Sprintf("%s stays float32: the widest input channel spans %.0f times the narrowest moving channel's range (limit %g), too wide for one int8 input scale", name, spread, limit)}
 		}
 	}
@@ -181,7 +184,8 @@ func keepFirstLayer(m *model.Model, keep map[string]bool, spread, limit float64)
 
 // inputSpread returns the largest normalised channel range of the
 // calibration windows (each from 0, as the int8 ranges are) over the
-// smallest of the channels that move; 1 if none does.
+// smallest of the channels that move; +Inf if none does (an int8 input
+// scale cannot be set from data that never moved).
 func inputSpread(m *model.Model, data []float32) float64 {
 	c := m.Channels
 	shift, scale := m.Norm.Affine(c)
@@ -197,7 +201,7 @@ func inputSpread(m *model.Model, data []float32) float64 {
 		}
 	}
 	if len(moving) == 0 {
-		return 1
+		return math.Inf(1)
 	}
 	return slices.Max(moving) / slices.Min(moving)
 }

@@ -450,12 +450,17 @@ func TestInputSpreadKeepsFirstLayerFloat(t *testing.T) {
 	for i := 0; i < len(wide); i += 3 * 37 { // channel 0 jumps to 400 now and then
 		wide[i] = 400
 	}
+	shift, _ := fm.Norm.Affine(3)
+	still := make([]float32, len(data)) // every channel at its centre
+	for i := range still {
+		still[i] = shift[i%3]
+	}
 	for _, tc := range []struct {
 		name   string
 		data   []float32
 		spread float64
 		float  bool
-	}{{"like ranges", data, DefaultInputSpread, false}, {"one wide channel", wide, DefaultInputSpread, true}, {"one wide channel, no limit", wide, 0, false}} {
+	}{{"like ranges", data, DefaultInputSpread, false}, {"one wide channel", wide, DefaultInputSpread, true}, {"one wide channel, no limit", wide, 0, false}, {"nothing moves", still, DefaultInputSpread, true}} {
 		qm, rep, err := Quantize(fm, tc.data, Options{Method: MinMax, InputSpread: tc.spread})
 		if err != nil {
 			t.Fatal(err)
