@@ -530,7 +530,8 @@ func crossResiduals(raw, filled *dataset.Series, so train.SeriesOptions, folds, 
 // activation ranges calibrated on the learning rows (qo; nil: min/max with
 // 25% headroom, the layers around the code in float32, and the first
 // layer too where the input channels' ranges are too unequal for one int8
-// scale: see quant.Options.InputSpread), and the
+// scale: see quant.Options.InputSpread; the input's range at least
+// ±quant.DefaultInputRange), and the
 // scorer's settings carried over (see CarryOver).
 func Quantize(fm *model.Model, filled *dataset.Series, qo *quant.Options) (*model.Model, *quant.Report, error) {
 	calWin, _, err := filled.Windows(fm.Steps, max(1, fm.Steps/4, filled.Len()/4000))
@@ -539,7 +540,7 @@ func Quantize(fm *model.Model, filled *dataset.Series, qo *quant.Options) (*mode
 	}
 	// Min/max ranges with headroom: a stream may drift past what the
 	// learning rows showed.
-	o := quant.Options{Method: quant.MinMax, Headroom: 0.25, FloatBottleneck: true, InputSpread: quant.DefaultInputSpread}
+	o := quant.Options{Method: quant.MinMax, Headroom: 0.25, FloatBottleneck: true, InputSpread: quant.DefaultInputSpread, InputRange: quant.DefaultInputRange}
 	if qo != nil {
 		o = *qo
 	}

@@ -39,6 +39,11 @@ const (
 // DefaultInputSpread is the InputSpread edge train and edge quantize use.
 const DefaultInputSpread = 8
 
+// DefaultInputRange is the int8 input range edge's own models get at the
+// least: ±8 robust units (a step of 0.063 units), where a few hundred
+// quiet learning rows could leave it at ±2 and clip every larger move.
+const DefaultInputRange = 8
+
 // Options configure Quantize.
 type Options struct {
 	Method     Method   // default MSE
@@ -63,8 +68,15 @@ type Options struct {
 	// 3 bits).
 	// One-hot or rarely moving channels beside a continuous one do that.
 	InputSpread float64
-	Bins        int // histogram bins (default 2048)
-	Batch       int // windows per calibration call (default 64)
+	// InputRange, if positive, makes the input's int8 range cover at
+	// least [-InputRange, InputRange] (in the model's normalised units):
+	// readings beyond the calibration data's range are clipped by int8
+	// while float32 sees them, so the two models score a sensor that
+	// leaves its learned range differently. For models that normalise
+	// their input; 0 for others.
+	InputRange float64
+	Bins       int // histogram bins (default 2048)
+	Batch      int // windows per calibration call (default 64)
 }
 
 func (o *Options) defaults() error {
@@ -85,6 +97,9 @@ func (o *Options) defaults() error {
 	}
 	if o.Bins == 0 {
 		o.Bins = 2048
+	}
+	if !(o.InputRange >= 0 && o.InputRange <= 1e6) {
+		return fmt.Errorf("quant: input range %v outside [0, 1e6]", o.InputRange)
 	}
 	if !(o.Headroom >= 0 && o.Headroom <= 10) {
 		return fmt.Errorf("quant: headroom %v outside [0, 10]", o.Headroom)
@@ -286,10 +301,20 @@ func calibrate(m *model.Model, data []float32, opt Options) (map[key]*tensorStat
 	return st, err
 }
 
-// rangeOf returns the calibrated range of a tensor (always containing 0).
-func (s *tensorStats) rangeOf(opt Options) (lo, hi float64) {
+// rangeOf returns the calibrated range of a tensor (always containing 0),
+// each end widened by the headroom. A signed tensor (the input, or a
+// layer's output that is not rectified) gets at least headroom × the
+// other end's magnitude on each side: calibration rows that never went
+// below 0 (a sensor resting at its lowest reading, its median) would
+// otherwise leave the range [0, hi], and every later reading below the
+// learned floor, a sensor dropping, would be clipped to it.
+func (s *tensorStats) rangeOf(opt Options, signed bool) (lo, hi float64) {
 	lo, hi = s.calibrated(opt)
-	return lo * (1 + opt.Headroom), hi * (1 + opt.Headroom)
+	h := opt.Headroom
+	if !signed {
+		return lo * (1 + h), hi * (1 + h)
+	}
+	return min(lo*(1+h), -h*hi), max(hi*(1+h), -h*lo)
 }
 
 // calibrated returns the range the method picks, before any headroom.
@@ -361,12 +386,12 @@ func paramsFor(lo, hi float64) *model.QParams {
 
 // build quantises the weights and attaches the calibrated encodings.
 func build(m *model.Model, st map[key]*tensorStats, opt Options, keep map[string]bool) (*model.Model, error) {
-	enc := func(name string, pre bool) (*model.QParams, error) {
+	enc := func(name string, pre, signed bool) (*model.QParams, error) {
 		s := st[key{name, pre}]
 		if s == nil {
 			return nil, fmt.Errorf("quant: no calibration data reached %s", name)
 		}
-		return paramsFor(s.rangeOf(opt)), nil
+		return paramsFor(s.rangeOf(opt, signed)), nil
 	}
 	q := &model.Model{Name: m.Name, Steps: m.Steps, Channels: m.Channels, Norm: m.Norm,
 		ChannelNames: slices.Clone(m.ChannelNames), Variational: m.Variational,
@@ -376,10 +401,14 @@ func build(m *model.Model, st map[key]*tensorStats, opt Options, keep map[string
 	}
 	q.Provenance["quantization"] = string(opt.Method)
 	var err error
-	if q.InputQ, err = enc("input", false); err != nil {
+	if q.InputQ, err = enc("input", false, true); err != nil {
 		return nil, err
 	}
-	if q.LatentQ, err = enc("latent", false); err != nil {
+	if r := opt.InputRange; r > 0 {
+		lo, hi := st[key{"input", false}].rangeOf(opt, true)
+		q.InputQ = paramsFor(min(lo, -r), max(hi, r))
+	}
+	if q.LatentQ, err = enc("latent", false, true); err != nil {
 		return nil, err
 	}
 	inQ := q.InputQ
@@ -395,11 +424,12 @@ func build(m *model.Model, st map[key]*tensorStats, opt Options, keep map[string
 			l.W, l.B = slices.Clone(l.W), slices.Clone(l.B)
 			if l.Kind != model.Reshape {
 				name := fmt.Sprintf("%s.%d", part.name, i)
-				if l.OutQ, err = enc(name, false); err != nil {
+				rectified := l.Act == model.ReLU || l.Act == model.Sigmoid
+				if l.OutQ, err = enc(name, false, !rectified); err != nil {
 					return nil, err
 				}
 				if a := l.Act; a != "" && a != model.Identity && a != model.ReLU {
-					if l.PreQ, err = enc(name, true); err != nil {
+					if l.PreQ, err = enc(name, true, true); err != nil {
 						return nil, err
 					}
 				}

@@ -473,3 +473,77 @@ func TestInputSpreadKeepsFirstLayerFloat(t *testing.T) {
 		}
 	}
 }
+
+// Calibration rows that never went below a channel's centre (a sensor
+// resting at its lowest reading) must not leave the input's int8 range
+// starting at 0: with headroom, readings below the learned floor are
+// representable, by at least headroom × the top of the range. Rectified
+// outputs keep their floor at 0.
+func TestHeadroomBothSidesOfSignedTensors(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	data := sensorWindows(rng, 50, 16, 3, 0.1)
+	fm := pcaModel(data, 16, 3, 4, rng)
+	shift, scale := fm.Norm.Affine(3)
+	rest := slices.Clone(data) // every reading at or above its centre
+	for i, v := range rest {
+		ch := i % 3
+		rest[i] = shift[ch] + float32(math.Abs(float64(v-shift[ch])))
+	}
+	lowest := func(q *model.QParams) float64 { return float64(-128-int(q.ZeroPoint)) * float64(q.Scale) }
+	highest := func(q *model.QParams) float64 { return float64(127-int(q.ZeroPoint)) * float64(q.Scale) }
+	for _, h := range []float64{0, 0.25} {
+		qm, _, err := Quantize(fm, rest, Options{Method: MinMax, Headroom: h})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var top float64
+		for i, v := range rest {
+			top = max(top, float64((v-shift[i%3])/scale[i%3]))
+		}
+		lo, hi := lowest(qm.InputQ), highest(qm.InputQ)
+		want := -h * top
+		if lo > want+float64(qm.InputQ.Scale) || hi < top*(1+h)-float64(qm.InputQ.Scale) {
+			t.Errorf("headroom %g: input range [%g, %g], want to reach %g below and %g above", h, lo, hi, want, top*(1+h))
+		}
+		if h == 0 && lo < -float64(qm.InputQ.Scale) {
+			t.Errorf("no headroom: input range starts at %g, below the calibrated 0", lo)
+		}
+		for i, l := range qm.Encoder {
+			if l.Act == model.ReLU && l.OutQ != nil && l.OutQ.ZeroPoint != -128 {
+				t.Errorf("headroom %g: encoder.%d (relu) zero point %d, want -128", h, i, l.OutQ.ZeroPoint)
+			}
+		}
+	}
+}
+
+// InputRange widens the input's int8 range to cover at least ±InputRange
+// where the calibration data spanned less, and leaves a wider one alone.
+func TestInputRangeFloor(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	data := sensorWindows(rng, 50, 16, 3, 0.1)
+	fm := pcaModel(data, 16, 3, 4, rng)
+	lowest := func(q *model.QParams) float64 { return float64(-128-int(q.ZeroPoint)) * float64(q.Scale) }
+	highest := func(q *model.QParams) float64 { return float64(127-int(q.ZeroPoint)) * float64(q.Scale) }
+	plain, _, err := Quantize(fm, data, Options{Method: MinMax})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lo, hi := lowest(plain.InputQ), highest(plain.InputQ)
+	if lo < -8 || hi > 8 {
+		t.Fatalf("the calibrated input range [%g, %g] is already wider than the floor tested", lo, hi)
+	}
+	for _, r := range []float64{8, 0.5} {
+		q, _, err := Quantize(fm, data, Options{Method: MinMax, InputRange: r})
+		if err != nil {
+			t.Fatal(err)
+		}
+		glo, ghi := lowest(q.InputQ), highest(q.InputQ)
+		s := float64(q.InputQ.Scale)
+		if glo > min(lo, -r)+s || ghi < max(hi, r)-s || glo < min(lo, -r)-s || ghi > max(hi, r)+s {
+			t.Errorf("InputRange %g: input range [%g, %g], want [%g, %g]", r, glo, ghi, min(lo, -r), max(hi, r))
+		}
+	}
+	if _, _, err := Quantize(fm, data, Options{Method: MinMax, InputRange: -1}); err == nil {
+		t.Error("a negative InputRange was accepted")
+	}
+}

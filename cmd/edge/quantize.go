@@ -27,6 +27,7 @@ func cmdQuantize(args []string, stdout, stderr io.Writer) error {
 	maxWindows := fs.Int("max-windows", 4096, "at most this many calibration windows, spread evenly over the file")
 	fs.Bool("impute", true, "ignored, kept so older scripts run: missing values are always imputed (the channel's previous reading) and counted")
 	spread := fs.Float64("input-spread", quant.DefaultInputSpread, "keep the first layer in float32 when the widest input channel spans more than this many times the narrowest moving channel's range (0: never)")
+	inRange := fs.Float64("input-range", quant.DefaultInputRange, "the int8 input covers at least ±this many normalised units, so readings beyond the calibration data are not clipped (0: the calibrated range; ignored for models without a normalisation)")
 	floatBottleneck := fs.Bool("float-bottleneck", true, "keep the two small layers around the code in float32 (the int8 model's accuracy gains most there, at almost no cost)")
 	var cf csvFlags
 	cf.register(fs)
@@ -94,7 +95,10 @@ Flags:`)
 		}
 		x, n = sub, *maxWindows
 	}
-	opt := quant.Options{Method: quant.Method(*method), Percentile: *pct, Headroom: *headroom, FloatBottleneck: *floatBottleneck, InputSpread: *spread}
+	opt := quant.Options{Method: quant.Method(*method), Percentile: *pct, Headroom: *headroom, FloatBottleneck: *floatBottleneck, InputSpread: *spread, InputRange: *inRange}
+	if m.Norm.Kind == model.NormNone || m.Norm.Kind == "" {
+		opt.InputRange = 0 // raw units: no scale to set a range in
+	}
 	if *keep != "" {
 		for _, k := range strings.Split(*keep, ",") {
 			opt.KeepFloat = append(opt.KeepFloat, strings.TrimSpace(k))
