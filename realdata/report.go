@@ -52,7 +52,7 @@ func PrintAnomaly(w io.Writer, r *SetResult, cases bool) {
 	for _, d := range Detectors() {
 		fmt.Fprintf(tw, "%s\t", d)
 	}
-	fmt.Fprintln(tw, "false alarms (edge)\t")
+	fmt.Fprintln(tw, "false alarms (edge)\tAUC int8 / f32\t")
 	for _, c := range r.Cases {
 		fmt.Fprintf(tw, "%s\t%d\t", c.Name, c.Rows)
 		for _, d := range Detectors() {
@@ -63,7 +63,8 @@ func PrintAnomaly(w io.Writer, r *SetResult, cases bool) {
 			}
 			fmt.Fprintf(tw, "%s\t", pct(m.Detection()))
 		}
-		fmt.Fprintf(tw, "%s\t\n", pct(c.Metrics[edgeName].FalseAlarms()))
+		e, f := c.Metrics[edgeName], c.Metrics[floatName]
+		fmt.Fprintf(tw, "%s\t%s / %s\t\n", pct(e.FalseAlarms()), num(e.AUC()), num(f.AUC()))
 	}
 	tw.Flush()
 }
