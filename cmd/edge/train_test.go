@@ -78,6 +78,12 @@ func TestTrainAndQuantize(t *testing.T) {
 		strings.Join(qm.ChannelNames, ",") != "temp,load" {
 		t.Errorf("int8 model: quantized %v, provenance %v, channels %v", qm.Quantized(), qm.Provenance, qm.ChannelNames)
 	}
+	// The int8 input covers at least ±8 normalised units by default
+	// (--input-range), so readings past the calibration file are not clipped.
+	in := qm.InputQ
+	if lo, hi := float32(-128-int(in.ZeroPoint))*in.Scale, float32(127-int(in.ZeroPoint))*in.Scale; lo > -8+in.Scale || hi < 8-in.Scale {
+		t.Errorf("int8 input range [%g, %g], want at least [-8, 8]", lo, hi)
+	}
 	if code, _, stderr = runEdge("quantize", q, "--calib", data, "-o", filepath.Join(dir, "x.edge")); code != 1 || !strings.Contains(stderr, "already int8") {
 		t.Errorf("quantising an int8 model: exit %d, %q", code, stderr)
 	}
