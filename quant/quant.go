@@ -155,8 +155,11 @@ func Quantize(m *model.Model, data []float32, opt Options) (*model.Model, *Repor
 	}
 	var notes []string
 	if opt.InputSpread > 0 {
-		if sp := inputSpread(m, data); sp > opt.InputSpread {
-			notes = keepFirstLayer(m, keep, sp, opt.InputSpread)
+		switch sp := inputSpread(m, data); {
+		case math.IsInf(sp, 1):
+			notes = keepFirstLayer(m, keep, "no input channel moves in the calibration data, so nothing sets an int8 input scale (any later move would be clipped to one step)")
+		case sp > opt.InputSpread:
+			notes = keepFirstLayer(m, keep, fmt.Sprintf("the widest input channel spans %.0f times the narrowest moving channel's range (limit %g), too wide for one int8 input scale", sp, opt.InputSpread))
 		}
 	}
 	names := layerNames(m)
@@ -168,6 +171,12 @@ func Quantize(m *model.Model, data []float32, opt Options) (*model.Model, *Repor
 	st, err := calibrate(m, data, opt)
 	if err != nil {
 		return nil, nil, err
+	}
+	if r := opt.InputRange; r > 0 && notes == nil {
+		lo, hi := st[key{"input", false}].rangeOf(opt, true)
+		if span := max(-lo, hi); r > 2*span {
+			notes = keepFirstLayer(m, keep, fmt.Sprintf("the calibration data span ±%.3g, under half the ±%g the int8 input must cover: an input scale for ±%g would cost the model more than one bit of its inputs", span, r, r))
+		}
 	}
 	q, err := build(m, st, opt, keep)
 	if err != nil {
@@ -183,15 +192,12 @@ func Quantize(m *model.Model, data []float32, opt Options) (*model.Model, *Repor
 
 // keepFirstLayer marks the encoder's first layer with weights to stay
 // float32 and returns the report's note saying why.
-func keepFirstLayer(m *model.Model, keep map[string]bool, spread, limit float64) []string {
+func keepFirstLayer(m *model.Model, keep map[string]bool, why string) []string {
 	for i, l := range m.Encoder {
 		if l.Kind != model.Reshape {
 			name := fmt.Sprintf("encoder.%d", i)
 			keep[name] = true
-			if math.IsInf(spread, 1) {
-				return []string{fmt.Sprintf("%s stays float32: no input channel moves in the calibration data, so nothing sets an int8 input scale (any later move would be clipped to one step)", name)}
-			}
-			return []string{fmt.Sprintf("%s stays float32: the widest input channel spans %.0f times the narrowest moving channel's range (limit %g), too wide for one int8 input scale", name, spread, limit)}
+			return []string{fmt.Sprintf("%s stays float32: %s", name, why)}
 		}
 	}
 	return nil

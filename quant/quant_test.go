@@ -529,13 +529,17 @@ func TestInputRangeFloor(t *testing.T) {
 		t.Fatal(err)
 	}
 	lo, hi := lowest(plain.InputQ), highest(plain.InputQ)
-	if lo < -8 || hi > 8 {
-		t.Fatalf("the calibrated input range [%g, %g] is already wider than the floor tested", lo, hi)
-	}
-	for _, r := range []float64{8, 0.5} {
-		q, _, err := Quantize(fm, data, Options{Method: MinMax, InputRange: r})
+	span := max(-lo, hi)
+	for _, r := range []float64{2.5 * span, 1.5 * span, 0.5} {
+		q, rep, err := Quantize(fm, data, Options{Method: MinMax, InputRange: r})
 		if err != nil {
 			t.Fatal(err)
+		}
+		// More than twice the calibrated span would cost the inputs more
+		// than a bit: the first layer reads them in float32 instead.
+		wide := r > 2*span
+		if got := q.Encoder[0].QW == nil; got != wide || wide != (len(rep.Notes) == 1 && strings.Contains(rep.Notes[0], "under half")) {
+			t.Errorf("InputRange %g (span %g): encoder.0 float32 %v, notes %q", r, span, got, rep.Notes)
 		}
 		glo, ghi := lowest(q.InputQ), highest(q.InputQ)
 		s := float64(q.InputQ.Scale)
