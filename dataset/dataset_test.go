@@ -54,7 +54,8 @@ func TestReadCSVErrors(t *testing.T) {
 		{"a;b\n1;2\n3\n", "x.csv:3: 1 fields, the header has 2 (fields separated by ';'; --delimiter to set)"},
 		{"a,b\n1,2\n3,\"4\"x\n", "x.csv:3:5: extraneous or missing \" in quoted-field"},
 		{"a,a\n1,2\n", "appears twice"},
-		{"a,\n1,2\n", "column 2 has no name"},
+		{"a,,b\n1,2,3\n", "column 2 has no name"},
+		{"a,\n1,\n1,2\n", `x.csv:3: field 2, "2", is under the header's empty last name`},
 		{"a,\"b\n1,2\n", "x.csv:"},
 	} {
 		_, err := ReadCSV(strings.NewReader(c.in), "x.csv", CSVOptions{})

@@ -61,6 +61,9 @@ func TestDialects(t *testing.T) {
 		{name: "label columns kept", in: "time,a,y\n0,1,0\n", opt: CSVOptions{KeepLabels: true}, names: []string{"a", "y"}},
 		{name: "y as a label", in: "time,a,y\n0,1,0\n", names: []string{"a"}, notes: []string{"left out the label-like column y"}},
 		{name: "an event column (GECCO's EVENT)", in: "time,Tp,EVENT\n0,1,0\n", names: []string{"Tp"}, notes: []string{"left out the label-like column EVENT"}},
+		{name: "a delimiter ending every line", in: "time,a,b,\n0,1,2,\n1,3,4\n", names: []string{"a", "b"}, values: []float32{1, 2, 3, 4},
+			notes: []string{"x.csv:1: the header ends with a delimiter; its empty last column is left out"}},
+		{name: "tab ending every line, CRLF", in: "time\ta\t\r\n0\t1\t\r\n1\t2\t\r\n", names: []string{"a"}, values: []float32{1, 2}},
 		{name: "y as an axis", in: "time,x,y,z,Anomaly\n0,1,2,3,0\n", names: []string{"x", "y", "z"}, notes: []string{"left out the label-like column Anomaly"}},
 	}
 	for _, c := range cases {

@@ -45,6 +45,7 @@ type Reader struct {
 	delim      rune
 	comma      bool // decimal commas are read
 	commaNoted bool
+	trailing   bool // the header ends with a delimiter: rows may too
 	unit       TimeUnit
 	note       func(string)
 	// AllowMissing makes empty fields and NaN, NA, N/A, null and None
@@ -117,6 +118,12 @@ func (r *Reader) readHeader() error {
 	line, _ := r.cr.FieldPos(0)
 	r.headerLine = line + r.offset
 	r.header = slices.Clone(header)
+	if n := len(r.header); n > 1 && strings.TrimSpace(r.header[n-1]) == "" {
+		// A delimiter at the end of every line, as some loggers and
+		// spreadsheets write: an empty last column, not a nameless one.
+		r.header, r.trailing = r.header[:n-1], true
+		r.notef("%s: the header ends with a delimiter; its empty last column is left out", r.at(r.headerLine))
+	}
 	if len(r.header) > MaxColumns {
 		return fmt.Errorf("%s: %d columns exceed the limit of %d", r.at(r.headerLine), len(r.header), MaxColumns)
 	}
@@ -242,6 +249,12 @@ func (r *Reader) Next(values []float32) (t float64, line int, err error) {
 	}
 	line, _ = r.cr.FieldPos(0) // rec has at least one field here
 	line += r.offset
+	if r.trailing && len(rec) == len(r.header)+1 {
+		if strings.TrimSpace(rec[len(rec)-1]) != "" {
+			return 0, line, fmt.Errorf("%s: field %d, %q, is under the header's empty last name", r.at(line), len(rec), rec[len(rec)-1])
+		}
+		rec = rec[:len(rec)-1]
+	}
 	if len(rec) != len(r.header) {
 		return 0, line, fmt.Errorf("%s: %d fields, the header has %d%s", r.at(line), len(rec), len(r.header), r.dialectHint())
 	}
