@@ -120,6 +120,12 @@ type Settings struct {
 	// slowly than that, seen only as a value outside the learned range,
 	// is absorbed, not found.
 	Drift int `json:"drift,omitempty"`
+	// Cycle is the slowest variation the learning rows showed as normal,
+	// in rows (their dominant period, or the window without one): the
+	// drift moves a channel's centre at most Scale/Cycle units per row,
+	// so it does not follow the channel's own cycle (0: no such limit, as
+	// in models from before it).
+	Cycle int `json:"cycle,omitempty"`
 	// Settle: an alarm that has lasted Settle rows in a row (no channel
 	// finding) is taken as a new normal level: each channel's centre
 	// moves to the mean of the alarm's latest rows and a KindNewLevel
@@ -187,6 +193,8 @@ func (s *Settings) check(c, steps int) error {
 		return fmt.Errorf("anomaly: hop %d outside [1, %d]", s.Hop, steps)
 	case s.Drift < 0 || s.Drift > 1<<30:
 		return fmt.Errorf("anomaly: drift over %d rows", s.Drift)
+	case s.Cycle < 0 || s.Cycle > 1<<30:
+		return fmt.Errorf("anomaly: a cycle of %d rows", s.Cycle)
 	case s.Settle < 0 || s.Settle > 1<<30:
 		return fmt.Errorf("anomaly: settle after %d rows", s.Settle)
 	}

@@ -168,6 +168,9 @@ func Fit(s *dataset.Series, opt Options) (*model.Model, *model.Model, *Report, e
 	if base.Drift == 0 {
 		base.Drift = n // a centre may move 4 units over a learning period
 	}
+	if base.Cycle == 0 {
+		base.Cycle = max(rep.Period, so.Window) // and not follow the data's own cycle
+	}
 	if base.Settle == 0 {
 		base.Settle = 2 * n // a level that lasted twice the learning rows is normal
 	}

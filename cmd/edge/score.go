@@ -340,8 +340,12 @@ Flags:`)
 	}
 	base.Drift = len(series) / m.Channels
 	base.Settle = 2 * base.Drift
+	base.Cycle = m.Steps // the period that chose the window is not stored
 	if oldErr == nil {
 		base.Drift, base.Settle = old.Drift, old.Settle
+		if old.Cycle > 0 {
+			base.Cycle = old.Cycle
+		}
 	}
 	set, err := anomaly.Calibrate(m, series, anomaly.LearnOptions{Base: base})
 	if err != nil {
