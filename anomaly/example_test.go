@@ -70,6 +70,6 @@ func ExampleNew() {
 	// Output:
 	// rows scored: 288
 	// anomaly from row 102: vibration_1
-	// flagged from row 102 to row 259
-	// change score at least 0.5 on rows [102 103 104 105 106 107 124 125 126]
+	// flagged from row 102 to row 260
+	// change score at least 0.5 on rows [102 103 104 105 106 107 124 125 254]
 }

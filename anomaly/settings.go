@@ -122,9 +122,9 @@ type Settings struct {
 	Drift int `json:"drift,omitempty"`
 	// Cycle is the slowest variation the learning rows showed as normal,
 	// in rows (their dominant period, or the window without one): the
-	// drift moves a channel's centre at most Scale/Cycle units per row,
-	// so it does not follow the channel's own cycle (0: no such limit, as
-	// in models from before it).
+	// drift moves a channel's centre only after its readings stayed on
+	// one side of it for a whole Cycle, so it does not follow the
+	// channel's own cycle (0: on every row, as in models from before it).
 	Cycle int `json:"cycle,omitempty"`
 	// Settle: an alarm that has lasted Settle rows in a row (no channel
 	// finding) is taken as a new normal level: each channel's centre
