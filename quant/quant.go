@@ -72,8 +72,8 @@ type Options struct {
 	// least [-InputRange, InputRange] (in the model's normalised units):
 	// readings beyond the calibration data's range are clipped by int8
 	// while float32 sees them, so the two models score a sensor that
-	// leaves its learned range differently. For models that normalise
-	// their input; 0 for others.
+	// leaves its learned range differently. Ignored for models without a
+	// normalisation (their input is in raw units).
 	InputRange float64
 	Bins       int // histogram bins (default 2048)
 	Batch      int // windows per calibration call (default 64)
@@ -171,6 +171,9 @@ func Quantize(m *model.Model, data []float32, opt Options) (*model.Model, *Repor
 	st, err := calibrate(m, data, opt)
 	if err != nil {
 		return nil, nil, err
+	}
+	if m.Norm.Kind == model.NormNone || m.Norm.Kind == "" {
+		opt.InputRange = 0 // raw units: no scale to set a range in
 	}
 	if r := opt.InputRange; r > 0 && notes == nil {
 		lo, hi := st[key{"input", false}].rangeOf(opt, true)
@@ -397,7 +400,11 @@ func build(m *model.Model, st map[key]*tensorStats, opt Options, keep map[string
 		if s == nil {
 			return nil, fmt.Errorf("quant: no calibration data reached %s", name)
 		}
-		return paramsFor(s.rangeOf(opt, signed)), nil
+		lo, hi := s.rangeOf(opt, signed)
+		if name == "input" && opt.InputRange > 0 {
+			lo, hi = min(lo, -opt.InputRange), max(hi, opt.InputRange)
+		}
+		return paramsFor(lo, hi), nil
 	}
 	q := &model.Model{Name: m.Name, Steps: m.Steps, Channels: m.Channels, Norm: m.Norm,
 		ChannelNames: slices.Clone(m.ChannelNames), Variational: m.Variational,
@@ -409,10 +416,6 @@ func build(m *model.Model, st map[key]*tensorStats, opt Options, keep map[string
 	var err error
 	if q.InputQ, err = enc("input", false, true); err != nil {
 		return nil, err
-	}
-	if r := opt.InputRange; r > 0 {
-		lo, hi := st[key{"input", false}].rangeOf(opt, true)
-		q.InputQ = paramsFor(min(lo, -r), max(hi, r))
 	}
 	if q.LatentQ, err = enc("latent", false, true); err != nil {
 		return nil, err

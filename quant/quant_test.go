@@ -547,6 +547,16 @@ func TestInputRangeFloor(t *testing.T) {
 			t.Errorf("InputRange %g: input range [%g, %g], want [%g, %g]", r, glo, ghi, min(lo, -r), max(hi, r))
 		}
 	}
+	// A model without a normalisation reads raw units: no range to floor.
+	raw := pcaModel(data, 16, 3, 4, rng)
+	raw.Norm = model.Normalization{Kind: model.NormNone}
+	rq, _, err := Quantize(raw, data, Options{Method: MinMax, InputRange: 1e5})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := highest(rq.InputQ); got > 1e4 {
+		t.Errorf("raw-unit model: InputRange applied, input reaches %g", got)
+	}
 	if _, _, err := Quantize(fm, data, Options{Method: MinMax, InputRange: -1}); err == nil {
 		t.Error("a negative InputRange was accepted")
 	}

@@ -96,9 +96,6 @@ Flags:`)
 		x, n = sub, *maxWindows
 	}
 	opt := quant.Options{Method: quant.Method(*method), Percentile: *pct, Headroom: *headroom, FloatBottleneck: *floatBottleneck, InputSpread: *spread, InputRange: *inRange}
-	if m.Norm.Kind == model.NormNone || m.Norm.Kind == "" {
-		opt.InputRange = 0 // raw units: no scale to set a range in
-	}
 	if *keep != "" {
 		for _, k := range strings.Split(*keep, ",") {
 			opt.KeepFloat = append(opt.KeepFloat, strings.TrimSpace(k))
