@@ -344,12 +344,20 @@ func FuzzParseDate(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		got, ok := ParseDate(s)
+		got, l, ok := ParseDateLayout(s)
 		if !ok {
 			return
 		}
 		if math.IsNaN(got) || math.IsInf(got, 0) {
 			t.Fatalf("ParseDate(%q) = %v", s, got)
+		}
+		if got > 253402300799-86400 { // within a day of 9999-12-31: a carry may need year 10000
+			return
+		}
+		back := string(l.Append(nil, got))
+		again, l2, ok := ParseDateLayout(back)
+		if !ok || math.Abs(again-got) > 1e-6*math.Max(1, math.Abs(got)/1e9) || l2.Offset() != l.Offset() {
+			t.Fatalf("%q written back as %q, read as %v (offset %d), want %v (offset %d)", s, back, again, l2.Offset(), got, l.Offset())
 		}
 		if tm, err := time.Parse(time.RFC3339Nano, s); err == nil {
 			want := float64(tm.Unix()) + float64(tm.Nanosecond())/1e9
@@ -358,4 +366,52 @@ func FuzzParseDate(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestDateLayoutRoundTrip: a date written back with its own layout is the
+// text it was read from (two-digit fields), and a finer time than the
+// layout writes keeps its precision.
+func TestDateLayoutRoundTrip(t *testing.T) {
+	for in, want := range map[string]string{
+		"2024-01-31T13:45:00Z":           "",
+		"2024-01-31T13:45:00z":           "",
+		"2024-01-31T13:45:00.250+01:00":  "",
+		"2024-01-31T13:45:00,250-0530":   "",
+		"2024-01-31 13:45:00+01":         "",
+		"2024-01-31 13:45:00 UTC":        "",
+		"2024-01-31 13:45:00.123456 GMT": "",
+		"2024-01-31 13:45:00":            "",
+		"2024/01/31 13:45":               "",
+		"31.01.2024 13:45:00":            "",
+		"2024-01-31":                     "",
+		"2024-1-5 3:04":                  "2024-01-05 03:04",
+		"2024-01-01T00:30:00+01:00":      "", // the previous day in UTC
+	} {
+		if want == "" {
+			want = in
+		}
+		ts, l, ok := ParseDateLayout(in)
+		if !ok {
+			t.Fatalf("ParseDateLayout(%q) failed", in)
+		}
+		if got := string(l.Append(nil, ts)); got != want {
+			t.Errorf("%q written back as %q, want %q", in, got, want)
+		}
+	}
+	_, l, _ := ParseDateLayout("2024/01/31 13:45")
+	if got := string(l.Append(nil, 1706708700.5)); got != "2024/01/31 13:45:00.5" {
+		t.Errorf("a half second in a minute layout: %q", got)
+	}
+	_, l, _ = ParseDateLayout("2024-01-31")
+	if got := string(l.Append(nil, 1706708700)); got != "2024-01-31 13:45" {
+		t.Errorf("a clock in a date-only layout: %q", got)
+	}
+	if got := string((DateLayout{}).Append(nil, 1706708700.25)); got != "2024-01-31T13:45:00.25Z" {
+		t.Errorf("the zero layout: %q", got)
+	}
+	b := make([]byte, 0, 64)
+	_, l, _ = ParseDateLayout("2024-01-31T13:45:00.250+01:00")
+	if n := testing.AllocsPerRun(100, func() { b = l.Append(b[:0], 1706708700.25) }); n != 0 {
+		t.Errorf("Append allocates %v times", n)
+	}
 }

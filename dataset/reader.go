@@ -47,6 +47,7 @@ type Reader struct {
 	commaNoted bool
 	trailing   bool // the header ends with a delimiter: rows may too
 	unit       TimeUnit
+	layout     DateLayout // of the last date read
 	note       func(string)
 	// AllowMissing makes empty fields and NaN, NA, N/A, null and None
 	// read as NaN, and ±Inf as themselves, instead of errors: streams
@@ -229,6 +230,11 @@ func (r *Reader) TimeName() string {
 // from the first plausible one, or UnitAuto before any.
 func (r *Reader) TimeUnit() TimeUnit { return r.unit }
 
+// DateLayout returns the layout of the last date read in the time
+// column (the zero layout, RFC 3339 in UTC, before one): output written
+// with it carries the input's own timestamps.
+func (r *Reader) DateLayout() DateLayout { return r.layout }
+
 // Delimiter returns the field delimiter in use.
 func (r *Reader) Delimiter() rune { return r.delim }
 
@@ -288,11 +294,14 @@ func (r *Reader) dialectHint() string {
 
 // readTime reads a time field, guessing the unit of numbers once.
 func (r *Reader) readTime(f string) (float64, error) {
-	t, date, err := ParseTime(f, r.unit, r.comma)
+	t, layout, date, err := parseTime(f, r.unit, r.comma)
 	if err != nil {
 		return 0, err
 	}
 	r.TimeIsText = date
+	if date {
+		r.layout = layout
+	}
 	if !date && r.unit == UnitAuto && !math.IsNaN(t) {
 		v, _, _ := parseNumber(strings.TrimSpace(f), 64, r.comma)
 		r.unit = GuessUnit(v)

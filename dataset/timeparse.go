@@ -120,24 +120,30 @@ func EpochSeconds(v float64, u TimeUnit) float64 {
 // empty field, NaN, NA, null or None, and a number out of range (see
 // EpochSeconds), read as NaN: a missing time.
 func ParseTime(f string, u TimeUnit, decimalComma bool) (t float64, date bool, err error) {
+	t, _, date, err = parseTime(f, u, decimalComma)
+	return t, date, err
+}
+
+// parseTime is ParseTime that also returns a date's layout.
+func parseTime(f string, u TimeUnit, decimalComma bool) (t float64, l DateLayout, date bool, err error) {
 	f = strings.TrimSpace(f)
-	if t, ok := ParseDate(f); ok {
-		return t, true, nil
+	if t, l, ok := ParseDateLayout(f); ok {
+		return t, l, true, nil
 	}
 	if isMissing(f) {
-		return math.NaN(), false, nil
+		return math.NaN(), l, false, nil
 	}
 	v, _, err := parseNumber(f, 64, decimalComma)
 	if errors.Is(err, strconv.ErrRange) {
-		return math.NaN(), false, nil
+		return math.NaN(), l, false, nil
 	}
 	if err != nil {
-		return 0, false, fmt.Errorf("%q is not a time: want a number (epoch s, ms, us or ns) or a date such as 2024-01-31 13:45:00, 2024-01-31T13:45:00+01:00, 2024/01/31 13:45 or 31.01.2024 13:45:00", f)
+		return 0, l, false, fmt.Errorf("%q is not a time: want a number (epoch s, ms, us or ns) or a date such as 2024-01-31 13:45:00, 2024-01-31T13:45:00+01:00, 2024/01/31 13:45 or 31.01.2024 13:45:00", f)
 	}
 	if u == UnitAuto {
 		u = GuessUnit(v)
 	}
-	return EpochSeconds(v, u), false, nil
+	return EpochSeconds(v, u), l, false, nil
 }
 
 // ParseDate reads a date and time, in UTC unless the text gives a zone:
@@ -149,26 +155,38 @@ func ParseTime(f string, u TimeUnit, decimalComma bool) (t float64, date bool, e
 // Month, day and hour may have one digit; a fraction of a second may
 // follow a point or a comma. It allocates nothing.
 func ParseDate(s string) (float64, bool) {
+	t, _, ok := ParseDateLayout(s)
+	return t, ok
+}
+
+// ParseDateLayout is ParseDate that also returns the date's layout, with
+// which DateLayout.Append writes times the way s was written.
+func ParseDateLayout(s string) (float64, DateLayout, bool) {
 	p := dateScanner{s: s}
-	y, mo, d, ok := p.date()
+	var l DateLayout
+	y, mo, d, ok := p.date(&l)
 	if !ok {
-		return 0, false
+		return 0, l, false
 	}
 	if p.done() {
-		return civil(y, mo, d, 0, 0, 0, 0, 0)
+		t, ok := civil(y, mo, d, 0, 0, 0, 0, 0)
+		return t, l, ok
 	}
+	l.clock = p.s[p.i]
 	if !p.byte('T') && !p.byte(' ') {
-		return 0, false
+		return 0, l, false
 	}
-	hh, mm, ss, frac, ok := p.clock()
+	hh, mm, ss, frac, ok := p.clock(&l)
 	if !ok {
-		return 0, false
+		return 0, l, false
 	}
-	off, ok := p.zone()
+	off, ok := p.zone(&l)
 	if !ok || !p.done() {
-		return 0, false
+		return 0, l, false
 	}
-	return civil(y, mo, d, hh, mm, ss, frac, off)
+	l.offset = int32(off)
+	t, ok := civil(y, mo, d, hh, mm, ss, frac, off)
+	return t, l, ok
 }
 
 // civil returns the Unix time of a validated date and time at offset off
@@ -214,7 +232,7 @@ func (p *dateScanner) num(lo, hi int) (int, bool) {
 }
 
 // date reads YYYY-MM-DD, YYYY/MM/DD or DD.MM.YYYY.
-func (p *dateScanner) date() (y, mo, d int, ok bool) {
+func (p *dateScanner) date(l *DateLayout) (y, mo, d int, ok bool) {
 	if y, ok = p.num(4, 4); ok {
 		sep := byte('-')
 		if !p.byte(sep) {
@@ -223,6 +241,7 @@ func (p *dateScanner) date() (y, mo, d int, ok bool) {
 				return 0, 0, 0, false
 			}
 		}
+		l.order = sep
 		mo, ok1 := p.num(1, 2)
 		ok2 := p.byte(sep)
 		d, ok3 := p.num(1, 2)
@@ -234,11 +253,12 @@ func (p *dateScanner) date() (y, mo, d int, ok bool) {
 	mo, ok3 := p.num(1, 2)
 	ok4 := p.byte('.')
 	y, ok5 := p.num(4, 4)
+	l.order = '.'
 	return y, mo, d, ok1 && ok2 && ok3 && ok4 && ok5
 }
 
 // clock reads hh:mm[:ss[.fff]].
-func (p *dateScanner) clock() (hh, mm, ss int, frac float64, ok bool) {
+func (p *dateScanner) clock(l *DateLayout) (hh, mm, ss int, frac float64, ok bool) {
 	hh, ok1 := p.num(1, 2)
 	ok2 := p.byte(':')
 	mm, ok3 := p.num(2, 2)
@@ -251,6 +271,10 @@ func (p *dateScanner) clock() (hh, mm, ss int, frac float64, ok bool) {
 	if ss, ok = p.num(2, 2); !ok {
 		return 0, 0, 0, 0, false
 	}
+	l.seconds = true
+	if p.i < len(p.s) {
+		l.fracSep = p.s[p.i]
+	}
 	if p.byte('.') || p.byte(',') {
 		scale := 0.1
 		start := p.i
@@ -262,19 +286,24 @@ func (p *dateScanner) clock() (hh, mm, ss int, frac float64, ok bool) {
 		if p.i == start {
 			return 0, 0, 0, 0, false
 		}
+		l.frac = uint8(min(p.i-start, 9))
+	} else {
+		l.fracSep = 0
 	}
 	return hh, mm, ss, frac, true
 }
 
 // zone reads an optional zone: Z, UTC or GMT (after an optional space),
 // or an offset ±hh:mm, ±hhmm or ±hh, and returns it in seconds east.
-func (p *dateScanner) zone() (int, bool) {
+func (p *dateScanner) zone(l *DateLayout) (int, bool) {
 	if p.done() {
 		return 0, true
 	}
-	p.byte(' ')
+	l.zoneSpace = p.byte(' ')
 	rest := p.s[p.i:]
 	if rest == "Z" || rest == "z" || strings.EqualFold(rest, "UTC") || strings.EqualFold(rest, "GMT") {
+		l.zone = zoneName
+		l.zoneText = rest
 		p.i = len(p.s)
 		return 0, true
 	}
@@ -291,8 +320,12 @@ func (p *dateScanner) zone() (int, bool) {
 		return 0, false
 	}
 	mm := 0
+	l.zone = zoneHours
 	if !p.done() {
-		p.byte(':')
+		l.zone = zoneHHMM
+		if p.byte(':') {
+			l.zone = zoneHHColonMM
+		}
 		if mm, ok = p.num(2, 2); !ok || mm > 59 {
 			return 0, false
 		}

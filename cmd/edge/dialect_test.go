@@ -24,7 +24,7 @@ func dialect(rows int, kind string) string {
 			case "offset":
 				var sec int64
 				fmt.Sscan(f[0], &sec)
-				f[0] = time.Unix(sec, 0).UTC().Format("2006-01-02 15:04:05") + "+00:00"
+				f[0] = time.Unix(sec, 0).In(time.FixedZone("", 3600)).Format("2006-01-02 15:04:05") + "+01:00"
 			case "semicolon":
 				f[1], f[2] = strings.Replace(f[1], ".", ",", 1), strings.Replace(f[2], ".", ",", 1)
 			}
@@ -141,7 +141,7 @@ func TestStreamDialects(t *testing.T) {
 			continue
 		}
 		ls := lines(out)
-		first := map[string]string{"ms": "1700000000000,", "offset": "2023-11-14T22:13:20Z,"}[kind]
+		first := map[string]string{"ms": "1700000000000,", "offset": "2023-11-14 23:13:20+01:00,"}[kind]
 		if first == "" {
 			first = "1700000000,"
 		}
@@ -149,8 +149,8 @@ func TestStreamDialects(t *testing.T) {
 			t.Errorf("denoise %s: %d lines, header %q, first row %q (want it to start %q)", kind, len(ls), ls[0], ls[1], first)
 		}
 		code, out, errOut = runEdge("score", qm, path)
-		if code != 0 || len(lines(out))-1 != 200 {
-			t.Errorf("score %s: exit %d, %d rows: %s", kind, code, len(lines(out))-1, errOut)
+		if ls = lines(out); code != 0 || len(ls)-1 != 200 || !strings.HasPrefix(ls[len(ls)-1], strings.Split(lines(dialect(200, kind))[200], delimiterOf(kind))[0]+",") {
+			t.Errorf("score %s: exit %d, %d rows, last %q: %s", kind, code, len(ls)-1, ls[len(ls)-1], errOut)
 		}
 	}
 	// A forced unit: relative milliseconds, which the guess reads as seconds.
@@ -264,4 +264,15 @@ func TestModelMaxGap(t *testing.T) {
 	if code != 0 || !strings.Contains(errOut, "1 outages longer than 100 sampling periods") {
 		t.Errorf("a model that saw no gaps: exit %d, %s", code, errOut)
 	}
+}
+
+// delimiterOf returns the delimiter dialect(…, kind) writes.
+func delimiterOf(kind string) string {
+	switch kind {
+	case "semicolon":
+		return ";"
+	case "tab":
+		return "\t"
+	}
+	return ","
 }

@@ -10,7 +10,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/edgeml/edge/dataset"
 	"github.com/edgeml/edge/model"
@@ -172,8 +171,9 @@ type out struct {
 	w     *bufio.Writer
 	jsonl bool
 	buf   []byte
-	text  bool             // times as RFC 3339
-	unit  dataset.TimeUnit // else numbers in the input's unit
+	text  bool               // times as dates, in the input's layout
+	dates dataset.DateLayout // the input's layout, or RFC 3339 in UTC
+	unit  dataset.TimeUnit   // else numbers in the input's unit
 }
 
 func newOut(w io.Writer, format string) *out {
@@ -182,7 +182,8 @@ func newOut(w io.Writer, format string) *out {
 
 func (o *out) flush() error { return o.w.Flush() }
 
-// appendTime appends a row's time: RFC 3339 if the input's times were
+// appendTime appends a row's time: a date in the input's own layout
+// (separators, precision, zone and offset) if the input's times were
 // dates, else a number in the input's unit (whole milli-, micro- or
 // nanoseconds).
 func (o *out) appendTime(b []byte, t float64) []byte {
@@ -190,12 +191,11 @@ func (o *out) appendTime(b []byte, t float64) []byte {
 		return b
 	}
 	if o.text {
-		sec, frac := math.Modf(t)
-		tm := time.Unix(int64(sec), int64(frac*1e9)).UTC()
 		if o.jsonl {
-			return strconv.AppendQuote(b, tm.Format(time.RFC3339Nano))
+			b = append(b, '"')
+			return append(o.dates.Append(b, t), '"')
 		}
-		return tm.AppendFormat(b, time.RFC3339Nano)
+		return o.dates.Append(b, t)
 	}
 	if o.unit > dataset.Seconds {
 		return strconv.AppendFloat(b, math.Round(t*o.unit.PerSecond()), 'f', -1, 64)
@@ -204,7 +204,11 @@ func (o *out) appendTime(b []byte, t float64) []byte {
 }
 
 // follow makes the output's times follow the input's format.
-func (o *out) follow(rd *dataset.Reader) { o.text, o.unit = rd.TimeIsText, rd.TimeUnit() }
+// The layout is the last one read: rows written after a file's offset
+// changed (daylight saving time) carry the new offset, the same instant.
+func (o *out) follow(rd *dataset.Reader) {
+	o.text, o.dates, o.unit = rd.TimeIsText, rd.DateLayout(), rd.TimeUnit()
+}
 
 func appendFloat(b []byte, v float64, bits int) []byte {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
