@@ -81,6 +81,10 @@ type SeriesResult struct {
 	PCAComponents int
 	// WarmStarted says the model started from PCA (see WarmStart).
 	WarmStarted bool
+	// Pinned names the channels that held one value in every learning
+	// row: a dense model ignores them as inputs and reconstructs them as
+	// that value (see model.Model.PinChannels).
+	Pinned []string
 }
 
 // TrainSettings is what FitSeries records in a model's Apps["train"]: how
@@ -104,6 +108,8 @@ type TrainSettings struct {
 	// streams bridge gaps up to that long (see stream.ForModel).
 	Period float64 `json:"period,omitempty"`
 	MaxGap float64 `json:"max_gap,omitempty"`
+	// Pinned: see SeriesResult.Pinned.
+	Pinned []string `json:"pinned,omitempty"`
 }
 
 // Variant names the autoencoder variant a configuration trains:
@@ -223,8 +229,12 @@ func FitSeries(s *dataset.Series, o SeriesOptions) (*model.Model, *SeriesResult,
 	if err != nil {
 		return nil, nil, err
 	}
+	pinned, err := pinConstant(m, s)
+	if err != nil {
+		return nil, nil, err
+	}
 	sr := &SeriesResult{Result: res, TrainRows: trainS.Len(), TrainWindows: nTrain, ValWindows: nVal,
-		PCAMSE: math.NaN(), PCAComponents: k, WarmStarted: warm}
+		PCAMSE: math.NaN(), PCAComponents: k, WarmStarted: warm, Pinned: pinned}
 	if valS != nil {
 		sr.ValRows = valS.Len()
 	}
@@ -240,7 +250,7 @@ func FitSeries(s *dataset.Series, o SeriesOptions) (*model.Model, *SeriesResult,
 		sr.PCAMSE = p.MeanSquaredError(evalX)
 	}
 	set := TrainSettings{Window: o.Window, Hop: o.Hop, ValFraction: o.ValFraction, Variant: Variant(a, o.Config),
-		Epochs: res.Epochs, BestEpoch: res.BestEpoch, ValMSE: sr.ValMSE, Init: "random", NoiseVar: res.NoiseVar}
+		Epochs: res.Epochs, BestEpoch: res.BestEpoch, ValMSE: sr.ValMSE, Init: "random", NoiseVar: res.NoiseVar, Pinned: pinned}
 	if warm {
 		set.Init = "pca"
 	}
@@ -312,4 +322,54 @@ func meanVariance(x []float32, win int) float64 {
 		total += sq/float64(n) - mean*mean
 	}
 	return total / float64(win)
+}
+
+// pinConstant pins, in a dense model, the channels that held one value in
+// every row of s (see model.Model.PinChannels) and returns their names.
+// Other architectures are left as they are.
+func pinConstant(m *model.Model, s *dataset.Series) ([]string, error) {
+	if m.Encoder[0].Kind != model.Dense || m.Decoder[len(m.Decoder)-1].Kind != model.Dense {
+		return nil, nil
+	}
+	c := s.Channels()
+	row := make([]float32, c)
+	values := map[int]float32{}
+	var names []string
+	for ch := range c {
+		v, ok := constantValue(s.Values, c, ch)
+		if !ok {
+			continue
+		}
+		row[ch] = v
+		values[ch] = 0
+		names = append(names, s.Names[ch])
+	}
+	if len(values) == 0 {
+		return nil, nil
+	}
+	dataset.Normalize(row, m.Norm, c)
+	for ch := range values {
+		values[ch] = row[ch]
+	}
+	if err := m.PinChannels(values); err != nil {
+		return nil, fmt.Errorf("train: %w", err)
+	}
+	return names, nil
+}
+
+// constantValue returns the one value channel ch holds in every row (NaN
+// rows aside), if it holds one.
+func constantValue(x []float32, c, ch int) (float32, bool) {
+	var v float32
+	seen := false
+	for i := ch; i < len(x); i += c {
+		switch y := x[i]; {
+		case y != y:
+		case !seen:
+			v, seen = y, true
+		case y != v:
+			return 0, false
+		}
+	}
+	return v, seen
 }

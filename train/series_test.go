@@ -218,3 +218,49 @@ func TestWarmStartStillData(t *testing.T) {
 		}
 	}
 }
+
+// TestFitSeriesPinsConstantChannel: a channel that held one value while
+// learning is reported, recorded in the model, reconstructed as that
+// value, and its first move reaches no other channel's reconstruction.
+func TestFitSeriesPinsConstantChannel(t *testing.T) {
+	src := fmSeries(1200, 3)
+	s := &dataset.Series{Source: "pin", Names: []string{"a", "still", "b"}, Lines: src.Lines}
+	for r := range src.Len() {
+		s.Values = append(s.Values, src.Values[r*3], 42.5, src.Values[r*3+1])
+	}
+	m, r, err := FitSeries(s, SeriesOptions{Window: 8, Arch: Arch{Hidden: []int{16}, Latent: 3}, Config: Config{Epochs: 3, Seed: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var set TrainSettings
+	if err := json.Unmarshal(m.Apps["train"], &set); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(r.Pinned, ",") != "still" || strings.Join(set.Pinned, ",") != "still" {
+		t.Fatalf("pinned %v, recorded %v; want [still]", r.Pinned, set.Pinned)
+	}
+	x := append([]float32(nil), s.Values[:8*3]...)
+	moved := append([]float32(nil), x...)
+	for i := 1; i < len(moved); i += 3 {
+		moved[i] = 50
+	}
+	sess, err := m.NewSession(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := make([]float32, len(x)), make([]float32, len(x))
+	if err := sess.Reconstruct(a, x); err != nil {
+		t.Fatal(err)
+	}
+	if err := sess.Reconstruct(b, moved); err != nil {
+		t.Fatal(err)
+	}
+	for i := range a {
+		if i%3 == 1 && (math.Abs(float64(a[i])-42.5) > 1e-4 || b[i] != a[i]) {
+			t.Fatalf("the still channel reconstructed as %v (after a move: %v), want 42.5", a[i], b[i])
+		}
+		if i%3 != 1 && a[i] != b[i] {
+			t.Fatalf("a move of the still channel changed value %d: %v -> %v", i, a[i], b[i])
+		}
+	}
+}
