@@ -47,7 +47,9 @@ type DenoiseCase struct {
 	// Rows2 holds, per mode, the best classical filter, then edge's
 	// methods.
 	Rows2 []DenoiseRow
-	Note  string
+	// Bounds holds, per mode, what estimators that see the truth reach.
+	Bounds []Bounds
+	Note   string
 }
 
 // addNoise returns clean (NaN kept) with noise added, per channel scaled
@@ -199,6 +201,7 @@ func denoiseCase(name string, lp, tp *Part, nz Noise, edge DenoiseFunc) (*Denois
 		all := make([]float32, len(held))
 		bestF.Apply(all, held, c, causal)
 		dc.Rows2 = append(dc.Rows2, DenoiseRow{Method: bestF.Name, Param: bestF.Param, Mode: mode, Gain: snr(all[nl*c:], cleanT, c, varying, std) - dc.InputSNR})
+		dc.Bounds = append(dc.Bounds, oracleBounds(held, clean, c, nl, varying, std, mode, dc.InputSNR))
 		noisyL := &Part{Source: lp.Source, Names: lp.Names, X: noisy[:nl*c], Times: lp.Times}
 		noisyT := &Part{Source: tp.Source, Names: tp.Names, X: noisy[nl*c:], Times: tp.Times}
 		outs, note, err := edge(noisyL, noisyT, mode)

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/edgeml/edge/anomaly"
+	"github.com/edgeml/edge/denoise"
 )
 
 func TestParseSet(t *testing.T) {
@@ -335,5 +336,37 @@ func TestNABTuned(t *testing.T) {
 	flat := make([]float64, 200)
 	if got := nabTuned([]scored{{flat, labels}}); got != 0 {
 		t.Errorf("flat scores: tuned NAB %v, want 0", got)
+	}
+}
+
+// TestOracleBounds: the per-channel filter oracle is at least every single
+// filter's gain on the test rows (it picks per channel on them), and the
+// oracle linear estimator, fitted against the truth, cleans a smooth
+// series with a correlated peer.
+func TestOracleBounds(t *testing.T) {
+	const n, c, nl = 2000, 2, 1000
+	clean := make([]float32, n*c)
+	for i := range n {
+		v := math.Sin(float64(i) / 40)
+		clean[i*c], clean[i*c+1] = float32(v), float32(2*v+0.3*math.Cos(float64(i)/7))
+	}
+	noisy := addNoise(clean, c, DefaultNoise)
+	_, std := meanStdNaN(clean, c)
+	varying := []bool{true, true}
+	in := snr(noisy[nl*c:], clean[nl*c:], c, varying, std)
+	for _, mode := range []denoise.Mode{denoise.Centred, denoise.Causal} {
+		b := oracleBounds(noisy, clean, c, nl, varying, std, mode, in)
+		for _, fam := range denoise.Classical() {
+			for _, f := range fam {
+				out := make([]float32, len(noisy))
+				f.Apply(out, noisy, c, mode == denoise.Causal)
+				if g := snr(out[nl*c:], clean[nl*c:], c, varying, std) - in; g > b.PerChannel+1e-9 {
+					t.Errorf("%s: %s %s gains %.3f dB, more than the per-channel oracle's %.3f", mode, f.Name, f.Param, g, b.PerChannel)
+				}
+			}
+		}
+		if !(b.Linear > 8) {
+			t.Errorf("%s: the oracle linear estimator gains %.2f dB on a smooth series", mode, b.Linear)
+		}
 	}
 }

@@ -156,9 +156,10 @@ func runDenoise(w io.Writer, s *realdata.Set, cases []string, log io.Writer) err
 	fmt.Fprintf(w, "\n%s (denoising: Gaussian noise of %.2g std and %.0f%% impulses added; classical filters tuned on the learning rows against the truth):\n",
 		s.Name, realdata.DefaultNoise.Level, 100*realdata.DefaultNoise.Impulses)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "case\trows\tchannels\tinput SNR\tmode\tbest classical\tgain\tedge (default)\tmargin\tedge autoencoder\tmargin\t")
+	fmt.Fprintln(tw, "case\trows\tchannels\tinput SNR\tmode\tbest classical\tgain\tedge (default)\tmargin\tedge autoencoder\tmargin\toracles: per-channel filter\tlinear\t")
 	for _, c := range res {
 		var base realdata.DenoiseRow
+		mode := 0
 		for _, r := range c.Rows2 {
 			switch {
 			case r.Method != "edge":
@@ -167,7 +168,9 @@ func runDenoise(w io.Writer, s *realdata.Set, cases []string, log io.Writer) err
 			case r.Param == realdata.DefaultMethod:
 				fmt.Fprintf(tw, "%+.2f dB\t%+.2f dB\t", r.Gain, r.Gain-base.Gain)
 			default:
-				fmt.Fprintf(tw, "%+.2f dB\t%+.2f dB\t\n", r.Gain, r.Gain-base.Gain)
+				b := c.Bounds[mode]
+				mode++
+				fmt.Fprintf(tw, "%+.2f dB\t%+.2f dB\t%+.2f dB\t%+.2f dB\t\n", r.Gain, r.Gain-base.Gain, b.PerChannel, b.Linear)
 			}
 		}
 		fmt.Fprintf(log, "  %s/%s: %s\n", s.Name, c.Name, c.Note)
