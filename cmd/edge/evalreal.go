@@ -77,8 +77,10 @@ func (f *realFlags) run(stdout, stderr io.Writer) error {
 		realdata.PrintAnomaly(stdout, r, f.perCase)
 		results = append(results, r)
 	}
-	printSummary(stdout, results)
-	fmt.Fprintf(stdout, "\n%d sets in %s\n", len(results), time.Since(start).Round(time.Second))
+	if len(results) > 0 {
+		printSummary(stdout, results)
+	}
+	fmt.Fprintf(stdout, "\n%d sets in %s\n", len(sets), time.Since(start).Round(time.Second))
 	return nil
 }
 
