@@ -179,7 +179,7 @@ func New(m *model.Model, cfg Config, emit func(*Score) error) (*Scorer, error) {
 			s.settle = settler{limit: set.Settle, dev: make([]float32, c), sq: make([]float32, c)}
 		}
 	}
-	centreUnit(m, s.centre, s.unit)
+	m.Norm.Centre(s.centre, s.unit)
 	if s.beta > 0 {
 		s.side, s.hold = make([]int32, c), int32(max(set.Cycle, 1))
 	}
@@ -198,23 +198,6 @@ func New(m *model.Model, cfg Config, emit func(*Score) error) (*Scorer, error) {
 		return nil, err
 	}
 	return s, nil
-}
-
-// centreUnit writes each channel's centre and unit in raw units from the
-// model's normalisation.
-func centreUnit(m *model.Model, centre, unit []float32) {
-	for ch := range centre {
-		centre[ch], unit[ch] = 0, 1
-		switch m.Norm.Kind {
-		case model.NormMeanStd:
-			centre[ch], unit[ch] = m.Norm.Shift[ch], m.Norm.Scale[ch]
-		case model.NormMinMax:
-			centre[ch], unit[ch] = m.Norm.Shift[ch]+m.Norm.Scale[ch]/2, m.Norm.Scale[ch]/2
-		}
-		if !(unit[ch] > 0) {
-			unit[ch] = 1
-		}
-	}
 }
 
 // Settings returns the settings in use.

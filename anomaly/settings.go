@@ -41,7 +41,6 @@
 package anomaly
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -49,7 +48,7 @@ import (
 	"github.com/edgeml/edge/model"
 )
 
-// AppName is the key of the scorer's settings in model.Model.Apps.
+// AppName is the name of the scorer's Section in a model file.
 const AppName = "anomaly"
 
 // DefaultAlarmRate is the share of normal rows a learned threshold is set
@@ -222,37 +221,28 @@ func (s *Settings) check(c, steps int) error {
 // ErrNoSettings says the model has no learned scorer settings.
 var ErrNoSettings = errors.New("anomaly: the model has no learned threshold (learn it with edge train or edge watch, or calibrate it on normal data: edge calibrate)")
 
+// Section is the scorer's settings in a model file (Apps["anomaly"]),
+// validated on load and store.
+var Section = model.NewSection(AppName, settingsVersion, func(m *model.Model, s *Settings) error {
+	r := s.resolve()
+	return r.check(m.Channels, m.Steps)
+})
+
 // Load returns the settings stored in m, with defaults filled in.
 func Load(m *model.Model) (Settings, error) {
-	raw, ok := m.Apps[AppName]
+	s, ok, err := Section.Get(m)
 	if !ok {
 		return Settings{}, ErrNoSettings
 	}
-	var s Settings
-	if err := json.Unmarshal(raw, &s); err != nil {
-		return Settings{}, fmt.Errorf("anomaly: the model's settings: %w", err)
-	}
-	s = s.resolve()
-	if err := s.check(m.Channels, m.Steps); err != nil {
+	if err != nil {
 		return Settings{}, err
 	}
-	return s, nil
+	return s.resolve(), nil
 }
 
 // Store writes s into m's settings.
 func Store(m *model.Model, s Settings) error {
-	if r := s.resolve(); r.check(m.Channels, m.Steps) != nil {
-		return r.check(m.Channels, m.Steps)
-	}
-	raw, err := json.Marshal(s)
-	if err != nil {
-		return fmt.Errorf("anomaly: encoding the settings: %w", err)
-	}
-	if m.Apps == nil {
-		m.Apps = map[string]json.RawMessage{}
-	}
-	m.Apps[AppName] = raw
-	return nil
+	return Section.Put(m, s)
 }
 
 // Thresholds returns each statistic's threshold at the settings' rate

@@ -396,7 +396,7 @@ func robustShiftScale(v []float64) (float32, float32) {
 
 // Normalize applies a normalisation to time-major values with c channels, in place.
 func Normalize(v []float32, norm model.Normalization, c int) {
-	if norm.Kind == model.NormNone || norm.Kind == "" {
+	if !norm.Scaled() {
 		return
 	}
 	for i := range v {

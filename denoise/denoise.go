@@ -21,7 +21,6 @@
 package denoise
 
 import (
-	"encoding/json"
 	"fmt"
 	"math"
 
@@ -80,7 +79,7 @@ type Config struct {
 	Settings Settings
 }
 
-// AppName is the key of the denoiser's settings in model.Model.Apps.
+// AppName is the name of the denoiser's Section in a model file.
 const AppName = "denoise"
 
 // The methods a model's denoiser can use.
@@ -136,15 +135,19 @@ type Settings struct {
 // reconstruction errors of the validation windows.
 const OutlierSigmas = 3
 
+// Section is the denoiser's settings in a model file (Apps["denoise"]),
+// validated (with defaults filled in) on load and store.
+var Section = model.NewSection(AppName, 1, func(m *model.Model, s *Settings) error {
+	return s.withDefaults(m).check(m.Channels)
+})
+
 // Load returns the model's denoiser settings, with defaults filled in.
 func Load(m *model.Model) (Settings, error) {
-	var s Settings
-	if raw, ok := m.Apps[AppName]; ok {
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return Settings{}, fmt.Errorf("denoise: the model's settings: %w", err)
-		}
+	s, _, err := Section.Get(m)
+	if err != nil {
+		return Settings{}, err
 	}
-	return s.withDefaults(m), s.withDefaults(m).check(m.Channels)
+	return s.withDefaults(m), nil
 }
 
 func (s Settings) withDefaults(m *model.Model) Settings {
@@ -163,10 +166,7 @@ func (s Settings) withDefaults(m *model.Model) Settings {
 	}
 	if s.Outlier == 0 {
 		s.Outlier = 1
-		var t struct {
-			ValMSE float64 `json:"val_mse"`
-		}
-		if raw, ok := m.Apps["train"]; ok && json.Unmarshal(raw, &t) == nil && t.ValMSE > 0 {
+		if t, _, err := model.TrainingSection.Get(m); err == nil && t.ValMSE > 0 {
 			s.Outlier = OutlierSigmas * math.Sqrt(t.ValMSE)
 		}
 	}
@@ -239,18 +239,7 @@ func MethodOf(m *model.Model, mode Mode) (string, error) {
 
 // Store writes s into m's settings.
 func Store(m *model.Model, s Settings) error {
-	if err := s.withDefaults(m).check(m.Channels); err != nil {
-		return err
-	}
-	raw, err := json.Marshal(s)
-	if err != nil {
-		return fmt.Errorf("denoise: encoding the settings: %w", err)
-	}
-	if m.Apps == nil {
-		m.Apps = map[string]json.RawMessage{}
-	}
-	m.Apps[AppName] = raw
-	return nil
+	return Section.Put(m, s)
 }
 
 // Denoiser is one stream's denoiser.

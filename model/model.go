@@ -124,11 +124,34 @@ func (n Normalization) Affine(c int) (shift, scale []float32) {
 	shift, scale = make([]float32, c), make([]float32, c)
 	for ch := range c {
 		shift[ch], scale[ch] = 0, 1
-		if n.Kind == NormMeanStd || n.Kind == NormMinMax {
+		if n.Scaled() {
 			shift[ch], scale[ch] = n.Shift[ch], n.Scale[ch]
 		}
 	}
 	return shift, scale
+}
+
+// Scaled reports whether the normalisation maps raw inputs (MeanStd or
+// MinMax), as opposed to taking them as they are (None).
+func (n Normalization) Scaled() bool { return n.Kind == NormMeanStd || n.Kind == NormMinMax }
+
+// Centre writes each channel's centre and unit in raw units into centre
+// and unit (one per channel): the mean and standard deviation (MeanStd),
+// the middle of the range and half of it (MinMax), or 0 and 1 (None). A
+// unit that is not positive is 1.
+func (n Normalization) Centre(centre, unit []float32) {
+	for ch := range centre {
+		centre[ch], unit[ch] = 0, 1
+		switch n.Kind {
+		case NormMeanStd:
+			centre[ch], unit[ch] = n.Shift[ch], n.Scale[ch]
+		case NormMinMax:
+			centre[ch], unit[ch] = n.Shift[ch]+n.Scale[ch]/2, n.Scale[ch]/2
+		}
+		if !(unit[ch] > 0) {
+			unit[ch] = 1
+		}
+	}
 }
 
 // Model is an autoencoder: input shape, normalisation, encoder, decoder,

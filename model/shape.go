@@ -43,6 +43,9 @@ func (m *Model) Validate() error {
 	if _, err := m.shapes(); err != nil {
 		return err
 	}
+	if _, _, err := TrainingSection.Get(m); err != nil {
+		return err
+	}
 	return m.validateData()
 }
 

@@ -172,7 +172,7 @@ func Quantize(m *model.Model, data []float32, opt Options) (*model.Model, *Repor
 	if err != nil {
 		return nil, nil, err
 	}
-	if m.Norm.Kind == model.NormNone || m.Norm.Kind == "" {
+	if !m.Norm.Scaled() {
 		opt.InputRange = 0 // raw units: no scale to set a range in
 	}
 	if r := opt.InputRange; r > 0 && notes == nil {

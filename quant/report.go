@@ -62,13 +62,7 @@ func report(fm, qm *model.Model, data []float32, opt Options) (*Report, error) {
 	ref := map[string][]float32{}
 	var out pair
 	var fErr, qErr float64
-	scale, shift := make([]float64, fm.Channels), make([]float64, fm.Channels)
-	for c := range scale {
-		scale[c] = 1
-		if fm.Norm.Kind == model.NormMeanStd || fm.Norm.Kind == model.NormMinMax {
-			scale[c], shift[c] = float64(fm.Norm.Scale[c]), float64(fm.Norm.Shift[c])
-		}
-	}
+	shift, scale := fm.Norm.Affine(fm.Channels)
 	for off := 0; off < len(data); off += opt.Batch * win {
 		end := min(len(data), off+opt.Batch*win)
 		x := data[off:end]
@@ -102,13 +96,13 @@ func report(fm, qm *model.Model, data []float32, opt Options) (*Report, error) {
 		}
 		for i := 0; i < n; i++ {
 			c := i % fm.Channels
-			df := (float64(x[i]) - float64(fo[i])) / scale[c]
-			dq := (float64(x[i]) - float64(qo[i])) / scale[c]
+			df := (float64(x[i]) - float64(fo[i])) / float64(scale[c])
+			dq := (float64(x[i]) - float64(qo[i])) / float64(scale[c])
 			fErr += df * df
 			qErr += dq * dq
-			y := (float64(fo[i]) - shift[c]) / scale[c]
+			y := (float64(fo[i]) - float64(shift[c])) / float64(scale[c])
 			out.sig += y * y
-			d := (float64(qo[i]) - float64(fo[i])) / scale[c]
+			d := (float64(qo[i]) - float64(fo[i])) / float64(scale[c])
 			out.noise += d * d
 		}
 	}

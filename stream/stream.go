@@ -24,7 +24,6 @@
 package stream
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -321,12 +320,9 @@ func (s *Stream) LastWindowEnd() int64 { return s.lastWin }
 // windows across such gaps).
 func ForModel(m *model.Model, hop int) Config {
 	cfg := Config{Steps: m.Steps, Channels: m.Channels, Hop: hop, Fill: make([]float32, m.Channels)}
-	var t struct {
-		Hop    int     `json:"hop"`
-		MaxGap float64 `json:"max_gap"`
-	}
-	if raw, ok := m.Apps["train"]; !ok || json.Unmarshal(raw, &t) != nil {
-		t.Hop, t.MaxGap = 0, 0
+	t, _, err := model.TrainingSection.Get(m)
+	if err != nil { // a model that was read was validated: only a model built in memory gets here
+		t = model.Training{}
 	}
 	if hop <= 0 {
 		cfg.Hop = max(1, m.Steps/4)
@@ -337,13 +333,6 @@ func ForModel(m *model.Model, hop int) Config {
 	if t.MaxGap > DefaultMaxGap && t.MaxGap <= 1e12 {
 		cfg.MaxGap = math.Ceil(t.MaxGap)
 	}
-	for c := range cfg.Fill {
-		switch m.Norm.Kind {
-		case model.NormMeanStd:
-			cfg.Fill[c] = m.Norm.Shift[c]
-		case model.NormMinMax:
-			cfg.Fill[c] = m.Norm.Shift[c] + m.Norm.Scale[c]/2
-		}
-	}
+	m.Norm.Centre(cfg.Fill, make([]float32, m.Channels))
 	return cfg
 }

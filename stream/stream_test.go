@@ -1,7 +1,6 @@
 package stream
 
 import (
-	"encoding/json"
 	"errors"
 	"math"
 	"slices"
@@ -218,11 +217,15 @@ func TestForModel(t *testing.T) {
 	if cfg.Hop != 4 || cfg.MaxGap != 0 || !slices.Equal(cfg.Fill, []float32{5, 6}) {
 		t.Errorf("no training settings: %+v", cfg)
 	}
-	m.Apps = map[string]json.RawMessage{"train": json.RawMessage(`{"hop": 8, "max_gap": 312.5}`)}
+	if err := model.TrainingSection.Put(m, model.Training{Hop: 8, MaxGap: 312.5}); err != nil {
+		t.Fatal(err)
+	}
 	if cfg = ForModel(m, 0); cfg.Hop != 8 || cfg.MaxGap != 313 {
 		t.Errorf("trained with hop 8 across gaps of 312.5 periods: %+v", cfg)
 	}
-	m.Apps["train"] = json.RawMessage(`{"hop": 8, "max_gap": 12}`)
+	if err := model.TrainingSection.Put(m, model.Training{Hop: 8, MaxGap: 12}); err != nil {
+		t.Fatal(err)
+	}
 	if cfg = ForModel(m, 2); cfg.Hop != 2 || cfg.MaxGap != 0 {
 		t.Errorf("short training gaps keep the default: %+v", cfg)
 	}

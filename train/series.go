@@ -1,7 +1,6 @@
 package train
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -87,31 +86,6 @@ type SeriesResult struct {
 	Pinned []string
 }
 
-// TrainSettings is what FitSeries records in a model's Apps["train"]: how
-// the windows were cut and what the run reached, so later tools (streams,
-// the denoiser and the scorer) cut their windows the same way.
-type TrainSettings struct {
-	Window      int     `json:"window"`
-	Hop         int     `json:"hop"`
-	ValFraction float64 `json:"val_fraction"`
-	Variant     string  `json:"variant,omitempty"`
-	Epochs      int     `json:"epochs"`
-	BestEpoch   int     `json:"best_epoch"`
-	Init        string  `json:"init,omitempty"`
-	ValMSE      float64 `json:"val_mse"`
-	PCAMSE      float64 `json:"pca_mse,omitempty"`
-	// NoiseVar: a denoising model's validation noise variance (see
-	// Config.NoiseVar).
-	NoiseVar float64 `json:"noise_var,omitempty"`
-	// Period is the training data's sampling period in seconds, and
-	// MaxGap its longest interval in periods (see dataset.Series.Sampling):
-	// streams bridge gaps up to that long (see stream.ForModel).
-	Period float64 `json:"period,omitempty"`
-	MaxGap float64 `json:"max_gap,omitempty"`
-	// Pinned: see SeriesResult.Pinned.
-	Pinned []string `json:"pinned,omitempty"`
-}
-
 // Variant names the autoencoder variant a configuration trains:
 // "variational", "denoising", "sparse" or "vanilla" (combinations joined
 // by "+").
@@ -136,7 +110,7 @@ func Variant(a Arch, c Config) string {
 // first rows (all but the last ValFraction), cuts windows from both parts
 // separately (so no validation row is ever trained on), trains, and
 // compares the result with PCA. The model records the channel names, the
-// window settings (Apps["train"]) and the run in its provenance is left
+// window settings (model.Training) and the run in its provenance is left
 // to the caller.
 func FitSeries(s *dataset.Series, o SeriesOptions) (*model.Model, *SeriesResult, error) {
 	o.defaults()
@@ -249,7 +223,7 @@ func FitSeries(s *dataset.Series, o SeriesOptions) (*model.Model, *SeriesResult,
 	if p != nil && !o.NoBaseline {
 		sr.PCAMSE = p.MeanSquaredError(evalX)
 	}
-	set := TrainSettings{Window: o.Window, Hop: o.Hop, ValFraction: o.ValFraction, Variant: Variant(a, o.Config),
+	set := model.Training{Window: o.Window, Hop: o.Hop, ValFraction: o.ValFraction, Variant: Variant(a, o.Config),
 		Epochs: res.Epochs, BestEpoch: res.BestEpoch, ValMSE: sr.ValMSE, Init: "random", NoiseVar: res.NoiseVar, Pinned: pinned}
 	if warm {
 		set.Init = "pca"
@@ -258,14 +232,9 @@ func FitSeries(s *dataset.Series, o SeriesOptions) (*model.Model, *SeriesResult,
 	if !math.IsNaN(sr.PCAMSE) {
 		set.PCAMSE = sr.PCAMSE
 	}
-	raw, err := json.Marshal(set)
-	if err != nil {
-		return nil, nil, fmt.Errorf("train: encoding the settings: %w", err)
+	if err := model.TrainingSection.Put(m, set); err != nil {
+		return nil, nil, fmt.Errorf("train: %w", err)
 	}
-	if m.Apps == nil {
-		m.Apps = map[string]json.RawMessage{}
-	}
-	m.Apps["train"] = raw
 	return m, sr, nil
 }
 

@@ -1,7 +1,6 @@
 package train
 
 import (
-	"encoding/json"
 	"errors"
 	"math"
 	"math/rand/v2"
@@ -124,9 +123,9 @@ func TestFitSeriesBeatsPCA(t *testing.T) {
 	if strings.Join(m.ChannelNames, ",") != "a,b,c" || m.Norm.Kind != model.NormMeanStd {
 		t.Errorf("channel names %v, normalisation %s", m.ChannelNames, m.Norm.Kind)
 	}
-	var set TrainSettings
-	if err := json.Unmarshal(m.Apps["train"], &set); err != nil {
-		t.Fatal(err)
+	set, ok, err := model.TrainingSection.Get(m)
+	if err != nil || !ok {
+		t.Fatalf("training section: %v, %v", ok, err)
 	}
 	if set.Window != 32 || set.Hop != 8 || set.Init != "pca" || set.Variant != "vanilla" || set.ValMSE != r.ValMSE {
 		t.Errorf("settings %+v", set)
@@ -232,9 +231,9 @@ func TestFitSeriesPinsConstantChannel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var set TrainSettings
-	if err := json.Unmarshal(m.Apps["train"], &set); err != nil {
-		t.Fatal(err)
+	set, ok, err := model.TrainingSection.Get(m)
+	if err != nil || !ok {
+		t.Fatalf("training section: %v, %v", ok, err)
 	}
 	if strings.Join(r.Pinned, ",") != "still" || strings.Join(set.Pinned, ",") != "still" {
 		t.Fatalf("pinned %v, recorded %v; want [still]", r.Pinned, set.Pinned)

@@ -251,8 +251,9 @@ func TestModelMaxGap(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
 	m, err := model.Load(out)
-	if err != nil || !strings.Contains(string(m.Apps["train"]), `"period":60,"max_gap":250`) {
-		t.Fatalf("training settings %s, %v", m.Apps["train"], err)
+	tr, _, terr := model.TrainingSection.Get(m)
+	if err != nil || terr != nil || tr.Period != 60 || tr.MaxGap != 250 {
+		t.Fatalf("training settings %+v, %v, %v", tr, err, terr)
 	}
 	test := write(t, "test.csv", outage(300, 100, 200))
 	code, _, errOut := runEdge("score", out, test)

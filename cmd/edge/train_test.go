@@ -56,7 +56,7 @@ func TestTrainAndQuantize(t *testing.T) {
 		t.Fatal(err)
 	}
 	if m.Steps != 32 || m.Channels != 2 || strings.Join(m.ChannelNames, ",") != "temp,load" || m.Quantized() ||
-		m.Provenance["data"] != "sensors.csv" || m.Apps["train"] == nil {
+		m.Provenance["data"] != "sensors.csv" || !model.TrainingSection.Has(m) {
 		t.Errorf("model: %d x %d, channels %v, provenance %v", m.Steps, m.Channels, m.ChannelNames, m.Provenance)
 	}
 
