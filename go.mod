@@ -4,6 +4,7 @@ go 1.26.0
 
 require (
 	github.com/eclipse/paho.golang v0.23.0
+	github.com/eclipse/paho.mqtt.golang v1.5.1
 	github.com/klauspost/cpuid/v2 v2.4.2
 	github.com/mochi-mqtt/server/v2 v2.7.9
 	github.com/viterin/vek v0.4.3
@@ -15,7 +16,6 @@ require (
 
 require (
 	github.com/chewxy/math32 v1.10.1 // indirect
-	github.com/eclipse/paho.mqtt.golang v1.5.1 // indirect
 	github.com/gorilla/websocket v1.5.3 // indirect
 	github.com/rs/xid v1.4.0 // indirect
 	github.com/viterin/partial v1.1.0 // indirect

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -396,6 +397,28 @@ func TestExpectedFamily(t *testing.T) {
 		t.Fatalf("expected family %s, but Best() = %s and Current() = %s", want, Best(), Current())
 	}
 	t.Logf("family %s detected and in use, as expected", want)
+}
+
+// TestRequiredFamilies fails when a family that CI requires
+// (EDGE_REQUIRE_FAMILIES=avx2,avx512, say) is not one this build and CPU
+// can run: the family's tests would otherwise not run, and pass silently.
+func TestRequiredFamilies(t *testing.T) {
+	req := os.Getenv("EDGE_REQUIRE_FAMILIES")
+	if req == "" {
+		t.Skip("EDGE_REQUIRE_FAMILIES not set: no family required")
+	}
+	for _, name := range strings.Split(req, ",") {
+		f, err := ParseFamily(name)
+		if err != nil {
+			t.Errorf("EDGE_REQUIRE_FAMILIES: %v", err)
+			continue
+		}
+		if !f.Supported() {
+			t.Errorf("family %s is required (EDGE_REQUIRE_FAMILIES=%s) but this build and CPU cannot run it (it needs %s): its tests did not run", f, req, f.Needs())
+			continue
+		}
+		t.Logf("family %s required and tested", f)
+	}
 }
 
 // TestQ8OverlappingRows reads rows that overlap (stride < k), as a

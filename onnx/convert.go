@@ -363,25 +363,6 @@ func (c *converter) quantConst(n *node) (*qconst, error) {
 	return &qconst{q: q, dims: x.dims, scale: scale, zero: zero, axis: axis}, nil
 }
 
-// dequant returns a quantised constant's float values.
-func (q *qconst) dequant() []float32 {
-	v := make([]float32, len(q.q))
-	inner := 1
-	if len(q.scale) > 1 {
-		for _, d := range q.dims[q.axis+1:] {
-			inner *= d
-		}
-	}
-	for i, x := range q.q {
-		k := 0
-		if len(q.scale) > 1 {
-			k = (i / inner) % len(q.scale)
-		}
-		v[i] = q.scale[k] * float32(x-q.zero[k])
-	}
-	return v
-}
-
 // quantize handles a QuantizeLinear of the activation: the encoding of
 // the model's input, or of the last layer's output.
 func (c *converter) quantize(n *node) error {

@@ -28,7 +28,7 @@ func (f *Figure) PNG(w io.Writer) error {
 // uniform returns a source of c, read as a straight (not premultiplied)
 // color: the package's colors state their opacity in A.
 func uniform(c color.RGBA) *image.Uniform {
-	return image.NewUniform(color.NRGBA{c.R, c.G, c.B, c.A})
+	return image.NewUniform(color.NRGBA(c))
 }
 
 type pngCanvas struct {

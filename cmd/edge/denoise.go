@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -175,6 +174,3 @@ Flags:`)
 }
 
 func appendInt(b []byte, v int) []byte { return strconv.AppendInt(b, int64(v), 10) }
-
-// isDataProblem reports whether err is the completed-with-gaps outcome.
-func isDataProblem(err error) bool { return errors.Is(err, errDataProblems) }
