@@ -1,6 +1,7 @@
 package dataset
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -259,5 +260,35 @@ func TestImputeHold(t *testing.T) {
 	}
 	if _, err := ReadCSV(strings.NewReader("a\n\"\"\n1\n"), "g.csv", CSVOptions{}); err == nil {
 		t.Error("an empty field was accepted without AllowMissing")
+	}
+}
+
+// TestDataErrorPlaces: an error about a row or a field is a *DataError
+// that names its place, and keeps its cause for errors.Is.
+func TestDataErrorPlaces(t *testing.T) {
+	for _, c := range []struct {
+		in           string
+		line, column int
+		field        string
+		cause        error
+	}{
+		{"a,b\n1,2\n3,x7\n", 3, 2, "b", nil},
+		{"a,b\n1,NaN\n", 2, 2, "b", ErrNotFinite},
+		{"a,b\n1,2\n3\n", 3, 0, "", nil},
+		{"a,b\n1,2\n3,\"4\"x\n", 3, 5, "", nil},
+		{"a,a\n1,2\n", 1, 0, "", nil},
+	} {
+		_, err := ReadCSV(strings.NewReader(c.in), "x.csv", CSVOptions{})
+		var de *DataError
+		if !errors.As(err, &de) {
+			t.Errorf("%q: %v is not a *DataError", c.in, err)
+			continue
+		}
+		if de.File != "x.csv" || de.Line != c.line || de.Column != c.column || de.Field != c.field {
+			t.Errorf("%q: place %+v, want line %d, column %d, field %q", c.in, *de, c.line, c.column, c.field)
+		}
+		if c.cause != nil && !errors.Is(err, c.cause) {
+			t.Errorf("%q: %v does not wrap %v", c.in, err, c.cause)
+		}
 	}
 }

@@ -133,10 +133,10 @@ func (r *Reader) readHeader() error {
 		h = strings.TrimSpace(h)
 		r.header[i] = h
 		if h == "" {
-			return fmt.Errorf("%s: column %d has no name", r.at(r.headerLine), i+1)
+			return &DataError{File: r.name, Line: r.headerLine, Err: fmt.Errorf("column %d has no name", i+1)}
 		}
 		if seen[h] {
-			return fmt.Errorf("%s: column name %q appears twice", r.at(r.headerLine), h)
+			return &DataError{File: r.name, Line: r.headerLine, Err: fmt.Errorf("column name %q appears twice", h)}
 		}
 		seen[h] = true
 	}
@@ -257,12 +257,12 @@ func (r *Reader) Next(values []float32) (t float64, line int, err error) {
 	line += r.offset
 	if r.trailing && len(rec) == len(r.header)+1 {
 		if strings.TrimSpace(rec[len(rec)-1]) != "" {
-			return 0, line, fmt.Errorf("%s: field %d, %q, is under the header's empty last name", r.at(line), len(rec), rec[len(rec)-1])
+			return 0, line, &DataError{File: r.name, Line: line, Err: fmt.Errorf("field %d, %q, is under the header's empty last name", len(rec), rec[len(rec)-1])}
 		}
 		rec = rec[:len(rec)-1]
 	}
 	if len(rec) != len(r.header) {
-		return 0, line, fmt.Errorf("%s: %d fields, the header has %d%s", r.at(line), len(rec), len(r.header), r.dialectHint())
+		return 0, line, &DataError{File: r.name, Line: line, Err: fmt.Errorf("%d fields, the header has %d%s", len(rec), len(r.header), r.dialectHint())}
 	}
 	t = math.NaN()
 	if r.timeCol >= 0 {
@@ -281,7 +281,7 @@ func (r *Reader) Next(values []float32) (t float64, line int, err error) {
 }
 
 func (r *Reader) fieldError(line, col int, err error) error {
-	return fmt.Errorf("%s: column %d (%s): %w", r.at(line), col+1, r.header[col], err)
+	return &DataError{File: r.name, Line: line, Column: col + 1, Field: r.header[col], Err: err}
 }
 
 // dialectHint says which delimiter split a ragged row, if not a comma.
@@ -359,7 +359,7 @@ func (r *Reader) missing(line, col int) {
 func (r *Reader) readError(err error) error {
 	var pe *csv.ParseError
 	if errors.As(err, &pe) {
-		return fmt.Errorf("%s:%d: %w", r.at(pe.Line+r.offset), pe.Column, pe.Err)
+		return &DataError{File: r.name, Line: pe.Line + r.offset, Column: pe.Column, Err: pe.Err}
 	}
 	return fmt.Errorf("%s: %w", r.name, err)
 }

@@ -197,7 +197,10 @@ func Read(r io.Reader) (*Model, error) {
 	}
 	hlen := binary.LittleEndian.Uint64(n[:])
 	if hlen < 2 || hlen > MaxHeaderBytes {
-		return nil, fmt.Errorf("model file: header length %d outside [2, %d] (not a model file?)", hlen, MaxHeaderBytes)
+		if hlen < 2 {
+			return nil, fmt.Errorf("model file: header length %d: %w", hlen, ErrNotModel)
+		}
+		return nil, fmt.Errorf("model file: header length %d: %w of %d bytes (not a model file?)", hlen, ErrLimit, MaxHeaderBytes)
 	}
 	hj := make([]byte, hlen)
 	if _, err := io.ReadFull(r, hj); err != nil {
@@ -205,24 +208,24 @@ func Read(r io.Reader) (*Model, error) {
 	}
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(hj, &raw); err != nil {
-		return nil, fmt.Errorf("model file: header is not a JSON object: %w", err)
+		return nil, fmt.Errorf("model file: header is not a JSON object (%w): %w", ErrNotModel, err)
 	}
 	if len(raw) > maxTensors+1 {
-		return nil, fmt.Errorf("model file: %d header entries exceed the limit of %d", len(raw), maxTensors+1)
+		return nil, fmt.Errorf("model file: %d header entries: %w of %d", len(raw), ErrLimit, maxTensors+1)
 	}
 	var meta map[string]string
 	if err := json.Unmarshal(raw["__metadata__"], &meta); err != nil || meta == nil {
-		return nil, errors.New("model file: header has no __metadata__ object of strings (a safetensors file, but not an edge model?)")
+		return nil, fmt.Errorf("model file: header has no __metadata__ object of strings (a safetensors file, but %w?)", ErrNotModel)
 	}
 	if meta["format"] != FormatName {
-		return nil, fmt.Errorf("model file: metadata format %q, want %q", meta["format"], FormatName)
+		return nil, fmt.Errorf("model file: metadata format %q, want %q: %w", meta["format"], FormatName, ErrNotModel)
 	}
 	v, err := strconv.Atoi(meta["format_version"])
 	if err != nil || v < 1 {
 		return nil, fmt.Errorf("model file: bad format_version %q", meta["format_version"])
 	}
 	if v > FormatVersion {
-		return nil, fmt.Errorf("model file: format_version %d is newer than this edge reads (%d); upgrade edge", v, FormatVersion)
+		return nil, fmt.Errorf("model file: format_version %d: %w (this edge reads up to %d)", v, ErrTooNew, FormatVersion)
 	}
 	m := &Model{}
 	dec := json.NewDecoder(strings.NewReader(meta["model"]))
@@ -298,7 +301,7 @@ func Read(r io.Reader) (*Model, error) {
 		at = s.e
 	}
 	if total > MaxFileBytes {
-		return nil, fmt.Errorf("model file: %d bytes of tensors exceed the limit of %d", total, MaxFileBytes)
+		return nil, fmt.Errorf("model file: %d bytes of tensors: %w of %d", total, ErrLimit, MaxFileBytes)
 	}
 	// The data: read what is there (up to the declared size), so a
 	// truncated file costs only the bytes it has.
@@ -310,13 +313,13 @@ func Read(r io.Reader) (*Model, error) {
 		if int64(len(data)) > total {
 			return nil, fmt.Errorf("model file: trailing bytes after the %d bytes of tensors", total)
 		}
-		return nil, fmt.Errorf("model file: truncated: %d of %d tensor bytes present", len(data), total)
+		return nil, fmt.Errorf("model file: %w: %d of %d tensor bytes present", ErrTruncated, len(data), total)
 	}
 	sum := sha256.New()
 	sum.Write([]byte(meta["model"]))
 	sum.Write(data)
 	if got := hex.EncodeToString(sum.Sum(nil)); got != meta["sha256"] {
-		return nil, fmt.Errorf("model file: checksum mismatch (sha256 %s, the file says %q): corrupted", got, meta["sha256"])
+		return nil, fmt.Errorf("model file: %w (sha256 %s, the file says %q): corrupted", ErrChecksum, got, meta["sha256"])
 	}
 	for _, s := range specs {
 		rj := raw[s.name]
@@ -363,7 +366,7 @@ func tensorPrefix(m *Model, layers []Layer, i int) string {
 
 func noEOF(err error) error {
 	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return errors.New("file ends early (truncated)")
+		return fmt.Errorf("file ends early (%w)", ErrTruncated)
 	}
 	return err
 }

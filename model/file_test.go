@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -189,10 +190,16 @@ func TestFileCorruption(t *testing.T) {
 			a["normalization"].(map[string]any)["scale"] = []any{0, 1, 1, 1}
 		})), "normalization"},
 	}
+	sentinels := map[string]error{"empty": ErrTruncated, "short header": ErrTruncated, "truncated data": ErrTruncated,
+		"flipped bit": ErrChecksum, "bad checksum": ErrChecksum, "huge header": ErrLimit, "not json": ErrNotModel,
+		"no metadata": ErrNotModel, "wrong format": ErrNotModel, "future version": ErrTooNew}
 	for name, c := range cases {
 		_, err := Read(bytes.NewReader(c.file))
 		if err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: error %v, want one mentioning %q", name, err, c.want)
+		}
+		if want := sentinels[name]; want != nil && !errors.Is(err, want) {
+			t.Errorf("%s: error %v is not %v", name, err, want)
 		}
 	}
 	// Quantisation scales must be positive: NaN cannot be written as JSON,

@@ -2,7 +2,6 @@ package model
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 )
 
@@ -15,15 +14,12 @@ import (
 //
 // A section's JSON object may carry "version": a section written by a
 // newer edge than this one (a higher version) is refused with
-// ErrSectionTooNew; one without a version is version 1.
+// ErrTooNew; one without a version is version 1.
 type Section[T any] struct {
 	name    string
 	version int
 	check   func(m *Model, v *T) error
 }
-
-// ErrSectionTooNew says a model's section was written by a newer edge.
-var ErrSectionTooNew = errors.New("model: the section was written by a newer edge; update edge")
 
 // NewSection declares the section name at version (the newest this build
 // reads and writes), validated by check (nil: no validation) on Get and
@@ -55,7 +51,7 @@ func (s Section[T]) Get(m *Model) (v T, ok bool, err error) {
 		return v, true, fmt.Errorf("model section %q: %w", s.name, err)
 	}
 	if head.Version > s.version {
-		return v, true, fmt.Errorf("model section %q: version %d (this edge reads up to %d): %w", s.name, head.Version, s.version, ErrSectionTooNew)
+		return v, true, fmt.Errorf("model section %q: version %d (this edge reads up to %d): %w", s.name, head.Version, s.version, ErrTooNew)
 	}
 	if err := json.Unmarshal(raw, &v); err != nil {
 		return v, true, fmt.Errorf("model section %q: %w", s.name, err)

@@ -16,7 +16,7 @@ type testPart struct {
 
 // TestSection: a section round-trips, is absent until put, is validated
 // on put and get, and a newer version than the build reads is refused
-// with ErrSectionTooNew.
+// with ErrTooNew.
 func TestSection(t *testing.T) {
 	sec := NewSection("part", 2, func(m *Model, p *testPart) error {
 		if p.Level < 0 || p.Level > m.Channels {
@@ -38,7 +38,7 @@ func TestSection(t *testing.T) {
 		t.Errorf("an invalid value was stored: %v", err)
 	}
 	for raw, want := range map[string]error{
-		`{"version": 3, "level": 1}`: ErrSectionTooNew,
+		`{"version": 3, "level": 1}`: ErrTooNew,
 		`{"level": 7}`:               nil, // invalid
 		`{"level": "x"}`:             nil, // not its type
 		`[1, 2]`:                     nil,

@@ -55,7 +55,7 @@ func parseJSON(payload []byte, group string, names []string, unit dataset.TimeUn
 		}
 		t, err := parseTime(raw, unit)
 		if err != nil {
-			return r, fmt.Errorf("field %q: %w", key, err)
+			return r, &dataset.DataError{Field: key, Err: err}
 		}
 		r.Time, r.HasTime = t, true
 		break
@@ -68,7 +68,7 @@ func parseJSON(payload []byte, group string, names []string, unit dataset.TimeUn
 		for i, v := range vs {
 			x, err := parseNum(v)
 			if err != nil {
-				return r, fmt.Errorf(`field "values"[%d] (%s): %w`, i, names[i], err)
+				return r, &dataset.DataError{Field: names[i], Err: fmt.Errorf(`in "values"[%d]: %w`, i, err)}
 			}
 			r.Values[i] = x
 		}
@@ -82,7 +82,7 @@ func parseJSON(payload []byte, group string, names []string, unit dataset.TimeUn
 		}
 		x, err := parseNum(raw)
 		if err != nil {
-			return r, fmt.Errorf("field %q: %w", n, err)
+			return r, &dataset.DataError{Field: n, Err: err}
 		}
 		r.Values[i] = x
 		found++
