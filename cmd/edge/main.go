@@ -14,7 +14,8 @@
 //	edge calibrate MODEL --data FILE.csv  set the anomaly threshold from normal readings
 //	edge plot MODEL FILE.csv -o OUT.png   draw input vs cleaned, the score, the latent space
 //	edge synth [flags]                    write generated sensor readings as CSV
-//	edge version                          print the version
+//	edge version (or --version)           print the version
+//	edge help [COMMAND]                   this list, or a command's flags
 //
 // EDGE_KERNELS=generic|avx2|avx512|neon|neondot forces a kernel family.
 package main
@@ -25,6 +26,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 
 	"github.com/edgeml/edge/kernels"
 )
@@ -60,8 +62,55 @@ func commands() []command {
 		{"eval", "compare the denoiser and the scorer with classical filters and baselines on generated data", cmdEval},
 		{"plot", "MODEL FILE.csv -o OUT.png|svg: draw input against cleaned, the score and flags, the latent space", cmdPlot},
 		{"synth", "write generated sensor readings (optionally with labelled anomalies) as CSV", cmdSynth},
-		{"version", "print the version", func([]string, io.Writer, io.Writer) error { fmt.Println("edge", version); return nil }},
+		{"version", "print the version", cmdVersion},
+		{"help", "[COMMAND]: this list, or a command's flags", nil},
 	}
+}
+
+// cmdVersion prints the version: the release's (-ldflags -X
+// main.version=...), else the module version go install recorded, else
+// the commit a build from a checkout recorded.
+func cmdVersion(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("version", stderr)
+	fs.Usage = func() { fmt.Fprintln(fs.Output(), "Usage: edge version (or edge --version)\n\nPrints the version of this build.") }
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "edge", buildVersion())
+	return nil
+}
+
+// buildVersion returns the version this binary reports.
+func buildVersion() string {
+	if version != "dev" {
+		return version
+	}
+	info, ok := debug.ReadBuildInfo()
+	if !ok {
+		return version
+	}
+	if v := info.Main.Version; v != "" && v != "(devel)" {
+		return v
+	}
+	rev, dirty := "", false
+	for _, s := range info.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	if rev == "" {
+		return version
+	}
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	if dirty {
+		rev += "+dirty"
+	}
+	return "dev (" + rev + ")"
 }
 
 func usage(w io.Writer) {
@@ -70,7 +119,7 @@ func usage(w io.Writer) {
 	for _, c := range commands() {
 		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintf(w, "\n%s=generic|avx2|avx512|neon|neondot forces a kernel family.\nRun 'edge <command> -h' for a command's flags.\n", kernels.EnvVar)
+	fmt.Fprintf(w, "\n%s=generic|avx2|avx512|neon|neondot forces a kernel family.\nRun 'edge help <command>' (or 'edge <command> -h') for a command's flags.\n", kernels.EnvVar)
 }
 
 // run executes the command line and returns the exit status.
@@ -79,12 +128,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "edge:", err)
 		return 2
 	}
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	switch {
+	case len(args) == 0 || args[0] == "-h" || args[0] == "--help" || (args[0] == "help" && len(args) == 1):
 		usage(stdout)
 		return 0
+	case args[0] == "--version" || args[0] == "-version":
+		args[0] = "version"
+	case args[0] == "help":
+		args = []string{args[1], "-h"} // edge help CMD: the command's own flags, on stdout
+		stderr = stdout
 	}
 	for _, c := range commands() {
-		if c.name == args[0] {
+		if c.name == args[0] && c.run != nil {
 			err := c.run(args[1:], stdout, stderr)
 			switch {
 			case err == nil:

@@ -112,3 +112,27 @@ func TestBenchStream(t *testing.T) {
 		}
 	}
 }
+
+// TestHelpAndVersion: edge help CMD prints the command's flags on stdout
+// and exits 0; --version and version print the version; an unknown
+// command is exit status 2.
+func TestHelpAndVersion(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"help", "score"}, 0, "Usage: edge score"},
+		{[]string{"help", "version"}, 0, "Usage: edge version"},
+		{[]string{"help"}, 0, "Commands:"},
+		{[]string{"--version"}, 0, "edge "},
+		{[]string{"version"}, 0, "edge "},
+		{[]string{"help", "nosuch"}, 2, ""},
+		{[]string{"version", "x"}, 2, ""},
+	} {
+		code, out, errOut := runEdge(c.args...)
+		if code != c.code || !strings.Contains(out, c.want) {
+			t.Errorf("edge %v: exit %d, stdout %q, stderr %q; want exit %d and %q", c.args, code, out, errOut, c.code, c.want)
+		}
+	}
+}
