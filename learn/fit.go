@@ -1,6 +1,7 @@
 package learn
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -103,6 +104,13 @@ type Report struct {
 // all rows and its int8 copy. It returns the float32 model and, unless
 // opt.Float, the int8 model; both carry the scorer's settings.
 func Fit(s *dataset.Series, opt Options) (*model.Model, *model.Model, *Report, error) {
+	return FitContext(context.Background(), s, opt)
+}
+
+// FitContext is Fit that stops when ctx is done, between two training
+// steps of any of its models, returning an error that wraps ctx's and no
+// model.
+func FitContext(ctx context.Context, s *dataset.Series, opt Options) (*model.Model, *model.Model, *Report, error) {
 	start := time.Now()
 	logf := func(format string, args ...any) {
 		if opt.Log != nil {
@@ -151,13 +159,13 @@ func Fit(s *dataset.Series, opt Options) (*model.Model, *model.Model, *Report, e
 	}
 	logf("learning from %d rows x %d channels: window %d (period %d), latent %d, hidden %v; %d folds for the thresholds",
 		n, c, so.Window, rep.Period, so.Arch.Latent, so.Arch.Hidden, opt.Folds)
-	res, tau, err := crossResiduals(s, filled, so, opt.Folds, rep.ScoreHop)
+	res, tau, err := crossResiduals(ctx, s, filled, so, opt.Folds, rep.ScoreHop)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	rep.FoldTime = time.Since(start)
 	so.Config.Progress = opt.Progress
-	fm, tr, err := train.FitSeries(filled, so)
+	fm, tr, err := train.FitSeriesContext(ctx, filled, so)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -458,7 +466,7 @@ type fold struct {
 }
 
 // crossFit cuts the rows into folds and trains a model on all but each.
-func crossFit(raw, filled *dataset.Series, so train.SeriesOptions, folds int) ([]fold, error) {
+func crossFit(ctx context.Context, raw, filled *dataset.Series, so train.SeriesOptions, folds int) ([]fold, error) {
 	n, c := raw.Len(), raw.Channels()
 	fo := so
 	fo.NoBaseline = true
@@ -472,7 +480,7 @@ func crossFit(raw, filled *dataset.Series, so train.SeriesOptions, folds int) ([
 		a, b := f*n/folds, (f+1)*n/folds
 		rest := append(slices.Clone(filled.Values[:a*c]), filled.Values[b*c:]...)
 		part := &dataset.Series{Source: fmt.Sprintf("%s (fold %d)", raw.Source, f+1), Names: raw.Names, Values: rest, Lines: make([]int, n-(b-a))}
-		m, _, err := train.FitSeries(part, fo)
+		m, _, err := train.FitSeriesContext(ctx, part, fo)
 		if err != nil {
 			return nil, fmt.Errorf("learn: fold %d: %w", f+1, err)
 		}
@@ -515,8 +523,8 @@ func probeFolds(raw *dataset.Series, folds []fold, hop int, tau float64) (*anoma
 // crossResiduals returns the out-of-sample residuals of every learning
 // row: a plain pass sets the robust reconstruction's outlier level, then
 // the folds are probed again as the scorer will reconstruct.
-func crossResiduals(raw, filled *dataset.Series, so train.SeriesOptions, folds, hop int) (*anomaly.Residuals, float64, error) {
-	fs, err := crossFit(raw, filled, so, folds)
+func crossResiduals(ctx context.Context, raw, filled *dataset.Series, so train.SeriesOptions, folds, hop int) (*anomaly.Residuals, float64, error) {
+	fs, err := crossFit(ctx, raw, filled, so, folds)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -8,6 +8,7 @@
 package learn
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -95,7 +96,12 @@ func (b *Buffer) Series(source string) *dataset.Series {
 // Fit learns from the buffer (see Fit) and returns the int8 model (the
 // float32 one with opt.Float).
 func (b *Buffer) Fit(opt Options) (*model.Model, *Report, error) {
-	fm, qm, rep, err := Fit(b.Series("stream"), opt)
+	return b.FitContext(context.Background(), opt)
+}
+
+// FitContext is Fit that stops when ctx is done (see FitContext).
+func (b *Buffer) FitContext(ctx context.Context, opt Options) (*model.Model, *Report, error) {
+	fm, qm, rep, err := FitContext(ctx, b.Series("stream"), opt)
 	if err != nil {
 		return nil, nil, err
 	}

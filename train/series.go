@@ -1,6 +1,7 @@
 package train
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -113,6 +114,12 @@ func Variant(a Arch, c Config) string {
 // window settings (model.Training) and the run in its provenance is left
 // to the caller.
 func FitSeries(s *dataset.Series, o SeriesOptions) (*model.Model, *SeriesResult, error) {
+	return FitSeriesContext(context.Background(), s, o)
+}
+
+// FitSeriesContext is FitSeries that stops when ctx is done (see
+// TrainContext), returning an error that wraps ctx's and no model.
+func FitSeriesContext(ctx context.Context, s *dataset.Series, o SeriesOptions) (*model.Model, *SeriesResult, error) {
 	o.defaults()
 	if o.Window < 1 || o.Hop < 1 || o.Hop > o.Window {
 		return nil, nil, fmt.Errorf("train: window %d and hop %d: want 1 <= hop <= window", o.Window, o.Hop)
@@ -196,7 +203,7 @@ func FitSeries(s *dataset.Series, o SeriesOptions) (*model.Model, *SeriesResult,
 			warm = err == nil
 		}
 	}
-	res, err := Train(m, trainX, valX, o.Config)
+	res, err := TrainContext(ctx, m, trainX, valX, o.Config)
 	if res != nil {
 		res.NoiseVar = o.Config.NoiseVar
 	}

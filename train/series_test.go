@@ -1,6 +1,7 @@
 package train
 
 import (
+	"context"
 	"errors"
 	"math"
 	"math/rand/v2"
@@ -261,5 +262,22 @@ func TestFitSeriesPinsConstantChannel(t *testing.T) {
 		if i%3 != 1 && a[i] != b[i] {
 			t.Fatalf("a move of the still channel changed value %d: %v -> %v", i, a[i], b[i])
 		}
+	}
+}
+
+// TestFitSeriesContextStops: a cancelled context stops training between
+// two steps with an error that wraps it, and returns no model.
+func TestFitSeriesContextStops(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	steps := 0
+	o := SeriesOptions{Window: 8, Arch: Arch{Hidden: []int{16}, Latent: 3}, Config: Config{Epochs: 1000, Seed: 1,
+		Progress: func(Progress) {
+			if steps++; steps == 3 {
+				cancel()
+			}
+		}}}
+	m, _, err := FitSeriesContext(ctx, fmSeries(1200, 4), o)
+	if !errors.Is(err, context.Canceled) || m != nil || steps != 3 {
+		t.Fatalf("model %v, error %v after %d steps; want context.Canceled after 3", m != nil, err, steps)
 	}
 }

@@ -13,6 +13,7 @@
 package train
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -188,6 +189,13 @@ func (c *Config) check() error {
 // keeps the weights of the epoch with the lowest validation loss. val may
 // be empty: then the training loss decides.
 func Train(m *model.Model, trainX, valX []float32, cfg Config) (*Result, error) {
+	return TrainContext(context.Background(), m, trainX, valX, cfg)
+}
+
+// TrainContext is Train that stops, between two steps, when ctx is done,
+// and returns an error wrapping ctx's. m's weights are then those of no
+// particular epoch: a stopped model is not one to save.
+func TrainContext(ctx context.Context, m *model.Model, trainX, valX []float32, cfg Config) (*Result, error) {
 	cfg.Defaults()
 	if err := cfg.check(); err != nil {
 		return nil, err
@@ -240,6 +248,9 @@ func Train(m *model.Model, trainX, valX []float32, cfg Config) (*Result, error) 
 		t.order.Shuffle(nTrain, func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
 		var sum float64
 		for s := 0; s < stepsPerEpoch; s++ {
+			if err := ctx.Err(); err != nil {
+				return nil, fmt.Errorf("train: stopped at epoch %d, step %d: %w", ep, s+1, err)
+			}
 			rows := min(batch, nTrain-s*batch)
 			for r := 0; r < rows; r++ {
 				w := perm[s*batch+r]

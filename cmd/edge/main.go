@@ -21,12 +21,15 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"runtime/debug"
+	"syscall"
 
 	"github.com/edgeml/edge/kernels"
 )
@@ -72,7 +75,9 @@ func commands() []command {
 // the commit a build from a checkout recorded.
 func cmdVersion(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("version", stderr)
-	fs.Usage = func() { fmt.Fprintln(fs.Output(), "Usage: edge version (or edge --version)\n\nPrints the version of this build.") }
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: edge version (or edge --version)\n\nPrints the version of this build.")
+	}
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -146,6 +151,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 				return 0
 			case errors.Is(err, flag.ErrHelp):
 				return 0
+			case errors.Is(err, context.Canceled):
+				fmt.Fprintln(stderr, "edge", c.name+":", err)
+				return 130 // as a shell reports a command stopped by SIGINT
 			case errors.Is(err, errUsage):
 				fmt.Fprintln(stderr, "edge", c.name+":", err)
 				return 2
@@ -161,6 +169,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "edge: unknown command %q\n\n", args[0])
 	usage(stderr)
 	return 2
+}
+
+// interruptible returns a context that SIGINT or SIGTERM cancels, for the
+// commands that stop cleanly: they write nothing half-done, flush what
+// they have written, and exit with status 130.
+func interruptible() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 }
 
 // newFlags returns a flag set whose parse errors are usage errors.

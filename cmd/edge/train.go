@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -93,6 +94,8 @@ Flags:`)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	ctx, stop := interruptible() // before anything is printed: see TestTrainInterrupted
+	defer stop()
 	if *data == "" {
 		return fmt.Errorf("%w: --data FILE.csv is required", errUsage)
 	}
@@ -187,9 +190,12 @@ Flags:`)
 	}
 	fmt.Fprintf(stderr, "edge train: %s: %d rows x %d channels (%s); %s; %d threads, kernels %s\n",
 		series.Source, series.Len(), series.Channels(), strings.Join(series.Names, ", "), train.Variant(*a, train.Config{Corrupt: *o.Corrupt, L1: c.L1, KLWeight: c.KLWeight}), *threads, kernels.Current())
-	m, _, rep, err := learn.Fit(series, o)
+	m, _, rep, err := learn.FitContext(ctx, series, o)
 	if prog != nil {
 		prog.done()
+	}
+	if errors.Is(err, context.Canceled) {
+		return fmt.Errorf("interrupted: no model written (%w)", err)
 	}
 	if err != nil {
 		return err

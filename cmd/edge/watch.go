@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -116,7 +118,12 @@ Flags:`)
 	if scf.rate > 0 {
 		cfg.Rate = scf.rate
 	}
-	m, rep, err := buf.Fit(cfg)
+	ctx, stop := interruptible()
+	defer stop()
+	m, rep, err := buf.FitContext(ctx, cfg)
+	if errors.Is(err, context.Canceled) {
+		return fmt.Errorf("interrupted while learning: no model saved (%w)", err)
+	}
 	if err != nil {
 		return fmt.Errorf("learning from the first %d rows: %w", buf.Rows(), err)
 	}
@@ -143,6 +150,9 @@ Flags:`)
 		return err
 	}
 	push := func(r stream.Row) error {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("interrupted at line %d: the lines scored before it are written (%w)", r.Line, err)
+		}
 		err := sc.Push(r)
 		if err == nil && o.w.Buffered() > 0 && !isFile(stdout) {
 			err = o.flush() // a pipe or terminal sees each window as it is scored
