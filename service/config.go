@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/edgeml/edge/dataset"
+	"github.com/edgeml/edge/denoise"
 )
 
 // Config is the service's configuration file (JSON).
@@ -164,8 +165,8 @@ func (c *Config) Check() error {
 			return fmt.Errorf("%s.name %q: used twice", at, g.Name)
 		case g.Model == "":
 			return fmt.Errorf("%s.model: the model file is required", at)
-		case g.Denoise != "" && g.Denoise != "centred" && g.Denoise != "causal":
-			return fmt.Errorf("%s.denoise %q: want centred, causal or nothing", at, g.Denoise)
+		case g.Denoise != "" && !validMode(g.Denoise):
+			return fmt.Errorf("%s.denoise %q: want centred (or centered), causal or nothing", at, g.Denoise)
 		case g.Denoise == "" && !g.Score:
 			return fmt.Errorf("%s: neither denoise nor score is set: the group would do nothing", at)
 		case g.Hop < 0 || g.Hop > 1<<16:
@@ -292,3 +293,11 @@ func (c *Config) Check() error {
 
 // topic fills {group}.
 func topic(pattern, group string) string { return strings.ReplaceAll(pattern, "{group}", group) }
+
+// validMode reports whether s names a denoising mode as denoise.ParseMode
+// reads it (centred, centered, centre, center, causal): one spelling rule
+// for the command line and the configuration.
+func validMode(s string) bool {
+	_, err := denoise.ParseMode(s)
+	return err == nil
+}

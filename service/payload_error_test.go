@@ -23,3 +23,13 @@ func TestPayloadDataError(t *testing.T) {
 		}
 	}
 }
+
+// TestConfigModeSpellings: the configuration takes the denoising modes as
+// the command line does.
+func TestConfigModeSpellings(t *testing.T) {
+	for mode, ok := range map[string]bool{"centred": true, "centered": true, "causal": true, "sideways": false} {
+		if validMode(mode) != ok {
+			t.Errorf("mode %q accepted: %v, want %v", mode, !ok, ok)
+		}
+	}
+}
