@@ -6,6 +6,7 @@ import (
 	"io"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -65,6 +66,11 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	cfg.Kinds = strings.Split(*kinds, ",")
+	for _, k := range cfg.Kinds {
+		if !slices.Contains([]string{"int8", "float32", "chain", "model-dense", "model-conv", "model", "stream", "train"}, k) {
+			return fmt.Errorf("%w: -kinds: unknown kind %q (int8, float32, chain, model-dense, model-conv, model, stream or train)", errUsage, k)
+		}
+	}
 	if *models != "" {
 		kindsSet := false
 		fs.Visit(func(f *flag.Flag) { kindsSet = kindsSet || f.Name == "kinds" })

@@ -136,3 +136,26 @@ func TestHelpAndVersion(t *testing.T) {
 		}
 	}
 }
+
+// TestFlagsCheckedBeforeData: a bad flag value is a usage error (exit 2)
+// even where the model or data named would fail to open: flags are
+// checked before anything is read.
+func TestFlagsCheckedBeforeData(t *testing.T) {
+	for _, args := range [][]string{
+		{"score", "no.edge", "no.csv", "--per", "nonsense"},
+		{"score", "no.edge", "no.csv", "--format", "xml"},
+		{"denoise", "no.edge", "no.csv", "--mode", "sideways"},
+		{"train", "--data", "no.csv", "--norm", "nonsense"},
+		{"train", "--data", "no.csv", "--arch", "nonsense"},
+		{"train", "--data", "no.csv", "--variant", "nonsense"},
+		{"quantize", "no.edge", "--calib", "no.csv", "--method", "nonsense"},
+		{"watch", "--learn", "100", "no.csv", "--per", "nonsense"},
+		{"calibrate", "no.edge", "--data", "no.csv", "--rate", "5"},
+		{"plot", "no.edge", "no.csv", "-o", "x.bmp"},
+		{"bench", "-kinds", "nonsense"},
+	} {
+		if code, _, errOut := runEdge(args...); code != 2 {
+			t.Errorf("edge %v: exit %d, want 2: %s", args, code, errOut)
+		}
+	}
+}

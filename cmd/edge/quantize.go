@@ -56,6 +56,11 @@ Flags:`)
 	if *maxWindows < 1 || *hop < 0 {
 		return fmt.Errorf("%w: --max-windows must be positive and --hop not negative", errUsage)
 	}
+	switch quant.Method(*method) {
+	case quant.MinMax, quant.MSE, quant.Percentile:
+	default:
+		return fmt.Errorf("%w: --method %q: minmax, mse or percentile", errUsage, *method)
+	}
 	if err := cf.check(); err != nil {
 		return err
 	}

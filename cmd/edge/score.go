@@ -30,10 +30,18 @@ func (f *scoreFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.per, "per", "row", "row: a line per input row; window: a line per scored window (its newest row)")
 }
 
-// settings applies the flags to the model's settings.
-func (f *scoreFlags) settings(m *model.Model) (anomaly.Settings, error) {
+// check validates the flags (a usage error), before anything is read.
+func (f *scoreFlags) check() error {
 	if !(f.rate >= 0 && f.rate < 0.5) || f.hysteresis < 0 || f.hysteresis > 1 || f.minRows < 0 || (f.per != "row" && f.per != "window") {
-		return anomaly.Settings{}, fmt.Errorf("%w: --rate in (0, 0.5), --hysteresis in (0, 1], --min-rows positive, --per row or window", errUsage)
+		return fmt.Errorf("%w: --rate in (0, 0.5), --hysteresis in (0, 1], --min-rows positive, --per row or window", errUsage)
+	}
+	return nil
+}
+
+// settings applies the flags (see check) to the model's settings.
+func (f *scoreFlags) settings(m *model.Model) (anomaly.Settings, error) {
+	if err := f.check(); err != nil {
+		return anomaly.Settings{}, err
 	}
 	set, err := anomaly.Load(m)
 	if err != nil {
@@ -100,6 +108,9 @@ Flags:`)
 		return fmt.Errorf("%w: want MODEL and an optional input file", errUsage)
 	}
 	if err := sf.check(); err != nil {
+		return err
+	}
+	if err := scf.check(); err != nil {
 		return err
 	}
 	m, err := model.Load(pos[0])

@@ -108,10 +108,6 @@ Flags:`)
 	if err := cf.check(); err != nil {
 		return err
 	}
-	series, err := readSeries(*data, *timeCol, *channels, false, &cf, stderr)
-	if err != nil {
-		return err
-	}
 	o := learn.Options{Window: *window, Hop: *hop, ScoreHop: *scoreHop, Init: *initW, Folds: *folds, Rate: *rate, Float: true, ValFraction: *val, Norm: model.NormKind(*norm)}
 	switch o.Norm {
 	case dataset.Robust, model.NormMeanStd, model.NormMinMax, model.NormNone:
@@ -181,6 +177,11 @@ Flags:`)
 	c.Beta = *beta
 	if a.Variational && *beta == 0 {
 		c.Beta = 1e-12 // Config treats 0 as "default 1"; keep the user's "no KL" (almost) literal
+	}
+	// Every flag is checked: now the data.
+	series, err := readSeries(*data, *timeCol, *channels, false, &cf, stderr)
+	if err != nil {
+		return err
 	}
 	var prog *progress
 	if !*quiet {

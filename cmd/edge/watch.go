@@ -84,6 +84,9 @@ Flags:`)
 	if err := sf.check(); err != nil {
 		return err
 	}
+	if err := scf.check(); err != nil {
+		return err
+	}
 	if *window < 0 || *epochs < 1 || *threads < 0 {
 		return fmt.Errorf("%w: --window, --epochs and --threads must be positive", errUsage)
 	}
