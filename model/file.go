@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/edgeml/edge/internal/atomicfile"
+	"github.com/edgeml/edge/kernels"
 )
 
 // The model file is a safetensors file (docs/model-format.md): an 8-byte
@@ -186,7 +187,9 @@ func Load(path string) (*Model, error) {
 // architecture and its limits, that the tensor table holds exactly the
 // tensors the architecture needs with the right types, shapes and byte
 // ranges, the checksum, and finally the values (finite weights, positive
-// scales). It then packs the weights for the running CPU. Every failure is
+// scales, and requantisation scales that packing accepts). It returns the
+// model's data: nothing is kept compiled (Compile, or NewSession, compiles
+// it for a kernel family). Every failure is
 // an error saying what is wrong; a corrupt or hostile file cannot make it
 // panic or allocate beyond MaxHeaderBytes plus the bytes actually present
 // (at most MaxFileBytes).
@@ -350,7 +353,7 @@ func Read(r io.Reader) (*Model, error) {
 	if err := m.Validate(); err != nil {
 		return nil, fmt.Errorf("model file: %w", err)
 	}
-	if _, err := m.prepare(); err != nil {
+	if _, err := compile(m, kernels.Current()); err != nil { // what only packing checks (requantisation scales); the result is dropped
 		return nil, fmt.Errorf("model file: %w", err)
 	}
 	return m, nil

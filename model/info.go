@@ -82,12 +82,14 @@ func (m *Model) WeightBytes() int {
 	return n
 }
 
-// PackedBytes returns the bytes the weights take packed for this CPU.
+// PackedBytes returns the bytes the weights take packed for the kernel
+// family in use.
 func (m *Model) PackedBytes() (int, error) {
-	p, err := m.prepare()
+	prog, err := Compile(m, CompileOptions{})
 	if err != nil {
 		return 0, err
 	}
+	p := prog.plan
 	n := 0
 	for _, s := range p.steps {
 		for _, ph := range s.phases {

@@ -19,7 +19,6 @@ package model
 import (
 	"encoding/json"
 	"fmt"
-	"sync"
 )
 
 // Kind names a layer type.
@@ -187,10 +186,6 @@ type Model struct {
 	Apps map[string]json.RawMessage `json:"apps,omitempty"`
 	// Provenance records where the model came from (trainer, data, date).
 	Provenance map[string]string `json:"provenance,omitempty"`
-
-	prepOnce sync.Once
-	prep     *plan
-	prepErr  error
 }
 
 // Quantized reports whether the model runs in int8.

@@ -237,15 +237,6 @@ func TestFloatAgainstOracle(t *testing.T) {
 	}
 }
 
-// cloneModel copies a model's definition (the compiled plan is per model).
-func cloneModel(m *Model) *Model {
-	c := &Model{Name: m.Name, Steps: m.Steps, Channels: m.Channels, Norm: m.Norm, Variational: m.Variational,
-		InputQ: m.InputQ, LatentQ: m.LatentQ, OutputQ: m.OutputQ, Apps: m.Apps, Provenance: m.Provenance}
-	c.Encoder = append([]Layer(nil), m.Encoder...)
-	c.Decoder = append([]Layer(nil), m.Decoder...)
-	return c
-}
-
 // TestFamiliesIdentical runs every model on every kernel family and
 // requires the same bits.
 func TestFamiliesIdentical(t *testing.T) {
@@ -259,7 +250,7 @@ func TestFamiliesIdentical(t *testing.T) {
 			if err := kernels.Use(f); err != nil {
 				t.Fatal(err)
 			}
-			s, err := cloneModel(m).NewSession(2)
+			s, err := m.NewSession(2)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -453,7 +444,7 @@ func TestFoldBatchNorm(t *testing.T) {
 	const eps = 1e-5
 	x := randomWindows(rng, m, 1)
 	// The layer's pre-activation output, then BN, in float64.
-	before := cloneModel(m)
+	before := m.Clone()
 	before.Encoder[0].Act = Identity
 	var pre []float32
 	s, _ := before.NewSession(1)
@@ -465,7 +456,7 @@ func TestFoldBatchNorm(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	folded := cloneModel(m)
+	folded := m.Clone()
 	fl := folded.Encoder[0]
 	fl.W, fl.B = append([]float32(nil), l.W...), append([]float32(nil), l.B...)
 	fl.Act = Identity
@@ -515,7 +506,7 @@ func TestVariational(t *testing.T) {
 		// The oracle's encoder output holds mean then log-variance.
 		var full []float64
 		{
-			cp := cloneModel(m)
+			cp := m.Clone()
 			cp.Variational = false
 			cp.Decoder = []Layer{{Kind: Dense, In: 2 * lat, Out: win, W: make([]float32, 2*lat*win), B: make([]float32, win)}}
 			_, full = ref(cp, x[w*win:(w+1)*win])
@@ -540,7 +531,7 @@ func TestVariational(t *testing.T) {
 	if !same || !diff {
 		t.Errorf("Generate: same seed same output %v, other seed differs %v", same, diff)
 	}
-	if err := cloneModel(testModelsRW(rng, "dense")).mustSession(t).EncodeDistribution(mean, logVar, x); err == nil {
+	if err := testModelsRW(rng, "dense").mustSession(t).EncodeDistribution(mean, logVar, x); err == nil {
 		t.Error("EncodeDistribution on a non-variational model accepted")
 	}
 }

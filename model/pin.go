@@ -38,8 +38,6 @@ func (m *Model) PinChannels(values map[int]float32) error {
 		return fmt.Errorf("model: pinning channels needs a last layer dense over the %d-value window, without activation", d)
 	case first.QW != nil || last.QW != nil:
 		return fmt.Errorf("model: pinning channels of a quantised model")
-	case m.prep != nil || m.prepErr != nil:
-		return fmt.Errorf("model: pinning channels of a model already compiled for a session")
 	}
 	for ch := range values {
 		if ch < 0 || ch >= c {

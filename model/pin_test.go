@@ -3,8 +3,11 @@ package model
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/edgeml/edge/kernels"
 )
 
 // TestPinChannels: a pinned channel is reconstructed as its value, every
@@ -58,8 +61,44 @@ func TestPinChannelsRefuses(t *testing.T) {
 	if err := m.PinChannels(map[int]float32{3: 1}); err == nil {
 		t.Error("channel 3 of 3 pinned")
 	}
-	m.mustSession(t)
-	if err := m.PinChannels(map[int]float32{0: 1}); err == nil || !strings.Contains(err.Error(), "compiled") {
-		t.Errorf("a compiled model: %v", err)
+}
+
+// TestProgramIsImmutable: a program compiled before its model is changed
+// (here, pinned) runs the model as it was; the model's new sessions run it
+// as it is.
+func TestProgramIsImmutable(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 3))
+	m := testModelsRW(rng, "dense")
+	prog, err := Compile(m, CompileOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := randomWindows(rng, m, 1)
+	run := func(newSession func(int) (*Session, error)) []float32 {
+		s, err := newSession(1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := make([]float32, len(x))
+		if err := s.Reconstruct(out, x); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	before := run(prog.NewSession)
+	if err := m.PinChannels(map[int]float32{0: 0.5}); err != nil {
+		t.Fatal(err)
+	}
+	if after := run(prog.NewSession); !slices.Equal(after, before) {
+		t.Error("the compiled program changed with its model")
+	}
+	if now := run(m.NewSession); slices.Equal(now, before) {
+		t.Error("a new session of the pinned model runs it as it was")
+	}
+	if _, err := Compile(m, CompileOptions{Family: "nonsense"}); err == nil {
+		t.Error("an unknown kernel family compiled")
+	}
+	if prog.Family() != kernels.Current() {
+		t.Errorf("compiled for %s, the family in use is %s", prog.Family(), kernels.Current())
 	}
 }

@@ -81,20 +81,8 @@ type step struct {
 	actFloat Activation     // activation applied in float (float output)
 }
 
-// prepare compiles the model once; Load and the quantiser call it, and it
-// is safe for concurrent use.
-func (m *Model) prepare() (*plan, error) {
-	m.prepOnce.Do(func() {
-		if err := m.Validate(); err != nil {
-			m.prepErr = err
-			return
-		}
-		m.prep, m.prepErr = compile(m)
-	})
-	return m.prep, m.prepErr
-}
-
-func compile(m *Model) (*plan, error) {
+// compile lays out m's plan and packs its weights for family f.
+func compile(m *Model, f kernels.Family) (*plan, error) {
 	si, err := m.shapes()
 	if err != nil {
 		return nil, err
@@ -145,7 +133,7 @@ func compile(m *Model) (*plan, error) {
 	last := p.steps[n-1]
 	p.bufs[n] = bufGeom{t: last.out.t, c: last.out.c, f: true}
 	p.inPrec = p.steps[0].q8
-	if err := p.pack(m); err != nil {
+	if err := p.pack(m, f); err != nil {
 		return nil, err
 	}
 	p.normalisation(m)
@@ -226,7 +214,7 @@ func phaseWeights[T float32 | int8](l *Layer, f int, w []T) []T {
 
 // pack packs every phase's weights for the running CPU, in the precision
 // the step runs in, with the requantisation the step's output needs.
-func (p *plan) pack(m *Model) error {
+func (p *plan) pack(m *Model, family kernels.Family) error {
 	for i, s := range p.steps {
 		l := s.l
 		act := l.Act.orIdentity()
@@ -234,7 +222,7 @@ func (p *plan) pack(m *Model) error {
 			ph := &s.phases[f]
 			var err error
 			if !s.q8 {
-				ph.f, err = kernels.PackF32(phaseWeights(l, f, l.W), l.Out, ph.k)
+				ph.f, err = kernels.PackF32For(family, phaseWeights(l, f, l.W), l.Out, ph.k)
 				s.actFloat = act
 			} else {
 				sx := p.bufs[i].q
@@ -257,7 +245,7 @@ func (p *plan) pack(m *Model) error {
 						return fmt.Errorf("model: layer %s: requantisation scale %g of channel %d out of range", l.describe(), v, j)
 					}
 				}
-				ph.q, err = kernels.PackQ8(phaseWeights(l, f, l.QW), l.Out, ph.k, l.QB, scale, sx.ZeroPoint)
+				ph.q, err = kernels.PackQ8For(family, phaseWeights(l, f, l.QW), l.Out, ph.k, l.QB, scale, sx.ZeroPoint)
 				if s.outQ8 {
 					s.qOut = kernels.Linear(target.ZeroPoint)
 					switch act {

@@ -7,7 +7,7 @@ import (
 )
 
 // Pool runs large batches over several cores: each worker owns a Session,
-// all share the Model. Its calls split the windows into contiguous shares,
+// all of one compiled Program. Its calls split the windows into contiguous shares,
 // one per worker. A Pool is safe for concurrent use, one call at a time
 // per pool (calls are serialised).
 type Pool struct {
@@ -26,9 +26,13 @@ func (m *Model) NewPool(workers, batch int) (*Pool, error) {
 	if workers < 1 || workers > 1024 {
 		return nil, fmt.Errorf("model: pool of %d workers outside [1, 1024]", workers)
 	}
+	prog, err := Compile(m, CompileOptions{})
+	if err != nil {
+		return nil, err
+	}
 	p := &Pool{win: m.Steps * m.Channels, errs: make([]error, workers)}
 	for i := 0; i < workers; i++ {
-		s, err := m.NewSession(batch)
+		s, err := prog.NewSession(batch)
 		if err != nil {
 			return nil, err
 		}

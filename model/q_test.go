@@ -22,7 +22,7 @@ func sha256Hex(parts ...[]byte) string {
 // ranges: per-channel symmetric weights, biases in accumulator units. It is
 // a test stand-in for package quant (which imports this package).
 func quantizeByHand(m *Model) *Model {
-	q := cloneModel(m)
+	q := m.Clone()
 	q.Encoder = append([]Layer(nil), m.Encoder...)
 	q.Decoder = append([]Layer(nil), m.Decoder...)
 	q.InputQ = &QParams{Scale: 8.0 / 255, ZeroPoint: 0}
@@ -112,7 +112,7 @@ func TestInt8Runs(t *testing.T) {
 			if err := kernels.Use(f); err != nil {
 				t.Fatal(err)
 			}
-			s, err := cloneModel(qm).NewSession(3)
+			s, err := qm.NewSession(3)
 			if err != nil {
 				t.Fatalf("%s: %v", name, err)
 			}

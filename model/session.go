@@ -10,7 +10,8 @@ import (
 
 // Session runs a model on up to Batch windows at a time. NewSession
 // allocates every buffer; the calls allocate nothing. A session is not safe
-// for concurrent use: give each goroutine its own (they share the Model).
+// for concurrent use: give each goroutine its own (sessions of one Program
+// share its packed weights).
 type Session struct {
 	m     *Model
 	p     *plan
@@ -37,13 +38,22 @@ type Session struct {
 // tensors dequantised) and are only valid during the call.
 type Probe func(name string, pre bool, values []float32)
 
-// NewSession prepares the model (once) and allocates a session for up to
-// batch windows per call.
+// NewSession compiles m (Compile, with the kernel family in use) and
+// allocates a session of the result for up to batch windows per call. The
+// session runs the model as it is now; to share one compiled form among
+// several sessions, Compile once and call Program.NewSession.
 func (m *Model) NewSession(batch int) (*Session, error) {
-	p, err := m.prepare()
+	prog, err := Compile(m, CompileOptions{})
 	if err != nil {
 		return nil, err
 	}
+	return prog.NewSession(batch)
+}
+
+// NewSession allocates a session of the program for up to batch windows
+// per call.
+func (prog *Program) NewSession(batch int) (*Session, error) {
+	m, p := prog.m, prog.plan
 	if batch < 1 || batch > 1<<16 {
 		return nil, fmt.Errorf("model: session batch %d outside [1, 65536]", batch)
 	}

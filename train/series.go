@@ -254,9 +254,9 @@ func ReconstructionMSE(m *model.Model, x []float32) (float64, error) {
 		return 0, fmt.Errorf("train: %d values are not whole %d-value windows", len(x), win)
 	}
 	// Evaluate the normalised windows with the normalisation switched off
-	// on a shallow copy of the model, sharing the weights.
-	mc := &model.Model{Name: m.Name, Steps: m.Steps, Channels: m.Channels, Norm: model.Normalization{Kind: model.NormNone},
-		Encoder: m.Encoder, Decoder: m.Decoder, Variational: m.Variational, InputQ: m.InputQ, LatentQ: m.LatentQ}
+	// on a copy of the model (its output encoding kept).
+	mc := m.Clone()
+	mc.Norm = model.Normalization{Kind: model.NormNone}
 	const batch = 64
 	s, err := mc.NewSession(batch)
 	if err != nil {
