@@ -149,39 +149,27 @@ func jsonPlace(data []byte, err error) error {
 	return fmt.Errorf("line %d, column %d: %w", line, col, err)
 }
 
-// Check fills defaults and validates, naming the field at fault.
+// Check fills the defaults (Defaults), validates (Validate), and records
+// the parsed forms of the input's delimiter and time unit.
 func (c *Config) Check() error {
-	if len(c.Groups) == 0 {
-		return errors.New("groups: at least one sensor group is needed")
+	c.Defaults()
+	if err := c.Validate(); err != nil {
+		return err
 	}
-	seen := map[string]bool{}
+	c.Input.delim, _ = dataset.ParseDelimiter(c.Input.Delimiter) // validated
+	c.Input.unit, _ = dataset.ParseTimeUnit(c.Input.TimeUnit)
+	return nil
+}
+
+// Defaults fills the fields left empty with their defaults.
+func (c *Config) Defaults() {
 	for i := range c.Groups {
-		g := &c.Groups[i]
-		at := fmt.Sprintf("groups[%d]", i)
-		switch {
-		case g.Name == "" || strings.ContainsAny(g.Name, "/+#") || len(g.Name) > 64:
-			return fmt.Errorf("%s.name %q: a name of 1 to 64 characters without / + #", at, g.Name)
-		case seen[g.Name]:
-			return fmt.Errorf("%s.name %q: used twice", at, g.Name)
-		case g.Model == "":
-			return fmt.Errorf("%s.model: the model file is required", at)
-		case g.Denoise != "" && !validMode(g.Denoise):
-			return fmt.Errorf("%s.denoise %q: want centred (or centered), causal or nothing", at, g.Denoise)
-		case g.Denoise == "" && !g.Score:
-			return fmt.Errorf("%s: neither denoise nor score is set: the group would do nothing", at)
-		case g.Hop < 0 || g.Hop > 1<<16:
-			return fmt.Errorf("%s.hop %d", at, g.Hop)
-		}
-		seen[g.Name] = true
-		if g.Topic == "" {
+		if g := &c.Groups[i]; g.Topic == "" && g.Name != "" {
 			g.Topic = "edge/" + g.Name + "/in"
 		}
 	}
 	if c.Queue == 0 {
 		c.Queue = 1024
-	}
-	if c.Queue < 1 || c.Queue > 1<<20 {
-		return fmt.Errorf("queue %d outside [1, 1048576]", c.Queue)
 	}
 	in := &c.Input
 	if in.Source == "" {
@@ -190,60 +178,18 @@ func (c *Config) Check() error {
 			in.Source = "mqtt"
 		}
 	}
-	switch in.Source {
-	case "mqtt":
-		if c.MQTT == nil {
-			return errors.New("input.source mqtt: the mqtt section is missing")
-		}
-	case "serial":
-		if in.Port == "" {
-			return errors.New("input.port: the serial device is required (e.g. /dev/ttyUSB0)")
-		}
-		if in.Baud == 0 {
-			in.Baud = 115200
-		}
-	case "stdin":
-	default:
-		return fmt.Errorf("input.source %q: want mqtt, serial or stdin", in.Source)
+	if in.Source == "serial" && in.Baud == 0 {
+		in.Baud = 115200
 	}
 	if in.Format == "" {
 		in.Format = "json"
 	}
-	var err error
-	if in.delim, err = dataset.ParseDelimiter(in.Delimiter); err != nil {
-		return fmt.Errorf("input.delimiter: %w", err)
-	}
-	if in.unit, err = dataset.ParseTimeUnit(in.TimeUnit); err != nil {
-		return fmt.Errorf("input.time_unit: %w", err)
-	}
-	switch in.Format {
-	case "json":
-	case "csv":
-		if len(c.Groups) > 1 && in.Group == "" {
-			return errors.New("input.group: csv lines feed one group; name it")
-		}
-		if in.Group == "" {
-			in.Group = c.Groups[0].Name
-		}
-		if !seen[in.Group] {
-			return fmt.Errorf("input.group %q is not a configured group", in.Group)
-		}
-		if len(in.Columns) == 0 {
-			return errors.New("input.columns: csv lines need their column names (ts for the timestamp, then channels)")
-		}
-	default:
-		return fmt.Errorf("input.format %q: want json or csv", in.Format)
+	if in.Format == "csv" && in.Group == "" && len(c.Groups) == 1 {
+		in.Group = c.Groups[0].Name
 	}
 	if m := c.MQTT; m != nil {
-		if !strings.HasPrefix(m.URL, "mqtt://") && !strings.HasPrefix(m.URL, "mqtts://") && !strings.HasPrefix(m.URL, "tcp://") && !strings.HasPrefix(m.URL, "ssl://") && !strings.HasPrefix(m.URL, "tls://") {
-			return fmt.Errorf("mqtt.url %q: want mqtt://host:port or mqtts://host:port", m.URL)
-		}
-		switch m.Protocol {
-		case "":
+		if m.Protocol == "" {
 			m.Protocol = "5"
-		case "5", "3.1.1":
-		default:
-			return fmt.Errorf("mqtt.protocol %q: want 5 or 3.1.1", m.Protocol)
 		}
 		if m.ClientID == "" {
 			host, _ := os.Hostname()
@@ -257,12 +203,6 @@ func (c *Config) Check() error {
 		}
 		if m.OfflineQueue == 0 {
 			m.OfflineQueue = 100000
-		}
-		if m.KeepAlive < 1 || m.KeepAlive > 65535 || m.SessionExpiry < 0 || m.OfflineQueue < 1 || m.OfflineQueue > 1<<24 {
-			return errors.New("mqtt: keep_alive in [1, 65535] s, session_expiry ≥ 0, offline_queue in [1, 16777216]")
-		}
-		if (m.CertFile == "") != (m.KeyFile == "") {
-			return errors.New("mqtt: a client certificate needs both cert_file and key_file")
 		}
 	}
 	o := &c.Output
@@ -278,6 +218,24 @@ func (c *Config) Check() error {
 	if c.Metrics.Listen == "" {
 		c.Metrics.Listen = "127.0.0.1:9108"
 	}
+}
+
+// Validate checks a configuration whose defaults are filled, naming the
+// field at fault; it changes nothing.
+func (c *Config) Validate() error {
+	seen, err := c.validateGroups()
+	if err != nil {
+		return err
+	}
+	if c.Queue < 1 || c.Queue > 1<<20 {
+		return fmt.Errorf("queue %d outside [1, 1048576]", c.Queue)
+	}
+	if err := c.validateInput(seen); err != nil {
+		return err
+	}
+	if err := c.MQTT.validate(); err != nil {
+		return err
+	}
 	switch c.Log.Level {
 	case "", "debug", "info", "warn", "error":
 	default:
@@ -287,6 +245,96 @@ func (c *Config) Check() error {
 	case "", "text", "json":
 	default:
 		return fmt.Errorf("log.format %q: want text or json", c.Log.Format)
+	}
+	return nil
+}
+
+// validateGroups checks the groups and returns their names.
+func (c *Config) validateGroups() (map[string]bool, error) {
+	if len(c.Groups) == 0 {
+		return nil, errors.New("groups: at least one sensor group is needed")
+	}
+	seen := map[string]bool{}
+	for i := range c.Groups {
+		g := &c.Groups[i]
+		at := fmt.Sprintf("groups[%d]", i)
+		switch {
+		case g.Name == "" || strings.ContainsAny(g.Name, "/+#") || len(g.Name) > 64:
+			return nil, fmt.Errorf("%s.name %q: a name of 1 to 64 characters without / + #", at, g.Name)
+		case seen[g.Name]:
+			return nil, fmt.Errorf("%s.name %q: used twice", at, g.Name)
+		case g.Model == "":
+			return nil, fmt.Errorf("%s.model: the model file is required", at)
+		case g.Denoise != "" && !validMode(g.Denoise):
+			return nil, fmt.Errorf("%s.denoise %q: want centred (or centered), causal or nothing", at, g.Denoise)
+		case g.Denoise == "" && !g.Score:
+			return nil, fmt.Errorf("%s: neither denoise nor score is set: the group would do nothing", at)
+		case g.Hop < 0 || g.Hop > 1<<16:
+			return nil, fmt.Errorf("%s.hop %d", at, g.Hop)
+		}
+		seen[g.Name] = true
+	}
+	return seen, nil
+}
+
+// validateInput checks the input section against the groups' names.
+func (c *Config) validateInput(groups map[string]bool) error {
+	in := &c.Input
+	switch in.Source {
+	case "mqtt":
+		if c.MQTT == nil {
+			return errors.New("input.source mqtt: the mqtt section is missing")
+		}
+	case "serial":
+		if in.Port == "" {
+			return errors.New("input.port: the serial device is required (e.g. /dev/ttyUSB0)")
+		}
+	case "stdin":
+	default:
+		return fmt.Errorf("input.source %q: want mqtt, serial or stdin", in.Source)
+	}
+	if _, err := dataset.ParseDelimiter(in.Delimiter); err != nil {
+		return fmt.Errorf("input.delimiter: %w", err)
+	}
+	if _, err := dataset.ParseTimeUnit(in.TimeUnit); err != nil {
+		return fmt.Errorf("input.time_unit: %w", err)
+	}
+	switch in.Format {
+	case "json":
+	case "csv":
+		if in.Group == "" {
+			return errors.New("input.group: csv lines feed one group; name it")
+		}
+		if !groups[in.Group] {
+			return fmt.Errorf("input.group %q is not a configured group", in.Group)
+		}
+		if len(in.Columns) == 0 {
+			return errors.New("input.columns: csv lines need their column names (ts for the timestamp, then channels)")
+		}
+	default:
+		return fmt.Errorf("input.format %q: want json or csv", in.Format)
+	}
+	return nil
+}
+
+// validate checks the mqtt section (nil: none).
+func (m *MQTTConfig) validate() error {
+	if m == nil {
+		return nil
+	}
+	if !strings.HasPrefix(m.URL, "mqtt://") && !strings.HasPrefix(m.URL, "mqtts://") && !strings.HasPrefix(m.URL, "tcp://") && !strings.HasPrefix(m.URL, "ssl://") && !strings.HasPrefix(m.URL, "tls://") {
+		return fmt.Errorf("mqtt.url %q: want mqtt://host:port or mqtts://host:port", m.URL)
+	}
+	switch m.Protocol {
+	case "5", "3.1.1":
+	default:
+		return fmt.Errorf("mqtt.protocol %q: want 5 or 3.1.1", m.Protocol)
+	}
+	if m.KeepAlive < 1 || m.KeepAlive > 65535 || m.SessionExpiry < 0 || m.OfflineQueue < 1 || m.OfflineQueue > 1<<24 {
+		return errors.New("mqtt: keep_alive in [1, 65535] s, session_expiry ≥ 0, offline_queue in [1, 16777216]")
+	}
+	if (m.CertFile == "") != (m.KeyFile == "") {
+		return errors.New("mqtt: a client certificate needs both cert_file and key_file")
 	}
 	return nil
 }

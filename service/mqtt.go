@@ -28,12 +28,23 @@ import (
 // made while the broker is away are delivered when it is back (at least
 // once), and overflow is dropped and counted.
 type MQTT struct {
+	*brokerMetrics
+	b broker
+}
+
+// broker is one MQTT protocol's client: mqtt5 (autopaho) or mqtt311
+// (mqtt.protocol "3.1.1").
+type broker interface {
+	Publish(topic string, payload []byte) error
+	AwaitConnection(ctx context.Context) error
+	Close(ctx context.Context) error
+}
+
+// mqtt5 is the MQTT 5 client, autopaho's, with a bounded offline queue.
+type mqtt5 struct {
 	cm  *autopaho.ConnectionManager
 	q   *boundedQueue
 	log *slog.Logger
-	ups atomic.Int64
-	*brokerMetrics
-	v311 *mqtt311 // set for mqtt.protocol "3.1.1": the calls go there
 }
 
 // brokerMetrics are the connection's metrics, whatever the protocol.
@@ -69,13 +80,14 @@ func DialMQTT(ctx context.Context, c *MQTTConfig, topics []string, handle func(t
 			u.Host += ":1883"
 		}
 	}
-	m := &MQTT{log: log, brokerMetrics: &brokerMetrics{
+	m := &MQTT{brokerMetrics: &brokerMetrics{
 		Reconnects: reg.Counter("edge_mqtt_reconnects_total", "connections to the broker after the first"),
 		Connected:  reg.Gauge("edge_mqtt_connected", "1 while connected to the broker"),
 		QueueLen:   reg.Gauge("edge_mqtt_queue_length", "results waiting in the offline queue"),
 		Overflow:   reg.Counter("edge_mqtt_queue_dropped_total", "results dropped because the offline queue was full"),
 	}}
-	m.q = &boundedQueue{Queue: memory.New(), max: int64(c.OfflineQueue), m: m}
+	v5 := &mqtt5{log: log, q: &boundedQueue{Queue: memory.New(), max: int64(c.OfflineQueue), m: m.brokerMetrics}}
+	var ups atomic.Int64
 	cfg := autopaho.ClientConfig{
 		ServerUrls:                    []*url.URL{u},
 		KeepAlive:                     uint16(c.KeepAlive),
@@ -83,9 +95,9 @@ func DialMQTT(ctx context.Context, c *MQTTConfig, topics []string, handle func(t
 		SessionExpiryInterval:         uint32(c.SessionExpiry),
 		ReconnectBackoff:              autopaho.NewExponentialBackoff(200*time.Millisecond, 30*time.Second, time.Second, 2),
 		ConnectTimeout:                10 * time.Second,
-		Queue:                         m.q,
+		Queue:                         v5.q,
 		OnConnectionUp: func(cm *autopaho.ConnectionManager, _ *paho.Connack) {
-			if m.ups.Add(1) > 1 {
+			if ups.Add(1) > 1 {
 				m.Reconnects.Inc()
 			}
 			m.Connected.Set(1)
@@ -154,7 +166,7 @@ func DialMQTT(ctx context.Context, c *MQTTConfig, topics []string, handle func(t
 		cfg.TlsCfg = tc
 	}
 	if c.Protocol == "3.1.1" {
-		if m.v311, err = dial311(c, u, cfg.TlsCfg, cfg.ConnectUsername, cfg.ConnectPassword, topics, handle, m.brokerMetrics, log); err != nil {
+		if m.b, err = dial311(c, u, cfg.TlsCfg, cfg.ConnectUsername, cfg.ConnectPassword, topics, handle, m.brokerMetrics, log); err != nil {
 			return nil, err
 		}
 		return m, nil
@@ -171,33 +183,29 @@ func DialMQTT(ctx context.Context, c *MQTTConfig, topics []string, handle func(t
 	if err != nil {
 		return nil, fmt.Errorf("mqtt: %w", err)
 	}
-	m.cm = cm
+	v5.cm = cm
+	m.b = v5
 	return m, nil
 }
 
 // Publish queues a result with QoS 1; it fails only if the queue is full.
-func (m *MQTT) Publish(topic string, payload []byte) error {
-	if m.v311 != nil {
-		return m.v311.Publish(topic, payload)
-	}
+func (m *MQTT) Publish(topic string, payload []byte) error { return m.b.Publish(topic, payload) }
+
+// AwaitConnection waits for the first connection.
+func (m *MQTT) AwaitConnection(ctx context.Context) error { return m.b.AwaitConnection(ctx) }
+
+// Close waits (until ctx ends) for the offline queue to empty, then
+// disconnects.
+func (m *MQTT) Close(ctx context.Context) error { return m.b.Close(ctx) }
+
+func (m *mqtt5) Publish(topic string, payload []byte) error {
 	p := &paho.Publish{Topic: topic, QoS: 1, Payload: append([]byte(nil), payload...)}
 	return m.cm.PublishViaQueue(context.Background(), &autopaho.QueuePublish{Publish: p})
 }
 
-// AwaitConnection waits for the first connection.
-func (m *MQTT) AwaitConnection(ctx context.Context) error {
-	if m.v311 != nil {
-		return m.v311.AwaitConnection(ctx)
-	}
-	return m.cm.AwaitConnection(ctx)
-}
+func (m *mqtt5) AwaitConnection(ctx context.Context) error { return m.cm.AwaitConnection(ctx) }
 
-// Close waits (until ctx ends) for the offline queue to empty, then
-// disconnects.
-func (m *MQTT) Close(ctx context.Context) error {
-	if m.v311 != nil {
-		return m.v311.Close(ctx)
-	}
+func (m *mqtt5) Close(ctx context.Context) error {
 	for m.q.n.Load() > 0 {
 		select {
 		case <-ctx.Done():
@@ -221,7 +229,7 @@ type boundedQueue struct {
 	queue.Queue
 	n   atomic.Int64
 	max int64
-	m   *MQTT
+	m   *brokerMetrics
 }
 
 func (q *boundedQueue) Enqueue(p io.Reader) error {
