@@ -37,12 +37,17 @@ type armCase struct {
 	pin    []string // taskset -c CORE, when the case runs pinned
 }
 
-// v7Skip names cmd/edge's slowest tests (training variants, the demo and
-// eval, watch: three quarters of its time under emulation, 5 of the ARM
-// matrix's 13 minutes of one core) that ARMv7 leaves to ARMv6: both run
-// the same pure-Go code, built with another GOARM; every other package
-// and test runs on both.
-const v7Skip = "^(TestDemoAndEvalCommands|TestTrainVariantsAndArchs|TestTrainDialects|TestWatchCommand)$"
+// cmd/edge's four slowest tests (training variants, the demo and eval,
+// watch) take three quarters of its time under emulation, and the two
+// 32-bit cases, which run the same pure-Go code built with another GOARM,
+// share them: ARMv6 leaves three to ARMv7 and ARMv7 the fourth to ARMv6,
+// so that each of those cases, the matrix's longest, is about as long as
+// the arm64 cases that follow on the other core. Every test runs on
+// 32-bit ARM; every other package runs on both.
+const (
+	v6Skip = "^(TestTrainVariantsAndArchs|TestTrainDialects|TestWatchCommand)$"
+	v7Skip = "^(TestDemoAndEvalCommands)$"
+)
 
 // packages whose tests run under emulation; testdata is read relative to
 // each package directory.
@@ -155,7 +160,7 @@ func TestARMMatrix(t *testing.T) {
 		buildARM(t, tg)
 	}
 	cases := []armCase{ // slowest first
-		{target: v6, cpu: "arm1176", family: "generic", lacks: "neon", pkgs: armPackages},
+		{target: v6, cpu: "arm1176", family: "generic", lacks: "neon", pkgs: armPackages, skip: v6Skip},
 		{target: v7, cpu: "cortex-a7", family: "generic", lacks: "neon", pkgs: armPackages, skip: v7Skip},
 		{target: a64, cpu: "cortex-a72", family: "neon", lacks: "neondot", pkgs: armPackages},
 		{target: a64, cpu: "cortex-a76", family: "neondot", lacks: "avx2", pkgs: armPackages},
