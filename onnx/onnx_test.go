@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/edgeml/edge/internal/mutate"
 	"github.com/edgeml/edge/model"
 )
 
@@ -261,6 +262,28 @@ func TestImportErrors(t *testing.T) {
 	}
 }
 
+// TestImportBitFlips: every one-bit corruption of the quantised fixtures
+// (whose DequantizeLinear nodes once panicked when a flipped field tag
+// took their output away) is an error or a model that validates, never a
+// panic.
+func TestImportBitFlips(t *testing.T) {
+	for _, name := range []string{"qdq", "qdq_conv"} {
+		good, _ := load(t, name)
+		mutate.BitFlips(good, func(b []byte, at, bit int) {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Fatalf("%s with bit %d of byte %d flipped: panic %v", name, bit, at, r)
+				}
+			}()
+			if m, _, err := Import(b, Options{}); err == nil && m.Validate() != nil {
+				t.Fatalf("%s with bit %d of byte %d flipped: a model that does not validate", name, bit, at)
+			}
+		})
+	}
+}
+
+// FuzzImport starts from every fixture and from damaged copies of each
+// (bit flips, truncations, swapped blocks).
 func FuzzImport(f *testing.F) {
 	for _, name := range []string{"dense", "conv", "vae", "timemajor", "qdq", "qdq_conv"} {
 		data, err := os.ReadFile(filepath.Join("testdata", name+".onnx"))
@@ -268,6 +291,9 @@ func FuzzImport(f *testing.F) {
 			f.Fatal(err)
 		}
 		f.Add(data)
+		for _, m := range mutate.Of(data, 24) {
+			f.Add(m)
+		}
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, _, err := Import(data, Options{})

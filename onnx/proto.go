@@ -386,6 +386,9 @@ func parseNode(b []byte, index int) (*node, error) {
 			n.domain = string(val)
 		}
 	}
+	if r.err == nil && len(n.outputs) == 0 {
+		return nil, errors.New("a node without an output") // every operator has one; the converter relies on it
+	}
 	return n, r.err
 }
 

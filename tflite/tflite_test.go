@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/edgeml/edge/internal/mutate"
 	"github.com/edgeml/edge/model"
 	"github.com/edgeml/edge/quant"
 )
@@ -241,6 +242,15 @@ func FuzzImport(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(exportInt8(q))
+	if data, err := os.ReadFile(filepath.Join("testdata", "dense_int8.tflite")); err == nil {
+		f.Add(data)
+		for _, m := range mutate.Of(data, 24) {
+			f.Add(m)
+		}
+	}
+	for _, m := range mutate.Of(exportInt8(q), 24) {
+		f.Add(m)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		m, _, err := Import(data, Options{})
 		if err != nil {
