@@ -32,49 +32,93 @@ const (
 	defaultL1    = 1e-3
 )
 
-func cmdTrain(args []string, stdout, stderr io.Writer) error {
+// trainFlags are edge train's flags.
+type trainFlags struct {
+	data     *string
+	out      *string
+	timeCol  *string
+	channels *string
+	arch     *string
+	hidden   *string
+	latent   *int
+	act      *string
+	kernel   *int
+	stride   *int
+	variant  *string
+	noise    *float64
+	mask     *float64
+	spikes   *float64
+	l1       *float64
+	kl       *float64
+	klTarget *float64
+	beta     *float64
+	window   *int
+	hop      *int
+	scoreHop *int
+	norm     *string
+	val      *float64
+	folds    *int
+	rate     *float64
+	epochs   *int
+	batch    *int
+	lr       *float64
+	wd       *float64
+	schedule *string
+	patience *int
+	clip     *float64
+	loss     *string
+	seed     *uint64
+	threads  *int
+	name     *string
+	initW    *string
+	quiet    *bool
+	cf       csvFlags
+}
+
+// newTrainFlags registers edge train's flags.
+func newTrainFlags(stderr io.Writer) (*flag.FlagSet, *trainFlags) {
 	fs := newFlags("train", stderr)
-	data := fs.String("data", "", "CSV file of normal sensor readings with a header row (required; - reads stdin)")
-	out := fs.String("o", "model.edge", "where to write the float32 model")
-	timeCol := fs.String("time-column", "", `the timestamp column (default: a column named time, timestamp, ts, date or datetime, if any; "-": none)`)
-	channels := fs.String("channels", "", "comma-separated columns to train on, in order (default: every column but the timestamp and label-like ones: label, anomaly, is_anomaly, outlier, fault, target, y, ...)")
-	arch := fs.String("arch", "dense", "architecture: dense (fully connected) or conv (Conv1D encoder, transposed-conv decoder)")
-	hidden := fs.String("hidden", "", "dense: hidden widths of the encoder (default: one layer, twice the code, 16 to 128); conv: channels of its convolutions (default 16,32); the decoder mirrors them")
-	latent := fs.Int("latent", 0, "size of the latent code (default: the principal components that explain 90% of the variance of the windows)")
-	act := fs.String("act", "relu", "hidden activation: relu, leaky_relu, tanh or sigmoid")
-	kernel := fs.Int("kernel", 5, "conv: kernel taps")
-	stride := fs.Int("stride", 2, "conv: stride of each convolution (the window must divide by stride^layers)")
-	variant := fs.String("variant", "denoising", "vanilla, denoising, sparse or variational (sets the defaults of the flags below)")
-	noise := fs.Float64("noise", -1, fmt.Sprintf("denoising: std of Gaussian noise added to the inputs, in normalised units (variant default %g)", defaultNoise))
-	mask := fs.Float64("mask", -1, fmt.Sprintf("denoising: probability that an input value is masked to the mean (variant default %g)", defaultMask))
-	spikes := fs.Float64("spikes", 0, "denoising: probability that an input value gets an impulse of ±5 std")
-	l1 := fs.Float64("l1", -1, fmt.Sprintf("sparse: weight of the L1 activity penalty on the code (variant default %g)", defaultL1))
-	kl := fs.Float64("kl", 0, "sparse: weight of the KL sparsity penalty (makes the code a sigmoid; use instead of -l1)")
-	klTarget := fs.Float64("kl-target", 0.05, "sparse: target mean activation for -kl")
-	beta := fs.Float64("beta", 1, "variational: weight of the KL term")
-	window := fs.Int("window", 0, "window length in rows (default: the data's dominant period, or 16; at most 64 and a quarter of rows/channels)")
-	hop := fs.Int("hop", 0, "rows between training windows (default 1, more for long files)")
-	scoreHop := fs.Int("score-hop", 0, "rows between scored windows in edge score and edge run (default 1: every row is scored by the window that ends at it)")
-	norm := fs.String("norm", "robust", "per-channel input normalisation fitted on the learning rows: robust (median and interquartile range), meanstd, minmax or none")
-	val := fs.Float64("val", 0.2, "fraction of rows, at the end, held out for early stopping (-1: none)")
-	folds := fs.Int("folds", 5, "blocks of rows for the anomaly thresholds: each is scored by a model trained on the others")
-	rate := fs.Float64("rate", anomaly.DefaultAlarmRate, "target false-alarm rate per row of the anomaly thresholds")
-	epochs := fs.Int("epochs", 30, "maximum epochs")
-	batch := fs.Int("batch", 32, "windows per step")
-	lr := fs.Float64("lr", 1e-3, "peak learning rate (Adam)")
-	wd := fs.Float64("wd", 1e-4, "decoupled weight decay (AdamW)")
-	schedule := fs.String("schedule", "cosine", "learning-rate schedule: cosine (warm-up, then cosine decay) or constant")
-	patience := fs.Int("patience", 10, "stop after this many epochs without a better validation loss (-1: never)")
-	clip := fs.Float64("clip", 5, "clip the gradient's global norm (-1: off)")
-	loss := fs.String("loss", "mse", "reconstruction loss: mse or huber")
-	seed := fs.Uint64("seed", 1, "random seed (weights, shuffling, noise): the same seed and data give the same model, bit for bit")
-	threads := fs.Int("threads", runtime.NumCPU(), "threads")
-	name := fs.String("name", "", "model name (default: the data file's base name)")
-	initW := fs.String("init", "auto", "starting weights: auto (start dense ReLU models from PCA, so training begins at the linear baseline), pca or random")
+	f := &trainFlags{}
+	f.data = fs.String("data", "", "CSV file of normal sensor readings with a header row (required; - reads stdin)")
+	f.out = fs.String("o", "model.edge", "where to write the float32 model")
+	f.timeCol = fs.String("time-column", "", `the timestamp column (default: a column named time, timestamp, ts, date or datetime, if any; "-": none)`)
+	f.channels = fs.String("channels", "", "comma-separated columns to train on, in order (default: every column but the timestamp and label-like ones: label, anomaly, is_anomaly, outlier, fault, target, y, ...)")
+	f.arch = fs.String("arch", "dense", "architecture: dense (fully connected) or conv (Conv1D encoder, transposed-conv decoder)")
+	f.hidden = fs.String("hidden", "", "dense: hidden widths of the encoder (default: one layer, twice the code, 16 to 128); conv: channels of its convolutions (default 16,32); the decoder mirrors them")
+	f.latent = fs.Int("latent", 0, "size of the latent code (default: the principal components that explain 90% of the variance of the windows)")
+	f.act = fs.String("act", "relu", "hidden activation: relu, leaky_relu, tanh or sigmoid")
+	f.kernel = fs.Int("kernel", 5, "conv: kernel taps")
+	f.stride = fs.Int("stride", 2, "conv: stride of each convolution (the window must divide by stride^layers)")
+	f.variant = fs.String("variant", "denoising", "vanilla, denoising, sparse or variational (sets the defaults of the flags below)")
+	f.noise = fs.Float64("noise", -1, fmt.Sprintf("denoising: std of Gaussian noise added to the inputs, in normalised units (variant default %g)", defaultNoise))
+	f.mask = fs.Float64("mask", -1, fmt.Sprintf("denoising: probability that an input value is masked to the mean (variant default %g)", defaultMask))
+	f.spikes = fs.Float64("spikes", 0, "denoising: probability that an input value gets an impulse of ±5 std")
+	f.l1 = fs.Float64("l1", -1, fmt.Sprintf("sparse: weight of the L1 activity penalty on the code (variant default %g)", defaultL1))
+	f.kl = fs.Float64("kl", 0, "sparse: weight of the KL sparsity penalty (makes the code a sigmoid; use instead of -l1)")
+	f.klTarget = fs.Float64("kl-target", 0.05, "sparse: target mean activation for -kl")
+	f.beta = fs.Float64("beta", 1, "variational: weight of the KL term")
+	f.window = fs.Int("window", 0, "window length in rows (default: the data's dominant period, or 16; at most 64 and a quarter of rows/channels)")
+	f.hop = fs.Int("hop", 0, "rows between training windows (default 1, more for long files)")
+	f.scoreHop = fs.Int("score-hop", 0, "rows between scored windows in edge score and edge run (default 1: every row is scored by the window that ends at it)")
+	f.norm = fs.String("norm", "robust", "per-channel input normalisation fitted on the learning rows: robust (median and interquartile range), meanstd, minmax or none")
+	f.val = fs.Float64("val", 0.2, "fraction of rows, at the end, held out for early stopping (-1: none)")
+	f.folds = fs.Int("folds", 5, "blocks of rows for the anomaly thresholds: each is scored by a model trained on the others")
+	f.rate = fs.Float64("rate", anomaly.DefaultAlarmRate, "target false-alarm rate per row of the anomaly thresholds")
+	f.epochs = fs.Int("epochs", 30, "maximum epochs")
+	f.batch = fs.Int("batch", 32, "windows per step")
+	f.lr = fs.Float64("lr", 1e-3, "peak learning rate (Adam)")
+	f.wd = fs.Float64("wd", 1e-4, "decoupled weight decay (AdamW)")
+	f.schedule = fs.String("schedule", "cosine", "learning-rate schedule: cosine (warm-up, then cosine decay) or constant")
+	f.patience = fs.Int("patience", 10, "stop after this many epochs without a better validation loss (-1: never)")
+	f.clip = fs.Float64("clip", 5, "clip the gradient's global norm (-1: off)")
+	f.loss = fs.String("loss", "mse", "reconstruction loss: mse or huber")
+	f.seed = fs.Uint64("seed", 1, "random seed (weights, shuffling, noise): the same seed and data give the same model, bit for bit")
+	f.threads = fs.Int("threads", runtime.NumCPU(), "threads")
+	f.name = fs.String("name", "", "model name (default: the data file's base name)")
+	f.initW = fs.String("init", "auto", "starting weights: auto (start dense ReLU models from PCA, so training begins at the linear baseline), pca or random")
 	fs.Bool("impute", true, "ignored, kept so older scripts run: missing values are always imputed (the channel's previous reading) and counted")
-	quiet := fs.Bool("q", false, "no progress output")
-	var cf csvFlags
-	cf.register(fs)
+	f.quiet = fs.Bool("q", false, "no progress output")
+	f.cf.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, `Usage: edge train --data FILE.csv [flags]
 
@@ -91,48 +135,69 @@ values are imputed (the channel's previous reading) and counted.
 Flags:`)
 		fs.PrintDefaults()
 	}
+	return fs, f
+}
+
+func cmdTrain(args []string, stdout, stderr io.Writer) error {
+	fs, f := newTrainFlags(stderr)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	ctx, stop := interruptible() // before anything is printed: see TestTrainInterrupted
 	defer stop()
-	if *data == "" {
-		return fmt.Errorf("%w: --data FILE.csv is required", errUsage)
-	}
-	if *window < 0 || *hop < 0 || *scoreHop < 0 || *latent < 0 || *folds < 2 || *folds > 20 || !(*rate > 0 && *rate < 0.5) {
-		return fmt.Errorf("%w: --window, --hop, --score-hop and --latent must not be negative, --folds in 2..20, --rate in (0, 0.5)", errUsage)
-	}
-	if *window > 0 && *scoreHop > *window {
-		return fmt.Errorf("%w: --score-hop %d exceeds the window of %d", errUsage, *scoreHop, *window)
-	}
-	if err := cf.check(); err != nil {
+	o, err := f.options()
+	if err != nil {
 		return err
 	}
-	o := learn.Options{Window: *window, Hop: *hop, ScoreHop: *scoreHop, Init: *initW, Folds: *folds, Rate: *rate, Float: true, ValFraction: *val, Norm: model.NormKind(*norm)}
+	return f.run(ctx, o, stdout, stderr)
+}
+
+// options checks the flags and turns them into learning options.
+func (f *trainFlags) options() (o learn.Options, err error) {
+	if *f.data == "" {
+		return o, fmt.Errorf("%w: --data FILE.csv is required", errUsage)
+	}
+	if *f.window < 0 || *f.hop < 0 || *f.scoreHop < 0 || *f.latent < 0 || *f.folds < 2 || *f.folds > 20 || !(*f.rate > 0 && *f.rate < 0.5) {
+		return o, fmt.Errorf("%w: --window, --hop, --score-hop and --latent must not be negative, --folds in 2..20, --rate in (0, 0.5)", errUsage)
+	}
+	if *f.window > 0 && *f.scoreHop > *f.window {
+		return o, fmt.Errorf("%w: --score-hop %d exceeds the window of %d", errUsage, *f.scoreHop, *f.window)
+	}
+	if err := f.cf.check(); err != nil {
+		return o, err
+	}
+	o = learn.Options{Window: *f.window, Hop: *f.hop, ScoreHop: *f.scoreHop, Init: *f.initW, Folds: *f.folds, Rate: *f.rate, Float: true, ValFraction: *f.val, Norm: model.NormKind(*f.norm)}
 	switch o.Norm {
 	case dataset.Robust, model.NormMeanStd, model.NormMinMax, model.NormNone:
 	default:
-		return fmt.Errorf("%w: --norm %q: robust, meanstd, minmax or none", errUsage, *norm)
+		return o, fmt.Errorf("%w: --norm %q: robust, meanstd, minmax or none", errUsage, *f.norm)
 	}
-	if *val == 0 {
+	if *f.val == 0 {
 		o.ValFraction = -1
 	}
-	a := &o.Arch
-	a.Kind, a.Latent, a.Act, a.Kernel, a.Stride = *arch, *latent, model.Activation(*act), *kernel, *stride
+	if err := f.architecture(&o.Arch); err != nil {
+		return o, err
+	}
+	return o, f.training(&o)
+}
+
+// architecture sets the architecture from the flags.
+func (f *trainFlags) architecture(a *train.Arch) error {
+	a.Kind, a.Latent, a.Act, a.Kernel, a.Stride = *f.arch, *f.latent, model.Activation(*f.act), *f.kernel, *f.stride
 	switch a.Act {
 	case model.ReLU, model.LeakyReLU, model.Tanh, model.Sigmoid:
 	default:
-		return fmt.Errorf("%w: --act %q: relu, leaky_relu, tanh or sigmoid", errUsage, *act)
+		return fmt.Errorf("%w: --act %q: relu, leaky_relu, tanh or sigmoid", errUsage, *f.act)
 	}
-	hid := *hidden
-	switch *arch {
+	hid := *f.hidden
+	switch *f.arch {
 	case "dense":
 	case "conv":
 		if hid == "" {
 			hid = "16,32"
 		}
 	default:
-		return fmt.Errorf("%w: --arch %q: dense or conv", errUsage, *arch)
+		return fmt.Errorf("%w: --arch %q: dense or conv", errUsage, *f.arch)
 	}
 	if hid != "" {
 		for _, f := range strings.Split(hid, ",") {
@@ -143,13 +208,19 @@ Flags:`)
 			a.Hidden = append(a.Hidden, v)
 		}
 	}
+	return nil
+}
+
+// training sets the training configuration and the variant's terms.
+func (f *trainFlags) training(o *learn.Options) error {
+	a := &o.Arch
 	c := &o.Train
-	c.Epochs, c.Batch, c.LR, c.WeightDecay, c.Schedule = *epochs, *batch, *lr, *wd, *schedule
-	c.Patience, c.ClipNorm, c.Loss, c.Seed, c.Threads = *patience, *clip, train.Loss(*loss), *seed, *threads
-	if *patience == 0 {
+	c.Epochs, c.Batch, c.LR, c.WeightDecay, c.Schedule = *f.epochs, *f.batch, *f.lr, *f.wd, *f.schedule
+	c.Patience, c.ClipNorm, c.Loss, c.Seed, c.Threads = *f.patience, *f.clip, train.Loss(*f.loss), *f.seed, *f.threads
+	if *f.patience == 0 {
 		c.Patience = -1
 	}
-	if *clip == 0 {
+	if *f.clip == 0 {
 		c.ClipNorm = -1
 	}
 	pick := func(v, variantDefault float64, on bool) float64 {
@@ -161,36 +232,41 @@ Flags:`)
 		}
 		return 0
 	}
-	switch *variant {
+	switch *f.variant {
 	case "vanilla", "denoising", "sparse", "variational":
 	default:
-		return fmt.Errorf("%w: --variant %q: vanilla, denoising, sparse or variational", errUsage, *variant)
+		return fmt.Errorf("%w: --variant %q: vanilla, denoising, sparse or variational", errUsage, *f.variant)
 	}
-	o.Corrupt = &train.Corruption{Gaussian: pick(*noise, defaultNoise, *variant == "denoising"),
-		Mask: pick(*mask, defaultMask, *variant == "denoising"), Spike: *spikes}
-	c.L1 = pick(*l1, defaultL1, *variant == "sparse" && *kl == 0)
-	if *kl > 0 {
-		c.KLWeight, c.KLTarget = *kl, *klTarget
+	o.Corrupt = &train.Corruption{Gaussian: pick(*f.noise, defaultNoise, *f.variant == "denoising"),
+		Mask: pick(*f.mask, defaultMask, *f.variant == "denoising"), Spike: *f.spikes}
+	c.L1 = pick(*f.l1, defaultL1, *f.variant == "sparse" && *f.kl == 0)
+	if *f.kl > 0 {
+		c.KLWeight, c.KLTarget = *f.kl, *f.klTarget
 		a.CodeAct = model.Sigmoid
 	}
-	a.Variational = *variant == "variational"
-	c.Beta = *beta
-	if a.Variational && *beta == 0 {
+	a.Variational = *f.variant == "variational"
+	c.Beta = *f.beta
+	if a.Variational && *f.beta == 0 {
 		c.Beta = 1e-12 // Config treats 0 as "default 1"; keep the user's "no KL" (almost) literal
 	}
+	return nil
+}
+
+// run reads the data, learns, and writes and reports the model.
+func (f *trainFlags) run(ctx context.Context, o learn.Options, stdout, stderr io.Writer) error {
 	// Every flag is checked: now the data.
-	series, err := readSeries(*data, *timeCol, *channels, false, &cf, stderr)
+	series, err := readSeries(*f.data, *f.timeCol, *f.channels, false, &f.cf, stderr)
 	if err != nil {
 		return err
 	}
 	var prog *progress
-	if !*quiet {
+	if !*f.quiet {
 		o.Log = prefixed{stderr, "edge train: "}
 		prog = newProgress(stderr)
 		o.Progress = prog.update
 	}
 	fmt.Fprintf(stderr, "edge train: %s: %d rows x %d channels (%s); %s; %d threads, kernels %s\n",
-		series.Source, series.Len(), series.Channels(), strings.Join(series.Names, ", "), train.Variant(*a, train.Config{Corrupt: *o.Corrupt, L1: c.L1, KLWeight: c.KLWeight}), *threads, kernels.Current())
+		series.Source, series.Len(), series.Channels(), strings.Join(series.Names, ", "), train.Variant(o.Arch, train.Config{Corrupt: *o.Corrupt, L1: o.Train.L1, KLWeight: o.Train.KLWeight}), *f.threads, kernels.Current())
 	m, _, rep, err := learn.FitContext(ctx, series, o)
 	if prog != nil {
 		prog.done()
@@ -201,7 +277,7 @@ Flags:`)
 	if err != nil {
 		return err
 	}
-	m.Name = *name
+	m.Name = *f.name
 	if m.Name == "" {
 		m.Name = strings.TrimSuffix(filepath.Base(series.Source), filepath.Ext(series.Source))
 	}
@@ -210,20 +286,20 @@ Flags:`)
 		"data":     filepath.Base(series.Source),
 		"rows":     strconv.Itoa(series.Len()),
 		"date":     time.Now().UTC().Format(time.RFC3339),
-		"seed":     strconv.FormatUint(*seed, 10),
-		"variant":  train.Variant(*a, train.Config{Corrupt: *o.Corrupt, L1: c.L1, KLWeight: c.KLWeight}),
+		"seed":     strconv.FormatUint(*f.seed, 10),
+		"variant":  train.Variant(o.Arch, train.Config{Corrupt: *o.Corrupt, L1: o.Train.L1, KLWeight: o.Train.KLWeight}),
 		"platform": runtime.GOOS + "/" + runtime.GOARCH,
 	}
-	if err := m.Save(*out); err != nil {
+	if err := m.Save(*f.out); err != nil {
 		return err
 	}
 	report(stdout, m, rep)
-	st, err := os.Stat(*out)
+	st, err := os.Stat(*f.out)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "\nwrote %s (float32, %d bytes). For the device: edge quantize %s --calib %s -o %s\n",
-		*out, st.Size(), *out, *data, strings.TrimSuffix(*out, filepath.Ext(*out))+".int8.edge")
+		*f.out, st.Size(), *f.out, *f.data, strings.TrimSuffix(*f.out, filepath.Ext(*f.out))+".int8.edge")
 	return nil
 }
 
