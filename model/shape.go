@@ -362,7 +362,7 @@ func FoldBatchNorm(l *Layer, gamma, beta, mean, variance []float32, eps float32)
 		for i := o * per; i < (o+1)*per; i++ {
 			l.W[i] = float32(float64(l.W[i]) * g)
 		}
-		l.B[o] = float32((float64(l.B[o])-float64(mean[o]))*g + float64(beta[o]))
+		l.B[o] = float32(float64((float64(l.B[o])-float64(mean[o]))*g) + float64(beta[o])) // unfused: the same bits on arm64
 	}
 	return nil
 }

@@ -684,17 +684,8 @@ func (c *converter) batchNorm(n *node) error {
 			return fmt.Errorf("%d parameters for %d channels", len(p[i]), l.l.Out)
 		}
 	}
-	eps := float64(n.float("epsilon", 1e-5))
-	per := len(l.l.W) / l.l.Out
-	for o := 0; o < l.l.Out; o++ {
-		g := float64(p[0][o]) / math.Sqrt(float64(p[3][o])+eps)
-		if math.IsNaN(g) || math.IsInf(g, 0) {
-			return fmt.Errorf("channel %d: variance %v", o, p[3][o])
-		}
-		for j := o * per; j < (o+1)*per; j++ {
-			l.l.W[j] = float32(float64(l.l.W[j]) * g)
-		}
-		l.l.B[o] = float32((float64(l.l.B[o])-float64(p[2][o]))*g + float64(p[1][o]))
+	if err := model.FoldBatchNorm(&l.l, p[0], p[1], p[2], p[3], n.float("epsilon", 1e-5)); err != nil {
+		return err
 	}
 	c.add(n, "folded into layer %d", len(c.layers)-1)
 	return nil
