@@ -9,8 +9,8 @@
 // family the CPU lacks is an error, never an illegal instruction. The purego
 // build tag removes all assembly.
 //
-// Every family computes exactly the same bits as the pure-Go reference (see
-// RefGemmQ8, RefSgemm and FMA32): integer GEMMs are exact, float32 GEMMs are
+// Every family computes exactly the same bits as the pure-Go reference (the
+// package's tests hold it: ref.go, and FMA32): integer GEMMs are exact, float32 GEMMs are
 // chains of fused multiply-adds in a fixed order, and reductions follow one
 // canonical lane order (RedLanes).
 //

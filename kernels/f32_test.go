@@ -153,7 +153,7 @@ func randF32Case(rng *rand.Rand, m, n, k int) *f32Case {
 }
 
 // check compares Gemm (zero and bias start) and GemmAcc on family f with
-// RefSgemm, bit for bit; gaps between output rows must stay untouched.
+// refSgemm, bit for bit; gaps between output rows must stay untouched.
 func (c *f32Case) check(t testing.TB, f Family, force *tileShape) {
 	t.Helper()
 	w, err := PackF32For(f, c.w, c.n, c.k)
@@ -167,8 +167,8 @@ func (c *f32Case) check(t testing.TB, f Family, force *tileShape) {
 		if mode == initBias {
 			bias = c.bias
 		}
-		// RefSgemm on B = W^T: element (i, j) at w[j*k+i].
-		RefSgemm(c.m, c.n, c.k, c.x, c.xs, 1, c.w, 1, c.k, want, c.ys, bias, mode == initC)
+		// refSgemm on B = W^T: element (i, j) at w[j*k+i].
+		refSgemm(c.m, c.n, c.k, c.x, c.xs, 1, c.w, 1, c.k, want, c.ys, bias, mode == initC)
 		switch {
 		case force != nil:
 			f32Forced(w, c.m, c.x, c.xs, got, c.ys, bias, mode, *force)
@@ -260,7 +260,7 @@ func TestSgemmTransposes(t *testing.T) {
 			if tb {
 				rsB, csB = 1, ldb
 			}
-			RefSgemm(m, n, k, a, rsA, csA, b, rsB, csB, want, ldc, nil, acc)
+			refSgemm(m, n, k, a, rsA, csA, b, rsB, csB, want, ldc, nil, acc)
 			if err := Sgemm(ta, tb, m, n, k, a, lda, b, ldb, c, ldc, acc, &ws); err != nil {
 				t.Fatal(err)
 			}

@@ -97,7 +97,7 @@ func TestQ8GuardPages(t *testing.T) {
 				}
 				moveToGuard(t, w)
 				want := make([]int8, m*n)
-				RefGemmQ8(m, n, k, c.x, k, c.w, c.bias, c.scale, c.zx, want, n, c.out)
+				refGemmQ8(m, n, k, c.x, k, c.w, c.bias, c.scale, c.zx, want, n, c.out)
 				y := guardedInt8(t, m*n)
 				yf := guardedFloats(t, m*n)
 				if faults(func() {

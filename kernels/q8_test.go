@@ -81,7 +81,7 @@ func (c *q8Case) check(t testing.TB, f Family, force *tileShape) {
 		t.Fatalf("%s: pack: %v", f, err)
 	}
 	want := make([]int8, (c.m-1)*c.ys+c.n)
-	RefGemmQ8(c.m, c.n, c.k, c.x, c.xs, c.w, c.bias, c.scale, c.zx, want, c.ys, c.out)
+	refGemmQ8(c.m, c.n, c.k, c.x, c.xs, c.w, c.bias, c.scale, c.zx, want, c.ys, c.out)
 	got := make([]int8, len(want))
 	for i := range got {
 		got[i] = 0x5a // gaps between rows must survive untouched
@@ -103,7 +103,7 @@ func (c *q8Case) check(t testing.TB, f Family, force *tileShape) {
 		}
 	}
 	wantF := make([]float32, (c.m-1)*c.ys+c.n)
-	RefGemmQ8F32(c.m, c.n, c.k, c.x, c.xs, c.w, c.bias, c.scale, c.zx, wantF, c.ys)
+	refGemmQ8F32(c.m, c.n, c.k, c.x, c.xs, c.w, c.bias, c.scale, c.zx, wantF, c.ys)
 	gotF := make([]float32, len(wantF))
 	for i := range wantF {
 		if (i % c.ys) >= c.n {

@@ -4,10 +4,10 @@ package kernels
 // kernel computes, working on unpacked operands. Tests hold every family,
 // including Generic, to these bit for bit.
 
-// RefGemmQ8 computes the int8 GEMM of Q8Weights.Gemm directly from unpacked
+// refGemmQ8 computes the int8 GEMM of Q8Weights.Gemm directly from unpacked
 // operands: y[r][j] = requantised(sum_i (x[r][i]-xZeroPoint)*w[j][i] + bias[j]).
 // bias may be nil. It is the oracle of the tests and of the fuzzer.
-func RefGemmQ8(m, n, k int, x []int8, xs int, w []int8, bias []int32, scale []float32, xZeroPoint int8, y []int8, ys int, o Output) {
+func refGemmQ8(m, n, k int, x []int8, xs int, w []int8, bias []int32, scale []float32, xZeroPoint int8, y []int8, ys int, o Output) {
 	lo, hi := o.bounds()
 	for r := 0; r < m; r++ {
 		for j := 0; j < n; j++ {
@@ -16,8 +16,8 @@ func RefGemmQ8(m, n, k int, x []int8, xs int, w []int8, bias []int32, scale []fl
 	}
 }
 
-// RefGemmQ8F32 is RefGemmQ8 with the float output of Q8Weights.GemmF32.
-func RefGemmQ8F32(m, n, k int, x []int8, xs int, w []int8, bias []int32, scale []float32, xZeroPoint int8, y []float32, ys int) {
+// refGemmQ8F32 is refGemmQ8 with the float output of Q8Weights.GemmF32.
+func refGemmQ8F32(m, n, k int, x []int8, xs int, w []int8, bias []int32, scale []float32, xZeroPoint int8, y []float32, ys int) {
 	for r := 0; r < m; r++ {
 		for j := 0; j < n; j++ {
 			y[r*ys+j] = float32(refAcc(r, j, k, x, xs, w, bias, xZeroPoint)) * scale[j]
@@ -36,11 +36,11 @@ func refAcc(r, j, k int, x []int8, xs int, w []int8, bias []int32, zx int8) int3
 	return acc
 }
 
-// RefSgemm computes the float32 GEMM contract directly: for every output,
+// refSgemm computes the float32 GEMM contract directly: for every output,
 // acc starts at 0, bias[j] (bias non-nil) or c itself (accumulate), then
 // acc = FMA32(A[r][i], B[i][j], acc) for i = 0..k-1. A's element (r, i) is
 // a[r*rsA+i*csA], B's element (i, j) is b[i*rsB+j*csB].
-func RefSgemm(m, n, k int, a []float32, rsA, csA int, b []float32, rsB, csB int, c []float32, ldc int, bias []float32, accumulate bool) {
+func refSgemm(m, n, k int, a []float32, rsA, csA int, b []float32, rsB, csB int, c []float32, ldc int, bias []float32, accumulate bool) {
 	for r := 0; r < m; r++ {
 		for j := 0; j < n; j++ {
 			var acc float32

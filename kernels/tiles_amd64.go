@@ -2,7 +2,7 @@
 
 package kernels
 
-import "github.com/edgeml/edge/kernels/asm"
+import "github.com/edgeml/edge/kernels/internal/asm"
 
 // The amd64 tile tables: which micro-kernel tile each shape gets.
 

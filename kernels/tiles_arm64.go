@@ -2,7 +2,7 @@
 
 package kernels
 
-import "github.com/edgeml/edge/kernels/asm"
+import "github.com/edgeml/edge/kernels/internal/asm"
 
 // The arm64 tile tables.
 

@@ -5,7 +5,7 @@ package kernels
 import (
 	"unsafe"
 
-	"github.com/edgeml/edge/kernels/asm"
+	"github.com/edgeml/edge/kernels/internal/asm"
 )
 
 // The drivers of the assembly families: they walk the output in tiles and

@@ -3,7 +3,7 @@
 package kernels
 
 import (
-	"github.com/edgeml/edge/kernels/asm"
+	"github.com/edgeml/edge/kernels/internal/asm"
 	"github.com/viterin/vek/vek32"
 	"golang.org/x/sys/cpu"
 )

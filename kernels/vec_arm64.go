@@ -2,7 +2,7 @@
 
 package kernels
 
-import "github.com/edgeml/edge/kernels/asm"
+import "github.com/edgeml/edge/kernels/internal/asm"
 
 // The arm64 vector kernels (NEON): assembly over whole blocks, Go for the
 // tails. vek32 has no ARM SIMD, so the element-wise ops are ours too.

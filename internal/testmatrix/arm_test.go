@@ -254,7 +254,7 @@ func TestARM64Words(t *testing.T) {
 
 	// The WORD lines of our sources: file:line -> expected text.
 	want := map[string]string{}
-	files, _ := filepath.Glob(filepath.Join(root, "kernels", "asm", "*_arm64.s"))
+	files, _ := filepath.Glob(filepath.Join(root, "kernels", "internal", "asm", "*_arm64.s"))
 	wordRe := regexp.MustCompile(`^\s*WORD \$0x([0-9a-f]{8}) // (.*)$`)
 	for _, f := range files {
 		lines, err := readLines(f)
@@ -268,10 +268,10 @@ func TestARM64Words(t *testing.T) {
 		}
 	}
 	if len(want) == 0 {
-		t.Fatal("no WORD lines found in kernels/asm/*_arm64.s")
+		t.Fatal("no WORD lines found in kernels/internal/asm/*_arm64.s")
 	}
 	// file:line -> address, from Go's own disassembler.
-	gout, err := exec.Command(goTool(t), "tool", "objdump", "-s", `kernels/asm\.`, bin).Output()
+	gout, err := exec.Command(goTool(t), "tool", "objdump", "-s", `kernels/internal/asm\.`, bin).Output()
 	if err != nil {
 		t.Fatalf("go tool objdump: %v", err)
 	}

@@ -138,7 +138,7 @@ func run(t *testing.T, env []string, args ...string) string {
 }
 
 // puregoSkipped are the packages whose tests TestPurego does not rerun
-// with -tags purego. The tag changes the files of kernels and kernels/asm
+// with -tags purego. The tag changes the files of kernels and kernels/internal/asm
 // only; demo and train have no assembly and no tagged files, and their
 // tests are 6 of the purego run's 7 CPU-minutes (float32 training with the
 // generic kernels). Their code still runs on the generic kernels in the
@@ -222,7 +222,7 @@ func TestGenerated(t *testing.T) {
 	skipShort(t, "the assembly generator check")
 	dir := t.TempDir()
 	gen := exec.Command(goTool(t), "run", ".", "-out", dir)
-	gen.Dir = filepath.Join(moduleRoot(t), "kernels", "asm", "_gen")
+	gen.Dir = filepath.Join(moduleRoot(t), "kernels", "internal", "asm", "_gen")
 	if out, err := gen.CombinedOutput(); err != nil {
 		t.Fatalf("generator: %v\n%s", err, out)
 	}
@@ -235,12 +235,12 @@ func TestGenerated(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		have, err := os.ReadFile(filepath.Join(moduleRoot(t), "kernels", "asm", filepath.Base(f)))
+		have, err := os.ReadFile(filepath.Join(moduleRoot(t), "kernels", "internal", "asm", filepath.Base(f)))
 		if err != nil {
 			t.Fatalf("generated file %s is not committed: %v", filepath.Base(f), err)
 		}
 		if string(have) != string(want) {
-			t.Errorf("kernels/asm/%s is stale: run go generate ./kernels/asm", filepath.Base(f))
+			t.Errorf("kernels/internal/asm/%s is stale: run go generate ./kernels/internal/asm", filepath.Base(f))
 		}
 	}
 }

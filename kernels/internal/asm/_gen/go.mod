@@ -1,0 +1,3 @@
+module github.com/edgeml/edge/kernels/internal/asm/_gen
+
+go 1.26
