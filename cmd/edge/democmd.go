@@ -11,8 +11,8 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/edgeml/edge/demo"
 	"github.com/edgeml/edge/internal/atomicfile"
+	"github.com/edgeml/edge/internal/demo"
 )
 
 // demoFlags choose the generated data and the model of demo and eval.
