@@ -1085,46 +1085,28 @@ func (c *converter) finish(first act, opt Options) (*model.Model, *Report, error
 		// A flat output read as the input's [C, T]: write it steps x channels.
 		permuteRows(&c.layers[len(c.layers)-1].l, first.c, first.t)
 	}
-	// The code: the narrowest output before the last layer with weights.
-	lastCompute := len(c.layers) - 1
-	for c.layers[lastCompute].l.Kind == model.Reshape {
-		lastCompute--
+	if int8Model && c.inputQ == nil {
+		return nil, nil, errors.New("onnx: an int8 model whose input is not quantised")
 	}
-	code, width := -1, math.MaxInt
-	for i, l := range c.layers[:lastCompute] {
-		if l.l.Kind != model.Reshape && l.outSize < width {
-			code, width = i, l.outSize
-		}
-	}
-	m := &model.Model{Name: opt.Name, Steps: steps, Channels: channels, Norm: model.Normalization{Kind: model.NormNone},
-		Provenance: map[string]string{"importer": "edge import (onnx)", "producer": c.g.prod}}
+	chain := make([]model.ImportedLayer, len(c.layers))
 	for i, l := range c.layers {
-		if i <= code {
-			m.Encoder = append(m.Encoder, l.l)
-		} else {
-			m.Decoder = append(m.Decoder, l.l)
-		}
+		chain[i] = model.ImportedLayer{Layer: l.l, OutSize: l.outSize}
 	}
+	var inQ *model.QParams
 	if int8Model {
-		if c.inputQ == nil {
-			return nil, nil, errors.New("onnx: an int8 model whose input is not quantised")
-		}
-		m.InputQ = c.inputQ
-		m.LatentQ = m.Encoder[len(m.Encoder)-1].OutQ
-		m.OutputQ = compute[len(compute)-1].l.OutQ
+		inQ = c.inputQ
 	}
-	if err := m.Validate(); err != nil {
-		return nil, nil, fmt.Errorf("onnx: the imported model: %w", err)
+	m, code, err := model.Assemble(opt.Name, steps, channels, chain, inQ)
+	if err != nil {
+		return nil, nil, fmt.Errorf("onnx: %w", err)
 	}
+	m.Provenance = map[string]string{"importer": "edge import (onnx)", "producer": c.g.prod}
 	// Name the layers in the report as the model does.
 	layerRef := regexp.MustCompile(`layer (\d+)`)
 	for j := range c.rep.Mappings {
 		c.rep.Mappings[j].Edge = layerRef.ReplaceAllStringFunc(c.rep.Mappings[j].Edge, func(s string) string {
 			i, _ := strconv.Atoi(s[len("layer "):])
-			if i <= code {
-				return fmt.Sprintf("encoder.%d", i)
-			}
-			return fmt.Sprintf("decoder.%d", i-code-1)
+			return model.ImportedName(i, code)
 		})
 	}
 	return m, c.rep, nil

@@ -235,48 +235,25 @@ func Import(data []byte, opt Options) (*model.Model, *Report, error) {
 		}
 		steps, channels = opt.Steps, total/opt.Steps
 	}
-	// The code: the narrowest layer output before the last layer.
-	lastCompute := len(layers) - 1
-	for layers[lastCompute].l.Kind == model.Reshape {
-		lastCompute--
-	}
-	code, width := -1, math.MaxInt
-	for i, l := range layers[:lastCompute] {
-		if l.l.Kind == model.Reshape {
-			continue
-		}
-		if w := l.out.elements() / max(1, batch(l.out)); w < width {
-			code, width = i, w
-		}
-	}
-	// A reshape right after the code belongs to the decoder.
-	m := &model.Model{Name: opt.Name, Steps: steps, Channels: channels, Norm: model.Normalization{Kind: model.NormNone},
-		Provenance: map[string]string{"importer": "edge import (tflite)"}}
-	if m.Name == "" {
-		m.Name = g.desc
-	}
+	chain := make([]model.ImportedLayer, len(layers))
 	for i, l := range layers {
-		if i <= code {
-			m.Encoder = append(m.Encoder, l.l)
-		} else {
-			m.Decoder = append(m.Decoder, l.l)
-		}
+		chain[i] = model.ImportedLayer{Layer: l.l, OutSize: l.out.elements() / max(1, batch(l.out))}
 	}
+	var inQ *model.QParams
 	if int8Model {
-		m.InputQ = inputQ
-		m.LatentQ = m.Encoder[len(m.Encoder)-1].OutQ
-		// The last layer writes int8: its output is rounded to that grid.
-		m.OutputQ = layers[lastCompute].l.OutQ
+		inQ = inputQ
 	}
-	if err := m.Validate(); err != nil {
-		return nil, nil, fmt.Errorf("tflite: the imported model: %w", err)
+	if opt.Name == "" {
+		opt.Name = g.desc
 	}
+	m, code, err := model.Assemble(opt.Name, steps, channels, chain, inQ)
+	if err != nil {
+		return nil, nil, fmt.Errorf("tflite: %w", err)
+	}
+	m.Provenance = map[string]string{"importer": "edge import (tflite)"}
 	// Name the layers in the report as the model does.
 	for i, l := range layers {
-		where := fmt.Sprintf("encoder.%d", i)
-		if i > code {
-			where = fmt.Sprintf("decoder.%d", i-code-1)
-		}
+		where := model.ImportedName(i, code)
 		prec := "float32"
 		if l.l.QW != nil {
 			prec = "int8"
