@@ -1,9 +1,12 @@
 package denoise
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
+	"os"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/edgeml/edge/model"
@@ -283,5 +286,28 @@ func TestParseMode(t *testing.T) {
 	}
 	if _, err := ParseMode("future"); err == nil {
 		t.Error("bad mode accepted")
+	}
+}
+
+// TestDocsQuoteFilterCounts: where the documents quote how many classical
+// filter settings are tuned, they quote what Classical returns.
+func TestDocsQuoteFilterCounts(t *testing.T) {
+	all, windowed := 0, 0
+	for fam, fs := range Classical() {
+		all += len(fs)
+		if fam != "ema" {
+			windowed += len(fs)
+		}
+	}
+	for file, counts := range map[string][]int{"../docs/quality.md": {windowed, all}, "../bench/RESULTS.md": {all}} {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range counts {
+			if !strings.Contains(string(b), fmt.Sprintf("%d settings", n)) {
+				t.Errorf("%s does not quote %d settings (Classical has %d, %d windowed)", file, n, all, windowed)
+			}
+		}
 	}
 }
