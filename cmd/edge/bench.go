@@ -77,15 +77,8 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 		if !kindsSet {
 			cfg.Kinds = []string{"model"}
 		}
-		for _, path := range strings.Split(*models, ",") {
-			m, err := model.Load(path)
-			if err != nil {
-				return err
-			}
-			if m.Name == "" {
-				m.Name = filepath.Base(path)
-			}
-			cfg.Models = append(cfg.Models, m)
+		if cfg.Models, err = loadModels(*models); err != nil {
+			return err
 		}
 	}
 	if cfg.TrainThreads, err = bench.ParseInts(*trainThreads); err != nil || len(cfg.TrainThreads) == 0 {
@@ -108,6 +101,12 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	printThroughput(stdout, rows, cfg.TrainBatch)
+	return nil
+}
+
+// printThroughput prints the streaming and training rows as throughput.
+func printThroughput(stdout io.Writer, rows []bench.Row, trainBatch int) {
 	first := true
 	for _, r := range rows {
 		if !strings.HasPrefix(r.Kind, "stream/") {
@@ -125,10 +124,26 @@ func cmdBench(args []string, stdout, stderr io.Writer) error {
 			continue
 		}
 		if first {
-			fmt.Fprintf(stdout, "\ntraining throughput (batch %d; train/Nthr uses N threads, the only rows that are not single-threaded):\n", cfg.TrainBatch)
+			fmt.Fprintf(stdout, "\ntraining throughput (batch %d; train/Nthr uses N threads, the only rows that are not single-threaded):\n", trainBatch)
 			first = false
 		}
 		fmt.Fprintf(stdout, "  %-8s %-11s %-10s %9.0f windows/s\n", r.Family, r.Shape, r.Kind, 1e9/r.PerInput)
 	}
-	return nil
+}
+
+// loadModels loads comma-separated model files, named by their file if
+// they have no name.
+func loadModels(paths string) ([]*model.Model, error) {
+	var out []*model.Model
+	for _, path := range strings.Split(paths, ",") {
+		m, err := model.Load(path)
+		if err != nil {
+			return nil, err
+		}
+		if m.Name == "" {
+			m.Name = filepath.Base(path)
+		}
+		out = append(out, m)
+	}
+	return out, nil
 }

@@ -65,92 +65,15 @@ Flags:`)
 	}
 	defer in.close()
 	o := newOut(stdout, sf.format)
-	names := in.rd.Names()
-	header := func() {
-		if o.jsonl {
-			return
-		}
-		b := o.buf[:0]
-		if in.rd.HasTime() {
-			b = append(b, csvName(in.rd.TimeName())...)
-			b = append(b, ',')
-		}
-		for _, n := range names {
-			b = append(b, csvName(n)...)
-			b = append(b, ',')
-		}
-		if *withInput {
-			for _, n := range names {
-				b = append(b, csvName(n+"_in")...)
-				b = append(b, ',')
-			}
-		}
-		b = append(b, "imputed\n"...)
-		o.w.Write(b)
-		o.buf = b
+	if !o.jsonl {
+		o.buf = appendCleanHeader(o.buf[:0], in, *withInput)
+		o.w.Write(o.buf)
 	}
-	header()
 	d, err := denoise.New(m, denoise.Config{Mode: md, Stream: sf.config(), Settings: denoise.Settings{Method: *method, Outlier: *outlier, Passes: *passes}},
 		func(s *denoise.Sample) error {
 			o.follow(in.rd)
-			imputed := 0
-			for _, miss := range s.Missing {
-				if miss {
-					imputed++
-				}
-			}
-			b := o.buf[:0]
-			if o.jsonl {
-				b = append(b, `{"line":`...)
-				b = appendInt(b, s.Line)
-				if s.HasTime {
-					b = append(b, `,"time":`...)
-					b = o.appendTime(b, s.Time)
-				}
-				b = append(b, `,"clean":[`...)
-				for i, v := range s.Values {
-					if i > 0 {
-						b = append(b, ',')
-					}
-					b = appendFloat(b, float64(v), 32)
-				}
-				b = append(b, ']')
-				if *withInput {
-					b = append(b, `,"input":[`...)
-					for i, v := range s.Input {
-						if i > 0 {
-							b = append(b, ',')
-						}
-						b = appendFloat(b, float64(v), 32)
-					}
-					b = append(b, ']')
-				}
-				b = append(b, `,"imputed":`...)
-				b = appendInt(b, imputed)
-				if s.Passthrough {
-					b = append(b, `,"passthrough":true`...)
-				}
-				b = append(b, "}\n"...)
-			} else {
-				if s.HasTime {
-					b = o.appendTime(b, s.Time)
-					b = append(b, ',')
-				}
-				for _, v := range s.Values {
-					b = appendFloat(b, float64(v), 32)
-					b = append(b, ',')
-				}
-				if *withInput {
-					for _, v := range s.Input {
-						b = appendFloat(b, float64(v), 32)
-						b = append(b, ',')
-					}
-				}
-				b = appendInt(b, imputed)
-				b = append(b, '\n')
-			}
-			o.buf = b
-			_, err := o.w.Write(b)
+			o.buf = appendCleanRow(o.buf[:0], o, s, *withInput)
+			_, err := o.w.Write(o.buf)
 			return err
 		})
 	if err != nil {
@@ -174,3 +97,80 @@ Flags:`)
 }
 
 func appendInt(b []byte, v int) []byte { return strconv.AppendInt(b, int64(v), 10) }
+
+// appendCleanHeader appends edge denoise's CSV header: the time column,
+// the channels, their inputs (withInput), imputed.
+func appendCleanHeader(b []byte, in *input, withInput bool) []byte {
+	if in.rd.HasTime() {
+		b = append(b, csvName(in.rd.TimeName())...)
+		b = append(b, ',')
+	}
+	names := in.rd.Names()
+	for _, n := range names {
+		b = append(b, csvName(n)...)
+		b = append(b, ',')
+	}
+	if withInput {
+		for _, n := range names {
+			b = append(b, csvName(n+"_in")...)
+			b = append(b, ',')
+		}
+	}
+	return append(b, "imputed\n"...)
+}
+
+// appendCleanRow appends one cleaned row as CSV or a JSON line.
+func appendCleanRow(b []byte, o *out, s *denoise.Sample, withInput bool) []byte {
+	imputed := 0
+	for _, miss := range s.Missing {
+		if miss {
+			imputed++
+		}
+	}
+	if !o.jsonl {
+		if s.HasTime {
+			b = o.appendTime(b, s.Time)
+			b = append(b, ',')
+		}
+		for _, v := range s.Values {
+			b = appendFloat(b, float64(v), 32)
+			b = append(b, ',')
+		}
+		if withInput {
+			for _, v := range s.Input {
+				b = appendFloat(b, float64(v), 32)
+				b = append(b, ',')
+			}
+		}
+		b = appendInt(b, imputed)
+		return append(b, '\n')
+	}
+	b = append(b, `{"line":`...)
+	b = appendInt(b, s.Line)
+	if s.HasTime {
+		b = append(b, `,"time":`...)
+		b = o.appendTime(b, s.Time)
+	}
+	b = appendFloatArray(append(b, `,"clean":`...), s.Values)
+	if withInput {
+		b = appendFloatArray(append(b, `,"input":`...), s.Input)
+	}
+	b = append(b, `,"imputed":`...)
+	b = appendInt(b, imputed)
+	if s.Passthrough {
+		b = append(b, `,"passthrough":true`...)
+	}
+	return append(b, "}\n"...)
+}
+
+// appendFloatArray appends values as a JSON array.
+func appendFloatArray(b []byte, values []float32) []byte {
+	b = append(b, '[')
+	for i, v := range values {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendFloat(b, float64(v), 32)
+	}
+	return append(b, ']')
+}

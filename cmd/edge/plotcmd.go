@@ -62,72 +62,77 @@ Flags:`)
 		return err
 	}
 	defer in.close()
-	names := in.rd.Names()
-	ch := len(names)
-	var times, raw, clean []float64
+	pd, err := collectPlot(m, in, &sf, *maxRows, stderr)
+	if err != nil {
+		return err
+	}
+	fig, err := pd.figure(fmt.Sprintf("edge: %s on %s", filepath.Base(pos[0]), in.name), *show, m, stderr)
+	if err != nil {
+		return err
+	}
+	for _, o := range outs {
+		if err := fig.Save(o); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "wrote %s\n", o)
+	}
+	return nil
+}
+
+// plotWin is one scored row of a plot.
+type plotWin struct {
+	t0, t1, raw, change float64
+	flag                bool
+}
+
+// plotData is what edge plot draws: per row its time, input and cleaned
+// values; per scored row its score; the windows' latent codes.
+type plotData struct {
+	names             []string
+	hasTime           bool
+	times, raw, clean []float64
+	wins              []plotWin
+	codes             []float32
+	latHop            int
+	scored            bool
+	scoreErr          error
+}
+
+// collectPlot runs the denoiser, the scorer (if the model has settings)
+// and the encoder over the input, collecting what the plot draws.
+func collectPlot(m *model.Model, in *input, sf *streamFlags, maxRows int, stderr io.Writer) (*plotData, error) {
+	pd := &plotData{names: in.rd.Names(), hasTime: in.rd.HasTime()}
 	d, err := denoise.New(m, denoise.Config{Stream: sf.config()}, func(s *denoise.Sample) error {
 		t := float64(s.Line)
 		if s.HasTime {
 			t = s.Time
 		}
-		times = append(times, t)
+		pd.times = append(pd.times, t)
 		for i := range s.Values {
 			v := float64(s.Input[i])
 			if s.Missing[i] {
 				v = math.NaN()
 			}
-			raw = append(raw, v)
-			clean = append(clean, float64(s.Values[i]))
+			pd.raw = append(pd.raw, v)
+			pd.clean = append(pd.clean, float64(s.Values[i]))
 		}
 		return nil
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	type win struct {
-		t0, t1, raw, change float64
-		flag                bool
-	}
-	var wins []win
-	var codes []float32
-	set, scoreErr := anomaly.Load(m)
-	var sc *anomaly.Scorer
-	enc, err := m.NewSession(1)
+	sc, err := pd.scorer(m, sf)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	code := make([]float32, m.Latent())
-	if scoreErr == nil {
-		sc, err = anomaly.New(m, anomaly.Config{Settings: set, Stream: sf.config()}, func(s *anomaly.Score) error {
-			t := float64(s.Line)
-			if s.HasTime {
-				t = s.Time
-			}
-			wins = append(wins, win{t, t, s.Score, s.Change, s.Flag})
-			return nil
-		})
-		if err != nil {
-			return err
-		}
-	}
-	// The latent codes, from a stream of its own over the same windows.
-	latCfg := stream.ForModel(m, sf.hop)
-	latHop := latCfg.Hop
-	lat, err := stream.New(latCfg, latentProc(func(x []float32) error {
-		if err := enc.Encode(code, x); err != nil {
-			return err
-		}
-		codes = append(codes, code...)
-		return nil
-	}))
+	lat, err := pd.encoder(m, sf)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	rows := 0
 	push := func(r stream.Row) error {
-		rows++
-		if rows > *maxRows {
-			return fmt.Errorf("%s: more than %d rows; plot a part (or raise --max-rows)", in.name, *maxRows)
+		if rows++; rows > maxRows {
+			return fmt.Errorf("%s: more than %d rows; plot a part (or raise --max-rows)", in.name, maxRows)
 		}
 		if err := d.Push(r); err != nil {
 			return err
@@ -151,20 +156,64 @@ Flags:`)
 		return lat.Close()
 	}
 	if err := pump(in, push, end); err != nil {
-		return err
+		return nil, err
 	}
 	if dropped, notes := timingReport(d.Stream().Stats().Timing, d.Stream().Config().MaxGap); len(dropped)+len(notes) > 0 {
 		fmt.Fprintf(stderr, "edge plot: %s: %s\n", in.name, strings.Join(append(dropped, notes...), "; "))
 	}
-	if len(times) == 0 {
-		return fmt.Errorf("%s: no rows to plot", in.name)
+	if len(pd.times) == 0 {
+		return nil, fmt.Errorf("%s: no rows to plot", in.name)
 	}
+	return pd, nil
+}
+
+// scorer returns a scorer that collects the plot's scores, or nil (and
+// the reason in scoreErr) if the model has no anomaly settings.
+func (pd *plotData) scorer(m *model.Model, sf *streamFlags) (*anomaly.Scorer, error) {
+	set, err := anomaly.Load(m)
+	if err != nil {
+		pd.scoreErr = err
+		return nil, nil
+	}
+	pd.scored = true
+	return anomaly.New(m, anomaly.Config{Settings: set, Stream: sf.config()}, func(s *anomaly.Score) error {
+		t := float64(s.Line)
+		if s.HasTime {
+			t = s.Time
+		}
+		pd.wins = append(pd.wins, plotWin{t, t, s.Score, s.Change, s.Flag})
+		return nil
+	})
+}
+
+// encoder returns a stream of its own over the same windows that collects
+// their latent codes.
+func (pd *plotData) encoder(m *model.Model, sf *streamFlags) (*stream.Stream, error) {
+	enc, err := m.NewSession(1)
+	if err != nil {
+		return nil, err
+	}
+	code := make([]float32, m.Latent())
+	cfg := stream.ForModel(m, sf.hop)
+	pd.latHop = cfg.Hop
+	return stream.New(cfg, latentProc(func(x []float32) error {
+		if err := enc.Encode(code, x); err != nil {
+			return err
+		}
+		pd.codes = append(pd.codes, code...)
+		return nil
+	}))
+}
+
+// figure draws the shown channels (default: the first four), the scores
+// and the latent space.
+func (pd *plotData) figure(title, show string, m *model.Model, stderr io.Writer) (*plot.Figure, error) {
 	// The x axis: days or hours since the first row, or line numbers.
 	scale, unit := 1.0, "line"
 	origin := 0.0
-	if in.rd.HasTime() {
-		origin = times[0]
-		span := times[len(times)-1] - origin
+	if pd.hasTime {
+		origin = pd.times[0]
+		span := pd.times[len(pd.times)-1] - origin
 		scale, unit = 3600, "hours"
 		if span > 3*86400 {
 			scale, unit = 86400, "days"
@@ -172,21 +221,52 @@ Flags:`)
 		unit += " since " + time.Unix(int64(origin), 0).UTC().Format("2006-01-02 15:04")
 	}
 	x := func(t float64) float64 { return (t - origin) / scale }
-	xs := make([]float64, len(times))
-	for i, t := range times {
-		xs[i] = x(t)
-	}
-	pick := names[:min(4, ch)]
-	if *show != "" {
-		pick = strings.Split(*show, ",")
-	}
-	fig := &plot.Figure{Title: fmt.Sprintf("edge: %s on %s", filepath.Base(pos[0]), in.name)}
+	fig := &plot.Figure{Title: title}
 	var spans []plot.Span
-	for _, w := range wins {
+	for _, w := range pd.wins {
 		if w.flag {
 			spans = append(spans, plot.Span{X0: x(w.t0), X1: x(w.t1), Color: plot.RedFill, Label: "flagged"})
 		}
 	}
+	panels, err := pd.channelPanels(show, x, unit, spans)
+	if err != nil {
+		return nil, err
+	}
+	fig.Panels = panels
+	if pd.scored {
+		sx, sy, cy := make([]float64, len(pd.wins)), make([]float64, len(pd.wins)), make([]float64, len(pd.wins))
+		for i, w := range pd.wins {
+			sx[i], sy[i], cy[i] = x(w.t1), w.raw, w.change
+		}
+		fig.Panels = append(fig.Panels, &plot.Panel{Title: "anomaly score and change score (0.5 at the threshold)", XLabel: unit, Spans: spans,
+			Lines: []plot.Line{{Label: "change", X: sx, Y: cy, Color: plot.Gray, Width: 1},
+				{Label: "score", X: sx, Y: sy, Color: plot.Orange, Width: 1.4}},
+			HLines: []plot.HLine{{Y: 0.5, Label: "threshold", Color: plot.Red, Dash: true}}})
+	} else {
+		fmt.Fprintf(stderr, "edge plot: no score panel: %v\n", pd.scoreErr)
+	}
+	if p := latentPanel(pd.codes, m.Latent(), wins2flags(len(pd.codes)/max(1, m.Latent()), func(i int) bool {
+		end := m.Steps - 1 + i*pd.latHop // the code's window ends at this row
+		return end < len(pd.wins) && pd.wins[end].flag
+	})); p != nil {
+		fig.Panels = append(fig.Panels, p)
+	}
+	return fig, nil
+}
+
+// channelPanels draws each shown channel's input against its cleaned
+// values.
+func (pd *plotData) channelPanels(show string, x func(float64) float64, unit string, spans []plot.Span) ([]*plot.Panel, error) {
+	names, ch := pd.names, len(pd.names)
+	xs := make([]float64, len(pd.times))
+	for i, t := range pd.times {
+		xs[i] = x(t)
+	}
+	pick := names[:min(4, ch)]
+	if show != "" {
+		pick = strings.Split(show, ",")
+	}
+	var panels []*plot.Panel
 	for _, name := range pick {
 		c := -1
 		for i, n := range names {
@@ -195,40 +275,16 @@ Flags:`)
 			}
 		}
 		if c < 0 {
-			return fmt.Errorf("%w: --show %q: no such channel (have %s)", errUsage, name, strings.Join(names, ", "))
+			return nil, fmt.Errorf("%w: --show %q: no such channel (have %s)", errUsage, name, strings.Join(names, ", "))
 		}
-		ri, ci := make([]float64, len(times)), make([]float64, len(times))
-		for i := range times {
-			ri[i], ci[i] = raw[i*ch+c], clean[i*ch+c]
+		ri, ci := make([]float64, len(pd.times)), make([]float64, len(pd.times))
+		for i := range pd.times {
+			ri[i], ci[i] = pd.raw[i*ch+c], pd.clean[i*ch+c]
 		}
-		fig.Panels = append(fig.Panels, &plot.Panel{Title: names[c], XLabel: unit, Spans: spans,
+		panels = append(panels, &plot.Panel{Title: names[c], XLabel: unit, Spans: spans,
 			Lines: []plot.Line{{Label: "input", X: xs, Y: ri, Color: plot.Gray, Width: 1}, {Label: "cleaned", X: xs, Y: ci, Color: plot.Blue, Width: 1.6}}})
 	}
-	if sc != nil {
-		sx, sy, cy := make([]float64, len(wins)), make([]float64, len(wins)), make([]float64, len(wins))
-		for i, w := range wins {
-			sx[i], sy[i], cy[i] = x(w.t1), w.raw, w.change
-		}
-		fig.Panels = append(fig.Panels, &plot.Panel{Title: "anomaly score and change score (0.5 at the threshold)", XLabel: unit, Spans: spans,
-			Lines: []plot.Line{{Label: "change", X: sx, Y: cy, Color: plot.Gray, Width: 1},
-				{Label: "score", X: sx, Y: sy, Color: plot.Orange, Width: 1.4}},
-			HLines: []plot.HLine{{Y: 0.5, Label: "threshold", Color: plot.Red, Dash: true}}})
-	} else {
-		fmt.Fprintf(stderr, "edge plot: no score panel: %v\n", scoreErr)
-	}
-	if p := latentPanel(codes, m.Latent(), wins2flags(len(codes)/max(1, m.Latent()), func(i int) bool {
-		end := m.Steps - 1 + i*latHop // the code's window ends at this row
-		return end < len(wins) && wins[end].flag
-	})); p != nil {
-		fig.Panels = append(fig.Panels, p)
-	}
-	for _, o := range outs {
-		if err := fig.Save(o); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "wrote %s\n", o)
-	}
-	return nil
+	return panels, nil
 }
 
 func wins2flags(n int, f func(int) bool) []bool {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/edgeml/edge/anomaly"
+	"github.com/edgeml/edge/dataset"
 	"github.com/edgeml/edge/learn"
 	"github.com/edgeml/edge/model"
 	"github.com/edgeml/edge/quant"
@@ -83,22 +84,9 @@ Flags:`)
 	if series.Channels() != m.Channels {
 		return fmt.Errorf("%s: %d channels (%s), the model takes %d; choose them with --channels", series.Source, series.Channels(), strings.Join(series.Names, ", "), m.Channels)
 	}
-	h := *hop
-	if h == 0 {
-		h = max(1, m.Steps/4)
-	}
-	x, n, err := series.Windows(m.Steps, h)
+	x, n, h, err := calibrationWindows(series, m, *hop, *maxWindows)
 	if err != nil {
 		return err
-	}
-	if n > *maxWindows {
-		win := m.Steps * m.Channels
-		sub := make([]float32, 0, *maxWindows*win)
-		for i := 0; i < *maxWindows; i++ {
-			j := i * n / *maxWindows
-			sub = append(sub, x[j*win:(j+1)*win]...)
-		}
-		x, n = sub, *maxWindows
 	}
 	opt := quant.Options{Method: quant.Method(*method), Percentile: *pct, Headroom: *headroom, FloatBottleneck: *floatBottleneck, InputSpread: *spread, InputRange: *inRange}
 	if *keep != "" {
@@ -136,6 +124,31 @@ Flags:`)
 		return err
 	}
 	fmt.Fprintf(stdout, "calibrated on %d windows of %d rows (hop %d) from %s\n\n", n, m.Steps, h, series.Source)
+	return reportQuantized(stdout, rep, in, dst, thr)
+}
+
+// calibrationWindows cuts the calibration rows into windows every hop
+// rows (0: a quarter window), at most most of them spread evenly over the
+// file, and returns them, their number and the hop.
+func calibrationWindows(series *dataset.Series, m *model.Model, hop, most int) ([]float32, int, int, error) {
+	if hop == 0 {
+		hop = max(1, m.Steps/4)
+	}
+	x, n, err := series.Windows(m.Steps, hop)
+	if err != nil || n <= most {
+		return x, n, hop, err
+	}
+	win := m.Steps * m.Channels
+	sub := make([]float32, 0, most*win)
+	for i := 0; i < most; i++ {
+		j := i * n / most
+		sub = append(sub, x[j*win:(j+1)*win]...)
+	}
+	return sub, most, hop, nil
+}
+
+// reportQuantized prints the calibration report and the files' sizes.
+func reportQuantized(stdout io.Writer, rep *quant.Report, in, dst, thr string) error {
 	if _, err := rep.WriteTo(stdout); err != nil {
 		return err
 	}

@@ -98,8 +98,17 @@ Flags:`)
 	default:
 		return fmt.Errorf("%w: give --config FILE or --model MODEL", errUsage)
 	}
+	log := newLogger(stderr, cfg.Log)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return service.Run(ctx, cfg, service.Options{Stdin: stdin, Stdout: stdout, Log: log})
+}
+
+// newLogger returns the service's logger: text or JSON on stderr, at the
+// configured level (default info).
+func newLogger(stderr io.Writer, c service.LogConfig) *slog.Logger {
 	level := slog.LevelInfo
-	switch cfg.Log.Level {
+	switch c.Level {
 	case "debug":
 		level = slog.LevelDebug
 	case "warn":
@@ -108,12 +117,8 @@ Flags:`)
 		level = slog.LevelError
 	}
 	opts := &slog.HandlerOptions{Level: level}
-	var h slog.Handler = slog.NewTextHandler(stderr, opts)
-	if cfg.Log.Format == "json" {
-		h = slog.NewJSONHandler(stderr, opts)
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(stderr, opts))
 	}
-	log := slog.New(h)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	return service.Run(ctx, cfg, service.Options{Stdin: stdin, Stdout: stdout, Log: log})
+	return slog.New(slog.NewTextHandler(stderr, opts))
 }

@@ -345,19 +345,7 @@ Flags:`)
 		return fmt.Errorf("%s: no data rows after the header", in.name)
 	}
 	old, oldErr := anomaly.Load(m)
-	base := anomaly.Settings{Rate: *rate, Hop: sf.hop, Hysteresis: *hysteresis, MinRows: *minRows}
-	if oldErr == nil && sf.hop == 0 {
-		base.Hop = old.Hop
-	}
-	base.Drift = len(series) / m.Channels
-	base.Settle = 2 * base.Drift
-	base.Cycle = m.Steps // the period that chose the window is not stored
-	if oldErr == nil {
-		base.Drift, base.Settle = old.Drift, old.Settle
-		if old.Cycle > 0 {
-			base.Cycle = old.Cycle
-		}
-	}
+	base := calibrationBase(anomaly.Settings{Rate: *rate, Hop: sf.hop, Hysteresis: *hysteresis, MinRows: *minRows}, old, oldErr == nil, len(series)/m.Channels, m.Steps)
 	set, err := anomaly.Calibrate(m, series, anomaly.LearnOptions{Base: base})
 	if err != nil {
 		return err
@@ -383,13 +371,38 @@ Flags:`)
 		fmt.Fprintf(stdout, "%d of the %d statistics kept the model's higher learned tail (--replace to lower them)\n", kept, anomaly.NumStats)
 	}
 	fmt.Fprintf(stdout, "wrote %s\n", dst)
+	reportGathered(stderr, "calibrate", in, timing)
+	return nil
+}
+
+// calibrationBase completes the settings edge calibrate learns from: the
+// old settings' hop (unless --hop), drift, settle and cycle where the
+// model has settings (had), else drift over the rows, settle after twice
+// them, and a cycle of a window (the period that chose it is not stored).
+func calibrationBase(base, old anomaly.Settings, had bool, rows, steps int) anomaly.Settings {
+	base.Drift, base.Settle, base.Cycle = rows, 2*rows, steps
+	if !had {
+		return base
+	}
+	if base.Hop == 0 {
+		base.Hop = old.Hop
+	}
+	base.Drift, base.Settle = old.Drift, old.Settle
+	if old.Cycle > 0 {
+		base.Cycle = old.Cycle
+	}
+	return base
+}
+
+// reportGathered says on stderr what was imputed and what the timestamp
+// policy did to gathered rows.
+func reportGathered(stderr io.Writer, cmd string, in *input, timing stream.Timing) {
 	if in.rd.Missing > 0 {
-		fmt.Fprintf(stderr, "edge calibrate: %d missing values were imputed (first at %s)\n", in.rd.Missing, strings.Join(in.rd.MissingAt[:1], ""))
+		fmt.Fprintf(stderr, "edge %s: %d missing values were imputed (first at %s)\n", cmd, in.rd.Missing, strings.Join(in.rd.MissingAt[:1], ""))
 	}
 	if dropped, notes := timingReport(timing, 0); len(dropped)+len(notes) > 0 {
-		fmt.Fprintf(stderr, "edge calibrate: %s: %s\n", in.name, strings.Join(append(dropped, notes...), "; "))
+		fmt.Fprintf(stderr, "edge %s: %s: %s\n", cmd, in.name, strings.Join(append(dropped, notes...), "; "))
 	}
-	return nil
 }
 
 // gather reads every row of in through the timestamp policy and returns

@@ -143,12 +143,19 @@ Flags:`)
 		from = spill[0].Line
 	}
 	fmt.Fprintf(stderr, "edge watch: learned in %s; scoring from line %d on\n", rep.Elapsed.Round(time.Millisecond), from)
+	return watchScore(ctx, m, in, spill, learnTiming, &sf, &scf, stdout, stderr)
+}
+
+// watchScore scores the rows after the learning period (spill: rows the
+// timestamp policy still held when learning ended) until the input ends
+// or ctx is done, and reports.
+func watchScore(ctx context.Context, m *model.Model, in *input, spill []stream.Row, learnTiming stream.Timing, sf *streamFlags, scf *scoreFlags, stdout, stderr io.Writer) error {
 	set, err := scf.settings(m)
 	if err != nil {
 		return err
 	}
 	o := newOut(stdout, sf.format)
-	sc, flags, err := newScoreWriter(m, set, sf.config(), in, o, &scf)
+	sc, flags, err := newScoreWriter(m, set, sf.config(), in, o, scf)
 	if err != nil {
 		return err
 	}
