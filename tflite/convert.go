@@ -73,147 +73,204 @@ func Import(data []byte, opt Options) (*model.Model, *Report, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if len(g.inputs) != 1 || len(g.outputs) != 1 {
-		return nil, nil, fmt.Errorf("tflite: %d inputs and %d outputs; an autoencoder has one of each", len(g.inputs), len(g.outputs))
-	}
-	rep := &Report{Input: describe(g.tensors[g.inputs[0]]), Output: describe(g.tensors[g.outputs[0]])}
-	in := g.tensors[g.inputs[0]]
-	cur := in // the tensor the chain has reached
-	var inputQ *model.QParams
-	if in.typ == typeInt8 {
-		if inputQ, err = qparams(in); err != nil {
-			return nil, nil, err
-		}
-	} else if in.typ != typeFloat32 {
-		return nil, nil, fmt.Errorf("tflite: input tensor %q has type %d; want float32 or int8", in.name, in.typ)
-	}
-	consts := map[int][]float32{} // dequantised constant tensors
-	var layers []*layer
-	var steps, channels int                 // the input's shape as a window
-	shapeOf := func(t *tensor) (int, int) { // (length, channels) of an activation
-		if len(t.shape) == 4 && t.shape[1] == 1 {
-			return t.shape[2], t.shape[3]
-		}
-		if len(t.shape) == 3 {
-			return t.shape[1], t.shape[2]
-		}
-		return 1, t.elements() / max(1, batch(t))
+	im, err := newImporter(g)
+	if err != nil {
+		return nil, nil, err
 	}
 	for _, op := range g.ops {
-		name := opName(op.code)
-		if op.code < 0 {
-			return nil, nil, fmt.Errorf("tflite: operator %d is a custom operator; edge imports builtin ones only", op.index)
+		if err := im.op(op); err != nil {
+			return nil, nil, fmt.Errorf("tflite: operator %d (%s): %w", op.index, opName(op.code), err)
 		}
-		fail := func(format string, args ...any) (*model.Model, *Report, error) {
-			return nil, nil, fmt.Errorf("tflite: operator %d (%s): %s", op.index, name, fmt.Sprintf(format, args...))
-		}
-		if len(op.outputs) != 1 || len(op.inputs) < 1 || op.outputs[0] < 0 || op.inputs[0] < 0 {
-			return fail("%d inputs and %d outputs", len(op.inputs), len(op.outputs))
-		}
-		x, y := g.tensors[op.inputs[0]], g.tensors[op.outputs[0]]
-		// Constant weights stored quantised and dequantised at load.
-		if op.code == opDequantize && x.consts {
-			v, err := dequantizeConst(x)
-			if err != nil {
-				return fail("%v", err)
-			}
-			consts[y.index] = v
-			rep.Mappings = append(rep.Mappings, Mapping{op.index, name, fmt.Sprintf("constant %q dequantised at import", y.name)})
-			continue
-		}
-		if x != cur {
-			return fail("reads tensor %q, not the output of the operator before (%q): only chains are supported", x.name, cur.name)
-		}
-		switch op.code {
-		case opQuantize:
-			if len(layers) > 0 || x != in || x.typ != typeFloat32 || y.typ != typeInt8 {
-				return fail("only a QUANTIZE of the float32 input is supported")
-			}
-			if inputQ, err = qparams(y); err != nil {
-				return fail("%v", err)
-			}
-			rep.Mappings = append(rep.Mappings, Mapping{op.index, name, fmt.Sprintf("the model's input quantisation (scale %g, zero point %d)", inputQ.Scale, inputQ.ZeroPoint)})
-		case opDequantize:
-			if x.typ != typeInt8 || y.typ != typeFloat32 {
-				return fail("only a DEQUANTIZE of int8 to float32 is supported")
-			}
-			rep.Mappings = append(rep.Mappings, Mapping{op.index, name, "the model's output, dequantised"})
-		case opReshape:
-			if x.elements() != y.elements() {
-				return fail("%v -> %v changes the number of values", x.shape, y.shape)
-			}
-			if x.typ == typeInt8 {
-				if err := sameQ(x, y); err != nil {
-					return fail("%v", err)
-				}
-			}
-			t1, c1 := shapeOf(x)
-			t2, c2 := shapeOf(y)
-			if len(layers) > 0 && t2 > 1 && (t1 != t2 || c1 != c2) {
-				layers = append(layers, &layer{l: model.Layer{Kind: model.Reshape, Steps: t2, Channels: c2}, out: y, op: op.index, name: name})
-				rep.Mappings = append(rep.Mappings, Mapping{op.index, name, fmt.Sprintf("reshape to %d steps x %d channels", t2, c2)})
-			} else {
-				rep.Mappings = append(rep.Mappings, Mapping{op.index, name, "layout only: nothing"})
-			}
-		case opRelu, opLogistic, opTanh, opLeakyRelu:
-			if len(layers) == 0 || layers[len(layers)-1].l.Kind == model.Reshape {
-				return fail("an activation must follow a fully connected or convolution layer")
-			}
-			last := layers[len(layers)-1]
-			if a := last.l.Act; a != "" && a != model.Identity {
-				return fail("a second activation after %s", a)
-			}
-			switch op.code {
-			case opRelu:
-				last.l.Act = model.ReLU
-			case opLogistic:
-				last.l.Act = model.Sigmoid
-			case opTanh:
-				last.l.Act = model.Tanh
-			case opLeakyRelu:
-				last.l.Act = model.LeakyReLU
-				alpha := float32(0.2)
-				if op.hasOpts {
-					if alpha, err = op.opts.float32Field(0, 0.2); err != nil {
-						return fail("%v", err)
-					}
-				}
-				last.l.Alpha = alpha
-			}
-			if y.typ == typeInt8 {
-				if last.l.Act != model.ReLU {
-					pre, err := qparams(x)
-					if err != nil {
-						return fail("%v", err)
-					}
-					last.l.PreQ = pre
-				}
-				if last.l.OutQ, err = qparams(y); err != nil {
-					return fail("%v", err)
-				}
-			}
-			last.out = y
-			rep.Mappings = append(rep.Mappings, Mapping{op.index, name, fmt.Sprintf("the activation of layer %d", len(layers)-1)})
-		case opFullyConnected, opConv2D:
-			l, err := computeLayer(g, op, x, y, consts)
-			if err != nil {
-				return fail("%v", err)
-			}
-			if len(layers) == 0 {
-				if l.Kind == model.Conv1D {
-					steps, channels = shapeOf(x)
-				} else {
-					steps, channels = 1, l.In
-				}
-			}
-			layers = append(layers, &layer{l: *l, out: y, op: op.index, name: name})
-		default:
-			return fail("not supported (edge imports FULLY_CONNECTED, CONV_2D, RESHAPE, QUANTIZE, DEQUANTIZE, RELU, LEAKY_RELU, LOGISTIC, TANH)")
-		}
-		cur = y
 	}
-	if cur.index != g.outputs[0] {
-		return nil, nil, fmt.Errorf("tflite: the chain ends at tensor %q, not the graph's output %q", cur.name, g.tensors[g.outputs[0]].name)
+	return im.finish(opt)
+}
+
+// importer follows a TFLite graph's chain of operators from its input
+// to its output, turning them into layers.
+type importer struct {
+	g               *graph
+	rep             *Report
+	in, cur         *tensor // the input, and the tensor the chain has reached
+	inputQ          *model.QParams
+	consts          map[int][]float32 // dequantised constant tensors
+	layers          []*layer
+	steps, channels int // the input's shape as a window
+}
+
+func newImporter(g *graph) (*importer, error) {
+	if len(g.inputs) != 1 || len(g.outputs) != 1 {
+		return nil, fmt.Errorf("tflite: %d inputs and %d outputs; an autoencoder has one of each", len(g.inputs), len(g.outputs))
+	}
+	in := g.tensors[g.inputs[0]]
+	im := &importer{g: g, in: in, cur: in, consts: map[int][]float32{},
+		rep: &Report{Input: describe(in), Output: describe(g.tensors[g.outputs[0]])}}
+	switch in.typ {
+	case typeInt8:
+		var err error
+		if im.inputQ, err = qparams(in); err != nil {
+			return nil, err
+		}
+	case typeFloat32:
+	default:
+		return nil, fmt.Errorf("tflite: input tensor %q has type %d; want float32 or int8", in.name, in.typ)
+	}
+	return im, nil
+}
+
+// shapeOf returns the (length, channels) of an activation tensor.
+func shapeOf(t *tensor) (int, int) {
+	if len(t.shape) == 4 && t.shape[1] == 1 {
+		return t.shape[2], t.shape[3]
+	}
+	if len(t.shape) == 3 {
+		return t.shape[1], t.shape[2]
+	}
+	return 1, t.elements() / max(1, batch(t))
+}
+
+// mapping records what an operator became.
+func (im *importer) mapping(op *operator, format string, args ...any) {
+	im.rep.Mappings = append(im.rep.Mappings, Mapping{op.index, opName(op.code), fmt.Sprintf(format, args...)})
+}
+
+// op takes the next operator of the chain.
+func (im *importer) op(op *operator) error {
+	if op.code < 0 {
+		return errors.New("a custom operator; edge imports builtin ones only")
+	}
+	if len(op.outputs) != 1 || len(op.inputs) < 1 || op.outputs[0] < 0 || op.inputs[0] < 0 {
+		return fmt.Errorf("%d inputs and %d outputs", len(op.inputs), len(op.outputs))
+	}
+	x, y := im.g.tensors[op.inputs[0]], im.g.tensors[op.outputs[0]]
+	// Constant weights stored quantised and dequantised at load.
+	if op.code == opDequantize && x.consts {
+		v, err := dequantizeConst(x)
+		if err != nil {
+			return err
+		}
+		im.consts[y.index] = v
+		im.mapping(op, "constant %q dequantised at import", y.name)
+		return nil
+	}
+	if x != im.cur {
+		return fmt.Errorf("reads tensor %q, not the output of the operator before (%q): only chains are supported", x.name, im.cur.name)
+	}
+	var err error
+	switch op.code {
+	case opQuantize:
+		if len(im.layers) > 0 || x != im.in || x.typ != typeFloat32 || y.typ != typeInt8 {
+			return errors.New("only a QUANTIZE of the float32 input is supported")
+		}
+		if im.inputQ, err = qparams(y); err != nil {
+			return err
+		}
+		im.mapping(op, "the model's input quantisation (scale %g, zero point %d)", im.inputQ.Scale, im.inputQ.ZeroPoint)
+	case opDequantize:
+		if x.typ != typeInt8 || y.typ != typeFloat32 {
+			return errors.New("only a DEQUANTIZE of int8 to float32 is supported")
+		}
+		im.mapping(op, "the model's output, dequantised")
+	case opReshape:
+		err = im.reshape(op, x, y)
+	case opRelu, opLogistic, opTanh, opLeakyRelu:
+		err = im.activation(op, x, y)
+	case opFullyConnected, opConv2D:
+		err = im.compute(op, x, y)
+	default:
+		return errors.New("not supported (edge imports FULLY_CONNECTED, CONV_2D, RESHAPE, QUANTIZE, DEQUANTIZE, RELU, LEAKY_RELU, LOGISTIC, TANH)")
+	}
+	if err != nil {
+		return err
+	}
+	im.cur = y
+	return nil
+}
+
+// reshape keeps a reshape between layers that changes the steps and
+// channels, and drops one that changes only the layout.
+func (im *importer) reshape(op *operator, x, y *tensor) error {
+	if x.elements() != y.elements() {
+		return fmt.Errorf("%v -> %v changes the number of values", x.shape, y.shape)
+	}
+	if x.typ == typeInt8 {
+		if err := sameQ(x, y); err != nil {
+			return err
+		}
+	}
+	t1, c1 := shapeOf(x)
+	t2, c2 := shapeOf(y)
+	if len(im.layers) > 0 && t2 > 1 && (t1 != t2 || c1 != c2) {
+		im.layers = append(im.layers, &layer{l: model.Layer{Kind: model.Reshape, Steps: t2, Channels: c2}, out: y, op: op.index, name: opName(op.code)})
+		im.mapping(op, "reshape to %d steps x %d channels", t2, c2)
+	} else {
+		im.mapping(op, "layout only: nothing")
+	}
+	return nil
+}
+
+// activation sets the activation of the layer before it.
+func (im *importer) activation(op *operator, x, y *tensor) error {
+	if len(im.layers) == 0 || im.layers[len(im.layers)-1].l.Kind == model.Reshape {
+		return errors.New("an activation must follow a fully connected or convolution layer")
+	}
+	last := im.layers[len(im.layers)-1]
+	if a := last.l.Act; a != "" && a != model.Identity {
+		return fmt.Errorf("a second activation after %s", a)
+	}
+	var err error
+	switch op.code {
+	case opRelu:
+		last.l.Act = model.ReLU
+	case opLogistic:
+		last.l.Act = model.Sigmoid
+	case opTanh:
+		last.l.Act = model.Tanh
+	case opLeakyRelu:
+		last.l.Act, last.l.Alpha = model.LeakyReLU, 0.2
+		if op.hasOpts {
+			if last.l.Alpha, err = op.opts.float32Field(0, 0.2); err != nil {
+				return err
+			}
+		}
+	}
+	if y.typ == typeInt8 {
+		if last.l.Act != model.ReLU {
+			if last.l.PreQ, err = qparams(x); err != nil {
+				return err
+			}
+		}
+		if last.l.OutQ, err = qparams(y); err != nil {
+			return err
+		}
+	}
+	last.out = y
+	im.mapping(op, "the activation of layer %d", len(im.layers)-1)
+	return nil
+}
+
+// compute adds a fully connected or convolution layer; the first sets the
+// input's shape.
+func (im *importer) compute(op *operator, x, y *tensor) error {
+	l, err := computeLayer(im.g, op, x, y, im.consts)
+	if err != nil {
+		return err
+	}
+	if len(im.layers) == 0 {
+		if l.Kind == model.Conv1D {
+			im.steps, im.channels = shapeOf(x)
+		} else {
+			im.steps, im.channels = 1, l.In
+		}
+	}
+	im.layers = append(im.layers, &layer{l: *l, out: y, op: op.index, name: opName(op.code)})
+	return nil
+}
+
+// finish checks the chain and assembles the model.
+func (im *importer) finish(opt Options) (*model.Model, *Report, error) {
+	g, layers := im.g, im.layers
+	if im.cur.index != g.outputs[0] {
+		return nil, nil, fmt.Errorf("tflite: the chain ends at tensor %q, not the graph's output %q", im.cur.name, g.tensors[g.outputs[0]].name)
 	}
 	if len(layers) < 2 {
 		return nil, nil, fmt.Errorf("tflite: %d compute layers; an autoencoder has an encoder and a decoder", len(layers))
@@ -224,10 +281,15 @@ func Import(data []byte, opt Options) (*model.Model, *Report, error) {
 			return nil, nil, fmt.Errorf("tflite: operator %d mixes int8 and float32 layers; edge imports all-int8 or all-float32 models", l.op)
 		}
 	}
-	if int8Model && inputQ == nil {
-		return nil, nil, errors.New("tflite: an int8 model whose input is neither int8 nor quantised by a QUANTIZE operator")
+	var inQ *model.QParams
+	if int8Model {
+		if im.inputQ == nil {
+			return nil, nil, errors.New("tflite: an int8 model whose input is neither int8 nor quantised by a QUANTIZE operator")
+		}
+		inQ = im.inputQ
 	}
-	rep.Int8 = int8Model
+	im.rep.Int8 = int8Model
+	steps, channels := im.steps, im.channels
 	if opt.Steps > 0 {
 		total := steps * channels
 		if layers[0].l.Kind != model.Dense || total%opt.Steps != 0 {
@@ -239,10 +301,6 @@ func Import(data []byte, opt Options) (*model.Model, *Report, error) {
 	for i, l := range layers {
 		chain[i] = model.ImportedLayer{Layer: l.l, OutSize: l.out.elements() / max(1, batch(l.out))}
 	}
-	var inQ *model.QParams
-	if int8Model {
-		inQ = inputQ
-	}
 	if opt.Name == "" {
 		opt.Name = g.desc
 	}
@@ -253,18 +311,16 @@ func Import(data []byte, opt Options) (*model.Model, *Report, error) {
 	m.Provenance = map[string]string{"importer": "edge import (tflite)"}
 	// Name the layers in the report as the model does.
 	for i, l := range layers {
-		where := model.ImportedName(i, code)
 		prec := "float32"
 		if l.l.QW != nil {
 			prec = "int8"
 		}
-		desc := describeLayer(&l.l)
 		if l.l.Kind == model.Reshape {
 			prec = "layout"
 		}
-		rep.Mappings = insertMapping(rep.Mappings, Mapping{l.op, l.name, fmt.Sprintf("%s %s, %s", where, desc, prec)})
+		im.rep.Mappings = insertMapping(im.rep.Mappings, Mapping{l.op, l.name, fmt.Sprintf("%s %s, %s", model.ImportedName(i, code), describeLayer(&l.l), prec)})
 	}
-	return m, rep, nil
+	return m, im.rep, nil
 }
 
 // insertMapping replaces the placeholder of a compute operator's line.
