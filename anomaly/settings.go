@@ -169,6 +169,17 @@ func (s Settings) resolve() Settings {
 // check validates resolved settings for a model of c channels and window
 // steps.
 func (s *Settings) check(c, steps int) error {
+	if err := s.checkLevels(c); err != nil {
+		return err
+	}
+	if err := s.checkRows(c, steps); err != nil {
+		return err
+	}
+	return s.checkTails()
+}
+
+// checkLevels checks the version, the rate and the per-channel scales.
+func (s *Settings) checkLevels(c int) error {
 	switch {
 	case s.Version != settingsVersion:
 		return fmt.Errorf("anomaly: settings version %d (this edge reads %d): the model was calibrated by another edge; learn or calibrate it again", s.Version, settingsVersion)
@@ -182,6 +193,19 @@ func (s *Settings) check(c, steps int) error {
 		return fmt.Errorf("anomaly: smoothing weight %v outside (0, 1] or persistence %d outside [1, %d]", s.Alpha, s.Persist, maxPersist)
 	case !(s.Hysteresis > 0 && s.Hysteresis <= 1):
 		return fmt.Errorf("anomaly: hysteresis %v outside (0, 1]", s.Hysteresis)
+	}
+	for _, v := range s.Scale {
+		if !(v > 0) || math.IsInf(v, 0) {
+			return fmt.Errorf("anomaly: a channel scale is %v", v)
+		}
+	}
+	return nil
+}
+
+// checkRows checks the settings counted in rows and the limits per
+// channel.
+func (s *Settings) checkRows(c, steps int) error {
+	switch {
 	case s.MinRows < 1 || s.MinRows > 1<<20:
 		return fmt.Errorf("anomaly: min rows %d", s.MinRows)
 	case (s.Missing != nil && len(s.Missing) != c) || (s.Frozen != nil && len(s.Frozen) != c):
@@ -197,11 +221,11 @@ func (s *Settings) check(c, steps int) error {
 	case s.Settle < 0 || s.Settle > 1<<30:
 		return fmt.Errorf("anomaly: settle after %d rows", s.Settle)
 	}
-	for _, v := range s.Scale {
-		if !(v > 0) || math.IsInf(v, 0) {
-			return fmt.Errorf("anomaly: a channel scale is %v", v)
-		}
-	}
+	return nil
+}
+
+// checkTails checks the learned tails.
+func (s *Settings) checkTails() error {
 	for i := range s.Tails {
 		if s.Tails[i].N == 0 {
 			return fmt.Errorf("anomaly: no learned tail for %s", StatNames[i])

@@ -57,36 +57,41 @@ const (
 
 // check validates a predictor for c channels (read from a model file).
 func (p *Predictor) check(c int) error {
-	bad := func(what string, args ...any) error {
-		return fmt.Errorf("denoise: the stored predictor: "+what, args...)
-	}
 	if p.Lags < 0 || p.Lags > maxLags || p.Span < 0 || p.Span > maxOwn {
-		return bad("lags %d, span %d", p.Lags, p.Span)
+		return fmt.Errorf("denoise: the stored predictor: lags %d, span %d", p.Lags, p.Span)
 	}
 	if len(p.Own) != c || len(p.Med) != c || len(p.Mix) != c || len(p.Peers) != c || len(p.W) != c || len(p.B) != c ||
 		len(p.Gain) != c || len(p.Noise) != c || len(p.Err) != c || len(p.Spike) != c {
-		return bad("per-channel fields for %d channels", c)
+		return fmt.Errorf("denoise: the stored predictor: per-channel fields for %d channels", c)
 	}
 	for ch := 0; ch < c; ch++ {
-		if p.Own[ch] < 0 || p.Own[ch] > maxOwn || p.Med[ch] < 0 || p.Med[ch] > maxOwn || len(p.Peers[ch]) > maxPeers {
-			return bad("channel %d: own %d, median %d, %d peers", ch, p.Own[ch], p.Med[ch], len(p.Peers[ch]))
+		if err := p.checkChannel(c, ch); err != nil {
+			return fmt.Errorf("denoise: the stored predictor: channel %d: %w", ch, err)
 		}
-		for _, q := range p.Peers[ch] {
-			if q < 0 || q >= c || q == ch {
-				return bad("channel %d: peer %d", ch, q)
-			}
+	}
+	return nil
+}
+
+// checkChannel checks channel ch's neighbourhood, weights and mix.
+func (p *Predictor) checkChannel(c, ch int) error {
+	if p.Own[ch] < 0 || p.Own[ch] > maxOwn || p.Med[ch] < 0 || p.Med[ch] > maxOwn || len(p.Peers[ch]) > maxPeers {
+		return fmt.Errorf("own %d, median %d, %d peers", p.Own[ch], p.Med[ch], len(p.Peers[ch]))
+	}
+	for _, q := range p.Peers[ch] {
+		if q < 0 || q >= c || q == ch {
+			return fmt.Errorf("peer %d", q)
 		}
-		if p.Mix[ch] > 0 && len(p.W[ch]) != p.features(ch) {
-			return bad("channel %d: %d weights for %d inputs", ch, len(p.W[ch]), p.features(ch))
+	}
+	if p.Mix[ch] > 0 && len(p.W[ch]) != p.features(ch) {
+		return fmt.Errorf("%d weights for %d inputs", len(p.W[ch]), p.features(ch))
+	}
+	for _, v := range append([]float32{p.B[ch], p.Mix[ch], p.Gain[ch], p.Noise[ch], p.Err[ch], p.Spike[ch]}, p.W[ch]...) {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return fmt.Errorf("a value is %v", v)
 		}
-		for _, v := range append([]float32{p.B[ch], p.Mix[ch], p.Gain[ch], p.Noise[ch], p.Err[ch], p.Spike[ch]}, p.W[ch]...) {
-			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-				return bad("channel %d: a value is %v", ch, v)
-			}
-		}
-		if p.Mix[ch] < 0 || p.Mix[ch] > 1 || p.Gain[ch] < 0 || p.Gain[ch] > 1 {
-			return bad("channel %d: mix %v, gain %v outside [0, 1]", ch, p.Mix[ch], p.Gain[ch])
-		}
+	}
+	if p.Mix[ch] < 0 || p.Mix[ch] > 1 || p.Gain[ch] < 0 || p.Gain[ch] > 1 {
+		return fmt.Errorf("mix %v, gain %v outside [0, 1]", p.Mix[ch], p.Gain[ch])
 	}
 	return nil
 }

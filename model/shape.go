@@ -275,62 +275,83 @@ func (m *Model) validateData() error {
 }
 
 func (l *Layer) validateData(quantized bool) error {
-	nw := l.weightCount()
 	if l.Kind == Reshape {
 		if l.W != nil || l.B != nil || l.QW != nil || l.QB != nil || l.QScale != nil {
 			return errors.New("reshape carries no weights")
 		}
 		return nil
 	}
+	var err error
 	if l.QW != nil {
-		if !quantized {
-			return errors.New("int8 weights in a float32 model")
-		}
-		if len(l.QW) != nw || len(l.QB) != l.Out || len(l.QScale) != l.Out {
-			return fmt.Errorf("int8 weights/biases/scales: %d/%d/%d, want %d/%d/%d", len(l.QW), len(l.QB), len(l.QScale), nw, l.Out, l.Out)
-		}
-		for i, w := range l.QW {
-			if w == -128 {
-				return fmt.Errorf("int8 weight %d is -128; weights lie in [-127, 127]", i)
-			}
-		}
-		for j, s := range l.QScale {
-			if !(s > 0) || !finite(s) || s < 0x1p-126 {
-				return fmt.Errorf("weight scale of output channel %d is %v; want a positive normal number", j, s)
-			}
-		}
-		if l.W != nil || l.B != nil {
-			return errors.New("both int8 and float32 weights")
-		}
+		err = l.validateInt8(quantized)
 	} else {
-		if len(l.W) != nw || len(l.B) != l.Out {
-			return fmt.Errorf("float32 weights/biases: %d/%d, want %d/%d", len(l.W), len(l.B), nw, l.Out)
-		}
-		for i, w := range l.W {
-			if !finite(w) {
-				return fmt.Errorf("weight %d is %v", i, w)
-			}
-		}
-		for i, b := range l.B {
-			if !finite(b) {
-				return fmt.Errorf("bias %d is %v", i, b)
-			}
+		err = l.validateFloat()
+	}
+	if err != nil {
+		return err
+	}
+	return l.validateQ(quantized)
+}
+
+// validateInt8 checks an int8 layer's weights, biases and scales.
+func (l *Layer) validateInt8(quantized bool) error {
+	nw := l.weightCount()
+	if !quantized {
+		return errors.New("int8 weights in a float32 model")
+	}
+	if len(l.QW) != nw || len(l.QB) != l.Out || len(l.QScale) != l.Out {
+		return fmt.Errorf("int8 weights/biases/scales: %d/%d/%d, want %d/%d/%d", len(l.QW), len(l.QB), len(l.QScale), nw, l.Out, l.Out)
+	}
+	for i, w := range l.QW {
+		if w == -128 {
+			return fmt.Errorf("int8 weight %d is -128; weights lie in [-127, 127]", i)
 		}
 	}
-	if quantized {
-		if err := l.OutQ.check("output"); err != nil {
-			return err
+	for j, s := range l.QScale {
+		if !(s > 0) || !finite(s) || s < 0x1p-126 {
+			return fmt.Errorf("weight scale of output channel %d is %v; want a positive normal number", j, s)
 		}
-		if a := l.Act.orIdentity(); l.QW != nil && a != Identity && a != ReLU && l.PreQ == nil {
-			return fmt.Errorf("int8 layer with %s needs the pre-activation quantisation (pre_q)", a)
+	}
+	if l.W != nil || l.B != nil {
+		return errors.New("both int8 and float32 weights")
+	}
+	return nil
+}
+
+// validateFloat checks a float32 layer's weights and biases.
+func (l *Layer) validateFloat() error {
+	if nw := l.weightCount(); len(l.W) != nw || len(l.B) != l.Out {
+		return fmt.Errorf("float32 weights/biases: %d/%d, want %d/%d", len(l.W), len(l.B), nw, l.Out)
+	}
+	for i, w := range l.W {
+		if !finite(w) {
+			return fmt.Errorf("weight %d is %v", i, w)
 		}
-		if l.PreQ != nil {
-			if err := l.PreQ.check("pre-activation"); err != nil {
-				return err
-			}
+	}
+	for i, b := range l.B {
+		if !finite(b) {
+			return fmt.Errorf("bias %d is %v", i, b)
 		}
-	} else if l.OutQ != nil || l.PreQ != nil {
-		return errors.New("quantisation parameters in a float32 model")
+	}
+	return nil
+}
+
+// validateQ checks a layer's output and pre-activation quantisation.
+func (l *Layer) validateQ(quantized bool) error {
+	if !quantized {
+		if l.OutQ != nil || l.PreQ != nil {
+			return errors.New("quantisation parameters in a float32 model")
+		}
+		return nil
+	}
+	if err := l.OutQ.check("output"); err != nil {
+		return err
+	}
+	if a := l.Act.orIdentity(); l.QW != nil && a != Identity && a != ReLU && l.PreQ == nil {
+		return fmt.Errorf("int8 layer with %s needs the pre-activation quantisation (pre_q)", a)
+	}
+	if l.PreQ != nil {
+		return l.PreQ.check("pre-activation")
 	}
 	return nil
 }

@@ -170,6 +170,15 @@ func (c *Config) check() error {
 		return fmt.Errorf("train: unknown loss %q (mse or huber)", c.Loss)
 	case !(c.HuberDelta > 0):
 		return errors.New("train: Huber delta must be positive")
+	case c.Threads < 1 || c.Threads > 1024:
+		return fmt.Errorf("train: %d threads", c.Threads)
+	}
+	return c.checkTerms()
+}
+
+// checkTerms checks the corruption and the regularisation terms.
+func (c *Config) checkTerms() error {
+	switch {
 	case c.Corrupt.Gaussian < 0 || c.Corrupt.Mask < 0 || c.Corrupt.Mask >= 1 || c.Corrupt.Spike < 0 || c.Corrupt.Spike >= 1:
 		return errors.New("train: corruption: noise must be non-negative, mask and spike probabilities in [0, 1)")
 	case c.L1 < 0 || c.KLWeight < 0 || c.Beta < 0:
@@ -178,8 +187,6 @@ func (c *Config) check() error {
 		return errors.New("train: KL sparsity needs a target activation in (0, 1)")
 	case !(c.NoiseVar >= 0) || math.IsInf(c.NoiseVar, 0):
 		return fmt.Errorf("train: noise variance %v", c.NoiseVar)
-	case c.Threads < 1 || c.Threads > 1024:
-		return fmt.Errorf("train: %d threads", c.Threads)
 	}
 	return nil
 }
