@@ -12,6 +12,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -194,15 +195,48 @@ func Load(path string) (*Model, error) {
 // panic or allocate beyond MaxHeaderBytes plus the bytes actually present
 // (at most MaxFileBytes).
 func Read(r io.Reader) (*Model, error) {
+	raw, err := readHeader(r)
+	if err != nil {
+		return nil, err
+	}
+	m, meta, err := decodeMeta(raw)
+	if err != nil {
+		return nil, err
+	}
+	specs, total, err := tensorTable(m, raw)
+	if err != nil {
+		return nil, err
+	}
+	data, err := readData(r, total, meta)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range specs {
+		var t tensorEntry
+		_ = json.Unmarshal(raw[s.name], &t) // decoded once already
+		s.set(data[t.DataOffsets[0]:t.DataOffsets[1]])
+	}
+	if err := m.Validate(); err != nil {
+		return nil, fmt.Errorf("model file: %w", err)
+	}
+	if _, err := compile(m, kernels.Current()); err != nil { // what only packing checks (requantisation scales); the result is dropped
+		return nil, fmt.Errorf("model file: %w", err)
+	}
+	return m, nil
+}
+
+// readHeader reads the header's length and its JSON object, within the
+// limits.
+func readHeader(r io.Reader) (map[string]json.RawMessage, error) {
 	var n [8]byte
 	if _, err := io.ReadFull(r, n[:]); err != nil {
 		return nil, fmt.Errorf("model file: reading the header length: %w", noEOF(err))
 	}
 	hlen := binary.LittleEndian.Uint64(n[:])
-	if hlen < 2 || hlen > MaxHeaderBytes {
-		if hlen < 2 {
-			return nil, fmt.Errorf("model file: header length %d: %w", hlen, ErrNotModel)
-		}
+	if hlen < 2 {
+		return nil, fmt.Errorf("model file: header length %d: %w", hlen, ErrNotModel)
+	}
+	if hlen > MaxHeaderBytes {
 		return nil, fmt.Errorf("model file: header length %d: %w of %d bytes (not a model file?)", hlen, ErrLimit, MaxHeaderBytes)
 	}
 	hj := make([]byte, hlen)
@@ -216,28 +250,34 @@ func Read(r io.Reader) (*Model, error) {
 	if len(raw) > maxTensors+1 {
 		return nil, fmt.Errorf("model file: %d header entries: %w of %d", len(raw), ErrLimit, maxTensors+1)
 	}
+	return raw, nil
+}
+
+// decodeMeta checks the header's metadata (format, version) and decodes
+// the architecture, marking the int8 layers the tensors show.
+func decodeMeta(raw map[string]json.RawMessage) (*Model, map[string]string, error) {
 	var meta map[string]string
 	if err := json.Unmarshal(raw["__metadata__"], &meta); err != nil || meta == nil {
-		return nil, fmt.Errorf("model file: header has no __metadata__ object of strings (a safetensors file, but %w?)", ErrNotModel)
+		return nil, nil, fmt.Errorf("model file: header has no __metadata__ object of strings (a safetensors file, but %w?)", ErrNotModel)
 	}
 	if meta["format"] != FormatName {
-		return nil, fmt.Errorf("model file: metadata format %q, want %q: %w", meta["format"], FormatName, ErrNotModel)
+		return nil, nil, fmt.Errorf("model file: metadata format %q, want %q: %w", meta["format"], FormatName, ErrNotModel)
 	}
 	v, err := strconv.Atoi(meta["format_version"])
 	if err != nil || v < 1 {
-		return nil, fmt.Errorf("model file: bad format_version %q", meta["format_version"])
+		return nil, nil, fmt.Errorf("model file: bad format_version %q", meta["format_version"])
 	}
 	if v > FormatVersion {
-		return nil, fmt.Errorf("model file: format_version %d: %w (this edge reads up to %d)", v, ErrTooNew, FormatVersion)
+		return nil, nil, fmt.Errorf("model file: format_version %d: %w (this edge reads up to %d)", v, ErrTooNew, FormatVersion)
 	}
 	m := &Model{}
 	dec := json.NewDecoder(strings.NewReader(meta["model"]))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(m); err != nil {
-		return nil, fmt.Errorf("model file: metadata model: %w", err)
+		return nil, nil, fmt.Errorf("model file: metadata model: %w", err)
 	}
 	if _, err := m.shapes(); err != nil {
-		return nil, fmt.Errorf("model file: %w", err)
+		return nil, nil, fmt.Errorf("model file: %w", err)
 	}
 	if m.Quantized() || m.LatentQ != nil {
 		// int8 layers are marked by their tensors; mark them before listing.
@@ -249,6 +289,13 @@ func Read(r io.Reader) (*Model, error) {
 			}
 		}
 	}
+	return m, meta, nil
+}
+
+// tensorTable checks that the header lists exactly the tensors the
+// architecture needs, with their types and shapes, tiling the data, and
+// returns them and the data's size.
+func tensorTable(m *Model, raw map[string]json.RawMessage) ([]tensorSpec, int64, error) {
 	specs := m.tensors()
 	if len(raw)-1 != len(specs) {
 		names := make([]string, 0, len(raw))
@@ -258,7 +305,7 @@ func Read(r io.Reader) (*Model, error) {
 			}
 		}
 		sort.Strings(names)
-		return nil, fmt.Errorf("model file: %d tensors (%s), the architecture needs %d", len(names), strings.Join(names, ", "), len(specs))
+		return nil, 0, fmt.Errorf("model file: %d tensors (%s), the architecture needs %d", len(names), strings.Join(names, ", "), len(specs))
 	}
 	type span struct {
 		b, e int64
@@ -267,30 +314,9 @@ func Read(r io.Reader) (*Model, error) {
 	spans := make([]span, len(specs))
 	var total int64
 	for i, s := range specs {
-		rj, ok := raw[s.name]
-		if !ok {
-			return nil, fmt.Errorf("model file: tensor %s missing", s.name)
-		}
-		var t tensorEntry
-		d := json.NewDecoder(bytes.NewReader(rj))
-		d.DisallowUnknownFields()
-		if err := d.Decode(&t); err != nil {
-			return nil, fmt.Errorf("model file: tensor %s: %w", s.name, err)
-		}
-		if t.Dtype != s.dtype {
-			return nil, fmt.Errorf("model file: tensor %s has dtype %s, want %s", s.name, t.Dtype, s.dtype)
-		}
-		if len(t.Shape) != len(s.shape) {
-			return nil, fmt.Errorf("model file: tensor %s has shape %v, want %v", s.name, t.Shape, s.shape)
-		}
-		for j := range t.Shape {
-			if t.Shape[j] != s.shape[j] {
-				return nil, fmt.Errorf("model file: tensor %s has shape %v, want %v", s.name, t.Shape, s.shape)
-			}
-		}
-		b, e := t.DataOffsets[0], t.DataOffsets[1]
-		if b < 0 || e < b || e > MaxFileBytes || e-b != s.elems()*dtypeSize(s.dtype) {
-			return nil, fmt.Errorf("model file: tensor %s: data_offsets [%d, %d) do not hold %d %s values", s.name, b, e, s.elems(), s.dtype)
+		b, e, err := s.entry(raw)
+		if err != nil {
+			return nil, 0, fmt.Errorf("model file: tensor %s%w", s.name, err)
 		}
 		spans[i] = span{b, e, i}
 		total += e - b
@@ -299,23 +325,55 @@ func Read(r io.Reader) (*Model, error) {
 	var at int64
 	for _, s := range spans {
 		if s.b != at {
-			return nil, fmt.Errorf("model file: tensor %s starts at byte %d; tensors must tile the data without gaps or overlaps (expected %d)", specs[s.i].name, s.b, at)
+			return nil, 0, fmt.Errorf("model file: tensor %s starts at byte %d; tensors must tile the data without gaps or overlaps (expected %d)", specs[s.i].name, s.b, at)
 		}
 		at = s.e
 	}
 	if total > MaxFileBytes {
-		return nil, fmt.Errorf("model file: %d bytes of tensors: %w of %d", total, ErrLimit, MaxFileBytes)
+		return nil, 0, fmt.Errorf("model file: %d bytes of tensors: %w of %d", total, ErrLimit, MaxFileBytes)
 	}
-	// The data: read what is there (up to the declared size), so a
-	// truncated file costs only the bytes it has.
+	return specs, total, nil
+}
+
+// entry decodes the tensor's header entry and returns its byte range; an
+// error reads after the tensor's name.
+func (s tensorSpec) entry(raw map[string]json.RawMessage) (int64, int64, error) {
+	rj, ok := raw[s.name]
+	if !ok {
+		return 0, 0, errors.New(" missing")
+	}
+	var t tensorEntry
+	d := json.NewDecoder(bytes.NewReader(rj))
+	d.DisallowUnknownFields()
+	if err := d.Decode(&t); err != nil {
+		return 0, 0, fmt.Errorf(": %w", err)
+	}
+	if t.Dtype != s.dtype {
+		return 0, 0, fmt.Errorf(" has dtype %s, want %s", t.Dtype, s.dtype)
+	}
+	if !slices.Equal(t.Shape, s.shape) {
+		return 0, 0, fmt.Errorf(" has shape %v, want %v", t.Shape, s.shape)
+	}
+	b, e := t.DataOffsets[0], t.DataOffsets[1]
+	if b < 0 || e < b || e > MaxFileBytes || e-b != s.elems()*dtypeSize(s.dtype) {
+		return 0, 0, fmt.Errorf(": data_offsets [%d, %d) do not hold %d %s values", b, e, s.elems(), s.dtype)
+	}
+	return b, e, nil
+}
+
+// readData reads the tensors' bytes, exactly total of them, and checks
+// them and the architecture against the checksum.
+func readData(r io.Reader, total int64, meta map[string]string) ([]byte, error) {
+	// Read what is there (up to the declared size), so a truncated file
+	// costs only the bytes it has.
 	data, err := io.ReadAll(io.LimitReader(r, total+1))
 	if err != nil {
 		return nil, fmt.Errorf("model file: reading the tensors: %w", err)
 	}
-	if int64(len(data)) != total {
-		if int64(len(data)) > total {
-			return nil, fmt.Errorf("model file: trailing bytes after the %d bytes of tensors", total)
-		}
+	if int64(len(data)) > total {
+		return nil, fmt.Errorf("model file: trailing bytes after the %d bytes of tensors", total)
+	}
+	if int64(len(data)) < total {
 		return nil, fmt.Errorf("model file: %w: %d of %d tensor bytes present", ErrTruncated, len(data), total)
 	}
 	sum := sha256.New()
@@ -324,39 +382,31 @@ func Read(r io.Reader) (*Model, error) {
 	if got := hex.EncodeToString(sum.Sum(nil)); got != meta["sha256"] {
 		return nil, fmt.Errorf("model file: %w (sha256 %s, the file says %q): corrupted", ErrChecksum, got, meta["sha256"])
 	}
-	for _, s := range specs {
-		rj := raw[s.name]
-		var t tensorEntry
-		_ = json.Unmarshal(rj, &t)
-		b := data[t.DataOffsets[0]:t.DataOffsets[1]]
-		switch {
-		case s.f32 != nil:
-			v := make([]float32, len(b)/4)
-			for j := range v {
-				v[j] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*j:]))
-			}
-			*s.f32 = v
-		case s.i8 != nil:
-			v := make([]int8, len(b))
-			for j := range v {
-				v[j] = int8(b[j])
-			}
-			*s.i8 = v
-		case s.i32 != nil:
-			v := make([]int32, len(b)/4)
-			for j := range v {
-				v[j] = int32(binary.LittleEndian.Uint32(b[4*j:]))
-			}
-			*s.i32 = v
+	return data, nil
+}
+
+// set decodes the tensor's little-endian bytes into its field.
+func (s tensorSpec) set(b []byte) {
+	switch {
+	case s.f32 != nil:
+		v := make([]float32, len(b)/4)
+		for j := range v {
+			v[j] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*j:]))
 		}
+		*s.f32 = v
+	case s.i8 != nil:
+		v := make([]int8, len(b))
+		for j := range v {
+			v[j] = int8(b[j])
+		}
+		*s.i8 = v
+	case s.i32 != nil:
+		v := make([]int32, len(b)/4)
+		for j := range v {
+			v[j] = int32(binary.LittleEndian.Uint32(b[4*j:]))
+		}
+		*s.i32 = v
 	}
-	if err := m.Validate(); err != nil {
-		return nil, fmt.Errorf("model file: %w", err)
-	}
-	if _, err := compile(m, kernels.Current()); err != nil { // what only packing checks (requantisation scales); the result is dropped
-		return nil, fmt.Errorf("model file: %w", err)
-	}
-	return m, nil
 }
 
 func tensorPrefix(m *Model, layers []Layer, i int) string {
