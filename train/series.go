@@ -121,24 +121,9 @@ func FitSeries(s *dataset.Series, o SeriesOptions) (*model.Model, *SeriesResult,
 // TrainContext), returning an error that wraps ctx's and no model.
 func FitSeriesContext(ctx context.Context, s *dataset.Series, o SeriesOptions) (*model.Model, *SeriesResult, error) {
 	o.defaults()
-	if o.Window < 1 || o.Hop < 1 || o.Hop > o.Window {
-		return nil, nil, fmt.Errorf("train: window %d and hop %d: want 1 <= hop <= window", o.Window, o.Hop)
-	}
-	if o.Init != "auto" && o.Init != "pca" && o.Init != "random" {
-		return nil, nil, fmt.Errorf("train: unknown initialisation %q (auto, pca or random)", o.Init)
-	}
-	if o.ValFraction >= 1 {
-		return nil, nil, fmt.Errorf("train: validation fraction %v must be below 1", o.ValFraction)
-	}
-	trainS, valS := s, (*dataset.Series)(nil)
-	if o.ValFraction > 0 {
-		trainS, valS = s.Split(o.ValFraction)
-	}
-	if trainS.Len() < o.Window {
-		return nil, nil, fmt.Errorf("%s: the training part holds %d rows (of %d), too few for one %d-row window; use a shorter --window or more data", s.Source, trainS.Len(), s.Len(), o.Window)
-	}
-	if valS != nil && valS.Len() < o.Window {
-		return nil, nil, fmt.Errorf("%s: the validation part (the last %.0f%%) holds %d rows, too few for one %d-row window; use a shorter --window, a larger validation fraction, more data, or no validation (--val -1)", s.Source, 100*o.ValFraction, valS.Len(), o.Window)
+	trainS, valS, err := o.split(s)
+	if err != nil {
+		return nil, nil, err
 	}
 	a := o.Arch
 	a.Steps, a.Channels = o.Window, s.Channels()
@@ -152,56 +137,24 @@ func FitSeriesContext(ctx context.Context, s *dataset.Series, o SeriesOptions) (
 		return nil, nil, err
 	}
 	m.ChannelNames = append([]string(nil), s.Names...)
-	trainX, nTrain, err := trainS.Windows(o.Window, o.Hop)
+	trainX, nTrain, err := normalisedWindows(trainS, o, m.Norm)
 	if err != nil {
 		return nil, nil, err
 	}
-	dataset.Normalize(trainX, m.Norm, a.Channels)
 	var valX []float32
 	nVal := 0
 	if valS != nil {
-		if valX, nVal, err = valS.Windows(o.Window, o.Hop); err != nil {
+		if valX, nVal, err = normalisedWindows(valS, o, m.Norm); err != nil {
 			return nil, nil, err
 		}
-		dataset.Normalize(valX, m.Norm, a.Channels)
 	}
-	d, k := a.Steps*a.Channels, m.Latent()
-	var p *pca.PCA
-	denoising := o.Config.Corrupt.Active()
-	if (!o.NoBaseline || o.Init != "random" || denoising) && nTrain >= 2 && k <= d && d <= pca.MaxDim {
-		// A denoising model also needs the noise level: the variance PCA
-		// leaves out beyond a generous number of components is taken as
-		// noise (an overestimate if signal remains there, which only
-		// makes validation favour smoother models).
-		kFit := k
-		if denoising && o.Config.NoiseVar == 0 {
-			kFit = max(k, min(d/2, 4*k))
-		}
-		full, err := pca.Fit(trainX, d, kFit)
-		if err != nil {
-			return nil, nil, fmt.Errorf("train: the PCA baseline: %w", err)
-		}
-		if denoising && o.Config.NoiseVar == 0 && kFit < d {
-			kept := 0.0
-			for _, v := range full.Variance {
-				kept += v
-			}
-			o.Config.NoiseVar = math.Max((full.TotalVariance-kept)/float64(d-kFit), 1e-6)
-		}
-		p = full.Truncate(k)
+	p, err := o.baseline(trainX, nTrain, a.Steps*a.Channels, m.Latent())
+	if err != nil {
+		return nil, nil, err
 	}
-	warm := false
-	if o.Init != "random" {
-		switch {
-		case p == nil && o.Init == "pca":
-			return nil, nil, fmt.Errorf("train: no PCA warm start: %d training windows of %d values, latent %d", nTrain, d, k)
-		case p != nil:
-			err := WarmStart(m, p)
-			if err != nil && (o.Init == "pca" || !errors.Is(err, ErrNoWarmStart)) {
-				return nil, nil, err
-			}
-			warm = err == nil
-		}
+	warm, err := o.start(m, p, nTrain)
+	if err != nil {
+		return nil, nil, err
 	}
 	res, err := TrainContext(ctx, m, trainX, valX, o.Config)
 	if res != nil {
@@ -215,7 +168,7 @@ func FitSeriesContext(ctx context.Context, s *dataset.Series, o SeriesOptions) (
 		return nil, nil, err
 	}
 	sr := &SeriesResult{Result: res, TrainRows: trainS.Len(), TrainWindows: nTrain, ValWindows: nVal,
-		PCAMSE: math.NaN(), PCAComponents: k, WarmStarted: warm, Pinned: pinned}
+		PCAMSE: math.NaN(), PCAComponents: m.Latent(), WarmStarted: warm, Pinned: pinned}
 	if valS != nil {
 		sr.ValRows = valS.Len()
 	}
@@ -223,26 +176,125 @@ func FitSeriesContext(ctx context.Context, s *dataset.Series, o SeriesOptions) (
 	if nVal == 0 {
 		evalX = trainX
 	}
-	if sr.ValMSE, err = ReconstructionMSE(m, evalX); err != nil {
+	if err := sr.evaluate(m, evalX, p, o.NoBaseline); err != nil {
 		return nil, nil, err
 	}
-	sr.ValVariance = meanVariance(evalX, d)
-	if p != nil && !o.NoBaseline {
+	if err := model.TrainingSection.Put(m, o.record(s, a, sr)); err != nil {
+		return nil, nil, fmt.Errorf("train: %w", err)
+	}
+	return m, sr, nil
+}
+
+// split checks the options against the series and splits off the
+// validation rows (the last ValFraction of them; none if not positive).
+func (o *SeriesOptions) split(s *dataset.Series) (trainS, valS *dataset.Series, err error) {
+	if o.Window < 1 || o.Hop < 1 || o.Hop > o.Window {
+		return nil, nil, fmt.Errorf("train: window %d and hop %d: want 1 <= hop <= window", o.Window, o.Hop)
+	}
+	if o.Init != "auto" && o.Init != "pca" && o.Init != "random" {
+		return nil, nil, fmt.Errorf("train: unknown initialisation %q (auto, pca or random)", o.Init)
+	}
+	if o.ValFraction >= 1 {
+		return nil, nil, fmt.Errorf("train: validation fraction %v must be below 1", o.ValFraction)
+	}
+	trainS = s
+	if o.ValFraction > 0 {
+		trainS, valS = s.Split(o.ValFraction)
+	}
+	if trainS.Len() < o.Window {
+		return nil, nil, fmt.Errorf("%s: the training part holds %d rows (of %d), too few for one %d-row window; use a shorter --window or more data", s.Source, trainS.Len(), s.Len(), o.Window)
+	}
+	if valS != nil && valS.Len() < o.Window {
+		return nil, nil, fmt.Errorf("%s: the validation part (the last %.0f%%) holds %d rows, too few for one %d-row window; use a shorter --window, a larger validation fraction, more data, or no validation (--val -1)", s.Source, 100*o.ValFraction, valS.Len(), o.Window)
+	}
+	return trainS, valS, nil
+}
+
+// normalisedWindows cuts the series into the options' windows, normalised.
+func normalisedWindows(s *dataset.Series, o SeriesOptions, norm model.Normalization) ([]float32, int, error) {
+	x, n, err := s.Windows(o.Window, o.Hop)
+	if err != nil {
+		return nil, 0, err
+	}
+	dataset.Normalize(x, norm, s.Channels())
+	return x, n, nil
+}
+
+// baseline fits PCA with k components to the training windows (d values
+// each) when a warm start, a baseline or a denoising model's noise level
+// needs it; nil when none does or the windows are too few.
+func (o *SeriesOptions) baseline(trainX []float32, nTrain, d, k int) (*pca.PCA, error) {
+	denoising := o.Config.Corrupt.Active()
+	if !(!o.NoBaseline || o.Init != "random" || denoising) || nTrain < 2 || k > d || d > pca.MaxDim {
+		return nil, nil
+	}
+	// A denoising model also needs the noise level: the variance PCA
+	// leaves out beyond a generous number of components is taken as
+	// noise (an overestimate if signal remains there, which only makes
+	// validation favour smoother models).
+	kFit := k
+	if denoising && o.Config.NoiseVar == 0 {
+		kFit = max(k, min(d/2, 4*k))
+	}
+	full, err := pca.Fit(trainX, d, kFit)
+	if err != nil {
+		return nil, fmt.Errorf("train: the PCA baseline: %w", err)
+	}
+	if denoising && o.Config.NoiseVar == 0 && kFit < d {
+		kept := 0.0
+		for _, v := range full.Variance {
+			kept += v
+		}
+		o.Config.NoiseVar = math.Max((full.TotalVariance-kept)/float64(d-kFit), 1e-6)
+	}
+	return full.Truncate(k), nil
+}
+
+// start warm-starts m from PCA as the options ask, and reports whether it
+// did.
+func (o *SeriesOptions) start(m *model.Model, p *pca.PCA, nTrain int) (bool, error) {
+	switch {
+	case o.Init == "random":
+		return false, nil
+	case p == nil && o.Init == "pca":
+		return false, fmt.Errorf("train: no PCA warm start: %d training windows of %d values, latent %d", nTrain, m.Steps*m.Channels, m.Latent())
+	case p == nil:
+		return false, nil
+	}
+	err := WarmStart(m, p)
+	if err != nil && (o.Init == "pca" || !errors.Is(err, ErrNoWarmStart)) {
+		return false, err
+	}
+	return err == nil, nil
+}
+
+// evaluate measures the trained model, and PCA unless noBaseline, on the
+// evaluation windows.
+func (sr *SeriesResult) evaluate(m *model.Model, evalX []float32, p *pca.PCA, noBaseline bool) error {
+	var err error
+	if sr.ValMSE, err = ReconstructionMSE(m, evalX); err != nil {
+		return err
+	}
+	sr.ValVariance = meanVariance(evalX, m.Steps*m.Channels)
+	if p != nil && !noBaseline {
 		sr.PCAMSE = p.MeanSquaredError(evalX)
 	}
+	return nil
+}
+
+// record returns what the model keeps of its training.
+func (o *SeriesOptions) record(s *dataset.Series, a Arch, sr *SeriesResult) model.Training {
+	res := sr.Result
 	set := model.Training{Window: o.Window, Hop: o.Hop, ValFraction: o.ValFraction, Variant: Variant(a, o.Config),
-		Epochs: res.Epochs, BestEpoch: res.BestEpoch, ValMSE: sr.ValMSE, Init: "random", NoiseVar: res.NoiseVar, Pinned: pinned}
-	if warm {
+		Epochs: res.Epochs, BestEpoch: res.BestEpoch, ValMSE: sr.ValMSE, Init: "random", NoiseVar: res.NoiseVar, Pinned: sr.Pinned}
+	if sr.WarmStarted {
 		set.Init = "pca"
 	}
 	set.Period, set.MaxGap = s.Sampling()
 	if !math.IsNaN(sr.PCAMSE) {
 		set.PCAMSE = sr.PCAMSE
 	}
-	if err := model.TrainingSection.Put(m, set); err != nil {
-		return nil, nil, fmt.Errorf("train: %w", err)
-	}
-	return m, sr, nil
+	return set
 }
 
 // ReconstructionMSE returns the model's mean squared reconstruction error
