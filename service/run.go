@@ -68,9 +68,6 @@ func Run(ctx context.Context, cfg *Config, o Options) error {
 	var sink Sink
 	var out *stdoutSink
 	var mq *MQTT
-	var handle func(topic string, payload []byte)
-	var svc *Service
-	ready := make(chan struct{})
 	inCtx, stopInput := context.WithCancel(ctx)
 	defer stopInput()
 	if cfg.Output.Stdout {
@@ -78,109 +75,37 @@ func Run(ctx context.Context, cfg *Config, o Options) error {
 		sink = out
 	}
 	reg := newMetrics()
+	rt := newRouter(inCtx, cfg, log)
 	if cfg.MQTT != nil {
-		var topics []string
-		byTopic := map[string]string{}
-		if cfg.Input.Source == "mqtt" {
-			for _, g := range cfg.Groups {
-				topics = append(topics, g.Topic)
-				byTopic[g.Topic] = g.Name
-			}
-		}
-		handle = func(topic string, payload []byte) {
-			<-ready
-			group, ok := byTopic[topic]
-			if !ok {
-				for filter, g := range byTopic {
-					if matchTopic(filter, topic) {
-						group, ok = g, true
-						break
-					}
-				}
-			}
-			if !ok {
-				svc.M.Invalid.Inc()
-				log.Warn("message on an unconfigured topic", "topic", topic)
-				return
-			}
-			r, err := parseJSON(payload, group, svc.Group(group), cfg.Input.unit)
-			if err != nil {
-				svc.M.Invalid.Inc()
-				log.Warn("malformed reading rejected", "topic", topic, "err", err)
-				return
-			}
-			if err := svc.Accept(inCtx, r); err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, ErrClosed) {
-				log.Warn("reading not accepted", "topic", topic, "err", err)
-			}
-		}
 		// The connection outlives ctx: after SIGTERM it still has to
 		// deliver the drained results.
 		connCtx, connCancel := context.WithCancel(context.Background())
 		defer connCancel()
 		var err error
-		if mq, err = DialMQTT(connCtx, cfg.MQTT, topics, handle, reg.Reg, log); err != nil {
+		if mq, err = DialMQTT(connCtx, cfg.MQTT, rt.topics(), rt.handle, reg.Reg, log); err != nil {
 			return err
 		}
 		if sink == nil {
 			sink = mq
 		}
 	}
-	var err error
-	svc, err = build(cfg, sink, log, reg) // on the registry the MQTT metrics are on
+	svc, err := build(cfg, sink, log, reg) // on the registry the MQTT metrics are on
 	if err != nil {
 		if mq != nil {
 			mq.Close(context.Background())
 		}
 		return err
 	}
-	close(ready)
-	addr := ""
-	var srv *http.Server
-	if cfg.Metrics.Listen != "off" {
-		ln, err := net.Listen("tcp", cfg.Metrics.Listen)
-		if err != nil {
-			svc.Close()
-			return fmt.Errorf("metrics.listen %s: %w", cfg.Metrics.Listen, err)
-		}
-		addr = ln.Addr().String()
-		mux := http.NewServeMux()
-		mux.Handle("/metrics", svc.M.Reg.Handler())
-		srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-		go srv.Serve(ln)
-		log.Info("metrics", "url", "http://"+addr+"/metrics")
+	rt.start(svc)
+	srv, addr, err := serveMetrics(cfg, svc, log)
+	if err != nil {
+		svc.Close()
+		return err
 	}
 	if o.Ready != nil {
 		o.Ready(svc, addr)
 	}
-	// The input.
-	inputErr := make(chan error, 1)
-	switch cfg.Input.Source {
-	case "stdin":
-		go func() { inputErr <- readLines(inCtx, o.Stdin, "stdin", cfg, svc, log) }()
-	case "serial":
-		go func() {
-			p, err := serial.Open(cfg.Input.Port, &serial.Mode{BaudRate: cfg.Input.Baud})
-			if err != nil {
-				inputErr <- fmt.Errorf("input.port %s: %w", cfg.Input.Port, err)
-				return
-			}
-			go func() { <-inCtx.Done(); p.Close() }()
-			inputErr <- readLines(inCtx, p, cfg.Input.Port, cfg, svc, log)
-		}()
-	case "mqtt":
-		// Messages arrive through handle.
-	}
-	var runErr error
-	select {
-	case <-ctx.Done():
-		log.Info("stopping: draining accepted readings")
-	case runErr = <-inputErr:
-		if runErr != nil {
-			log.Error("input", "err", runErr)
-		} else {
-			log.Info("input ended: draining")
-		}
-	}
+	runErr := waitInput(ctx, startInput(inCtx, cfg, o, svc, log), log)
 	stopInput()
 	svc.Close()
 	dctx, cancel := context.WithTimeout(context.Background(), o.DrainTimeout)
@@ -200,6 +125,130 @@ func Run(ctx context.Context, cfg *Config, o Options) error {
 	}
 	log.Info("stopped", "readings_in", svc.M.In.Value(), "readings_out", svc.M.Cleaned.Value(), "anomalies", svc.M.Anomalies.Value(), "invalid", svc.M.Invalid.Value())
 	return runErr
+}
+
+// router hands MQTT messages to the service's groups by topic; messages
+// wait until the service is built (start).
+type router struct {
+	ctx     context.Context
+	cfg     *Config
+	log     *slog.Logger
+	byTopic map[string]string // subscribed filter -> group
+	ready   chan struct{}
+	svc     *Service
+}
+
+func newRouter(ctx context.Context, cfg *Config, log *slog.Logger) *router {
+	rt := &router{ctx: ctx, cfg: cfg, log: log, byTopic: map[string]string{}, ready: make(chan struct{})}
+	if cfg.Input.Source == "mqtt" {
+		for _, g := range cfg.Groups {
+			rt.byTopic[g.Topic] = g.Name
+		}
+	}
+	return rt
+}
+
+// topics returns the topic filters to subscribe to, in the groups' order.
+func (rt *router) topics() []string {
+	var out []string
+	if rt.cfg.Input.Source == "mqtt" {
+		for _, g := range rt.cfg.Groups {
+			out = append(out, g.Topic)
+		}
+	}
+	return out
+}
+
+// start lets the messages through to svc.
+func (rt *router) start(svc *Service) {
+	rt.svc = svc
+	close(rt.ready)
+}
+
+func (rt *router) handle(topic string, payload []byte) {
+	<-rt.ready
+	svc, log := rt.svc, rt.log
+	group, ok := rt.byTopic[topic]
+	if !ok {
+		for filter, g := range rt.byTopic {
+			if matchTopic(filter, topic) {
+				group, ok = g, true
+				break
+			}
+		}
+	}
+	if !ok {
+		svc.M.Invalid.Inc()
+		log.Warn("message on an unconfigured topic", "topic", topic)
+		return
+	}
+	r, err := parseJSON(payload, group, svc.Group(group), rt.cfg.Input.unit)
+	if err != nil {
+		svc.M.Invalid.Inc()
+		log.Warn("malformed reading rejected", "topic", topic, "err", err)
+		return
+	}
+	if err := svc.Accept(rt.ctx, r); err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, ErrClosed) {
+		log.Warn("reading not accepted", "topic", topic, "err", err)
+	}
+}
+
+// serveMetrics serves /metrics unless metrics.listen is off, and returns
+// the server and its address.
+func serveMetrics(cfg *Config, svc *Service, log *slog.Logger) (*http.Server, string, error) {
+	if cfg.Metrics.Listen == "off" {
+		return nil, "", nil
+	}
+	ln, err := net.Listen("tcp", cfg.Metrics.Listen)
+	if err != nil {
+		return nil, "", fmt.Errorf("metrics.listen %s: %w", cfg.Metrics.Listen, err)
+	}
+	addr := ln.Addr().String()
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", svc.M.Reg.Handler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	log.Info("metrics", "url", "http://"+addr+"/metrics")
+	return srv, addr, nil
+}
+
+// startInput reads stdin or the serial line into the service until ctx
+// ends; the channel gets the input's end (MQTT messages arrive through
+// the router instead, and the channel never gets anything).
+func startInput(ctx context.Context, cfg *Config, o Options, svc *Service, log *slog.Logger) <-chan error {
+	inputErr := make(chan error, 1)
+	switch cfg.Input.Source {
+	case "stdin":
+		go func() { inputErr <- readLines(ctx, o.Stdin, "stdin", cfg, svc, log) }()
+	case "serial":
+		go func() {
+			p, err := serial.Open(cfg.Input.Port, &serial.Mode{BaudRate: cfg.Input.Baud})
+			if err != nil {
+				inputErr <- fmt.Errorf("input.port %s: %w", cfg.Input.Port, err)
+				return
+			}
+			go func() { <-ctx.Done(); p.Close() }()
+			inputErr <- readLines(ctx, p, cfg.Input.Port, cfg, svc, log)
+		}()
+	}
+	return inputErr
+}
+
+// waitInput waits for ctx to end or the input to, and returns the
+// input's error.
+func waitInput(ctx context.Context, inputErr <-chan error, log *slog.Logger) error {
+	select {
+	case <-ctx.Done():
+		log.Info("stopping: draining accepted readings")
+		return nil
+	case err := <-inputErr:
+		if err != nil {
+			log.Error("input", "err", err)
+		} else {
+			log.Info("input ended: draining")
+		}
+		return err
+	}
 }
 
 // readLines feeds JSON or CSV lines to the service.
