@@ -132,38 +132,11 @@ func DialMQTT(ctx context.Context, c *MQTTConfig, topics []string, handle func(t
 			OnClientError: func(err error) { log.Warn("mqtt client", "err", err) },
 		},
 	}
-	if c.Username != "" {
-		pw := []byte(os.Getenv("EDGE_MQTT_PASSWORD"))
-		if c.PasswordFile != "" {
-			b, err := os.ReadFile(c.PasswordFile)
-			if err != nil {
-				return nil, fmt.Errorf("mqtt.password_file: %w", err)
-			}
-			pw = []byte(strings.TrimRight(string(b), "\r\n"))
-		}
-		cfg.ConnectUsername, cfg.ConnectPassword = c.Username, pw
+	if cfg.ConnectUsername, cfg.ConnectPassword, err = credentials(c); err != nil {
+		return nil, err
 	}
-	if secure || c.CAFile != "" || c.CertFile != "" {
-		tc := &tls.Config{MinVersion: tls.VersionTLS12}
-		if c.CAFile != "" {
-			pem, err := os.ReadFile(c.CAFile)
-			if err != nil {
-				return nil, fmt.Errorf("mqtt.ca_file: %w", err)
-			}
-			pool := x509.NewCertPool()
-			if !pool.AppendCertsFromPEM(pem) {
-				return nil, fmt.Errorf("mqtt.ca_file %s: no PEM certificate in it", c.CAFile)
-			}
-			tc.RootCAs = pool
-		}
-		if c.CertFile != "" {
-			cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
-			if err != nil {
-				return nil, fmt.Errorf("mqtt.cert_file/key_file: %w", err)
-			}
-			tc.Certificates = []tls.Certificate{cert}
-		}
-		cfg.TlsCfg = tc
+	if cfg.TlsCfg, err = tlsConfig(c, secure); err != nil {
+		return nil, err
 	}
 	if c.Protocol == "3.1.1" {
 		if m.b, err = dial311(c, u, cfg.TlsCfg, cfg.ConnectUsername, cfg.ConnectPassword, topics, handle, m.brokerMetrics, log); err != nil {
@@ -278,4 +251,49 @@ type pahoLog struct {
 func (p pahoLog) Println(v ...interface{}) { p.log.Debug(fmt.Sprint(v...), "from", p.from) }
 func (p pahoLog) Printf(format string, v ...interface{}) {
 	p.log.Debug(fmt.Sprintf(format, v...), "from", p.from)
+}
+
+// credentials returns the user name and password to connect with: the
+// password from mqtt.password_file, else EDGE_MQTT_PASSWORD.
+func credentials(c *MQTTConfig) (string, []byte, error) {
+	if c.Username == "" {
+		return "", nil, nil
+	}
+	pw := []byte(os.Getenv("EDGE_MQTT_PASSWORD"))
+	if c.PasswordFile != "" {
+		b, err := os.ReadFile(c.PasswordFile)
+		if err != nil {
+			return "", nil, fmt.Errorf("mqtt.password_file: %w", err)
+		}
+		pw = []byte(strings.TrimRight(string(b), "\r\n"))
+	}
+	return c.Username, pw, nil
+}
+
+// tlsConfig returns the TLS configuration (nil: plain TCP): TLS 1.2 or
+// later, the CA file's roots, the client certificate.
+func tlsConfig(c *MQTTConfig, secure bool) (*tls.Config, error) {
+	if !secure && c.CAFile == "" && c.CertFile == "" {
+		return nil, nil
+	}
+	tc := &tls.Config{MinVersion: tls.VersionTLS12}
+	if c.CAFile != "" {
+		pem, err := os.ReadFile(c.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("mqtt.ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("mqtt.ca_file %s: no PEM certificate in it", c.CAFile)
+		}
+		tc.RootCAs = pool
+	}
+	if c.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("mqtt.cert_file/key_file: %w", err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	}
+	return tc, nil
 }

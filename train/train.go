@@ -271,12 +271,7 @@ func TrainContext(ctx context.Context, m *model.Model, trainX, valX []float32, c
 			sum += loss
 			seen += rows
 			if cfg.Progress != nil {
-				el := time.Since(start)
-				sps := float64(seen) / el.Seconds()
-				left := float64((cfg.Epochs-ep)*nTrain+nTrain-(s+1)*batch) / sps
-				cfg.Progress(Progress{Epoch: ep, Epochs: cfg.Epochs, Step: s + 1, Steps: stepsPerEpoch,
-					TrainLoss: sum / float64(s+1), ValLoss: lastVal, BestValLoss: best, SamplesPerSecond: sps,
-					Elapsed: el, Remaining: time.Duration(max(left, 0) * float64(time.Second))})
+				cfg.Progress(stepProgress(cfg, start, seen, ep, s, stepsPerEpoch, nTrain, batch, sum/float64(s+1), lastVal, best))
 			}
 		}
 		res.TrainLoss = sum / float64(stepsPerEpoch)
@@ -303,6 +298,17 @@ func TrainContext(ctx context.Context, m *model.Model, trainX, valX []float32, c
 	res.Elapsed = time.Since(start)
 	res.SamplesPerSecond = float64(seen) / res.Elapsed.Seconds()
 	return res, nil
+}
+
+// stepProgress reports step s (0-based) of epoch ep, seen windows after
+// start.
+func stepProgress(cfg Config, start time.Time, seen, ep, s, steps, nTrain, batch int, loss, lastVal, best float64) Progress {
+	el := time.Since(start)
+	sps := float64(seen) / el.Seconds()
+	left := float64((cfg.Epochs-ep)*nTrain+nTrain-(s+1)*batch) / sps
+	return Progress{Epoch: ep, Epochs: cfg.Epochs, Step: s + 1, Steps: steps,
+		TrainLoss: loss, ValLoss: lastVal, BestValLoss: best, SamplesPerSecond: sps,
+		Elapsed: el, Remaining: time.Duration(max(left, 0) * float64(time.Second))}
 }
 
 // schedule returns the learning rate of step (0-based).

@@ -178,6 +178,14 @@ func interruptible() (context.Context, context.CancelFunc) {
 	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 }
 
+// usageFunc returns a flag set's Usage: text, then the flags.
+func usageFunc(fs *flag.FlagSet, stderr io.Writer, text string) func() {
+	return func() {
+		fmt.Fprintln(stderr, text)
+		fs.PrintDefaults()
+	}
+}
+
 // newFlags returns a flag set whose parse errors are usage errors.
 func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("edge "+name, flag.ContinueOnError)

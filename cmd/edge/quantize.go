@@ -32,18 +32,7 @@ func cmdQuantize(args []string, stdout, stderr io.Writer) error {
 	floatBottleneck := fs.Bool("float-bottleneck", true, "keep the two small layers around the code in float32 (the int8 model's accuracy gains most there, at almost no cost)")
 	var cf csvFlags
 	cf.register(fs)
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, `Usage: edge quantize MODEL --calib FILE.csv [-o OUT] [flags]
-
-Quantises a float32 model to int8: per-channel symmetric int8 weights,
-per-tensor asymmetric int8 activations calibrated on windows of the CSV,
-int32 biases. Prints the calibration report: per layer, the int8 tensor's
-range, encoding and error against float32 (SQNR, relative RMS), and end to
-end, the reconstruction error of both models.
-
-Flags:`)
-		fs.PrintDefaults()
-	}
+	fs.Usage = usageFunc(fs, stderr, quantizeUsage)
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -88,12 +77,8 @@ Flags:`)
 	if err != nil {
 		return err
 	}
-	opt := quant.Options{Method: quant.Method(*method), Percentile: *pct, Headroom: *headroom, FloatBottleneck: *floatBottleneck, InputSpread: *spread, InputRange: *inRange}
-	if *keep != "" {
-		for _, k := range strings.Split(*keep, ",") {
-			opt.KeepFloat = append(opt.KeepFloat, strings.TrimSpace(k))
-		}
-	}
+	opt := quant.Options{Method: quant.Method(*method), Percentile: *pct, Headroom: *headroom, FloatBottleneck: *floatBottleneck,
+		InputSpread: *spread, InputRange: *inRange, KeepFloat: splitList(*keep)}
 	q, rep, err := quant.Quantize(m, x, opt)
 	if err != nil {
 		return err
@@ -163,3 +148,14 @@ func reportQuantized(stdout io.Writer, rep *quant.Report, in, dst, thr string) e
 	fmt.Fprintf(stdout, "\n%swrote %s (int8, %d bytes; the float32 model is %d)\n", thr, dst, fo.Size(), fi.Size())
 	return nil
 }
+
+// quantizeUsage is edge quantize -h's text before the flags.
+const quantizeUsage = `Usage: edge quantize MODEL --calib FILE.csv [-o OUT] [flags]
+
+Quantises a float32 model to int8: per-channel symmetric int8 weights,
+per-tensor asymmetric int8 activations calibrated on windows of the CSV,
+int32 biases. Prints the calibration report: per layer, the int8 tensor's
+range, encoding and error against float32 (SQNR, relative RMS), and end to
+end, the reconstruction error of both models.
+
+Flags:`

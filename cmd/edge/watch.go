@@ -49,24 +49,7 @@ func cmdWatch(args []string, stdout, stderr io.Writer) error {
 	window := fs.Int("window", 0, "model window in rows (default: the data's dominant period, or 16; shorter for short learning periods)")
 	epochs := fs.Int("epochs", 30, "training epochs")
 	threads := fs.Int("threads", 0, "training threads (default: all cores)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, `Usage: edge watch --learn N|DURATION [FILE.csv|-] [flags]
-
-For deployments that start with no data: reads a CSV of readings (a file,
-or stdin as it arrives), learns a model from the first N samples or the
-first DURATION (a denoising autoencoder, quantised to int8, its threshold
-calibrated on the last quarter of what it learned from), then scores every
-later row like edge score. Progress goes to stderr.
-
-Learn from a period that shows the normal range: the model flags what it
-has not seen, so a week of data with a monthly cycle makes the rest of the
-month look anomalous and cleans it poorly (on 8 generated sensors with a
-30-day cycle, a model learned from 10 days gained no SNR on the next days;
-one learned from 31 days gained 14 dB).
-
-Flags:`)
-		fs.PrintDefaults()
-	}
+	fs.Usage = usageFunc(fs, stderr, watchUsage)
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -260,3 +243,20 @@ func (p prefixed) Write(b []byte) (int, error) {
 	}
 	return p.w.Write(b)
 }
+
+// watchUsage is edge watch -h's text before the flags.
+const watchUsage = `Usage: edge watch --learn N|DURATION [FILE.csv|-] [flags]
+
+For deployments that start with no data: reads a CSV of readings (a file,
+or stdin as it arrives), learns a model from the first N samples or the
+first DURATION (a denoising autoencoder, quantised to int8, its threshold
+calibrated on the last quarter of what it learned from), then scores every
+later row like edge score. Progress goes to stderr.
+
+Learn from a period that shows the normal range: the model flags what it
+has not seen, so a week of data with a monthly cycle makes the rest of the
+month look anomalous and cleans it poorly (on 8 generated sensors with a
+30-day cycle, a model learned from 10 days gained no SNR on the next days;
+one learned from 31 days gained 14 dB).
+
+Flags:`
