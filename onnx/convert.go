@@ -122,6 +122,33 @@ func Import(data []byte, opt Options) (*model.Model, *Report, error) {
 }
 
 func (c *converter) run(opt Options) (*model.Model, *Report, error) {
+	in, out, err := c.io()
+	if err != nil {
+		return nil, nil, err
+	}
+	producer, err := c.constants()
+	if err != nil {
+		return nil, nil, err
+	}
+	chain, err := c.chain(in, out, producer)
+	if err != nil {
+		return nil, nil, err
+	}
+	if c.cur, err = inputLayout(in, chain); err != nil {
+		return nil, nil, err
+	}
+	first := c.cur
+	for _, n := range chain {
+		if err := c.node(n); err != nil {
+			return nil, nil, fmt.Errorf("onnx: %s: %w", n.where(), err)
+		}
+	}
+	return c.finish(first, opt)
+}
+
+// io returns the graph's one (non-initialiser) input and its first
+// output, and describes them in the report.
+func (c *converter) io() (in, out valueInfo, err error) {
 	g := c.g
 	var inputs []valueInfo
 	for _, in := range g.inputs {
@@ -130,19 +157,24 @@ func (c *converter) run(opt Options) (*model.Model, *Report, error) {
 		}
 	}
 	if len(inputs) != 1 || len(g.outputs) < 1 {
-		return nil, nil, fmt.Errorf("onnx: %d inputs and %d outputs; an autoencoder has one input", len(inputs), len(g.outputs))
+		return in, out, fmt.Errorf("onnx: %d inputs and %d outputs; an autoencoder has one input", len(inputs), len(g.outputs))
 	}
-	in, out := inputs[0], g.outputs[0]
+	in, out = inputs[0], g.outputs[0]
 	c.rep.Input = describe(in)
 	c.rep.Output = describe(out)
 	if in.dtype != typeFloat {
-		return nil, nil, fmt.Errorf("onnx: input %q has element type %d; want float", in.name, in.dtype)
+		return in, out, fmt.Errorf("onnx: input %q has element type %d; want float", in.name, in.dtype)
 	}
-	// Constants and quantised constants first: they are not on the chain.
+	return in, out, nil
+}
+
+// constants records the constants and the quantised constants (they are
+// not on the chain) and returns each value's producer.
+func (c *converter) constants() (map[string]*node, error) {
 	producer := map[string]*node{}
-	for _, n := range g.nodes {
+	for _, n := range c.g.nodes {
 		if n.domain != "" && n.domain != "ai.onnx" {
-			return nil, nil, fmt.Errorf("onnx: %s is in domain %q; edge imports standard operators only", n.where(), n.domain)
+			return nil, fmt.Errorf("onnx: %s is in domain %q; edge imports standard operators only", n.where(), n.domain)
 		}
 		for _, o := range n.outputs {
 			producer[o] = n
@@ -150,32 +182,36 @@ func (c *converter) run(opt Options) (*model.Model, *Report, error) {
 		if n.op == "Constant" {
 			a, ok := n.attrs["value"]
 			if !ok || a.t == nil || len(n.outputs) != 1 {
-				return nil, nil, fmt.Errorf("onnx: %s: only tensor constants (value) are supported", n.where())
+				return nil, fmt.Errorf("onnx: %s: only tensor constants (value) are supported", n.where())
 			}
 			c.consts[n.outputs[0]] = a.t
 		}
 	}
-	for _, n := range g.nodes {
+	for _, n := range c.g.nodes {
 		if n.op == "DequantizeLinear" && len(n.inputs) >= 2 && c.consts[n.inputs[0]] != nil {
 			q, err := c.quantConst(n)
 			if err != nil {
-				return nil, nil, fmt.Errorf("onnx: %s: %w", n.where(), err)
+				return nil, fmt.Errorf("onnx: %s: %w", n.where(), err)
 			}
 			c.qc[n.outputs[0]] = q
 		}
 	}
+	return producer, nil
+}
+
+// chain follows the graph from the output back to the input along each
+// node's one non-constant input, and lists the nodes off it as ignored.
+func (c *converter) chain(in, out valueInfo, producer map[string]*node) ([]*node, error) {
 	isConst := func(name string) bool { return name == "" || c.consts[name] != nil || c.qc[name] != nil }
-	// The chain: from the first output back to the input along each
-	// node's one non-constant input.
 	var chain []*node
 	onChain := map[*node]bool{}
 	for v := out.name; v != in.name; {
 		n := producer[v]
 		if n == nil {
-			return nil, nil, fmt.Errorf("onnx: value %q is produced by no node and is not the input", v)
+			return nil, fmt.Errorf("onnx: value %q is produced by no node and is not the input", v)
 		}
 		if onChain[n] || len(chain) > maxNodes {
-			return nil, nil, fmt.Errorf("onnx: %s: the graph has a cycle", n.where())
+			return nil, fmt.Errorf("onnx: %s: the graph has a cycle", n.where())
 		}
 		onChain[n] = true
 		chain = append(chain, n)
@@ -186,43 +222,39 @@ func (c *converter) run(opt Options) (*model.Model, *Report, error) {
 			}
 		}
 		if len(data) != 1 {
-			return nil, nil, fmt.Errorf("onnx: %s takes %d non-constant inputs (%s); only chains of layers are supported", n.where(), len(data), strings.Join(data, ", "))
+			return nil, fmt.Errorf("onnx: %s takes %d non-constant inputs (%s); only chains of layers are supported", n.where(), len(data), strings.Join(data, ", "))
 		}
 		v = data[0]
 	}
 	slices.Reverse(chain)
-	for _, n := range g.nodes {
+	for _, n := range c.g.nodes {
 		if !onChain[n] && n.op != "Constant" && c.qc[firstOr(n.outputs)] == nil {
 			c.rep.Ignored = append(c.rep.Ignored, n.where())
 		}
 	}
-	// The input's layout.
+	return chain, nil
+}
+
+// inputLayout reads the input's layout: [batch, features], or [batch,
+// channels, steps] as convolutions take it, unless the chain starts by
+// transposing it: then [batch, steps, channels].
+func inputLayout(in valueInfo, chain []*node) (act, error) {
 	switch {
 	case len(in.shape) == 2 && in.shape[1] > 0:
-		c.cur = act{f: in.shape[1]}
+		return act{f: in.shape[1]}, nil
 	case len(in.shape) == 3 && in.shape[1] > 0 && in.shape[2] > 0:
-		// [batch, channels, steps], as convolutions take it, unless the
-		// model starts by transposing: then [batch, steps, channels].
-		c.cur = act{seq: true, c: in.shape[1], t: in.shape[2]}
 		for _, n := range chain {
 			if n.op == "Identity" || n.op == "Dropout" || n.op == "QuantizeLinear" || n.op == "DequantizeLinear" {
 				continue
 			}
 			if n.op == "Transpose" {
-				c.cur = act{seq: true, tm: true, t: in.shape[1], c: in.shape[2]}
+				return act{seq: true, tm: true, t: in.shape[1], c: in.shape[2]}, nil
 			}
 			break
 		}
-	default:
-		return nil, nil, fmt.Errorf("onnx: input %q of shape %v; want [batch, features] or [batch, channels, steps]", in.name, in.shape)
+		return act{seq: true, c: in.shape[1], t: in.shape[2]}, nil
 	}
-	first := c.cur
-	for _, n := range chain {
-		if err := c.node(n); err != nil {
-			return nil, nil, fmt.Errorf("onnx: %s: %w", n.where(), err)
-		}
-	}
-	return c.finish(first, opt)
+	return act{}, fmt.Errorf("onnx: input %q of shape %v; want [batch, features] or [batch, channels, steps]", in.name, in.shape)
 }
 
 func firstOr(s []string) string {
