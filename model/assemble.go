@@ -6,6 +6,16 @@ import (
 	"math"
 )
 
+// ImportOptions shape a model that an importer (ONNX, TFLite) reads.
+type ImportOptions struct {
+	// Steps splits a flat input into Steps rows of input/Steps channels
+	// (time-major). 0: a sequence (convolutional) input keeps its own
+	// length, a flat one is 1 row.
+	Steps int
+	// Name of the edge model (default: the name the file gives, if any).
+	Name string
+}
+
 // ImportedLayer is one layer of the chain an importer read, from the
 // input to the output, with the size of its output per window.
 type ImportedLayer struct {

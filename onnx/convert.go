@@ -26,13 +26,8 @@ import (
 	"github.com/edgeml/edge/model"
 )
 
-// Options shape the imported model.
-type Options struct {
-	// Steps splits a flat input into Steps rows (time-major). 0: 1 for a
-	// flat input; a sequence input keeps its own length.
-	Steps int
-	Name  string
-}
+// Options shape the imported model: the importers share one type.
+type Options = model.ImportOptions
 
 // Mapping is one line of the import report.
 type Mapping struct {

@@ -23,14 +23,8 @@ import (
 	"github.com/edgeml/edge/model"
 )
 
-// Options shape the imported model.
-type Options struct {
-	// Steps splits the input into Steps rows of input/Steps channels
-	// (time-major). 0: a convolutional model's own length, else 1.
-	Steps int
-	// Name of the edge model (default: the file's description).
-	Name string
-}
+// Options shape the imported model: the importers share one type.
+type Options = model.ImportOptions
 
 // Mapping is one line of the import report: a TFLite operator and what
 // it became.
