@@ -341,57 +341,14 @@ func (c *converter) node(n *node) error {
 
 // finish splits the layers at the code and builds the model.
 func (c *converter) finish(first act, opt Options) (*model.Model, *Report, error) {
-	var compute []*layer
-	for _, l := range c.layers {
-		if l.l.Kind != model.Reshape {
-			compute = append(compute, l)
-		}
-	}
-	if len(compute) < 2 {
-		return nil, nil, fmt.Errorf("onnx: %d layers on the path to the output; an autoencoder has an encoder and a decoder", len(compute))
-	}
-	int8Model := compute[0].l.QW != nil
-	for _, l := range compute {
-		if (l.l.QW != nil) != int8Model {
-			return nil, nil, fmt.Errorf("onnx: %s mixes int8 and float layers; edge imports all-int8 QDQ or all-float models", l.node)
-		}
-		if int8Model && l.l.OutQ == nil && l != compute[len(compute)-1] {
-			return nil, nil, fmt.Errorf("onnx: %s: an int8 layer whose output is not quantised", l.node)
-		}
-		if a := l.l.Act; int8Model && a != model.Identity && a != model.ReLU && !l.qAfter {
-			return nil, nil, fmt.Errorf("onnx: %s: an int8 %s without a QuantizeLinear after it", l.node, a)
-		}
+	int8Model, err := c.precision()
+	if err != nil {
+		return nil, nil, err
 	}
 	c.rep.Int8 = int8Model
-	steps, channels := 1, first.f
-	if first.seq {
-		steps, channels = first.t, first.c
-	}
-	if opt.Steps > 0 {
-		total := steps * channels
-		if first.seq || total%opt.Steps != 0 {
-			return nil, nil, fmt.Errorf("onnx: cannot split the input of %d values into %d steps", total, opt.Steps)
-		}
-		steps, channels = opt.Steps, total/opt.Steps
-	}
-	// The output must have the input's shape, in edge's time-major order.
-	last := c.cur
-	outSize := last.f
-	if last.seq {
-		outSize = last.t * last.c
-		if last.tm != first.tm && first.seq {
-			return nil, nil, errors.New("onnx: the output's layout (steps and channels) differs from the input's")
-		}
-	}
-	if outSize != steps*channels {
-		return nil, nil, fmt.Errorf("onnx: the output holds %d values per window, the input %d", outSize, steps*channels)
-	}
-	if !last.seq && last.idx != nil {
-		return nil, nil, errors.New("onnx: the output is a flattened sequence; end the model on its last layer")
-	}
-	if first.seq && !first.tm && !last.seq && first.c > 1 && first.t > 1 {
-		// A flat output read as the input's [C, T]: write it steps x channels.
-		permuteRows(&c.layers[len(c.layers)-1].l, first.c, first.t)
+	steps, channels, err := c.window(first, opt.Steps)
+	if err != nil {
+		return nil, nil, err
 	}
 	if int8Model && c.inputQ == nil {
 		return nil, nil, errors.New("onnx: an int8 model whose input is not quantised")
@@ -418,4 +375,66 @@ func (c *converter) finish(first act, opt Options) (*model.Model, *Report, error
 		})
 	}
 	return m, c.rep, nil
+}
+
+// precision checks that the layers are all int8 (QDQ, each output
+// quantised) or all float, and says which.
+func (c *converter) precision() (bool, error) {
+	var compute []*layer
+	for _, l := range c.layers {
+		if l.l.Kind != model.Reshape {
+			compute = append(compute, l)
+		}
+	}
+	if len(compute) < 2 {
+		return false, fmt.Errorf("onnx: %d layers on the path to the output; an autoencoder has an encoder and a decoder", len(compute))
+	}
+	int8Model := compute[0].l.QW != nil
+	for _, l := range compute {
+		if (l.l.QW != nil) != int8Model {
+			return false, fmt.Errorf("onnx: %s mixes int8 and float layers; edge imports all-int8 QDQ or all-float models", l.node)
+		}
+		if int8Model && l.l.OutQ == nil && l != compute[len(compute)-1] {
+			return false, fmt.Errorf("onnx: %s: an int8 layer whose output is not quantised", l.node)
+		}
+		if a := l.l.Act; int8Model && a != model.Identity && a != model.ReLU && !l.qAfter {
+			return false, fmt.Errorf("onnx: %s: an int8 %s without a QuantizeLinear after it", l.node, a)
+		}
+	}
+	return int8Model, nil
+}
+
+// window returns the model's window (split into steps rows if asked)
+// and checks that the output has the input's shape, in edge's time-major
+// order, reordering a flat output read as the input's [C, T].
+func (c *converter) window(first act, split int) (steps, channels int, err error) {
+	steps, channels = 1, first.f
+	if first.seq {
+		steps, channels = first.t, first.c
+	}
+	if split > 0 {
+		total := steps * channels
+		if first.seq || total%split != 0 {
+			return 0, 0, fmt.Errorf("onnx: cannot split the input of %d values into %d steps", total, split)
+		}
+		steps, channels = split, total/split
+	}
+	last := c.cur
+	outSize := last.f
+	if last.seq {
+		outSize = last.t * last.c
+		if last.tm != first.tm && first.seq {
+			return 0, 0, errors.New("onnx: the output's layout (steps and channels) differs from the input's")
+		}
+	}
+	if outSize != steps*channels {
+		return 0, 0, fmt.Errorf("onnx: the output holds %d values per window, the input %d", outSize, steps*channels)
+	}
+	if !last.seq && last.idx != nil {
+		return 0, 0, errors.New("onnx: the output is a flattened sequence; end the model on its last layer")
+	}
+	if first.seq && !first.tm && !last.seq && first.c > 1 && first.t > 1 {
+		permuteRows(&c.layers[len(c.layers)-1].l, first.c, first.t)
+	}
+	return steps, channels, nil
 }
