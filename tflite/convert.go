@@ -453,61 +453,13 @@ func computeLayer(g *graph, op *operator, x, y *tensor, consts map[int][]float32
 	l := &model.Layer{Act: model.Identity}
 	var fused int32
 	var err error
-	switch op.code {
-	case opFullyConnected:
-		if len(w.shape) != 2 {
-			return nil, fmt.Errorf("weights %q of shape %v; want [out, in]", w.name, w.shape)
-		}
-		l.Kind, l.Out, l.In = model.Dense, w.shape[0], w.shape[1]
-		if x.elements()%l.In != 0 || y.elements()%l.Out != 0 || x.elements()/l.In != y.elements()/l.Out {
-			return nil, fmt.Errorf("input %v and output %v do not match weights %v", x.shape, y.shape, w.shape)
-		}
-		if op.hasOpts {
-			if fused, err = op.opts.int32Field(0, 0); err != nil {
-				return nil, err
-			}
-			fused = int32(int8(fused)) // a byte field read as the low byte
-			if wf, _ := op.opts.byteField(1, 0); wf != 0 {
-				return nil, errors.New("shuffled weights format")
-			}
-		}
-	case opConv2D:
-		// NHWC input with height 1 (or width 1), weights [out, kh, kw, in].
-		if len(w.shape) != 4 || len(x.shape) != 4 || len(y.shape) != 4 {
-			return nil, fmt.Errorf("input %v, weights %v, output %v; want 4-D NHWC", x.shape, w.shape, y.shape)
-		}
-		if x.shape[1] != 1 || w.shape[1] != 1 || y.shape[1] != 1 {
-			return nil, fmt.Errorf("input %v, weights %v: only height-1 convolutions (1-D over width) are supported", x.shape, w.shape)
-		}
-		l.Kind, l.Out, l.Kernel, l.In = model.Conv1D, w.shape[0], w.shape[2], w.shape[3]
-		if x.shape[3] != l.In || y.shape[3] != l.Out {
-			return nil, fmt.Errorf("input %v and output %v do not match weights %v", x.shape, y.shape, w.shape)
-		}
-		if !op.hasOpts {
-			return nil, errors.New("no options")
-		}
-		pad, _ := op.opts.byteField(0, 0)
-		sw, _ := op.opts.int32Field(1, 1)
-		sh, _ := op.opts.int32Field(2, 1)
-		f, _ := op.opts.byteField(3, 0)
-		dw, _ := op.opts.int32Field(4, 1)
-		fused = int32(int8(f))
-		if sh != 1 && x.shape[1] != 1 || sw < 1 || sw > 64 || dw < 1 || dw > 64 {
-			return nil, fmt.Errorf("strides %dx%d, dilation %d", sh, sw, dw)
-		}
-		l.Stride, l.Dilation = int(sw), int(dw)
-		T := x.shape[2]
-		if pad == 0 { // SAME
-			outT := (T + l.Stride - 1) / l.Stride
-			total := max(0, (outT-1)*l.Stride+(l.Kernel-1)*l.Dilation+1-T)
-			if total%2 != 0 {
-				return nil, fmt.Errorf("SAME padding of %d is uneven; edge pads both ends alike (use VALID padding or an odd kernel)", total)
-			}
-			l.Padding = total / 2
-		}
-		if got := (T+2*l.Padding-l.Dilation*(l.Kernel-1)-1)/l.Stride + 1; got != y.shape[2] {
-			return nil, fmt.Errorf("output length %d, computed %d", y.shape[2], got)
-		}
+	if op.code == opFullyConnected {
+		fused, err = denseGeometry(l, op, x, y, w)
+	} else {
+		fused, err = convGeometry(l, op, x, y, w)
+	}
+	if err != nil {
+		return nil, err
 	}
 	switch fused {
 	case actNone:
@@ -519,73 +471,150 @@ func computeLayer(g *graph, op *operator, x, y *tensor, consts map[int][]float32
 	// Weights in edge's layouts: dense [out, in]; conv [out, kernel, in],
 	// which is TFLite's [out, 1, kernel, in].
 	if w.typ == typeInt8 && w.consts {
-		if x.typ != typeInt8 || y.typ != typeInt8 {
-			return nil, errors.New("int8 weights with float activations (dynamic range quantisation) are not supported")
-		}
-		xq, err := qparams(x)
-		if err != nil {
-			return nil, err
-		}
-		if l.OutQ, err = qparams(y); err != nil {
-			return nil, err
-		}
-		if len(w.data) != w.elements() || !w.hasQ {
-			return nil, fmt.Errorf("weights %q: %d bytes for %v, quantised %v", w.name, len(w.data), w.shape, w.hasQ)
-		}
-		l.QW = make([]int8, len(w.data))
-		for i, v := range w.data {
-			l.QW[i] = int8(v)
-		}
-		l.QScale = make([]float32, l.Out)
-		switch {
-		case len(w.scale) == 1:
-			for j := range l.QScale {
-				l.QScale[j] = w.scale[0]
-			}
-		case len(w.scale) == l.Out && w.qdim == 0:
-			copy(l.QScale, w.scale)
-		default:
-			return nil, fmt.Errorf("weights %q: %d scales along dimension %d", w.name, len(w.scale), w.qdim)
-		}
-		for _, z := range w.zero {
-			if z != 0 {
-				return nil, fmt.Errorf("weights %q: zero point %d; int8 weights must be symmetric", w.name, z)
-			}
-		}
-		l.QB = make([]int32, l.Out)
-		if bias != nil {
-			if bias.typ != typeInt32 || len(bias.data) != 4*l.Out {
-				return nil, fmt.Errorf("bias %q: type %d, %d bytes for %d outputs; want int32", bias.name, bias.typ, len(bias.data), l.Out)
-			}
-			for j := range l.QB {
-				l.QB[j] = int32(binary.LittleEndian.Uint32(bias.data[4*j:]))
-			}
-			// The bias must be in accumulator units.
-			if bias.hasQ && len(bias.scale) >= 1 {
-				want := float64(xq.Scale) * float64(l.QScale[0])
-				if math.Abs(float64(bias.scale[0])-want) > 1e-3*want {
-					return nil, fmt.Errorf("bias %q: scale %g, want input × weight scale %g", bias.name, bias.scale[0], want)
-				}
-			}
-		}
-		return l, nil
+		return l, int8Weights(l, x, y, w, bias)
 	}
+	return l, floatWeights(l, x, w, bias, consts)
+}
+
+// denseGeometry reads a FULLY_CONNECTED's shape and fused activation.
+func denseGeometry(l *model.Layer, op *operator, x, y, w *tensor) (int32, error) {
+	if len(w.shape) != 2 {
+		return 0, fmt.Errorf("weights %q of shape %v; want [out, in]", w.name, w.shape)
+	}
+	l.Kind, l.Out, l.In = model.Dense, w.shape[0], w.shape[1]
+	if x.elements()%l.In != 0 || y.elements()%l.Out != 0 || x.elements()/l.In != y.elements()/l.Out {
+		return 0, fmt.Errorf("input %v and output %v do not match weights %v", x.shape, y.shape, w.shape)
+	}
+	if !op.hasOpts {
+		return 0, nil
+	}
+	fused, err := op.opts.int32Field(0, 0)
+	if err != nil {
+		return 0, err
+	}
+	if wf, _ := op.opts.byteField(1, 0); wf != 0 {
+		return 0, errors.New("shuffled weights format")
+	}
+	return int32(int8(fused)), nil // a byte field read as the low byte
+}
+
+// convGeometry reads a CONV_2D over NHWC input of height 1 (or width 1),
+// weights [out, kh, kw, in], as a 1-D convolution, and its fused
+// activation.
+func convGeometry(l *model.Layer, op *operator, x, y, w *tensor) (int32, error) {
+	if len(w.shape) != 4 || len(x.shape) != 4 || len(y.shape) != 4 {
+		return 0, fmt.Errorf("input %v, weights %v, output %v; want 4-D NHWC", x.shape, w.shape, y.shape)
+	}
+	if x.shape[1] != 1 || w.shape[1] != 1 || y.shape[1] != 1 {
+		return 0, fmt.Errorf("input %v, weights %v: only height-1 convolutions (1-D over width) are supported", x.shape, w.shape)
+	}
+	l.Kind, l.Out, l.Kernel, l.In = model.Conv1D, w.shape[0], w.shape[2], w.shape[3]
+	if x.shape[3] != l.In || y.shape[3] != l.Out {
+		return 0, fmt.Errorf("input %v and output %v do not match weights %v", x.shape, y.shape, w.shape)
+	}
+	if !op.hasOpts {
+		return 0, errors.New("no options")
+	}
+	pad, _ := op.opts.byteField(0, 0)
+	sw, _ := op.opts.int32Field(1, 1)
+	sh, _ := op.opts.int32Field(2, 1)
+	f, _ := op.opts.byteField(3, 0)
+	dw, _ := op.opts.int32Field(4, 1)
+	if sh != 1 && x.shape[1] != 1 || sw < 1 || sw > 64 || dw < 1 || dw > 64 {
+		return 0, fmt.Errorf("strides %dx%d, dilation %d", sh, sw, dw)
+	}
+	l.Stride, l.Dilation = int(sw), int(dw)
+	T := x.shape[2]
+	if pad == 0 { // SAME
+		outT := (T + l.Stride - 1) / l.Stride
+		total := max(0, (outT-1)*l.Stride+(l.Kernel-1)*l.Dilation+1-T)
+		if total%2 != 0 {
+			return 0, fmt.Errorf("SAME padding of %d is uneven; edge pads both ends alike (use VALID padding or an odd kernel)", total)
+		}
+		l.Padding = total / 2
+	}
+	if got := (T+2*l.Padding-l.Dilation*(l.Kernel-1)-1)/l.Stride + 1; got != y.shape[2] {
+		return 0, fmt.Errorf("output length %d, computed %d", y.shape[2], got)
+	}
+	return int32(int8(f)), nil
+}
+
+// int8Weights sets an int8 layer's weights, scales, biases and output
+// quantisation.
+func int8Weights(l *model.Layer, x, y, w, bias *tensor) error {
+	if x.typ != typeInt8 || y.typ != typeInt8 {
+		return errors.New("int8 weights with float activations (dynamic range quantisation) are not supported")
+	}
+	xq, err := qparams(x)
+	if err != nil {
+		return err
+	}
+	if l.OutQ, err = qparams(y); err != nil {
+		return err
+	}
+	if len(w.data) != w.elements() || !w.hasQ {
+		return fmt.Errorf("weights %q: %d bytes for %v, quantised %v", w.name, len(w.data), w.shape, w.hasQ)
+	}
+	l.QW = make([]int8, len(w.data))
+	for i, v := range w.data {
+		l.QW[i] = int8(v)
+	}
+	l.QScale = make([]float32, l.Out)
+	switch {
+	case len(w.scale) == 1:
+		for j := range l.QScale {
+			l.QScale[j] = w.scale[0]
+		}
+	case len(w.scale) == l.Out && w.qdim == 0:
+		copy(l.QScale, w.scale)
+	default:
+		return fmt.Errorf("weights %q: %d scales along dimension %d", w.name, len(w.scale), w.qdim)
+	}
+	for _, z := range w.zero {
+		if z != 0 {
+			return fmt.Errorf("weights %q: zero point %d; int8 weights must be symmetric", w.name, z)
+		}
+	}
+	l.QB = make([]int32, l.Out)
+	if bias == nil {
+		return nil
+	}
+	if bias.typ != typeInt32 || len(bias.data) != 4*l.Out {
+		return fmt.Errorf("bias %q: type %d, %d bytes for %d outputs; want int32", bias.name, bias.typ, len(bias.data), l.Out)
+	}
+	for j := range l.QB {
+		l.QB[j] = int32(binary.LittleEndian.Uint32(bias.data[4*j:]))
+	}
+	// The bias must be in accumulator units.
+	if bias.hasQ && len(bias.scale) >= 1 {
+		want := float64(xq.Scale) * float64(l.QScale[0])
+		if math.Abs(float64(bias.scale[0])-want) > 1e-3*want {
+			return fmt.Errorf("bias %q: scale %g, want input × weight scale %g", bias.name, bias.scale[0], want)
+		}
+	}
+	return nil
+}
+
+// floatWeights sets a float32 layer's weights and biases.
+func floatWeights(l *model.Layer, x, w, bias *tensor, consts map[int][]float32) error {
 	if x.typ != typeFloat32 {
-		return nil, fmt.Errorf("input %q is %d with float weights", x.name, x.typ)
+		return fmt.Errorf("input %q is %d with float weights", x.name, x.typ)
 	}
+	var err error
 	if l.W, err = floats(w, consts); err != nil {
-		return nil, err
+		return err
 	}
 	l.B = make([]float32, l.Out)
-	if bias != nil {
-		b, err := floats(bias, consts)
-		if err != nil {
-			return nil, err
-		}
-		if len(b) != l.Out {
-			return nil, fmt.Errorf("bias %q holds %d values for %d outputs", bias.name, len(b), l.Out)
-		}
-		copy(l.B, b)
+	if bias == nil {
+		return nil
 	}
-	return l, nil
+	b, err := floats(bias, consts)
+	if err != nil {
+		return err
+	}
+	if len(b) != l.Out {
+		return fmt.Errorf("bias %q holds %d values for %d outputs", bias.name, len(b), l.Out)
+	}
+	copy(l.B, b)
+	return nil
 }
