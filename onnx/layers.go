@@ -238,35 +238,10 @@ func (c *converter) conv(n *node) error {
 	if ap, ok := n.attrs["auto_pad"]; ok && string(ap.s) != "NOTSET" && string(ap.s) != "VALID" {
 		return fmt.Errorf("auto_pad %s; give explicit pads", ap.s)
 	}
-	one := func(name string, def int64) (int, error) {
-		v := n.intList(name)
-		if len(v) == 0 {
-			return int(def), nil
-		}
-		if len(v) != 1 || v[0] < 0 || v[0] > 256 {
-			return 0, fmt.Errorf("%s %v", name, v)
-		}
-		return int(v[0]), nil
-	}
-	stride, err := one("strides", 1)
+	l, err := convAttrs(n)
 	if err != nil {
 		return err
 	}
-	dil, err := one("dilations", 1)
-	if err != nil {
-		return err
-	}
-	pads := n.intList("pads")
-	pad := 0
-	if len(pads) == 2 {
-		if pads[0] != pads[1] || pads[0] < 0 || pads[0] > 256 {
-			return fmt.Errorf("pads %v; edge pads both ends alike", pads)
-		}
-		pad = int(pads[0])
-	} else if len(pads) != 0 {
-		return fmt.Errorf("pads %v", pads)
-	}
-	l := model.Layer{Kind: model.Conv1D, Stride: stride, Dilation: dil, Padding: pad, Act: model.Identity}
 	var at func(o, k, i int) int // ONNX index of edge element (o, k, i)
 	outAxis := 0
 	if n.op == "Conv" {
@@ -275,7 +250,7 @@ func (c *converter) conv(n *node) error {
 	} else {
 		l.Kind = model.ConvTranspose1D
 		l.In, l.Out, l.Kernel = dims[0], dims[1], dims[2]
-		op, err := one("output_padding", 0)
+		op, err := oneInt(n, "output_padding", 0)
 		if err != nil {
 			return err
 		}
@@ -304,33 +279,74 @@ func (c *converter) conv(n *node) error {
 	flat := func(o, j int) int { // j = k*In + i, edge's order
 		return at(o, j/l.In, j%l.In)
 	}
-	fb, qb, err := c.bias(n, 2, l.Out)
-	if err != nil {
+	if err := c.convWeights(n, &l, wf, wq, outAxis, flat); err != nil {
 		return err
-	}
-	if wq != nil {
-		if err := c.setInt8(&l, wq, outAxis, flat); err != nil {
-			return err
-		}
-		if err := c.int8Bias(&l, fb, qb); err != nil {
-			return err
-		}
-	} else {
-		if qb != nil {
-			return errors.New("an int32 bias with float weights")
-		}
-		per := l.Kernel * l.In
-		l.W = make([]float32, l.Out*per)
-		for o := 0; o < l.Out; o++ {
-			for j := 0; j < per; j++ {
-				l.W[o*per+j] = wf[flat(o, j)]
-			}
-		}
-		l.B = fb
 	}
 	lay := &layer{l: l, node: n.where(), outSize: T * l.Out, in: c.cur.q}
 	c.layers = append(c.layers, lay)
 	c.cur = act{seq: true, t: T, c: l.Out}
 	c.add(n, "layer %d: %s %d->%d channels, kernel %d, stride %d, %d steps", len(c.layers)-1, l.Kind, l.In, l.Out, l.Kernel, l.Stride, T)
+	return nil
+}
+
+// oneInt reads an attribute that holds one small integer (def if absent).
+func oneInt(n *node, name string, def int64) (int, error) {
+	v := n.intList(name)
+	if len(v) == 0 {
+		return int(def), nil
+	}
+	if len(v) != 1 || v[0] < 0 || v[0] > 256 {
+		return 0, fmt.Errorf("%s %v", name, v)
+	}
+	return int(v[0]), nil
+}
+
+// convAttrs reads a convolution's stride, dilation and symmetric pads.
+func convAttrs(n *node) (model.Layer, error) {
+	stride, err := oneInt(n, "strides", 1)
+	if err != nil {
+		return model.Layer{}, err
+	}
+	dil, err := oneInt(n, "dilations", 1)
+	if err != nil {
+		return model.Layer{}, err
+	}
+	pads := n.intList("pads")
+	pad := 0
+	if len(pads) == 2 {
+		if pads[0] != pads[1] || pads[0] < 0 || pads[0] > 256 {
+			return model.Layer{}, fmt.Errorf("pads %v; edge pads both ends alike", pads)
+		}
+		pad = int(pads[0])
+	} else if len(pads) != 0 {
+		return model.Layer{}, fmt.Errorf("pads %v", pads)
+	}
+	return model.Layer{Kind: model.Conv1D, Stride: stride, Dilation: dil, Padding: pad, Act: model.Identity}, nil
+}
+
+// convWeights sets a convolution's weights and bias in edge's layout
+// (flat maps edge's (o, k·In+i) to the ONNX index).
+func (c *converter) convWeights(n *node, l *model.Layer, wf []float32, wq *qconst, outAxis int, flat func(o, j int) int) error {
+	fb, qb, err := c.bias(n, 2, l.Out)
+	if err != nil {
+		return err
+	}
+	if wq != nil {
+		if err := c.setInt8(l, wq, outAxis, flat); err != nil {
+			return err
+		}
+		return c.int8Bias(l, fb, qb)
+	}
+	if qb != nil {
+		return errors.New("an int32 bias with float weights")
+	}
+	per := l.Kernel * l.In
+	l.W = make([]float32, l.Out*per)
+	for o := 0; o < l.Out; o++ {
+		for j := 0; j < per; j++ {
+			l.W[o*per+j] = wf[flat(o, j)]
+		}
+	}
+	l.B = fb
 	return nil
 }
