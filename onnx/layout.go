@@ -16,6 +16,7 @@ func (c *converter) layout(n *node) error {
 		size = cur.t * cur.c
 	}
 	var shape []int // the ONNX shape after the op, without the batch
+	var err error
 	switch n.op {
 	case "Flatten":
 		if a := n.int("axis", 1); a != 1 {
@@ -23,95 +24,9 @@ func (c *converter) layout(n *node) error {
 		}
 		shape = []int{size}
 	case "Reshape":
-		t, err := c.constInput(n, 1)
-		if err != nil {
-			return fmt.Errorf("the shape must be a constant: %w", err)
-		}
-		s, err := t.ints()
-		if err != nil {
-			return err
-		}
-		if len(s) < 2 || len(s) > 3 {
-			return fmt.Errorf("target shape %v; want [batch, features] or [batch, channels, steps]", s)
-		}
-		known, neg := 1, -1
-		for i, d := range s[1:] {
-			switch {
-			case d == -1 && neg < 0:
-				neg = i
-			case d == 0:
-				return fmt.Errorf("target shape %v copies an input dimension (0); give it explicitly", s)
-			case d > 0 && d <= maxElements:
-				known *= int(d)
-				shape = append(shape, int(d))
-				continue
-			default:
-				return fmt.Errorf("target shape %v", s)
-			}
-			shape = append(shape, -1)
-		}
-		if neg >= 0 {
-			if known == 0 || size%known != 0 {
-				return fmt.Errorf("target shape %v for %d values", s, size)
-			}
-			shape[neg] = size / known
-		}
+		shape, err = c.reshapeTarget(n, size)
 	case "Squeeze", "Unsqueeze":
-		axes := n.intList("axes")
-		if len(n.inputs) > 1 && n.inputs[1] != "" {
-			t, err := c.constInput(n, 1)
-			if err != nil {
-				return err
-			}
-			if axes, err = t.ints(); err != nil {
-				return err
-			}
-		}
-		rank := 2
-		if cur.seq {
-			rank = 3
-		}
-		dims := []int{size}
-		if cur.seq {
-			dims = []int{cur.c, cur.t}
-			if cur.tm {
-				dims = []int{cur.t, cur.c}
-			}
-		}
-		full := append([]int{-1}, dims...)
-		if n.op == "Squeeze" {
-			var keep []int
-			for i, d := range full {
-				drop := false
-				for _, a := range axes {
-					if a < 0 {
-						a += int64(rank)
-					}
-					if int(a) == i {
-						drop = true
-					}
-				}
-				if drop && (i == 0 || d != 1) {
-					return fmt.Errorf("squeezes axis %d of size %d", i, d)
-				}
-				if !drop && !(len(axes) == 0 && d == 1 && i > 0) {
-					keep = append(keep, d)
-				}
-			}
-			shape = keep[1:]
-		} else {
-			out := slices.Clone(full)
-			for _, a := range axes {
-				if a < 0 {
-					a += int64(len(out) + 1)
-				}
-				if a < 1 || int(a) > len(out) {
-					return fmt.Errorf("unsqueezes axis %d", a)
-				}
-				out = slices.Insert(out, int(a), 1)
-			}
-			shape = out[1:]
-		}
+		shape, err = c.squeezed(n, size)
 	case "Transpose":
 		p := n.intList("perm")
 		if !cur.seq || len(p) != 3 || p[0] != 0 || p[1] != 2 || p[2] != 1 {
@@ -121,7 +36,114 @@ func (c *converter) layout(n *node) error {
 		c.add(n, "layout only: edge stores steps x channels")
 		return nil
 	}
+	if err != nil {
+		return err
+	}
 	return c.reshape(n, shape, size)
+}
+
+// reshapeTarget reads a Reshape's constant target shape (one -1 resolved
+// against the size) without the batch.
+func (c *converter) reshapeTarget(n *node, size int) ([]int, error) {
+	t, err := c.constInput(n, 1)
+	if err != nil {
+		return nil, fmt.Errorf("the shape must be a constant: %w", err)
+	}
+	s, err := t.ints()
+	if err != nil {
+		return nil, err
+	}
+	if len(s) < 2 || len(s) > 3 {
+		return nil, fmt.Errorf("target shape %v; want [batch, features] or [batch, channels, steps]", s)
+	}
+	var shape []int
+	known, neg := 1, -1
+	for i, d := range s[1:] {
+		switch {
+		case d == -1 && neg < 0:
+			neg = i
+		case d == 0:
+			return nil, fmt.Errorf("target shape %v copies an input dimension (0); give it explicitly", s)
+		case d > 0 && d <= maxElements:
+			known *= int(d)
+			shape = append(shape, int(d))
+			continue
+		default:
+			return nil, fmt.Errorf("target shape %v", s)
+		}
+		shape = append(shape, -1)
+	}
+	if neg >= 0 {
+		if known == 0 || size%known != 0 {
+			return nil, fmt.Errorf("target shape %v for %d values", s, size)
+		}
+		shape[neg] = size / known
+	}
+	return shape, nil
+}
+
+// squeezed returns the shape after a Squeeze or an Unsqueeze (its axes an
+// attribute or a constant input), without the batch.
+func (c *converter) squeezed(n *node, size int) ([]int, error) {
+	cur := c.cur
+	axes := n.intList("axes")
+	if len(n.inputs) > 1 && n.inputs[1] != "" {
+		t, err := c.constInput(n, 1)
+		if err != nil {
+			return nil, err
+		}
+		if axes, err = t.ints(); err != nil {
+			return nil, err
+		}
+	}
+	dims := []int{size}
+	if cur.seq {
+		dims = []int{cur.c, cur.t}
+		if cur.tm {
+			dims = []int{cur.t, cur.c}
+		}
+	}
+	full := append([]int{-1}, dims...)
+	if n.op == "Squeeze" {
+		return squeeze(full, axes)
+	}
+	out := slices.Clone(full)
+	for _, a := range axes {
+		if a < 0 {
+			a += int64(len(out) + 1)
+		}
+		if a < 1 || int(a) > len(out) {
+			return nil, fmt.Errorf("unsqueezes axis %d", a)
+		}
+		out = slices.Insert(out, int(a), 1)
+	}
+	return out[1:], nil
+}
+
+// squeeze drops the given axes (all of size 1 but the batch; without
+// axes, every one of size 1) of full, the shape with the batch first, and
+// returns the rest without the batch.
+func squeeze(full []int, axes []int64) ([]int, error) {
+	rank := len(full)
+	var keep []int
+	for i, d := range full {
+		drop := false
+		for _, a := range axes {
+			if a < 0 {
+				a += int64(rank)
+			}
+			if int(a) == i {
+				drop = true
+			}
+		}
+		if drop && (i == 0 || d != 1) {
+			return nil, fmt.Errorf("squeezes axis %d of size %d", i, d)
+		}
+		if !drop && !(len(axes) == 0 && d == 1 && i > 0) {
+			keep = append(keep, d)
+		}
+	}
+	return keep[1:], nil
 }
 
 // reshape moves the activation to the ONNX shape (batch left out).
