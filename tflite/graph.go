@@ -119,7 +119,39 @@ func parse(data []byte) (*graph, error) {
 	if g.desc, err = m.stringField(3); err != nil {
 		return nil, err
 	}
-	// Operator codes.
+	codes, err := readCodes(m)
+	if err != nil {
+		return nil, err
+	}
+	bufsV, err := m.vectorField(4, 4)
+	if err != nil {
+		return nil, fmt.Errorf("tflite: buffers: %w", err)
+	}
+	if bufsV.n > maxTensors {
+		return nil, fmt.Errorf("tflite: %d buffers (limit %d)", bufsV.n, maxTensors)
+	}
+	subs, err := m.vectorField(2, 4)
+	if err != nil {
+		return nil, fmt.Errorf("tflite: subgraphs: %w", err)
+	}
+	if subs.n != 1 {
+		return nil, fmt.Errorf("tflite: %d subgraphs; edge imports models with exactly one", subs.n)
+	}
+	sg, err := subs.table(0)
+	if err != nil {
+		return nil, fmt.Errorf("tflite: subgraph 0: %w", err)
+	}
+	if err := g.readTensors(sg, bufsV); err != nil {
+		return nil, err
+	}
+	if err := g.readOps(sg, codes); err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// readCodes reads the operator codes (-1 for a custom operator).
+func readCodes(m table) ([]int32, error) {
 	codesV, err := m.vectorField(1, 4)
 	if err != nil {
 		return nil, fmt.Errorf("tflite: operator codes: %w", err)
@@ -146,36 +178,22 @@ func parse(data []byte) (*graph, error) {
 			codes[i] = -1
 		}
 	}
-	// Buffers.
-	bufsV, err := m.vectorField(4, 4)
-	if err != nil {
-		return nil, fmt.Errorf("tflite: buffers: %w", err)
-	}
-	if bufsV.n > maxTensors {
-		return nil, fmt.Errorf("tflite: %d buffers (limit %d)", bufsV.n, maxTensors)
-	}
-	subs, err := m.vectorField(2, 4)
-	if err != nil {
-		return nil, fmt.Errorf("tflite: subgraphs: %w", err)
-	}
-	if subs.n != 1 {
-		return nil, fmt.Errorf("tflite: %d subgraphs; edge imports models with exactly one", subs.n)
-	}
-	sg, err := subs.table(0)
-	if err != nil {
-		return nil, fmt.Errorf("tflite: subgraph 0: %w", err)
-	}
+	return codes, nil
+}
+
+// readTensors reads the subgraph's tensors, inputs and outputs.
+func (g *graph) readTensors(sg table, bufsV vector) error {
 	tv, err := sg.vectorField(0, 4)
 	if err != nil {
-		return nil, fmt.Errorf("tflite: tensors: %w", err)
+		return fmt.Errorf("tflite: tensors: %w", err)
 	}
 	if tv.n > maxTensors {
-		return nil, fmt.Errorf("tflite: %d tensors (limit %d)", tv.n, maxTensors)
+		return fmt.Errorf("tflite: %d tensors (limit %d)", tv.n, maxTensors)
 	}
 	g.tensors = make([]*tensor, tv.n)
 	for i := range g.tensors {
 		if g.tensors[i], err = readTensor(tv, i, bufsV); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	for _, f := range []struct {
@@ -185,64 +203,76 @@ func parse(data []byte) (*graph, error) {
 	}{{1, &g.inputs, "inputs"}, {2, &g.outputs, "outputs"}} {
 		v, err := sg.vectorField(f.field, 4)
 		if err != nil {
-			return nil, fmt.Errorf("tflite: subgraph %s: %w", f.what, err)
+			return fmt.Errorf("tflite: subgraph %s: %w", f.what, err)
 		}
 		if v.n > maxTensors {
-			return nil, fmt.Errorf("tflite: %d subgraph %s", v.n, f.what)
+			return fmt.Errorf("tflite: %d subgraph %s", v.n, f.what)
 		}
 		*f.dst = v.ints()
 		for _, t := range *f.dst {
 			if t < 0 || t >= len(g.tensors) {
-				return nil, fmt.Errorf("tflite: subgraph %s name tensor %d of %d", f.what, t, len(g.tensors))
+				return fmt.Errorf("tflite: subgraph %s name tensor %d of %d", f.what, t, len(g.tensors))
 			}
 		}
 	}
+	return nil
+}
+
+// readOps reads the subgraph's operators.
+func (g *graph) readOps(sg table, codes []int32) error {
 	ov, err := sg.vectorField(3, 4)
 	if err != nil {
-		return nil, fmt.Errorf("tflite: operators: %w", err)
+		return fmt.Errorf("tflite: operators: %w", err)
 	}
 	if ov.n > maxOperators {
-		return nil, fmt.Errorf("tflite: %d operators (limit %d)", ov.n, maxOperators)
+		return fmt.Errorf("tflite: %d operators (limit %d)", ov.n, maxOperators)
 	}
 	g.ops = make([]*operator, ov.n)
 	for i := range g.ops {
-		t, err := ov.table(i)
+		if g.ops[i], err = g.readOp(ov, i, codes); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readOp reads operator i: its code, tensors and options.
+func (g *graph) readOp(ov vector, i int, codes []int32) (*operator, error) {
+	t, err := ov.table(i)
+	if err != nil {
+		return nil, fmt.Errorf("tflite: operator %d: %w", i, err)
+	}
+	op := &operator{index: i}
+	ci, err := t.uint32Field(0, 0)
+	if err != nil {
+		return nil, err
+	}
+	if int(ci) >= len(codes) {
+		return nil, fmt.Errorf("tflite: operator %d: opcode index %d of %d", i, ci, len(codes))
+	}
+	op.code = codes[ci]
+	for _, f := range []struct {
+		field int
+		dst   *[]int
+	}{{1, &op.inputs}, {2, &op.outputs}} {
+		v, err := t.vectorField(f.field, 4)
 		if err != nil {
 			return nil, fmt.Errorf("tflite: operator %d: %w", i, err)
 		}
-		op := &operator{index: i}
-		ci, err := t.uint32Field(0, 0)
-		if err != nil {
-			return nil, err
+		if v.n > 16 {
+			return nil, fmt.Errorf("tflite: operator %d (%s) has %d tensors on one side", i, opName(op.code), v.n)
 		}
-		if int(ci) >= len(codes) {
-			return nil, fmt.Errorf("tflite: operator %d: opcode index %d of %d", i, ci, len(codes))
-		}
-		op.code = codes[ci]
-		for _, f := range []struct {
-			field int
-			dst   *[]int
-		}{{1, &op.inputs}, {2, &op.outputs}} {
-			v, err := t.vectorField(f.field, 4)
-			if err != nil {
-				return nil, fmt.Errorf("tflite: operator %d: %w", i, err)
-			}
-			if v.n > 16 {
-				return nil, fmt.Errorf("tflite: operator %d (%s) has %d tensors on one side", i, opName(op.code), v.n)
-			}
-			*f.dst = v.ints()
-			for _, x := range *f.dst {
-				if x < -1 || x >= len(g.tensors) {
-					return nil, fmt.Errorf("tflite: operator %d (%s) names tensor %d of %d", i, opName(op.code), x, len(g.tensors))
-				}
+		*f.dst = v.ints()
+		for _, x := range *f.dst {
+			if x < -1 || x >= len(g.tensors) {
+				return nil, fmt.Errorf("tflite: operator %d (%s) names tensor %d of %d", i, opName(op.code), x, len(g.tensors))
 			}
 		}
-		if op.opts, op.hasOpts, err = t.subtable(4); err != nil {
-			return nil, fmt.Errorf("tflite: operator %d (%s) options: %w", i, opName(op.code), err)
-		}
-		g.ops[i] = op
 	}
-	return g, nil
+	if op.opts, op.hasOpts, err = t.subtable(4); err != nil {
+		return nil, fmt.Errorf("tflite: operator %d (%s) options: %w", i, opName(op.code), err)
+	}
+	return op, nil
 }
 
 // readTensor reads tensor i and its constant data.
