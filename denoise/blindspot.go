@@ -1,10 +1,11 @@
 package denoise
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"slices"
+
+	"github.com/edgeml/edge/internal/linalg"
 )
 
 // Predictor predicts each value from its neighbours, never from the value
@@ -191,7 +192,7 @@ func FitPredictor(x []float32, miss []bool, c int, causal bool, lags, peers int)
 	if n < 40 {
 		return nil, fmt.Errorf("denoise: %d rows are too few to fit a predictor", n)
 	}
-	p := &Predictor{Causal: causal, Lags: lags, Peers: choosePeers(x, c, peers), Span: 3,
+	p := &Predictor{Causal: causal, Lags: lags, Peers: linalg.CorrelatedPeers(x, c, peers), Span: 3,
 		Own: make([]int, c), Med: make([]int, c), Mix: make([]float32, c), W: make([][]float32, c), B: make([]float32, c),
 		Gain: make([]float32, c), Noise: make([]float32, c), Spike: make([]float32, c), Err: make([]float32, c)}
 	skip := slices.Clone(miss)
@@ -381,56 +382,6 @@ func (p *Predictor) spike(v, med float32, ch int) bool {
 	return math.Abs(float64(v-med)) > float64(p.Spike[ch])
 }
 
-// choosePeers returns, per channel, the k other channels most correlated
-// with it (absolute correlation at lag 0).
-func choosePeers(x []float32, c, k int) [][]int {
-	n := len(x) / c
-	mean, sd := make([]float64, c), make([]float64, c)
-	for i, v := range x {
-		mean[i%c] += float64(v)
-	}
-	for ch := range mean {
-		mean[ch] /= float64(n)
-	}
-	for i, v := range x {
-		d := float64(v) - mean[i%c]
-		sd[i%c] += float64(d * d)
-	}
-	out := make([][]int, c)
-	corr := make([]float64, c)
-	for ch := 0; ch < c; ch++ {
-		for q := 0; q < c; q++ {
-			corr[q] = 0
-			if q == ch || sd[q] == 0 || sd[ch] == 0 {
-				continue
-			}
-			var s float64
-			for t := 0; t < n; t++ {
-				s += (float64(x[t*c+ch]) - mean[ch]) * (float64(x[t*c+q]) - mean[q])
-			}
-			corr[q] = math.Abs(s / math.Sqrt(sd[ch]*sd[q]))
-		}
-		idx := make([]int, 0, c-1)
-		for q := 0; q < c; q++ {
-			if q != ch && corr[q] > 0 {
-				idx = append(idx, q)
-			}
-		}
-		slices.SortStableFunc(idx, func(a, b int) int {
-			switch {
-			case corr[a] > corr[b]:
-				return -1
-			case corr[a] < corr[b]:
-				return 1
-			}
-			return 0
-		})
-		out[ch] = idx[:min(k, len(idx))]
-		slices.Sort(out[ch])
-	}
-	return out
-}
-
 // fitChannel solves channel ch's ridge regression over the rows of x whose
 // target is not skipped.
 func (p *Predictor) fitChannel(x []float32, skip []bool, c, ch int) error {
@@ -491,7 +442,7 @@ func (p *Predictor) fitChannel(x []float32, skip []bool, c, ch int) error {
 	for i := 0; i < d; i++ {
 		a[i*d+i] += lambda
 	}
-	w, err := cholSolve(a, b, d)
+	w, err := linalg.CholSolve(a, b, d)
 	if err != nil {
 		return fmt.Errorf("denoise: channel %d: %w", ch, err)
 	}
@@ -582,42 +533,4 @@ func secondDiffVar(x []float32, skip []bool, c, ch int) float64 {
 	slices.Sort(d)
 	s := 1.4826 * d[len(d)/2]
 	return s * s / 6
-}
-
-// cholSolve solves the symmetric positive definite system a·x = b.
-func cholSolve(a, b []float64, n int) ([]float64, error) {
-	l := make([]float64, n*n)
-	for i := 0; i < n; i++ {
-		for j := 0; j <= i; j++ {
-			s := a[i*n+j]
-			for k := 0; k < j; k++ {
-				s -= l[i*n+k] * l[j*n+k]
-			}
-			if i == j {
-				if s <= 0 {
-					return nil, errors.New("the normal equations are not positive definite")
-				}
-				l[i*n+i] = math.Sqrt(s)
-			} else {
-				l[i*n+j] = s / l[j*n+j]
-			}
-		}
-	}
-	y := make([]float64, n)
-	for i := 0; i < n; i++ {
-		s := b[i]
-		for k := 0; k < i; k++ {
-			s -= l[i*n+k] * y[k]
-		}
-		y[i] = s / l[i*n+i]
-	}
-	x := make([]float64, n)
-	for i := n - 1; i >= 0; i-- {
-		s := y[i]
-		for k := i + 1; k < n; k++ {
-			s -= l[k*n+i] * x[k]
-		}
-		x[i] = s / l[i*n+i]
-	}
-	return x, nil
 }

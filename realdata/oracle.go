@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/edgeml/edge/denoise"
+	"github.com/edgeml/edge/internal/linalg"
 )
 
 // Bounds are what estimators that see the clean truth reach on a case's
@@ -84,11 +85,12 @@ func oracleLinear(held, clean []float32, c, nl int, varying []bool, std []float6
 	truth := slices.Clone(clean)
 	denoise.ImputeHold(truth, c, nil)
 	out := slices.Clone(held[nl*c:])
+	peers := linalg.CorrelatedPeers(x[:nl*c], c, OraclePeers)
 	for ch := range c {
 		if !varying[ch] {
 			continue
 		}
-		nb := neighbourhood{x: x, c: c, n: n, ch: ch, peers: correlatedPeers(x[:nl*c], c, ch, OraclePeers), causal: causal}
+		nb := neighbourhood{x: x, c: c, n: n, ch: ch, peers: peers[ch], causal: causal}
 		w, ok := nb.fit(truth, nl)
 		if !ok {
 			continue
@@ -147,7 +149,8 @@ func (nb *neighbourhood) features(t int, f []float64) []float64 {
 }
 
 // fit solves the least squares of truth on the features over rows 0..nl
-// (a millionth of ridge for stability).
+// (a millionth of ridge for stability); false if the normal equations are
+// singular.
 func (nb *neighbourhood) fit(truth []float32, nl int) ([]float64, bool) {
 	f := nb.features(0, nil)
 	d := len(f)
@@ -165,69 +168,8 @@ func (nb *neighbourhood) fit(truth []float32, nl int) ([]float64, bool) {
 	for i := range d {
 		a[i*d+i] += 1e-6*a[i*d+i] + 1e-9
 	}
-	return gaussSolve(a, b, d)
-}
-
-// correlatedPeers returns the k channels most correlated (in absolute
-// value) with channel ch.
-func correlatedPeers(x []float32, c, ch, k int) []int {
-	corr := make([]float64, c)
-	for p := range c {
-		corr[p] = math.Abs(correlation(x, c, ch, p))
-	}
-	var peers []int
-	for p := range c {
-		if p != ch && !math.IsNaN(corr[p]) {
-			peers = append(peers, p)
-		}
-	}
-	slices.SortStableFunc(peers, func(a, b int) int { return cmp.Compare(corr[b], corr[a]) })
-	return peers[:min(k, len(peers))]
-}
-
-func correlation(x []float32, c, a, b int) float64 {
-	var sa, sb, saa, sbb, sab float64
-	n := float64(len(x) / c)
-	for i := 0; i < len(x); i += c {
-		u, v := float64(x[i+a]), float64(x[i+b])
-		sa, sb, saa, sbb, sab = sa+u, sb+v, saa+u*u, sbb+v*v, sab+u*v
-	}
-	cov := sab/n - sa/n*sb/n
-	return cov / math.Sqrt((saa/n-sa*sa/n/n)*(sbb/n-sb*sb/n/n))
-}
-
-// gaussSolve solves a·x = b by Gaussian elimination with partial pivoting.
-func gaussSolve(a, b []float64, n int) ([]float64, bool) {
-	a, x := slices.Clone(a), slices.Clone(b)
-	for i := range n {
-		p := i
-		for r := i + 1; r < n; r++ {
-			if math.Abs(a[r*n+i]) > math.Abs(a[p*n+i]) {
-				p = r
-			}
-		}
-		if a[p*n+i] == 0 {
-			return nil, false
-		}
-		for j := range n {
-			a[i*n+j], a[p*n+j] = a[p*n+j], a[i*n+j]
-		}
-		x[i], x[p] = x[p], x[i]
-		for r := i + 1; r < n; r++ {
-			f := a[r*n+i] / a[i*n+i]
-			for j := i; j < n; j++ {
-				a[r*n+j] -= f * a[i*n+j]
-			}
-			x[r] -= f * x[i]
-		}
-	}
-	for i := n - 1; i >= 0; i-- {
-		for j := i + 1; j < n; j++ {
-			x[i] -= a[i*n+j] * x[j]
-		}
-		x[i] /= a[i*n+i]
-	}
-	return x, true
+	w, err := linalg.CholSolve(a, b, d)
+	return w, err == nil
 }
 
 func (b Bounds) String() string {
