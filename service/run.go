@@ -82,7 +82,7 @@ func Run(ctx context.Context, cfg *Config, o Options) error {
 		connCtx, connCancel := context.WithCancel(context.Background())
 		defer connCancel()
 		var err error
-		if mq, err = DialMQTT(connCtx, cfg.MQTT, rt.topics(), rt.handle, reg.Reg, log); err != nil {
+		if mq, err = DialMQTT(connCtx, cfg.MQTT, rt.filters, rt.handle, reg.Reg, log); err != nil {
 			return err
 		}
 		if sink == nil {
@@ -133,6 +133,7 @@ type router struct {
 	ctx     context.Context
 	cfg     *Config
 	log     *slog.Logger
+	filters []string          // the subscribed topic filters, in the groups' order
 	byTopic map[string]string // subscribed filter -> group
 	ready   chan struct{}
 	svc     *Service
@@ -142,21 +143,11 @@ func newRouter(ctx context.Context, cfg *Config, log *slog.Logger) *router {
 	rt := &router{ctx: ctx, cfg: cfg, log: log, byTopic: map[string]string{}, ready: make(chan struct{})}
 	if cfg.Input.Source == "mqtt" {
 		for _, g := range cfg.Groups {
+			rt.filters = append(rt.filters, g.Topic)
 			rt.byTopic[g.Topic] = g.Name
 		}
 	}
 	return rt
-}
-
-// topics returns the topic filters to subscribe to, in the groups' order.
-func (rt *router) topics() []string {
-	var out []string
-	if rt.cfg.Input.Source == "mqtt" {
-		for _, g := range rt.cfg.Groups {
-			out = append(out, g.Topic)
-		}
-	}
-	return out
 }
 
 // start lets the messages through to svc.
