@@ -18,7 +18,6 @@ import (
 	"strings"
 
 	"github.com/edgeml/edge/internal/atomicfile"
-	"github.com/edgeml/edge/kernels"
 )
 
 // The model file is a safetensors file (docs/model-format.md): an 8-byte
@@ -219,7 +218,7 @@ func Read(r io.Reader) (*Model, error) {
 	if err := m.Validate(); err != nil {
 		return nil, fmt.Errorf("model file: %w", err)
 	}
-	if _, err := compile(m, kernels.Current()); err != nil { // what only packing checks (requantisation scales); the result is dropped
+	if err := checkCompiles(m); err != nil {
 		return nil, fmt.Errorf("model file: %w", err)
 	}
 	return m, nil

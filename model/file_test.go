@@ -328,3 +328,35 @@ func TestFormatDocExample(t *testing.T) {
 		t.Error("docs/model-format.md no longer quotes the example's sha256")
 	}
 }
+
+// TestReadChecksRequantisation: a quantised model whose requantisation
+// scale underflows (an output scale far larger than input × weight
+// scale) is refused on load, before any weights are packed.
+func TestReadChecksRequantisation(t *testing.T) {
+	q := quantizedTestModel(t)
+	var l *Layer
+	for i := 0; i+1 < len(q.Encoder); i++ { // an encoder layer before the code writes int8
+		if q.Encoder[i].QW != nil && q.Encoder[i+1].QW != nil {
+			l = &q.Encoder[i]
+			break
+		}
+	}
+	if l == nil {
+		t.Fatal("no int8 layer with an int8 output")
+	}
+	bad := *l.OutQ
+	bad.Scale = 3e38
+	l.OutQ = &bad
+	if l.PreQ != nil {
+		pre := *l.PreQ
+		pre.Scale = 3e38
+		l.PreQ = &pre
+	}
+	var buf bytes.Buffer
+	if err := q.Write(&buf); err != nil {
+		t.Fatalf("writing: %v", err)
+	}
+	if _, err := Read(&buf); err == nil || !strings.Contains(err.Error(), "requantisation scale") {
+		t.Errorf("a model whose requantisation scale underflows was read: %v", err)
+	}
+}

@@ -83,6 +83,36 @@ type step struct {
 
 // compile lays out m's plan and packs its weights for family f.
 func compile(m *Model, f kernels.Family) (*plan, error) {
+	p, err := layout(m)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.pack(m, f); err != nil {
+		return nil, err
+	}
+	p.normalisation(m)
+	return p, nil
+}
+
+// checkCompiles checks what only compiling would otherwise find, the int8
+// layers' requantisation scales, without packing any weights.
+func checkCompiles(m *Model) error {
+	p, err := layout(m)
+	if err != nil {
+		return err
+	}
+	for i, s := range p.steps {
+		if s.q8 {
+			if _, _, err := p.requant(i); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// layout lays out m's plan: its steps, their precision and buffers.
+func layout(m *Model) (*plan, error) {
 	si, err := m.shapes()
 	if err != nil {
 		return nil, err
@@ -133,10 +163,6 @@ func compile(m *Model, f kernels.Family) (*plan, error) {
 	last := p.steps[n-1]
 	p.bufs[n] = bufGeom{t: last.out.t, c: last.out.c, f: true}
 	p.inPrec = p.steps[0].q8
-	if err := p.pack(m, f); err != nil {
-		return nil, err
-	}
-	p.normalisation(m)
 	return p, nil
 }
 
@@ -214,6 +240,35 @@ func phaseWeights[T float32 | int8](l *Layer, f int, w []T) []T {
 
 // pack packs every phase's weights for the running CPU, in the precision
 // the step runs in, with the requantisation the step's output needs.
+// requant returns int8 step i's output target (the tensor its
+// accumulator is requantised to: the output, or the pre-activation for an
+// activation by table) and its per-channel requantisation scales (for a
+// float output, the accumulator's dequantisation scales).
+func (p *plan) requant(i int) (*QParams, []float32, error) {
+	s := p.steps[i]
+	l, sx := s.l, p.bufs[i].q
+	target := l.OutQ
+	if a := l.Act.orIdentity(); s.outQ8 && a != Identity && a != ReLU {
+		target = l.PreQ // the table maps pre-activation to output
+	}
+	if s.outQ8 && target == nil {
+		return nil, nil, fmt.Errorf("model: layer %s: quantisation of its output is missing", l.describe())
+	}
+	scale := make([]float32, l.Out)
+	for j := range scale {
+		// float output: dequantised accumulator; int8: requantised to target.
+		v := float64(sx.Scale) * float64(l.QScale[j])
+		if s.outQ8 {
+			v /= float64(target.Scale)
+		}
+		scale[j] = float32(v)
+		if !(scale[j] >= 0x1p-126) || math.IsInf(float64(scale[j]), 0) {
+			return nil, nil, fmt.Errorf("model: layer %s: requantisation scale %g of channel %d out of range", l.describe(), v, j)
+		}
+	}
+	return target, scale, nil
+}
+
 func (p *plan) pack(m *Model, family kernels.Family) error {
 	for i, s := range p.steps {
 		l := s.l
@@ -226,24 +281,9 @@ func (p *plan) pack(m *Model, family kernels.Family) error {
 				s.actFloat = act
 			} else {
 				sx := p.bufs[i].q
-				target := l.OutQ
-				if s.outQ8 && act != Identity && act != ReLU {
-					target = l.PreQ // the table maps pre-activation to output
-				}
-				if s.outQ8 && target == nil {
-					return fmt.Errorf("model: layer %s: quantisation of its output is missing", l.describe())
-				}
-				scale := make([]float32, l.Out)
-				for j := range scale {
-					// float output: dequantised accumulator; int8: requantised to target.
-					v := float64(sx.Scale) * float64(l.QScale[j])
-					if s.outQ8 {
-						v /= float64(target.Scale)
-					}
-					scale[j] = float32(v)
-					if !(scale[j] >= 0x1p-126) || math.IsInf(float64(scale[j]), 0) {
-						return fmt.Errorf("model: layer %s: requantisation scale %g of channel %d out of range", l.describe(), v, j)
-					}
+				target, scale, rerr := p.requant(i)
+				if rerr != nil {
+					return rerr
 				}
 				ph.q, err = kernels.PackQ8For(family, phaseWeights(l, f, l.QW), l.Out, ph.k, l.QB, scale, sx.ZeroPoint)
 				if s.outQ8 {
