@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/edgeml/edge/denoise"
 	"github.com/edgeml/edge/realdata"
 )
 
@@ -161,7 +162,6 @@ func runDenoise(w io.Writer, s *realdata.Set, cases []string, log io.Writer) err
 	fmt.Fprintln(tw, "case\trows\tchannels\tinput SNR\tmode\tbest classical\tgain\tedge (default)\tmargin\tedge autoencoder\tmargin\toracles: per-channel filter\tlinear\t")
 	for _, c := range res {
 		var base realdata.DenoiseRow
-		mode := 0
 		for _, r := range c.Rows2 {
 			switch {
 			case r.Method != "edge":
@@ -170,12 +170,21 @@ func runDenoise(w io.Writer, s *realdata.Set, cases []string, log io.Writer) err
 			case r.Param == realdata.DefaultMethod:
 				fmt.Fprintf(tw, "%+.2f dB\t%+.2f dB\t", r.Gain, r.Gain-base.Gain)
 			default:
-				b := c.Bounds[mode]
-				mode++
+				b := boundsOf(c.Bounds, r.Mode)
 				fmt.Fprintf(tw, "%+.2f dB\t%+.2f dB\t%+.2f dB\t%+.2f dB\t\n", r.Gain, r.Gain-base.Gain, b.PerChannel, b.Linear)
 			}
 		}
 		fmt.Fprintf(log, "  %s/%s: %s\n", s.Name, c.Name, c.Note)
 	}
 	return tw.Flush()
+}
+
+// boundsOf returns the oracle bounds of a mode (zero if none were measured).
+func boundsOf(bs []realdata.Bounds, mode denoise.Mode) realdata.Bounds {
+	for _, b := range bs {
+		if b.Mode == mode {
+			return b
+		}
+	}
+	return realdata.Bounds{Mode: mode}
 }
