@@ -306,8 +306,9 @@ func ReconstructionMSE(m *model.Model, x []float32) (float64, error) {
 		return 0, fmt.Errorf("train: %d values are not whole %d-value windows", len(x), win)
 	}
 	// Evaluate the normalised windows with the normalisation switched off
-	// on a copy of the model (its output encoding kept).
-	mc := m.Clone()
+	// on a shallow copy of the model, every other field kept (compiling
+	// copies it deeply).
+	mc := *m
 	mc.Norm = model.Normalization{Kind: model.NormNone}
 	const batch = 64
 	s, err := mc.NewSession(batch)
