@@ -4,8 +4,8 @@
 
 #include "textflag.h"
 
-// func f32avx2_1x1(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx2_1x1(SB), NOSPLIT, $0-88
+// func f32_1x8_fma3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_1x8_fma3(SB), NOSPLIT, $0-88
 	MOVQ a+0(FP), SI
 	MOVQ rs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -17,19 +17,19 @@ TEXT ·f32avx2_1x1(SB), NOSPLIT, $0-88
 	MOVQ ldc+56(FP), R14
 	MOVQ mode+80(FP), AX
 	CMPQ AX, $1
-	JEQ f32avx2_1x1_bias
-	JGT f32avx2_1x1_loadc
+	JEQ f32_1x8_fma3_bias
+	JGT f32_1x8_fma3_loadc
 	VXORPS Y0, Y0, Y0
-	JMP f32avx2_1x1_start
-f32avx2_1x1_bias:
+	JMP f32_1x8_fma3_start
+f32_1x8_fma3_bias:
 	MOVQ mask+72(FP), AX
 	MOVQ AX, X15
 	VPBROADCASTD X15, Y15
 	VPCMPGTD iota8<>(SB), Y15, Y15
 	MOVQ bias+64(FP), AX
 	VMASKMOVPS 0(AX), Y15, Y0
-	JMP f32avx2_1x1_start
-f32avx2_1x1_loadc:
+	JMP f32_1x8_fma3_start
+f32_1x8_fma3_loadc:
 	MOVQ mask+72(FP), AX
 	MOVQ AX, X15
 	VPBROADCASTD X15, Y15
@@ -37,15 +37,15 @@ f32avx2_1x1_loadc:
 	LEAQ (R14)(R14*2), AX
 	VMASKMOVPS (CX), Y15, Y0
 	MOVQ c+48(FP), CX
-f32avx2_1x1_start:
+f32_1x8_fma3_start:
 	MOVQ k+40(FP), AX
-f32avx2_1x1_loop:
+f32_1x8_fma3_loop:
 	VBROADCASTSS (SI), Y15
 	VFMADD231PS (DX), Y15, Y0
 	ADDQ R11, SI
 	ADDQ $32, DX
 	DECQ AX
-	JNZ f32avx2_1x1_loop
+	JNZ f32_1x8_fma3_loop
 	MOVQ mask+72(FP), AX
 	MOVQ AX, X15
 	VPBROADCASTD X15, Y15
@@ -55,8 +55,8 @@ f32avx2_1x1_loop:
 	VZEROUPPER
 	RET
 
-// func f32avx2_1x2(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx2_1x2(SB), NOSPLIT, $0-88
+// func f32_1x16_fma3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_1x16_fma3(SB), NOSPLIT, $0-88
 	MOVQ a+0(FP), SI
 	MOVQ rs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -68,12 +68,12 @@ TEXT ·f32avx2_1x2(SB), NOSPLIT, $0-88
 	MOVQ ldc+56(FP), R14
 	MOVQ mode+80(FP), AX
 	CMPQ AX, $1
-	JEQ f32avx2_1x2_bias
-	JGT f32avx2_1x2_loadc
+	JEQ f32_1x16_fma3_bias
+	JGT f32_1x16_fma3_loadc
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
-	JMP f32avx2_1x2_start
-f32avx2_1x2_bias:
+	JMP f32_1x16_fma3_start
+f32_1x16_fma3_bias:
 	MOVQ mask+72(FP), AX
 	MOVQ AX, X15
 	VPBROADCASTD X15, Y15
@@ -81,8 +81,8 @@ f32avx2_1x2_bias:
 	MOVQ bias+64(FP), AX
 	VMOVUPS 0(AX), Y0
 	VMASKMOVPS 32(AX), Y15, Y1
-	JMP f32avx2_1x2_start
-f32avx2_1x2_loadc:
+	JMP f32_1x16_fma3_start
+f32_1x16_fma3_loadc:
 	MOVQ mask+72(FP), AX
 	MOVQ AX, X15
 	VPBROADCASTD X15, Y15
@@ -91,16 +91,16 @@ f32avx2_1x2_loadc:
 	VMOVUPS (CX), Y0
 	VMASKMOVPS 32(CX), Y15, Y1
 	MOVQ c+48(FP), CX
-f32avx2_1x2_start:
+f32_1x16_fma3_start:
 	MOVQ k+40(FP), AX
-f32avx2_1x2_loop:
+f32_1x16_fma3_loop:
 	VBROADCASTSS (SI), Y15
 	VFMADD231PS (DX), Y15, Y0
 	VFMADD231PS (DX)(R9*1), Y15, Y1
 	ADDQ R11, SI
 	ADDQ $32, DX
 	DECQ AX
-	JNZ f32avx2_1x2_loop
+	JNZ f32_1x16_fma3_loop
 	MOVQ mask+72(FP), AX
 	MOVQ AX, X15
 	VPBROADCASTD X15, Y15
@@ -111,8 +111,8 @@ f32avx2_1x2_loop:
 	VZEROUPPER
 	RET
 
-// func f32avx2_1x3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx2_1x3(SB), NOSPLIT, $0-88
+// func f32_1x24_fma3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_1x24_fma3(SB), NOSPLIT, $0-88
 	MOVQ a+0(FP), SI
 	MOVQ rs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -124,13 +124,13 @@ TEXT ·f32avx2_1x3(SB), NOSPLIT, $0-88
 	MOVQ ldc+56(FP), R14
 	MOVQ mode+80(FP), AX
 	CMPQ AX, $1
-	JEQ f32avx2_1x3_bias
-	JGT f32avx2_1x3_loadc
+	JEQ f32_1x24_fma3_bias
+	JGT f32_1x24_fma3_loadc
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
-	JMP f32avx2_1x3_start
-f32avx2_1x3_bias:
+	JMP f32_1x24_fma3_start
+f32_1x24_fma3_bias:
 	MOVQ mask+72(FP), AX
 	MOVQ AX, X15
 	VPBROADCASTD X15, Y15
@@ -139,8 +139,8 @@ f32avx2_1x3_bias:
 	VMOVUPS 0(AX), Y0
 	VMOVUPS 32(AX), Y1
 	VMASKMOVPS 64(AX), Y15, Y2
-	JMP f32avx2_1x3_start
-f32avx2_1x3_loadc:
+	JMP f32_1x24_fma3_start
+f32_1x24_fma3_loadc:
 	MOVQ mask+72(FP), AX
 	MOVQ AX, X15
 	VPBROADCASTD X15, Y15
@@ -150,9 +150,9 @@ f32avx2_1x3_loadc:
 	VMOVUPS 32(CX), Y1
 	VMASKMOVPS 64(CX), Y15, Y2
 	MOVQ c+48(FP), CX
-f32avx2_1x3_start:
+f32_1x24_fma3_start:
 	MOVQ k+40(FP), AX
-f32avx2_1x3_loop:
+f32_1x24_fma3_loop:
 	VBROADCASTSS (SI), Y15
 	VFMADD231PS (DX), Y15, Y0
 	VFMADD231PS (DX)(R9*1), Y15, Y1
@@ -160,7 +160,7 @@ f32avx2_1x3_loop:
 	ADDQ R11, SI
 	ADDQ $32, DX
 	DECQ AX
-	JNZ f32avx2_1x3_loop
+	JNZ f32_1x24_fma3_loop
 	MOVQ mask+72(FP), AX
 	MOVQ AX, X15
 	VPBROADCASTD X15, Y15
@@ -172,8 +172,8 @@ f32avx2_1x3_loop:
 	VZEROUPPER
 	RET
 
-// func f32avx2_1x4(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx2_1x4(SB), NOSPLIT, $0-88
+// func f32_1x32_fma3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_1x32_fma3(SB), NOSPLIT, $0-88
 	MOVQ a+0(FP), SI
 	MOVQ rs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -185,14 +185,14 @@ TEXT ·f32avx2_1x4(SB), NOSPLIT, $0-88
 	MOVQ ldc+56(FP), R14
 	MOVQ mode+80(FP), AX
 	CMPQ AX, $1
-	JEQ f32avx2_1x4_bias
-	JGT f32avx2_1x4_loadc
+	JEQ f32_1x32_fma3_bias
+	JGT f32_1x32_fma3_loadc
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
-	JMP f32avx2_1x4_start
-f32avx2_1x4_bias:
+	JMP f32_1x32_fma3_start
+f32_1x32_fma3_bias:
 	MOVQ mask+72(FP), AX
 	MOVQ AX, X15
 	VPBROADCASTD X15, Y15
@@ -202,8 +202,8 @@ f32avx2_1x4_bias:
 	VMOVUPS 32(AX), Y1
 	VMOVUPS 64(AX), Y2
 	VMASKMOVPS 96(AX), Y15, Y3
-	JMP f32avx2_1x4_start
-f32avx2_1x4_loadc:
+	JMP f32_1x32_fma3_start
+f32_1x32_fma3_loadc:
 	MOVQ mask+72(FP), AX
 	MOVQ AX, X15
 	VPBROADCASTD X15, Y15
@@ -214,9 +214,9 @@ f32avx2_1x4_loadc:
 	VMOVUPS 64(CX), Y2
 	VMASKMOVPS 96(CX), Y15, Y3
 	MOVQ c+48(FP), CX
-f32avx2_1x4_start:
+f32_1x32_fma3_start:
 	MOVQ k+40(FP), AX
-f32avx2_1x4_loop:
+f32_1x32_fma3_loop:
 	VBROADCASTSS (SI), Y15
 	VFMADD231PS (DX), Y15, Y0
 	VFMADD231PS (DX)(R9*1), Y15, Y1
@@ -225,7 +225,7 @@ f32avx2_1x4_loop:
 	ADDQ R11, SI
 	ADDQ $32, DX
 	DECQ AX
-	JNZ f32avx2_1x4_loop
+	JNZ f32_1x32_fma3_loop
 	MOVQ mask+72(FP), AX
 	MOVQ AX, X15
 	VPBROADCASTD X15, Y15
@@ -238,8 +238,8 @@ f32avx2_1x4_loop:
 	VZEROUPPER
 	RET
 
-// func f32avx2_1x5(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx2_1x5(SB), NOSPLIT, $0-88
+// func f32_1x40_fma3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_1x40_fma3(SB), NOSPLIT, $0-88
 	MOVQ a+0(FP), SI
 	MOVQ rs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -252,15 +252,15 @@ TEXT ·f32avx2_1x5(SB), NOSPLIT, $0-88
 	MOVQ ldc+56(FP), R14
 	MOVQ mode+80(FP), AX
 	CMPQ AX, $1
-	JEQ f32avx2_1x5_bias
-	JGT f32avx2_1x5_loadc
+	JEQ f32_1x40_fma3_bias
+	JGT f32_1x40_fma3_loadc
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
 	VXORPS Y4, Y4, Y4
-	JMP f32avx2_1x5_start
-f32avx2_1x5_bias:
+	JMP f32_1x40_fma3_start
+f32_1x40_fma3_bias:
 	MOVQ mask+72(FP), AX
 	MOVQ AX, X15
 	VPBROADCASTD X15, Y15
@@ -271,8 +271,8 @@ f32avx2_1x5_bias:
 	VMOVUPS 64(AX), Y2
 	VMOVUPS 96(AX), Y3
 	VMASKMOVPS 128(AX), Y15, Y4
-	JMP f32avx2_1x5_start
-f32avx2_1x5_loadc:
+	JMP f32_1x40_fma3_start
+f32_1x40_fma3_loadc:
 	MOVQ mask+72(FP), AX
 	MOVQ AX, X15
 	VPBROADCASTD X15, Y15
@@ -284,9 +284,9 @@ f32avx2_1x5_loadc:
 	VMOVUPS 96(CX), Y3
 	VMASKMOVPS 128(CX), Y15, Y4
 	MOVQ c+48(FP), CX
-f32avx2_1x5_start:
+f32_1x40_fma3_start:
 	MOVQ k+40(FP), AX
-f32avx2_1x5_loop:
+f32_1x40_fma3_loop:
 	VBROADCASTSS (SI), Y15
 	VFMADD231PS (DX), Y15, Y0
 	VFMADD231PS (DX)(R9*1), Y15, Y1
@@ -297,7 +297,7 @@ f32avx2_1x5_loop:
 	ADDQ $32, DX
 	ADDQ $32, R12
 	DECQ AX
-	JNZ f32avx2_1x5_loop
+	JNZ f32_1x40_fma3_loop
 	MOVQ mask+72(FP), AX
 	MOVQ AX, X15
 	VPBROADCASTD X15, Y15
@@ -311,8 +311,8 @@ f32avx2_1x5_loop:
 	VZEROUPPER
 	RET
 
-// func f32avx2_1x6(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx2_1x6(SB), NOSPLIT, $0-88
+// func f32_1x48_fma3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_1x48_fma3(SB), NOSPLIT, $0-88
 	MOVQ a+0(FP), SI
 	MOVQ rs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -325,16 +325,16 @@ TEXT ·f32avx2_1x6(SB), NOSPLIT, $0-88
 	MOVQ ldc+56(FP), R14
 	MOVQ mode+80(FP), AX
 	CMPQ AX, $1
-	JEQ f32avx2_1x6_bias
-	JGT f32avx2_1x6_loadc
+	JEQ f32_1x48_fma3_bias
+	JGT f32_1x48_fma3_loadc
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
 	VXORPS Y4, Y4, Y4
 	VXORPS Y5, Y5, Y5
-	JMP f32avx2_1x6_start
-f32avx2_1x6_bias:
+	JMP f32_1x48_fma3_start
+f32_1x48_fma3_bias:
 	MOVQ mask+72(FP), AX
 	MOVQ AX, X15
 	VPBROADCASTD X15, Y15
@@ -346,8 +346,8 @@ f32avx2_1x6_bias:
 	VMOVUPS 96(AX), Y3
 	VMOVUPS 128(AX), Y4
 	VMASKMOVPS 160(AX), Y15, Y5
-	JMP f32avx2_1x6_start
-f32avx2_1x6_loadc:
+	JMP f32_1x48_fma3_start
+f32_1x48_fma3_loadc:
 	MOVQ mask+72(FP), AX
 	MOVQ AX, X15
 	VPBROADCASTD X15, Y15
@@ -360,9 +360,9 @@ f32avx2_1x6_loadc:
 	VMOVUPS 128(CX), Y4
 	VMASKMOVPS 160(CX), Y15, Y5
 	MOVQ c+48(FP), CX
-f32avx2_1x6_start:
+f32_1x48_fma3_start:
 	MOVQ k+40(FP), AX
-f32avx2_1x6_loop:
+f32_1x48_fma3_loop:
 	VBROADCASTSS (SI), Y15
 	VFMADD231PS (DX), Y15, Y0
 	VFMADD231PS (DX)(R9*1), Y15, Y1
@@ -374,7 +374,7 @@ f32avx2_1x6_loop:
 	ADDQ $32, DX
 	ADDQ $32, R12
 	DECQ AX
-	JNZ f32avx2_1x6_loop
+	JNZ f32_1x48_fma3_loop
 	MOVQ mask+72(FP), AX
 	MOVQ AX, X15
 	VPBROADCASTD X15, Y15
@@ -389,8 +389,8 @@ f32avx2_1x6_loop:
 	VZEROUPPER
 	RET
 
-// func f32avx2_1x7(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx2_1x7(SB), NOSPLIT, $0-88
+// func f32_1x56_fma3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_1x56_fma3(SB), NOSPLIT, $0-88
 	MOVQ a+0(FP), SI
 	MOVQ rs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -403,8 +403,8 @@ TEXT ·f32avx2_1x7(SB), NOSPLIT, $0-88
 	MOVQ ldc+56(FP), R14
 	MOVQ mode+80(FP), AX
 	CMPQ AX, $1
-	JEQ f32avx2_1x7_bias
-	JGT f32avx2_1x7_loadc
+	JEQ f32_1x56_fma3_bias
+	JGT f32_1x56_fma3_loadc
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -412,8 +412,8 @@ TEXT ·f32avx2_1x7(SB), NOSPLIT, $0-88
 	VXORPS Y4, Y4, Y4
 	VXORPS Y5, Y5, Y5
 	VXORPS Y6, Y6, Y6
-	JMP f32avx2_1x7_start
-f32avx2_1x7_bias:
+	JMP f32_1x56_fma3_start
+f32_1x56_fma3_bias:
 	MOVQ mask+72(FP), AX
 	MOVQ AX, X15
 	VPBROADCASTD X15, Y15
@@ -426,8 +426,8 @@ f32avx2_1x7_bias:
 	VMOVUPS 128(AX), Y4
 	VMOVUPS 160(AX), Y5
 	VMASKMOVPS 192(AX), Y15, Y6
-	JMP f32avx2_1x7_start
-f32avx2_1x7_loadc:
+	JMP f32_1x56_fma3_start
+f32_1x56_fma3_loadc:
 	MOVQ mask+72(FP), AX
 	MOVQ AX, X15
 	VPBROADCASTD X15, Y15
@@ -441,9 +441,9 @@ f32avx2_1x7_loadc:
 	VMOVUPS 160(CX), Y5
 	VMASKMOVPS 192(CX), Y15, Y6
 	MOVQ c+48(FP), CX
-f32avx2_1x7_start:
+f32_1x56_fma3_start:
 	MOVQ k+40(FP), AX
-f32avx2_1x7_loop:
+f32_1x56_fma3_loop:
 	VBROADCASTSS (SI), Y15
 	VFMADD231PS (DX), Y15, Y0
 	VFMADD231PS (DX)(R9*1), Y15, Y1
@@ -456,7 +456,7 @@ f32avx2_1x7_loop:
 	ADDQ $32, DX
 	ADDQ $32, R12
 	DECQ AX
-	JNZ f32avx2_1x7_loop
+	JNZ f32_1x56_fma3_loop
 	MOVQ mask+72(FP), AX
 	MOVQ AX, X15
 	VPBROADCASTD X15, Y15
@@ -472,8 +472,8 @@ f32avx2_1x7_loop:
 	VZEROUPPER
 	RET
 
-// func f32avx2_1x8(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx2_1x8(SB), NOSPLIT, $0-88
+// func f32_1x64_fma3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_1x64_fma3(SB), NOSPLIT, $0-88
 	MOVQ a+0(FP), SI
 	MOVQ rs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -486,8 +486,8 @@ TEXT ·f32avx2_1x8(SB), NOSPLIT, $0-88
 	MOVQ ldc+56(FP), R14
 	MOVQ mode+80(FP), AX
 	CMPQ AX, $1
-	JEQ f32avx2_1x8_bias
-	JGT f32avx2_1x8_loadc
+	JEQ f32_1x64_fma3_bias
+	JGT f32_1x64_fma3_loadc
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -496,8 +496,8 @@ TEXT ·f32avx2_1x8(SB), NOSPLIT, $0-88
 	VXORPS Y5, Y5, Y5
 	VXORPS Y6, Y6, Y6
 	VXORPS Y7, Y7, Y7
-	JMP f32avx2_1x8_start
-f32avx2_1x8_bias:
+	JMP f32_1x64_fma3_start
+f32_1x64_fma3_bias:
 	MOVQ mask+72(FP), AX
 	MOVQ AX, X15
 	VPBROADCASTD X15, Y15
@@ -511,8 +511,8 @@ f32avx2_1x8_bias:
 	VMOVUPS 160(AX), Y5
 	VMOVUPS 192(AX), Y6
 	VMASKMOVPS 224(AX), Y15, Y7
-	JMP f32avx2_1x8_start
-f32avx2_1x8_loadc:
+	JMP f32_1x64_fma3_start
+f32_1x64_fma3_loadc:
 	MOVQ mask+72(FP), AX
 	MOVQ AX, X15
 	VPBROADCASTD X15, Y15
@@ -527,9 +527,9 @@ f32avx2_1x8_loadc:
 	VMOVUPS 192(CX), Y6
 	VMASKMOVPS 224(CX), Y15, Y7
 	MOVQ c+48(FP), CX
-f32avx2_1x8_start:
+f32_1x64_fma3_start:
 	MOVQ k+40(FP), AX
-f32avx2_1x8_loop:
+f32_1x64_fma3_loop:
 	VBROADCASTSS (SI), Y15
 	VFMADD231PS (DX), Y15, Y0
 	VFMADD231PS (DX)(R9*1), Y15, Y1
@@ -543,7 +543,7 @@ f32avx2_1x8_loop:
 	ADDQ $32, DX
 	ADDQ $32, R12
 	DECQ AX
-	JNZ f32avx2_1x8_loop
+	JNZ f32_1x64_fma3_loop
 	MOVQ mask+72(FP), AX
 	MOVQ AX, X15
 	VPBROADCASTD X15, Y15
@@ -560,8 +560,8 @@ f32avx2_1x8_loop:
 	VZEROUPPER
 	RET
 
-// func f32avx2_2x1(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx2_2x1(SB), NOSPLIT, $0-88
+// func f32_2x8_fma3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_2x8_fma3(SB), NOSPLIT, $0-88
 	MOVQ a+0(FP), SI
 	MOVQ rs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -573,12 +573,12 @@ TEXT ·f32avx2_2x1(SB), NOSPLIT, $0-88
 	MOVQ ldc+56(FP), R14
 	MOVQ mode+80(FP), AX
 	CMPQ AX, $1
-	JEQ f32avx2_2x1_bias
-	JGT f32avx2_2x1_loadc
+	JEQ f32_2x8_fma3_bias
+	JGT f32_2x8_fma3_loadc
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
-	JMP f32avx2_2x1_start
-f32avx2_2x1_bias:
+	JMP f32_2x8_fma3_start
+f32_2x8_fma3_bias:
 	MOVQ mask+72(FP), AX
 	MOVQ AX, X15
 	VPBROADCASTD X15, Y15
@@ -586,8 +586,8 @@ f32avx2_2x1_bias:
 	MOVQ bias+64(FP), AX
 	VMASKMOVPS 0(AX), Y15, Y0
 	VMOVAPS Y0, Y1
-	JMP f32avx2_2x1_start
-f32avx2_2x1_loadc:
+	JMP f32_2x8_fma3_start
+f32_2x8_fma3_loadc:
 	MOVQ mask+72(FP), AX
 	MOVQ AX, X15
 	VPBROADCASTD X15, Y15
@@ -596,9 +596,9 @@ f32avx2_2x1_loadc:
 	VMASKMOVPS (CX), Y15, Y0
 	VMASKMOVPS (CX)(R14*1), Y15, Y1
 	MOVQ c+48(FP), CX
-f32avx2_2x1_start:
+f32_2x8_fma3_start:
 	MOVQ k+40(FP), AX
-f32avx2_2x1_loop:
+f32_2x8_fma3_loop:
 	VMOVUPS (DX), Y2
 	VBROADCASTSS (SI), Y15
 	VFMADD231PS Y2, Y15, Y0
@@ -607,7 +607,7 @@ f32avx2_2x1_loop:
 	ADDQ R11, SI
 	ADDQ $32, DX
 	DECQ AX
-	JNZ f32avx2_2x1_loop
+	JNZ f32_2x8_fma3_loop
 	MOVQ mask+72(FP), AX
 	MOVQ AX, X15
 	VPBROADCASTD X15, Y15
@@ -618,8 +618,8 @@ f32avx2_2x1_loop:
 	VZEROUPPER
 	RET
 
-// func f32avx2_2x2(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx2_2x2(SB), NOSPLIT, $0-88
+// func f32_2x16_fma3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_2x16_fma3(SB), NOSPLIT, $0-88
 	MOVQ a+0(FP), SI
 	MOVQ rs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -631,14 +631,14 @@ TEXT ·f32avx2_2x2(SB), NOSPLIT, $0-88
 	MOVQ ldc+56(FP), R14
 	MOVQ mode+80(FP), AX
 	CMPQ AX, $1
-	JEQ f32avx2_2x2_bias
-	JGT f32avx2_2x2_loadc
+	JEQ f32_2x16_fma3_bias
+	JGT f32_2x16_fma3_loadc
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
-	JMP f32avx2_2x2_start
-f32avx2_2x2_bias:
+	JMP f32_2x16_fma3_start
+f32_2x16_fma3_bias:
 	MOVQ mask+72(FP), AX
 	MOVQ AX, X15
 	VPBROADCASTD X15, Y15
@@ -648,8 +648,8 @@ f32avx2_2x2_bias:
 	VMOVAPS Y0, Y2
 	VMASKMOVPS 32(AX), Y15, Y1
 	VMOVAPS Y1, Y3
-	JMP f32avx2_2x2_start
-f32avx2_2x2_loadc:
+	JMP f32_2x16_fma3_start
+f32_2x16_fma3_loadc:
 	MOVQ mask+72(FP), AX
 	MOVQ AX, X15
 	VPBROADCASTD X15, Y15
@@ -660,9 +660,9 @@ f32avx2_2x2_loadc:
 	VMOVUPS (CX)(R14*1), Y2
 	VMASKMOVPS 32(CX)(R14*1), Y15, Y3
 	MOVQ c+48(FP), CX
-f32avx2_2x2_start:
+f32_2x16_fma3_start:
 	MOVQ k+40(FP), AX
-f32avx2_2x2_loop:
+f32_2x16_fma3_loop:
 	VMOVUPS (DX), Y4
 	VMOVUPS (DX)(R9*1), Y5
 	VBROADCASTSS (SI), Y15
@@ -674,7 +674,7 @@ f32avx2_2x2_loop:
 	ADDQ R11, SI
 	ADDQ $32, DX
 	DECQ AX
-	JNZ f32avx2_2x2_loop
+	JNZ f32_2x16_fma3_loop
 	MOVQ mask+72(FP), AX
 	MOVQ AX, X15
 	VPBROADCASTD X15, Y15
@@ -687,8 +687,8 @@ f32avx2_2x2_loop:
 	VZEROUPPER
 	RET
 
-// func f32avx2_2x3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx2_2x3(SB), NOSPLIT, $0-88
+// func f32_3x8_fma3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_3x8_fma3(SB), NOSPLIT, $0-88
 	MOVQ a+0(FP), SI
 	MOVQ rs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -700,288 +700,13 @@ TEXT ·f32avx2_2x3(SB), NOSPLIT, $0-88
 	MOVQ ldc+56(FP), R14
 	MOVQ mode+80(FP), AX
 	CMPQ AX, $1
-	JEQ f32avx2_2x3_bias
-	JGT f32avx2_2x3_loadc
+	JEQ f32_3x8_fma3_bias
+	JGT f32_3x8_fma3_loadc
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	JMP f32avx2_2x3_start
-f32avx2_2x3_bias:
-	MOVQ mask+72(FP), AX
-	MOVQ AX, X15
-	VPBROADCASTD X15, Y15
-	VPCMPGTD iota8<>(SB), Y15, Y15
-	MOVQ bias+64(FP), AX
-	VMOVUPS 0(AX), Y0
-	VMOVAPS Y0, Y3
-	VMOVUPS 32(AX), Y1
-	VMOVAPS Y1, Y4
-	VMASKMOVPS 64(AX), Y15, Y2
-	VMOVAPS Y2, Y5
-	JMP f32avx2_2x3_start
-f32avx2_2x3_loadc:
-	MOVQ mask+72(FP), AX
-	MOVQ AX, X15
-	VPBROADCASTD X15, Y15
-	VPCMPGTD iota8<>(SB), Y15, Y15
-	LEAQ (R14)(R14*2), AX
-	VMOVUPS (CX), Y0
-	VMOVUPS 32(CX), Y1
-	VMASKMOVPS 64(CX), Y15, Y2
-	VMOVUPS (CX)(R14*1), Y3
-	VMOVUPS 32(CX)(R14*1), Y4
-	VMASKMOVPS 64(CX)(R14*1), Y15, Y5
-	MOVQ c+48(FP), CX
-f32avx2_2x3_start:
-	MOVQ k+40(FP), AX
-f32avx2_2x3_loop:
-	VMOVUPS (DX), Y6
-	VMOVUPS (DX)(R9*1), Y7
-	VMOVUPS (DX)(R9*2), Y8
-	VBROADCASTSS (SI), Y15
-	VFMADD231PS Y6, Y15, Y0
-	VFMADD231PS Y7, Y15, Y1
-	VFMADD231PS Y8, Y15, Y2
-	VBROADCASTSS (SI)(BX*1), Y15
-	VFMADD231PS Y6, Y15, Y3
-	VFMADD231PS Y7, Y15, Y4
-	VFMADD231PS Y8, Y15, Y5
-	ADDQ R11, SI
-	ADDQ $32, DX
-	DECQ AX
-	JNZ f32avx2_2x3_loop
-	MOVQ mask+72(FP), AX
-	MOVQ AX, X15
-	VPBROADCASTD X15, Y15
-	VPCMPGTD iota8<>(SB), Y15, Y15
-	LEAQ (R14)(R14*2), AX
-	VMOVUPS Y0, (CX)
-	VMOVUPS Y1, 32(CX)
-	VMASKMOVPS Y2, Y15, 64(CX)
-	VMOVUPS Y3, (CX)(R14*1)
-	VMOVUPS Y4, 32(CX)(R14*1)
-	VMASKMOVPS Y5, Y15, 64(CX)(R14*1)
-	VZEROUPPER
-	RET
-
-// func f32avx2_2x4(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx2_2x4(SB), NOSPLIT, $0-88
-	MOVQ a+0(FP), SI
-	MOVQ rs+8(FP), BX
-	LEAQ (BX)(BX*2), R8
-	MOVQ cs+16(FP), R11
-	MOVQ b+24(FP), DX
-	MOVQ bs+32(FP), R9
-	LEAQ (R9)(R9*2), R10
-	MOVQ c+48(FP), CX
-	MOVQ ldc+56(FP), R14
-	MOVQ mode+80(FP), AX
-	CMPQ AX, $1
-	JEQ f32avx2_2x4_bias
-	JGT f32avx2_2x4_loadc
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-	JMP f32avx2_2x4_start
-f32avx2_2x4_bias:
-	MOVQ mask+72(FP), AX
-	MOVQ AX, X15
-	VPBROADCASTD X15, Y15
-	VPCMPGTD iota8<>(SB), Y15, Y15
-	MOVQ bias+64(FP), AX
-	VMOVUPS 0(AX), Y0
-	VMOVAPS Y0, Y4
-	VMOVUPS 32(AX), Y1
-	VMOVAPS Y1, Y5
-	VMOVUPS 64(AX), Y2
-	VMOVAPS Y2, Y6
-	VMASKMOVPS 96(AX), Y15, Y3
-	VMOVAPS Y3, Y7
-	JMP f32avx2_2x4_start
-f32avx2_2x4_loadc:
-	MOVQ mask+72(FP), AX
-	MOVQ AX, X15
-	VPBROADCASTD X15, Y15
-	VPCMPGTD iota8<>(SB), Y15, Y15
-	LEAQ (R14)(R14*2), AX
-	VMOVUPS (CX), Y0
-	VMOVUPS 32(CX), Y1
-	VMOVUPS 64(CX), Y2
-	VMASKMOVPS 96(CX), Y15, Y3
-	VMOVUPS (CX)(R14*1), Y4
-	VMOVUPS 32(CX)(R14*1), Y5
-	VMOVUPS 64(CX)(R14*1), Y6
-	VMASKMOVPS 96(CX)(R14*1), Y15, Y7
-	MOVQ c+48(FP), CX
-f32avx2_2x4_start:
-	MOVQ k+40(FP), AX
-f32avx2_2x4_loop:
-	VMOVUPS (DX), Y8
-	VMOVUPS (DX)(R9*1), Y9
-	VMOVUPS (DX)(R9*2), Y10
-	VMOVUPS (DX)(R10*1), Y11
-	VBROADCASTSS (SI), Y15
-	VFMADD231PS Y8, Y15, Y0
-	VFMADD231PS Y9, Y15, Y1
-	VFMADD231PS Y10, Y15, Y2
-	VFMADD231PS Y11, Y15, Y3
-	VBROADCASTSS (SI)(BX*1), Y15
-	VFMADD231PS Y8, Y15, Y4
-	VFMADD231PS Y9, Y15, Y5
-	VFMADD231PS Y10, Y15, Y6
-	VFMADD231PS Y11, Y15, Y7
-	ADDQ R11, SI
-	ADDQ $32, DX
-	DECQ AX
-	JNZ f32avx2_2x4_loop
-	MOVQ mask+72(FP), AX
-	MOVQ AX, X15
-	VPBROADCASTD X15, Y15
-	VPCMPGTD iota8<>(SB), Y15, Y15
-	LEAQ (R14)(R14*2), AX
-	VMOVUPS Y0, (CX)
-	VMOVUPS Y1, 32(CX)
-	VMOVUPS Y2, 64(CX)
-	VMASKMOVPS Y3, Y15, 96(CX)
-	VMOVUPS Y4, (CX)(R14*1)
-	VMOVUPS Y5, 32(CX)(R14*1)
-	VMOVUPS Y6, 64(CX)(R14*1)
-	VMASKMOVPS Y7, Y15, 96(CX)(R14*1)
-	VZEROUPPER
-	RET
-
-// func f32avx2_2x5(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx2_2x5(SB), NOSPLIT, $0-88
-	MOVQ a+0(FP), SI
-	MOVQ rs+8(FP), BX
-	LEAQ (BX)(BX*2), R8
-	MOVQ cs+16(FP), R11
-	MOVQ b+24(FP), DX
-	MOVQ bs+32(FP), R9
-	LEAQ (R9)(R9*2), R10
-	LEAQ (DX)(R9*4), R12
-	MOVQ c+48(FP), CX
-	MOVQ ldc+56(FP), R14
-	MOVQ mode+80(FP), AX
-	CMPQ AX, $1
-	JEQ f32avx2_2x5_bias
-	JGT f32avx2_2x5_loadc
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-	VXORPS Y8, Y8, Y8
-	VXORPS Y9, Y9, Y9
-	JMP f32avx2_2x5_start
-f32avx2_2x5_bias:
-	MOVQ mask+72(FP), AX
-	MOVQ AX, X15
-	VPBROADCASTD X15, Y15
-	VPCMPGTD iota8<>(SB), Y15, Y15
-	MOVQ bias+64(FP), AX
-	VMOVUPS 0(AX), Y0
-	VMOVAPS Y0, Y5
-	VMOVUPS 32(AX), Y1
-	VMOVAPS Y1, Y6
-	VMOVUPS 64(AX), Y2
-	VMOVAPS Y2, Y7
-	VMOVUPS 96(AX), Y3
-	VMOVAPS Y3, Y8
-	VMASKMOVPS 128(AX), Y15, Y4
-	VMOVAPS Y4, Y9
-	JMP f32avx2_2x5_start
-f32avx2_2x5_loadc:
-	MOVQ mask+72(FP), AX
-	MOVQ AX, X15
-	VPBROADCASTD X15, Y15
-	VPCMPGTD iota8<>(SB), Y15, Y15
-	LEAQ (R14)(R14*2), AX
-	VMOVUPS (CX), Y0
-	VMOVUPS 32(CX), Y1
-	VMOVUPS 64(CX), Y2
-	VMOVUPS 96(CX), Y3
-	VMASKMOVPS 128(CX), Y15, Y4
-	VMOVUPS (CX)(R14*1), Y5
-	VMOVUPS 32(CX)(R14*1), Y6
-	VMOVUPS 64(CX)(R14*1), Y7
-	VMOVUPS 96(CX)(R14*1), Y8
-	VMASKMOVPS 128(CX)(R14*1), Y15, Y9
-	MOVQ c+48(FP), CX
-f32avx2_2x5_start:
-	MOVQ k+40(FP), AX
-f32avx2_2x5_loop:
-	VMOVUPS (DX), Y10
-	VMOVUPS (DX)(R9*1), Y11
-	VMOVUPS (DX)(R9*2), Y12
-	VMOVUPS (DX)(R10*1), Y13
-	VMOVUPS (R12), Y14
-	VBROADCASTSS (SI), Y15
-	VFMADD231PS Y10, Y15, Y0
-	VFMADD231PS Y11, Y15, Y1
-	VFMADD231PS Y12, Y15, Y2
-	VFMADD231PS Y13, Y15, Y3
-	VFMADD231PS Y14, Y15, Y4
-	VBROADCASTSS (SI)(BX*1), Y15
-	VFMADD231PS Y10, Y15, Y5
-	VFMADD231PS Y11, Y15, Y6
-	VFMADD231PS Y12, Y15, Y7
-	VFMADD231PS Y13, Y15, Y8
-	VFMADD231PS Y14, Y15, Y9
-	ADDQ R11, SI
-	ADDQ $32, DX
-	ADDQ $32, R12
-	DECQ AX
-	JNZ f32avx2_2x5_loop
-	MOVQ mask+72(FP), AX
-	MOVQ AX, X15
-	VPBROADCASTD X15, Y15
-	VPCMPGTD iota8<>(SB), Y15, Y15
-	LEAQ (R14)(R14*2), AX
-	VMOVUPS Y0, (CX)
-	VMOVUPS Y1, 32(CX)
-	VMOVUPS Y2, 64(CX)
-	VMOVUPS Y3, 96(CX)
-	VMASKMOVPS Y4, Y15, 128(CX)
-	VMOVUPS Y5, (CX)(R14*1)
-	VMOVUPS Y6, 32(CX)(R14*1)
-	VMOVUPS Y7, 64(CX)(R14*1)
-	VMOVUPS Y8, 96(CX)(R14*1)
-	VMASKMOVPS Y9, Y15, 128(CX)(R14*1)
-	VZEROUPPER
-	RET
-
-// func f32avx2_3x1(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx2_3x1(SB), NOSPLIT, $0-88
-	MOVQ a+0(FP), SI
-	MOVQ rs+8(FP), BX
-	LEAQ (BX)(BX*2), R8
-	MOVQ cs+16(FP), R11
-	MOVQ b+24(FP), DX
-	MOVQ bs+32(FP), R9
-	LEAQ (R9)(R9*2), R10
-	MOVQ c+48(FP), CX
-	MOVQ ldc+56(FP), R14
-	MOVQ mode+80(FP), AX
-	CMPQ AX, $1
-	JEQ f32avx2_3x1_bias
-	JGT f32avx2_3x1_loadc
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	JMP f32avx2_3x1_start
-f32avx2_3x1_bias:
+	JMP f32_3x8_fma3_start
+f32_3x8_fma3_bias:
 	MOVQ mask+72(FP), AX
 	MOVQ AX, X15
 	VPBROADCASTD X15, Y15
@@ -990,8 +715,8 @@ f32avx2_3x1_bias:
 	VMASKMOVPS 0(AX), Y15, Y0
 	VMOVAPS Y0, Y1
 	VMOVAPS Y0, Y2
-	JMP f32avx2_3x1_start
-f32avx2_3x1_loadc:
+	JMP f32_3x8_fma3_start
+f32_3x8_fma3_loadc:
 	MOVQ mask+72(FP), AX
 	MOVQ AX, X15
 	VPBROADCASTD X15, Y15
@@ -1001,9 +726,9 @@ f32avx2_3x1_loadc:
 	VMASKMOVPS (CX)(R14*1), Y15, Y1
 	VMASKMOVPS (CX)(R14*2), Y15, Y2
 	MOVQ c+48(FP), CX
-f32avx2_3x1_start:
+f32_3x8_fma3_start:
 	MOVQ k+40(FP), AX
-f32avx2_3x1_loop:
+f32_3x8_fma3_loop:
 	VMOVUPS (DX), Y3
 	VBROADCASTSS (SI), Y15
 	VFMADD231PS Y3, Y15, Y0
@@ -1014,7 +739,7 @@ f32avx2_3x1_loop:
 	ADDQ R11, SI
 	ADDQ $32, DX
 	DECQ AX
-	JNZ f32avx2_3x1_loop
+	JNZ f32_3x8_fma3_loop
 	MOVQ mask+72(FP), AX
 	MOVQ AX, X15
 	VPBROADCASTD X15, Y15
@@ -1026,8 +751,8 @@ f32avx2_3x1_loop:
 	VZEROUPPER
 	RET
 
-// func f32avx2_3x2(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx2_3x2(SB), NOSPLIT, $0-88
+// func f32_3x16_fma3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_3x16_fma3(SB), NOSPLIT, $0-88
 	MOVQ a+0(FP), SI
 	MOVQ rs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -1039,16 +764,16 @@ TEXT ·f32avx2_3x2(SB), NOSPLIT, $0-88
 	MOVQ ldc+56(FP), R14
 	MOVQ mode+80(FP), AX
 	CMPQ AX, $1
-	JEQ f32avx2_3x2_bias
-	JGT f32avx2_3x2_loadc
+	JEQ f32_3x16_fma3_bias
+	JGT f32_3x16_fma3_loadc
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
 	VXORPS Y4, Y4, Y4
 	VXORPS Y5, Y5, Y5
-	JMP f32avx2_3x2_start
-f32avx2_3x2_bias:
+	JMP f32_3x16_fma3_start
+f32_3x16_fma3_bias:
 	MOVQ mask+72(FP), AX
 	MOVQ AX, X15
 	VPBROADCASTD X15, Y15
@@ -1060,8 +785,8 @@ f32avx2_3x2_bias:
 	VMASKMOVPS 32(AX), Y15, Y1
 	VMOVAPS Y1, Y3
 	VMOVAPS Y1, Y5
-	JMP f32avx2_3x2_start
-f32avx2_3x2_loadc:
+	JMP f32_3x16_fma3_start
+f32_3x16_fma3_loadc:
 	MOVQ mask+72(FP), AX
 	MOVQ AX, X15
 	VPBROADCASTD X15, Y15
@@ -1074,9 +799,9 @@ f32avx2_3x2_loadc:
 	VMOVUPS (CX)(R14*2), Y4
 	VMASKMOVPS 32(CX)(R14*2), Y15, Y5
 	MOVQ c+48(FP), CX
-f32avx2_3x2_start:
+f32_3x16_fma3_start:
 	MOVQ k+40(FP), AX
-f32avx2_3x2_loop:
+f32_3x16_fma3_loop:
 	VMOVUPS (DX), Y6
 	VMOVUPS (DX)(R9*1), Y7
 	VBROADCASTSS (SI), Y15
@@ -1091,7 +816,7 @@ f32avx2_3x2_loop:
 	ADDQ R11, SI
 	ADDQ $32, DX
 	DECQ AX
-	JNZ f32avx2_3x2_loop
+	JNZ f32_3x16_fma3_loop
 	MOVQ mask+72(FP), AX
 	MOVQ AX, X15
 	VPBROADCASTD X15, Y15
@@ -1106,8 +831,8 @@ f32avx2_3x2_loop:
 	VZEROUPPER
 	RET
 
-// func f32avx2_3x3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx2_3x3(SB), NOSPLIT, $0-88
+// func f32_4x8_fma3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_4x8_fma3(SB), NOSPLIT, $0-88
 	MOVQ a+0(FP), SI
 	MOVQ rs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -1119,110 +844,14 @@ TEXT ·f32avx2_3x3(SB), NOSPLIT, $0-88
 	MOVQ ldc+56(FP), R14
 	MOVQ mode+80(FP), AX
 	CMPQ AX, $1
-	JEQ f32avx2_3x3_bias
-	JGT f32avx2_3x3_loadc
+	JEQ f32_4x8_fma3_bias
+	JGT f32_4x8_fma3_loadc
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-	VXORPS Y8, Y8, Y8
-	JMP f32avx2_3x3_start
-f32avx2_3x3_bias:
-	MOVQ mask+72(FP), AX
-	MOVQ AX, X15
-	VPBROADCASTD X15, Y15
-	VPCMPGTD iota8<>(SB), Y15, Y15
-	MOVQ bias+64(FP), AX
-	VMOVUPS 0(AX), Y0
-	VMOVAPS Y0, Y3
-	VMOVAPS Y0, Y6
-	VMOVUPS 32(AX), Y1
-	VMOVAPS Y1, Y4
-	VMOVAPS Y1, Y7
-	VMASKMOVPS 64(AX), Y15, Y2
-	VMOVAPS Y2, Y5
-	VMOVAPS Y2, Y8
-	JMP f32avx2_3x3_start
-f32avx2_3x3_loadc:
-	MOVQ mask+72(FP), AX
-	MOVQ AX, X15
-	VPBROADCASTD X15, Y15
-	VPCMPGTD iota8<>(SB), Y15, Y15
-	LEAQ (R14)(R14*2), AX
-	VMOVUPS (CX), Y0
-	VMOVUPS 32(CX), Y1
-	VMASKMOVPS 64(CX), Y15, Y2
-	VMOVUPS (CX)(R14*1), Y3
-	VMOVUPS 32(CX)(R14*1), Y4
-	VMASKMOVPS 64(CX)(R14*1), Y15, Y5
-	VMOVUPS (CX)(R14*2), Y6
-	VMOVUPS 32(CX)(R14*2), Y7
-	VMASKMOVPS 64(CX)(R14*2), Y15, Y8
-	MOVQ c+48(FP), CX
-f32avx2_3x3_start:
-	MOVQ k+40(FP), AX
-f32avx2_3x3_loop:
-	VMOVUPS (DX), Y9
-	VMOVUPS (DX)(R9*1), Y10
-	VMOVUPS (DX)(R9*2), Y11
-	VBROADCASTSS (SI), Y15
-	VFMADD231PS Y9, Y15, Y0
-	VFMADD231PS Y10, Y15, Y1
-	VFMADD231PS Y11, Y15, Y2
-	VBROADCASTSS (SI)(BX*1), Y15
-	VFMADD231PS Y9, Y15, Y3
-	VFMADD231PS Y10, Y15, Y4
-	VFMADD231PS Y11, Y15, Y5
-	VBROADCASTSS (SI)(BX*2), Y15
-	VFMADD231PS Y9, Y15, Y6
-	VFMADD231PS Y10, Y15, Y7
-	VFMADD231PS Y11, Y15, Y8
-	ADDQ R11, SI
-	ADDQ $32, DX
-	DECQ AX
-	JNZ f32avx2_3x3_loop
-	MOVQ mask+72(FP), AX
-	MOVQ AX, X15
-	VPBROADCASTD X15, Y15
-	VPCMPGTD iota8<>(SB), Y15, Y15
-	LEAQ (R14)(R14*2), AX
-	VMOVUPS Y0, (CX)
-	VMOVUPS Y1, 32(CX)
-	VMASKMOVPS Y2, Y15, 64(CX)
-	VMOVUPS Y3, (CX)(R14*1)
-	VMOVUPS Y4, 32(CX)(R14*1)
-	VMASKMOVPS Y5, Y15, 64(CX)(R14*1)
-	VMOVUPS Y6, (CX)(R14*2)
-	VMOVUPS Y7, 32(CX)(R14*2)
-	VMASKMOVPS Y8, Y15, 64(CX)(R14*2)
-	VZEROUPPER
-	RET
-
-// func f32avx2_4x1(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx2_4x1(SB), NOSPLIT, $0-88
-	MOVQ a+0(FP), SI
-	MOVQ rs+8(FP), BX
-	LEAQ (BX)(BX*2), R8
-	MOVQ cs+16(FP), R11
-	MOVQ b+24(FP), DX
-	MOVQ bs+32(FP), R9
-	LEAQ (R9)(R9*2), R10
-	MOVQ c+48(FP), CX
-	MOVQ ldc+56(FP), R14
-	MOVQ mode+80(FP), AX
-	CMPQ AX, $1
-	JEQ f32avx2_4x1_bias
-	JGT f32avx2_4x1_loadc
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	JMP f32avx2_4x1_start
-f32avx2_4x1_bias:
+	JMP f32_4x8_fma3_start
+f32_4x8_fma3_bias:
 	MOVQ mask+72(FP), AX
 	MOVQ AX, X15
 	VPBROADCASTD X15, Y15
@@ -1232,8 +861,8 @@ f32avx2_4x1_bias:
 	VMOVAPS Y0, Y1
 	VMOVAPS Y0, Y2
 	VMOVAPS Y0, Y3
-	JMP f32avx2_4x1_start
-f32avx2_4x1_loadc:
+	JMP f32_4x8_fma3_start
+f32_4x8_fma3_loadc:
 	MOVQ mask+72(FP), AX
 	MOVQ AX, X15
 	VPBROADCASTD X15, Y15
@@ -1244,9 +873,9 @@ f32avx2_4x1_loadc:
 	VMASKMOVPS (CX)(R14*2), Y15, Y2
 	VMASKMOVPS (CX)(AX*1), Y15, Y3
 	MOVQ c+48(FP), CX
-f32avx2_4x1_start:
+f32_4x8_fma3_start:
 	MOVQ k+40(FP), AX
-f32avx2_4x1_loop:
+f32_4x8_fma3_loop:
 	VMOVUPS (DX), Y4
 	VBROADCASTSS (SI), Y15
 	VFMADD231PS Y4, Y15, Y0
@@ -1259,7 +888,7 @@ f32avx2_4x1_loop:
 	ADDQ R11, SI
 	ADDQ $32, DX
 	DECQ AX
-	JNZ f32avx2_4x1_loop
+	JNZ f32_4x8_fma3_loop
 	MOVQ mask+72(FP), AX
 	MOVQ AX, X15
 	VPBROADCASTD X15, Y15
@@ -1272,8 +901,8 @@ f32avx2_4x1_loop:
 	VZEROUPPER
 	RET
 
-// func f32avx2_4x2(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx2_4x2(SB), NOSPLIT, $0-88
+// func f32_4x16_fma3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_4x16_fma3(SB), NOSPLIT, $0-88
 	MOVQ a+0(FP), SI
 	MOVQ rs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -1285,8 +914,8 @@ TEXT ·f32avx2_4x2(SB), NOSPLIT, $0-88
 	MOVQ ldc+56(FP), R14
 	MOVQ mode+80(FP), AX
 	CMPQ AX, $1
-	JEQ f32avx2_4x2_bias
-	JGT f32avx2_4x2_loadc
+	JEQ f32_4x16_fma3_bias
+	JGT f32_4x16_fma3_loadc
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -1295,8 +924,8 @@ TEXT ·f32avx2_4x2(SB), NOSPLIT, $0-88
 	VXORPS Y5, Y5, Y5
 	VXORPS Y6, Y6, Y6
 	VXORPS Y7, Y7, Y7
-	JMP f32avx2_4x2_start
-f32avx2_4x2_bias:
+	JMP f32_4x16_fma3_start
+f32_4x16_fma3_bias:
 	MOVQ mask+72(FP), AX
 	MOVQ AX, X15
 	VPBROADCASTD X15, Y15
@@ -1310,8 +939,8 @@ f32avx2_4x2_bias:
 	VMOVAPS Y1, Y3
 	VMOVAPS Y1, Y5
 	VMOVAPS Y1, Y7
-	JMP f32avx2_4x2_start
-f32avx2_4x2_loadc:
+	JMP f32_4x16_fma3_start
+f32_4x16_fma3_loadc:
 	MOVQ mask+72(FP), AX
 	MOVQ AX, X15
 	VPBROADCASTD X15, Y15
@@ -1326,9 +955,9 @@ f32avx2_4x2_loadc:
 	VMOVUPS (CX)(AX*1), Y6
 	VMASKMOVPS 32(CX)(AX*1), Y15, Y7
 	MOVQ c+48(FP), CX
-f32avx2_4x2_start:
+f32_4x16_fma3_start:
 	MOVQ k+40(FP), AX
-f32avx2_4x2_loop:
+f32_4x16_fma3_loop:
 	VMOVUPS (DX), Y8
 	VMOVUPS (DX)(R9*1), Y9
 	VBROADCASTSS (SI), Y15
@@ -1346,7 +975,7 @@ f32avx2_4x2_loop:
 	ADDQ R11, SI
 	ADDQ $32, DX
 	DECQ AX
-	JNZ f32avx2_4x2_loop
+	JNZ f32_4x16_fma3_loop
 	MOVQ mask+72(FP), AX
 	MOVQ AX, X15
 	VPBROADCASTD X15, Y15
@@ -1363,120 +992,8 @@ f32avx2_4x2_loop:
 	VZEROUPPER
 	RET
 
-// func f32avx2_4x3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx2_4x3(SB), NOSPLIT, $0-88
-	MOVQ a+0(FP), SI
-	MOVQ rs+8(FP), BX
-	LEAQ (BX)(BX*2), R8
-	MOVQ cs+16(FP), R11
-	MOVQ b+24(FP), DX
-	MOVQ bs+32(FP), R9
-	LEAQ (R9)(R9*2), R10
-	MOVQ c+48(FP), CX
-	MOVQ ldc+56(FP), R14
-	MOVQ mode+80(FP), AX
-	CMPQ AX, $1
-	JEQ f32avx2_4x3_bias
-	JGT f32avx2_4x3_loadc
-	VXORPS Y0, Y0, Y0
-	VXORPS Y1, Y1, Y1
-	VXORPS Y2, Y2, Y2
-	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
-	VXORPS Y8, Y8, Y8
-	VXORPS Y9, Y9, Y9
-	VXORPS Y10, Y10, Y10
-	VXORPS Y11, Y11, Y11
-	JMP f32avx2_4x3_start
-f32avx2_4x3_bias:
-	MOVQ mask+72(FP), AX
-	MOVQ AX, X15
-	VPBROADCASTD X15, Y15
-	VPCMPGTD iota8<>(SB), Y15, Y15
-	MOVQ bias+64(FP), AX
-	VMOVUPS 0(AX), Y0
-	VMOVAPS Y0, Y3
-	VMOVAPS Y0, Y6
-	VMOVAPS Y0, Y9
-	VMOVUPS 32(AX), Y1
-	VMOVAPS Y1, Y4
-	VMOVAPS Y1, Y7
-	VMOVAPS Y1, Y10
-	VMASKMOVPS 64(AX), Y15, Y2
-	VMOVAPS Y2, Y5
-	VMOVAPS Y2, Y8
-	VMOVAPS Y2, Y11
-	JMP f32avx2_4x3_start
-f32avx2_4x3_loadc:
-	MOVQ mask+72(FP), AX
-	MOVQ AX, X15
-	VPBROADCASTD X15, Y15
-	VPCMPGTD iota8<>(SB), Y15, Y15
-	LEAQ (R14)(R14*2), AX
-	VMOVUPS (CX), Y0
-	VMOVUPS 32(CX), Y1
-	VMASKMOVPS 64(CX), Y15, Y2
-	VMOVUPS (CX)(R14*1), Y3
-	VMOVUPS 32(CX)(R14*1), Y4
-	VMASKMOVPS 64(CX)(R14*1), Y15, Y5
-	VMOVUPS (CX)(R14*2), Y6
-	VMOVUPS 32(CX)(R14*2), Y7
-	VMASKMOVPS 64(CX)(R14*2), Y15, Y8
-	VMOVUPS (CX)(AX*1), Y9
-	VMOVUPS 32(CX)(AX*1), Y10
-	VMASKMOVPS 64(CX)(AX*1), Y15, Y11
-	MOVQ c+48(FP), CX
-f32avx2_4x3_start:
-	MOVQ k+40(FP), AX
-f32avx2_4x3_loop:
-	VMOVUPS (DX), Y12
-	VMOVUPS (DX)(R9*1), Y13
-	VMOVUPS (DX)(R9*2), Y14
-	VBROADCASTSS (SI), Y15
-	VFMADD231PS Y12, Y15, Y0
-	VFMADD231PS Y13, Y15, Y1
-	VFMADD231PS Y14, Y15, Y2
-	VBROADCASTSS (SI)(BX*1), Y15
-	VFMADD231PS Y12, Y15, Y3
-	VFMADD231PS Y13, Y15, Y4
-	VFMADD231PS Y14, Y15, Y5
-	VBROADCASTSS (SI)(BX*2), Y15
-	VFMADD231PS Y12, Y15, Y6
-	VFMADD231PS Y13, Y15, Y7
-	VFMADD231PS Y14, Y15, Y8
-	VBROADCASTSS (SI)(R8*1), Y15
-	VFMADD231PS Y12, Y15, Y9
-	VFMADD231PS Y13, Y15, Y10
-	VFMADD231PS Y14, Y15, Y11
-	ADDQ R11, SI
-	ADDQ $32, DX
-	DECQ AX
-	JNZ f32avx2_4x3_loop
-	MOVQ mask+72(FP), AX
-	MOVQ AX, X15
-	VPBROADCASTD X15, Y15
-	VPCMPGTD iota8<>(SB), Y15, Y15
-	LEAQ (R14)(R14*2), AX
-	VMOVUPS Y0, (CX)
-	VMOVUPS Y1, 32(CX)
-	VMASKMOVPS Y2, Y15, 64(CX)
-	VMOVUPS Y3, (CX)(R14*1)
-	VMOVUPS Y4, 32(CX)(R14*1)
-	VMASKMOVPS Y5, Y15, 64(CX)(R14*1)
-	VMOVUPS Y6, (CX)(R14*2)
-	VMOVUPS Y7, 32(CX)(R14*2)
-	VMASKMOVPS Y8, Y15, 64(CX)(R14*2)
-	VMOVUPS Y9, (CX)(AX*1)
-	VMOVUPS Y10, 32(CX)(AX*1)
-	VMASKMOVPS Y11, Y15, 64(CX)(AX*1)
-	VZEROUPPER
-	RET
-
-// func f32avx2_5x1(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx2_5x1(SB), NOSPLIT, $0-88
+// func f32_5x8_fma3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_5x8_fma3(SB), NOSPLIT, $0-88
 	MOVQ a+0(FP), SI
 	MOVQ rs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -1489,15 +1006,15 @@ TEXT ·f32avx2_5x1(SB), NOSPLIT, $0-88
 	MOVQ ldc+56(FP), R14
 	MOVQ mode+80(FP), AX
 	CMPQ AX, $1
-	JEQ f32avx2_5x1_bias
-	JGT f32avx2_5x1_loadc
+	JEQ f32_5x8_fma3_bias
+	JGT f32_5x8_fma3_loadc
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
 	VXORPS Y4, Y4, Y4
-	JMP f32avx2_5x1_start
-f32avx2_5x1_bias:
+	JMP f32_5x8_fma3_start
+f32_5x8_fma3_bias:
 	MOVQ mask+72(FP), AX
 	MOVQ AX, X15
 	VPBROADCASTD X15, Y15
@@ -1508,8 +1025,8 @@ f32avx2_5x1_bias:
 	VMOVAPS Y0, Y2
 	VMOVAPS Y0, Y3
 	VMOVAPS Y0, Y4
-	JMP f32avx2_5x1_start
-f32avx2_5x1_loadc:
+	JMP f32_5x8_fma3_start
+f32_5x8_fma3_loadc:
 	MOVQ mask+72(FP), AX
 	MOVQ AX, X15
 	VPBROADCASTD X15, Y15
@@ -1522,9 +1039,9 @@ f32avx2_5x1_loadc:
 	LEAQ (CX)(R14*4), CX
 	VMASKMOVPS (CX), Y15, Y4
 	MOVQ c+48(FP), CX
-f32avx2_5x1_start:
+f32_5x8_fma3_start:
 	MOVQ k+40(FP), AX
-f32avx2_5x1_loop:
+f32_5x8_fma3_loop:
 	VMOVUPS (DX), Y5
 	VBROADCASTSS (SI), Y15
 	VFMADD231PS Y5, Y15, Y0
@@ -1540,7 +1057,7 @@ f32avx2_5x1_loop:
 	ADDQ R11, DI
 	ADDQ $32, DX
 	DECQ AX
-	JNZ f32avx2_5x1_loop
+	JNZ f32_5x8_fma3_loop
 	MOVQ mask+72(FP), AX
 	MOVQ AX, X15
 	VPBROADCASTD X15, Y15
@@ -1555,8 +1072,8 @@ f32avx2_5x1_loop:
 	VZEROUPPER
 	RET
 
-// func f32avx2_5x2(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx2_5x2(SB), NOSPLIT, $0-88
+// func f32_5x16_fma3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_5x16_fma3(SB), NOSPLIT, $0-88
 	MOVQ a+0(FP), SI
 	MOVQ rs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -1569,8 +1086,8 @@ TEXT ·f32avx2_5x2(SB), NOSPLIT, $0-88
 	MOVQ ldc+56(FP), R14
 	MOVQ mode+80(FP), AX
 	CMPQ AX, $1
-	JEQ f32avx2_5x2_bias
-	JGT f32avx2_5x2_loadc
+	JEQ f32_5x16_fma3_bias
+	JGT f32_5x16_fma3_loadc
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -1581,8 +1098,8 @@ TEXT ·f32avx2_5x2(SB), NOSPLIT, $0-88
 	VXORPS Y7, Y7, Y7
 	VXORPS Y8, Y8, Y8
 	VXORPS Y9, Y9, Y9
-	JMP f32avx2_5x2_start
-f32avx2_5x2_bias:
+	JMP f32_5x16_fma3_start
+f32_5x16_fma3_bias:
 	MOVQ mask+72(FP), AX
 	MOVQ AX, X15
 	VPBROADCASTD X15, Y15
@@ -1598,8 +1115,8 @@ f32avx2_5x2_bias:
 	VMOVAPS Y1, Y5
 	VMOVAPS Y1, Y7
 	VMOVAPS Y1, Y9
-	JMP f32avx2_5x2_start
-f32avx2_5x2_loadc:
+	JMP f32_5x16_fma3_start
+f32_5x16_fma3_loadc:
 	MOVQ mask+72(FP), AX
 	MOVQ AX, X15
 	VPBROADCASTD X15, Y15
@@ -1617,9 +1134,9 @@ f32avx2_5x2_loadc:
 	VMOVUPS (CX), Y8
 	VMASKMOVPS 32(CX), Y15, Y9
 	MOVQ c+48(FP), CX
-f32avx2_5x2_start:
+f32_5x16_fma3_start:
 	MOVQ k+40(FP), AX
-f32avx2_5x2_loop:
+f32_5x16_fma3_loop:
 	VMOVUPS (DX), Y10
 	VMOVUPS (DX)(R9*1), Y11
 	VBROADCASTSS (SI), Y15
@@ -1641,7 +1158,7 @@ f32avx2_5x2_loop:
 	ADDQ R11, DI
 	ADDQ $32, DX
 	DECQ AX
-	JNZ f32avx2_5x2_loop
+	JNZ f32_5x16_fma3_loop
 	MOVQ mask+72(FP), AX
 	MOVQ AX, X15
 	VPBROADCASTD X15, Y15
@@ -1661,8 +1178,8 @@ f32avx2_5x2_loop:
 	VZEROUPPER
 	RET
 
-// func f32avx2_6x1(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx2_6x1(SB), NOSPLIT, $0-88
+// func f32_6x8_fma3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_6x8_fma3(SB), NOSPLIT, $0-88
 	MOVQ a+0(FP), SI
 	MOVQ rs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -1675,16 +1192,16 @@ TEXT ·f32avx2_6x1(SB), NOSPLIT, $0-88
 	MOVQ ldc+56(FP), R14
 	MOVQ mode+80(FP), AX
 	CMPQ AX, $1
-	JEQ f32avx2_6x1_bias
-	JGT f32avx2_6x1_loadc
+	JEQ f32_6x8_fma3_bias
+	JGT f32_6x8_fma3_loadc
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
 	VXORPS Y4, Y4, Y4
 	VXORPS Y5, Y5, Y5
-	JMP f32avx2_6x1_start
-f32avx2_6x1_bias:
+	JMP f32_6x8_fma3_start
+f32_6x8_fma3_bias:
 	MOVQ mask+72(FP), AX
 	MOVQ AX, X15
 	VPBROADCASTD X15, Y15
@@ -1696,8 +1213,8 @@ f32avx2_6x1_bias:
 	VMOVAPS Y0, Y3
 	VMOVAPS Y0, Y4
 	VMOVAPS Y0, Y5
-	JMP f32avx2_6x1_start
-f32avx2_6x1_loadc:
+	JMP f32_6x8_fma3_start
+f32_6x8_fma3_loadc:
 	MOVQ mask+72(FP), AX
 	MOVQ AX, X15
 	VPBROADCASTD X15, Y15
@@ -1711,9 +1228,9 @@ f32avx2_6x1_loadc:
 	VMASKMOVPS (CX), Y15, Y4
 	VMASKMOVPS (CX)(R14*1), Y15, Y5
 	MOVQ c+48(FP), CX
-f32avx2_6x1_start:
+f32_6x8_fma3_start:
 	MOVQ k+40(FP), AX
-f32avx2_6x1_loop:
+f32_6x8_fma3_loop:
 	VMOVUPS (DX), Y6
 	VBROADCASTSS (SI), Y15
 	VFMADD231PS Y6, Y15, Y0
@@ -1731,7 +1248,7 @@ f32avx2_6x1_loop:
 	ADDQ R11, DI
 	ADDQ $32, DX
 	DECQ AX
-	JNZ f32avx2_6x1_loop
+	JNZ f32_6x8_fma3_loop
 	MOVQ mask+72(FP), AX
 	MOVQ AX, X15
 	VPBROADCASTD X15, Y15
@@ -1747,8 +1264,8 @@ f32avx2_6x1_loop:
 	VZEROUPPER
 	RET
 
-// func f32avx2_6x2(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx2_6x2(SB), NOSPLIT, $0-88
+// func f32_6x16_fma3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_6x16_fma3(SB), NOSPLIT, $0-88
 	MOVQ a+0(FP), SI
 	MOVQ rs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -1761,8 +1278,8 @@ TEXT ·f32avx2_6x2(SB), NOSPLIT, $0-88
 	MOVQ ldc+56(FP), R14
 	MOVQ mode+80(FP), AX
 	CMPQ AX, $1
-	JEQ f32avx2_6x2_bias
-	JGT f32avx2_6x2_loadc
+	JEQ f32_6x16_fma3_bias
+	JGT f32_6x16_fma3_loadc
 	VXORPS Y0, Y0, Y0
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
@@ -1775,8 +1292,8 @@ TEXT ·f32avx2_6x2(SB), NOSPLIT, $0-88
 	VXORPS Y9, Y9, Y9
 	VXORPS Y10, Y10, Y10
 	VXORPS Y11, Y11, Y11
-	JMP f32avx2_6x2_start
-f32avx2_6x2_bias:
+	JMP f32_6x16_fma3_start
+f32_6x16_fma3_bias:
 	MOVQ mask+72(FP), AX
 	MOVQ AX, X15
 	VPBROADCASTD X15, Y15
@@ -1794,8 +1311,8 @@ f32avx2_6x2_bias:
 	VMOVAPS Y1, Y7
 	VMOVAPS Y1, Y9
 	VMOVAPS Y1, Y11
-	JMP f32avx2_6x2_start
-f32avx2_6x2_loadc:
+	JMP f32_6x16_fma3_start
+f32_6x16_fma3_loadc:
 	MOVQ mask+72(FP), AX
 	MOVQ AX, X15
 	VPBROADCASTD X15, Y15
@@ -1815,9 +1332,9 @@ f32avx2_6x2_loadc:
 	VMOVUPS (CX)(R14*1), Y10
 	VMASKMOVPS 32(CX)(R14*1), Y15, Y11
 	MOVQ c+48(FP), CX
-f32avx2_6x2_start:
+f32_6x16_fma3_start:
 	MOVQ k+40(FP), AX
-f32avx2_6x2_loop:
+f32_6x16_fma3_loop:
 	VMOVUPS (DX), Y12
 	VMOVUPS (DX)(R9*1), Y13
 	VBROADCASTSS (SI), Y15
@@ -1842,7 +1359,7 @@ f32avx2_6x2_loop:
 	ADDQ R11, DI
 	ADDQ $32, DX
 	DECQ AX
-	JNZ f32avx2_6x2_loop
+	JNZ f32_6x16_fma3_loop
 	MOVQ mask+72(FP), AX
 	MOVQ AX, X15
 	VPBROADCASTD X15, Y15

@@ -4,8 +4,8 @@
 
 #include "textflag.h"
 
-// func f32avx512_1x1(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx512_1x1(SB), NOSPLIT, $0-88
+// func f32_1x16_avx512f(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_1x16_avx512f(SB), NOSPLIT, $0-88
 	MOVQ a+0(FP), SI
 	MOVQ rs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -21,34 +21,34 @@ TEXT ·f32avx512_1x1(SB), NOSPLIT, $0-88
 	MOVQ ldc+56(FP), R14
 	MOVQ mode+80(FP), AX
 	CMPQ AX, $1
-	JEQ f32avx512_1x1_bias
-	JGT f32avx512_1x1_loadc
+	JEQ f32_1x16_avx512f_bias
+	JGT f32_1x16_avx512f_loadc
 	VPXORD Z0, Z0, Z0
-	JMP f32avx512_1x1_start
-f32avx512_1x1_bias:
+	JMP f32_1x16_avx512f_start
+f32_1x16_avx512f_bias:
 	MOVQ bias+64(FP), AX
 	VMOVUPS.Z 0(AX), K1, Z0
-	JMP f32avx512_1x1_start
-f32avx512_1x1_loadc:
+	JMP f32_1x16_avx512f_start
+f32_1x16_avx512f_loadc:
 	LEAQ (R14)(R14*2), AX
 	VMOVUPS.Z (CX), K1, Z0
 	MOVQ c+48(FP), CX
-f32avx512_1x1_start:
+f32_1x16_avx512f_start:
 	MOVQ k+40(FP), AX
-f32avx512_1x1_loop:
+f32_1x16_avx512f_loop:
 	VBROADCASTSS (SI), Z29
 	VFMADD231PS (DX), Z29, Z0
 	ADDQ R11, SI
 	ADDQ $64, DX
 	DECQ AX
-	JNZ f32avx512_1x1_loop
+	JNZ f32_1x16_avx512f_loop
 	LEAQ (R14)(R14*2), AX
 	VMOVUPS Z0, K1, (CX)
 	VZEROUPPER
 	RET
 
-// func f32avx512_1x2(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx512_1x2(SB), NOSPLIT, $0-88
+// func f32_1x32_avx512f(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_1x32_avx512f(SB), NOSPLIT, $0-88
 	MOVQ a+0(FP), SI
 	MOVQ rs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -64,39 +64,39 @@ TEXT ·f32avx512_1x2(SB), NOSPLIT, $0-88
 	MOVQ ldc+56(FP), R14
 	MOVQ mode+80(FP), AX
 	CMPQ AX, $1
-	JEQ f32avx512_1x2_bias
-	JGT f32avx512_1x2_loadc
+	JEQ f32_1x32_avx512f_bias
+	JGT f32_1x32_avx512f_loadc
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
-	JMP f32avx512_1x2_start
-f32avx512_1x2_bias:
+	JMP f32_1x32_avx512f_start
+f32_1x32_avx512f_bias:
 	MOVQ bias+64(FP), AX
 	VMOVUPS.Z 0(AX), K2, Z0
 	VMOVUPS.Z 64(AX), K1, Z1
-	JMP f32avx512_1x2_start
-f32avx512_1x2_loadc:
+	JMP f32_1x32_avx512f_start
+f32_1x32_avx512f_loadc:
 	LEAQ (R14)(R14*2), AX
 	VMOVUPS.Z (CX), K2, Z0
 	VMOVUPS.Z 64(CX), K1, Z1
 	MOVQ c+48(FP), CX
-f32avx512_1x2_start:
+f32_1x32_avx512f_start:
 	MOVQ k+40(FP), AX
-f32avx512_1x2_loop:
+f32_1x32_avx512f_loop:
 	VBROADCASTSS (SI), Z29
 	VFMADD231PS (DX), Z29, Z0
 	VFMADD231PS (DX)(R9*1), Z29, Z1
 	ADDQ R11, SI
 	ADDQ $64, DX
 	DECQ AX
-	JNZ f32avx512_1x2_loop
+	JNZ f32_1x32_avx512f_loop
 	LEAQ (R14)(R14*2), AX
 	VMOVUPS Z0, K2, (CX)
 	VMOVUPS Z1, K1, 64(CX)
 	VZEROUPPER
 	RET
 
-// func f32avx512_1x3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx512_1x3(SB), NOSPLIT, $0-88
+// func f32_1x48_avx512f(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_1x48_avx512f(SB), NOSPLIT, $0-88
 	MOVQ a+0(FP), SI
 	MOVQ rs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -112,27 +112,27 @@ TEXT ·f32avx512_1x3(SB), NOSPLIT, $0-88
 	MOVQ ldc+56(FP), R14
 	MOVQ mode+80(FP), AX
 	CMPQ AX, $1
-	JEQ f32avx512_1x3_bias
-	JGT f32avx512_1x3_loadc
+	JEQ f32_1x48_avx512f_bias
+	JGT f32_1x48_avx512f_loadc
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
-	JMP f32avx512_1x3_start
-f32avx512_1x3_bias:
+	JMP f32_1x48_avx512f_start
+f32_1x48_avx512f_bias:
 	MOVQ bias+64(FP), AX
 	VMOVUPS.Z 0(AX), K2, Z0
 	VMOVUPS.Z 64(AX), K2, Z1
 	VMOVUPS.Z 128(AX), K1, Z2
-	JMP f32avx512_1x3_start
-f32avx512_1x3_loadc:
+	JMP f32_1x48_avx512f_start
+f32_1x48_avx512f_loadc:
 	LEAQ (R14)(R14*2), AX
 	VMOVUPS.Z (CX), K2, Z0
 	VMOVUPS.Z 64(CX), K2, Z1
 	VMOVUPS.Z 128(CX), K1, Z2
 	MOVQ c+48(FP), CX
-f32avx512_1x3_start:
+f32_1x48_avx512f_start:
 	MOVQ k+40(FP), AX
-f32avx512_1x3_loop:
+f32_1x48_avx512f_loop:
 	VBROADCASTSS (SI), Z29
 	VFMADD231PS (DX), Z29, Z0
 	VFMADD231PS (DX)(R9*1), Z29, Z1
@@ -140,7 +140,7 @@ f32avx512_1x3_loop:
 	ADDQ R11, SI
 	ADDQ $64, DX
 	DECQ AX
-	JNZ f32avx512_1x3_loop
+	JNZ f32_1x48_avx512f_loop
 	LEAQ (R14)(R14*2), AX
 	VMOVUPS Z0, K2, (CX)
 	VMOVUPS Z1, K2, 64(CX)
@@ -148,8 +148,8 @@ f32avx512_1x3_loop:
 	VZEROUPPER
 	RET
 
-// func f32avx512_1x4(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx512_1x4(SB), NOSPLIT, $0-88
+// func f32_1x64_avx512f(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_1x64_avx512f(SB), NOSPLIT, $0-88
 	MOVQ a+0(FP), SI
 	MOVQ rs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -165,30 +165,30 @@ TEXT ·f32avx512_1x4(SB), NOSPLIT, $0-88
 	MOVQ ldc+56(FP), R14
 	MOVQ mode+80(FP), AX
 	CMPQ AX, $1
-	JEQ f32avx512_1x4_bias
-	JGT f32avx512_1x4_loadc
+	JEQ f32_1x64_avx512f_bias
+	JGT f32_1x64_avx512f_loadc
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
 	VPXORD Z3, Z3, Z3
-	JMP f32avx512_1x4_start
-f32avx512_1x4_bias:
+	JMP f32_1x64_avx512f_start
+f32_1x64_avx512f_bias:
 	MOVQ bias+64(FP), AX
 	VMOVUPS.Z 0(AX), K2, Z0
 	VMOVUPS.Z 64(AX), K2, Z1
 	VMOVUPS.Z 128(AX), K2, Z2
 	VMOVUPS.Z 192(AX), K1, Z3
-	JMP f32avx512_1x4_start
-f32avx512_1x4_loadc:
+	JMP f32_1x64_avx512f_start
+f32_1x64_avx512f_loadc:
 	LEAQ (R14)(R14*2), AX
 	VMOVUPS.Z (CX), K2, Z0
 	VMOVUPS.Z 64(CX), K2, Z1
 	VMOVUPS.Z 128(CX), K2, Z2
 	VMOVUPS.Z 192(CX), K1, Z3
 	MOVQ c+48(FP), CX
-f32avx512_1x4_start:
+f32_1x64_avx512f_start:
 	MOVQ k+40(FP), AX
-f32avx512_1x4_loop:
+f32_1x64_avx512f_loop:
 	VBROADCASTSS (SI), Z29
 	VFMADD231PS (DX), Z29, Z0
 	VFMADD231PS (DX)(R9*1), Z29, Z1
@@ -197,7 +197,7 @@ f32avx512_1x4_loop:
 	ADDQ R11, SI
 	ADDQ $64, DX
 	DECQ AX
-	JNZ f32avx512_1x4_loop
+	JNZ f32_1x64_avx512f_loop
 	LEAQ (R14)(R14*2), AX
 	VMOVUPS Z0, K2, (CX)
 	VMOVUPS Z1, K2, 64(CX)
@@ -206,8 +206,8 @@ f32avx512_1x4_loop:
 	VZEROUPPER
 	RET
 
-// func f32avx512_1x5(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx512_1x5(SB), NOSPLIT, $0-88
+// func f32_1x80_avx512f(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_1x80_avx512f(SB), NOSPLIT, $0-88
 	MOVQ a+0(FP), SI
 	MOVQ rs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -224,23 +224,23 @@ TEXT ·f32avx512_1x5(SB), NOSPLIT, $0-88
 	MOVQ ldc+56(FP), R14
 	MOVQ mode+80(FP), AX
 	CMPQ AX, $1
-	JEQ f32avx512_1x5_bias
-	JGT f32avx512_1x5_loadc
+	JEQ f32_1x80_avx512f_bias
+	JGT f32_1x80_avx512f_loadc
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
 	VPXORD Z3, Z3, Z3
 	VPXORD Z4, Z4, Z4
-	JMP f32avx512_1x5_start
-f32avx512_1x5_bias:
+	JMP f32_1x80_avx512f_start
+f32_1x80_avx512f_bias:
 	MOVQ bias+64(FP), AX
 	VMOVUPS.Z 0(AX), K2, Z0
 	VMOVUPS.Z 64(AX), K2, Z1
 	VMOVUPS.Z 128(AX), K2, Z2
 	VMOVUPS.Z 192(AX), K2, Z3
 	VMOVUPS.Z 256(AX), K1, Z4
-	JMP f32avx512_1x5_start
-f32avx512_1x5_loadc:
+	JMP f32_1x80_avx512f_start
+f32_1x80_avx512f_loadc:
 	LEAQ (R14)(R14*2), AX
 	VMOVUPS.Z (CX), K2, Z0
 	VMOVUPS.Z 64(CX), K2, Z1
@@ -248,9 +248,9 @@ f32avx512_1x5_loadc:
 	VMOVUPS.Z 192(CX), K2, Z3
 	VMOVUPS.Z 256(CX), K1, Z4
 	MOVQ c+48(FP), CX
-f32avx512_1x5_start:
+f32_1x80_avx512f_start:
 	MOVQ k+40(FP), AX
-f32avx512_1x5_loop:
+f32_1x80_avx512f_loop:
 	VBROADCASTSS (SI), Z29
 	VFMADD231PS (DX), Z29, Z0
 	VFMADD231PS (DX)(R9*1), Z29, Z1
@@ -261,7 +261,7 @@ f32avx512_1x5_loop:
 	ADDQ $64, DX
 	ADDQ $64, R12
 	DECQ AX
-	JNZ f32avx512_1x5_loop
+	JNZ f32_1x80_avx512f_loop
 	LEAQ (R14)(R14*2), AX
 	VMOVUPS Z0, K2, (CX)
 	VMOVUPS Z1, K2, 64(CX)
@@ -271,8 +271,8 @@ f32avx512_1x5_loop:
 	VZEROUPPER
 	RET
 
-// func f32avx512_1x6(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx512_1x6(SB), NOSPLIT, $0-88
+// func f32_1x96_avx512f(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_1x96_avx512f(SB), NOSPLIT, $0-88
 	MOVQ a+0(FP), SI
 	MOVQ rs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -289,16 +289,16 @@ TEXT ·f32avx512_1x6(SB), NOSPLIT, $0-88
 	MOVQ ldc+56(FP), R14
 	MOVQ mode+80(FP), AX
 	CMPQ AX, $1
-	JEQ f32avx512_1x6_bias
-	JGT f32avx512_1x6_loadc
+	JEQ f32_1x96_avx512f_bias
+	JGT f32_1x96_avx512f_loadc
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
 	VPXORD Z3, Z3, Z3
 	VPXORD Z4, Z4, Z4
 	VPXORD Z5, Z5, Z5
-	JMP f32avx512_1x6_start
-f32avx512_1x6_bias:
+	JMP f32_1x96_avx512f_start
+f32_1x96_avx512f_bias:
 	MOVQ bias+64(FP), AX
 	VMOVUPS.Z 0(AX), K2, Z0
 	VMOVUPS.Z 64(AX), K2, Z1
@@ -306,8 +306,8 @@ f32avx512_1x6_bias:
 	VMOVUPS.Z 192(AX), K2, Z3
 	VMOVUPS.Z 256(AX), K2, Z4
 	VMOVUPS.Z 320(AX), K1, Z5
-	JMP f32avx512_1x6_start
-f32avx512_1x6_loadc:
+	JMP f32_1x96_avx512f_start
+f32_1x96_avx512f_loadc:
 	LEAQ (R14)(R14*2), AX
 	VMOVUPS.Z (CX), K2, Z0
 	VMOVUPS.Z 64(CX), K2, Z1
@@ -316,9 +316,9 @@ f32avx512_1x6_loadc:
 	VMOVUPS.Z 256(CX), K2, Z4
 	VMOVUPS.Z 320(CX), K1, Z5
 	MOVQ c+48(FP), CX
-f32avx512_1x6_start:
+f32_1x96_avx512f_start:
 	MOVQ k+40(FP), AX
-f32avx512_1x6_loop:
+f32_1x96_avx512f_loop:
 	VBROADCASTSS (SI), Z29
 	VFMADD231PS (DX), Z29, Z0
 	VFMADD231PS (DX)(R9*1), Z29, Z1
@@ -330,7 +330,7 @@ f32avx512_1x6_loop:
 	ADDQ $64, DX
 	ADDQ $64, R12
 	DECQ AX
-	JNZ f32avx512_1x6_loop
+	JNZ f32_1x96_avx512f_loop
 	LEAQ (R14)(R14*2), AX
 	VMOVUPS Z0, K2, (CX)
 	VMOVUPS Z1, K2, 64(CX)
@@ -341,8 +341,8 @@ f32avx512_1x6_loop:
 	VZEROUPPER
 	RET
 
-// func f32avx512_1x7(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx512_1x7(SB), NOSPLIT, $0-88
+// func f32_1x112_avx512f(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_1x112_avx512f(SB), NOSPLIT, $0-88
 	MOVQ a+0(FP), SI
 	MOVQ rs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -359,8 +359,8 @@ TEXT ·f32avx512_1x7(SB), NOSPLIT, $0-88
 	MOVQ ldc+56(FP), R14
 	MOVQ mode+80(FP), AX
 	CMPQ AX, $1
-	JEQ f32avx512_1x7_bias
-	JGT f32avx512_1x7_loadc
+	JEQ f32_1x112_avx512f_bias
+	JGT f32_1x112_avx512f_loadc
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -368,8 +368,8 @@ TEXT ·f32avx512_1x7(SB), NOSPLIT, $0-88
 	VPXORD Z4, Z4, Z4
 	VPXORD Z5, Z5, Z5
 	VPXORD Z6, Z6, Z6
-	JMP f32avx512_1x7_start
-f32avx512_1x7_bias:
+	JMP f32_1x112_avx512f_start
+f32_1x112_avx512f_bias:
 	MOVQ bias+64(FP), AX
 	VMOVUPS.Z 0(AX), K2, Z0
 	VMOVUPS.Z 64(AX), K2, Z1
@@ -378,8 +378,8 @@ f32avx512_1x7_bias:
 	VMOVUPS.Z 256(AX), K2, Z4
 	VMOVUPS.Z 320(AX), K2, Z5
 	VMOVUPS.Z 384(AX), K1, Z6
-	JMP f32avx512_1x7_start
-f32avx512_1x7_loadc:
+	JMP f32_1x112_avx512f_start
+f32_1x112_avx512f_loadc:
 	LEAQ (R14)(R14*2), AX
 	VMOVUPS.Z (CX), K2, Z0
 	VMOVUPS.Z 64(CX), K2, Z1
@@ -389,9 +389,9 @@ f32avx512_1x7_loadc:
 	VMOVUPS.Z 320(CX), K2, Z5
 	VMOVUPS.Z 384(CX), K1, Z6
 	MOVQ c+48(FP), CX
-f32avx512_1x7_start:
+f32_1x112_avx512f_start:
 	MOVQ k+40(FP), AX
-f32avx512_1x7_loop:
+f32_1x112_avx512f_loop:
 	VBROADCASTSS (SI), Z29
 	VFMADD231PS (DX), Z29, Z0
 	VFMADD231PS (DX)(R9*1), Z29, Z1
@@ -404,7 +404,7 @@ f32avx512_1x7_loop:
 	ADDQ $64, DX
 	ADDQ $64, R12
 	DECQ AX
-	JNZ f32avx512_1x7_loop
+	JNZ f32_1x112_avx512f_loop
 	LEAQ (R14)(R14*2), AX
 	VMOVUPS Z0, K2, (CX)
 	VMOVUPS Z1, K2, 64(CX)
@@ -416,8 +416,8 @@ f32avx512_1x7_loop:
 	VZEROUPPER
 	RET
 
-// func f32avx512_1x8(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx512_1x8(SB), NOSPLIT, $0-88
+// func f32_1x128_avx512f(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_1x128_avx512f(SB), NOSPLIT, $0-88
 	MOVQ a+0(FP), SI
 	MOVQ rs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -434,8 +434,8 @@ TEXT ·f32avx512_1x8(SB), NOSPLIT, $0-88
 	MOVQ ldc+56(FP), R14
 	MOVQ mode+80(FP), AX
 	CMPQ AX, $1
-	JEQ f32avx512_1x8_bias
-	JGT f32avx512_1x8_loadc
+	JEQ f32_1x128_avx512f_bias
+	JGT f32_1x128_avx512f_loadc
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -444,8 +444,8 @@ TEXT ·f32avx512_1x8(SB), NOSPLIT, $0-88
 	VPXORD Z5, Z5, Z5
 	VPXORD Z6, Z6, Z6
 	VPXORD Z7, Z7, Z7
-	JMP f32avx512_1x8_start
-f32avx512_1x8_bias:
+	JMP f32_1x128_avx512f_start
+f32_1x128_avx512f_bias:
 	MOVQ bias+64(FP), AX
 	VMOVUPS.Z 0(AX), K2, Z0
 	VMOVUPS.Z 64(AX), K2, Z1
@@ -455,8 +455,8 @@ f32avx512_1x8_bias:
 	VMOVUPS.Z 320(AX), K2, Z5
 	VMOVUPS.Z 384(AX), K2, Z6
 	VMOVUPS.Z 448(AX), K1, Z7
-	JMP f32avx512_1x8_start
-f32avx512_1x8_loadc:
+	JMP f32_1x128_avx512f_start
+f32_1x128_avx512f_loadc:
 	LEAQ (R14)(R14*2), AX
 	VMOVUPS.Z (CX), K2, Z0
 	VMOVUPS.Z 64(CX), K2, Z1
@@ -467,9 +467,9 @@ f32avx512_1x8_loadc:
 	VMOVUPS.Z 384(CX), K2, Z6
 	VMOVUPS.Z 448(CX), K1, Z7
 	MOVQ c+48(FP), CX
-f32avx512_1x8_start:
+f32_1x128_avx512f_start:
 	MOVQ k+40(FP), AX
-f32avx512_1x8_loop:
+f32_1x128_avx512f_loop:
 	VBROADCASTSS (SI), Z29
 	VFMADD231PS (DX), Z29, Z0
 	VFMADD231PS (DX)(R9*1), Z29, Z1
@@ -483,7 +483,7 @@ f32avx512_1x8_loop:
 	ADDQ $64, DX
 	ADDQ $64, R12
 	DECQ AX
-	JNZ f32avx512_1x8_loop
+	JNZ f32_1x128_avx512f_loop
 	LEAQ (R14)(R14*2), AX
 	VMOVUPS Z0, K2, (CX)
 	VMOVUPS Z1, K2, 64(CX)
@@ -496,8 +496,8 @@ f32avx512_1x8_loop:
 	VZEROUPPER
 	RET
 
-// func f32avx512_2x1(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx512_2x1(SB), NOSPLIT, $0-88
+// func f32_2x16_avx512f(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_2x16_avx512f(SB), NOSPLIT, $0-88
 	MOVQ a+0(FP), SI
 	MOVQ rs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -513,24 +513,24 @@ TEXT ·f32avx512_2x1(SB), NOSPLIT, $0-88
 	MOVQ ldc+56(FP), R14
 	MOVQ mode+80(FP), AX
 	CMPQ AX, $1
-	JEQ f32avx512_2x1_bias
-	JGT f32avx512_2x1_loadc
+	JEQ f32_2x16_avx512f_bias
+	JGT f32_2x16_avx512f_loadc
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
-	JMP f32avx512_2x1_start
-f32avx512_2x1_bias:
+	JMP f32_2x16_avx512f_start
+f32_2x16_avx512f_bias:
 	MOVQ bias+64(FP), AX
 	VMOVUPS.Z 0(AX), K1, Z0
 	VMOVAPS Z0, Z1
-	JMP f32avx512_2x1_start
-f32avx512_2x1_loadc:
+	JMP f32_2x16_avx512f_start
+f32_2x16_avx512f_loadc:
 	LEAQ (R14)(R14*2), AX
 	VMOVUPS.Z (CX), K1, Z0
 	VMOVUPS.Z (CX)(R14*1), K1, Z1
 	MOVQ c+48(FP), CX
-f32avx512_2x1_start:
+f32_2x16_avx512f_start:
 	MOVQ k+40(FP), AX
-f32avx512_2x1_loop:
+f32_2x16_avx512f_loop:
 	VMOVUPS (DX), Z2
 	VBROADCASTSS (SI), Z29
 	VFMADD231PS Z2, Z29, Z0
@@ -539,15 +539,15 @@ f32avx512_2x1_loop:
 	ADDQ R11, SI
 	ADDQ $64, DX
 	DECQ AX
-	JNZ f32avx512_2x1_loop
+	JNZ f32_2x16_avx512f_loop
 	LEAQ (R14)(R14*2), AX
 	VMOVUPS Z0, K1, (CX)
 	VMOVUPS Z1, K1, (CX)(R14*1)
 	VZEROUPPER
 	RET
 
-// func f32avx512_2x2(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx512_2x2(SB), NOSPLIT, $0-88
+// func f32_2x32_avx512f(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_2x32_avx512f(SB), NOSPLIT, $0-88
 	MOVQ a+0(FP), SI
 	MOVQ rs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -563,30 +563,30 @@ TEXT ·f32avx512_2x2(SB), NOSPLIT, $0-88
 	MOVQ ldc+56(FP), R14
 	MOVQ mode+80(FP), AX
 	CMPQ AX, $1
-	JEQ f32avx512_2x2_bias
-	JGT f32avx512_2x2_loadc
+	JEQ f32_2x32_avx512f_bias
+	JGT f32_2x32_avx512f_loadc
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
 	VPXORD Z3, Z3, Z3
-	JMP f32avx512_2x2_start
-f32avx512_2x2_bias:
+	JMP f32_2x32_avx512f_start
+f32_2x32_avx512f_bias:
 	MOVQ bias+64(FP), AX
 	VMOVUPS.Z 0(AX), K2, Z0
 	VMOVAPS Z0, Z2
 	VMOVUPS.Z 64(AX), K1, Z1
 	VMOVAPS Z1, Z3
-	JMP f32avx512_2x2_start
-f32avx512_2x2_loadc:
+	JMP f32_2x32_avx512f_start
+f32_2x32_avx512f_loadc:
 	LEAQ (R14)(R14*2), AX
 	VMOVUPS.Z (CX), K2, Z0
 	VMOVUPS.Z 64(CX), K1, Z1
 	VMOVUPS.Z (CX)(R14*1), K2, Z2
 	VMOVUPS.Z 64(CX)(R14*1), K1, Z3
 	MOVQ c+48(FP), CX
-f32avx512_2x2_start:
+f32_2x32_avx512f_start:
 	MOVQ k+40(FP), AX
-f32avx512_2x2_loop:
+f32_2x32_avx512f_loop:
 	VMOVUPS (DX), Z4
 	VMOVUPS (DX)(R9*1), Z5
 	VBROADCASTSS (SI), Z29
@@ -598,7 +598,7 @@ f32avx512_2x2_loop:
 	ADDQ R11, SI
 	ADDQ $64, DX
 	DECQ AX
-	JNZ f32avx512_2x2_loop
+	JNZ f32_2x32_avx512f_loop
 	LEAQ (R14)(R14*2), AX
 	VMOVUPS Z0, K2, (CX)
 	VMOVUPS Z1, K1, 64(CX)
@@ -607,8 +607,8 @@ f32avx512_2x2_loop:
 	VZEROUPPER
 	RET
 
-// func f32avx512_2x3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx512_2x3(SB), NOSPLIT, $0-88
+// func f32_3x16_avx512f(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_3x16_avx512f(SB), NOSPLIT, $0-88
 	MOVQ a+0(FP), SI
 	MOVQ rs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -624,182 +624,27 @@ TEXT ·f32avx512_2x3(SB), NOSPLIT, $0-88
 	MOVQ ldc+56(FP), R14
 	MOVQ mode+80(FP), AX
 	CMPQ AX, $1
-	JEQ f32avx512_2x3_bias
-	JGT f32avx512_2x3_loadc
+	JEQ f32_3x16_avx512f_bias
+	JGT f32_3x16_avx512f_loadc
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	JMP f32avx512_2x3_start
-f32avx512_2x3_bias:
-	MOVQ bias+64(FP), AX
-	VMOVUPS.Z 0(AX), K2, Z0
-	VMOVAPS Z0, Z3
-	VMOVUPS.Z 64(AX), K2, Z1
-	VMOVAPS Z1, Z4
-	VMOVUPS.Z 128(AX), K1, Z2
-	VMOVAPS Z2, Z5
-	JMP f32avx512_2x3_start
-f32avx512_2x3_loadc:
-	LEAQ (R14)(R14*2), AX
-	VMOVUPS.Z (CX), K2, Z0
-	VMOVUPS.Z 64(CX), K2, Z1
-	VMOVUPS.Z 128(CX), K1, Z2
-	VMOVUPS.Z (CX)(R14*1), K2, Z3
-	VMOVUPS.Z 64(CX)(R14*1), K2, Z4
-	VMOVUPS.Z 128(CX)(R14*1), K1, Z5
-	MOVQ c+48(FP), CX
-f32avx512_2x3_start:
-	MOVQ k+40(FP), AX
-f32avx512_2x3_loop:
-	VMOVUPS (DX), Z6
-	VMOVUPS (DX)(R9*1), Z7
-	VMOVUPS (DX)(R9*2), Z8
-	VBROADCASTSS (SI), Z29
-	VFMADD231PS Z6, Z29, Z0
-	VFMADD231PS Z7, Z29, Z1
-	VFMADD231PS Z8, Z29, Z2
-	VBROADCASTSS (SI)(BX*1), Z30
-	VFMADD231PS Z6, Z30, Z3
-	VFMADD231PS Z7, Z30, Z4
-	VFMADD231PS Z8, Z30, Z5
-	ADDQ R11, SI
-	ADDQ $64, DX
-	DECQ AX
-	JNZ f32avx512_2x3_loop
-	LEAQ (R14)(R14*2), AX
-	VMOVUPS Z0, K2, (CX)
-	VMOVUPS Z1, K2, 64(CX)
-	VMOVUPS Z2, K1, 128(CX)
-	VMOVUPS Z3, K2, (CX)(R14*1)
-	VMOVUPS Z4, K2, 64(CX)(R14*1)
-	VMOVUPS Z5, K1, 128(CX)(R14*1)
-	VZEROUPPER
-	RET
-
-// func f32avx512_2x4(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx512_2x4(SB), NOSPLIT, $0-88
-	MOVQ a+0(FP), SI
-	MOVQ rs+8(FP), BX
-	LEAQ (BX)(BX*2), R8
-	MOVQ cs+16(FP), R11
-	MOVQ b+24(FP), DX
-	MOVQ bs+32(FP), R9
-	LEAQ (R9)(R9*2), R10
-	MOVQ mask+72(FP), AX
-	KMOVQ AX, K1
-	MOVQ $0xffff, AX
-	KMOVQ AX, K2
-	MOVQ c+48(FP), CX
-	MOVQ ldc+56(FP), R14
-	MOVQ mode+80(FP), AX
-	CMPQ AX, $1
-	JEQ f32avx512_2x4_bias
-	JGT f32avx512_2x4_loadc
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
-	JMP f32avx512_2x4_start
-f32avx512_2x4_bias:
-	MOVQ bias+64(FP), AX
-	VMOVUPS.Z 0(AX), K2, Z0
-	VMOVAPS Z0, Z4
-	VMOVUPS.Z 64(AX), K2, Z1
-	VMOVAPS Z1, Z5
-	VMOVUPS.Z 128(AX), K2, Z2
-	VMOVAPS Z2, Z6
-	VMOVUPS.Z 192(AX), K1, Z3
-	VMOVAPS Z3, Z7
-	JMP f32avx512_2x4_start
-f32avx512_2x4_loadc:
-	LEAQ (R14)(R14*2), AX
-	VMOVUPS.Z (CX), K2, Z0
-	VMOVUPS.Z 64(CX), K2, Z1
-	VMOVUPS.Z 128(CX), K2, Z2
-	VMOVUPS.Z 192(CX), K1, Z3
-	VMOVUPS.Z (CX)(R14*1), K2, Z4
-	VMOVUPS.Z 64(CX)(R14*1), K2, Z5
-	VMOVUPS.Z 128(CX)(R14*1), K2, Z6
-	VMOVUPS.Z 192(CX)(R14*1), K1, Z7
-	MOVQ c+48(FP), CX
-f32avx512_2x4_start:
-	MOVQ k+40(FP), AX
-f32avx512_2x4_loop:
-	VMOVUPS (DX), Z8
-	VMOVUPS (DX)(R9*1), Z9
-	VMOVUPS (DX)(R9*2), Z10
-	VMOVUPS (DX)(R10*1), Z11
-	VBROADCASTSS (SI), Z29
-	VFMADD231PS Z8, Z29, Z0
-	VFMADD231PS Z9, Z29, Z1
-	VFMADD231PS Z10, Z29, Z2
-	VFMADD231PS Z11, Z29, Z3
-	VBROADCASTSS (SI)(BX*1), Z30
-	VFMADD231PS Z8, Z30, Z4
-	VFMADD231PS Z9, Z30, Z5
-	VFMADD231PS Z10, Z30, Z6
-	VFMADD231PS Z11, Z30, Z7
-	ADDQ R11, SI
-	ADDQ $64, DX
-	DECQ AX
-	JNZ f32avx512_2x4_loop
-	LEAQ (R14)(R14*2), AX
-	VMOVUPS Z0, K2, (CX)
-	VMOVUPS Z1, K2, 64(CX)
-	VMOVUPS Z2, K2, 128(CX)
-	VMOVUPS Z3, K1, 192(CX)
-	VMOVUPS Z4, K2, (CX)(R14*1)
-	VMOVUPS Z5, K2, 64(CX)(R14*1)
-	VMOVUPS Z6, K2, 128(CX)(R14*1)
-	VMOVUPS Z7, K1, 192(CX)(R14*1)
-	VZEROUPPER
-	RET
-
-// func f32avx512_3x1(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx512_3x1(SB), NOSPLIT, $0-88
-	MOVQ a+0(FP), SI
-	MOVQ rs+8(FP), BX
-	LEAQ (BX)(BX*2), R8
-	MOVQ cs+16(FP), R11
-	MOVQ b+24(FP), DX
-	MOVQ bs+32(FP), R9
-	LEAQ (R9)(R9*2), R10
-	MOVQ mask+72(FP), AX
-	KMOVQ AX, K1
-	MOVQ $0xffff, AX
-	KMOVQ AX, K2
-	MOVQ c+48(FP), CX
-	MOVQ ldc+56(FP), R14
-	MOVQ mode+80(FP), AX
-	CMPQ AX, $1
-	JEQ f32avx512_3x1_bias
-	JGT f32avx512_3x1_loadc
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	JMP f32avx512_3x1_start
-f32avx512_3x1_bias:
+	JMP f32_3x16_avx512f_start
+f32_3x16_avx512f_bias:
 	MOVQ bias+64(FP), AX
 	VMOVUPS.Z 0(AX), K1, Z0
 	VMOVAPS Z0, Z1
 	VMOVAPS Z0, Z2
-	JMP f32avx512_3x1_start
-f32avx512_3x1_loadc:
+	JMP f32_3x16_avx512f_start
+f32_3x16_avx512f_loadc:
 	LEAQ (R14)(R14*2), AX
 	VMOVUPS.Z (CX), K1, Z0
 	VMOVUPS.Z (CX)(R14*1), K1, Z1
 	VMOVUPS.Z (CX)(R14*2), K1, Z2
 	MOVQ c+48(FP), CX
-f32avx512_3x1_start:
+f32_3x16_avx512f_start:
 	MOVQ k+40(FP), AX
-f32avx512_3x1_loop:
+f32_3x16_avx512f_loop:
 	VMOVUPS (DX), Z3
 	VBROADCASTSS (SI), Z29
 	VFMADD231PS Z3, Z29, Z0
@@ -810,7 +655,7 @@ f32avx512_3x1_loop:
 	ADDQ R11, SI
 	ADDQ $64, DX
 	DECQ AX
-	JNZ f32avx512_3x1_loop
+	JNZ f32_3x16_avx512f_loop
 	LEAQ (R14)(R14*2), AX
 	VMOVUPS Z0, K1, (CX)
 	VMOVUPS Z1, K1, (CX)(R14*1)
@@ -818,8 +663,8 @@ f32avx512_3x1_loop:
 	VZEROUPPER
 	RET
 
-// func f32avx512_3x2(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx512_3x2(SB), NOSPLIT, $0-88
+// func f32_3x32_avx512f(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_3x32_avx512f(SB), NOSPLIT, $0-88
 	MOVQ a+0(FP), SI
 	MOVQ rs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -835,16 +680,16 @@ TEXT ·f32avx512_3x2(SB), NOSPLIT, $0-88
 	MOVQ ldc+56(FP), R14
 	MOVQ mode+80(FP), AX
 	CMPQ AX, $1
-	JEQ f32avx512_3x2_bias
-	JGT f32avx512_3x2_loadc
+	JEQ f32_3x32_avx512f_bias
+	JGT f32_3x32_avx512f_loadc
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
 	VPXORD Z3, Z3, Z3
 	VPXORD Z4, Z4, Z4
 	VPXORD Z5, Z5, Z5
-	JMP f32avx512_3x2_start
-f32avx512_3x2_bias:
+	JMP f32_3x32_avx512f_start
+f32_3x32_avx512f_bias:
 	MOVQ bias+64(FP), AX
 	VMOVUPS.Z 0(AX), K2, Z0
 	VMOVAPS Z0, Z2
@@ -852,8 +697,8 @@ f32avx512_3x2_bias:
 	VMOVUPS.Z 64(AX), K1, Z1
 	VMOVAPS Z1, Z3
 	VMOVAPS Z1, Z5
-	JMP f32avx512_3x2_start
-f32avx512_3x2_loadc:
+	JMP f32_3x32_avx512f_start
+f32_3x32_avx512f_loadc:
 	LEAQ (R14)(R14*2), AX
 	VMOVUPS.Z (CX), K2, Z0
 	VMOVUPS.Z 64(CX), K1, Z1
@@ -862,9 +707,9 @@ f32avx512_3x2_loadc:
 	VMOVUPS.Z (CX)(R14*2), K2, Z4
 	VMOVUPS.Z 64(CX)(R14*2), K1, Z5
 	MOVQ c+48(FP), CX
-f32avx512_3x2_start:
+f32_3x32_avx512f_start:
 	MOVQ k+40(FP), AX
-f32avx512_3x2_loop:
+f32_3x32_avx512f_loop:
 	VMOVUPS (DX), Z6
 	VMOVUPS (DX)(R9*1), Z7
 	VBROADCASTSS (SI), Z29
@@ -879,7 +724,7 @@ f32avx512_3x2_loop:
 	ADDQ R11, SI
 	ADDQ $64, DX
 	DECQ AX
-	JNZ f32avx512_3x2_loop
+	JNZ f32_3x32_avx512f_loop
 	LEAQ (R14)(R14*2), AX
 	VMOVUPS Z0, K2, (CX)
 	VMOVUPS Z1, K1, 64(CX)
@@ -890,8 +735,8 @@ f32avx512_3x2_loop:
 	VZEROUPPER
 	RET
 
-// func f32avx512_3x3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx512_3x3(SB), NOSPLIT, $0-88
+// func f32_4x16_avx512f(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_4x16_avx512f(SB), NOSPLIT, $0-88
 	MOVQ a+0(FP), SI
 	MOVQ rs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -907,222 +752,30 @@ TEXT ·f32avx512_3x3(SB), NOSPLIT, $0-88
 	MOVQ ldc+56(FP), R14
 	MOVQ mode+80(FP), AX
 	CMPQ AX, $1
-	JEQ f32avx512_3x3_bias
-	JGT f32avx512_3x3_loadc
+	JEQ f32_4x16_avx512f_bias
+	JGT f32_4x16_avx512f_loadc
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
 	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
-	VPXORD Z8, Z8, Z8
-	JMP f32avx512_3x3_start
-f32avx512_3x3_bias:
-	MOVQ bias+64(FP), AX
-	VMOVUPS.Z 0(AX), K2, Z0
-	VMOVAPS Z0, Z3
-	VMOVAPS Z0, Z6
-	VMOVUPS.Z 64(AX), K2, Z1
-	VMOVAPS Z1, Z4
-	VMOVAPS Z1, Z7
-	VMOVUPS.Z 128(AX), K1, Z2
-	VMOVAPS Z2, Z5
-	VMOVAPS Z2, Z8
-	JMP f32avx512_3x3_start
-f32avx512_3x3_loadc:
-	LEAQ (R14)(R14*2), AX
-	VMOVUPS.Z (CX), K2, Z0
-	VMOVUPS.Z 64(CX), K2, Z1
-	VMOVUPS.Z 128(CX), K1, Z2
-	VMOVUPS.Z (CX)(R14*1), K2, Z3
-	VMOVUPS.Z 64(CX)(R14*1), K2, Z4
-	VMOVUPS.Z 128(CX)(R14*1), K1, Z5
-	VMOVUPS.Z (CX)(R14*2), K2, Z6
-	VMOVUPS.Z 64(CX)(R14*2), K2, Z7
-	VMOVUPS.Z 128(CX)(R14*2), K1, Z8
-	MOVQ c+48(FP), CX
-f32avx512_3x3_start:
-	MOVQ k+40(FP), AX
-f32avx512_3x3_loop:
-	VMOVUPS (DX), Z9
-	VMOVUPS (DX)(R9*1), Z10
-	VMOVUPS (DX)(R9*2), Z11
-	VBROADCASTSS (SI), Z29
-	VFMADD231PS Z9, Z29, Z0
-	VFMADD231PS Z10, Z29, Z1
-	VFMADD231PS Z11, Z29, Z2
-	VBROADCASTSS (SI)(BX*1), Z30
-	VFMADD231PS Z9, Z30, Z3
-	VFMADD231PS Z10, Z30, Z4
-	VFMADD231PS Z11, Z30, Z5
-	VBROADCASTSS (SI)(BX*2), Z31
-	VFMADD231PS Z9, Z31, Z6
-	VFMADD231PS Z10, Z31, Z7
-	VFMADD231PS Z11, Z31, Z8
-	ADDQ R11, SI
-	ADDQ $64, DX
-	DECQ AX
-	JNZ f32avx512_3x3_loop
-	LEAQ (R14)(R14*2), AX
-	VMOVUPS Z0, K2, (CX)
-	VMOVUPS Z1, K2, 64(CX)
-	VMOVUPS Z2, K1, 128(CX)
-	VMOVUPS Z3, K2, (CX)(R14*1)
-	VMOVUPS Z4, K2, 64(CX)(R14*1)
-	VMOVUPS Z5, K1, 128(CX)(R14*1)
-	VMOVUPS Z6, K2, (CX)(R14*2)
-	VMOVUPS Z7, K2, 64(CX)(R14*2)
-	VMOVUPS Z8, K1, 128(CX)(R14*2)
-	VZEROUPPER
-	RET
-
-// func f32avx512_3x4(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx512_3x4(SB), NOSPLIT, $0-88
-	MOVQ a+0(FP), SI
-	MOVQ rs+8(FP), BX
-	LEAQ (BX)(BX*2), R8
-	MOVQ cs+16(FP), R11
-	MOVQ b+24(FP), DX
-	MOVQ bs+32(FP), R9
-	LEAQ (R9)(R9*2), R10
-	MOVQ mask+72(FP), AX
-	KMOVQ AX, K1
-	MOVQ $0xffff, AX
-	KMOVQ AX, K2
-	MOVQ c+48(FP), CX
-	MOVQ ldc+56(FP), R14
-	MOVQ mode+80(FP), AX
-	CMPQ AX, $1
-	JEQ f32avx512_3x4_bias
-	JGT f32avx512_3x4_loadc
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
-	VPXORD Z8, Z8, Z8
-	VPXORD Z9, Z9, Z9
-	VPXORD Z10, Z10, Z10
-	VPXORD Z11, Z11, Z11
-	JMP f32avx512_3x4_start
-f32avx512_3x4_bias:
-	MOVQ bias+64(FP), AX
-	VMOVUPS.Z 0(AX), K2, Z0
-	VMOVAPS Z0, Z4
-	VMOVAPS Z0, Z8
-	VMOVUPS.Z 64(AX), K2, Z1
-	VMOVAPS Z1, Z5
-	VMOVAPS Z1, Z9
-	VMOVUPS.Z 128(AX), K2, Z2
-	VMOVAPS Z2, Z6
-	VMOVAPS Z2, Z10
-	VMOVUPS.Z 192(AX), K1, Z3
-	VMOVAPS Z3, Z7
-	VMOVAPS Z3, Z11
-	JMP f32avx512_3x4_start
-f32avx512_3x4_loadc:
-	LEAQ (R14)(R14*2), AX
-	VMOVUPS.Z (CX), K2, Z0
-	VMOVUPS.Z 64(CX), K2, Z1
-	VMOVUPS.Z 128(CX), K2, Z2
-	VMOVUPS.Z 192(CX), K1, Z3
-	VMOVUPS.Z (CX)(R14*1), K2, Z4
-	VMOVUPS.Z 64(CX)(R14*1), K2, Z5
-	VMOVUPS.Z 128(CX)(R14*1), K2, Z6
-	VMOVUPS.Z 192(CX)(R14*1), K1, Z7
-	VMOVUPS.Z (CX)(R14*2), K2, Z8
-	VMOVUPS.Z 64(CX)(R14*2), K2, Z9
-	VMOVUPS.Z 128(CX)(R14*2), K2, Z10
-	VMOVUPS.Z 192(CX)(R14*2), K1, Z11
-	MOVQ c+48(FP), CX
-f32avx512_3x4_start:
-	MOVQ k+40(FP), AX
-f32avx512_3x4_loop:
-	VMOVUPS (DX), Z12
-	VMOVUPS (DX)(R9*1), Z13
-	VMOVUPS (DX)(R9*2), Z14
-	VMOVUPS (DX)(R10*1), Z15
-	VBROADCASTSS (SI), Z29
-	VFMADD231PS Z12, Z29, Z0
-	VFMADD231PS Z13, Z29, Z1
-	VFMADD231PS Z14, Z29, Z2
-	VFMADD231PS Z15, Z29, Z3
-	VBROADCASTSS (SI)(BX*1), Z30
-	VFMADD231PS Z12, Z30, Z4
-	VFMADD231PS Z13, Z30, Z5
-	VFMADD231PS Z14, Z30, Z6
-	VFMADD231PS Z15, Z30, Z7
-	VBROADCASTSS (SI)(BX*2), Z31
-	VFMADD231PS Z12, Z31, Z8
-	VFMADD231PS Z13, Z31, Z9
-	VFMADD231PS Z14, Z31, Z10
-	VFMADD231PS Z15, Z31, Z11
-	ADDQ R11, SI
-	ADDQ $64, DX
-	DECQ AX
-	JNZ f32avx512_3x4_loop
-	LEAQ (R14)(R14*2), AX
-	VMOVUPS Z0, K2, (CX)
-	VMOVUPS Z1, K2, 64(CX)
-	VMOVUPS Z2, K2, 128(CX)
-	VMOVUPS Z3, K1, 192(CX)
-	VMOVUPS Z4, K2, (CX)(R14*1)
-	VMOVUPS Z5, K2, 64(CX)(R14*1)
-	VMOVUPS Z6, K2, 128(CX)(R14*1)
-	VMOVUPS Z7, K1, 192(CX)(R14*1)
-	VMOVUPS Z8, K2, (CX)(R14*2)
-	VMOVUPS Z9, K2, 64(CX)(R14*2)
-	VMOVUPS Z10, K2, 128(CX)(R14*2)
-	VMOVUPS Z11, K1, 192(CX)(R14*2)
-	VZEROUPPER
-	RET
-
-// func f32avx512_4x1(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx512_4x1(SB), NOSPLIT, $0-88
-	MOVQ a+0(FP), SI
-	MOVQ rs+8(FP), BX
-	LEAQ (BX)(BX*2), R8
-	MOVQ cs+16(FP), R11
-	MOVQ b+24(FP), DX
-	MOVQ bs+32(FP), R9
-	LEAQ (R9)(R9*2), R10
-	MOVQ mask+72(FP), AX
-	KMOVQ AX, K1
-	MOVQ $0xffff, AX
-	KMOVQ AX, K2
-	MOVQ c+48(FP), CX
-	MOVQ ldc+56(FP), R14
-	MOVQ mode+80(FP), AX
-	CMPQ AX, $1
-	JEQ f32avx512_4x1_bias
-	JGT f32avx512_4x1_loadc
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	JMP f32avx512_4x1_start
-f32avx512_4x1_bias:
+	JMP f32_4x16_avx512f_start
+f32_4x16_avx512f_bias:
 	MOVQ bias+64(FP), AX
 	VMOVUPS.Z 0(AX), K1, Z0
 	VMOVAPS Z0, Z1
 	VMOVAPS Z0, Z2
 	VMOVAPS Z0, Z3
-	JMP f32avx512_4x1_start
-f32avx512_4x1_loadc:
+	JMP f32_4x16_avx512f_start
+f32_4x16_avx512f_loadc:
 	LEAQ (R14)(R14*2), AX
 	VMOVUPS.Z (CX), K1, Z0
 	VMOVUPS.Z (CX)(R14*1), K1, Z1
 	VMOVUPS.Z (CX)(R14*2), K1, Z2
 	VMOVUPS.Z (CX)(AX*1), K1, Z3
 	MOVQ c+48(FP), CX
-f32avx512_4x1_start:
+f32_4x16_avx512f_start:
 	MOVQ k+40(FP), AX
-f32avx512_4x1_loop:
+f32_4x16_avx512f_loop:
 	VMOVUPS (DX), Z4
 	VBROADCASTSS (SI), Z29
 	VFMADD231PS Z4, Z29, Z0
@@ -1135,7 +788,7 @@ f32avx512_4x1_loop:
 	ADDQ R11, SI
 	ADDQ $64, DX
 	DECQ AX
-	JNZ f32avx512_4x1_loop
+	JNZ f32_4x16_avx512f_loop
 	LEAQ (R14)(R14*2), AX
 	VMOVUPS Z0, K1, (CX)
 	VMOVUPS Z1, K1, (CX)(R14*1)
@@ -1144,8 +797,8 @@ f32avx512_4x1_loop:
 	VZEROUPPER
 	RET
 
-// func f32avx512_4x2(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx512_4x2(SB), NOSPLIT, $0-88
+// func f32_4x32_avx512f(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_4x32_avx512f(SB), NOSPLIT, $0-88
 	MOVQ a+0(FP), SI
 	MOVQ rs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -1161,8 +814,8 @@ TEXT ·f32avx512_4x2(SB), NOSPLIT, $0-88
 	MOVQ ldc+56(FP), R14
 	MOVQ mode+80(FP), AX
 	CMPQ AX, $1
-	JEQ f32avx512_4x2_bias
-	JGT f32avx512_4x2_loadc
+	JEQ f32_4x32_avx512f_bias
+	JGT f32_4x32_avx512f_loadc
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -1171,8 +824,8 @@ TEXT ·f32avx512_4x2(SB), NOSPLIT, $0-88
 	VPXORD Z5, Z5, Z5
 	VPXORD Z6, Z6, Z6
 	VPXORD Z7, Z7, Z7
-	JMP f32avx512_4x2_start
-f32avx512_4x2_bias:
+	JMP f32_4x32_avx512f_start
+f32_4x32_avx512f_bias:
 	MOVQ bias+64(FP), AX
 	VMOVUPS.Z 0(AX), K2, Z0
 	VMOVAPS Z0, Z2
@@ -1182,8 +835,8 @@ f32avx512_4x2_bias:
 	VMOVAPS Z1, Z3
 	VMOVAPS Z1, Z5
 	VMOVAPS Z1, Z7
-	JMP f32avx512_4x2_start
-f32avx512_4x2_loadc:
+	JMP f32_4x32_avx512f_start
+f32_4x32_avx512f_loadc:
 	LEAQ (R14)(R14*2), AX
 	VMOVUPS.Z (CX), K2, Z0
 	VMOVUPS.Z 64(CX), K1, Z1
@@ -1194,9 +847,9 @@ f32avx512_4x2_loadc:
 	VMOVUPS.Z (CX)(AX*1), K2, Z6
 	VMOVUPS.Z 64(CX)(AX*1), K1, Z7
 	MOVQ c+48(FP), CX
-f32avx512_4x2_start:
+f32_4x32_avx512f_start:
 	MOVQ k+40(FP), AX
-f32avx512_4x2_loop:
+f32_4x32_avx512f_loop:
 	VMOVUPS (DX), Z8
 	VMOVUPS (DX)(R9*1), Z9
 	VBROADCASTSS (SI), Z29
@@ -1214,7 +867,7 @@ f32avx512_4x2_loop:
 	ADDQ R11, SI
 	ADDQ $64, DX
 	DECQ AX
-	JNZ f32avx512_4x2_loop
+	JNZ f32_4x32_avx512f_loop
 	LEAQ (R14)(R14*2), AX
 	VMOVUPS Z0, K2, (CX)
 	VMOVUPS Z1, K1, 64(CX)
@@ -1227,237 +880,8 @@ f32avx512_4x2_loop:
 	VZEROUPPER
 	RET
 
-// func f32avx512_4x3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx512_4x3(SB), NOSPLIT, $0-88
-	MOVQ a+0(FP), SI
-	MOVQ rs+8(FP), BX
-	LEAQ (BX)(BX*2), R8
-	MOVQ cs+16(FP), R11
-	MOVQ b+24(FP), DX
-	MOVQ bs+32(FP), R9
-	LEAQ (R9)(R9*2), R10
-	MOVQ mask+72(FP), AX
-	KMOVQ AX, K1
-	MOVQ $0xffff, AX
-	KMOVQ AX, K2
-	MOVQ c+48(FP), CX
-	MOVQ ldc+56(FP), R14
-	MOVQ mode+80(FP), AX
-	CMPQ AX, $1
-	JEQ f32avx512_4x3_bias
-	JGT f32avx512_4x3_loadc
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
-	VPXORD Z8, Z8, Z8
-	VPXORD Z9, Z9, Z9
-	VPXORD Z10, Z10, Z10
-	VPXORD Z11, Z11, Z11
-	JMP f32avx512_4x3_start
-f32avx512_4x3_bias:
-	MOVQ bias+64(FP), AX
-	VMOVUPS.Z 0(AX), K2, Z0
-	VMOVAPS Z0, Z3
-	VMOVAPS Z0, Z6
-	VMOVAPS Z0, Z9
-	VMOVUPS.Z 64(AX), K2, Z1
-	VMOVAPS Z1, Z4
-	VMOVAPS Z1, Z7
-	VMOVAPS Z1, Z10
-	VMOVUPS.Z 128(AX), K1, Z2
-	VMOVAPS Z2, Z5
-	VMOVAPS Z2, Z8
-	VMOVAPS Z2, Z11
-	JMP f32avx512_4x3_start
-f32avx512_4x3_loadc:
-	LEAQ (R14)(R14*2), AX
-	VMOVUPS.Z (CX), K2, Z0
-	VMOVUPS.Z 64(CX), K2, Z1
-	VMOVUPS.Z 128(CX), K1, Z2
-	VMOVUPS.Z (CX)(R14*1), K2, Z3
-	VMOVUPS.Z 64(CX)(R14*1), K2, Z4
-	VMOVUPS.Z 128(CX)(R14*1), K1, Z5
-	VMOVUPS.Z (CX)(R14*2), K2, Z6
-	VMOVUPS.Z 64(CX)(R14*2), K2, Z7
-	VMOVUPS.Z 128(CX)(R14*2), K1, Z8
-	VMOVUPS.Z (CX)(AX*1), K2, Z9
-	VMOVUPS.Z 64(CX)(AX*1), K2, Z10
-	VMOVUPS.Z 128(CX)(AX*1), K1, Z11
-	MOVQ c+48(FP), CX
-f32avx512_4x3_start:
-	MOVQ k+40(FP), AX
-f32avx512_4x3_loop:
-	VMOVUPS (DX), Z12
-	VMOVUPS (DX)(R9*1), Z13
-	VMOVUPS (DX)(R9*2), Z14
-	VBROADCASTSS (SI), Z29
-	VFMADD231PS Z12, Z29, Z0
-	VFMADD231PS Z13, Z29, Z1
-	VFMADD231PS Z14, Z29, Z2
-	VBROADCASTSS (SI)(BX*1), Z30
-	VFMADD231PS Z12, Z30, Z3
-	VFMADD231PS Z13, Z30, Z4
-	VFMADD231PS Z14, Z30, Z5
-	VBROADCASTSS (SI)(BX*2), Z31
-	VFMADD231PS Z12, Z31, Z6
-	VFMADD231PS Z13, Z31, Z7
-	VFMADD231PS Z14, Z31, Z8
-	VBROADCASTSS (SI)(R8*1), Z29
-	VFMADD231PS Z12, Z29, Z9
-	VFMADD231PS Z13, Z29, Z10
-	VFMADD231PS Z14, Z29, Z11
-	ADDQ R11, SI
-	ADDQ $64, DX
-	DECQ AX
-	JNZ f32avx512_4x3_loop
-	LEAQ (R14)(R14*2), AX
-	VMOVUPS Z0, K2, (CX)
-	VMOVUPS Z1, K2, 64(CX)
-	VMOVUPS Z2, K1, 128(CX)
-	VMOVUPS Z3, K2, (CX)(R14*1)
-	VMOVUPS Z4, K2, 64(CX)(R14*1)
-	VMOVUPS Z5, K1, 128(CX)(R14*1)
-	VMOVUPS Z6, K2, (CX)(R14*2)
-	VMOVUPS Z7, K2, 64(CX)(R14*2)
-	VMOVUPS Z8, K1, 128(CX)(R14*2)
-	VMOVUPS Z9, K2, (CX)(AX*1)
-	VMOVUPS Z10, K2, 64(CX)(AX*1)
-	VMOVUPS Z11, K1, 128(CX)(AX*1)
-	VZEROUPPER
-	RET
-
-// func f32avx512_4x4(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx512_4x4(SB), NOSPLIT, $0-88
-	MOVQ a+0(FP), SI
-	MOVQ rs+8(FP), BX
-	LEAQ (BX)(BX*2), R8
-	MOVQ cs+16(FP), R11
-	MOVQ b+24(FP), DX
-	MOVQ bs+32(FP), R9
-	LEAQ (R9)(R9*2), R10
-	MOVQ mask+72(FP), AX
-	KMOVQ AX, K1
-	MOVQ $0xffff, AX
-	KMOVQ AX, K2
-	MOVQ c+48(FP), CX
-	MOVQ ldc+56(FP), R14
-	MOVQ mode+80(FP), AX
-	CMPQ AX, $1
-	JEQ f32avx512_4x4_bias
-	JGT f32avx512_4x4_loadc
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
-	VPXORD Z8, Z8, Z8
-	VPXORD Z9, Z9, Z9
-	VPXORD Z10, Z10, Z10
-	VPXORD Z11, Z11, Z11
-	VPXORD Z12, Z12, Z12
-	VPXORD Z13, Z13, Z13
-	VPXORD Z14, Z14, Z14
-	VPXORD Z15, Z15, Z15
-	JMP f32avx512_4x4_start
-f32avx512_4x4_bias:
-	MOVQ bias+64(FP), AX
-	VMOVUPS.Z 0(AX), K2, Z0
-	VMOVAPS Z0, Z4
-	VMOVAPS Z0, Z8
-	VMOVAPS Z0, Z12
-	VMOVUPS.Z 64(AX), K2, Z1
-	VMOVAPS Z1, Z5
-	VMOVAPS Z1, Z9
-	VMOVAPS Z1, Z13
-	VMOVUPS.Z 128(AX), K2, Z2
-	VMOVAPS Z2, Z6
-	VMOVAPS Z2, Z10
-	VMOVAPS Z2, Z14
-	VMOVUPS.Z 192(AX), K1, Z3
-	VMOVAPS Z3, Z7
-	VMOVAPS Z3, Z11
-	VMOVAPS Z3, Z15
-	JMP f32avx512_4x4_start
-f32avx512_4x4_loadc:
-	LEAQ (R14)(R14*2), AX
-	VMOVUPS.Z (CX), K2, Z0
-	VMOVUPS.Z 64(CX), K2, Z1
-	VMOVUPS.Z 128(CX), K2, Z2
-	VMOVUPS.Z 192(CX), K1, Z3
-	VMOVUPS.Z (CX)(R14*1), K2, Z4
-	VMOVUPS.Z 64(CX)(R14*1), K2, Z5
-	VMOVUPS.Z 128(CX)(R14*1), K2, Z6
-	VMOVUPS.Z 192(CX)(R14*1), K1, Z7
-	VMOVUPS.Z (CX)(R14*2), K2, Z8
-	VMOVUPS.Z 64(CX)(R14*2), K2, Z9
-	VMOVUPS.Z 128(CX)(R14*2), K2, Z10
-	VMOVUPS.Z 192(CX)(R14*2), K1, Z11
-	VMOVUPS.Z (CX)(AX*1), K2, Z12
-	VMOVUPS.Z 64(CX)(AX*1), K2, Z13
-	VMOVUPS.Z 128(CX)(AX*1), K2, Z14
-	VMOVUPS.Z 192(CX)(AX*1), K1, Z15
-	MOVQ c+48(FP), CX
-f32avx512_4x4_start:
-	MOVQ k+40(FP), AX
-f32avx512_4x4_loop:
-	VMOVUPS (DX), Z16
-	VMOVUPS (DX)(R9*1), Z17
-	VMOVUPS (DX)(R9*2), Z18
-	VMOVUPS (DX)(R10*1), Z19
-	VBROADCASTSS (SI), Z29
-	VFMADD231PS Z16, Z29, Z0
-	VFMADD231PS Z17, Z29, Z1
-	VFMADD231PS Z18, Z29, Z2
-	VFMADD231PS Z19, Z29, Z3
-	VBROADCASTSS (SI)(BX*1), Z30
-	VFMADD231PS Z16, Z30, Z4
-	VFMADD231PS Z17, Z30, Z5
-	VFMADD231PS Z18, Z30, Z6
-	VFMADD231PS Z19, Z30, Z7
-	VBROADCASTSS (SI)(BX*2), Z31
-	VFMADD231PS Z16, Z31, Z8
-	VFMADD231PS Z17, Z31, Z9
-	VFMADD231PS Z18, Z31, Z10
-	VFMADD231PS Z19, Z31, Z11
-	VBROADCASTSS (SI)(R8*1), Z29
-	VFMADD231PS Z16, Z29, Z12
-	VFMADD231PS Z17, Z29, Z13
-	VFMADD231PS Z18, Z29, Z14
-	VFMADD231PS Z19, Z29, Z15
-	ADDQ R11, SI
-	ADDQ $64, DX
-	DECQ AX
-	JNZ f32avx512_4x4_loop
-	LEAQ (R14)(R14*2), AX
-	VMOVUPS Z0, K2, (CX)
-	VMOVUPS Z1, K2, 64(CX)
-	VMOVUPS Z2, K2, 128(CX)
-	VMOVUPS Z3, K1, 192(CX)
-	VMOVUPS Z4, K2, (CX)(R14*1)
-	VMOVUPS Z5, K2, 64(CX)(R14*1)
-	VMOVUPS Z6, K2, 128(CX)(R14*1)
-	VMOVUPS Z7, K1, 192(CX)(R14*1)
-	VMOVUPS Z8, K2, (CX)(R14*2)
-	VMOVUPS Z9, K2, 64(CX)(R14*2)
-	VMOVUPS Z10, K2, 128(CX)(R14*2)
-	VMOVUPS Z11, K1, 192(CX)(R14*2)
-	VMOVUPS Z12, K2, (CX)(AX*1)
-	VMOVUPS Z13, K2, 64(CX)(AX*1)
-	VMOVUPS Z14, K2, 128(CX)(AX*1)
-	VMOVUPS Z15, K1, 192(CX)(AX*1)
-	VZEROUPPER
-	RET
-
-// func f32avx512_5x1(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx512_5x1(SB), NOSPLIT, $0-88
+// func f32_5x16_avx512f(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_5x16_avx512f(SB), NOSPLIT, $0-88
 	MOVQ a+0(FP), SI
 	MOVQ rs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -1474,23 +898,23 @@ TEXT ·f32avx512_5x1(SB), NOSPLIT, $0-88
 	MOVQ ldc+56(FP), R14
 	MOVQ mode+80(FP), AX
 	CMPQ AX, $1
-	JEQ f32avx512_5x1_bias
-	JGT f32avx512_5x1_loadc
+	JEQ f32_5x16_avx512f_bias
+	JGT f32_5x16_avx512f_loadc
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
 	VPXORD Z3, Z3, Z3
 	VPXORD Z4, Z4, Z4
-	JMP f32avx512_5x1_start
-f32avx512_5x1_bias:
+	JMP f32_5x16_avx512f_start
+f32_5x16_avx512f_bias:
 	MOVQ bias+64(FP), AX
 	VMOVUPS.Z 0(AX), K1, Z0
 	VMOVAPS Z0, Z1
 	VMOVAPS Z0, Z2
 	VMOVAPS Z0, Z3
 	VMOVAPS Z0, Z4
-	JMP f32avx512_5x1_start
-f32avx512_5x1_loadc:
+	JMP f32_5x16_avx512f_start
+f32_5x16_avx512f_loadc:
 	LEAQ (R14)(R14*2), AX
 	VMOVUPS.Z (CX), K1, Z0
 	VMOVUPS.Z (CX)(R14*1), K1, Z1
@@ -1499,9 +923,9 @@ f32avx512_5x1_loadc:
 	LEAQ (CX)(R14*4), CX
 	VMOVUPS.Z (CX), K1, Z4
 	MOVQ c+48(FP), CX
-f32avx512_5x1_start:
+f32_5x16_avx512f_start:
 	MOVQ k+40(FP), AX
-f32avx512_5x1_loop:
+f32_5x16_avx512f_loop:
 	VMOVUPS (DX), Z5
 	VBROADCASTSS (SI), Z29
 	VFMADD231PS Z5, Z29, Z0
@@ -1517,7 +941,7 @@ f32avx512_5x1_loop:
 	ADDQ R11, DI
 	ADDQ $64, DX
 	DECQ AX
-	JNZ f32avx512_5x1_loop
+	JNZ f32_5x16_avx512f_loop
 	LEAQ (R14)(R14*2), AX
 	VMOVUPS Z0, K1, (CX)
 	VMOVUPS Z1, K1, (CX)(R14*1)
@@ -1528,8 +952,8 @@ f32avx512_5x1_loop:
 	VZEROUPPER
 	RET
 
-// func f32avx512_5x2(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx512_5x2(SB), NOSPLIT, $0-88
+// func f32_5x32_avx512f(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_5x32_avx512f(SB), NOSPLIT, $0-88
 	MOVQ a+0(FP), SI
 	MOVQ rs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -1546,8 +970,8 @@ TEXT ·f32avx512_5x2(SB), NOSPLIT, $0-88
 	MOVQ ldc+56(FP), R14
 	MOVQ mode+80(FP), AX
 	CMPQ AX, $1
-	JEQ f32avx512_5x2_bias
-	JGT f32avx512_5x2_loadc
+	JEQ f32_5x32_avx512f_bias
+	JGT f32_5x32_avx512f_loadc
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -1558,8 +982,8 @@ TEXT ·f32avx512_5x2(SB), NOSPLIT, $0-88
 	VPXORD Z7, Z7, Z7
 	VPXORD Z8, Z8, Z8
 	VPXORD Z9, Z9, Z9
-	JMP f32avx512_5x2_start
-f32avx512_5x2_bias:
+	JMP f32_5x32_avx512f_start
+f32_5x32_avx512f_bias:
 	MOVQ bias+64(FP), AX
 	VMOVUPS.Z 0(AX), K2, Z0
 	VMOVAPS Z0, Z2
@@ -1571,8 +995,8 @@ f32avx512_5x2_bias:
 	VMOVAPS Z1, Z5
 	VMOVAPS Z1, Z7
 	VMOVAPS Z1, Z9
-	JMP f32avx512_5x2_start
-f32avx512_5x2_loadc:
+	JMP f32_5x32_avx512f_start
+f32_5x32_avx512f_loadc:
 	LEAQ (R14)(R14*2), AX
 	VMOVUPS.Z (CX), K2, Z0
 	VMOVUPS.Z 64(CX), K1, Z1
@@ -1586,9 +1010,9 @@ f32avx512_5x2_loadc:
 	VMOVUPS.Z (CX), K2, Z8
 	VMOVUPS.Z 64(CX), K1, Z9
 	MOVQ c+48(FP), CX
-f32avx512_5x2_start:
+f32_5x32_avx512f_start:
 	MOVQ k+40(FP), AX
-f32avx512_5x2_loop:
+f32_5x32_avx512f_loop:
 	VMOVUPS (DX), Z10
 	VMOVUPS (DX)(R9*1), Z11
 	VBROADCASTSS (SI), Z29
@@ -1610,7 +1034,7 @@ f32avx512_5x2_loop:
 	ADDQ R11, DI
 	ADDQ $64, DX
 	DECQ AX
-	JNZ f32avx512_5x2_loop
+	JNZ f32_5x32_avx512f_loop
 	LEAQ (R14)(R14*2), AX
 	VMOVUPS Z0, K2, (CX)
 	VMOVUPS Z1, K1, 64(CX)
@@ -1626,8 +1050,8 @@ f32avx512_5x2_loop:
 	VZEROUPPER
 	RET
 
-// func f32avx512_5x3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx512_5x3(SB), NOSPLIT, $0-88
+// func f32_6x16_avx512f(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_6x16_avx512f(SB), NOSPLIT, $0-88
 	MOVQ a+0(FP), SI
 	MOVQ rs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -1644,290 +1068,16 @@ TEXT ·f32avx512_5x3(SB), NOSPLIT, $0-88
 	MOVQ ldc+56(FP), R14
 	MOVQ mode+80(FP), AX
 	CMPQ AX, $1
-	JEQ f32avx512_5x3_bias
-	JGT f32avx512_5x3_loadc
+	JEQ f32_6x16_avx512f_bias
+	JGT f32_6x16_avx512f_loadc
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
 	VPXORD Z3, Z3, Z3
 	VPXORD Z4, Z4, Z4
 	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
-	VPXORD Z8, Z8, Z8
-	VPXORD Z9, Z9, Z9
-	VPXORD Z10, Z10, Z10
-	VPXORD Z11, Z11, Z11
-	VPXORD Z12, Z12, Z12
-	VPXORD Z13, Z13, Z13
-	VPXORD Z14, Z14, Z14
-	JMP f32avx512_5x3_start
-f32avx512_5x3_bias:
-	MOVQ bias+64(FP), AX
-	VMOVUPS.Z 0(AX), K2, Z0
-	VMOVAPS Z0, Z3
-	VMOVAPS Z0, Z6
-	VMOVAPS Z0, Z9
-	VMOVAPS Z0, Z12
-	VMOVUPS.Z 64(AX), K2, Z1
-	VMOVAPS Z1, Z4
-	VMOVAPS Z1, Z7
-	VMOVAPS Z1, Z10
-	VMOVAPS Z1, Z13
-	VMOVUPS.Z 128(AX), K1, Z2
-	VMOVAPS Z2, Z5
-	VMOVAPS Z2, Z8
-	VMOVAPS Z2, Z11
-	VMOVAPS Z2, Z14
-	JMP f32avx512_5x3_start
-f32avx512_5x3_loadc:
-	LEAQ (R14)(R14*2), AX
-	VMOVUPS.Z (CX), K2, Z0
-	VMOVUPS.Z 64(CX), K2, Z1
-	VMOVUPS.Z 128(CX), K1, Z2
-	VMOVUPS.Z (CX)(R14*1), K2, Z3
-	VMOVUPS.Z 64(CX)(R14*1), K2, Z4
-	VMOVUPS.Z 128(CX)(R14*1), K1, Z5
-	VMOVUPS.Z (CX)(R14*2), K2, Z6
-	VMOVUPS.Z 64(CX)(R14*2), K2, Z7
-	VMOVUPS.Z 128(CX)(R14*2), K1, Z8
-	VMOVUPS.Z (CX)(AX*1), K2, Z9
-	VMOVUPS.Z 64(CX)(AX*1), K2, Z10
-	VMOVUPS.Z 128(CX)(AX*1), K1, Z11
-	LEAQ (CX)(R14*4), CX
-	VMOVUPS.Z (CX), K2, Z12
-	VMOVUPS.Z 64(CX), K2, Z13
-	VMOVUPS.Z 128(CX), K1, Z14
-	MOVQ c+48(FP), CX
-f32avx512_5x3_start:
-	MOVQ k+40(FP), AX
-f32avx512_5x3_loop:
-	VMOVUPS (DX), Z15
-	VMOVUPS (DX)(R9*1), Z16
-	VMOVUPS (DX)(R9*2), Z17
-	VBROADCASTSS (SI), Z29
-	VFMADD231PS Z15, Z29, Z0
-	VFMADD231PS Z16, Z29, Z1
-	VFMADD231PS Z17, Z29, Z2
-	VBROADCASTSS (SI)(BX*1), Z30
-	VFMADD231PS Z15, Z30, Z3
-	VFMADD231PS Z16, Z30, Z4
-	VFMADD231PS Z17, Z30, Z5
-	VBROADCASTSS (SI)(BX*2), Z31
-	VFMADD231PS Z15, Z31, Z6
-	VFMADD231PS Z16, Z31, Z7
-	VFMADD231PS Z17, Z31, Z8
-	VBROADCASTSS (SI)(R8*1), Z29
-	VFMADD231PS Z15, Z29, Z9
-	VFMADD231PS Z16, Z29, Z10
-	VFMADD231PS Z17, Z29, Z11
-	VBROADCASTSS (DI), Z30
-	VFMADD231PS Z15, Z30, Z12
-	VFMADD231PS Z16, Z30, Z13
-	VFMADD231PS Z17, Z30, Z14
-	ADDQ R11, SI
-	ADDQ R11, DI
-	ADDQ $64, DX
-	DECQ AX
-	JNZ f32avx512_5x3_loop
-	LEAQ (R14)(R14*2), AX
-	VMOVUPS Z0, K2, (CX)
-	VMOVUPS Z1, K2, 64(CX)
-	VMOVUPS Z2, K1, 128(CX)
-	VMOVUPS Z3, K2, (CX)(R14*1)
-	VMOVUPS Z4, K2, 64(CX)(R14*1)
-	VMOVUPS Z5, K1, 128(CX)(R14*1)
-	VMOVUPS Z6, K2, (CX)(R14*2)
-	VMOVUPS Z7, K2, 64(CX)(R14*2)
-	VMOVUPS Z8, K1, 128(CX)(R14*2)
-	VMOVUPS Z9, K2, (CX)(AX*1)
-	VMOVUPS Z10, K2, 64(CX)(AX*1)
-	VMOVUPS Z11, K1, 128(CX)(AX*1)
-	LEAQ (CX)(R14*4), CX
-	VMOVUPS Z12, K2, (CX)
-	VMOVUPS Z13, K2, 64(CX)
-	VMOVUPS Z14, K1, 128(CX)
-	VZEROUPPER
-	RET
-
-// func f32avx512_5x4(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx512_5x4(SB), NOSPLIT, $0-88
-	MOVQ a+0(FP), SI
-	MOVQ rs+8(FP), BX
-	LEAQ (BX)(BX*2), R8
-	LEAQ (SI)(BX*4), DI
-	MOVQ cs+16(FP), R11
-	MOVQ b+24(FP), DX
-	MOVQ bs+32(FP), R9
-	LEAQ (R9)(R9*2), R10
-	MOVQ mask+72(FP), AX
-	KMOVQ AX, K1
-	MOVQ $0xffff, AX
-	KMOVQ AX, K2
-	MOVQ c+48(FP), CX
-	MOVQ ldc+56(FP), R14
-	MOVQ mode+80(FP), AX
-	CMPQ AX, $1
-	JEQ f32avx512_5x4_bias
-	JGT f32avx512_5x4_loadc
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
-	VPXORD Z8, Z8, Z8
-	VPXORD Z9, Z9, Z9
-	VPXORD Z10, Z10, Z10
-	VPXORD Z11, Z11, Z11
-	VPXORD Z12, Z12, Z12
-	VPXORD Z13, Z13, Z13
-	VPXORD Z14, Z14, Z14
-	VPXORD Z15, Z15, Z15
-	VPXORD Z16, Z16, Z16
-	VPXORD Z17, Z17, Z17
-	VPXORD Z18, Z18, Z18
-	VPXORD Z19, Z19, Z19
-	JMP f32avx512_5x4_start
-f32avx512_5x4_bias:
-	MOVQ bias+64(FP), AX
-	VMOVUPS.Z 0(AX), K2, Z0
-	VMOVAPS Z0, Z4
-	VMOVAPS Z0, Z8
-	VMOVAPS Z0, Z12
-	VMOVAPS Z0, Z16
-	VMOVUPS.Z 64(AX), K2, Z1
-	VMOVAPS Z1, Z5
-	VMOVAPS Z1, Z9
-	VMOVAPS Z1, Z13
-	VMOVAPS Z1, Z17
-	VMOVUPS.Z 128(AX), K2, Z2
-	VMOVAPS Z2, Z6
-	VMOVAPS Z2, Z10
-	VMOVAPS Z2, Z14
-	VMOVAPS Z2, Z18
-	VMOVUPS.Z 192(AX), K1, Z3
-	VMOVAPS Z3, Z7
-	VMOVAPS Z3, Z11
-	VMOVAPS Z3, Z15
-	VMOVAPS Z3, Z19
-	JMP f32avx512_5x4_start
-f32avx512_5x4_loadc:
-	LEAQ (R14)(R14*2), AX
-	VMOVUPS.Z (CX), K2, Z0
-	VMOVUPS.Z 64(CX), K2, Z1
-	VMOVUPS.Z 128(CX), K2, Z2
-	VMOVUPS.Z 192(CX), K1, Z3
-	VMOVUPS.Z (CX)(R14*1), K2, Z4
-	VMOVUPS.Z 64(CX)(R14*1), K2, Z5
-	VMOVUPS.Z 128(CX)(R14*1), K2, Z6
-	VMOVUPS.Z 192(CX)(R14*1), K1, Z7
-	VMOVUPS.Z (CX)(R14*2), K2, Z8
-	VMOVUPS.Z 64(CX)(R14*2), K2, Z9
-	VMOVUPS.Z 128(CX)(R14*2), K2, Z10
-	VMOVUPS.Z 192(CX)(R14*2), K1, Z11
-	VMOVUPS.Z (CX)(AX*1), K2, Z12
-	VMOVUPS.Z 64(CX)(AX*1), K2, Z13
-	VMOVUPS.Z 128(CX)(AX*1), K2, Z14
-	VMOVUPS.Z 192(CX)(AX*1), K1, Z15
-	LEAQ (CX)(R14*4), CX
-	VMOVUPS.Z (CX), K2, Z16
-	VMOVUPS.Z 64(CX), K2, Z17
-	VMOVUPS.Z 128(CX), K2, Z18
-	VMOVUPS.Z 192(CX), K1, Z19
-	MOVQ c+48(FP), CX
-f32avx512_5x4_start:
-	MOVQ k+40(FP), AX
-f32avx512_5x4_loop:
-	VMOVUPS (DX), Z20
-	VMOVUPS (DX)(R9*1), Z21
-	VMOVUPS (DX)(R9*2), Z22
-	VMOVUPS (DX)(R10*1), Z23
-	VBROADCASTSS (SI), Z29
-	VFMADD231PS Z20, Z29, Z0
-	VFMADD231PS Z21, Z29, Z1
-	VFMADD231PS Z22, Z29, Z2
-	VFMADD231PS Z23, Z29, Z3
-	VBROADCASTSS (SI)(BX*1), Z30
-	VFMADD231PS Z20, Z30, Z4
-	VFMADD231PS Z21, Z30, Z5
-	VFMADD231PS Z22, Z30, Z6
-	VFMADD231PS Z23, Z30, Z7
-	VBROADCASTSS (SI)(BX*2), Z31
-	VFMADD231PS Z20, Z31, Z8
-	VFMADD231PS Z21, Z31, Z9
-	VFMADD231PS Z22, Z31, Z10
-	VFMADD231PS Z23, Z31, Z11
-	VBROADCASTSS (SI)(R8*1), Z29
-	VFMADD231PS Z20, Z29, Z12
-	VFMADD231PS Z21, Z29, Z13
-	VFMADD231PS Z22, Z29, Z14
-	VFMADD231PS Z23, Z29, Z15
-	VBROADCASTSS (DI), Z30
-	VFMADD231PS Z20, Z30, Z16
-	VFMADD231PS Z21, Z30, Z17
-	VFMADD231PS Z22, Z30, Z18
-	VFMADD231PS Z23, Z30, Z19
-	ADDQ R11, SI
-	ADDQ R11, DI
-	ADDQ $64, DX
-	DECQ AX
-	JNZ f32avx512_5x4_loop
-	LEAQ (R14)(R14*2), AX
-	VMOVUPS Z0, K2, (CX)
-	VMOVUPS Z1, K2, 64(CX)
-	VMOVUPS Z2, K2, 128(CX)
-	VMOVUPS Z3, K1, 192(CX)
-	VMOVUPS Z4, K2, (CX)(R14*1)
-	VMOVUPS Z5, K2, 64(CX)(R14*1)
-	VMOVUPS Z6, K2, 128(CX)(R14*1)
-	VMOVUPS Z7, K1, 192(CX)(R14*1)
-	VMOVUPS Z8, K2, (CX)(R14*2)
-	VMOVUPS Z9, K2, 64(CX)(R14*2)
-	VMOVUPS Z10, K2, 128(CX)(R14*2)
-	VMOVUPS Z11, K1, 192(CX)(R14*2)
-	VMOVUPS Z12, K2, (CX)(AX*1)
-	VMOVUPS Z13, K2, 64(CX)(AX*1)
-	VMOVUPS Z14, K2, 128(CX)(AX*1)
-	VMOVUPS Z15, K1, 192(CX)(AX*1)
-	LEAQ (CX)(R14*4), CX
-	VMOVUPS Z16, K2, (CX)
-	VMOVUPS Z17, K2, 64(CX)
-	VMOVUPS Z18, K2, 128(CX)
-	VMOVUPS Z19, K1, 192(CX)
-	VZEROUPPER
-	RET
-
-// func f32avx512_6x1(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx512_6x1(SB), NOSPLIT, $0-88
-	MOVQ a+0(FP), SI
-	MOVQ rs+8(FP), BX
-	LEAQ (BX)(BX*2), R8
-	LEAQ (SI)(BX*4), DI
-	MOVQ cs+16(FP), R11
-	MOVQ b+24(FP), DX
-	MOVQ bs+32(FP), R9
-	LEAQ (R9)(R9*2), R10
-	MOVQ mask+72(FP), AX
-	KMOVQ AX, K1
-	MOVQ $0xffff, AX
-	KMOVQ AX, K2
-	MOVQ c+48(FP), CX
-	MOVQ ldc+56(FP), R14
-	MOVQ mode+80(FP), AX
-	CMPQ AX, $1
-	JEQ f32avx512_6x1_bias
-	JGT f32avx512_6x1_loadc
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	JMP f32avx512_6x1_start
-f32avx512_6x1_bias:
+	JMP f32_6x16_avx512f_start
+f32_6x16_avx512f_bias:
 	MOVQ bias+64(FP), AX
 	VMOVUPS.Z 0(AX), K1, Z0
 	VMOVAPS Z0, Z1
@@ -1935,8 +1085,8 @@ f32avx512_6x1_bias:
 	VMOVAPS Z0, Z3
 	VMOVAPS Z0, Z4
 	VMOVAPS Z0, Z5
-	JMP f32avx512_6x1_start
-f32avx512_6x1_loadc:
+	JMP f32_6x16_avx512f_start
+f32_6x16_avx512f_loadc:
 	LEAQ (R14)(R14*2), AX
 	VMOVUPS.Z (CX), K1, Z0
 	VMOVUPS.Z (CX)(R14*1), K1, Z1
@@ -1946,9 +1096,9 @@ f32avx512_6x1_loadc:
 	VMOVUPS.Z (CX), K1, Z4
 	VMOVUPS.Z (CX)(R14*1), K1, Z5
 	MOVQ c+48(FP), CX
-f32avx512_6x1_start:
+f32_6x16_avx512f_start:
 	MOVQ k+40(FP), AX
-f32avx512_6x1_loop:
+f32_6x16_avx512f_loop:
 	VMOVUPS (DX), Z6
 	VBROADCASTSS (SI), Z29
 	VFMADD231PS Z6, Z29, Z0
@@ -1966,7 +1116,7 @@ f32avx512_6x1_loop:
 	ADDQ R11, DI
 	ADDQ $64, DX
 	DECQ AX
-	JNZ f32avx512_6x1_loop
+	JNZ f32_6x16_avx512f_loop
 	LEAQ (R14)(R14*2), AX
 	VMOVUPS Z0, K1, (CX)
 	VMOVUPS Z1, K1, (CX)(R14*1)
@@ -1978,8 +1128,8 @@ f32avx512_6x1_loop:
 	VZEROUPPER
 	RET
 
-// func f32avx512_6x2(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx512_6x2(SB), NOSPLIT, $0-88
+// func f32_6x32_avx512f(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_6x32_avx512f(SB), NOSPLIT, $0-88
 	MOVQ a+0(FP), SI
 	MOVQ rs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -1996,8 +1146,8 @@ TEXT ·f32avx512_6x2(SB), NOSPLIT, $0-88
 	MOVQ ldc+56(FP), R14
 	MOVQ mode+80(FP), AX
 	CMPQ AX, $1
-	JEQ f32avx512_6x2_bias
-	JGT f32avx512_6x2_loadc
+	JEQ f32_6x32_avx512f_bias
+	JGT f32_6x32_avx512f_loadc
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -2010,8 +1160,8 @@ TEXT ·f32avx512_6x2(SB), NOSPLIT, $0-88
 	VPXORD Z9, Z9, Z9
 	VPXORD Z10, Z10, Z10
 	VPXORD Z11, Z11, Z11
-	JMP f32avx512_6x2_start
-f32avx512_6x2_bias:
+	JMP f32_6x32_avx512f_start
+f32_6x32_avx512f_bias:
 	MOVQ bias+64(FP), AX
 	VMOVUPS.Z 0(AX), K2, Z0
 	VMOVAPS Z0, Z2
@@ -2025,8 +1175,8 @@ f32avx512_6x2_bias:
 	VMOVAPS Z1, Z7
 	VMOVAPS Z1, Z9
 	VMOVAPS Z1, Z11
-	JMP f32avx512_6x2_start
-f32avx512_6x2_loadc:
+	JMP f32_6x32_avx512f_start
+f32_6x32_avx512f_loadc:
 	LEAQ (R14)(R14*2), AX
 	VMOVUPS.Z (CX), K2, Z0
 	VMOVUPS.Z 64(CX), K1, Z1
@@ -2042,9 +1192,9 @@ f32avx512_6x2_loadc:
 	VMOVUPS.Z (CX)(R14*1), K2, Z10
 	VMOVUPS.Z 64(CX)(R14*1), K1, Z11
 	MOVQ c+48(FP), CX
-f32avx512_6x2_start:
+f32_6x32_avx512f_start:
 	MOVQ k+40(FP), AX
-f32avx512_6x2_loop:
+f32_6x32_avx512f_loop:
 	VMOVUPS (DX), Z12
 	VMOVUPS (DX)(R9*1), Z13
 	VBROADCASTSS (SI), Z29
@@ -2069,7 +1219,7 @@ f32avx512_6x2_loop:
 	ADDQ R11, DI
 	ADDQ $64, DX
 	DECQ AX
-	JNZ f32avx512_6x2_loop
+	JNZ f32_6x32_avx512f_loop
 	LEAQ (R14)(R14*2), AX
 	VMOVUPS Z0, K2, (CX)
 	VMOVUPS Z1, K1, 64(CX)
@@ -2087,8 +1237,8 @@ f32avx512_6x2_loop:
 	VZEROUPPER
 	RET
 
-// func f32avx512_6x3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx512_6x3(SB), NOSPLIT, $0-88
+// func f32_7x16_avx512f(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_7x16_avx512f(SB), NOSPLIT, $0-88
 	MOVQ a+0(FP), SI
 	MOVQ rs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -2105,8 +1255,8 @@ TEXT ·f32avx512_6x3(SB), NOSPLIT, $0-88
 	MOVQ ldc+56(FP), R14
 	MOVQ mode+80(FP), AX
 	CMPQ AX, $1
-	JEQ f32avx512_6x3_bias
-	JGT f32avx512_6x3_loadc
+	JEQ f32_7x16_avx512f_bias
+	JGT f32_7x16_avx512f_loadc
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -2114,319 +1264,8 @@ TEXT ·f32avx512_6x3(SB), NOSPLIT, $0-88
 	VPXORD Z4, Z4, Z4
 	VPXORD Z5, Z5, Z5
 	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
-	VPXORD Z8, Z8, Z8
-	VPXORD Z9, Z9, Z9
-	VPXORD Z10, Z10, Z10
-	VPXORD Z11, Z11, Z11
-	VPXORD Z12, Z12, Z12
-	VPXORD Z13, Z13, Z13
-	VPXORD Z14, Z14, Z14
-	VPXORD Z15, Z15, Z15
-	VPXORD Z16, Z16, Z16
-	VPXORD Z17, Z17, Z17
-	JMP f32avx512_6x3_start
-f32avx512_6x3_bias:
-	MOVQ bias+64(FP), AX
-	VMOVUPS.Z 0(AX), K2, Z0
-	VMOVAPS Z0, Z3
-	VMOVAPS Z0, Z6
-	VMOVAPS Z0, Z9
-	VMOVAPS Z0, Z12
-	VMOVAPS Z0, Z15
-	VMOVUPS.Z 64(AX), K2, Z1
-	VMOVAPS Z1, Z4
-	VMOVAPS Z1, Z7
-	VMOVAPS Z1, Z10
-	VMOVAPS Z1, Z13
-	VMOVAPS Z1, Z16
-	VMOVUPS.Z 128(AX), K1, Z2
-	VMOVAPS Z2, Z5
-	VMOVAPS Z2, Z8
-	VMOVAPS Z2, Z11
-	VMOVAPS Z2, Z14
-	VMOVAPS Z2, Z17
-	JMP f32avx512_6x3_start
-f32avx512_6x3_loadc:
-	LEAQ (R14)(R14*2), AX
-	VMOVUPS.Z (CX), K2, Z0
-	VMOVUPS.Z 64(CX), K2, Z1
-	VMOVUPS.Z 128(CX), K1, Z2
-	VMOVUPS.Z (CX)(R14*1), K2, Z3
-	VMOVUPS.Z 64(CX)(R14*1), K2, Z4
-	VMOVUPS.Z 128(CX)(R14*1), K1, Z5
-	VMOVUPS.Z (CX)(R14*2), K2, Z6
-	VMOVUPS.Z 64(CX)(R14*2), K2, Z7
-	VMOVUPS.Z 128(CX)(R14*2), K1, Z8
-	VMOVUPS.Z (CX)(AX*1), K2, Z9
-	VMOVUPS.Z 64(CX)(AX*1), K2, Z10
-	VMOVUPS.Z 128(CX)(AX*1), K1, Z11
-	LEAQ (CX)(R14*4), CX
-	VMOVUPS.Z (CX), K2, Z12
-	VMOVUPS.Z 64(CX), K2, Z13
-	VMOVUPS.Z 128(CX), K1, Z14
-	VMOVUPS.Z (CX)(R14*1), K2, Z15
-	VMOVUPS.Z 64(CX)(R14*1), K2, Z16
-	VMOVUPS.Z 128(CX)(R14*1), K1, Z17
-	MOVQ c+48(FP), CX
-f32avx512_6x3_start:
-	MOVQ k+40(FP), AX
-f32avx512_6x3_loop:
-	VMOVUPS (DX), Z18
-	VMOVUPS (DX)(R9*1), Z19
-	VMOVUPS (DX)(R9*2), Z20
-	VBROADCASTSS (SI), Z29
-	VFMADD231PS Z18, Z29, Z0
-	VFMADD231PS Z19, Z29, Z1
-	VFMADD231PS Z20, Z29, Z2
-	VBROADCASTSS (SI)(BX*1), Z30
-	VFMADD231PS Z18, Z30, Z3
-	VFMADD231PS Z19, Z30, Z4
-	VFMADD231PS Z20, Z30, Z5
-	VBROADCASTSS (SI)(BX*2), Z31
-	VFMADD231PS Z18, Z31, Z6
-	VFMADD231PS Z19, Z31, Z7
-	VFMADD231PS Z20, Z31, Z8
-	VBROADCASTSS (SI)(R8*1), Z29
-	VFMADD231PS Z18, Z29, Z9
-	VFMADD231PS Z19, Z29, Z10
-	VFMADD231PS Z20, Z29, Z11
-	VBROADCASTSS (DI), Z30
-	VFMADD231PS Z18, Z30, Z12
-	VFMADD231PS Z19, Z30, Z13
-	VFMADD231PS Z20, Z30, Z14
-	VBROADCASTSS (DI)(BX*1), Z31
-	VFMADD231PS Z18, Z31, Z15
-	VFMADD231PS Z19, Z31, Z16
-	VFMADD231PS Z20, Z31, Z17
-	ADDQ R11, SI
-	ADDQ R11, DI
-	ADDQ $64, DX
-	DECQ AX
-	JNZ f32avx512_6x3_loop
-	LEAQ (R14)(R14*2), AX
-	VMOVUPS Z0, K2, (CX)
-	VMOVUPS Z1, K2, 64(CX)
-	VMOVUPS Z2, K1, 128(CX)
-	VMOVUPS Z3, K2, (CX)(R14*1)
-	VMOVUPS Z4, K2, 64(CX)(R14*1)
-	VMOVUPS Z5, K1, 128(CX)(R14*1)
-	VMOVUPS Z6, K2, (CX)(R14*2)
-	VMOVUPS Z7, K2, 64(CX)(R14*2)
-	VMOVUPS Z8, K1, 128(CX)(R14*2)
-	VMOVUPS Z9, K2, (CX)(AX*1)
-	VMOVUPS Z10, K2, 64(CX)(AX*1)
-	VMOVUPS Z11, K1, 128(CX)(AX*1)
-	LEAQ (CX)(R14*4), CX
-	VMOVUPS Z12, K2, (CX)
-	VMOVUPS Z13, K2, 64(CX)
-	VMOVUPS Z14, K1, 128(CX)
-	VMOVUPS Z15, K2, (CX)(R14*1)
-	VMOVUPS Z16, K2, 64(CX)(R14*1)
-	VMOVUPS Z17, K1, 128(CX)(R14*1)
-	VZEROUPPER
-	RET
-
-// func f32avx512_6x4(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx512_6x4(SB), NOSPLIT, $0-88
-	MOVQ a+0(FP), SI
-	MOVQ rs+8(FP), BX
-	LEAQ (BX)(BX*2), R8
-	LEAQ (SI)(BX*4), DI
-	MOVQ cs+16(FP), R11
-	MOVQ b+24(FP), DX
-	MOVQ bs+32(FP), R9
-	LEAQ (R9)(R9*2), R10
-	MOVQ mask+72(FP), AX
-	KMOVQ AX, K1
-	MOVQ $0xffff, AX
-	KMOVQ AX, K2
-	MOVQ c+48(FP), CX
-	MOVQ ldc+56(FP), R14
-	MOVQ mode+80(FP), AX
-	CMPQ AX, $1
-	JEQ f32avx512_6x4_bias
-	JGT f32avx512_6x4_loadc
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
-	VPXORD Z8, Z8, Z8
-	VPXORD Z9, Z9, Z9
-	VPXORD Z10, Z10, Z10
-	VPXORD Z11, Z11, Z11
-	VPXORD Z12, Z12, Z12
-	VPXORD Z13, Z13, Z13
-	VPXORD Z14, Z14, Z14
-	VPXORD Z15, Z15, Z15
-	VPXORD Z16, Z16, Z16
-	VPXORD Z17, Z17, Z17
-	VPXORD Z18, Z18, Z18
-	VPXORD Z19, Z19, Z19
-	VPXORD Z20, Z20, Z20
-	VPXORD Z21, Z21, Z21
-	VPXORD Z22, Z22, Z22
-	VPXORD Z23, Z23, Z23
-	JMP f32avx512_6x4_start
-f32avx512_6x4_bias:
-	MOVQ bias+64(FP), AX
-	VMOVUPS.Z 0(AX), K2, Z0
-	VMOVAPS Z0, Z4
-	VMOVAPS Z0, Z8
-	VMOVAPS Z0, Z12
-	VMOVAPS Z0, Z16
-	VMOVAPS Z0, Z20
-	VMOVUPS.Z 64(AX), K2, Z1
-	VMOVAPS Z1, Z5
-	VMOVAPS Z1, Z9
-	VMOVAPS Z1, Z13
-	VMOVAPS Z1, Z17
-	VMOVAPS Z1, Z21
-	VMOVUPS.Z 128(AX), K2, Z2
-	VMOVAPS Z2, Z6
-	VMOVAPS Z2, Z10
-	VMOVAPS Z2, Z14
-	VMOVAPS Z2, Z18
-	VMOVAPS Z2, Z22
-	VMOVUPS.Z 192(AX), K1, Z3
-	VMOVAPS Z3, Z7
-	VMOVAPS Z3, Z11
-	VMOVAPS Z3, Z15
-	VMOVAPS Z3, Z19
-	VMOVAPS Z3, Z23
-	JMP f32avx512_6x4_start
-f32avx512_6x4_loadc:
-	LEAQ (R14)(R14*2), AX
-	VMOVUPS.Z (CX), K2, Z0
-	VMOVUPS.Z 64(CX), K2, Z1
-	VMOVUPS.Z 128(CX), K2, Z2
-	VMOVUPS.Z 192(CX), K1, Z3
-	VMOVUPS.Z (CX)(R14*1), K2, Z4
-	VMOVUPS.Z 64(CX)(R14*1), K2, Z5
-	VMOVUPS.Z 128(CX)(R14*1), K2, Z6
-	VMOVUPS.Z 192(CX)(R14*1), K1, Z7
-	VMOVUPS.Z (CX)(R14*2), K2, Z8
-	VMOVUPS.Z 64(CX)(R14*2), K2, Z9
-	VMOVUPS.Z 128(CX)(R14*2), K2, Z10
-	VMOVUPS.Z 192(CX)(R14*2), K1, Z11
-	VMOVUPS.Z (CX)(AX*1), K2, Z12
-	VMOVUPS.Z 64(CX)(AX*1), K2, Z13
-	VMOVUPS.Z 128(CX)(AX*1), K2, Z14
-	VMOVUPS.Z 192(CX)(AX*1), K1, Z15
-	LEAQ (CX)(R14*4), CX
-	VMOVUPS.Z (CX), K2, Z16
-	VMOVUPS.Z 64(CX), K2, Z17
-	VMOVUPS.Z 128(CX), K2, Z18
-	VMOVUPS.Z 192(CX), K1, Z19
-	VMOVUPS.Z (CX)(R14*1), K2, Z20
-	VMOVUPS.Z 64(CX)(R14*1), K2, Z21
-	VMOVUPS.Z 128(CX)(R14*1), K2, Z22
-	VMOVUPS.Z 192(CX)(R14*1), K1, Z23
-	MOVQ c+48(FP), CX
-f32avx512_6x4_start:
-	MOVQ k+40(FP), AX
-f32avx512_6x4_loop:
-	VMOVUPS (DX), Z24
-	VMOVUPS (DX)(R9*1), Z25
-	VMOVUPS (DX)(R9*2), Z26
-	VMOVUPS (DX)(R10*1), Z27
-	VBROADCASTSS (SI), Z29
-	VFMADD231PS Z24, Z29, Z0
-	VFMADD231PS Z25, Z29, Z1
-	VFMADD231PS Z26, Z29, Z2
-	VFMADD231PS Z27, Z29, Z3
-	VBROADCASTSS (SI)(BX*1), Z30
-	VFMADD231PS Z24, Z30, Z4
-	VFMADD231PS Z25, Z30, Z5
-	VFMADD231PS Z26, Z30, Z6
-	VFMADD231PS Z27, Z30, Z7
-	VBROADCASTSS (SI)(BX*2), Z31
-	VFMADD231PS Z24, Z31, Z8
-	VFMADD231PS Z25, Z31, Z9
-	VFMADD231PS Z26, Z31, Z10
-	VFMADD231PS Z27, Z31, Z11
-	VBROADCASTSS (SI)(R8*1), Z29
-	VFMADD231PS Z24, Z29, Z12
-	VFMADD231PS Z25, Z29, Z13
-	VFMADD231PS Z26, Z29, Z14
-	VFMADD231PS Z27, Z29, Z15
-	VBROADCASTSS (DI), Z30
-	VFMADD231PS Z24, Z30, Z16
-	VFMADD231PS Z25, Z30, Z17
-	VFMADD231PS Z26, Z30, Z18
-	VFMADD231PS Z27, Z30, Z19
-	VBROADCASTSS (DI)(BX*1), Z31
-	VFMADD231PS Z24, Z31, Z20
-	VFMADD231PS Z25, Z31, Z21
-	VFMADD231PS Z26, Z31, Z22
-	VFMADD231PS Z27, Z31, Z23
-	ADDQ R11, SI
-	ADDQ R11, DI
-	ADDQ $64, DX
-	DECQ AX
-	JNZ f32avx512_6x4_loop
-	LEAQ (R14)(R14*2), AX
-	VMOVUPS Z0, K2, (CX)
-	VMOVUPS Z1, K2, 64(CX)
-	VMOVUPS Z2, K2, 128(CX)
-	VMOVUPS Z3, K1, 192(CX)
-	VMOVUPS Z4, K2, (CX)(R14*1)
-	VMOVUPS Z5, K2, 64(CX)(R14*1)
-	VMOVUPS Z6, K2, 128(CX)(R14*1)
-	VMOVUPS Z7, K1, 192(CX)(R14*1)
-	VMOVUPS Z8, K2, (CX)(R14*2)
-	VMOVUPS Z9, K2, 64(CX)(R14*2)
-	VMOVUPS Z10, K2, 128(CX)(R14*2)
-	VMOVUPS Z11, K1, 192(CX)(R14*2)
-	VMOVUPS Z12, K2, (CX)(AX*1)
-	VMOVUPS Z13, K2, 64(CX)(AX*1)
-	VMOVUPS Z14, K2, 128(CX)(AX*1)
-	VMOVUPS Z15, K1, 192(CX)(AX*1)
-	LEAQ (CX)(R14*4), CX
-	VMOVUPS Z16, K2, (CX)
-	VMOVUPS Z17, K2, 64(CX)
-	VMOVUPS Z18, K2, 128(CX)
-	VMOVUPS Z19, K1, 192(CX)
-	VMOVUPS Z20, K2, (CX)(R14*1)
-	VMOVUPS Z21, K2, 64(CX)(R14*1)
-	VMOVUPS Z22, K2, 128(CX)(R14*1)
-	VMOVUPS Z23, K1, 192(CX)(R14*1)
-	VZEROUPPER
-	RET
-
-// func f32avx512_7x1(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx512_7x1(SB), NOSPLIT, $0-88
-	MOVQ a+0(FP), SI
-	MOVQ rs+8(FP), BX
-	LEAQ (BX)(BX*2), R8
-	LEAQ (SI)(BX*4), DI
-	MOVQ cs+16(FP), R11
-	MOVQ b+24(FP), DX
-	MOVQ bs+32(FP), R9
-	LEAQ (R9)(R9*2), R10
-	MOVQ mask+72(FP), AX
-	KMOVQ AX, K1
-	MOVQ $0xffff, AX
-	KMOVQ AX, K2
-	MOVQ c+48(FP), CX
-	MOVQ ldc+56(FP), R14
-	MOVQ mode+80(FP), AX
-	CMPQ AX, $1
-	JEQ f32avx512_7x1_bias
-	JGT f32avx512_7x1_loadc
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	JMP f32avx512_7x1_start
-f32avx512_7x1_bias:
+	JMP f32_7x16_avx512f_start
+f32_7x16_avx512f_bias:
 	MOVQ bias+64(FP), AX
 	VMOVUPS.Z 0(AX), K1, Z0
 	VMOVAPS Z0, Z1
@@ -2435,8 +1274,8 @@ f32avx512_7x1_bias:
 	VMOVAPS Z0, Z4
 	VMOVAPS Z0, Z5
 	VMOVAPS Z0, Z6
-	JMP f32avx512_7x1_start
-f32avx512_7x1_loadc:
+	JMP f32_7x16_avx512f_start
+f32_7x16_avx512f_loadc:
 	LEAQ (R14)(R14*2), AX
 	VMOVUPS.Z (CX), K1, Z0
 	VMOVUPS.Z (CX)(R14*1), K1, Z1
@@ -2447,9 +1286,9 @@ f32avx512_7x1_loadc:
 	VMOVUPS.Z (CX)(R14*1), K1, Z5
 	VMOVUPS.Z (CX)(R14*2), K1, Z6
 	MOVQ c+48(FP), CX
-f32avx512_7x1_start:
+f32_7x16_avx512f_start:
 	MOVQ k+40(FP), AX
-f32avx512_7x1_loop:
+f32_7x16_avx512f_loop:
 	VMOVUPS (DX), Z7
 	VBROADCASTSS (SI), Z29
 	VFMADD231PS Z7, Z29, Z0
@@ -2469,7 +1308,7 @@ f32avx512_7x1_loop:
 	ADDQ R11, DI
 	ADDQ $64, DX
 	DECQ AX
-	JNZ f32avx512_7x1_loop
+	JNZ f32_7x16_avx512f_loop
 	LEAQ (R14)(R14*2), AX
 	VMOVUPS Z0, K1, (CX)
 	VMOVUPS Z1, K1, (CX)(R14*1)
@@ -2482,8 +1321,8 @@ f32avx512_7x1_loop:
 	VZEROUPPER
 	RET
 
-// func f32avx512_7x2(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx512_7x2(SB), NOSPLIT, $0-88
+// func f32_7x32_avx512f(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_7x32_avx512f(SB), NOSPLIT, $0-88
 	MOVQ a+0(FP), SI
 	MOVQ rs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -2500,8 +1339,8 @@ TEXT ·f32avx512_7x2(SB), NOSPLIT, $0-88
 	MOVQ ldc+56(FP), R14
 	MOVQ mode+80(FP), AX
 	CMPQ AX, $1
-	JEQ f32avx512_7x2_bias
-	JGT f32avx512_7x2_loadc
+	JEQ f32_7x32_avx512f_bias
+	JGT f32_7x32_avx512f_loadc
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -2516,8 +1355,8 @@ TEXT ·f32avx512_7x2(SB), NOSPLIT, $0-88
 	VPXORD Z11, Z11, Z11
 	VPXORD Z12, Z12, Z12
 	VPXORD Z13, Z13, Z13
-	JMP f32avx512_7x2_start
-f32avx512_7x2_bias:
+	JMP f32_7x32_avx512f_start
+f32_7x32_avx512f_bias:
 	MOVQ bias+64(FP), AX
 	VMOVUPS.Z 0(AX), K2, Z0
 	VMOVAPS Z0, Z2
@@ -2533,8 +1372,8 @@ f32avx512_7x2_bias:
 	VMOVAPS Z1, Z9
 	VMOVAPS Z1, Z11
 	VMOVAPS Z1, Z13
-	JMP f32avx512_7x2_start
-f32avx512_7x2_loadc:
+	JMP f32_7x32_avx512f_start
+f32_7x32_avx512f_loadc:
 	LEAQ (R14)(R14*2), AX
 	VMOVUPS.Z (CX), K2, Z0
 	VMOVUPS.Z 64(CX), K1, Z1
@@ -2552,9 +1391,9 @@ f32avx512_7x2_loadc:
 	VMOVUPS.Z (CX)(R14*2), K2, Z12
 	VMOVUPS.Z 64(CX)(R14*2), K1, Z13
 	MOVQ c+48(FP), CX
-f32avx512_7x2_start:
+f32_7x32_avx512f_start:
 	MOVQ k+40(FP), AX
-f32avx512_7x2_loop:
+f32_7x32_avx512f_loop:
 	VMOVUPS (DX), Z14
 	VMOVUPS (DX)(R9*1), Z15
 	VBROADCASTSS (SI), Z29
@@ -2582,7 +1421,7 @@ f32avx512_7x2_loop:
 	ADDQ R11, DI
 	ADDQ $64, DX
 	DECQ AX
-	JNZ f32avx512_7x2_loop
+	JNZ f32_7x32_avx512f_loop
 	LEAQ (R14)(R14*2), AX
 	VMOVUPS Z0, K2, (CX)
 	VMOVUPS Z1, K1, 64(CX)
@@ -2602,8 +1441,8 @@ f32avx512_7x2_loop:
 	VZEROUPPER
 	RET
 
-// func f32avx512_7x3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx512_7x3(SB), NOSPLIT, $0-88
+// func f32_8x16_avx512f(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_8x16_avx512f(SB), NOSPLIT, $0-88
 	MOVQ a+0(FP), SI
 	MOVQ rs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -2620,8 +1459,8 @@ TEXT ·f32avx512_7x3(SB), NOSPLIT, $0-88
 	MOVQ ldc+56(FP), R14
 	MOVQ mode+80(FP), AX
 	CMPQ AX, $1
-	JEQ f32avx512_7x3_bias
-	JGT f32avx512_7x3_loadc
+	JEQ f32_8x16_avx512f_bias
+	JGT f32_8x16_avx512f_loadc
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -2630,164 +1469,8 @@ TEXT ·f32avx512_7x3(SB), NOSPLIT, $0-88
 	VPXORD Z5, Z5, Z5
 	VPXORD Z6, Z6, Z6
 	VPXORD Z7, Z7, Z7
-	VPXORD Z8, Z8, Z8
-	VPXORD Z9, Z9, Z9
-	VPXORD Z10, Z10, Z10
-	VPXORD Z11, Z11, Z11
-	VPXORD Z12, Z12, Z12
-	VPXORD Z13, Z13, Z13
-	VPXORD Z14, Z14, Z14
-	VPXORD Z15, Z15, Z15
-	VPXORD Z16, Z16, Z16
-	VPXORD Z17, Z17, Z17
-	VPXORD Z18, Z18, Z18
-	VPXORD Z19, Z19, Z19
-	VPXORD Z20, Z20, Z20
-	JMP f32avx512_7x3_start
-f32avx512_7x3_bias:
-	MOVQ bias+64(FP), AX
-	VMOVUPS.Z 0(AX), K2, Z0
-	VMOVAPS Z0, Z3
-	VMOVAPS Z0, Z6
-	VMOVAPS Z0, Z9
-	VMOVAPS Z0, Z12
-	VMOVAPS Z0, Z15
-	VMOVAPS Z0, Z18
-	VMOVUPS.Z 64(AX), K2, Z1
-	VMOVAPS Z1, Z4
-	VMOVAPS Z1, Z7
-	VMOVAPS Z1, Z10
-	VMOVAPS Z1, Z13
-	VMOVAPS Z1, Z16
-	VMOVAPS Z1, Z19
-	VMOVUPS.Z 128(AX), K1, Z2
-	VMOVAPS Z2, Z5
-	VMOVAPS Z2, Z8
-	VMOVAPS Z2, Z11
-	VMOVAPS Z2, Z14
-	VMOVAPS Z2, Z17
-	VMOVAPS Z2, Z20
-	JMP f32avx512_7x3_start
-f32avx512_7x3_loadc:
-	LEAQ (R14)(R14*2), AX
-	VMOVUPS.Z (CX), K2, Z0
-	VMOVUPS.Z 64(CX), K2, Z1
-	VMOVUPS.Z 128(CX), K1, Z2
-	VMOVUPS.Z (CX)(R14*1), K2, Z3
-	VMOVUPS.Z 64(CX)(R14*1), K2, Z4
-	VMOVUPS.Z 128(CX)(R14*1), K1, Z5
-	VMOVUPS.Z (CX)(R14*2), K2, Z6
-	VMOVUPS.Z 64(CX)(R14*2), K2, Z7
-	VMOVUPS.Z 128(CX)(R14*2), K1, Z8
-	VMOVUPS.Z (CX)(AX*1), K2, Z9
-	VMOVUPS.Z 64(CX)(AX*1), K2, Z10
-	VMOVUPS.Z 128(CX)(AX*1), K1, Z11
-	LEAQ (CX)(R14*4), CX
-	VMOVUPS.Z (CX), K2, Z12
-	VMOVUPS.Z 64(CX), K2, Z13
-	VMOVUPS.Z 128(CX), K1, Z14
-	VMOVUPS.Z (CX)(R14*1), K2, Z15
-	VMOVUPS.Z 64(CX)(R14*1), K2, Z16
-	VMOVUPS.Z 128(CX)(R14*1), K1, Z17
-	VMOVUPS.Z (CX)(R14*2), K2, Z18
-	VMOVUPS.Z 64(CX)(R14*2), K2, Z19
-	VMOVUPS.Z 128(CX)(R14*2), K1, Z20
-	MOVQ c+48(FP), CX
-f32avx512_7x3_start:
-	MOVQ k+40(FP), AX
-f32avx512_7x3_loop:
-	VMOVUPS (DX), Z21
-	VMOVUPS (DX)(R9*1), Z22
-	VMOVUPS (DX)(R9*2), Z23
-	VBROADCASTSS (SI), Z29
-	VFMADD231PS Z21, Z29, Z0
-	VFMADD231PS Z22, Z29, Z1
-	VFMADD231PS Z23, Z29, Z2
-	VBROADCASTSS (SI)(BX*1), Z30
-	VFMADD231PS Z21, Z30, Z3
-	VFMADD231PS Z22, Z30, Z4
-	VFMADD231PS Z23, Z30, Z5
-	VBROADCASTSS (SI)(BX*2), Z31
-	VFMADD231PS Z21, Z31, Z6
-	VFMADD231PS Z22, Z31, Z7
-	VFMADD231PS Z23, Z31, Z8
-	VBROADCASTSS (SI)(R8*1), Z29
-	VFMADD231PS Z21, Z29, Z9
-	VFMADD231PS Z22, Z29, Z10
-	VFMADD231PS Z23, Z29, Z11
-	VBROADCASTSS (DI), Z30
-	VFMADD231PS Z21, Z30, Z12
-	VFMADD231PS Z22, Z30, Z13
-	VFMADD231PS Z23, Z30, Z14
-	VBROADCASTSS (DI)(BX*1), Z31
-	VFMADD231PS Z21, Z31, Z15
-	VFMADD231PS Z22, Z31, Z16
-	VFMADD231PS Z23, Z31, Z17
-	VBROADCASTSS (DI)(BX*2), Z29
-	VFMADD231PS Z21, Z29, Z18
-	VFMADD231PS Z22, Z29, Z19
-	VFMADD231PS Z23, Z29, Z20
-	ADDQ R11, SI
-	ADDQ R11, DI
-	ADDQ $64, DX
-	DECQ AX
-	JNZ f32avx512_7x3_loop
-	LEAQ (R14)(R14*2), AX
-	VMOVUPS Z0, K2, (CX)
-	VMOVUPS Z1, K2, 64(CX)
-	VMOVUPS Z2, K1, 128(CX)
-	VMOVUPS Z3, K2, (CX)(R14*1)
-	VMOVUPS Z4, K2, 64(CX)(R14*1)
-	VMOVUPS Z5, K1, 128(CX)(R14*1)
-	VMOVUPS Z6, K2, (CX)(R14*2)
-	VMOVUPS Z7, K2, 64(CX)(R14*2)
-	VMOVUPS Z8, K1, 128(CX)(R14*2)
-	VMOVUPS Z9, K2, (CX)(AX*1)
-	VMOVUPS Z10, K2, 64(CX)(AX*1)
-	VMOVUPS Z11, K1, 128(CX)(AX*1)
-	LEAQ (CX)(R14*4), CX
-	VMOVUPS Z12, K2, (CX)
-	VMOVUPS Z13, K2, 64(CX)
-	VMOVUPS Z14, K1, 128(CX)
-	VMOVUPS Z15, K2, (CX)(R14*1)
-	VMOVUPS Z16, K2, 64(CX)(R14*1)
-	VMOVUPS Z17, K1, 128(CX)(R14*1)
-	VMOVUPS Z18, K2, (CX)(R14*2)
-	VMOVUPS Z19, K2, 64(CX)(R14*2)
-	VMOVUPS Z20, K1, 128(CX)(R14*2)
-	VZEROUPPER
-	RET
-
-// func f32avx512_8x1(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx512_8x1(SB), NOSPLIT, $0-88
-	MOVQ a+0(FP), SI
-	MOVQ rs+8(FP), BX
-	LEAQ (BX)(BX*2), R8
-	LEAQ (SI)(BX*4), DI
-	MOVQ cs+16(FP), R11
-	MOVQ b+24(FP), DX
-	MOVQ bs+32(FP), R9
-	LEAQ (R9)(R9*2), R10
-	MOVQ mask+72(FP), AX
-	KMOVQ AX, K1
-	MOVQ $0xffff, AX
-	KMOVQ AX, K2
-	MOVQ c+48(FP), CX
-	MOVQ ldc+56(FP), R14
-	MOVQ mode+80(FP), AX
-	CMPQ AX, $1
-	JEQ f32avx512_8x1_bias
-	JGT f32avx512_8x1_loadc
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
-	JMP f32avx512_8x1_start
-f32avx512_8x1_bias:
+	JMP f32_8x16_avx512f_start
+f32_8x16_avx512f_bias:
 	MOVQ bias+64(FP), AX
 	VMOVUPS.Z 0(AX), K1, Z0
 	VMOVAPS Z0, Z1
@@ -2797,8 +1480,8 @@ f32avx512_8x1_bias:
 	VMOVAPS Z0, Z5
 	VMOVAPS Z0, Z6
 	VMOVAPS Z0, Z7
-	JMP f32avx512_8x1_start
-f32avx512_8x1_loadc:
+	JMP f32_8x16_avx512f_start
+f32_8x16_avx512f_loadc:
 	LEAQ (R14)(R14*2), AX
 	VMOVUPS.Z (CX), K1, Z0
 	VMOVUPS.Z (CX)(R14*1), K1, Z1
@@ -2810,9 +1493,9 @@ f32avx512_8x1_loadc:
 	VMOVUPS.Z (CX)(R14*2), K1, Z6
 	VMOVUPS.Z (CX)(AX*1), K1, Z7
 	MOVQ c+48(FP), CX
-f32avx512_8x1_start:
+f32_8x16_avx512f_start:
 	MOVQ k+40(FP), AX
-f32avx512_8x1_loop:
+f32_8x16_avx512f_loop:
 	VMOVUPS (DX), Z8
 	VBROADCASTSS (SI), Z29
 	VFMADD231PS Z8, Z29, Z0
@@ -2834,7 +1517,7 @@ f32avx512_8x1_loop:
 	ADDQ R11, DI
 	ADDQ $64, DX
 	DECQ AX
-	JNZ f32avx512_8x1_loop
+	JNZ f32_8x16_avx512f_loop
 	LEAQ (R14)(R14*2), AX
 	VMOVUPS Z0, K1, (CX)
 	VMOVUPS Z1, K1, (CX)(R14*1)
@@ -2848,8 +1531,8 @@ f32avx512_8x1_loop:
 	VZEROUPPER
 	RET
 
-// func f32avx512_8x2(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx512_8x2(SB), NOSPLIT, $0-88
+// func f32_8x32_avx512f(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_8x32_avx512f(SB), NOSPLIT, $0-88
 	MOVQ a+0(FP), SI
 	MOVQ rs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -2866,8 +1549,8 @@ TEXT ·f32avx512_8x2(SB), NOSPLIT, $0-88
 	MOVQ ldc+56(FP), R14
 	MOVQ mode+80(FP), AX
 	CMPQ AX, $1
-	JEQ f32avx512_8x2_bias
-	JGT f32avx512_8x2_loadc
+	JEQ f32_8x32_avx512f_bias
+	JGT f32_8x32_avx512f_loadc
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -2884,8 +1567,8 @@ TEXT ·f32avx512_8x2(SB), NOSPLIT, $0-88
 	VPXORD Z13, Z13, Z13
 	VPXORD Z14, Z14, Z14
 	VPXORD Z15, Z15, Z15
-	JMP f32avx512_8x2_start
-f32avx512_8x2_bias:
+	JMP f32_8x32_avx512f_start
+f32_8x32_avx512f_bias:
 	MOVQ bias+64(FP), AX
 	VMOVUPS.Z 0(AX), K2, Z0
 	VMOVAPS Z0, Z2
@@ -2903,8 +1586,8 @@ f32avx512_8x2_bias:
 	VMOVAPS Z1, Z11
 	VMOVAPS Z1, Z13
 	VMOVAPS Z1, Z15
-	JMP f32avx512_8x2_start
-f32avx512_8x2_loadc:
+	JMP f32_8x32_avx512f_start
+f32_8x32_avx512f_loadc:
 	LEAQ (R14)(R14*2), AX
 	VMOVUPS.Z (CX), K2, Z0
 	VMOVUPS.Z 64(CX), K1, Z1
@@ -2924,9 +1607,9 @@ f32avx512_8x2_loadc:
 	VMOVUPS.Z (CX)(AX*1), K2, Z14
 	VMOVUPS.Z 64(CX)(AX*1), K1, Z15
 	MOVQ c+48(FP), CX
-f32avx512_8x2_start:
+f32_8x32_avx512f_start:
 	MOVQ k+40(FP), AX
-f32avx512_8x2_loop:
+f32_8x32_avx512f_loop:
 	VMOVUPS (DX), Z16
 	VMOVUPS (DX)(R9*1), Z17
 	VBROADCASTSS (SI), Z29
@@ -2957,7 +1640,7 @@ f32avx512_8x2_loop:
 	ADDQ R11, DI
 	ADDQ $64, DX
 	DECQ AX
-	JNZ f32avx512_8x2_loop
+	JNZ f32_8x32_avx512f_loop
 	LEAQ (R14)(R14*2), AX
 	VMOVUPS Z0, K2, (CX)
 	VMOVUPS Z1, K1, 64(CX)
@@ -2979,180 +1662,8 @@ f32avx512_8x2_loop:
 	VZEROUPPER
 	RET
 
-// func f32avx512_8x3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx512_8x3(SB), NOSPLIT, $0-88
-	MOVQ a+0(FP), SI
-	MOVQ rs+8(FP), BX
-	LEAQ (BX)(BX*2), R8
-	LEAQ (SI)(BX*4), DI
-	MOVQ cs+16(FP), R11
-	MOVQ b+24(FP), DX
-	MOVQ bs+32(FP), R9
-	LEAQ (R9)(R9*2), R10
-	MOVQ mask+72(FP), AX
-	KMOVQ AX, K1
-	MOVQ $0xffff, AX
-	KMOVQ AX, K2
-	MOVQ c+48(FP), CX
-	MOVQ ldc+56(FP), R14
-	MOVQ mode+80(FP), AX
-	CMPQ AX, $1
-	JEQ f32avx512_8x3_bias
-	JGT f32avx512_8x3_loadc
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
-	VPXORD Z8, Z8, Z8
-	VPXORD Z9, Z9, Z9
-	VPXORD Z10, Z10, Z10
-	VPXORD Z11, Z11, Z11
-	VPXORD Z12, Z12, Z12
-	VPXORD Z13, Z13, Z13
-	VPXORD Z14, Z14, Z14
-	VPXORD Z15, Z15, Z15
-	VPXORD Z16, Z16, Z16
-	VPXORD Z17, Z17, Z17
-	VPXORD Z18, Z18, Z18
-	VPXORD Z19, Z19, Z19
-	VPXORD Z20, Z20, Z20
-	VPXORD Z21, Z21, Z21
-	VPXORD Z22, Z22, Z22
-	VPXORD Z23, Z23, Z23
-	JMP f32avx512_8x3_start
-f32avx512_8x3_bias:
-	MOVQ bias+64(FP), AX
-	VMOVUPS.Z 0(AX), K2, Z0
-	VMOVAPS Z0, Z3
-	VMOVAPS Z0, Z6
-	VMOVAPS Z0, Z9
-	VMOVAPS Z0, Z12
-	VMOVAPS Z0, Z15
-	VMOVAPS Z0, Z18
-	VMOVAPS Z0, Z21
-	VMOVUPS.Z 64(AX), K2, Z1
-	VMOVAPS Z1, Z4
-	VMOVAPS Z1, Z7
-	VMOVAPS Z1, Z10
-	VMOVAPS Z1, Z13
-	VMOVAPS Z1, Z16
-	VMOVAPS Z1, Z19
-	VMOVAPS Z1, Z22
-	VMOVUPS.Z 128(AX), K1, Z2
-	VMOVAPS Z2, Z5
-	VMOVAPS Z2, Z8
-	VMOVAPS Z2, Z11
-	VMOVAPS Z2, Z14
-	VMOVAPS Z2, Z17
-	VMOVAPS Z2, Z20
-	VMOVAPS Z2, Z23
-	JMP f32avx512_8x3_start
-f32avx512_8x3_loadc:
-	LEAQ (R14)(R14*2), AX
-	VMOVUPS.Z (CX), K2, Z0
-	VMOVUPS.Z 64(CX), K2, Z1
-	VMOVUPS.Z 128(CX), K1, Z2
-	VMOVUPS.Z (CX)(R14*1), K2, Z3
-	VMOVUPS.Z 64(CX)(R14*1), K2, Z4
-	VMOVUPS.Z 128(CX)(R14*1), K1, Z5
-	VMOVUPS.Z (CX)(R14*2), K2, Z6
-	VMOVUPS.Z 64(CX)(R14*2), K2, Z7
-	VMOVUPS.Z 128(CX)(R14*2), K1, Z8
-	VMOVUPS.Z (CX)(AX*1), K2, Z9
-	VMOVUPS.Z 64(CX)(AX*1), K2, Z10
-	VMOVUPS.Z 128(CX)(AX*1), K1, Z11
-	LEAQ (CX)(R14*4), CX
-	VMOVUPS.Z (CX), K2, Z12
-	VMOVUPS.Z 64(CX), K2, Z13
-	VMOVUPS.Z 128(CX), K1, Z14
-	VMOVUPS.Z (CX)(R14*1), K2, Z15
-	VMOVUPS.Z 64(CX)(R14*1), K2, Z16
-	VMOVUPS.Z 128(CX)(R14*1), K1, Z17
-	VMOVUPS.Z (CX)(R14*2), K2, Z18
-	VMOVUPS.Z 64(CX)(R14*2), K2, Z19
-	VMOVUPS.Z 128(CX)(R14*2), K1, Z20
-	VMOVUPS.Z (CX)(AX*1), K2, Z21
-	VMOVUPS.Z 64(CX)(AX*1), K2, Z22
-	VMOVUPS.Z 128(CX)(AX*1), K1, Z23
-	MOVQ c+48(FP), CX
-f32avx512_8x3_start:
-	MOVQ k+40(FP), AX
-f32avx512_8x3_loop:
-	VMOVUPS (DX), Z24
-	VMOVUPS (DX)(R9*1), Z25
-	VMOVUPS (DX)(R9*2), Z26
-	VBROADCASTSS (SI), Z29
-	VFMADD231PS Z24, Z29, Z0
-	VFMADD231PS Z25, Z29, Z1
-	VFMADD231PS Z26, Z29, Z2
-	VBROADCASTSS (SI)(BX*1), Z30
-	VFMADD231PS Z24, Z30, Z3
-	VFMADD231PS Z25, Z30, Z4
-	VFMADD231PS Z26, Z30, Z5
-	VBROADCASTSS (SI)(BX*2), Z31
-	VFMADD231PS Z24, Z31, Z6
-	VFMADD231PS Z25, Z31, Z7
-	VFMADD231PS Z26, Z31, Z8
-	VBROADCASTSS (SI)(R8*1), Z29
-	VFMADD231PS Z24, Z29, Z9
-	VFMADD231PS Z25, Z29, Z10
-	VFMADD231PS Z26, Z29, Z11
-	VBROADCASTSS (DI), Z30
-	VFMADD231PS Z24, Z30, Z12
-	VFMADD231PS Z25, Z30, Z13
-	VFMADD231PS Z26, Z30, Z14
-	VBROADCASTSS (DI)(BX*1), Z31
-	VFMADD231PS Z24, Z31, Z15
-	VFMADD231PS Z25, Z31, Z16
-	VFMADD231PS Z26, Z31, Z17
-	VBROADCASTSS (DI)(BX*2), Z29
-	VFMADD231PS Z24, Z29, Z18
-	VFMADD231PS Z25, Z29, Z19
-	VFMADD231PS Z26, Z29, Z20
-	VBROADCASTSS (DI)(R8*1), Z30
-	VFMADD231PS Z24, Z30, Z21
-	VFMADD231PS Z25, Z30, Z22
-	VFMADD231PS Z26, Z30, Z23
-	ADDQ R11, SI
-	ADDQ R11, DI
-	ADDQ $64, DX
-	DECQ AX
-	JNZ f32avx512_8x3_loop
-	LEAQ (R14)(R14*2), AX
-	VMOVUPS Z0, K2, (CX)
-	VMOVUPS Z1, K2, 64(CX)
-	VMOVUPS Z2, K1, 128(CX)
-	VMOVUPS Z3, K2, (CX)(R14*1)
-	VMOVUPS Z4, K2, 64(CX)(R14*1)
-	VMOVUPS Z5, K1, 128(CX)(R14*1)
-	VMOVUPS Z6, K2, (CX)(R14*2)
-	VMOVUPS Z7, K2, 64(CX)(R14*2)
-	VMOVUPS Z8, K1, 128(CX)(R14*2)
-	VMOVUPS Z9, K2, (CX)(AX*1)
-	VMOVUPS Z10, K2, 64(CX)(AX*1)
-	VMOVUPS Z11, K1, 128(CX)(AX*1)
-	LEAQ (CX)(R14*4), CX
-	VMOVUPS Z12, K2, (CX)
-	VMOVUPS Z13, K2, 64(CX)
-	VMOVUPS Z14, K1, 128(CX)
-	VMOVUPS Z15, K2, (CX)(R14*1)
-	VMOVUPS Z16, K2, 64(CX)(R14*1)
-	VMOVUPS Z17, K1, 128(CX)(R14*1)
-	VMOVUPS Z18, K2, (CX)(R14*2)
-	VMOVUPS Z19, K2, 64(CX)(R14*2)
-	VMOVUPS Z20, K1, 128(CX)(R14*2)
-	VMOVUPS Z21, K2, (CX)(AX*1)
-	VMOVUPS Z22, K2, 64(CX)(AX*1)
-	VMOVUPS Z23, K1, 128(CX)(AX*1)
-	VZEROUPPER
-	RET
-
-// func f32avx512_9x1(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx512_9x1(SB), NOSPLIT, $0-88
+// func f32_9x16_avx512f(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_9x16_avx512f(SB), NOSPLIT, $0-88
 	MOVQ a+0(FP), SI
 	MOVQ rs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -3170,8 +1681,8 @@ TEXT ·f32avx512_9x1(SB), NOSPLIT, $0-88
 	MOVQ ldc+56(FP), R14
 	MOVQ mode+80(FP), AX
 	CMPQ AX, $1
-	JEQ f32avx512_9x1_bias
-	JGT f32avx512_9x1_loadc
+	JEQ f32_9x16_avx512f_bias
+	JGT f32_9x16_avx512f_loadc
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -3181,8 +1692,8 @@ TEXT ·f32avx512_9x1(SB), NOSPLIT, $0-88
 	VPXORD Z6, Z6, Z6
 	VPXORD Z7, Z7, Z7
 	VPXORD Z8, Z8, Z8
-	JMP f32avx512_9x1_start
-f32avx512_9x1_bias:
+	JMP f32_9x16_avx512f_start
+f32_9x16_avx512f_bias:
 	MOVQ bias+64(FP), AX
 	VMOVUPS.Z 0(AX), K1, Z0
 	VMOVAPS Z0, Z1
@@ -3193,8 +1704,8 @@ f32avx512_9x1_bias:
 	VMOVAPS Z0, Z6
 	VMOVAPS Z0, Z7
 	VMOVAPS Z0, Z8
-	JMP f32avx512_9x1_start
-f32avx512_9x1_loadc:
+	JMP f32_9x16_avx512f_start
+f32_9x16_avx512f_loadc:
 	LEAQ (R14)(R14*2), AX
 	VMOVUPS.Z (CX), K1, Z0
 	VMOVUPS.Z (CX)(R14*1), K1, Z1
@@ -3208,9 +1719,9 @@ f32avx512_9x1_loadc:
 	LEAQ (CX)(R14*4), CX
 	VMOVUPS.Z (CX), K1, Z8
 	MOVQ c+48(FP), CX
-f32avx512_9x1_start:
+f32_9x16_avx512f_start:
 	MOVQ k+40(FP), AX
-f32avx512_9x1_loop:
+f32_9x16_avx512f_loop:
 	VMOVUPS (DX), Z9
 	VBROADCASTSS (SI), Z29
 	VFMADD231PS Z9, Z29, Z0
@@ -3235,7 +1746,7 @@ f32avx512_9x1_loop:
 	ADDQ R11, R13
 	ADDQ $64, DX
 	DECQ AX
-	JNZ f32avx512_9x1_loop
+	JNZ f32_9x16_avx512f_loop
 	LEAQ (R14)(R14*2), AX
 	VMOVUPS Z0, K1, (CX)
 	VMOVUPS Z1, K1, (CX)(R14*1)
@@ -3251,8 +1762,8 @@ f32avx512_9x1_loop:
 	VZEROUPPER
 	RET
 
-// func f32avx512_9x2(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx512_9x2(SB), NOSPLIT, $0-88
+// func f32_9x32_avx512f(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_9x32_avx512f(SB), NOSPLIT, $0-88
 	MOVQ a+0(FP), SI
 	MOVQ rs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -3270,8 +1781,8 @@ TEXT ·f32avx512_9x2(SB), NOSPLIT, $0-88
 	MOVQ ldc+56(FP), R14
 	MOVQ mode+80(FP), AX
 	CMPQ AX, $1
-	JEQ f32avx512_9x2_bias
-	JGT f32avx512_9x2_loadc
+	JEQ f32_9x32_avx512f_bias
+	JGT f32_9x32_avx512f_loadc
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -3290,8 +1801,8 @@ TEXT ·f32avx512_9x2(SB), NOSPLIT, $0-88
 	VPXORD Z15, Z15, Z15
 	VPXORD Z16, Z16, Z16
 	VPXORD Z17, Z17, Z17
-	JMP f32avx512_9x2_start
-f32avx512_9x2_bias:
+	JMP f32_9x32_avx512f_start
+f32_9x32_avx512f_bias:
 	MOVQ bias+64(FP), AX
 	VMOVUPS.Z 0(AX), K2, Z0
 	VMOVAPS Z0, Z2
@@ -3311,8 +1822,8 @@ f32avx512_9x2_bias:
 	VMOVAPS Z1, Z13
 	VMOVAPS Z1, Z15
 	VMOVAPS Z1, Z17
-	JMP f32avx512_9x2_start
-f32avx512_9x2_loadc:
+	JMP f32_9x32_avx512f_start
+f32_9x32_avx512f_loadc:
 	LEAQ (R14)(R14*2), AX
 	VMOVUPS.Z (CX), K2, Z0
 	VMOVUPS.Z 64(CX), K1, Z1
@@ -3335,9 +1846,9 @@ f32avx512_9x2_loadc:
 	VMOVUPS.Z (CX), K2, Z16
 	VMOVUPS.Z 64(CX), K1, Z17
 	MOVQ c+48(FP), CX
-f32avx512_9x2_start:
+f32_9x32_avx512f_start:
 	MOVQ k+40(FP), AX
-f32avx512_9x2_loop:
+f32_9x32_avx512f_loop:
 	VMOVUPS (DX), Z18
 	VMOVUPS (DX)(R9*1), Z19
 	VBROADCASTSS (SI), Z29
@@ -3372,7 +1883,7 @@ f32avx512_9x2_loop:
 	ADDQ R11, R13
 	ADDQ $64, DX
 	DECQ AX
-	JNZ f32avx512_9x2_loop
+	JNZ f32_9x32_avx512f_loop
 	LEAQ (R14)(R14*2), AX
 	VMOVUPS Z0, K2, (CX)
 	VMOVUPS Z1, K1, 64(CX)
@@ -3397,8 +1908,8 @@ f32avx512_9x2_loop:
 	VZEROUPPER
 	RET
 
-// func f32avx512_10x1(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx512_10x1(SB), NOSPLIT, $0-88
+// func f32_10x16_avx512f(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_10x16_avx512f(SB), NOSPLIT, $0-88
 	MOVQ a+0(FP), SI
 	MOVQ rs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -3416,8 +1927,8 @@ TEXT ·f32avx512_10x1(SB), NOSPLIT, $0-88
 	MOVQ ldc+56(FP), R14
 	MOVQ mode+80(FP), AX
 	CMPQ AX, $1
-	JEQ f32avx512_10x1_bias
-	JGT f32avx512_10x1_loadc
+	JEQ f32_10x16_avx512f_bias
+	JGT f32_10x16_avx512f_loadc
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -3428,8 +1939,8 @@ TEXT ·f32avx512_10x1(SB), NOSPLIT, $0-88
 	VPXORD Z7, Z7, Z7
 	VPXORD Z8, Z8, Z8
 	VPXORD Z9, Z9, Z9
-	JMP f32avx512_10x1_start
-f32avx512_10x1_bias:
+	JMP f32_10x16_avx512f_start
+f32_10x16_avx512f_bias:
 	MOVQ bias+64(FP), AX
 	VMOVUPS.Z 0(AX), K1, Z0
 	VMOVAPS Z0, Z1
@@ -3441,8 +1952,8 @@ f32avx512_10x1_bias:
 	VMOVAPS Z0, Z7
 	VMOVAPS Z0, Z8
 	VMOVAPS Z0, Z9
-	JMP f32avx512_10x1_start
-f32avx512_10x1_loadc:
+	JMP f32_10x16_avx512f_start
+f32_10x16_avx512f_loadc:
 	LEAQ (R14)(R14*2), AX
 	VMOVUPS.Z (CX), K1, Z0
 	VMOVUPS.Z (CX)(R14*1), K1, Z1
@@ -3457,9 +1968,9 @@ f32avx512_10x1_loadc:
 	VMOVUPS.Z (CX), K1, Z8
 	VMOVUPS.Z (CX)(R14*1), K1, Z9
 	MOVQ c+48(FP), CX
-f32avx512_10x1_start:
+f32_10x16_avx512f_start:
 	MOVQ k+40(FP), AX
-f32avx512_10x1_loop:
+f32_10x16_avx512f_loop:
 	VMOVUPS (DX), Z10
 	VBROADCASTSS (SI), Z29
 	VFMADD231PS Z10, Z29, Z0
@@ -3486,7 +1997,7 @@ f32avx512_10x1_loop:
 	ADDQ R11, R13
 	ADDQ $64, DX
 	DECQ AX
-	JNZ f32avx512_10x1_loop
+	JNZ f32_10x16_avx512f_loop
 	LEAQ (R14)(R14*2), AX
 	VMOVUPS Z0, K1, (CX)
 	VMOVUPS Z1, K1, (CX)(R14*1)
@@ -3503,8 +2014,8 @@ f32avx512_10x1_loop:
 	VZEROUPPER
 	RET
 
-// func f32avx512_10x2(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx512_10x2(SB), NOSPLIT, $0-88
+// func f32_10x32_avx512f(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_10x32_avx512f(SB), NOSPLIT, $0-88
 	MOVQ a+0(FP), SI
 	MOVQ rs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -3522,8 +2033,8 @@ TEXT ·f32avx512_10x2(SB), NOSPLIT, $0-88
 	MOVQ ldc+56(FP), R14
 	MOVQ mode+80(FP), AX
 	CMPQ AX, $1
-	JEQ f32avx512_10x2_bias
-	JGT f32avx512_10x2_loadc
+	JEQ f32_10x32_avx512f_bias
+	JGT f32_10x32_avx512f_loadc
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -3544,8 +2055,8 @@ TEXT ·f32avx512_10x2(SB), NOSPLIT, $0-88
 	VPXORD Z17, Z17, Z17
 	VPXORD Z18, Z18, Z18
 	VPXORD Z19, Z19, Z19
-	JMP f32avx512_10x2_start
-f32avx512_10x2_bias:
+	JMP f32_10x32_avx512f_start
+f32_10x32_avx512f_bias:
 	MOVQ bias+64(FP), AX
 	VMOVUPS.Z 0(AX), K2, Z0
 	VMOVAPS Z0, Z2
@@ -3567,8 +2078,8 @@ f32avx512_10x2_bias:
 	VMOVAPS Z1, Z15
 	VMOVAPS Z1, Z17
 	VMOVAPS Z1, Z19
-	JMP f32avx512_10x2_start
-f32avx512_10x2_loadc:
+	JMP f32_10x32_avx512f_start
+f32_10x32_avx512f_loadc:
 	LEAQ (R14)(R14*2), AX
 	VMOVUPS.Z (CX), K2, Z0
 	VMOVUPS.Z 64(CX), K1, Z1
@@ -3593,9 +2104,9 @@ f32avx512_10x2_loadc:
 	VMOVUPS.Z (CX)(R14*1), K2, Z18
 	VMOVUPS.Z 64(CX)(R14*1), K1, Z19
 	MOVQ c+48(FP), CX
-f32avx512_10x2_start:
+f32_10x32_avx512f_start:
 	MOVQ k+40(FP), AX
-f32avx512_10x2_loop:
+f32_10x32_avx512f_loop:
 	VMOVUPS (DX), Z20
 	VMOVUPS (DX)(R9*1), Z21
 	VBROADCASTSS (SI), Z29
@@ -3633,7 +2144,7 @@ f32avx512_10x2_loop:
 	ADDQ R11, R13
 	ADDQ $64, DX
 	DECQ AX
-	JNZ f32avx512_10x2_loop
+	JNZ f32_10x32_avx512f_loop
 	LEAQ (R14)(R14*2), AX
 	VMOVUPS Z0, K2, (CX)
 	VMOVUPS Z1, K1, 64(CX)
@@ -3660,8 +2171,8 @@ f32avx512_10x2_loop:
 	VZEROUPPER
 	RET
 
-// func f32avx512_11x1(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx512_11x1(SB), NOSPLIT, $0-88
+// func f32_11x16_avx512f(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_11x16_avx512f(SB), NOSPLIT, $0-88
 	MOVQ a+0(FP), SI
 	MOVQ rs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -3679,8 +2190,8 @@ TEXT ·f32avx512_11x1(SB), NOSPLIT, $0-88
 	MOVQ ldc+56(FP), R14
 	MOVQ mode+80(FP), AX
 	CMPQ AX, $1
-	JEQ f32avx512_11x1_bias
-	JGT f32avx512_11x1_loadc
+	JEQ f32_11x16_avx512f_bias
+	JGT f32_11x16_avx512f_loadc
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -3692,8 +2203,8 @@ TEXT ·f32avx512_11x1(SB), NOSPLIT, $0-88
 	VPXORD Z8, Z8, Z8
 	VPXORD Z9, Z9, Z9
 	VPXORD Z10, Z10, Z10
-	JMP f32avx512_11x1_start
-f32avx512_11x1_bias:
+	JMP f32_11x16_avx512f_start
+f32_11x16_avx512f_bias:
 	MOVQ bias+64(FP), AX
 	VMOVUPS.Z 0(AX), K1, Z0
 	VMOVAPS Z0, Z1
@@ -3706,8 +2217,8 @@ f32avx512_11x1_bias:
 	VMOVAPS Z0, Z8
 	VMOVAPS Z0, Z9
 	VMOVAPS Z0, Z10
-	JMP f32avx512_11x1_start
-f32avx512_11x1_loadc:
+	JMP f32_11x16_avx512f_start
+f32_11x16_avx512f_loadc:
 	LEAQ (R14)(R14*2), AX
 	VMOVUPS.Z (CX), K1, Z0
 	VMOVUPS.Z (CX)(R14*1), K1, Z1
@@ -3723,9 +2234,9 @@ f32avx512_11x1_loadc:
 	VMOVUPS.Z (CX)(R14*1), K1, Z9
 	VMOVUPS.Z (CX)(R14*2), K1, Z10
 	MOVQ c+48(FP), CX
-f32avx512_11x1_start:
+f32_11x16_avx512f_start:
 	MOVQ k+40(FP), AX
-f32avx512_11x1_loop:
+f32_11x16_avx512f_loop:
 	VMOVUPS (DX), Z11
 	VBROADCASTSS (SI), Z29
 	VFMADD231PS Z11, Z29, Z0
@@ -3754,7 +2265,7 @@ f32avx512_11x1_loop:
 	ADDQ R11, R13
 	ADDQ $64, DX
 	DECQ AX
-	JNZ f32avx512_11x1_loop
+	JNZ f32_11x16_avx512f_loop
 	LEAQ (R14)(R14*2), AX
 	VMOVUPS Z0, K1, (CX)
 	VMOVUPS Z1, K1, (CX)(R14*1)
@@ -3772,8 +2283,8 @@ f32avx512_11x1_loop:
 	VZEROUPPER
 	RET
 
-// func f32avx512_11x2(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx512_11x2(SB), NOSPLIT, $0-88
+// func f32_11x32_avx512f(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_11x32_avx512f(SB), NOSPLIT, $0-88
 	MOVQ a+0(FP), SI
 	MOVQ rs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -3791,8 +2302,8 @@ TEXT ·f32avx512_11x2(SB), NOSPLIT, $0-88
 	MOVQ ldc+56(FP), R14
 	MOVQ mode+80(FP), AX
 	CMPQ AX, $1
-	JEQ f32avx512_11x2_bias
-	JGT f32avx512_11x2_loadc
+	JEQ f32_11x32_avx512f_bias
+	JGT f32_11x32_avx512f_loadc
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -3815,8 +2326,8 @@ TEXT ·f32avx512_11x2(SB), NOSPLIT, $0-88
 	VPXORD Z19, Z19, Z19
 	VPXORD Z20, Z20, Z20
 	VPXORD Z21, Z21, Z21
-	JMP f32avx512_11x2_start
-f32avx512_11x2_bias:
+	JMP f32_11x32_avx512f_start
+f32_11x32_avx512f_bias:
 	MOVQ bias+64(FP), AX
 	VMOVUPS.Z 0(AX), K2, Z0
 	VMOVAPS Z0, Z2
@@ -3840,8 +2351,8 @@ f32avx512_11x2_bias:
 	VMOVAPS Z1, Z17
 	VMOVAPS Z1, Z19
 	VMOVAPS Z1, Z21
-	JMP f32avx512_11x2_start
-f32avx512_11x2_loadc:
+	JMP f32_11x32_avx512f_start
+f32_11x32_avx512f_loadc:
 	LEAQ (R14)(R14*2), AX
 	VMOVUPS.Z (CX), K2, Z0
 	VMOVUPS.Z 64(CX), K1, Z1
@@ -3868,9 +2379,9 @@ f32avx512_11x2_loadc:
 	VMOVUPS.Z (CX)(R14*2), K2, Z20
 	VMOVUPS.Z 64(CX)(R14*2), K1, Z21
 	MOVQ c+48(FP), CX
-f32avx512_11x2_start:
+f32_11x32_avx512f_start:
 	MOVQ k+40(FP), AX
-f32avx512_11x2_loop:
+f32_11x32_avx512f_loop:
 	VMOVUPS (DX), Z22
 	VMOVUPS (DX)(R9*1), Z23
 	VBROADCASTSS (SI), Z29
@@ -3911,7 +2422,7 @@ f32avx512_11x2_loop:
 	ADDQ R11, R13
 	ADDQ $64, DX
 	DECQ AX
-	JNZ f32avx512_11x2_loop
+	JNZ f32_11x32_avx512f_loop
 	LEAQ (R14)(R14*2), AX
 	VMOVUPS Z0, K2, (CX)
 	VMOVUPS Z1, K1, 64(CX)
@@ -3940,8 +2451,8 @@ f32avx512_11x2_loop:
 	VZEROUPPER
 	RET
 
-// func f32avx512_12x1(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx512_12x1(SB), NOSPLIT, $0-88
+// func f32_12x16_avx512f(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_12x16_avx512f(SB), NOSPLIT, $0-88
 	MOVQ a+0(FP), SI
 	MOVQ rs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -3959,8 +2470,8 @@ TEXT ·f32avx512_12x1(SB), NOSPLIT, $0-88
 	MOVQ ldc+56(FP), R14
 	MOVQ mode+80(FP), AX
 	CMPQ AX, $1
-	JEQ f32avx512_12x1_bias
-	JGT f32avx512_12x1_loadc
+	JEQ f32_12x16_avx512f_bias
+	JGT f32_12x16_avx512f_loadc
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -3973,8 +2484,8 @@ TEXT ·f32avx512_12x1(SB), NOSPLIT, $0-88
 	VPXORD Z9, Z9, Z9
 	VPXORD Z10, Z10, Z10
 	VPXORD Z11, Z11, Z11
-	JMP f32avx512_12x1_start
-f32avx512_12x1_bias:
+	JMP f32_12x16_avx512f_start
+f32_12x16_avx512f_bias:
 	MOVQ bias+64(FP), AX
 	VMOVUPS.Z 0(AX), K1, Z0
 	VMOVAPS Z0, Z1
@@ -3988,8 +2499,8 @@ f32avx512_12x1_bias:
 	VMOVAPS Z0, Z9
 	VMOVAPS Z0, Z10
 	VMOVAPS Z0, Z11
-	JMP f32avx512_12x1_start
-f32avx512_12x1_loadc:
+	JMP f32_12x16_avx512f_start
+f32_12x16_avx512f_loadc:
 	LEAQ (R14)(R14*2), AX
 	VMOVUPS.Z (CX), K1, Z0
 	VMOVUPS.Z (CX)(R14*1), K1, Z1
@@ -4006,9 +2517,9 @@ f32avx512_12x1_loadc:
 	VMOVUPS.Z (CX)(R14*2), K1, Z10
 	VMOVUPS.Z (CX)(AX*1), K1, Z11
 	MOVQ c+48(FP), CX
-f32avx512_12x1_start:
+f32_12x16_avx512f_start:
 	MOVQ k+40(FP), AX
-f32avx512_12x1_loop:
+f32_12x16_avx512f_loop:
 	VMOVUPS (DX), Z12
 	VBROADCASTSS (SI), Z29
 	VFMADD231PS Z12, Z29, Z0
@@ -4039,7 +2550,7 @@ f32avx512_12x1_loop:
 	ADDQ R11, R13
 	ADDQ $64, DX
 	DECQ AX
-	JNZ f32avx512_12x1_loop
+	JNZ f32_12x16_avx512f_loop
 	LEAQ (R14)(R14*2), AX
 	VMOVUPS Z0, K1, (CX)
 	VMOVUPS Z1, K1, (CX)(R14*1)
@@ -4058,8 +2569,8 @@ f32avx512_12x1_loop:
 	VZEROUPPER
 	RET
 
-// func f32avx512_12x2(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx512_12x2(SB), NOSPLIT, $0-88
+// func f32_12x32_avx512f(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_12x32_avx512f(SB), NOSPLIT, $0-88
 	MOVQ a+0(FP), SI
 	MOVQ rs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -4077,8 +2588,8 @@ TEXT ·f32avx512_12x2(SB), NOSPLIT, $0-88
 	MOVQ ldc+56(FP), R14
 	MOVQ mode+80(FP), AX
 	CMPQ AX, $1
-	JEQ f32avx512_12x2_bias
-	JGT f32avx512_12x2_loadc
+	JEQ f32_12x32_avx512f_bias
+	JGT f32_12x32_avx512f_loadc
 	VPXORD Z0, Z0, Z0
 	VPXORD Z1, Z1, Z1
 	VPXORD Z2, Z2, Z2
@@ -4103,8 +2614,8 @@ TEXT ·f32avx512_12x2(SB), NOSPLIT, $0-88
 	VPXORD Z21, Z21, Z21
 	VPXORD Z22, Z22, Z22
 	VPXORD Z23, Z23, Z23
-	JMP f32avx512_12x2_start
-f32avx512_12x2_bias:
+	JMP f32_12x32_avx512f_start
+f32_12x32_avx512f_bias:
 	MOVQ bias+64(FP), AX
 	VMOVUPS.Z 0(AX), K2, Z0
 	VMOVAPS Z0, Z2
@@ -4130,8 +2641,8 @@ f32avx512_12x2_bias:
 	VMOVAPS Z1, Z19
 	VMOVAPS Z1, Z21
 	VMOVAPS Z1, Z23
-	JMP f32avx512_12x2_start
-f32avx512_12x2_loadc:
+	JMP f32_12x32_avx512f_start
+f32_12x32_avx512f_loadc:
 	LEAQ (R14)(R14*2), AX
 	VMOVUPS.Z (CX), K2, Z0
 	VMOVUPS.Z 64(CX), K1, Z1
@@ -4160,9 +2671,9 @@ f32avx512_12x2_loadc:
 	VMOVUPS.Z (CX)(AX*1), K2, Z22
 	VMOVUPS.Z 64(CX)(AX*1), K1, Z23
 	MOVQ c+48(FP), CX
-f32avx512_12x2_start:
+f32_12x32_avx512f_start:
 	MOVQ k+40(FP), AX
-f32avx512_12x2_loop:
+f32_12x32_avx512f_loop:
 	VMOVUPS (DX), Z24
 	VMOVUPS (DX)(R9*1), Z25
 	VBROADCASTSS (SI), Z29
@@ -4206,7 +2717,7 @@ f32avx512_12x2_loop:
 	ADDQ R11, R13
 	ADDQ $64, DX
 	DECQ AX
-	JNZ f32avx512_12x2_loop
+	JNZ f32_12x32_avx512f_loop
 	LEAQ (R14)(R14*2), AX
 	VMOVUPS Z0, K2, (CX)
 	VMOVUPS Z1, K1, 64(CX)
@@ -4234,462 +2745,6 @@ f32avx512_12x2_loop:
 	VMOVUPS Z21, K1, 64(CX)(R14*2)
 	VMOVUPS Z22, K2, (CX)(AX*1)
 	VMOVUPS Z23, K1, 64(CX)(AX*1)
-	VZEROUPPER
-	RET
-
-// func f32avx512_13x1(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx512_13x1(SB), NOSPLIT, $0-88
-	MOVQ a+0(FP), SI
-	MOVQ rs+8(FP), BX
-	LEAQ (BX)(BX*2), R8
-	LEAQ (SI)(BX*4), DI
-	LEAQ (DI)(BX*4), R13
-	LEAQ (R13)(BX*4), R15
-	MOVQ cs+16(FP), R11
-	MOVQ b+24(FP), DX
-	MOVQ bs+32(FP), R9
-	LEAQ (R9)(R9*2), R10
-	MOVQ mask+72(FP), AX
-	KMOVQ AX, K1
-	MOVQ $0xffff, AX
-	KMOVQ AX, K2
-	MOVQ c+48(FP), CX
-	MOVQ ldc+56(FP), R14
-	MOVQ mode+80(FP), AX
-	CMPQ AX, $1
-	JEQ f32avx512_13x1_bias
-	JGT f32avx512_13x1_loadc
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
-	VPXORD Z8, Z8, Z8
-	VPXORD Z9, Z9, Z9
-	VPXORD Z10, Z10, Z10
-	VPXORD Z11, Z11, Z11
-	VPXORD Z12, Z12, Z12
-	JMP f32avx512_13x1_start
-f32avx512_13x1_bias:
-	MOVQ bias+64(FP), AX
-	VMOVUPS.Z 0(AX), K1, Z0
-	VMOVAPS Z0, Z1
-	VMOVAPS Z0, Z2
-	VMOVAPS Z0, Z3
-	VMOVAPS Z0, Z4
-	VMOVAPS Z0, Z5
-	VMOVAPS Z0, Z6
-	VMOVAPS Z0, Z7
-	VMOVAPS Z0, Z8
-	VMOVAPS Z0, Z9
-	VMOVAPS Z0, Z10
-	VMOVAPS Z0, Z11
-	VMOVAPS Z0, Z12
-	JMP f32avx512_13x1_start
-f32avx512_13x1_loadc:
-	LEAQ (R14)(R14*2), AX
-	VMOVUPS.Z (CX), K1, Z0
-	VMOVUPS.Z (CX)(R14*1), K1, Z1
-	VMOVUPS.Z (CX)(R14*2), K1, Z2
-	VMOVUPS.Z (CX)(AX*1), K1, Z3
-	LEAQ (CX)(R14*4), CX
-	VMOVUPS.Z (CX), K1, Z4
-	VMOVUPS.Z (CX)(R14*1), K1, Z5
-	VMOVUPS.Z (CX)(R14*2), K1, Z6
-	VMOVUPS.Z (CX)(AX*1), K1, Z7
-	LEAQ (CX)(R14*4), CX
-	VMOVUPS.Z (CX), K1, Z8
-	VMOVUPS.Z (CX)(R14*1), K1, Z9
-	VMOVUPS.Z (CX)(R14*2), K1, Z10
-	VMOVUPS.Z (CX)(AX*1), K1, Z11
-	LEAQ (CX)(R14*4), CX
-	VMOVUPS.Z (CX), K1, Z12
-	MOVQ c+48(FP), CX
-f32avx512_13x1_start:
-	MOVQ k+40(FP), AX
-f32avx512_13x1_loop:
-	VMOVUPS (DX), Z13
-	VBROADCASTSS (SI), Z29
-	VFMADD231PS Z13, Z29, Z0
-	VBROADCASTSS (SI)(BX*1), Z30
-	VFMADD231PS Z13, Z30, Z1
-	VBROADCASTSS (SI)(BX*2), Z31
-	VFMADD231PS Z13, Z31, Z2
-	VBROADCASTSS (SI)(R8*1), Z29
-	VFMADD231PS Z13, Z29, Z3
-	VBROADCASTSS (DI), Z30
-	VFMADD231PS Z13, Z30, Z4
-	VBROADCASTSS (DI)(BX*1), Z31
-	VFMADD231PS Z13, Z31, Z5
-	VBROADCASTSS (DI)(BX*2), Z29
-	VFMADD231PS Z13, Z29, Z6
-	VBROADCASTSS (DI)(R8*1), Z30
-	VFMADD231PS Z13, Z30, Z7
-	VBROADCASTSS (R13), Z31
-	VFMADD231PS Z13, Z31, Z8
-	VBROADCASTSS (R13)(BX*1), Z29
-	VFMADD231PS Z13, Z29, Z9
-	VBROADCASTSS (R13)(BX*2), Z30
-	VFMADD231PS Z13, Z30, Z10
-	VBROADCASTSS (R13)(R8*1), Z31
-	VFMADD231PS Z13, Z31, Z11
-	VBROADCASTSS (R15), Z29
-	VFMADD231PS Z13, Z29, Z12
-	ADDQ R11, SI
-	ADDQ R11, DI
-	ADDQ R11, R13
-	ADDQ R11, R15
-	ADDQ $64, DX
-	DECQ AX
-	JNZ f32avx512_13x1_loop
-	LEAQ (R14)(R14*2), AX
-	VMOVUPS Z0, K1, (CX)
-	VMOVUPS Z1, K1, (CX)(R14*1)
-	VMOVUPS Z2, K1, (CX)(R14*2)
-	VMOVUPS Z3, K1, (CX)(AX*1)
-	LEAQ (CX)(R14*4), CX
-	VMOVUPS Z4, K1, (CX)
-	VMOVUPS Z5, K1, (CX)(R14*1)
-	VMOVUPS Z6, K1, (CX)(R14*2)
-	VMOVUPS Z7, K1, (CX)(AX*1)
-	LEAQ (CX)(R14*4), CX
-	VMOVUPS Z8, K1, (CX)
-	VMOVUPS Z9, K1, (CX)(R14*1)
-	VMOVUPS Z10, K1, (CX)(R14*2)
-	VMOVUPS Z11, K1, (CX)(AX*1)
-	LEAQ (CX)(R14*4), CX
-	VMOVUPS Z12, K1, (CX)
-	VZEROUPPER
-	RET
-
-// func f32avx512_13x2(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx512_13x2(SB), NOSPLIT, $0-88
-	MOVQ a+0(FP), SI
-	MOVQ rs+8(FP), BX
-	LEAQ (BX)(BX*2), R8
-	LEAQ (SI)(BX*4), DI
-	LEAQ (DI)(BX*4), R13
-	LEAQ (R13)(BX*4), R15
-	MOVQ cs+16(FP), R11
-	MOVQ b+24(FP), DX
-	MOVQ bs+32(FP), R9
-	LEAQ (R9)(R9*2), R10
-	MOVQ mask+72(FP), AX
-	KMOVQ AX, K1
-	MOVQ $0xffff, AX
-	KMOVQ AX, K2
-	MOVQ c+48(FP), CX
-	MOVQ ldc+56(FP), R14
-	MOVQ mode+80(FP), AX
-	CMPQ AX, $1
-	JEQ f32avx512_13x2_bias
-	JGT f32avx512_13x2_loadc
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
-	VPXORD Z8, Z8, Z8
-	VPXORD Z9, Z9, Z9
-	VPXORD Z10, Z10, Z10
-	VPXORD Z11, Z11, Z11
-	VPXORD Z12, Z12, Z12
-	VPXORD Z13, Z13, Z13
-	VPXORD Z14, Z14, Z14
-	VPXORD Z15, Z15, Z15
-	VPXORD Z16, Z16, Z16
-	VPXORD Z17, Z17, Z17
-	VPXORD Z18, Z18, Z18
-	VPXORD Z19, Z19, Z19
-	VPXORD Z20, Z20, Z20
-	VPXORD Z21, Z21, Z21
-	VPXORD Z22, Z22, Z22
-	VPXORD Z23, Z23, Z23
-	VPXORD Z24, Z24, Z24
-	VPXORD Z25, Z25, Z25
-	JMP f32avx512_13x2_start
-f32avx512_13x2_bias:
-	MOVQ bias+64(FP), AX
-	VMOVUPS.Z 0(AX), K2, Z0
-	VMOVAPS Z0, Z2
-	VMOVAPS Z0, Z4
-	VMOVAPS Z0, Z6
-	VMOVAPS Z0, Z8
-	VMOVAPS Z0, Z10
-	VMOVAPS Z0, Z12
-	VMOVAPS Z0, Z14
-	VMOVAPS Z0, Z16
-	VMOVAPS Z0, Z18
-	VMOVAPS Z0, Z20
-	VMOVAPS Z0, Z22
-	VMOVAPS Z0, Z24
-	VMOVUPS.Z 64(AX), K1, Z1
-	VMOVAPS Z1, Z3
-	VMOVAPS Z1, Z5
-	VMOVAPS Z1, Z7
-	VMOVAPS Z1, Z9
-	VMOVAPS Z1, Z11
-	VMOVAPS Z1, Z13
-	VMOVAPS Z1, Z15
-	VMOVAPS Z1, Z17
-	VMOVAPS Z1, Z19
-	VMOVAPS Z1, Z21
-	VMOVAPS Z1, Z23
-	VMOVAPS Z1, Z25
-	JMP f32avx512_13x2_start
-f32avx512_13x2_loadc:
-	LEAQ (R14)(R14*2), AX
-	VMOVUPS.Z (CX), K2, Z0
-	VMOVUPS.Z 64(CX), K1, Z1
-	VMOVUPS.Z (CX)(R14*1), K2, Z2
-	VMOVUPS.Z 64(CX)(R14*1), K1, Z3
-	VMOVUPS.Z (CX)(R14*2), K2, Z4
-	VMOVUPS.Z 64(CX)(R14*2), K1, Z5
-	VMOVUPS.Z (CX)(AX*1), K2, Z6
-	VMOVUPS.Z 64(CX)(AX*1), K1, Z7
-	LEAQ (CX)(R14*4), CX
-	VMOVUPS.Z (CX), K2, Z8
-	VMOVUPS.Z 64(CX), K1, Z9
-	VMOVUPS.Z (CX)(R14*1), K2, Z10
-	VMOVUPS.Z 64(CX)(R14*1), K1, Z11
-	VMOVUPS.Z (CX)(R14*2), K2, Z12
-	VMOVUPS.Z 64(CX)(R14*2), K1, Z13
-	VMOVUPS.Z (CX)(AX*1), K2, Z14
-	VMOVUPS.Z 64(CX)(AX*1), K1, Z15
-	LEAQ (CX)(R14*4), CX
-	VMOVUPS.Z (CX), K2, Z16
-	VMOVUPS.Z 64(CX), K1, Z17
-	VMOVUPS.Z (CX)(R14*1), K2, Z18
-	VMOVUPS.Z 64(CX)(R14*1), K1, Z19
-	VMOVUPS.Z (CX)(R14*2), K2, Z20
-	VMOVUPS.Z 64(CX)(R14*2), K1, Z21
-	VMOVUPS.Z (CX)(AX*1), K2, Z22
-	VMOVUPS.Z 64(CX)(AX*1), K1, Z23
-	LEAQ (CX)(R14*4), CX
-	VMOVUPS.Z (CX), K2, Z24
-	VMOVUPS.Z 64(CX), K1, Z25
-	MOVQ c+48(FP), CX
-f32avx512_13x2_start:
-	MOVQ k+40(FP), AX
-f32avx512_13x2_loop:
-	VMOVUPS (DX), Z26
-	VMOVUPS (DX)(R9*1), Z27
-	VBROADCASTSS (SI), Z29
-	VFMADD231PS Z26, Z29, Z0
-	VFMADD231PS Z27, Z29, Z1
-	VBROADCASTSS (SI)(BX*1), Z30
-	VFMADD231PS Z26, Z30, Z2
-	VFMADD231PS Z27, Z30, Z3
-	VBROADCASTSS (SI)(BX*2), Z31
-	VFMADD231PS Z26, Z31, Z4
-	VFMADD231PS Z27, Z31, Z5
-	VBROADCASTSS (SI)(R8*1), Z29
-	VFMADD231PS Z26, Z29, Z6
-	VFMADD231PS Z27, Z29, Z7
-	VBROADCASTSS (DI), Z30
-	VFMADD231PS Z26, Z30, Z8
-	VFMADD231PS Z27, Z30, Z9
-	VBROADCASTSS (DI)(BX*1), Z31
-	VFMADD231PS Z26, Z31, Z10
-	VFMADD231PS Z27, Z31, Z11
-	VBROADCASTSS (DI)(BX*2), Z29
-	VFMADD231PS Z26, Z29, Z12
-	VFMADD231PS Z27, Z29, Z13
-	VBROADCASTSS (DI)(R8*1), Z30
-	VFMADD231PS Z26, Z30, Z14
-	VFMADD231PS Z27, Z30, Z15
-	VBROADCASTSS (R13), Z31
-	VFMADD231PS Z26, Z31, Z16
-	VFMADD231PS Z27, Z31, Z17
-	VBROADCASTSS (R13)(BX*1), Z29
-	VFMADD231PS Z26, Z29, Z18
-	VFMADD231PS Z27, Z29, Z19
-	VBROADCASTSS (R13)(BX*2), Z30
-	VFMADD231PS Z26, Z30, Z20
-	VFMADD231PS Z27, Z30, Z21
-	VBROADCASTSS (R13)(R8*1), Z31
-	VFMADD231PS Z26, Z31, Z22
-	VFMADD231PS Z27, Z31, Z23
-	VBROADCASTSS (R15), Z29
-	VFMADD231PS Z26, Z29, Z24
-	VFMADD231PS Z27, Z29, Z25
-	ADDQ R11, SI
-	ADDQ R11, DI
-	ADDQ R11, R13
-	ADDQ R11, R15
-	ADDQ $64, DX
-	DECQ AX
-	JNZ f32avx512_13x2_loop
-	LEAQ (R14)(R14*2), AX
-	VMOVUPS Z0, K2, (CX)
-	VMOVUPS Z1, K1, 64(CX)
-	VMOVUPS Z2, K2, (CX)(R14*1)
-	VMOVUPS Z3, K1, 64(CX)(R14*1)
-	VMOVUPS Z4, K2, (CX)(R14*2)
-	VMOVUPS Z5, K1, 64(CX)(R14*2)
-	VMOVUPS Z6, K2, (CX)(AX*1)
-	VMOVUPS Z7, K1, 64(CX)(AX*1)
-	LEAQ (CX)(R14*4), CX
-	VMOVUPS Z8, K2, (CX)
-	VMOVUPS Z9, K1, 64(CX)
-	VMOVUPS Z10, K2, (CX)(R14*1)
-	VMOVUPS Z11, K1, 64(CX)(R14*1)
-	VMOVUPS Z12, K2, (CX)(R14*2)
-	VMOVUPS Z13, K1, 64(CX)(R14*2)
-	VMOVUPS Z14, K2, (CX)(AX*1)
-	VMOVUPS Z15, K1, 64(CX)(AX*1)
-	LEAQ (CX)(R14*4), CX
-	VMOVUPS Z16, K2, (CX)
-	VMOVUPS Z17, K1, 64(CX)
-	VMOVUPS Z18, K2, (CX)(R14*1)
-	VMOVUPS Z19, K1, 64(CX)(R14*1)
-	VMOVUPS Z20, K2, (CX)(R14*2)
-	VMOVUPS Z21, K1, 64(CX)(R14*2)
-	VMOVUPS Z22, K2, (CX)(AX*1)
-	VMOVUPS Z23, K1, 64(CX)(AX*1)
-	LEAQ (CX)(R14*4), CX
-	VMOVUPS Z24, K2, (CX)
-	VMOVUPS Z25, K1, 64(CX)
-	VZEROUPPER
-	RET
-
-// func f32avx512_14x1(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32avx512_14x1(SB), NOSPLIT, $0-88
-	MOVQ a+0(FP), SI
-	MOVQ rs+8(FP), BX
-	LEAQ (BX)(BX*2), R8
-	LEAQ (SI)(BX*4), DI
-	LEAQ (DI)(BX*4), R13
-	LEAQ (R13)(BX*4), R15
-	MOVQ cs+16(FP), R11
-	MOVQ b+24(FP), DX
-	MOVQ bs+32(FP), R9
-	LEAQ (R9)(R9*2), R10
-	MOVQ mask+72(FP), AX
-	KMOVQ AX, K1
-	MOVQ $0xffff, AX
-	KMOVQ AX, K2
-	MOVQ c+48(FP), CX
-	MOVQ ldc+56(FP), R14
-	MOVQ mode+80(FP), AX
-	CMPQ AX, $1
-	JEQ f32avx512_14x1_bias
-	JGT f32avx512_14x1_loadc
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
-	VPXORD Z8, Z8, Z8
-	VPXORD Z9, Z9, Z9
-	VPXORD Z10, Z10, Z10
-	VPXORD Z11, Z11, Z11
-	VPXORD Z12, Z12, Z12
-	VPXORD Z13, Z13, Z13
-	JMP f32avx512_14x1_start
-f32avx512_14x1_bias:
-	MOVQ bias+64(FP), AX
-	VMOVUPS.Z 0(AX), K1, Z0
-	VMOVAPS Z0, Z1
-	VMOVAPS Z0, Z2
-	VMOVAPS Z0, Z3
-	VMOVAPS Z0, Z4
-	VMOVAPS Z0, Z5
-	VMOVAPS Z0, Z6
-	VMOVAPS Z0, Z7
-	VMOVAPS Z0, Z8
-	VMOVAPS Z0, Z9
-	VMOVAPS Z0, Z10
-	VMOVAPS Z0, Z11
-	VMOVAPS Z0, Z12
-	VMOVAPS Z0, Z13
-	JMP f32avx512_14x1_start
-f32avx512_14x1_loadc:
-	LEAQ (R14)(R14*2), AX
-	VMOVUPS.Z (CX), K1, Z0
-	VMOVUPS.Z (CX)(R14*1), K1, Z1
-	VMOVUPS.Z (CX)(R14*2), K1, Z2
-	VMOVUPS.Z (CX)(AX*1), K1, Z3
-	LEAQ (CX)(R14*4), CX
-	VMOVUPS.Z (CX), K1, Z4
-	VMOVUPS.Z (CX)(R14*1), K1, Z5
-	VMOVUPS.Z (CX)(R14*2), K1, Z6
-	VMOVUPS.Z (CX)(AX*1), K1, Z7
-	LEAQ (CX)(R14*4), CX
-	VMOVUPS.Z (CX), K1, Z8
-	VMOVUPS.Z (CX)(R14*1), K1, Z9
-	VMOVUPS.Z (CX)(R14*2), K1, Z10
-	VMOVUPS.Z (CX)(AX*1), K1, Z11
-	LEAQ (CX)(R14*4), CX
-	VMOVUPS.Z (CX), K1, Z12
-	VMOVUPS.Z (CX)(R14*1), K1, Z13
-	MOVQ c+48(FP), CX
-f32avx512_14x1_start:
-	MOVQ k+40(FP), AX
-f32avx512_14x1_loop:
-	VMOVUPS (DX), Z14
-	VBROADCASTSS (SI), Z29
-	VFMADD231PS Z14, Z29, Z0
-	VBROADCASTSS (SI)(BX*1), Z30
-	VFMADD231PS Z14, Z30, Z1
-	VBROADCASTSS (SI)(BX*2), Z31
-	VFMADD231PS Z14, Z31, Z2
-	VBROADCASTSS (SI)(R8*1), Z29
-	VFMADD231PS Z14, Z29, Z3
-	VBROADCASTSS (DI), Z30
-	VFMADD231PS Z14, Z30, Z4
-	VBROADCASTSS (DI)(BX*1), Z31
-	VFMADD231PS Z14, Z31, Z5
-	VBROADCASTSS (DI)(BX*2), Z29
-	VFMADD231PS Z14, Z29, Z6
-	VBROADCASTSS (DI)(R8*1), Z30
-	VFMADD231PS Z14, Z30, Z7
-	VBROADCASTSS (R13), Z31
-	VFMADD231PS Z14, Z31, Z8
-	VBROADCASTSS (R13)(BX*1), Z29
-	VFMADD231PS Z14, Z29, Z9
-	VBROADCASTSS (R13)(BX*2), Z30
-	VFMADD231PS Z14, Z30, Z10
-	VBROADCASTSS (R13)(R8*1), Z31
-	VFMADD231PS Z14, Z31, Z11
-	VBROADCASTSS (R15), Z29
-	VFMADD231PS Z14, Z29, Z12
-	VBROADCASTSS (R15)(BX*1), Z30
-	VFMADD231PS Z14, Z30, Z13
-	ADDQ R11, SI
-	ADDQ R11, DI
-	ADDQ R11, R13
-	ADDQ R11, R15
-	ADDQ $64, DX
-	DECQ AX
-	JNZ f32avx512_14x1_loop
-	LEAQ (R14)(R14*2), AX
-	VMOVUPS Z0, K1, (CX)
-	VMOVUPS Z1, K1, (CX)(R14*1)
-	VMOVUPS Z2, K1, (CX)(R14*2)
-	VMOVUPS Z3, K1, (CX)(AX*1)
-	LEAQ (CX)(R14*4), CX
-	VMOVUPS Z4, K1, (CX)
-	VMOVUPS Z5, K1, (CX)(R14*1)
-	VMOVUPS Z6, K1, (CX)(R14*2)
-	VMOVUPS Z7, K1, (CX)(AX*1)
-	LEAQ (CX)(R14*4), CX
-	VMOVUPS Z8, K1, (CX)
-	VMOVUPS Z9, K1, (CX)(R14*1)
-	VMOVUPS Z10, K1, (CX)(R14*2)
-	VMOVUPS Z11, K1, (CX)(AX*1)
-	LEAQ (CX)(R14*4), CX
-	VMOVUPS Z12, K1, (CX)
-	VMOVUPS Z13, K1, (CX)(R14*1)
 	VZEROUPPER
 	RET
 

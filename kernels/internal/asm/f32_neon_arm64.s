@@ -4,8 +4,8 @@
 
 #include "textflag.h"
 
-// func f32neon_1x1(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32neon_1x1(SB), NOSPLIT, $0-88
+// func f32_1x4_neonfma(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_1x4_neonfma(SB), NOSPLIT, $0-88
 	MOVD a+0(FP), R0
 	MOVD rs+8(FP), R16
 	MOVD cs+16(FP), R17
@@ -15,34 +15,34 @@ TEXT ·f32neon_1x1(SB), NOSPLIT, $0-88
 	MOVD ldc+56(FP), R21
 	MOVD mode+80(FP), R22
 	CMP $1, R22
-	BEQ f32neon_1x1_bias
-	BGT f32neon_1x1_loadc
+	BEQ f32_1x4_neonfma_bias
+	BGT f32_1x4_neonfma_loadc
 	VEOR V31.B16, V31.B16, V31.B16
-	B f32neon_1x1_start
-f32neon_1x1_bias:
+	B f32_1x4_neonfma_start
+f32_1x4_neonfma_bias:
 	MOVD bias+64(FP), R22
 	VLD1.P 16(R22), [V31.S4]
-	B f32neon_1x1_start
-f32neon_1x1_loadc:
+	B f32_1x4_neonfma_start
+f32_1x4_neonfma_loadc:
 	MOVD R20, R22
 	MOVD R22, R23
 	VLD1.P 16(R23), [V31.S4]
 	ADD R21, R22
-f32neon_1x1_start:
+f32_1x4_neonfma_start:
 	MOVD k+40(FP), R22
-f32neon_1x1_loop:
+f32_1x4_neonfma_loop:
 	VLD1.P 16(R8), [V1.S4]
 	VLD1R.P (R0)(R17), [V0.S4]
 	VFMLA V1.S4, V0.S4, V31.S4
 	SUBS $1, R22
-	BNE f32neon_1x1_loop
+	BNE f32_1x4_neonfma_loop
 	MOVD R20, R23
 	VST1.P [V31.S4], 16(R23)
 	ADD R21, R20
 	RET
 
-// func f32neon_1x2(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32neon_1x2(SB), NOSPLIT, $0-88
+// func f32_1x8_neonfma(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_1x8_neonfma(SB), NOSPLIT, $0-88
 	MOVD a+0(FP), R0
 	MOVD rs+8(FP), R16
 	MOVD cs+16(FP), R17
@@ -53,40 +53,40 @@ TEXT ·f32neon_1x2(SB), NOSPLIT, $0-88
 	MOVD ldc+56(FP), R21
 	MOVD mode+80(FP), R22
 	CMP $1, R22
-	BEQ f32neon_1x2_bias
-	BGT f32neon_1x2_loadc
+	BEQ f32_1x8_neonfma_bias
+	BGT f32_1x8_neonfma_loadc
 	VEOR V30.B16, V30.B16, V30.B16
 	VEOR V31.B16, V31.B16, V31.B16
-	B f32neon_1x2_start
-f32neon_1x2_bias:
+	B f32_1x8_neonfma_start
+f32_1x8_neonfma_bias:
 	MOVD bias+64(FP), R22
 	VLD1.P 16(R22), [V30.S4]
 	VLD1.P 16(R22), [V31.S4]
-	B f32neon_1x2_start
-f32neon_1x2_loadc:
+	B f32_1x8_neonfma_start
+f32_1x8_neonfma_loadc:
 	MOVD R20, R22
 	MOVD R22, R23
 	VLD1.P 16(R23), [V30.S4]
 	VLD1.P 16(R23), [V31.S4]
 	ADD R21, R22
-f32neon_1x2_start:
+f32_1x8_neonfma_start:
 	MOVD k+40(FP), R22
-f32neon_1x2_loop:
+f32_1x8_neonfma_loop:
 	VLD1.P 16(R8), [V1.S4]
 	VLD1.P 16(R9), [V2.S4]
 	VLD1R.P (R0)(R17), [V0.S4]
 	VFMLA V1.S4, V0.S4, V30.S4
 	VFMLA V2.S4, V0.S4, V31.S4
 	SUBS $1, R22
-	BNE f32neon_1x2_loop
+	BNE f32_1x8_neonfma_loop
 	MOVD R20, R23
 	VST1.P [V30.S4], 16(R23)
 	VST1.P [V31.S4], 16(R23)
 	ADD R21, R20
 	RET
 
-// func f32neon_1x3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32neon_1x3(SB), NOSPLIT, $0-88
+// func f32_1x12_neonfma(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_1x12_neonfma(SB), NOSPLIT, $0-88
 	MOVD a+0(FP), R0
 	MOVD rs+8(FP), R16
 	MOVD cs+16(FP), R17
@@ -98,28 +98,28 @@ TEXT ·f32neon_1x3(SB), NOSPLIT, $0-88
 	MOVD ldc+56(FP), R21
 	MOVD mode+80(FP), R22
 	CMP $1, R22
-	BEQ f32neon_1x3_bias
-	BGT f32neon_1x3_loadc
+	BEQ f32_1x12_neonfma_bias
+	BGT f32_1x12_neonfma_loadc
 	VEOR V29.B16, V29.B16, V29.B16
 	VEOR V30.B16, V30.B16, V30.B16
 	VEOR V31.B16, V31.B16, V31.B16
-	B f32neon_1x3_start
-f32neon_1x3_bias:
+	B f32_1x12_neonfma_start
+f32_1x12_neonfma_bias:
 	MOVD bias+64(FP), R22
 	VLD1.P 16(R22), [V29.S4]
 	VLD1.P 16(R22), [V30.S4]
 	VLD1.P 16(R22), [V31.S4]
-	B f32neon_1x3_start
-f32neon_1x3_loadc:
+	B f32_1x12_neonfma_start
+f32_1x12_neonfma_loadc:
 	MOVD R20, R22
 	MOVD R22, R23
 	VLD1.P 16(R23), [V29.S4]
 	VLD1.P 16(R23), [V30.S4]
 	VLD1.P 16(R23), [V31.S4]
 	ADD R21, R22
-f32neon_1x3_start:
+f32_1x12_neonfma_start:
 	MOVD k+40(FP), R22
-f32neon_1x3_loop:
+f32_1x12_neonfma_loop:
 	VLD1.P 16(R8), [V1.S4]
 	VLD1.P 16(R9), [V2.S4]
 	VLD1.P 16(R10), [V3.S4]
@@ -128,7 +128,7 @@ f32neon_1x3_loop:
 	VFMLA V2.S4, V0.S4, V30.S4
 	VFMLA V3.S4, V0.S4, V31.S4
 	SUBS $1, R22
-	BNE f32neon_1x3_loop
+	BNE f32_1x12_neonfma_loop
 	MOVD R20, R23
 	VST1.P [V29.S4], 16(R23)
 	VST1.P [V30.S4], 16(R23)
@@ -136,8 +136,8 @@ f32neon_1x3_loop:
 	ADD R21, R20
 	RET
 
-// func f32neon_1x4(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32neon_1x4(SB), NOSPLIT, $0-88
+// func f32_1x16_neonfma(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_1x16_neonfma(SB), NOSPLIT, $0-88
 	MOVD a+0(FP), R0
 	MOVD rs+8(FP), R16
 	MOVD cs+16(FP), R17
@@ -150,21 +150,21 @@ TEXT ·f32neon_1x4(SB), NOSPLIT, $0-88
 	MOVD ldc+56(FP), R21
 	MOVD mode+80(FP), R22
 	CMP $1, R22
-	BEQ f32neon_1x4_bias
-	BGT f32neon_1x4_loadc
+	BEQ f32_1x16_neonfma_bias
+	BGT f32_1x16_neonfma_loadc
 	VEOR V28.B16, V28.B16, V28.B16
 	VEOR V29.B16, V29.B16, V29.B16
 	VEOR V30.B16, V30.B16, V30.B16
 	VEOR V31.B16, V31.B16, V31.B16
-	B f32neon_1x4_start
-f32neon_1x4_bias:
+	B f32_1x16_neonfma_start
+f32_1x16_neonfma_bias:
 	MOVD bias+64(FP), R22
 	VLD1.P 16(R22), [V28.S4]
 	VLD1.P 16(R22), [V29.S4]
 	VLD1.P 16(R22), [V30.S4]
 	VLD1.P 16(R22), [V31.S4]
-	B f32neon_1x4_start
-f32neon_1x4_loadc:
+	B f32_1x16_neonfma_start
+f32_1x16_neonfma_loadc:
 	MOVD R20, R22
 	MOVD R22, R23
 	VLD1.P 16(R23), [V28.S4]
@@ -172,9 +172,9 @@ f32neon_1x4_loadc:
 	VLD1.P 16(R23), [V30.S4]
 	VLD1.P 16(R23), [V31.S4]
 	ADD R21, R22
-f32neon_1x4_start:
+f32_1x16_neonfma_start:
 	MOVD k+40(FP), R22
-f32neon_1x4_loop:
+f32_1x16_neonfma_loop:
 	VLD1.P 16(R8), [V1.S4]
 	VLD1.P 16(R9), [V2.S4]
 	VLD1.P 16(R10), [V3.S4]
@@ -185,7 +185,7 @@ f32neon_1x4_loop:
 	VFMLA V3.S4, V0.S4, V30.S4
 	VFMLA V4.S4, V0.S4, V31.S4
 	SUBS $1, R22
-	BNE f32neon_1x4_loop
+	BNE f32_1x16_neonfma_loop
 	MOVD R20, R23
 	VST1.P [V28.S4], 16(R23)
 	VST1.P [V29.S4], 16(R23)
@@ -194,8 +194,8 @@ f32neon_1x4_loop:
 	ADD R21, R20
 	RET
 
-// func f32neon_1x5(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32neon_1x5(SB), NOSPLIT, $0-88
+// func f32_1x20_neonfma(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_1x20_neonfma(SB), NOSPLIT, $0-88
 	MOVD a+0(FP), R0
 	MOVD rs+8(FP), R16
 	MOVD cs+16(FP), R17
@@ -209,23 +209,23 @@ TEXT ·f32neon_1x5(SB), NOSPLIT, $0-88
 	MOVD ldc+56(FP), R21
 	MOVD mode+80(FP), R22
 	CMP $1, R22
-	BEQ f32neon_1x5_bias
-	BGT f32neon_1x5_loadc
+	BEQ f32_1x20_neonfma_bias
+	BGT f32_1x20_neonfma_loadc
 	VEOR V27.B16, V27.B16, V27.B16
 	VEOR V28.B16, V28.B16, V28.B16
 	VEOR V29.B16, V29.B16, V29.B16
 	VEOR V30.B16, V30.B16, V30.B16
 	VEOR V31.B16, V31.B16, V31.B16
-	B f32neon_1x5_start
-f32neon_1x5_bias:
+	B f32_1x20_neonfma_start
+f32_1x20_neonfma_bias:
 	MOVD bias+64(FP), R22
 	VLD1.P 16(R22), [V27.S4]
 	VLD1.P 16(R22), [V28.S4]
 	VLD1.P 16(R22), [V29.S4]
 	VLD1.P 16(R22), [V30.S4]
 	VLD1.P 16(R22), [V31.S4]
-	B f32neon_1x5_start
-f32neon_1x5_loadc:
+	B f32_1x20_neonfma_start
+f32_1x20_neonfma_loadc:
 	MOVD R20, R22
 	MOVD R22, R23
 	VLD1.P 16(R23), [V27.S4]
@@ -234,9 +234,9 @@ f32neon_1x5_loadc:
 	VLD1.P 16(R23), [V30.S4]
 	VLD1.P 16(R23), [V31.S4]
 	ADD R21, R22
-f32neon_1x5_start:
+f32_1x20_neonfma_start:
 	MOVD k+40(FP), R22
-f32neon_1x5_loop:
+f32_1x20_neonfma_loop:
 	VLD1.P 16(R8), [V1.S4]
 	VLD1.P 16(R9), [V2.S4]
 	VLD1.P 16(R10), [V3.S4]
@@ -249,7 +249,7 @@ f32neon_1x5_loop:
 	VFMLA V4.S4, V0.S4, V30.S4
 	VFMLA V5.S4, V0.S4, V31.S4
 	SUBS $1, R22
-	BNE f32neon_1x5_loop
+	BNE f32_1x20_neonfma_loop
 	MOVD R20, R23
 	VST1.P [V27.S4], 16(R23)
 	VST1.P [V28.S4], 16(R23)
@@ -259,8 +259,8 @@ f32neon_1x5_loop:
 	ADD R21, R20
 	RET
 
-// func f32neon_1x6(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32neon_1x6(SB), NOSPLIT, $0-88
+// func f32_1x24_neonfma(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_1x24_neonfma(SB), NOSPLIT, $0-88
 	MOVD a+0(FP), R0
 	MOVD rs+8(FP), R16
 	MOVD cs+16(FP), R17
@@ -275,16 +275,16 @@ TEXT ·f32neon_1x6(SB), NOSPLIT, $0-88
 	MOVD ldc+56(FP), R21
 	MOVD mode+80(FP), R22
 	CMP $1, R22
-	BEQ f32neon_1x6_bias
-	BGT f32neon_1x6_loadc
+	BEQ f32_1x24_neonfma_bias
+	BGT f32_1x24_neonfma_loadc
 	VEOR V26.B16, V26.B16, V26.B16
 	VEOR V27.B16, V27.B16, V27.B16
 	VEOR V28.B16, V28.B16, V28.B16
 	VEOR V29.B16, V29.B16, V29.B16
 	VEOR V30.B16, V30.B16, V30.B16
 	VEOR V31.B16, V31.B16, V31.B16
-	B f32neon_1x6_start
-f32neon_1x6_bias:
+	B f32_1x24_neonfma_start
+f32_1x24_neonfma_bias:
 	MOVD bias+64(FP), R22
 	VLD1.P 16(R22), [V26.S4]
 	VLD1.P 16(R22), [V27.S4]
@@ -292,8 +292,8 @@ f32neon_1x6_bias:
 	VLD1.P 16(R22), [V29.S4]
 	VLD1.P 16(R22), [V30.S4]
 	VLD1.P 16(R22), [V31.S4]
-	B f32neon_1x6_start
-f32neon_1x6_loadc:
+	B f32_1x24_neonfma_start
+f32_1x24_neonfma_loadc:
 	MOVD R20, R22
 	MOVD R22, R23
 	VLD1.P 16(R23), [V26.S4]
@@ -303,9 +303,9 @@ f32neon_1x6_loadc:
 	VLD1.P 16(R23), [V30.S4]
 	VLD1.P 16(R23), [V31.S4]
 	ADD R21, R22
-f32neon_1x6_start:
+f32_1x24_neonfma_start:
 	MOVD k+40(FP), R22
-f32neon_1x6_loop:
+f32_1x24_neonfma_loop:
 	VLD1.P 16(R8), [V1.S4]
 	VLD1.P 16(R9), [V2.S4]
 	VLD1.P 16(R10), [V3.S4]
@@ -320,7 +320,7 @@ f32neon_1x6_loop:
 	VFMLA V5.S4, V0.S4, V30.S4
 	VFMLA V6.S4, V0.S4, V31.S4
 	SUBS $1, R22
-	BNE f32neon_1x6_loop
+	BNE f32_1x24_neonfma_loop
 	MOVD R20, R23
 	VST1.P [V26.S4], 16(R23)
 	VST1.P [V27.S4], 16(R23)
@@ -331,8 +331,8 @@ f32neon_1x6_loop:
 	ADD R21, R20
 	RET
 
-// func f32neon_1x7(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32neon_1x7(SB), NOSPLIT, $0-88
+// func f32_1x28_neonfma(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_1x28_neonfma(SB), NOSPLIT, $0-88
 	MOVD a+0(FP), R0
 	MOVD rs+8(FP), R16
 	MOVD cs+16(FP), R17
@@ -348,8 +348,8 @@ TEXT ·f32neon_1x7(SB), NOSPLIT, $0-88
 	MOVD ldc+56(FP), R21
 	MOVD mode+80(FP), R22
 	CMP $1, R22
-	BEQ f32neon_1x7_bias
-	BGT f32neon_1x7_loadc
+	BEQ f32_1x28_neonfma_bias
+	BGT f32_1x28_neonfma_loadc
 	VEOR V25.B16, V25.B16, V25.B16
 	VEOR V26.B16, V26.B16, V26.B16
 	VEOR V27.B16, V27.B16, V27.B16
@@ -357,8 +357,8 @@ TEXT ·f32neon_1x7(SB), NOSPLIT, $0-88
 	VEOR V29.B16, V29.B16, V29.B16
 	VEOR V30.B16, V30.B16, V30.B16
 	VEOR V31.B16, V31.B16, V31.B16
-	B f32neon_1x7_start
-f32neon_1x7_bias:
+	B f32_1x28_neonfma_start
+f32_1x28_neonfma_bias:
 	MOVD bias+64(FP), R22
 	VLD1.P 16(R22), [V25.S4]
 	VLD1.P 16(R22), [V26.S4]
@@ -367,8 +367,8 @@ f32neon_1x7_bias:
 	VLD1.P 16(R22), [V29.S4]
 	VLD1.P 16(R22), [V30.S4]
 	VLD1.P 16(R22), [V31.S4]
-	B f32neon_1x7_start
-f32neon_1x7_loadc:
+	B f32_1x28_neonfma_start
+f32_1x28_neonfma_loadc:
 	MOVD R20, R22
 	MOVD R22, R23
 	VLD1.P 16(R23), [V25.S4]
@@ -379,9 +379,9 @@ f32neon_1x7_loadc:
 	VLD1.P 16(R23), [V30.S4]
 	VLD1.P 16(R23), [V31.S4]
 	ADD R21, R22
-f32neon_1x7_start:
+f32_1x28_neonfma_start:
 	MOVD k+40(FP), R22
-f32neon_1x7_loop:
+f32_1x28_neonfma_loop:
 	VLD1.P 16(R8), [V1.S4]
 	VLD1.P 16(R9), [V2.S4]
 	VLD1.P 16(R10), [V3.S4]
@@ -398,7 +398,7 @@ f32neon_1x7_loop:
 	VFMLA V6.S4, V0.S4, V30.S4
 	VFMLA V7.S4, V0.S4, V31.S4
 	SUBS $1, R22
-	BNE f32neon_1x7_loop
+	BNE f32_1x28_neonfma_loop
 	MOVD R20, R23
 	VST1.P [V25.S4], 16(R23)
 	VST1.P [V26.S4], 16(R23)
@@ -410,8 +410,8 @@ f32neon_1x7_loop:
 	ADD R21, R20
 	RET
 
-// func f32neon_1x8(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32neon_1x8(SB), NOSPLIT, $0-88
+// func f32_1x32_neonfma(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_1x32_neonfma(SB), NOSPLIT, $0-88
 	MOVD a+0(FP), R0
 	MOVD rs+8(FP), R16
 	MOVD cs+16(FP), R17
@@ -428,8 +428,8 @@ TEXT ·f32neon_1x8(SB), NOSPLIT, $0-88
 	MOVD ldc+56(FP), R21
 	MOVD mode+80(FP), R22
 	CMP $1, R22
-	BEQ f32neon_1x8_bias
-	BGT f32neon_1x8_loadc
+	BEQ f32_1x32_neonfma_bias
+	BGT f32_1x32_neonfma_loadc
 	VEOR V24.B16, V24.B16, V24.B16
 	VEOR V25.B16, V25.B16, V25.B16
 	VEOR V26.B16, V26.B16, V26.B16
@@ -438,8 +438,8 @@ TEXT ·f32neon_1x8(SB), NOSPLIT, $0-88
 	VEOR V29.B16, V29.B16, V29.B16
 	VEOR V30.B16, V30.B16, V30.B16
 	VEOR V31.B16, V31.B16, V31.B16
-	B f32neon_1x8_start
-f32neon_1x8_bias:
+	B f32_1x32_neonfma_start
+f32_1x32_neonfma_bias:
 	MOVD bias+64(FP), R22
 	VLD1.P 16(R22), [V24.S4]
 	VLD1.P 16(R22), [V25.S4]
@@ -449,8 +449,8 @@ f32neon_1x8_bias:
 	VLD1.P 16(R22), [V29.S4]
 	VLD1.P 16(R22), [V30.S4]
 	VLD1.P 16(R22), [V31.S4]
-	B f32neon_1x8_start
-f32neon_1x8_loadc:
+	B f32_1x32_neonfma_start
+f32_1x32_neonfma_loadc:
 	MOVD R20, R22
 	MOVD R22, R23
 	VLD1.P 16(R23), [V24.S4]
@@ -462,9 +462,9 @@ f32neon_1x8_loadc:
 	VLD1.P 16(R23), [V30.S4]
 	VLD1.P 16(R23), [V31.S4]
 	ADD R21, R22
-f32neon_1x8_start:
+f32_1x32_neonfma_start:
 	MOVD k+40(FP), R22
-f32neon_1x8_loop:
+f32_1x32_neonfma_loop:
 	VLD1.P 16(R8), [V1.S4]
 	VLD1.P 16(R9), [V2.S4]
 	VLD1.P 16(R10), [V3.S4]
@@ -483,7 +483,7 @@ f32neon_1x8_loop:
 	VFMLA V7.S4, V0.S4, V30.S4
 	VFMLA V8.S4, V0.S4, V31.S4
 	SUBS $1, R22
-	BNE f32neon_1x8_loop
+	BNE f32_1x32_neonfma_loop
 	MOVD R20, R23
 	VST1.P [V24.S4], 16(R23)
 	VST1.P [V25.S4], 16(R23)
@@ -496,8 +496,8 @@ f32neon_1x8_loop:
 	ADD R21, R20
 	RET
 
-// func f32neon_2x1(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32neon_2x1(SB), NOSPLIT, $0-88
+// func f32_2x4_neonfma(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_2x4_neonfma(SB), NOSPLIT, $0-88
 	MOVD a+0(FP), R0
 	MOVD rs+8(FP), R16
 	ADD R16, R0, R1
@@ -508,17 +508,17 @@ TEXT ·f32neon_2x1(SB), NOSPLIT, $0-88
 	MOVD ldc+56(FP), R21
 	MOVD mode+80(FP), R22
 	CMP $1, R22
-	BEQ f32neon_2x1_bias
-	BGT f32neon_2x1_loadc
+	BEQ f32_2x4_neonfma_bias
+	BGT f32_2x4_neonfma_loadc
 	VEOR V30.B16, V30.B16, V30.B16
 	VEOR V31.B16, V31.B16, V31.B16
-	B f32neon_2x1_start
-f32neon_2x1_bias:
+	B f32_2x4_neonfma_start
+f32_2x4_neonfma_bias:
 	MOVD bias+64(FP), R22
 	VLD1.P 16(R22), [V30.S4]
 	VORR V30.B16, V30.B16, V31.B16
-	B f32neon_2x1_start
-f32neon_2x1_loadc:
+	B f32_2x4_neonfma_start
+f32_2x4_neonfma_loadc:
 	MOVD R20, R22
 	MOVD R22, R23
 	VLD1.P 16(R23), [V30.S4]
@@ -526,16 +526,16 @@ f32neon_2x1_loadc:
 	MOVD R22, R23
 	VLD1.P 16(R23), [V31.S4]
 	ADD R21, R22
-f32neon_2x1_start:
+f32_2x4_neonfma_start:
 	MOVD k+40(FP), R22
-f32neon_2x1_loop:
+f32_2x4_neonfma_loop:
 	VLD1.P 16(R8), [V2.S4]
 	VLD1R.P (R0)(R17), [V0.S4]
 	VFMLA V2.S4, V0.S4, V30.S4
 	VLD1R.P (R1)(R17), [V1.S4]
 	VFMLA V2.S4, V1.S4, V31.S4
 	SUBS $1, R22
-	BNE f32neon_2x1_loop
+	BNE f32_2x4_neonfma_loop
 	MOVD R20, R23
 	VST1.P [V30.S4], 16(R23)
 	ADD R21, R20
@@ -544,8 +544,8 @@ f32neon_2x1_loop:
 	ADD R21, R20
 	RET
 
-// func f32neon_2x2(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32neon_2x2(SB), NOSPLIT, $0-88
+// func f32_2x8_neonfma(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_2x8_neonfma(SB), NOSPLIT, $0-88
 	MOVD a+0(FP), R0
 	MOVD rs+8(FP), R16
 	ADD R16, R0, R1
@@ -557,21 +557,21 @@ TEXT ·f32neon_2x2(SB), NOSPLIT, $0-88
 	MOVD ldc+56(FP), R21
 	MOVD mode+80(FP), R22
 	CMP $1, R22
-	BEQ f32neon_2x2_bias
-	BGT f32neon_2x2_loadc
+	BEQ f32_2x8_neonfma_bias
+	BGT f32_2x8_neonfma_loadc
 	VEOR V28.B16, V28.B16, V28.B16
 	VEOR V29.B16, V29.B16, V29.B16
 	VEOR V30.B16, V30.B16, V30.B16
 	VEOR V31.B16, V31.B16, V31.B16
-	B f32neon_2x2_start
-f32neon_2x2_bias:
+	B f32_2x8_neonfma_start
+f32_2x8_neonfma_bias:
 	MOVD bias+64(FP), R22
 	VLD1.P 16(R22), [V28.S4]
 	VORR V28.B16, V28.B16, V30.B16
 	VLD1.P 16(R22), [V29.S4]
 	VORR V29.B16, V29.B16, V31.B16
-	B f32neon_2x2_start
-f32neon_2x2_loadc:
+	B f32_2x8_neonfma_start
+f32_2x8_neonfma_loadc:
 	MOVD R20, R22
 	MOVD R22, R23
 	VLD1.P 16(R23), [V28.S4]
@@ -581,9 +581,9 @@ f32neon_2x2_loadc:
 	VLD1.P 16(R23), [V30.S4]
 	VLD1.P 16(R23), [V31.S4]
 	ADD R21, R22
-f32neon_2x2_start:
+f32_2x8_neonfma_start:
 	MOVD k+40(FP), R22
-f32neon_2x2_loop:
+f32_2x8_neonfma_loop:
 	VLD1.P 16(R8), [V2.S4]
 	VLD1.P 16(R9), [V3.S4]
 	VLD1R.P (R0)(R17), [V0.S4]
@@ -593,7 +593,7 @@ f32neon_2x2_loop:
 	VFMLA V2.S4, V1.S4, V30.S4
 	VFMLA V3.S4, V1.S4, V31.S4
 	SUBS $1, R22
-	BNE f32neon_2x2_loop
+	BNE f32_2x8_neonfma_loop
 	MOVD R20, R23
 	VST1.P [V28.S4], 16(R23)
 	VST1.P [V29.S4], 16(R23)
@@ -604,8 +604,8 @@ f32neon_2x2_loop:
 	ADD R21, R20
 	RET
 
-// func f32neon_2x3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32neon_2x3(SB), NOSPLIT, $0-88
+// func f32_2x12_neonfma(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_2x12_neonfma(SB), NOSPLIT, $0-88
 	MOVD a+0(FP), R0
 	MOVD rs+8(FP), R16
 	ADD R16, R0, R1
@@ -618,16 +618,16 @@ TEXT ·f32neon_2x3(SB), NOSPLIT, $0-88
 	MOVD ldc+56(FP), R21
 	MOVD mode+80(FP), R22
 	CMP $1, R22
-	BEQ f32neon_2x3_bias
-	BGT f32neon_2x3_loadc
+	BEQ f32_2x12_neonfma_bias
+	BGT f32_2x12_neonfma_loadc
 	VEOR V26.B16, V26.B16, V26.B16
 	VEOR V27.B16, V27.B16, V27.B16
 	VEOR V28.B16, V28.B16, V28.B16
 	VEOR V29.B16, V29.B16, V29.B16
 	VEOR V30.B16, V30.B16, V30.B16
 	VEOR V31.B16, V31.B16, V31.B16
-	B f32neon_2x3_start
-f32neon_2x3_bias:
+	B f32_2x12_neonfma_start
+f32_2x12_neonfma_bias:
 	MOVD bias+64(FP), R22
 	VLD1.P 16(R22), [V26.S4]
 	VORR V26.B16, V26.B16, V29.B16
@@ -635,8 +635,8 @@ f32neon_2x3_bias:
 	VORR V27.B16, V27.B16, V30.B16
 	VLD1.P 16(R22), [V28.S4]
 	VORR V28.B16, V28.B16, V31.B16
-	B f32neon_2x3_start
-f32neon_2x3_loadc:
+	B f32_2x12_neonfma_start
+f32_2x12_neonfma_loadc:
 	MOVD R20, R22
 	MOVD R22, R23
 	VLD1.P 16(R23), [V26.S4]
@@ -648,9 +648,9 @@ f32neon_2x3_loadc:
 	VLD1.P 16(R23), [V30.S4]
 	VLD1.P 16(R23), [V31.S4]
 	ADD R21, R22
-f32neon_2x3_start:
+f32_2x12_neonfma_start:
 	MOVD k+40(FP), R22
-f32neon_2x3_loop:
+f32_2x12_neonfma_loop:
 	VLD1.P 16(R8), [V2.S4]
 	VLD1.P 16(R9), [V3.S4]
 	VLD1.P 16(R10), [V4.S4]
@@ -663,7 +663,7 @@ f32neon_2x3_loop:
 	VFMLA V3.S4, V1.S4, V30.S4
 	VFMLA V4.S4, V1.S4, V31.S4
 	SUBS $1, R22
-	BNE f32neon_2x3_loop
+	BNE f32_2x12_neonfma_loop
 	MOVD R20, R23
 	VST1.P [V26.S4], 16(R23)
 	VST1.P [V27.S4], 16(R23)
@@ -676,8 +676,8 @@ f32neon_2x3_loop:
 	ADD R21, R20
 	RET
 
-// func f32neon_2x4(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32neon_2x4(SB), NOSPLIT, $0-88
+// func f32_2x16_neonfma(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_2x16_neonfma(SB), NOSPLIT, $0-88
 	MOVD a+0(FP), R0
 	MOVD rs+8(FP), R16
 	ADD R16, R0, R1
@@ -691,8 +691,8 @@ TEXT ·f32neon_2x4(SB), NOSPLIT, $0-88
 	MOVD ldc+56(FP), R21
 	MOVD mode+80(FP), R22
 	CMP $1, R22
-	BEQ f32neon_2x4_bias
-	BGT f32neon_2x4_loadc
+	BEQ f32_2x16_neonfma_bias
+	BGT f32_2x16_neonfma_loadc
 	VEOR V24.B16, V24.B16, V24.B16
 	VEOR V25.B16, V25.B16, V25.B16
 	VEOR V26.B16, V26.B16, V26.B16
@@ -701,8 +701,8 @@ TEXT ·f32neon_2x4(SB), NOSPLIT, $0-88
 	VEOR V29.B16, V29.B16, V29.B16
 	VEOR V30.B16, V30.B16, V30.B16
 	VEOR V31.B16, V31.B16, V31.B16
-	B f32neon_2x4_start
-f32neon_2x4_bias:
+	B f32_2x16_neonfma_start
+f32_2x16_neonfma_bias:
 	MOVD bias+64(FP), R22
 	VLD1.P 16(R22), [V24.S4]
 	VORR V24.B16, V24.B16, V28.B16
@@ -712,8 +712,8 @@ f32neon_2x4_bias:
 	VORR V26.B16, V26.B16, V30.B16
 	VLD1.P 16(R22), [V27.S4]
 	VORR V27.B16, V27.B16, V31.B16
-	B f32neon_2x4_start
-f32neon_2x4_loadc:
+	B f32_2x16_neonfma_start
+f32_2x16_neonfma_loadc:
 	MOVD R20, R22
 	MOVD R22, R23
 	VLD1.P 16(R23), [V24.S4]
@@ -727,9 +727,9 @@ f32neon_2x4_loadc:
 	VLD1.P 16(R23), [V30.S4]
 	VLD1.P 16(R23), [V31.S4]
 	ADD R21, R22
-f32neon_2x4_start:
+f32_2x16_neonfma_start:
 	MOVD k+40(FP), R22
-f32neon_2x4_loop:
+f32_2x16_neonfma_loop:
 	VLD1.P 16(R8), [V2.S4]
 	VLD1.P 16(R9), [V3.S4]
 	VLD1.P 16(R10), [V4.S4]
@@ -745,7 +745,7 @@ f32neon_2x4_loop:
 	VFMLA V4.S4, V1.S4, V30.S4
 	VFMLA V5.S4, V1.S4, V31.S4
 	SUBS $1, R22
-	BNE f32neon_2x4_loop
+	BNE f32_2x16_neonfma_loop
 	MOVD R20, R23
 	VST1.P [V24.S4], 16(R23)
 	VST1.P [V25.S4], 16(R23)
@@ -760,8 +760,8 @@ f32neon_2x4_loop:
 	ADD R21, R20
 	RET
 
-// func f32neon_3x1(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32neon_3x1(SB), NOSPLIT, $0-88
+// func f32_3x4_neonfma(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_3x4_neonfma(SB), NOSPLIT, $0-88
 	MOVD a+0(FP), R0
 	MOVD rs+8(FP), R16
 	ADD R16, R0, R1
@@ -773,19 +773,19 @@ TEXT ·f32neon_3x1(SB), NOSPLIT, $0-88
 	MOVD ldc+56(FP), R21
 	MOVD mode+80(FP), R22
 	CMP $1, R22
-	BEQ f32neon_3x1_bias
-	BGT f32neon_3x1_loadc
+	BEQ f32_3x4_neonfma_bias
+	BGT f32_3x4_neonfma_loadc
 	VEOR V29.B16, V29.B16, V29.B16
 	VEOR V30.B16, V30.B16, V30.B16
 	VEOR V31.B16, V31.B16, V31.B16
-	B f32neon_3x1_start
-f32neon_3x1_bias:
+	B f32_3x4_neonfma_start
+f32_3x4_neonfma_bias:
 	MOVD bias+64(FP), R22
 	VLD1.P 16(R22), [V29.S4]
 	VORR V29.B16, V29.B16, V30.B16
 	VORR V29.B16, V29.B16, V31.B16
-	B f32neon_3x1_start
-f32neon_3x1_loadc:
+	B f32_3x4_neonfma_start
+f32_3x4_neonfma_loadc:
 	MOVD R20, R22
 	MOVD R22, R23
 	VLD1.P 16(R23), [V29.S4]
@@ -796,9 +796,9 @@ f32neon_3x1_loadc:
 	MOVD R22, R23
 	VLD1.P 16(R23), [V31.S4]
 	ADD R21, R22
-f32neon_3x1_start:
+f32_3x4_neonfma_start:
 	MOVD k+40(FP), R22
-f32neon_3x1_loop:
+f32_3x4_neonfma_loop:
 	VLD1.P 16(R8), [V3.S4]
 	VLD1R.P (R0)(R17), [V0.S4]
 	VFMLA V3.S4, V0.S4, V29.S4
@@ -807,7 +807,7 @@ f32neon_3x1_loop:
 	VLD1R.P (R2)(R17), [V2.S4]
 	VFMLA V3.S4, V2.S4, V31.S4
 	SUBS $1, R22
-	BNE f32neon_3x1_loop
+	BNE f32_3x4_neonfma_loop
 	MOVD R20, R23
 	VST1.P [V29.S4], 16(R23)
 	ADD R21, R20
@@ -819,8 +819,8 @@ f32neon_3x1_loop:
 	ADD R21, R20
 	RET
 
-// func f32neon_3x2(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32neon_3x2(SB), NOSPLIT, $0-88
+// func f32_3x8_neonfma(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_3x8_neonfma(SB), NOSPLIT, $0-88
 	MOVD a+0(FP), R0
 	MOVD rs+8(FP), R16
 	ADD R16, R0, R1
@@ -833,16 +833,16 @@ TEXT ·f32neon_3x2(SB), NOSPLIT, $0-88
 	MOVD ldc+56(FP), R21
 	MOVD mode+80(FP), R22
 	CMP $1, R22
-	BEQ f32neon_3x2_bias
-	BGT f32neon_3x2_loadc
+	BEQ f32_3x8_neonfma_bias
+	BGT f32_3x8_neonfma_loadc
 	VEOR V26.B16, V26.B16, V26.B16
 	VEOR V27.B16, V27.B16, V27.B16
 	VEOR V28.B16, V28.B16, V28.B16
 	VEOR V29.B16, V29.B16, V29.B16
 	VEOR V30.B16, V30.B16, V30.B16
 	VEOR V31.B16, V31.B16, V31.B16
-	B f32neon_3x2_start
-f32neon_3x2_bias:
+	B f32_3x8_neonfma_start
+f32_3x8_neonfma_bias:
 	MOVD bias+64(FP), R22
 	VLD1.P 16(R22), [V26.S4]
 	VORR V26.B16, V26.B16, V28.B16
@@ -850,8 +850,8 @@ f32neon_3x2_bias:
 	VLD1.P 16(R22), [V27.S4]
 	VORR V27.B16, V27.B16, V29.B16
 	VORR V27.B16, V27.B16, V31.B16
-	B f32neon_3x2_start
-f32neon_3x2_loadc:
+	B f32_3x8_neonfma_start
+f32_3x8_neonfma_loadc:
 	MOVD R20, R22
 	MOVD R22, R23
 	VLD1.P 16(R23), [V26.S4]
@@ -865,9 +865,9 @@ f32neon_3x2_loadc:
 	VLD1.P 16(R23), [V30.S4]
 	VLD1.P 16(R23), [V31.S4]
 	ADD R21, R22
-f32neon_3x2_start:
+f32_3x8_neonfma_start:
 	MOVD k+40(FP), R22
-f32neon_3x2_loop:
+f32_3x8_neonfma_loop:
 	VLD1.P 16(R8), [V3.S4]
 	VLD1.P 16(R9), [V4.S4]
 	VLD1R.P (R0)(R17), [V0.S4]
@@ -880,7 +880,7 @@ f32neon_3x2_loop:
 	VFMLA V3.S4, V2.S4, V30.S4
 	VFMLA V4.S4, V2.S4, V31.S4
 	SUBS $1, R22
-	BNE f32neon_3x2_loop
+	BNE f32_3x8_neonfma_loop
 	MOVD R20, R23
 	VST1.P [V26.S4], 16(R23)
 	VST1.P [V27.S4], 16(R23)
@@ -895,8 +895,8 @@ f32neon_3x2_loop:
 	ADD R21, R20
 	RET
 
-// func f32neon_3x3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32neon_3x3(SB), NOSPLIT, $0-88
+// func f32_3x12_neonfma(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_3x12_neonfma(SB), NOSPLIT, $0-88
 	MOVD a+0(FP), R0
 	MOVD rs+8(FP), R16
 	ADD R16, R0, R1
@@ -910,8 +910,8 @@ TEXT ·f32neon_3x3(SB), NOSPLIT, $0-88
 	MOVD ldc+56(FP), R21
 	MOVD mode+80(FP), R22
 	CMP $1, R22
-	BEQ f32neon_3x3_bias
-	BGT f32neon_3x3_loadc
+	BEQ f32_3x12_neonfma_bias
+	BGT f32_3x12_neonfma_loadc
 	VEOR V23.B16, V23.B16, V23.B16
 	VEOR V24.B16, V24.B16, V24.B16
 	VEOR V25.B16, V25.B16, V25.B16
@@ -921,8 +921,8 @@ TEXT ·f32neon_3x3(SB), NOSPLIT, $0-88
 	VEOR V29.B16, V29.B16, V29.B16
 	VEOR V30.B16, V30.B16, V30.B16
 	VEOR V31.B16, V31.B16, V31.B16
-	B f32neon_3x3_start
-f32neon_3x3_bias:
+	B f32_3x12_neonfma_start
+f32_3x12_neonfma_bias:
 	MOVD bias+64(FP), R22
 	VLD1.P 16(R22), [V23.S4]
 	VORR V23.B16, V23.B16, V26.B16
@@ -933,8 +933,8 @@ f32neon_3x3_bias:
 	VLD1.P 16(R22), [V25.S4]
 	VORR V25.B16, V25.B16, V28.B16
 	VORR V25.B16, V25.B16, V31.B16
-	B f32neon_3x3_start
-f32neon_3x3_loadc:
+	B f32_3x12_neonfma_start
+f32_3x12_neonfma_loadc:
 	MOVD R20, R22
 	MOVD R22, R23
 	VLD1.P 16(R23), [V23.S4]
@@ -951,9 +951,9 @@ f32neon_3x3_loadc:
 	VLD1.P 16(R23), [V30.S4]
 	VLD1.P 16(R23), [V31.S4]
 	ADD R21, R22
-f32neon_3x3_start:
+f32_3x12_neonfma_start:
 	MOVD k+40(FP), R22
-f32neon_3x3_loop:
+f32_3x12_neonfma_loop:
 	VLD1.P 16(R8), [V3.S4]
 	VLD1.P 16(R9), [V4.S4]
 	VLD1.P 16(R10), [V5.S4]
@@ -970,7 +970,7 @@ f32neon_3x3_loop:
 	VFMLA V4.S4, V2.S4, V30.S4
 	VFMLA V5.S4, V2.S4, V31.S4
 	SUBS $1, R22
-	BNE f32neon_3x3_loop
+	BNE f32_3x12_neonfma_loop
 	MOVD R20, R23
 	VST1.P [V23.S4], 16(R23)
 	VST1.P [V24.S4], 16(R23)
@@ -988,8 +988,8 @@ f32neon_3x3_loop:
 	ADD R21, R20
 	RET
 
-// func f32neon_3x4(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32neon_3x4(SB), NOSPLIT, $0-88
+// func f32_3x16_neonfma(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_3x16_neonfma(SB), NOSPLIT, $0-88
 	MOVD a+0(FP), R0
 	MOVD rs+8(FP), R16
 	ADD R16, R0, R1
@@ -1004,8 +1004,8 @@ TEXT ·f32neon_3x4(SB), NOSPLIT, $0-88
 	MOVD ldc+56(FP), R21
 	MOVD mode+80(FP), R22
 	CMP $1, R22
-	BEQ f32neon_3x4_bias
-	BGT f32neon_3x4_loadc
+	BEQ f32_3x16_neonfma_bias
+	BGT f32_3x16_neonfma_loadc
 	VEOR V20.B16, V20.B16, V20.B16
 	VEOR V21.B16, V21.B16, V21.B16
 	VEOR V22.B16, V22.B16, V22.B16
@@ -1018,8 +1018,8 @@ TEXT ·f32neon_3x4(SB), NOSPLIT, $0-88
 	VEOR V29.B16, V29.B16, V29.B16
 	VEOR V30.B16, V30.B16, V30.B16
 	VEOR V31.B16, V31.B16, V31.B16
-	B f32neon_3x4_start
-f32neon_3x4_bias:
+	B f32_3x16_neonfma_start
+f32_3x16_neonfma_bias:
 	MOVD bias+64(FP), R22
 	VLD1.P 16(R22), [V20.S4]
 	VORR V20.B16, V20.B16, V24.B16
@@ -1033,8 +1033,8 @@ f32neon_3x4_bias:
 	VLD1.P 16(R22), [V23.S4]
 	VORR V23.B16, V23.B16, V27.B16
 	VORR V23.B16, V23.B16, V31.B16
-	B f32neon_3x4_start
-f32neon_3x4_loadc:
+	B f32_3x16_neonfma_start
+f32_3x16_neonfma_loadc:
 	MOVD R20, R22
 	MOVD R22, R23
 	VLD1.P 16(R23), [V20.S4]
@@ -1054,9 +1054,9 @@ f32neon_3x4_loadc:
 	VLD1.P 16(R23), [V30.S4]
 	VLD1.P 16(R23), [V31.S4]
 	ADD R21, R22
-f32neon_3x4_start:
+f32_3x16_neonfma_start:
 	MOVD k+40(FP), R22
-f32neon_3x4_loop:
+f32_3x16_neonfma_loop:
 	VLD1.P 16(R8), [V3.S4]
 	VLD1.P 16(R9), [V4.S4]
 	VLD1.P 16(R10), [V5.S4]
@@ -1077,7 +1077,7 @@ f32neon_3x4_loop:
 	VFMLA V5.S4, V2.S4, V30.S4
 	VFMLA V6.S4, V2.S4, V31.S4
 	SUBS $1, R22
-	BNE f32neon_3x4_loop
+	BNE f32_3x16_neonfma_loop
 	MOVD R20, R23
 	VST1.P [V20.S4], 16(R23)
 	VST1.P [V21.S4], 16(R23)
@@ -1098,8 +1098,8 @@ f32neon_3x4_loop:
 	ADD R21, R20
 	RET
 
-// func f32neon_4x1(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32neon_4x1(SB), NOSPLIT, $0-88
+// func f32_4x4_neonfma(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_4x4_neonfma(SB), NOSPLIT, $0-88
 	MOVD a+0(FP), R0
 	MOVD rs+8(FP), R16
 	ADD R16, R0, R1
@@ -1112,21 +1112,21 @@ TEXT ·f32neon_4x1(SB), NOSPLIT, $0-88
 	MOVD ldc+56(FP), R21
 	MOVD mode+80(FP), R22
 	CMP $1, R22
-	BEQ f32neon_4x1_bias
-	BGT f32neon_4x1_loadc
+	BEQ f32_4x4_neonfma_bias
+	BGT f32_4x4_neonfma_loadc
 	VEOR V28.B16, V28.B16, V28.B16
 	VEOR V29.B16, V29.B16, V29.B16
 	VEOR V30.B16, V30.B16, V30.B16
 	VEOR V31.B16, V31.B16, V31.B16
-	B f32neon_4x1_start
-f32neon_4x1_bias:
+	B f32_4x4_neonfma_start
+f32_4x4_neonfma_bias:
 	MOVD bias+64(FP), R22
 	VLD1.P 16(R22), [V28.S4]
 	VORR V28.B16, V28.B16, V29.B16
 	VORR V28.B16, V28.B16, V30.B16
 	VORR V28.B16, V28.B16, V31.B16
-	B f32neon_4x1_start
-f32neon_4x1_loadc:
+	B f32_4x4_neonfma_start
+f32_4x4_neonfma_loadc:
 	MOVD R20, R22
 	MOVD R22, R23
 	VLD1.P 16(R23), [V28.S4]
@@ -1140,9 +1140,9 @@ f32neon_4x1_loadc:
 	MOVD R22, R23
 	VLD1.P 16(R23), [V31.S4]
 	ADD R21, R22
-f32neon_4x1_start:
+f32_4x4_neonfma_start:
 	MOVD k+40(FP), R22
-f32neon_4x1_loop:
+f32_4x4_neonfma_loop:
 	VLD1.P 16(R8), [V4.S4]
 	VLD1R.P (R0)(R17), [V0.S4]
 	VFMLA V4.S4, V0.S4, V28.S4
@@ -1153,7 +1153,7 @@ f32neon_4x1_loop:
 	VLD1R.P (R3)(R17), [V3.S4]
 	VFMLA V4.S4, V3.S4, V31.S4
 	SUBS $1, R22
-	BNE f32neon_4x1_loop
+	BNE f32_4x4_neonfma_loop
 	MOVD R20, R23
 	VST1.P [V28.S4], 16(R23)
 	ADD R21, R20
@@ -1168,8 +1168,8 @@ f32neon_4x1_loop:
 	ADD R21, R20
 	RET
 
-// func f32neon_4x2(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32neon_4x2(SB), NOSPLIT, $0-88
+// func f32_4x8_neonfma(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_4x8_neonfma(SB), NOSPLIT, $0-88
 	MOVD a+0(FP), R0
 	MOVD rs+8(FP), R16
 	ADD R16, R0, R1
@@ -1183,8 +1183,8 @@ TEXT ·f32neon_4x2(SB), NOSPLIT, $0-88
 	MOVD ldc+56(FP), R21
 	MOVD mode+80(FP), R22
 	CMP $1, R22
-	BEQ f32neon_4x2_bias
-	BGT f32neon_4x2_loadc
+	BEQ f32_4x8_neonfma_bias
+	BGT f32_4x8_neonfma_loadc
 	VEOR V24.B16, V24.B16, V24.B16
 	VEOR V25.B16, V25.B16, V25.B16
 	VEOR V26.B16, V26.B16, V26.B16
@@ -1193,8 +1193,8 @@ TEXT ·f32neon_4x2(SB), NOSPLIT, $0-88
 	VEOR V29.B16, V29.B16, V29.B16
 	VEOR V30.B16, V30.B16, V30.B16
 	VEOR V31.B16, V31.B16, V31.B16
-	B f32neon_4x2_start
-f32neon_4x2_bias:
+	B f32_4x8_neonfma_start
+f32_4x8_neonfma_bias:
 	MOVD bias+64(FP), R22
 	VLD1.P 16(R22), [V24.S4]
 	VORR V24.B16, V24.B16, V26.B16
@@ -1204,8 +1204,8 @@ f32neon_4x2_bias:
 	VORR V25.B16, V25.B16, V27.B16
 	VORR V25.B16, V25.B16, V29.B16
 	VORR V25.B16, V25.B16, V31.B16
-	B f32neon_4x2_start
-f32neon_4x2_loadc:
+	B f32_4x8_neonfma_start
+f32_4x8_neonfma_loadc:
 	MOVD R20, R22
 	MOVD R22, R23
 	VLD1.P 16(R23), [V24.S4]
@@ -1223,9 +1223,9 @@ f32neon_4x2_loadc:
 	VLD1.P 16(R23), [V30.S4]
 	VLD1.P 16(R23), [V31.S4]
 	ADD R21, R22
-f32neon_4x2_start:
+f32_4x8_neonfma_start:
 	MOVD k+40(FP), R22
-f32neon_4x2_loop:
+f32_4x8_neonfma_loop:
 	VLD1.P 16(R8), [V4.S4]
 	VLD1.P 16(R9), [V5.S4]
 	VLD1R.P (R0)(R17), [V0.S4]
@@ -1241,7 +1241,7 @@ f32neon_4x2_loop:
 	VFMLA V4.S4, V3.S4, V30.S4
 	VFMLA V5.S4, V3.S4, V31.S4
 	SUBS $1, R22
-	BNE f32neon_4x2_loop
+	BNE f32_4x8_neonfma_loop
 	MOVD R20, R23
 	VST1.P [V24.S4], 16(R23)
 	VST1.P [V25.S4], 16(R23)
@@ -1260,8 +1260,8 @@ f32neon_4x2_loop:
 	ADD R21, R20
 	RET
 
-// func f32neon_4x3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32neon_4x3(SB), NOSPLIT, $0-88
+// func f32_4x12_neonfma(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_4x12_neonfma(SB), NOSPLIT, $0-88
 	MOVD a+0(FP), R0
 	MOVD rs+8(FP), R16
 	ADD R16, R0, R1
@@ -1276,8 +1276,8 @@ TEXT ·f32neon_4x3(SB), NOSPLIT, $0-88
 	MOVD ldc+56(FP), R21
 	MOVD mode+80(FP), R22
 	CMP $1, R22
-	BEQ f32neon_4x3_bias
-	BGT f32neon_4x3_loadc
+	BEQ f32_4x12_neonfma_bias
+	BGT f32_4x12_neonfma_loadc
 	VEOR V20.B16, V20.B16, V20.B16
 	VEOR V21.B16, V21.B16, V21.B16
 	VEOR V22.B16, V22.B16, V22.B16
@@ -1290,8 +1290,8 @@ TEXT ·f32neon_4x3(SB), NOSPLIT, $0-88
 	VEOR V29.B16, V29.B16, V29.B16
 	VEOR V30.B16, V30.B16, V30.B16
 	VEOR V31.B16, V31.B16, V31.B16
-	B f32neon_4x3_start
-f32neon_4x3_bias:
+	B f32_4x12_neonfma_start
+f32_4x12_neonfma_bias:
 	MOVD bias+64(FP), R22
 	VLD1.P 16(R22), [V20.S4]
 	VORR V20.B16, V20.B16, V23.B16
@@ -1305,8 +1305,8 @@ f32neon_4x3_bias:
 	VORR V22.B16, V22.B16, V25.B16
 	VORR V22.B16, V22.B16, V28.B16
 	VORR V22.B16, V22.B16, V31.B16
-	B f32neon_4x3_start
-f32neon_4x3_loadc:
+	B f32_4x12_neonfma_start
+f32_4x12_neonfma_loadc:
 	MOVD R20, R22
 	MOVD R22, R23
 	VLD1.P 16(R23), [V20.S4]
@@ -1328,9 +1328,9 @@ f32neon_4x3_loadc:
 	VLD1.P 16(R23), [V30.S4]
 	VLD1.P 16(R23), [V31.S4]
 	ADD R21, R22
-f32neon_4x3_start:
+f32_4x12_neonfma_start:
 	MOVD k+40(FP), R22
-f32neon_4x3_loop:
+f32_4x12_neonfma_loop:
 	VLD1.P 16(R8), [V4.S4]
 	VLD1.P 16(R9), [V5.S4]
 	VLD1.P 16(R10), [V6.S4]
@@ -1351,7 +1351,7 @@ f32neon_4x3_loop:
 	VFMLA V5.S4, V3.S4, V30.S4
 	VFMLA V6.S4, V3.S4, V31.S4
 	SUBS $1, R22
-	BNE f32neon_4x3_loop
+	BNE f32_4x12_neonfma_loop
 	MOVD R20, R23
 	VST1.P [V20.S4], 16(R23)
 	VST1.P [V21.S4], 16(R23)
@@ -1374,8 +1374,8 @@ f32neon_4x3_loop:
 	ADD R21, R20
 	RET
 
-// func f32neon_4x4(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32neon_4x4(SB), NOSPLIT, $0-88
+// func f32_4x16_neonfma(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+TEXT ·f32_4x16_neonfma(SB), NOSPLIT, $0-88
 	MOVD a+0(FP), R0
 	MOVD rs+8(FP), R16
 	ADD R16, R0, R1
@@ -1391,8 +1391,8 @@ TEXT ·f32neon_4x4(SB), NOSPLIT, $0-88
 	MOVD ldc+56(FP), R21
 	MOVD mode+80(FP), R22
 	CMP $1, R22
-	BEQ f32neon_4x4_bias
-	BGT f32neon_4x4_loadc
+	BEQ f32_4x16_neonfma_bias
+	BGT f32_4x16_neonfma_loadc
 	VEOR V16.B16, V16.B16, V16.B16
 	VEOR V17.B16, V17.B16, V17.B16
 	VEOR V18.B16, V18.B16, V18.B16
@@ -1409,8 +1409,8 @@ TEXT ·f32neon_4x4(SB), NOSPLIT, $0-88
 	VEOR V29.B16, V29.B16, V29.B16
 	VEOR V30.B16, V30.B16, V30.B16
 	VEOR V31.B16, V31.B16, V31.B16
-	B f32neon_4x4_start
-f32neon_4x4_bias:
+	B f32_4x16_neonfma_start
+f32_4x16_neonfma_bias:
 	MOVD bias+64(FP), R22
 	VLD1.P 16(R22), [V16.S4]
 	VORR V16.B16, V16.B16, V20.B16
@@ -1428,8 +1428,8 @@ f32neon_4x4_bias:
 	VORR V19.B16, V19.B16, V23.B16
 	VORR V19.B16, V19.B16, V27.B16
 	VORR V19.B16, V19.B16, V31.B16
-	B f32neon_4x4_start
-f32neon_4x4_loadc:
+	B f32_4x16_neonfma_start
+f32_4x16_neonfma_loadc:
 	MOVD R20, R22
 	MOVD R22, R23
 	VLD1.P 16(R23), [V16.S4]
@@ -1455,9 +1455,9 @@ f32neon_4x4_loadc:
 	VLD1.P 16(R23), [V30.S4]
 	VLD1.P 16(R23), [V31.S4]
 	ADD R21, R22
-f32neon_4x4_start:
+f32_4x16_neonfma_start:
 	MOVD k+40(FP), R22
-f32neon_4x4_loop:
+f32_4x16_neonfma_loop:
 	VLD1.P 16(R8), [V4.S4]
 	VLD1.P 16(R9), [V5.S4]
 	VLD1.P 16(R10), [V6.S4]
@@ -1483,7 +1483,7 @@ f32neon_4x4_loop:
 	VFMLA V6.S4, V3.S4, V30.S4
 	VFMLA V7.S4, V3.S4, V31.S4
 	SUBS $1, R22
-	BNE f32neon_4x4_loop
+	BNE f32_4x16_neonfma_loop
 	MOVD R20, R23
 	VST1.P [V16.S4], 16(R23)
 	VST1.P [V17.S4], 16(R23)
@@ -1505,1554 +1505,6 @@ f32neon_4x4_loop:
 	MOVD R20, R23
 	VST1.P [V28.S4], 16(R23)
 	VST1.P [V29.S4], 16(R23)
-	VST1.P [V30.S4], 16(R23)
-	VST1.P [V31.S4], 16(R23)
-	ADD R21, R20
-	RET
-
-// func f32neon_5x1(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32neon_5x1(SB), NOSPLIT, $0-88
-	MOVD a+0(FP), R0
-	MOVD rs+8(FP), R16
-	ADD R16, R0, R1
-	ADD R16, R1, R2
-	ADD R16, R2, R3
-	ADD R16, R3, R4
-	MOVD cs+16(FP), R17
-	MOVD b+24(FP), R8
-	MOVD bs+32(FP), R19
-	MOVD c+48(FP), R20
-	MOVD ldc+56(FP), R21
-	MOVD mode+80(FP), R22
-	CMP $1, R22
-	BEQ f32neon_5x1_bias
-	BGT f32neon_5x1_loadc
-	VEOR V27.B16, V27.B16, V27.B16
-	VEOR V28.B16, V28.B16, V28.B16
-	VEOR V29.B16, V29.B16, V29.B16
-	VEOR V30.B16, V30.B16, V30.B16
-	VEOR V31.B16, V31.B16, V31.B16
-	B f32neon_5x1_start
-f32neon_5x1_bias:
-	MOVD bias+64(FP), R22
-	VLD1.P 16(R22), [V27.S4]
-	VORR V27.B16, V27.B16, V28.B16
-	VORR V27.B16, V27.B16, V29.B16
-	VORR V27.B16, V27.B16, V30.B16
-	VORR V27.B16, V27.B16, V31.B16
-	B f32neon_5x1_start
-f32neon_5x1_loadc:
-	MOVD R20, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V27.S4]
-	ADD R21, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V28.S4]
-	ADD R21, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V29.S4]
-	ADD R21, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V30.S4]
-	ADD R21, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V31.S4]
-	ADD R21, R22
-f32neon_5x1_start:
-	MOVD k+40(FP), R22
-f32neon_5x1_loop:
-	VLD1.P 16(R8), [V5.S4]
-	VLD1R.P (R0)(R17), [V0.S4]
-	VFMLA V5.S4, V0.S4, V27.S4
-	VLD1R.P (R1)(R17), [V1.S4]
-	VFMLA V5.S4, V1.S4, V28.S4
-	VLD1R.P (R2)(R17), [V2.S4]
-	VFMLA V5.S4, V2.S4, V29.S4
-	VLD1R.P (R3)(R17), [V3.S4]
-	VFMLA V5.S4, V3.S4, V30.S4
-	VLD1R.P (R4)(R17), [V4.S4]
-	VFMLA V5.S4, V4.S4, V31.S4
-	SUBS $1, R22
-	BNE f32neon_5x1_loop
-	MOVD R20, R23
-	VST1.P [V27.S4], 16(R23)
-	ADD R21, R20
-	MOVD R20, R23
-	VST1.P [V28.S4], 16(R23)
-	ADD R21, R20
-	MOVD R20, R23
-	VST1.P [V29.S4], 16(R23)
-	ADD R21, R20
-	MOVD R20, R23
-	VST1.P [V30.S4], 16(R23)
-	ADD R21, R20
-	MOVD R20, R23
-	VST1.P [V31.S4], 16(R23)
-	ADD R21, R20
-	RET
-
-// func f32neon_5x2(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32neon_5x2(SB), NOSPLIT, $0-88
-	MOVD a+0(FP), R0
-	MOVD rs+8(FP), R16
-	ADD R16, R0, R1
-	ADD R16, R1, R2
-	ADD R16, R2, R3
-	ADD R16, R3, R4
-	MOVD cs+16(FP), R17
-	MOVD b+24(FP), R8
-	MOVD bs+32(FP), R19
-	ADD R19, R8, R9
-	MOVD c+48(FP), R20
-	MOVD ldc+56(FP), R21
-	MOVD mode+80(FP), R22
-	CMP $1, R22
-	BEQ f32neon_5x2_bias
-	BGT f32neon_5x2_loadc
-	VEOR V22.B16, V22.B16, V22.B16
-	VEOR V23.B16, V23.B16, V23.B16
-	VEOR V24.B16, V24.B16, V24.B16
-	VEOR V25.B16, V25.B16, V25.B16
-	VEOR V26.B16, V26.B16, V26.B16
-	VEOR V27.B16, V27.B16, V27.B16
-	VEOR V28.B16, V28.B16, V28.B16
-	VEOR V29.B16, V29.B16, V29.B16
-	VEOR V30.B16, V30.B16, V30.B16
-	VEOR V31.B16, V31.B16, V31.B16
-	B f32neon_5x2_start
-f32neon_5x2_bias:
-	MOVD bias+64(FP), R22
-	VLD1.P 16(R22), [V22.S4]
-	VORR V22.B16, V22.B16, V24.B16
-	VORR V22.B16, V22.B16, V26.B16
-	VORR V22.B16, V22.B16, V28.B16
-	VORR V22.B16, V22.B16, V30.B16
-	VLD1.P 16(R22), [V23.S4]
-	VORR V23.B16, V23.B16, V25.B16
-	VORR V23.B16, V23.B16, V27.B16
-	VORR V23.B16, V23.B16, V29.B16
-	VORR V23.B16, V23.B16, V31.B16
-	B f32neon_5x2_start
-f32neon_5x2_loadc:
-	MOVD R20, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V22.S4]
-	VLD1.P 16(R23), [V23.S4]
-	ADD R21, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V24.S4]
-	VLD1.P 16(R23), [V25.S4]
-	ADD R21, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V26.S4]
-	VLD1.P 16(R23), [V27.S4]
-	ADD R21, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V28.S4]
-	VLD1.P 16(R23), [V29.S4]
-	ADD R21, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V30.S4]
-	VLD1.P 16(R23), [V31.S4]
-	ADD R21, R22
-f32neon_5x2_start:
-	MOVD k+40(FP), R22
-f32neon_5x2_loop:
-	VLD1.P 16(R8), [V5.S4]
-	VLD1.P 16(R9), [V6.S4]
-	VLD1R.P (R0)(R17), [V0.S4]
-	VFMLA V5.S4, V0.S4, V22.S4
-	VFMLA V6.S4, V0.S4, V23.S4
-	VLD1R.P (R1)(R17), [V1.S4]
-	VFMLA V5.S4, V1.S4, V24.S4
-	VFMLA V6.S4, V1.S4, V25.S4
-	VLD1R.P (R2)(R17), [V2.S4]
-	VFMLA V5.S4, V2.S4, V26.S4
-	VFMLA V6.S4, V2.S4, V27.S4
-	VLD1R.P (R3)(R17), [V3.S4]
-	VFMLA V5.S4, V3.S4, V28.S4
-	VFMLA V6.S4, V3.S4, V29.S4
-	VLD1R.P (R4)(R17), [V4.S4]
-	VFMLA V5.S4, V4.S4, V30.S4
-	VFMLA V6.S4, V4.S4, V31.S4
-	SUBS $1, R22
-	BNE f32neon_5x2_loop
-	MOVD R20, R23
-	VST1.P [V22.S4], 16(R23)
-	VST1.P [V23.S4], 16(R23)
-	ADD R21, R20
-	MOVD R20, R23
-	VST1.P [V24.S4], 16(R23)
-	VST1.P [V25.S4], 16(R23)
-	ADD R21, R20
-	MOVD R20, R23
-	VST1.P [V26.S4], 16(R23)
-	VST1.P [V27.S4], 16(R23)
-	ADD R21, R20
-	MOVD R20, R23
-	VST1.P [V28.S4], 16(R23)
-	VST1.P [V29.S4], 16(R23)
-	ADD R21, R20
-	MOVD R20, R23
-	VST1.P [V30.S4], 16(R23)
-	VST1.P [V31.S4], 16(R23)
-	ADD R21, R20
-	RET
-
-// func f32neon_5x3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32neon_5x3(SB), NOSPLIT, $0-88
-	MOVD a+0(FP), R0
-	MOVD rs+8(FP), R16
-	ADD R16, R0, R1
-	ADD R16, R1, R2
-	ADD R16, R2, R3
-	ADD R16, R3, R4
-	MOVD cs+16(FP), R17
-	MOVD b+24(FP), R8
-	MOVD bs+32(FP), R19
-	ADD R19, R8, R9
-	ADD R19, R9, R10
-	MOVD c+48(FP), R20
-	MOVD ldc+56(FP), R21
-	MOVD mode+80(FP), R22
-	CMP $1, R22
-	BEQ f32neon_5x3_bias
-	BGT f32neon_5x3_loadc
-	VEOR V17.B16, V17.B16, V17.B16
-	VEOR V18.B16, V18.B16, V18.B16
-	VEOR V19.B16, V19.B16, V19.B16
-	VEOR V20.B16, V20.B16, V20.B16
-	VEOR V21.B16, V21.B16, V21.B16
-	VEOR V22.B16, V22.B16, V22.B16
-	VEOR V23.B16, V23.B16, V23.B16
-	VEOR V24.B16, V24.B16, V24.B16
-	VEOR V25.B16, V25.B16, V25.B16
-	VEOR V26.B16, V26.B16, V26.B16
-	VEOR V27.B16, V27.B16, V27.B16
-	VEOR V28.B16, V28.B16, V28.B16
-	VEOR V29.B16, V29.B16, V29.B16
-	VEOR V30.B16, V30.B16, V30.B16
-	VEOR V31.B16, V31.B16, V31.B16
-	B f32neon_5x3_start
-f32neon_5x3_bias:
-	MOVD bias+64(FP), R22
-	VLD1.P 16(R22), [V17.S4]
-	VORR V17.B16, V17.B16, V20.B16
-	VORR V17.B16, V17.B16, V23.B16
-	VORR V17.B16, V17.B16, V26.B16
-	VORR V17.B16, V17.B16, V29.B16
-	VLD1.P 16(R22), [V18.S4]
-	VORR V18.B16, V18.B16, V21.B16
-	VORR V18.B16, V18.B16, V24.B16
-	VORR V18.B16, V18.B16, V27.B16
-	VORR V18.B16, V18.B16, V30.B16
-	VLD1.P 16(R22), [V19.S4]
-	VORR V19.B16, V19.B16, V22.B16
-	VORR V19.B16, V19.B16, V25.B16
-	VORR V19.B16, V19.B16, V28.B16
-	VORR V19.B16, V19.B16, V31.B16
-	B f32neon_5x3_start
-f32neon_5x3_loadc:
-	MOVD R20, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V17.S4]
-	VLD1.P 16(R23), [V18.S4]
-	VLD1.P 16(R23), [V19.S4]
-	ADD R21, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V20.S4]
-	VLD1.P 16(R23), [V21.S4]
-	VLD1.P 16(R23), [V22.S4]
-	ADD R21, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V23.S4]
-	VLD1.P 16(R23), [V24.S4]
-	VLD1.P 16(R23), [V25.S4]
-	ADD R21, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V26.S4]
-	VLD1.P 16(R23), [V27.S4]
-	VLD1.P 16(R23), [V28.S4]
-	ADD R21, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V29.S4]
-	VLD1.P 16(R23), [V30.S4]
-	VLD1.P 16(R23), [V31.S4]
-	ADD R21, R22
-f32neon_5x3_start:
-	MOVD k+40(FP), R22
-f32neon_5x3_loop:
-	VLD1.P 16(R8), [V5.S4]
-	VLD1.P 16(R9), [V6.S4]
-	VLD1.P 16(R10), [V7.S4]
-	VLD1R.P (R0)(R17), [V0.S4]
-	VFMLA V5.S4, V0.S4, V17.S4
-	VFMLA V6.S4, V0.S4, V18.S4
-	VFMLA V7.S4, V0.S4, V19.S4
-	VLD1R.P (R1)(R17), [V1.S4]
-	VFMLA V5.S4, V1.S4, V20.S4
-	VFMLA V6.S4, V1.S4, V21.S4
-	VFMLA V7.S4, V1.S4, V22.S4
-	VLD1R.P (R2)(R17), [V2.S4]
-	VFMLA V5.S4, V2.S4, V23.S4
-	VFMLA V6.S4, V2.S4, V24.S4
-	VFMLA V7.S4, V2.S4, V25.S4
-	VLD1R.P (R3)(R17), [V3.S4]
-	VFMLA V5.S4, V3.S4, V26.S4
-	VFMLA V6.S4, V3.S4, V27.S4
-	VFMLA V7.S4, V3.S4, V28.S4
-	VLD1R.P (R4)(R17), [V4.S4]
-	VFMLA V5.S4, V4.S4, V29.S4
-	VFMLA V6.S4, V4.S4, V30.S4
-	VFMLA V7.S4, V4.S4, V31.S4
-	SUBS $1, R22
-	BNE f32neon_5x3_loop
-	MOVD R20, R23
-	VST1.P [V17.S4], 16(R23)
-	VST1.P [V18.S4], 16(R23)
-	VST1.P [V19.S4], 16(R23)
-	ADD R21, R20
-	MOVD R20, R23
-	VST1.P [V20.S4], 16(R23)
-	VST1.P [V21.S4], 16(R23)
-	VST1.P [V22.S4], 16(R23)
-	ADD R21, R20
-	MOVD R20, R23
-	VST1.P [V23.S4], 16(R23)
-	VST1.P [V24.S4], 16(R23)
-	VST1.P [V25.S4], 16(R23)
-	ADD R21, R20
-	MOVD R20, R23
-	VST1.P [V26.S4], 16(R23)
-	VST1.P [V27.S4], 16(R23)
-	VST1.P [V28.S4], 16(R23)
-	ADD R21, R20
-	MOVD R20, R23
-	VST1.P [V29.S4], 16(R23)
-	VST1.P [V30.S4], 16(R23)
-	VST1.P [V31.S4], 16(R23)
-	ADD R21, R20
-	RET
-
-// func f32neon_5x4(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32neon_5x4(SB), NOSPLIT, $0-88
-	MOVD a+0(FP), R0
-	MOVD rs+8(FP), R16
-	ADD R16, R0, R1
-	ADD R16, R1, R2
-	ADD R16, R2, R3
-	ADD R16, R3, R4
-	MOVD cs+16(FP), R17
-	MOVD b+24(FP), R8
-	MOVD bs+32(FP), R19
-	ADD R19, R8, R9
-	ADD R19, R9, R10
-	ADD R19, R10, R11
-	MOVD c+48(FP), R20
-	MOVD ldc+56(FP), R21
-	MOVD mode+80(FP), R22
-	CMP $1, R22
-	BEQ f32neon_5x4_bias
-	BGT f32neon_5x4_loadc
-	VEOR V12.B16, V12.B16, V12.B16
-	VEOR V13.B16, V13.B16, V13.B16
-	VEOR V14.B16, V14.B16, V14.B16
-	VEOR V15.B16, V15.B16, V15.B16
-	VEOR V16.B16, V16.B16, V16.B16
-	VEOR V17.B16, V17.B16, V17.B16
-	VEOR V18.B16, V18.B16, V18.B16
-	VEOR V19.B16, V19.B16, V19.B16
-	VEOR V20.B16, V20.B16, V20.B16
-	VEOR V21.B16, V21.B16, V21.B16
-	VEOR V22.B16, V22.B16, V22.B16
-	VEOR V23.B16, V23.B16, V23.B16
-	VEOR V24.B16, V24.B16, V24.B16
-	VEOR V25.B16, V25.B16, V25.B16
-	VEOR V26.B16, V26.B16, V26.B16
-	VEOR V27.B16, V27.B16, V27.B16
-	VEOR V28.B16, V28.B16, V28.B16
-	VEOR V29.B16, V29.B16, V29.B16
-	VEOR V30.B16, V30.B16, V30.B16
-	VEOR V31.B16, V31.B16, V31.B16
-	B f32neon_5x4_start
-f32neon_5x4_bias:
-	MOVD bias+64(FP), R22
-	VLD1.P 16(R22), [V12.S4]
-	VORR V12.B16, V12.B16, V16.B16
-	VORR V12.B16, V12.B16, V20.B16
-	VORR V12.B16, V12.B16, V24.B16
-	VORR V12.B16, V12.B16, V28.B16
-	VLD1.P 16(R22), [V13.S4]
-	VORR V13.B16, V13.B16, V17.B16
-	VORR V13.B16, V13.B16, V21.B16
-	VORR V13.B16, V13.B16, V25.B16
-	VORR V13.B16, V13.B16, V29.B16
-	VLD1.P 16(R22), [V14.S4]
-	VORR V14.B16, V14.B16, V18.B16
-	VORR V14.B16, V14.B16, V22.B16
-	VORR V14.B16, V14.B16, V26.B16
-	VORR V14.B16, V14.B16, V30.B16
-	VLD1.P 16(R22), [V15.S4]
-	VORR V15.B16, V15.B16, V19.B16
-	VORR V15.B16, V15.B16, V23.B16
-	VORR V15.B16, V15.B16, V27.B16
-	VORR V15.B16, V15.B16, V31.B16
-	B f32neon_5x4_start
-f32neon_5x4_loadc:
-	MOVD R20, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V12.S4]
-	VLD1.P 16(R23), [V13.S4]
-	VLD1.P 16(R23), [V14.S4]
-	VLD1.P 16(R23), [V15.S4]
-	ADD R21, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V16.S4]
-	VLD1.P 16(R23), [V17.S4]
-	VLD1.P 16(R23), [V18.S4]
-	VLD1.P 16(R23), [V19.S4]
-	ADD R21, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V20.S4]
-	VLD1.P 16(R23), [V21.S4]
-	VLD1.P 16(R23), [V22.S4]
-	VLD1.P 16(R23), [V23.S4]
-	ADD R21, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V24.S4]
-	VLD1.P 16(R23), [V25.S4]
-	VLD1.P 16(R23), [V26.S4]
-	VLD1.P 16(R23), [V27.S4]
-	ADD R21, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V28.S4]
-	VLD1.P 16(R23), [V29.S4]
-	VLD1.P 16(R23), [V30.S4]
-	VLD1.P 16(R23), [V31.S4]
-	ADD R21, R22
-f32neon_5x4_start:
-	MOVD k+40(FP), R22
-f32neon_5x4_loop:
-	VLD1.P 16(R8), [V5.S4]
-	VLD1.P 16(R9), [V6.S4]
-	VLD1.P 16(R10), [V7.S4]
-	VLD1.P 16(R11), [V8.S4]
-	VLD1R.P (R0)(R17), [V0.S4]
-	VFMLA V5.S4, V0.S4, V12.S4
-	VFMLA V6.S4, V0.S4, V13.S4
-	VFMLA V7.S4, V0.S4, V14.S4
-	VFMLA V8.S4, V0.S4, V15.S4
-	VLD1R.P (R1)(R17), [V1.S4]
-	VFMLA V5.S4, V1.S4, V16.S4
-	VFMLA V6.S4, V1.S4, V17.S4
-	VFMLA V7.S4, V1.S4, V18.S4
-	VFMLA V8.S4, V1.S4, V19.S4
-	VLD1R.P (R2)(R17), [V2.S4]
-	VFMLA V5.S4, V2.S4, V20.S4
-	VFMLA V6.S4, V2.S4, V21.S4
-	VFMLA V7.S4, V2.S4, V22.S4
-	VFMLA V8.S4, V2.S4, V23.S4
-	VLD1R.P (R3)(R17), [V3.S4]
-	VFMLA V5.S4, V3.S4, V24.S4
-	VFMLA V6.S4, V3.S4, V25.S4
-	VFMLA V7.S4, V3.S4, V26.S4
-	VFMLA V8.S4, V3.S4, V27.S4
-	VLD1R.P (R4)(R17), [V4.S4]
-	VFMLA V5.S4, V4.S4, V28.S4
-	VFMLA V6.S4, V4.S4, V29.S4
-	VFMLA V7.S4, V4.S4, V30.S4
-	VFMLA V8.S4, V4.S4, V31.S4
-	SUBS $1, R22
-	BNE f32neon_5x4_loop
-	MOVD R20, R23
-	VST1.P [V12.S4], 16(R23)
-	VST1.P [V13.S4], 16(R23)
-	VST1.P [V14.S4], 16(R23)
-	VST1.P [V15.S4], 16(R23)
-	ADD R21, R20
-	MOVD R20, R23
-	VST1.P [V16.S4], 16(R23)
-	VST1.P [V17.S4], 16(R23)
-	VST1.P [V18.S4], 16(R23)
-	VST1.P [V19.S4], 16(R23)
-	ADD R21, R20
-	MOVD R20, R23
-	VST1.P [V20.S4], 16(R23)
-	VST1.P [V21.S4], 16(R23)
-	VST1.P [V22.S4], 16(R23)
-	VST1.P [V23.S4], 16(R23)
-	ADD R21, R20
-	MOVD R20, R23
-	VST1.P [V24.S4], 16(R23)
-	VST1.P [V25.S4], 16(R23)
-	VST1.P [V26.S4], 16(R23)
-	VST1.P [V27.S4], 16(R23)
-	ADD R21, R20
-	MOVD R20, R23
-	VST1.P [V28.S4], 16(R23)
-	VST1.P [V29.S4], 16(R23)
-	VST1.P [V30.S4], 16(R23)
-	VST1.P [V31.S4], 16(R23)
-	ADD R21, R20
-	RET
-
-// func f32neon_6x1(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32neon_6x1(SB), NOSPLIT, $0-88
-	MOVD a+0(FP), R0
-	MOVD rs+8(FP), R16
-	ADD R16, R0, R1
-	ADD R16, R1, R2
-	ADD R16, R2, R3
-	ADD R16, R3, R4
-	ADD R16, R4, R5
-	MOVD cs+16(FP), R17
-	MOVD b+24(FP), R8
-	MOVD bs+32(FP), R19
-	MOVD c+48(FP), R20
-	MOVD ldc+56(FP), R21
-	MOVD mode+80(FP), R22
-	CMP $1, R22
-	BEQ f32neon_6x1_bias
-	BGT f32neon_6x1_loadc
-	VEOR V26.B16, V26.B16, V26.B16
-	VEOR V27.B16, V27.B16, V27.B16
-	VEOR V28.B16, V28.B16, V28.B16
-	VEOR V29.B16, V29.B16, V29.B16
-	VEOR V30.B16, V30.B16, V30.B16
-	VEOR V31.B16, V31.B16, V31.B16
-	B f32neon_6x1_start
-f32neon_6x1_bias:
-	MOVD bias+64(FP), R22
-	VLD1.P 16(R22), [V26.S4]
-	VORR V26.B16, V26.B16, V27.B16
-	VORR V26.B16, V26.B16, V28.B16
-	VORR V26.B16, V26.B16, V29.B16
-	VORR V26.B16, V26.B16, V30.B16
-	VORR V26.B16, V26.B16, V31.B16
-	B f32neon_6x1_start
-f32neon_6x1_loadc:
-	MOVD R20, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V26.S4]
-	ADD R21, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V27.S4]
-	ADD R21, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V28.S4]
-	ADD R21, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V29.S4]
-	ADD R21, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V30.S4]
-	ADD R21, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V31.S4]
-	ADD R21, R22
-f32neon_6x1_start:
-	MOVD k+40(FP), R22
-f32neon_6x1_loop:
-	VLD1.P 16(R8), [V6.S4]
-	VLD1R.P (R0)(R17), [V0.S4]
-	VFMLA V6.S4, V0.S4, V26.S4
-	VLD1R.P (R1)(R17), [V1.S4]
-	VFMLA V6.S4, V1.S4, V27.S4
-	VLD1R.P (R2)(R17), [V2.S4]
-	VFMLA V6.S4, V2.S4, V28.S4
-	VLD1R.P (R3)(R17), [V3.S4]
-	VFMLA V6.S4, V3.S4, V29.S4
-	VLD1R.P (R4)(R17), [V4.S4]
-	VFMLA V6.S4, V4.S4, V30.S4
-	VLD1R.P (R5)(R17), [V5.S4]
-	VFMLA V6.S4, V5.S4, V31.S4
-	SUBS $1, R22
-	BNE f32neon_6x1_loop
-	MOVD R20, R23
-	VST1.P [V26.S4], 16(R23)
-	ADD R21, R20
-	MOVD R20, R23
-	VST1.P [V27.S4], 16(R23)
-	ADD R21, R20
-	MOVD R20, R23
-	VST1.P [V28.S4], 16(R23)
-	ADD R21, R20
-	MOVD R20, R23
-	VST1.P [V29.S4], 16(R23)
-	ADD R21, R20
-	MOVD R20, R23
-	VST1.P [V30.S4], 16(R23)
-	ADD R21, R20
-	MOVD R20, R23
-	VST1.P [V31.S4], 16(R23)
-	ADD R21, R20
-	RET
-
-// func f32neon_6x2(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32neon_6x2(SB), NOSPLIT, $0-88
-	MOVD a+0(FP), R0
-	MOVD rs+8(FP), R16
-	ADD R16, R0, R1
-	ADD R16, R1, R2
-	ADD R16, R2, R3
-	ADD R16, R3, R4
-	ADD R16, R4, R5
-	MOVD cs+16(FP), R17
-	MOVD b+24(FP), R8
-	MOVD bs+32(FP), R19
-	ADD R19, R8, R9
-	MOVD c+48(FP), R20
-	MOVD ldc+56(FP), R21
-	MOVD mode+80(FP), R22
-	CMP $1, R22
-	BEQ f32neon_6x2_bias
-	BGT f32neon_6x2_loadc
-	VEOR V20.B16, V20.B16, V20.B16
-	VEOR V21.B16, V21.B16, V21.B16
-	VEOR V22.B16, V22.B16, V22.B16
-	VEOR V23.B16, V23.B16, V23.B16
-	VEOR V24.B16, V24.B16, V24.B16
-	VEOR V25.B16, V25.B16, V25.B16
-	VEOR V26.B16, V26.B16, V26.B16
-	VEOR V27.B16, V27.B16, V27.B16
-	VEOR V28.B16, V28.B16, V28.B16
-	VEOR V29.B16, V29.B16, V29.B16
-	VEOR V30.B16, V30.B16, V30.B16
-	VEOR V31.B16, V31.B16, V31.B16
-	B f32neon_6x2_start
-f32neon_6x2_bias:
-	MOVD bias+64(FP), R22
-	VLD1.P 16(R22), [V20.S4]
-	VORR V20.B16, V20.B16, V22.B16
-	VORR V20.B16, V20.B16, V24.B16
-	VORR V20.B16, V20.B16, V26.B16
-	VORR V20.B16, V20.B16, V28.B16
-	VORR V20.B16, V20.B16, V30.B16
-	VLD1.P 16(R22), [V21.S4]
-	VORR V21.B16, V21.B16, V23.B16
-	VORR V21.B16, V21.B16, V25.B16
-	VORR V21.B16, V21.B16, V27.B16
-	VORR V21.B16, V21.B16, V29.B16
-	VORR V21.B16, V21.B16, V31.B16
-	B f32neon_6x2_start
-f32neon_6x2_loadc:
-	MOVD R20, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V20.S4]
-	VLD1.P 16(R23), [V21.S4]
-	ADD R21, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V22.S4]
-	VLD1.P 16(R23), [V23.S4]
-	ADD R21, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V24.S4]
-	VLD1.P 16(R23), [V25.S4]
-	ADD R21, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V26.S4]
-	VLD1.P 16(R23), [V27.S4]
-	ADD R21, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V28.S4]
-	VLD1.P 16(R23), [V29.S4]
-	ADD R21, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V30.S4]
-	VLD1.P 16(R23), [V31.S4]
-	ADD R21, R22
-f32neon_6x2_start:
-	MOVD k+40(FP), R22
-f32neon_6x2_loop:
-	VLD1.P 16(R8), [V6.S4]
-	VLD1.P 16(R9), [V7.S4]
-	VLD1R.P (R0)(R17), [V0.S4]
-	VFMLA V6.S4, V0.S4, V20.S4
-	VFMLA V7.S4, V0.S4, V21.S4
-	VLD1R.P (R1)(R17), [V1.S4]
-	VFMLA V6.S4, V1.S4, V22.S4
-	VFMLA V7.S4, V1.S4, V23.S4
-	VLD1R.P (R2)(R17), [V2.S4]
-	VFMLA V6.S4, V2.S4, V24.S4
-	VFMLA V7.S4, V2.S4, V25.S4
-	VLD1R.P (R3)(R17), [V3.S4]
-	VFMLA V6.S4, V3.S4, V26.S4
-	VFMLA V7.S4, V3.S4, V27.S4
-	VLD1R.P (R4)(R17), [V4.S4]
-	VFMLA V6.S4, V4.S4, V28.S4
-	VFMLA V7.S4, V4.S4, V29.S4
-	VLD1R.P (R5)(R17), [V5.S4]
-	VFMLA V6.S4, V5.S4, V30.S4
-	VFMLA V7.S4, V5.S4, V31.S4
-	SUBS $1, R22
-	BNE f32neon_6x2_loop
-	MOVD R20, R23
-	VST1.P [V20.S4], 16(R23)
-	VST1.P [V21.S4], 16(R23)
-	ADD R21, R20
-	MOVD R20, R23
-	VST1.P [V22.S4], 16(R23)
-	VST1.P [V23.S4], 16(R23)
-	ADD R21, R20
-	MOVD R20, R23
-	VST1.P [V24.S4], 16(R23)
-	VST1.P [V25.S4], 16(R23)
-	ADD R21, R20
-	MOVD R20, R23
-	VST1.P [V26.S4], 16(R23)
-	VST1.P [V27.S4], 16(R23)
-	ADD R21, R20
-	MOVD R20, R23
-	VST1.P [V28.S4], 16(R23)
-	VST1.P [V29.S4], 16(R23)
-	ADD R21, R20
-	MOVD R20, R23
-	VST1.P [V30.S4], 16(R23)
-	VST1.P [V31.S4], 16(R23)
-	ADD R21, R20
-	RET
-
-// func f32neon_6x3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32neon_6x3(SB), NOSPLIT, $0-88
-	MOVD a+0(FP), R0
-	MOVD rs+8(FP), R16
-	ADD R16, R0, R1
-	ADD R16, R1, R2
-	ADD R16, R2, R3
-	ADD R16, R3, R4
-	ADD R16, R4, R5
-	MOVD cs+16(FP), R17
-	MOVD b+24(FP), R8
-	MOVD bs+32(FP), R19
-	ADD R19, R8, R9
-	ADD R19, R9, R10
-	MOVD c+48(FP), R20
-	MOVD ldc+56(FP), R21
-	MOVD mode+80(FP), R22
-	CMP $1, R22
-	BEQ f32neon_6x3_bias
-	BGT f32neon_6x3_loadc
-	VEOR V14.B16, V14.B16, V14.B16
-	VEOR V15.B16, V15.B16, V15.B16
-	VEOR V16.B16, V16.B16, V16.B16
-	VEOR V17.B16, V17.B16, V17.B16
-	VEOR V18.B16, V18.B16, V18.B16
-	VEOR V19.B16, V19.B16, V19.B16
-	VEOR V20.B16, V20.B16, V20.B16
-	VEOR V21.B16, V21.B16, V21.B16
-	VEOR V22.B16, V22.B16, V22.B16
-	VEOR V23.B16, V23.B16, V23.B16
-	VEOR V24.B16, V24.B16, V24.B16
-	VEOR V25.B16, V25.B16, V25.B16
-	VEOR V26.B16, V26.B16, V26.B16
-	VEOR V27.B16, V27.B16, V27.B16
-	VEOR V28.B16, V28.B16, V28.B16
-	VEOR V29.B16, V29.B16, V29.B16
-	VEOR V30.B16, V30.B16, V30.B16
-	VEOR V31.B16, V31.B16, V31.B16
-	B f32neon_6x3_start
-f32neon_6x3_bias:
-	MOVD bias+64(FP), R22
-	VLD1.P 16(R22), [V14.S4]
-	VORR V14.B16, V14.B16, V17.B16
-	VORR V14.B16, V14.B16, V20.B16
-	VORR V14.B16, V14.B16, V23.B16
-	VORR V14.B16, V14.B16, V26.B16
-	VORR V14.B16, V14.B16, V29.B16
-	VLD1.P 16(R22), [V15.S4]
-	VORR V15.B16, V15.B16, V18.B16
-	VORR V15.B16, V15.B16, V21.B16
-	VORR V15.B16, V15.B16, V24.B16
-	VORR V15.B16, V15.B16, V27.B16
-	VORR V15.B16, V15.B16, V30.B16
-	VLD1.P 16(R22), [V16.S4]
-	VORR V16.B16, V16.B16, V19.B16
-	VORR V16.B16, V16.B16, V22.B16
-	VORR V16.B16, V16.B16, V25.B16
-	VORR V16.B16, V16.B16, V28.B16
-	VORR V16.B16, V16.B16, V31.B16
-	B f32neon_6x3_start
-f32neon_6x3_loadc:
-	MOVD R20, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V14.S4]
-	VLD1.P 16(R23), [V15.S4]
-	VLD1.P 16(R23), [V16.S4]
-	ADD R21, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V17.S4]
-	VLD1.P 16(R23), [V18.S4]
-	VLD1.P 16(R23), [V19.S4]
-	ADD R21, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V20.S4]
-	VLD1.P 16(R23), [V21.S4]
-	VLD1.P 16(R23), [V22.S4]
-	ADD R21, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V23.S4]
-	VLD1.P 16(R23), [V24.S4]
-	VLD1.P 16(R23), [V25.S4]
-	ADD R21, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V26.S4]
-	VLD1.P 16(R23), [V27.S4]
-	VLD1.P 16(R23), [V28.S4]
-	ADD R21, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V29.S4]
-	VLD1.P 16(R23), [V30.S4]
-	VLD1.P 16(R23), [V31.S4]
-	ADD R21, R22
-f32neon_6x3_start:
-	MOVD k+40(FP), R22
-f32neon_6x3_loop:
-	VLD1.P 16(R8), [V6.S4]
-	VLD1.P 16(R9), [V7.S4]
-	VLD1.P 16(R10), [V8.S4]
-	VLD1R.P (R0)(R17), [V0.S4]
-	VFMLA V6.S4, V0.S4, V14.S4
-	VFMLA V7.S4, V0.S4, V15.S4
-	VFMLA V8.S4, V0.S4, V16.S4
-	VLD1R.P (R1)(R17), [V1.S4]
-	VFMLA V6.S4, V1.S4, V17.S4
-	VFMLA V7.S4, V1.S4, V18.S4
-	VFMLA V8.S4, V1.S4, V19.S4
-	VLD1R.P (R2)(R17), [V2.S4]
-	VFMLA V6.S4, V2.S4, V20.S4
-	VFMLA V7.S4, V2.S4, V21.S4
-	VFMLA V8.S4, V2.S4, V22.S4
-	VLD1R.P (R3)(R17), [V3.S4]
-	VFMLA V6.S4, V3.S4, V23.S4
-	VFMLA V7.S4, V3.S4, V24.S4
-	VFMLA V8.S4, V3.S4, V25.S4
-	VLD1R.P (R4)(R17), [V4.S4]
-	VFMLA V6.S4, V4.S4, V26.S4
-	VFMLA V7.S4, V4.S4, V27.S4
-	VFMLA V8.S4, V4.S4, V28.S4
-	VLD1R.P (R5)(R17), [V5.S4]
-	VFMLA V6.S4, V5.S4, V29.S4
-	VFMLA V7.S4, V5.S4, V30.S4
-	VFMLA V8.S4, V5.S4, V31.S4
-	SUBS $1, R22
-	BNE f32neon_6x3_loop
-	MOVD R20, R23
-	VST1.P [V14.S4], 16(R23)
-	VST1.P [V15.S4], 16(R23)
-	VST1.P [V16.S4], 16(R23)
-	ADD R21, R20
-	MOVD R20, R23
-	VST1.P [V17.S4], 16(R23)
-	VST1.P [V18.S4], 16(R23)
-	VST1.P [V19.S4], 16(R23)
-	ADD R21, R20
-	MOVD R20, R23
-	VST1.P [V20.S4], 16(R23)
-	VST1.P [V21.S4], 16(R23)
-	VST1.P [V22.S4], 16(R23)
-	ADD R21, R20
-	MOVD R20, R23
-	VST1.P [V23.S4], 16(R23)
-	VST1.P [V24.S4], 16(R23)
-	VST1.P [V25.S4], 16(R23)
-	ADD R21, R20
-	MOVD R20, R23
-	VST1.P [V26.S4], 16(R23)
-	VST1.P [V27.S4], 16(R23)
-	VST1.P [V28.S4], 16(R23)
-	ADD R21, R20
-	MOVD R20, R23
-	VST1.P [V29.S4], 16(R23)
-	VST1.P [V30.S4], 16(R23)
-	VST1.P [V31.S4], 16(R23)
-	ADD R21, R20
-	RET
-
-// func f32neon_7x1(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32neon_7x1(SB), NOSPLIT, $0-88
-	MOVD a+0(FP), R0
-	MOVD rs+8(FP), R16
-	ADD R16, R0, R1
-	ADD R16, R1, R2
-	ADD R16, R2, R3
-	ADD R16, R3, R4
-	ADD R16, R4, R5
-	ADD R16, R5, R6
-	MOVD cs+16(FP), R17
-	MOVD b+24(FP), R8
-	MOVD bs+32(FP), R19
-	MOVD c+48(FP), R20
-	MOVD ldc+56(FP), R21
-	MOVD mode+80(FP), R22
-	CMP $1, R22
-	BEQ f32neon_7x1_bias
-	BGT f32neon_7x1_loadc
-	VEOR V25.B16, V25.B16, V25.B16
-	VEOR V26.B16, V26.B16, V26.B16
-	VEOR V27.B16, V27.B16, V27.B16
-	VEOR V28.B16, V28.B16, V28.B16
-	VEOR V29.B16, V29.B16, V29.B16
-	VEOR V30.B16, V30.B16, V30.B16
-	VEOR V31.B16, V31.B16, V31.B16
-	B f32neon_7x1_start
-f32neon_7x1_bias:
-	MOVD bias+64(FP), R22
-	VLD1.P 16(R22), [V25.S4]
-	VORR V25.B16, V25.B16, V26.B16
-	VORR V25.B16, V25.B16, V27.B16
-	VORR V25.B16, V25.B16, V28.B16
-	VORR V25.B16, V25.B16, V29.B16
-	VORR V25.B16, V25.B16, V30.B16
-	VORR V25.B16, V25.B16, V31.B16
-	B f32neon_7x1_start
-f32neon_7x1_loadc:
-	MOVD R20, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V25.S4]
-	ADD R21, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V26.S4]
-	ADD R21, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V27.S4]
-	ADD R21, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V28.S4]
-	ADD R21, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V29.S4]
-	ADD R21, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V30.S4]
-	ADD R21, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V31.S4]
-	ADD R21, R22
-f32neon_7x1_start:
-	MOVD k+40(FP), R22
-f32neon_7x1_loop:
-	VLD1.P 16(R8), [V7.S4]
-	VLD1R.P (R0)(R17), [V0.S4]
-	VFMLA V7.S4, V0.S4, V25.S4
-	VLD1R.P (R1)(R17), [V1.S4]
-	VFMLA V7.S4, V1.S4, V26.S4
-	VLD1R.P (R2)(R17), [V2.S4]
-	VFMLA V7.S4, V2.S4, V27.S4
-	VLD1R.P (R3)(R17), [V3.S4]
-	VFMLA V7.S4, V3.S4, V28.S4
-	VLD1R.P (R4)(R17), [V4.S4]
-	VFMLA V7.S4, V4.S4, V29.S4
-	VLD1R.P (R5)(R17), [V5.S4]
-	VFMLA V7.S4, V5.S4, V30.S4
-	VLD1R.P (R6)(R17), [V6.S4]
-	VFMLA V7.S4, V6.S4, V31.S4
-	SUBS $1, R22
-	BNE f32neon_7x1_loop
-	MOVD R20, R23
-	VST1.P [V25.S4], 16(R23)
-	ADD R21, R20
-	MOVD R20, R23
-	VST1.P [V26.S4], 16(R23)
-	ADD R21, R20
-	MOVD R20, R23
-	VST1.P [V27.S4], 16(R23)
-	ADD R21, R20
-	MOVD R20, R23
-	VST1.P [V28.S4], 16(R23)
-	ADD R21, R20
-	MOVD R20, R23
-	VST1.P [V29.S4], 16(R23)
-	ADD R21, R20
-	MOVD R20, R23
-	VST1.P [V30.S4], 16(R23)
-	ADD R21, R20
-	MOVD R20, R23
-	VST1.P [V31.S4], 16(R23)
-	ADD R21, R20
-	RET
-
-// func f32neon_7x2(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32neon_7x2(SB), NOSPLIT, $0-88
-	MOVD a+0(FP), R0
-	MOVD rs+8(FP), R16
-	ADD R16, R0, R1
-	ADD R16, R1, R2
-	ADD R16, R2, R3
-	ADD R16, R3, R4
-	ADD R16, R4, R5
-	ADD R16, R5, R6
-	MOVD cs+16(FP), R17
-	MOVD b+24(FP), R8
-	MOVD bs+32(FP), R19
-	ADD R19, R8, R9
-	MOVD c+48(FP), R20
-	MOVD ldc+56(FP), R21
-	MOVD mode+80(FP), R22
-	CMP $1, R22
-	BEQ f32neon_7x2_bias
-	BGT f32neon_7x2_loadc
-	VEOR V18.B16, V18.B16, V18.B16
-	VEOR V19.B16, V19.B16, V19.B16
-	VEOR V20.B16, V20.B16, V20.B16
-	VEOR V21.B16, V21.B16, V21.B16
-	VEOR V22.B16, V22.B16, V22.B16
-	VEOR V23.B16, V23.B16, V23.B16
-	VEOR V24.B16, V24.B16, V24.B16
-	VEOR V25.B16, V25.B16, V25.B16
-	VEOR V26.B16, V26.B16, V26.B16
-	VEOR V27.B16, V27.B16, V27.B16
-	VEOR V28.B16, V28.B16, V28.B16
-	VEOR V29.B16, V29.B16, V29.B16
-	VEOR V30.B16, V30.B16, V30.B16
-	VEOR V31.B16, V31.B16, V31.B16
-	B f32neon_7x2_start
-f32neon_7x2_bias:
-	MOVD bias+64(FP), R22
-	VLD1.P 16(R22), [V18.S4]
-	VORR V18.B16, V18.B16, V20.B16
-	VORR V18.B16, V18.B16, V22.B16
-	VORR V18.B16, V18.B16, V24.B16
-	VORR V18.B16, V18.B16, V26.B16
-	VORR V18.B16, V18.B16, V28.B16
-	VORR V18.B16, V18.B16, V30.B16
-	VLD1.P 16(R22), [V19.S4]
-	VORR V19.B16, V19.B16, V21.B16
-	VORR V19.B16, V19.B16, V23.B16
-	VORR V19.B16, V19.B16, V25.B16
-	VORR V19.B16, V19.B16, V27.B16
-	VORR V19.B16, V19.B16, V29.B16
-	VORR V19.B16, V19.B16, V31.B16
-	B f32neon_7x2_start
-f32neon_7x2_loadc:
-	MOVD R20, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V18.S4]
-	VLD1.P 16(R23), [V19.S4]
-	ADD R21, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V20.S4]
-	VLD1.P 16(R23), [V21.S4]
-	ADD R21, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V22.S4]
-	VLD1.P 16(R23), [V23.S4]
-	ADD R21, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V24.S4]
-	VLD1.P 16(R23), [V25.S4]
-	ADD R21, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V26.S4]
-	VLD1.P 16(R23), [V27.S4]
-	ADD R21, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V28.S4]
-	VLD1.P 16(R23), [V29.S4]
-	ADD R21, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V30.S4]
-	VLD1.P 16(R23), [V31.S4]
-	ADD R21, R22
-f32neon_7x2_start:
-	MOVD k+40(FP), R22
-f32neon_7x2_loop:
-	VLD1.P 16(R8), [V7.S4]
-	VLD1.P 16(R9), [V8.S4]
-	VLD1R.P (R0)(R17), [V0.S4]
-	VFMLA V7.S4, V0.S4, V18.S4
-	VFMLA V8.S4, V0.S4, V19.S4
-	VLD1R.P (R1)(R17), [V1.S4]
-	VFMLA V7.S4, V1.S4, V20.S4
-	VFMLA V8.S4, V1.S4, V21.S4
-	VLD1R.P (R2)(R17), [V2.S4]
-	VFMLA V7.S4, V2.S4, V22.S4
-	VFMLA V8.S4, V2.S4, V23.S4
-	VLD1R.P (R3)(R17), [V3.S4]
-	VFMLA V7.S4, V3.S4, V24.S4
-	VFMLA V8.S4, V3.S4, V25.S4
-	VLD1R.P (R4)(R17), [V4.S4]
-	VFMLA V7.S4, V4.S4, V26.S4
-	VFMLA V8.S4, V4.S4, V27.S4
-	VLD1R.P (R5)(R17), [V5.S4]
-	VFMLA V7.S4, V5.S4, V28.S4
-	VFMLA V8.S4, V5.S4, V29.S4
-	VLD1R.P (R6)(R17), [V6.S4]
-	VFMLA V7.S4, V6.S4, V30.S4
-	VFMLA V8.S4, V6.S4, V31.S4
-	SUBS $1, R22
-	BNE f32neon_7x2_loop
-	MOVD R20, R23
-	VST1.P [V18.S4], 16(R23)
-	VST1.P [V19.S4], 16(R23)
-	ADD R21, R20
-	MOVD R20, R23
-	VST1.P [V20.S4], 16(R23)
-	VST1.P [V21.S4], 16(R23)
-	ADD R21, R20
-	MOVD R20, R23
-	VST1.P [V22.S4], 16(R23)
-	VST1.P [V23.S4], 16(R23)
-	ADD R21, R20
-	MOVD R20, R23
-	VST1.P [V24.S4], 16(R23)
-	VST1.P [V25.S4], 16(R23)
-	ADD R21, R20
-	MOVD R20, R23
-	VST1.P [V26.S4], 16(R23)
-	VST1.P [V27.S4], 16(R23)
-	ADD R21, R20
-	MOVD R20, R23
-	VST1.P [V28.S4], 16(R23)
-	VST1.P [V29.S4], 16(R23)
-	ADD R21, R20
-	MOVD R20, R23
-	VST1.P [V30.S4], 16(R23)
-	VST1.P [V31.S4], 16(R23)
-	ADD R21, R20
-	RET
-
-// func f32neon_7x3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32neon_7x3(SB), NOSPLIT, $0-88
-	MOVD a+0(FP), R0
-	MOVD rs+8(FP), R16
-	ADD R16, R0, R1
-	ADD R16, R1, R2
-	ADD R16, R2, R3
-	ADD R16, R3, R4
-	ADD R16, R4, R5
-	ADD R16, R5, R6
-	MOVD cs+16(FP), R17
-	MOVD b+24(FP), R8
-	MOVD bs+32(FP), R19
-	ADD R19, R8, R9
-	ADD R19, R9, R10
-	MOVD c+48(FP), R20
-	MOVD ldc+56(FP), R21
-	MOVD mode+80(FP), R22
-	CMP $1, R22
-	BEQ f32neon_7x3_bias
-	BGT f32neon_7x3_loadc
-	VEOR V11.B16, V11.B16, V11.B16
-	VEOR V12.B16, V12.B16, V12.B16
-	VEOR V13.B16, V13.B16, V13.B16
-	VEOR V14.B16, V14.B16, V14.B16
-	VEOR V15.B16, V15.B16, V15.B16
-	VEOR V16.B16, V16.B16, V16.B16
-	VEOR V17.B16, V17.B16, V17.B16
-	VEOR V18.B16, V18.B16, V18.B16
-	VEOR V19.B16, V19.B16, V19.B16
-	VEOR V20.B16, V20.B16, V20.B16
-	VEOR V21.B16, V21.B16, V21.B16
-	VEOR V22.B16, V22.B16, V22.B16
-	VEOR V23.B16, V23.B16, V23.B16
-	VEOR V24.B16, V24.B16, V24.B16
-	VEOR V25.B16, V25.B16, V25.B16
-	VEOR V26.B16, V26.B16, V26.B16
-	VEOR V27.B16, V27.B16, V27.B16
-	VEOR V28.B16, V28.B16, V28.B16
-	VEOR V29.B16, V29.B16, V29.B16
-	VEOR V30.B16, V30.B16, V30.B16
-	VEOR V31.B16, V31.B16, V31.B16
-	B f32neon_7x3_start
-f32neon_7x3_bias:
-	MOVD bias+64(FP), R22
-	VLD1.P 16(R22), [V11.S4]
-	VORR V11.B16, V11.B16, V14.B16
-	VORR V11.B16, V11.B16, V17.B16
-	VORR V11.B16, V11.B16, V20.B16
-	VORR V11.B16, V11.B16, V23.B16
-	VORR V11.B16, V11.B16, V26.B16
-	VORR V11.B16, V11.B16, V29.B16
-	VLD1.P 16(R22), [V12.S4]
-	VORR V12.B16, V12.B16, V15.B16
-	VORR V12.B16, V12.B16, V18.B16
-	VORR V12.B16, V12.B16, V21.B16
-	VORR V12.B16, V12.B16, V24.B16
-	VORR V12.B16, V12.B16, V27.B16
-	VORR V12.B16, V12.B16, V30.B16
-	VLD1.P 16(R22), [V13.S4]
-	VORR V13.B16, V13.B16, V16.B16
-	VORR V13.B16, V13.B16, V19.B16
-	VORR V13.B16, V13.B16, V22.B16
-	VORR V13.B16, V13.B16, V25.B16
-	VORR V13.B16, V13.B16, V28.B16
-	VORR V13.B16, V13.B16, V31.B16
-	B f32neon_7x3_start
-f32neon_7x3_loadc:
-	MOVD R20, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V11.S4]
-	VLD1.P 16(R23), [V12.S4]
-	VLD1.P 16(R23), [V13.S4]
-	ADD R21, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V14.S4]
-	VLD1.P 16(R23), [V15.S4]
-	VLD1.P 16(R23), [V16.S4]
-	ADD R21, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V17.S4]
-	VLD1.P 16(R23), [V18.S4]
-	VLD1.P 16(R23), [V19.S4]
-	ADD R21, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V20.S4]
-	VLD1.P 16(R23), [V21.S4]
-	VLD1.P 16(R23), [V22.S4]
-	ADD R21, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V23.S4]
-	VLD1.P 16(R23), [V24.S4]
-	VLD1.P 16(R23), [V25.S4]
-	ADD R21, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V26.S4]
-	VLD1.P 16(R23), [V27.S4]
-	VLD1.P 16(R23), [V28.S4]
-	ADD R21, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V29.S4]
-	VLD1.P 16(R23), [V30.S4]
-	VLD1.P 16(R23), [V31.S4]
-	ADD R21, R22
-f32neon_7x3_start:
-	MOVD k+40(FP), R22
-f32neon_7x3_loop:
-	VLD1.P 16(R8), [V7.S4]
-	VLD1.P 16(R9), [V8.S4]
-	VLD1.P 16(R10), [V9.S4]
-	VLD1R.P (R0)(R17), [V0.S4]
-	VFMLA V7.S4, V0.S4, V11.S4
-	VFMLA V8.S4, V0.S4, V12.S4
-	VFMLA V9.S4, V0.S4, V13.S4
-	VLD1R.P (R1)(R17), [V1.S4]
-	VFMLA V7.S4, V1.S4, V14.S4
-	VFMLA V8.S4, V1.S4, V15.S4
-	VFMLA V9.S4, V1.S4, V16.S4
-	VLD1R.P (R2)(R17), [V2.S4]
-	VFMLA V7.S4, V2.S4, V17.S4
-	VFMLA V8.S4, V2.S4, V18.S4
-	VFMLA V9.S4, V2.S4, V19.S4
-	VLD1R.P (R3)(R17), [V3.S4]
-	VFMLA V7.S4, V3.S4, V20.S4
-	VFMLA V8.S4, V3.S4, V21.S4
-	VFMLA V9.S4, V3.S4, V22.S4
-	VLD1R.P (R4)(R17), [V4.S4]
-	VFMLA V7.S4, V4.S4, V23.S4
-	VFMLA V8.S4, V4.S4, V24.S4
-	VFMLA V9.S4, V4.S4, V25.S4
-	VLD1R.P (R5)(R17), [V5.S4]
-	VFMLA V7.S4, V5.S4, V26.S4
-	VFMLA V8.S4, V5.S4, V27.S4
-	VFMLA V9.S4, V5.S4, V28.S4
-	VLD1R.P (R6)(R17), [V6.S4]
-	VFMLA V7.S4, V6.S4, V29.S4
-	VFMLA V8.S4, V6.S4, V30.S4
-	VFMLA V9.S4, V6.S4, V31.S4
-	SUBS $1, R22
-	BNE f32neon_7x3_loop
-	MOVD R20, R23
-	VST1.P [V11.S4], 16(R23)
-	VST1.P [V12.S4], 16(R23)
-	VST1.P [V13.S4], 16(R23)
-	ADD R21, R20
-	MOVD R20, R23
-	VST1.P [V14.S4], 16(R23)
-	VST1.P [V15.S4], 16(R23)
-	VST1.P [V16.S4], 16(R23)
-	ADD R21, R20
-	MOVD R20, R23
-	VST1.P [V17.S4], 16(R23)
-	VST1.P [V18.S4], 16(R23)
-	VST1.P [V19.S4], 16(R23)
-	ADD R21, R20
-	MOVD R20, R23
-	VST1.P [V20.S4], 16(R23)
-	VST1.P [V21.S4], 16(R23)
-	VST1.P [V22.S4], 16(R23)
-	ADD R21, R20
-	MOVD R20, R23
-	VST1.P [V23.S4], 16(R23)
-	VST1.P [V24.S4], 16(R23)
-	VST1.P [V25.S4], 16(R23)
-	ADD R21, R20
-	MOVD R20, R23
-	VST1.P [V26.S4], 16(R23)
-	VST1.P [V27.S4], 16(R23)
-	VST1.P [V28.S4], 16(R23)
-	ADD R21, R20
-	MOVD R20, R23
-	VST1.P [V29.S4], 16(R23)
-	VST1.P [V30.S4], 16(R23)
-	VST1.P [V31.S4], 16(R23)
-	ADD R21, R20
-	RET
-
-// func f32neon_8x1(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32neon_8x1(SB), NOSPLIT, $0-88
-	MOVD a+0(FP), R0
-	MOVD rs+8(FP), R16
-	ADD R16, R0, R1
-	ADD R16, R1, R2
-	ADD R16, R2, R3
-	ADD R16, R3, R4
-	ADD R16, R4, R5
-	ADD R16, R5, R6
-	ADD R16, R6, R7
-	MOVD cs+16(FP), R17
-	MOVD b+24(FP), R8
-	MOVD bs+32(FP), R19
-	MOVD c+48(FP), R20
-	MOVD ldc+56(FP), R21
-	MOVD mode+80(FP), R22
-	CMP $1, R22
-	BEQ f32neon_8x1_bias
-	BGT f32neon_8x1_loadc
-	VEOR V24.B16, V24.B16, V24.B16
-	VEOR V25.B16, V25.B16, V25.B16
-	VEOR V26.B16, V26.B16, V26.B16
-	VEOR V27.B16, V27.B16, V27.B16
-	VEOR V28.B16, V28.B16, V28.B16
-	VEOR V29.B16, V29.B16, V29.B16
-	VEOR V30.B16, V30.B16, V30.B16
-	VEOR V31.B16, V31.B16, V31.B16
-	B f32neon_8x1_start
-f32neon_8x1_bias:
-	MOVD bias+64(FP), R22
-	VLD1.P 16(R22), [V24.S4]
-	VORR V24.B16, V24.B16, V25.B16
-	VORR V24.B16, V24.B16, V26.B16
-	VORR V24.B16, V24.B16, V27.B16
-	VORR V24.B16, V24.B16, V28.B16
-	VORR V24.B16, V24.B16, V29.B16
-	VORR V24.B16, V24.B16, V30.B16
-	VORR V24.B16, V24.B16, V31.B16
-	B f32neon_8x1_start
-f32neon_8x1_loadc:
-	MOVD R20, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V24.S4]
-	ADD R21, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V25.S4]
-	ADD R21, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V26.S4]
-	ADD R21, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V27.S4]
-	ADD R21, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V28.S4]
-	ADD R21, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V29.S4]
-	ADD R21, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V30.S4]
-	ADD R21, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V31.S4]
-	ADD R21, R22
-f32neon_8x1_start:
-	MOVD k+40(FP), R22
-f32neon_8x1_loop:
-	VLD1.P 16(R8), [V8.S4]
-	VLD1R.P (R0)(R17), [V0.S4]
-	VFMLA V8.S4, V0.S4, V24.S4
-	VLD1R.P (R1)(R17), [V1.S4]
-	VFMLA V8.S4, V1.S4, V25.S4
-	VLD1R.P (R2)(R17), [V2.S4]
-	VFMLA V8.S4, V2.S4, V26.S4
-	VLD1R.P (R3)(R17), [V3.S4]
-	VFMLA V8.S4, V3.S4, V27.S4
-	VLD1R.P (R4)(R17), [V4.S4]
-	VFMLA V8.S4, V4.S4, V28.S4
-	VLD1R.P (R5)(R17), [V5.S4]
-	VFMLA V8.S4, V5.S4, V29.S4
-	VLD1R.P (R6)(R17), [V6.S4]
-	VFMLA V8.S4, V6.S4, V30.S4
-	VLD1R.P (R7)(R17), [V7.S4]
-	VFMLA V8.S4, V7.S4, V31.S4
-	SUBS $1, R22
-	BNE f32neon_8x1_loop
-	MOVD R20, R23
-	VST1.P [V24.S4], 16(R23)
-	ADD R21, R20
-	MOVD R20, R23
-	VST1.P [V25.S4], 16(R23)
-	ADD R21, R20
-	MOVD R20, R23
-	VST1.P [V26.S4], 16(R23)
-	ADD R21, R20
-	MOVD R20, R23
-	VST1.P [V27.S4], 16(R23)
-	ADD R21, R20
-	MOVD R20, R23
-	VST1.P [V28.S4], 16(R23)
-	ADD R21, R20
-	MOVD R20, R23
-	VST1.P [V29.S4], 16(R23)
-	ADD R21, R20
-	MOVD R20, R23
-	VST1.P [V30.S4], 16(R23)
-	ADD R21, R20
-	MOVD R20, R23
-	VST1.P [V31.S4], 16(R23)
-	ADD R21, R20
-	RET
-
-// func f32neon_8x2(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-TEXT ·f32neon_8x2(SB), NOSPLIT, $0-88
-	MOVD a+0(FP), R0
-	MOVD rs+8(FP), R16
-	ADD R16, R0, R1
-	ADD R16, R1, R2
-	ADD R16, R2, R3
-	ADD R16, R3, R4
-	ADD R16, R4, R5
-	ADD R16, R5, R6
-	ADD R16, R6, R7
-	MOVD cs+16(FP), R17
-	MOVD b+24(FP), R8
-	MOVD bs+32(FP), R19
-	ADD R19, R8, R9
-	MOVD c+48(FP), R20
-	MOVD ldc+56(FP), R21
-	MOVD mode+80(FP), R22
-	CMP $1, R22
-	BEQ f32neon_8x2_bias
-	BGT f32neon_8x2_loadc
-	VEOR V16.B16, V16.B16, V16.B16
-	VEOR V17.B16, V17.B16, V17.B16
-	VEOR V18.B16, V18.B16, V18.B16
-	VEOR V19.B16, V19.B16, V19.B16
-	VEOR V20.B16, V20.B16, V20.B16
-	VEOR V21.B16, V21.B16, V21.B16
-	VEOR V22.B16, V22.B16, V22.B16
-	VEOR V23.B16, V23.B16, V23.B16
-	VEOR V24.B16, V24.B16, V24.B16
-	VEOR V25.B16, V25.B16, V25.B16
-	VEOR V26.B16, V26.B16, V26.B16
-	VEOR V27.B16, V27.B16, V27.B16
-	VEOR V28.B16, V28.B16, V28.B16
-	VEOR V29.B16, V29.B16, V29.B16
-	VEOR V30.B16, V30.B16, V30.B16
-	VEOR V31.B16, V31.B16, V31.B16
-	B f32neon_8x2_start
-f32neon_8x2_bias:
-	MOVD bias+64(FP), R22
-	VLD1.P 16(R22), [V16.S4]
-	VORR V16.B16, V16.B16, V18.B16
-	VORR V16.B16, V16.B16, V20.B16
-	VORR V16.B16, V16.B16, V22.B16
-	VORR V16.B16, V16.B16, V24.B16
-	VORR V16.B16, V16.B16, V26.B16
-	VORR V16.B16, V16.B16, V28.B16
-	VORR V16.B16, V16.B16, V30.B16
-	VLD1.P 16(R22), [V17.S4]
-	VORR V17.B16, V17.B16, V19.B16
-	VORR V17.B16, V17.B16, V21.B16
-	VORR V17.B16, V17.B16, V23.B16
-	VORR V17.B16, V17.B16, V25.B16
-	VORR V17.B16, V17.B16, V27.B16
-	VORR V17.B16, V17.B16, V29.B16
-	VORR V17.B16, V17.B16, V31.B16
-	B f32neon_8x2_start
-f32neon_8x2_loadc:
-	MOVD R20, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V16.S4]
-	VLD1.P 16(R23), [V17.S4]
-	ADD R21, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V18.S4]
-	VLD1.P 16(R23), [V19.S4]
-	ADD R21, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V20.S4]
-	VLD1.P 16(R23), [V21.S4]
-	ADD R21, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V22.S4]
-	VLD1.P 16(R23), [V23.S4]
-	ADD R21, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V24.S4]
-	VLD1.P 16(R23), [V25.S4]
-	ADD R21, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V26.S4]
-	VLD1.P 16(R23), [V27.S4]
-	ADD R21, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V28.S4]
-	VLD1.P 16(R23), [V29.S4]
-	ADD R21, R22
-	MOVD R22, R23
-	VLD1.P 16(R23), [V30.S4]
-	VLD1.P 16(R23), [V31.S4]
-	ADD R21, R22
-f32neon_8x2_start:
-	MOVD k+40(FP), R22
-f32neon_8x2_loop:
-	VLD1.P 16(R8), [V8.S4]
-	VLD1.P 16(R9), [V9.S4]
-	VLD1R.P (R0)(R17), [V0.S4]
-	VFMLA V8.S4, V0.S4, V16.S4
-	VFMLA V9.S4, V0.S4, V17.S4
-	VLD1R.P (R1)(R17), [V1.S4]
-	VFMLA V8.S4, V1.S4, V18.S4
-	VFMLA V9.S4, V1.S4, V19.S4
-	VLD1R.P (R2)(R17), [V2.S4]
-	VFMLA V8.S4, V2.S4, V20.S4
-	VFMLA V9.S4, V2.S4, V21.S4
-	VLD1R.P (R3)(R17), [V3.S4]
-	VFMLA V8.S4, V3.S4, V22.S4
-	VFMLA V9.S4, V3.S4, V23.S4
-	VLD1R.P (R4)(R17), [V4.S4]
-	VFMLA V8.S4, V4.S4, V24.S4
-	VFMLA V9.S4, V4.S4, V25.S4
-	VLD1R.P (R5)(R17), [V5.S4]
-	VFMLA V8.S4, V5.S4, V26.S4
-	VFMLA V9.S4, V5.S4, V27.S4
-	VLD1R.P (R6)(R17), [V6.S4]
-	VFMLA V8.S4, V6.S4, V28.S4
-	VFMLA V9.S4, V6.S4, V29.S4
-	VLD1R.P (R7)(R17), [V7.S4]
-	VFMLA V8.S4, V7.S4, V30.S4
-	VFMLA V9.S4, V7.S4, V31.S4
-	SUBS $1, R22
-	BNE f32neon_8x2_loop
-	MOVD R20, R23
-	VST1.P [V16.S4], 16(R23)
-	VST1.P [V17.S4], 16(R23)
-	ADD R21, R20
-	MOVD R20, R23
-	VST1.P [V18.S4], 16(R23)
-	VST1.P [V19.S4], 16(R23)
-	ADD R21, R20
-	MOVD R20, R23
-	VST1.P [V20.S4], 16(R23)
-	VST1.P [V21.S4], 16(R23)
-	ADD R21, R20
-	MOVD R20, R23
-	VST1.P [V22.S4], 16(R23)
-	VST1.P [V23.S4], 16(R23)
-	ADD R21, R20
-	MOVD R20, R23
-	VST1.P [V24.S4], 16(R23)
-	VST1.P [V25.S4], 16(R23)
-	ADD R21, R20
-	MOVD R20, R23
-	VST1.P [V26.S4], 16(R23)
-	VST1.P [V27.S4], 16(R23)
-	ADD R21, R20
-	MOVD R20, R23
-	VST1.P [V28.S4], 16(R23)
-	VST1.P [V29.S4], 16(R23)
-	ADD R21, R20
-	MOVD R20, R23
 	VST1.P [V30.S4], 16(R23)
 	VST1.P [V31.S4], 16(R23)
 	ADD R21, R20

@@ -5,979 +5,799 @@
 package asm
 
 //go:noescape
-func q8avx512_1x1(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8_1x16c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx512_1x2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8_1x32c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx512_1x3(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8_1x48c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx512_1x4(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8_1x64c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx512_1x5(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8_1x80c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx512_1x6(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8_1x96c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx512_1x7(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8_1x112c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx512_1x8(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8_1x128c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx512_2x1(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8_2x16c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx512_2x2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8_2x32c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx512_2x3(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8_2x48c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx512_2x4(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8_2x64c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx512_3x1(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8_3x16c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx512_3x2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8_3x32c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx512_3x3(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8_3x48c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx512_3x4(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8_3x64c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx512_4x1(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8_4x16c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx512_4x2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8_4x32c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx512_4x3(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8_4x48c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx512_4x4(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8_4x64c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx512_5x1(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8_5x16c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx512_5x2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8_5x32c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx512_5x3(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8_5x48c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx512_5x4(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8_5x64c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx512_6x1(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8_6x16c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx512_6x2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8_6x32c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx512_6x3(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8_6x48c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx512_6x4(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8_6x64c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx512_7x1(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8f32_1x16c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx512_7x2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8f32_1x32c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx512_7x3(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8f32_1x48c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx512_8x1(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8f32_1x64c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx512_8x2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8f32_1x80c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx512_8x3(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8f32_1x96c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_1x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func q8f32_1x112c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_1x2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func q8f32_1x128c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_1x3(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func q8f32_2x16c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_1x4(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func q8f32_2x32c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_1x5(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func q8f32_2x48c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_1x6(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func q8f32_2x64c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_1x7(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func q8f32_3x16c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_1x8(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func q8f32_3x32c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_2x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func q8f32_3x48c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_2x2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func q8f32_3x64c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_2x3(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func q8f32_4x16c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_2x4(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func q8f32_4x32c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_3x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func q8f32_4x48c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_3x2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func q8f32_4x64c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_3x3(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func q8f32_5x16c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_3x4(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func q8f32_5x32c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_4x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func q8f32_5x48c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_4x2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func q8f32_5x64c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_4x3(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func q8f32_6x16c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_4x4(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func q8f32_6x32c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_5x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func q8f32_6x48c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_5x2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func q8f32_6x64c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_5x3(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func q8_1x8c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_5x4(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func q8_1x16c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_6x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func q8_1x24c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_6x2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func q8_1x32c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_6x3(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func q8_1x40c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_6x4(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func q8_1x48c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_7x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func q8_1x56c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_7x2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func q8_1x64c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_7x3(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func q8_2x8c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_8x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func q8_2x16c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_8x2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func q8_2x24c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx512_8x3(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func q8_2x32c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx2_1x1(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8_3x8c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx2_1x2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8_3x16c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx2_1x3(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8_3x24c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx2_1x4(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8_4x8c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx2_1x5(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8_4x16c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx2_1x6(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8_5x8c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx2_1x7(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8_5x16c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx2_1x8(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8_6x8c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx2_1x9(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8_6x16c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx2_1x10(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8f32_1x8c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx2_1x11(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8f32_1x16c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx2_1x12(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8f32_1x24c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx2_2x1(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8f32_1x32c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx2_2x2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8f32_1x40c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx2_2x3(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8f32_1x48c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx2_2x4(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8f32_1x56c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx2_3x1(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8f32_1x64c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx2_3x2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8f32_2x8c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx2_3x3(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8f32_2x16c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx2_4x1(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8f32_2x24c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx2_4x2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8f32_2x32c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx2_5x1(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8f32_3x8c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx2_5x2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8f32_3x16c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx2_6x1(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8f32_3x24c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8avx2_6x2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8f32_4x8c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx2_1x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func q8f32_4x16c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx2_1x2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func q8f32_5x8c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx2_1x3(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func q8f32_5x16c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx2_1x4(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func q8f32_6x8c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx2_1x5(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func q8f32_6x16c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8favx2_1x6(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func f32_1x16_avx512f(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
 //go:noescape
-func q8favx2_1x7(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func f32_1x32_avx512f(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
 //go:noescape
-func q8favx2_1x8(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func f32_1x48_avx512f(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
 //go:noescape
-func q8favx2_1x9(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func f32_1x64_avx512f(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
 //go:noescape
-func q8favx2_1x10(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func f32_1x80_avx512f(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
 //go:noescape
-func q8favx2_1x11(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func f32_1x96_avx512f(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
 //go:noescape
-func q8favx2_1x12(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func f32_1x112_avx512f(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
 //go:noescape
-func q8favx2_2x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func f32_1x128_avx512f(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
 //go:noescape
-func q8favx2_2x2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func f32_2x16_avx512f(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
 //go:noescape
-func q8favx2_2x3(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func f32_2x32_avx512f(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
 //go:noescape
-func q8favx2_2x4(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func f32_3x16_avx512f(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
 //go:noescape
-func q8favx2_3x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func f32_3x32_avx512f(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
 //go:noescape
-func q8favx2_3x2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func f32_4x16_avx512f(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
 //go:noescape
-func q8favx2_3x3(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func f32_4x32_avx512f(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
 //go:noescape
-func q8favx2_4x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func f32_5x16_avx512f(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
 //go:noescape
-func q8favx2_4x2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func f32_5x32_avx512f(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
 //go:noescape
-func q8favx2_5x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func f32_6x16_avx512f(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
 //go:noescape
-func q8favx2_5x2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func f32_6x32_avx512f(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
 //go:noescape
-func q8favx2_6x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func f32_7x16_avx512f(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
 //go:noescape
-func q8favx2_6x2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func f32_7x32_avx512f(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
 //go:noescape
-func f32avx512_1x1(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+func f32_8x16_avx512f(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
 //go:noescape
-func f32avx512_1x2(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+func f32_8x32_avx512f(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
 //go:noescape
-func f32avx512_1x3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+func f32_9x16_avx512f(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
 //go:noescape
-func f32avx512_1x4(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+func f32_9x32_avx512f(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
 //go:noescape
-func f32avx512_1x5(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+func f32_10x16_avx512f(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
 //go:noescape
-func f32avx512_1x6(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+func f32_10x32_avx512f(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
 //go:noescape
-func f32avx512_1x7(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+func f32_11x16_avx512f(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
 //go:noescape
-func f32avx512_1x8(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+func f32_11x32_avx512f(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
 //go:noescape
-func f32avx512_2x1(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+func f32_12x16_avx512f(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
 //go:noescape
-func f32avx512_2x2(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+func f32_12x32_avx512f(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
 //go:noescape
-func f32avx512_2x3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+func f32_1x8_fma3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
 //go:noescape
-func f32avx512_2x4(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+func f32_1x16_fma3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
 //go:noescape
-func f32avx512_3x1(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+func f32_1x24_fma3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
 //go:noescape
-func f32avx512_3x2(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+func f32_1x32_fma3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
 //go:noescape
-func f32avx512_3x3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+func f32_1x40_fma3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
 //go:noescape
-func f32avx512_3x4(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+func f32_1x48_fma3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
 //go:noescape
-func f32avx512_4x1(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+func f32_1x56_fma3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
 //go:noescape
-func f32avx512_4x2(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+func f32_1x64_fma3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
 //go:noescape
-func f32avx512_4x3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+func f32_2x8_fma3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
 //go:noescape
-func f32avx512_4x4(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+func f32_2x16_fma3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
 //go:noescape
-func f32avx512_5x1(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+func f32_3x8_fma3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
 //go:noescape
-func f32avx512_5x2(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+func f32_3x16_fma3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
 //go:noescape
-func f32avx512_5x3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+func f32_4x8_fma3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
 //go:noescape
-func f32avx512_5x4(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+func f32_4x16_fma3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
 //go:noescape
-func f32avx512_6x1(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+func f32_5x8_fma3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
 //go:noescape
-func f32avx512_6x2(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+func f32_5x16_fma3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
 //go:noescape
-func f32avx512_6x3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+func f32_6x8_fma3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
 //go:noescape
-func f32avx512_6x4(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+func f32_6x16_fma3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
-//go:noescape
-func f32avx512_7x1(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-
-//go:noescape
-func f32avx512_7x2(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-
-//go:noescape
-func f32avx512_7x3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-
-//go:noescape
-func f32avx512_8x1(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-
-//go:noescape
-func f32avx512_8x2(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-
-//go:noescape
-func f32avx512_8x3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-
-//go:noescape
-func f32avx512_9x1(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-
-//go:noescape
-func f32avx512_9x2(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-
-//go:noescape
-func f32avx512_10x1(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-
-//go:noescape
-func f32avx512_10x2(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-
-//go:noescape
-func f32avx512_11x1(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-
-//go:noescape
-func f32avx512_11x2(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-
-//go:noescape
-func f32avx512_12x1(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-
-//go:noescape
-func f32avx512_12x2(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-
-//go:noescape
-func f32avx512_13x1(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-
-//go:noescape
-func f32avx512_13x2(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-
-//go:noescape
-func f32avx512_14x1(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-
-//go:noescape
-func f32avx2_1x1(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-
-//go:noescape
-func f32avx2_1x2(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-
-//go:noescape
-func f32avx2_1x3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-
-//go:noescape
-func f32avx2_1x4(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-
-//go:noescape
-func f32avx2_1x5(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-
-//go:noescape
-func f32avx2_1x6(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-
-//go:noescape
-func f32avx2_1x7(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-
-//go:noescape
-func f32avx2_1x8(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-
-//go:noescape
-func f32avx2_2x1(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-
-//go:noescape
-func f32avx2_2x2(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-
-//go:noescape
-func f32avx2_2x3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-
-//go:noescape
-func f32avx2_2x4(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-
-//go:noescape
-func f32avx2_2x5(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-
-//go:noescape
-func f32avx2_3x1(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-
-//go:noescape
-func f32avx2_3x2(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-
-//go:noescape
-func f32avx2_3x3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-
-//go:noescape
-func f32avx2_4x1(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-
-//go:noescape
-func f32avx2_4x2(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-
-//go:noescape
-func f32avx2_4x3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-
-//go:noescape
-func f32avx2_5x1(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-
-//go:noescape
-func f32avx2_5x2(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-
-//go:noescape
-func f32avx2_6x1(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-
-//go:noescape
-func f32avx2_6x2(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-
-// Q8AVX512 returns an int8-output AVX-512 VNNI micro-kernel: MR rows by NV blocks of 16 channels, K in groups of 4,
-// or nil when no such tile was generated.
-func Q8AVX512(mr, nv int) Q8Kernel {
+// Q8AVX512VNNI returns an int8 AVX-512 VNNI micro-kernel (VPDPBUSD): MR rows by NV blocks of 16 channels, K in groups of 4,
+// or nil for a tile not in Q8AVX512VNNITiles.
+func Q8AVX512VNNI(mr, nv int) Q8Kernel {
 	switch mr<<8 | nv {
 	case 1<<8 | 1:
-		return q8avx512_1x1
+		return q8_1x16c4_avx512vnni
 	case 1<<8 | 2:
-		return q8avx512_1x2
+		return q8_1x32c4_avx512vnni
 	case 1<<8 | 3:
-		return q8avx512_1x3
+		return q8_1x48c4_avx512vnni
 	case 1<<8 | 4:
-		return q8avx512_1x4
+		return q8_1x64c4_avx512vnni
 	case 1<<8 | 5:
-		return q8avx512_1x5
+		return q8_1x80c4_avx512vnni
 	case 1<<8 | 6:
-		return q8avx512_1x6
+		return q8_1x96c4_avx512vnni
 	case 1<<8 | 7:
-		return q8avx512_1x7
+		return q8_1x112c4_avx512vnni
 	case 1<<8 | 8:
-		return q8avx512_1x8
+		return q8_1x128c4_avx512vnni
 	case 2<<8 | 1:
-		return q8avx512_2x1
+		return q8_2x16c4_avx512vnni
 	case 2<<8 | 2:
-		return q8avx512_2x2
+		return q8_2x32c4_avx512vnni
 	case 2<<8 | 3:
-		return q8avx512_2x3
+		return q8_2x48c4_avx512vnni
 	case 2<<8 | 4:
-		return q8avx512_2x4
+		return q8_2x64c4_avx512vnni
 	case 3<<8 | 1:
-		return q8avx512_3x1
+		return q8_3x16c4_avx512vnni
 	case 3<<8 | 2:
-		return q8avx512_3x2
+		return q8_3x32c4_avx512vnni
 	case 3<<8 | 3:
-		return q8avx512_3x3
+		return q8_3x48c4_avx512vnni
 	case 3<<8 | 4:
-		return q8avx512_3x4
+		return q8_3x64c4_avx512vnni
 	case 4<<8 | 1:
-		return q8avx512_4x1
+		return q8_4x16c4_avx512vnni
 	case 4<<8 | 2:
-		return q8avx512_4x2
+		return q8_4x32c4_avx512vnni
 	case 4<<8 | 3:
-		return q8avx512_4x3
+		return q8_4x48c4_avx512vnni
 	case 4<<8 | 4:
-		return q8avx512_4x4
+		return q8_4x64c4_avx512vnni
 	case 5<<8 | 1:
-		return q8avx512_5x1
+		return q8_5x16c4_avx512vnni
 	case 5<<8 | 2:
-		return q8avx512_5x2
+		return q8_5x32c4_avx512vnni
 	case 5<<8 | 3:
-		return q8avx512_5x3
+		return q8_5x48c4_avx512vnni
 	case 5<<8 | 4:
-		return q8avx512_5x4
+		return q8_5x64c4_avx512vnni
 	case 6<<8 | 1:
-		return q8avx512_6x1
+		return q8_6x16c4_avx512vnni
 	case 6<<8 | 2:
-		return q8avx512_6x2
+		return q8_6x32c4_avx512vnni
 	case 6<<8 | 3:
-		return q8avx512_6x3
+		return q8_6x48c4_avx512vnni
 	case 6<<8 | 4:
-		return q8avx512_6x4
-	case 7<<8 | 1:
-		return q8avx512_7x1
-	case 7<<8 | 2:
-		return q8avx512_7x2
-	case 7<<8 | 3:
-		return q8avx512_7x3
-	case 8<<8 | 1:
-		return q8avx512_8x1
-	case 8<<8 | 2:
-		return q8avx512_8x2
-	case 8<<8 | 3:
-		return q8avx512_8x3
+		return q8_6x64c4_avx512vnni
 	}
 	return nil
 }
 
-// Q8FAVX512 returns the float32-output twin of Q8AVX512,
-// or nil when no such tile was generated.
-func Q8FAVX512(mr, nv int) Q8FKernel {
+// Q8F32AVX512VNNI returns the float32-output twin of Q8AVX512VNNI,
+// or nil for a tile not in Q8AVX512VNNITiles.
+func Q8F32AVX512VNNI(mr, nv int) Q8FKernel {
 	switch mr<<8 | nv {
 	case 1<<8 | 1:
-		return q8favx512_1x1
+		return q8f32_1x16c4_avx512vnni
 	case 1<<8 | 2:
-		return q8favx512_1x2
+		return q8f32_1x32c4_avx512vnni
 	case 1<<8 | 3:
-		return q8favx512_1x3
+		return q8f32_1x48c4_avx512vnni
 	case 1<<8 | 4:
-		return q8favx512_1x4
+		return q8f32_1x64c4_avx512vnni
 	case 1<<8 | 5:
-		return q8favx512_1x5
+		return q8f32_1x80c4_avx512vnni
 	case 1<<8 | 6:
-		return q8favx512_1x6
+		return q8f32_1x96c4_avx512vnni
 	case 1<<8 | 7:
-		return q8favx512_1x7
+		return q8f32_1x112c4_avx512vnni
 	case 1<<8 | 8:
-		return q8favx512_1x8
+		return q8f32_1x128c4_avx512vnni
 	case 2<<8 | 1:
-		return q8favx512_2x1
+		return q8f32_2x16c4_avx512vnni
 	case 2<<8 | 2:
-		return q8favx512_2x2
+		return q8f32_2x32c4_avx512vnni
 	case 2<<8 | 3:
-		return q8favx512_2x3
+		return q8f32_2x48c4_avx512vnni
 	case 2<<8 | 4:
-		return q8favx512_2x4
+		return q8f32_2x64c4_avx512vnni
 	case 3<<8 | 1:
-		return q8favx512_3x1
+		return q8f32_3x16c4_avx512vnni
 	case 3<<8 | 2:
-		return q8favx512_3x2
+		return q8f32_3x32c4_avx512vnni
 	case 3<<8 | 3:
-		return q8favx512_3x3
+		return q8f32_3x48c4_avx512vnni
 	case 3<<8 | 4:
-		return q8favx512_3x4
+		return q8f32_3x64c4_avx512vnni
 	case 4<<8 | 1:
-		return q8favx512_4x1
+		return q8f32_4x16c4_avx512vnni
 	case 4<<8 | 2:
-		return q8favx512_4x2
+		return q8f32_4x32c4_avx512vnni
 	case 4<<8 | 3:
-		return q8favx512_4x3
+		return q8f32_4x48c4_avx512vnni
 	case 4<<8 | 4:
-		return q8favx512_4x4
+		return q8f32_4x64c4_avx512vnni
 	case 5<<8 | 1:
-		return q8favx512_5x1
+		return q8f32_5x16c4_avx512vnni
 	case 5<<8 | 2:
-		return q8favx512_5x2
+		return q8f32_5x32c4_avx512vnni
 	case 5<<8 | 3:
-		return q8favx512_5x3
+		return q8f32_5x48c4_avx512vnni
 	case 5<<8 | 4:
-		return q8favx512_5x4
+		return q8f32_5x64c4_avx512vnni
 	case 6<<8 | 1:
-		return q8favx512_6x1
+		return q8f32_6x16c4_avx512vnni
 	case 6<<8 | 2:
-		return q8favx512_6x2
+		return q8f32_6x32c4_avx512vnni
 	case 6<<8 | 3:
-		return q8favx512_6x3
+		return q8f32_6x48c4_avx512vnni
 	case 6<<8 | 4:
-		return q8favx512_6x4
-	case 7<<8 | 1:
-		return q8favx512_7x1
-	case 7<<8 | 2:
-		return q8favx512_7x2
-	case 7<<8 | 3:
-		return q8favx512_7x3
-	case 8<<8 | 1:
-		return q8favx512_8x1
-	case 8<<8 | 2:
-		return q8favx512_8x2
-	case 8<<8 | 3:
-		return q8favx512_8x3
+		return q8f32_6x64c4_avx512vnni
 	}
 	return nil
 }
 
-// Q8AVX2 returns an int8-output AVX2 micro-kernel: MR rows by NV blocks of 8 channels, K in pairs,
-// or nil when no such tile was generated.
+// Q8AVX512VNNITiles is the tile table of Q8AVX512VNNI.
+func Q8AVX512VNNITiles() Tiles {
+	return Tiles{Op: "q8", ISA: "avx512vnni", NR: 16, KR: 4, MR: 6, Widest: [MaxMR + 1]int{0, 8, 4, 4, 4, 4, 4}}
+}
+
+// Q8AVX2 returns an int8 AVX2 micro-kernel (VPMADDWD): MR rows by NV blocks of 8 channels, K in pairs,
+// or nil for a tile not in Q8AVX2Tiles.
 func Q8AVX2(mr, nv int) Q8Kernel {
 	switch mr<<8 | nv {
 	case 1<<8 | 1:
-		return q8avx2_1x1
+		return q8_1x8c2_avx2
 	case 1<<8 | 2:
-		return q8avx2_1x2
+		return q8_1x16c2_avx2
 	case 1<<8 | 3:
-		return q8avx2_1x3
+		return q8_1x24c2_avx2
 	case 1<<8 | 4:
-		return q8avx2_1x4
+		return q8_1x32c2_avx2
 	case 1<<8 | 5:
-		return q8avx2_1x5
+		return q8_1x40c2_avx2
 	case 1<<8 | 6:
-		return q8avx2_1x6
+		return q8_1x48c2_avx2
 	case 1<<8 | 7:
-		return q8avx2_1x7
+		return q8_1x56c2_avx2
 	case 1<<8 | 8:
-		return q8avx2_1x8
-	case 1<<8 | 9:
-		return q8avx2_1x9
-	case 1<<8 | 10:
-		return q8avx2_1x10
-	case 1<<8 | 11:
-		return q8avx2_1x11
-	case 1<<8 | 12:
-		return q8avx2_1x12
+		return q8_1x64c2_avx2
 	case 2<<8 | 1:
-		return q8avx2_2x1
+		return q8_2x8c2_avx2
 	case 2<<8 | 2:
-		return q8avx2_2x2
+		return q8_2x16c2_avx2
 	case 2<<8 | 3:
-		return q8avx2_2x3
+		return q8_2x24c2_avx2
 	case 2<<8 | 4:
-		return q8avx2_2x4
+		return q8_2x32c2_avx2
 	case 3<<8 | 1:
-		return q8avx2_3x1
+		return q8_3x8c2_avx2
 	case 3<<8 | 2:
-		return q8avx2_3x2
+		return q8_3x16c2_avx2
 	case 3<<8 | 3:
-		return q8avx2_3x3
+		return q8_3x24c2_avx2
 	case 4<<8 | 1:
-		return q8avx2_4x1
+		return q8_4x8c2_avx2
 	case 4<<8 | 2:
-		return q8avx2_4x2
+		return q8_4x16c2_avx2
 	case 5<<8 | 1:
-		return q8avx2_5x1
+		return q8_5x8c2_avx2
 	case 5<<8 | 2:
-		return q8avx2_5x2
+		return q8_5x16c2_avx2
 	case 6<<8 | 1:
-		return q8avx2_6x1
+		return q8_6x8c2_avx2
 	case 6<<8 | 2:
-		return q8avx2_6x2
+		return q8_6x16c2_avx2
 	}
 	return nil
 }
 
-// Q8FAVX2 returns the float32-output twin of Q8AVX2,
-// or nil when no such tile was generated.
-func Q8FAVX2(mr, nv int) Q8FKernel {
+// Q8F32AVX2 returns the float32-output twin of Q8AVX2,
+// or nil for a tile not in Q8AVX2Tiles.
+func Q8F32AVX2(mr, nv int) Q8FKernel {
 	switch mr<<8 | nv {
 	case 1<<8 | 1:
-		return q8favx2_1x1
+		return q8f32_1x8c2_avx2
 	case 1<<8 | 2:
-		return q8favx2_1x2
+		return q8f32_1x16c2_avx2
 	case 1<<8 | 3:
-		return q8favx2_1x3
+		return q8f32_1x24c2_avx2
 	case 1<<8 | 4:
-		return q8favx2_1x4
+		return q8f32_1x32c2_avx2
 	case 1<<8 | 5:
-		return q8favx2_1x5
+		return q8f32_1x40c2_avx2
 	case 1<<8 | 6:
-		return q8favx2_1x6
+		return q8f32_1x48c2_avx2
 	case 1<<8 | 7:
-		return q8favx2_1x7
+		return q8f32_1x56c2_avx2
 	case 1<<8 | 8:
-		return q8favx2_1x8
-	case 1<<8 | 9:
-		return q8favx2_1x9
-	case 1<<8 | 10:
-		return q8favx2_1x10
-	case 1<<8 | 11:
-		return q8favx2_1x11
-	case 1<<8 | 12:
-		return q8favx2_1x12
+		return q8f32_1x64c2_avx2
 	case 2<<8 | 1:
-		return q8favx2_2x1
+		return q8f32_2x8c2_avx2
 	case 2<<8 | 2:
-		return q8favx2_2x2
+		return q8f32_2x16c2_avx2
 	case 2<<8 | 3:
-		return q8favx2_2x3
+		return q8f32_2x24c2_avx2
 	case 2<<8 | 4:
-		return q8favx2_2x4
+		return q8f32_2x32c2_avx2
 	case 3<<8 | 1:
-		return q8favx2_3x1
+		return q8f32_3x8c2_avx2
 	case 3<<8 | 2:
-		return q8favx2_3x2
+		return q8f32_3x16c2_avx2
 	case 3<<8 | 3:
-		return q8favx2_3x3
+		return q8f32_3x24c2_avx2
 	case 4<<8 | 1:
-		return q8favx2_4x1
+		return q8f32_4x8c2_avx2
 	case 4<<8 | 2:
-		return q8favx2_4x2
+		return q8f32_4x16c2_avx2
 	case 5<<8 | 1:
-		return q8favx2_5x1
+		return q8f32_5x8c2_avx2
 	case 5<<8 | 2:
-		return q8favx2_5x2
+		return q8f32_5x16c2_avx2
 	case 6<<8 | 1:
-		return q8favx2_6x1
+		return q8f32_6x8c2_avx2
 	case 6<<8 | 2:
-		return q8favx2_6x2
+		return q8f32_6x16c2_avx2
 	}
 	return nil
+}
+
+// Q8AVX2Tiles is the tile table of Q8AVX2.
+func Q8AVX2Tiles() Tiles {
+	return Tiles{Op: "q8", ISA: "avx2", NR: 8, KR: 2, MR: 6, Widest: [MaxMR + 1]int{0, 8, 4, 3, 2, 2, 2}}
 }
 
 // F32AVX512 returns a float32 AVX-512 micro-kernel: MR rows by NV panels of 16 columns,
-// or nil when no such tile was generated.
+// or nil for a tile not in F32AVX512Tiles.
 func F32AVX512(mr, nv int) F32Kernel {
 	switch mr<<8 | nv {
 	case 1<<8 | 1:
-		return f32avx512_1x1
+		return f32_1x16_avx512f
 	case 1<<8 | 2:
-		return f32avx512_1x2
+		return f32_1x32_avx512f
 	case 1<<8 | 3:
-		return f32avx512_1x3
+		return f32_1x48_avx512f
 	case 1<<8 | 4:
-		return f32avx512_1x4
+		return f32_1x64_avx512f
 	case 1<<8 | 5:
-		return f32avx512_1x5
+		return f32_1x80_avx512f
 	case 1<<8 | 6:
-		return f32avx512_1x6
+		return f32_1x96_avx512f
 	case 1<<8 | 7:
-		return f32avx512_1x7
+		return f32_1x112_avx512f
 	case 1<<8 | 8:
-		return f32avx512_1x8
+		return f32_1x128_avx512f
 	case 2<<8 | 1:
-		return f32avx512_2x1
+		return f32_2x16_avx512f
 	case 2<<8 | 2:
-		return f32avx512_2x2
-	case 2<<8 | 3:
-		return f32avx512_2x3
-	case 2<<8 | 4:
-		return f32avx512_2x4
+		return f32_2x32_avx512f
 	case 3<<8 | 1:
-		return f32avx512_3x1
+		return f32_3x16_avx512f
 	case 3<<8 | 2:
-		return f32avx512_3x2
-	case 3<<8 | 3:
-		return f32avx512_3x3
-	case 3<<8 | 4:
-		return f32avx512_3x4
+		return f32_3x32_avx512f
 	case 4<<8 | 1:
-		return f32avx512_4x1
+		return f32_4x16_avx512f
 	case 4<<8 | 2:
-		return f32avx512_4x2
-	case 4<<8 | 3:
-		return f32avx512_4x3
-	case 4<<8 | 4:
-		return f32avx512_4x4
+		return f32_4x32_avx512f
 	case 5<<8 | 1:
-		return f32avx512_5x1
+		return f32_5x16_avx512f
 	case 5<<8 | 2:
-		return f32avx512_5x2
-	case 5<<8 | 3:
-		return f32avx512_5x3
-	case 5<<8 | 4:
-		return f32avx512_5x4
+		return f32_5x32_avx512f
 	case 6<<8 | 1:
-		return f32avx512_6x1
+		return f32_6x16_avx512f
 	case 6<<8 | 2:
-		return f32avx512_6x2
-	case 6<<8 | 3:
-		return f32avx512_6x3
-	case 6<<8 | 4:
-		return f32avx512_6x4
+		return f32_6x32_avx512f
 	case 7<<8 | 1:
-		return f32avx512_7x1
+		return f32_7x16_avx512f
 	case 7<<8 | 2:
-		return f32avx512_7x2
-	case 7<<8 | 3:
-		return f32avx512_7x3
+		return f32_7x32_avx512f
 	case 8<<8 | 1:
-		return f32avx512_8x1
+		return f32_8x16_avx512f
 	case 8<<8 | 2:
-		return f32avx512_8x2
-	case 8<<8 | 3:
-		return f32avx512_8x3
+		return f32_8x32_avx512f
 	case 9<<8 | 1:
-		return f32avx512_9x1
+		return f32_9x16_avx512f
 	case 9<<8 | 2:
-		return f32avx512_9x2
+		return f32_9x32_avx512f
 	case 10<<8 | 1:
-		return f32avx512_10x1
+		return f32_10x16_avx512f
 	case 10<<8 | 2:
-		return f32avx512_10x2
+		return f32_10x32_avx512f
 	case 11<<8 | 1:
-		return f32avx512_11x1
+		return f32_11x16_avx512f
 	case 11<<8 | 2:
-		return f32avx512_11x2
+		return f32_11x32_avx512f
 	case 12<<8 | 1:
-		return f32avx512_12x1
+		return f32_12x16_avx512f
 	case 12<<8 | 2:
-		return f32avx512_12x2
-	case 13<<8 | 1:
-		return f32avx512_13x1
-	case 13<<8 | 2:
-		return f32avx512_13x2
-	case 14<<8 | 1:
-		return f32avx512_14x1
+		return f32_12x32_avx512f
 	}
 	return nil
 }
 
+// F32AVX512Tiles is the tile table of F32AVX512.
+func F32AVX512Tiles() Tiles {
+	return Tiles{Op: "f32", ISA: "avx512f", NR: 16, KR: 1, MR: 12, Widest: [MaxMR + 1]int{0, 8, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2}}
+}
+
 // F32AVX2 returns a float32 AVX2+FMA micro-kernel: MR rows by NV panels of 8 columns,
-// or nil when no such tile was generated.
+// or nil for a tile not in F32AVX2Tiles.
 func F32AVX2(mr, nv int) F32Kernel {
 	switch mr<<8 | nv {
 	case 1<<8 | 1:
-		return f32avx2_1x1
+		return f32_1x8_fma3
 	case 1<<8 | 2:
-		return f32avx2_1x2
+		return f32_1x16_fma3
 	case 1<<8 | 3:
-		return f32avx2_1x3
+		return f32_1x24_fma3
 	case 1<<8 | 4:
-		return f32avx2_1x4
+		return f32_1x32_fma3
 	case 1<<8 | 5:
-		return f32avx2_1x5
+		return f32_1x40_fma3
 	case 1<<8 | 6:
-		return f32avx2_1x6
+		return f32_1x48_fma3
 	case 1<<8 | 7:
-		return f32avx2_1x7
+		return f32_1x56_fma3
 	case 1<<8 | 8:
-		return f32avx2_1x8
+		return f32_1x64_fma3
 	case 2<<8 | 1:
-		return f32avx2_2x1
+		return f32_2x8_fma3
 	case 2<<8 | 2:
-		return f32avx2_2x2
-	case 2<<8 | 3:
-		return f32avx2_2x3
-	case 2<<8 | 4:
-		return f32avx2_2x4
-	case 2<<8 | 5:
-		return f32avx2_2x5
+		return f32_2x16_fma3
 	case 3<<8 | 1:
-		return f32avx2_3x1
+		return f32_3x8_fma3
 	case 3<<8 | 2:
-		return f32avx2_3x2
-	case 3<<8 | 3:
-		return f32avx2_3x3
+		return f32_3x16_fma3
 	case 4<<8 | 1:
-		return f32avx2_4x1
+		return f32_4x8_fma3
 	case 4<<8 | 2:
-		return f32avx2_4x2
-	case 4<<8 | 3:
-		return f32avx2_4x3
+		return f32_4x16_fma3
 	case 5<<8 | 1:
-		return f32avx2_5x1
+		return f32_5x8_fma3
 	case 5<<8 | 2:
-		return f32avx2_5x2
+		return f32_5x16_fma3
 	case 6<<8 | 1:
-		return f32avx2_6x1
+		return f32_6x8_fma3
 	case 6<<8 | 2:
-		return f32avx2_6x2
+		return f32_6x16_fma3
 	}
 	return nil
+}
+
+// F32AVX2Tiles is the tile table of F32AVX2.
+func F32AVX2Tiles() Tiles {
+	return Tiles{Op: "f32", ISA: "fma3", NR: 8, KR: 1, MR: 6, Widest: [MaxMR + 1]int{0, 8, 2, 2, 2, 2, 2}}
 }

@@ -5,166 +5,130 @@
 package asm
 
 //go:noescape
-func q8neon_1x1(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8_1x8c16_neonmlal(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8neon_1x2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8_1x16c16_neonmlal(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8neon_2x1(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8_2x8c16_neonmlal(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8fneon_1x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func q8f32_1x8c16_neonmlal(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8fneon_1x2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func q8f32_1x16c16_neonmlal(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8fneon_2x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func q8f32_2x8c16_neonmlal(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8dot_1x1(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8_1x16c4_neondot(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8dot_1x2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8_1x32c4_neondot(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8dot_1x3(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8_1x48c4_neondot(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8dot_1x4(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8_1x64c4_neondot(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8dot_2x1(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8_2x16c4_neondot(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8dot_2x2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8_2x32c4_neondot(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8dot_3x1(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8_3x16c4_neondot(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8dot_4x1(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+func q8_4x16c4_neondot(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
 
 //go:noescape
-func q8fdot_1x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func q8f32_1x16c4_neondot(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8fdot_1x2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func q8f32_1x32c4_neondot(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8fdot_1x3(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func q8f32_1x48c4_neondot(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8fdot_1x4(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func q8f32_1x64c4_neondot(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8fdot_2x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func q8f32_2x16c4_neondot(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8fdot_2x2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func q8f32_2x32c4_neondot(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8fdot_3x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func q8f32_3x16c4_neondot(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func q8fdot_4x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+func q8f32_4x16c4_neondot(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
 
 //go:noescape
-func f32neon_1x1(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+func f32_1x4_neonfma(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
 //go:noescape
-func f32neon_1x2(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+func f32_1x8_neonfma(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
 //go:noescape
-func f32neon_1x3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+func f32_1x12_neonfma(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
 //go:noescape
-func f32neon_1x4(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+func f32_1x16_neonfma(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
 //go:noescape
-func f32neon_1x5(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+func f32_1x20_neonfma(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
 //go:noescape
-func f32neon_1x6(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+func f32_1x24_neonfma(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
 //go:noescape
-func f32neon_1x7(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+func f32_1x28_neonfma(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
 //go:noescape
-func f32neon_1x8(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+func f32_1x32_neonfma(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
 //go:noescape
-func f32neon_2x1(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+func f32_2x4_neonfma(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
 //go:noescape
-func f32neon_2x2(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+func f32_2x8_neonfma(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
 //go:noescape
-func f32neon_2x3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+func f32_2x12_neonfma(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
 //go:noescape
-func f32neon_2x4(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+func f32_2x16_neonfma(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
 //go:noescape
-func f32neon_3x1(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+func f32_3x4_neonfma(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
 //go:noescape
-func f32neon_3x2(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+func f32_3x8_neonfma(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
 //go:noescape
-func f32neon_3x3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+func f32_3x12_neonfma(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
 //go:noescape
-func f32neon_3x4(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+func f32_3x16_neonfma(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
 //go:noescape
-func f32neon_4x1(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+func f32_4x4_neonfma(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
 //go:noescape
-func f32neon_4x2(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+func f32_4x8_neonfma(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
 //go:noescape
-func f32neon_4x3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+func f32_4x12_neonfma(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
 //go:noescape
-func f32neon_4x4(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-
-//go:noescape
-func f32neon_5x1(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-
-//go:noescape
-func f32neon_5x2(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-
-//go:noescape
-func f32neon_5x3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-
-//go:noescape
-func f32neon_5x4(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-
-//go:noescape
-func f32neon_6x1(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-
-//go:noescape
-func f32neon_6x2(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-
-//go:noescape
-func f32neon_6x3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-
-//go:noescape
-func f32neon_7x1(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-
-//go:noescape
-func f32neon_7x2(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-
-//go:noescape
-func f32neon_7x3(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-
-//go:noescape
-func f32neon_8x1(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
-
-//go:noescape
-func f32neon_8x2(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
+func f32_4x16_neonfma(a *float32, rs, cs int, b *float32, bs int, k int, c *float32, ldc int, bias *float32, mask uint64, mode int)
 
 // QuantizeNEON quantises n float32 (a multiple of 8) to int8.
 //
@@ -247,150 +211,141 @@ func ReLUGradNEON(dz, dy, z *float32, n int)
 //go:noescape
 func ReLUNEON(dst, a *float32, n int)
 
-// Q8NEON returns an int8-output NEON micro-kernel (SMULL/SMLAL2/SADALP): MR rows by NV blocks of 8 channels, K in chunks of 16,
-// or nil when no such tile was generated.
+// Q8NEON returns an int8 NEON micro-kernel (SMULL/SMLAL2/SADALP): MR rows by NV blocks of 8 channels, K in chunks of 16,
+// or nil for a tile not in Q8NEONTiles.
 func Q8NEON(mr, nv int) Q8Kernel {
 	switch mr<<8 | nv {
 	case 1<<8 | 1:
-		return q8neon_1x1
+		return q8_1x8c16_neonmlal
 	case 1<<8 | 2:
-		return q8neon_1x2
+		return q8_1x16c16_neonmlal
 	case 2<<8 | 1:
-		return q8neon_2x1
+		return q8_2x8c16_neonmlal
 	}
 	return nil
 }
 
-// Q8FNEON returns the float32-output twin of Q8NEON,
-// or nil when no such tile was generated.
-func Q8FNEON(mr, nv int) Q8FKernel {
+// Q8F32NEON returns the float32-output twin of Q8NEON,
+// or nil for a tile not in Q8NEONTiles.
+func Q8F32NEON(mr, nv int) Q8FKernel {
 	switch mr<<8 | nv {
 	case 1<<8 | 1:
-		return q8fneon_1x1
+		return q8f32_1x8c16_neonmlal
 	case 1<<8 | 2:
-		return q8fneon_1x2
+		return q8f32_1x16c16_neonmlal
 	case 2<<8 | 1:
-		return q8fneon_2x1
+		return q8f32_2x8c16_neonmlal
 	}
 	return nil
 }
 
-// Q8Dot returns an int8-output NEON dot-product micro-kernel (SDOT by element): MR rows by NV blocks of 16 channels, K in groups of 4,
-// or nil when no such tile was generated.
-func Q8Dot(mr, nv int) Q8Kernel {
+// Q8NEONTiles is the tile table of Q8NEON.
+func Q8NEONTiles() Tiles {
+	return Tiles{Op: "q8", ISA: "neonmlal", NR: 8, KR: 16, MR: 2, Widest: [MaxMR + 1]int{0, 2, 1}}
+}
+
+// Q8NEONDot returns an int8 NEON dot-product micro-kernel (SDOT by element): MR rows by NV blocks of 16 channels, K in groups of 4,
+// or nil for a tile not in Q8NEONDotTiles.
+func Q8NEONDot(mr, nv int) Q8Kernel {
 	switch mr<<8 | nv {
 	case 1<<8 | 1:
-		return q8dot_1x1
+		return q8_1x16c4_neondot
 	case 1<<8 | 2:
-		return q8dot_1x2
+		return q8_1x32c4_neondot
 	case 1<<8 | 3:
-		return q8dot_1x3
+		return q8_1x48c4_neondot
 	case 1<<8 | 4:
-		return q8dot_1x4
+		return q8_1x64c4_neondot
 	case 2<<8 | 1:
-		return q8dot_2x1
+		return q8_2x16c4_neondot
 	case 2<<8 | 2:
-		return q8dot_2x2
+		return q8_2x32c4_neondot
 	case 3<<8 | 1:
-		return q8dot_3x1
+		return q8_3x16c4_neondot
 	case 4<<8 | 1:
-		return q8dot_4x1
+		return q8_4x16c4_neondot
 	}
 	return nil
 }
 
-// Q8FDot returns the float32-output twin of Q8Dot,
-// or nil when no such tile was generated.
-func Q8FDot(mr, nv int) Q8FKernel {
+// Q8F32NEONDot returns the float32-output twin of Q8NEONDot,
+// or nil for a tile not in Q8NEONDotTiles.
+func Q8F32NEONDot(mr, nv int) Q8FKernel {
 	switch mr<<8 | nv {
 	case 1<<8 | 1:
-		return q8fdot_1x1
+		return q8f32_1x16c4_neondot
 	case 1<<8 | 2:
-		return q8fdot_1x2
+		return q8f32_1x32c4_neondot
 	case 1<<8 | 3:
-		return q8fdot_1x3
+		return q8f32_1x48c4_neondot
 	case 1<<8 | 4:
-		return q8fdot_1x4
+		return q8f32_1x64c4_neondot
 	case 2<<8 | 1:
-		return q8fdot_2x1
+		return q8f32_2x16c4_neondot
 	case 2<<8 | 2:
-		return q8fdot_2x2
+		return q8f32_2x32c4_neondot
 	case 3<<8 | 1:
-		return q8fdot_3x1
+		return q8f32_3x16c4_neondot
 	case 4<<8 | 1:
-		return q8fdot_4x1
+		return q8f32_4x16c4_neondot
 	}
 	return nil
+}
+
+// Q8NEONDotTiles is the tile table of Q8NEONDot.
+func Q8NEONDotTiles() Tiles {
+	return Tiles{Op: "q8", ISA: "neondot", NR: 16, KR: 4, MR: 4, Widest: [MaxMR + 1]int{0, 4, 2, 1, 1}}
 }
 
 // F32NEON returns a float32 NEON micro-kernel (FMLA): MR rows by NV whole panels of 4 columns,
-// or nil when no such tile was generated.
+// or nil for a tile not in F32NEONTiles.
 func F32NEON(mr, nv int) F32Kernel {
 	switch mr<<8 | nv {
 	case 1<<8 | 1:
-		return f32neon_1x1
+		return f32_1x4_neonfma
 	case 1<<8 | 2:
-		return f32neon_1x2
+		return f32_1x8_neonfma
 	case 1<<8 | 3:
-		return f32neon_1x3
+		return f32_1x12_neonfma
 	case 1<<8 | 4:
-		return f32neon_1x4
+		return f32_1x16_neonfma
 	case 1<<8 | 5:
-		return f32neon_1x5
+		return f32_1x20_neonfma
 	case 1<<8 | 6:
-		return f32neon_1x6
+		return f32_1x24_neonfma
 	case 1<<8 | 7:
-		return f32neon_1x7
+		return f32_1x28_neonfma
 	case 1<<8 | 8:
-		return f32neon_1x8
+		return f32_1x32_neonfma
 	case 2<<8 | 1:
-		return f32neon_2x1
+		return f32_2x4_neonfma
 	case 2<<8 | 2:
-		return f32neon_2x2
+		return f32_2x8_neonfma
 	case 2<<8 | 3:
-		return f32neon_2x3
+		return f32_2x12_neonfma
 	case 2<<8 | 4:
-		return f32neon_2x4
+		return f32_2x16_neonfma
 	case 3<<8 | 1:
-		return f32neon_3x1
+		return f32_3x4_neonfma
 	case 3<<8 | 2:
-		return f32neon_3x2
+		return f32_3x8_neonfma
 	case 3<<8 | 3:
-		return f32neon_3x3
+		return f32_3x12_neonfma
 	case 3<<8 | 4:
-		return f32neon_3x4
+		return f32_3x16_neonfma
 	case 4<<8 | 1:
-		return f32neon_4x1
+		return f32_4x4_neonfma
 	case 4<<8 | 2:
-		return f32neon_4x2
+		return f32_4x8_neonfma
 	case 4<<8 | 3:
-		return f32neon_4x3
+		return f32_4x12_neonfma
 	case 4<<8 | 4:
-		return f32neon_4x4
-	case 5<<8 | 1:
-		return f32neon_5x1
-	case 5<<8 | 2:
-		return f32neon_5x2
-	case 5<<8 | 3:
-		return f32neon_5x3
-	case 5<<8 | 4:
-		return f32neon_5x4
-	case 6<<8 | 1:
-		return f32neon_6x1
-	case 6<<8 | 2:
-		return f32neon_6x2
-	case 6<<8 | 3:
-		return f32neon_6x3
-	case 7<<8 | 1:
-		return f32neon_7x1
-	case 7<<8 | 2:
-		return f32neon_7x2
-	case 7<<8 | 3:
-		return f32neon_7x3
-	case 8<<8 | 1:
-		return f32neon_8x1
-	case 8<<8 | 2:
-		return f32neon_8x2
+		return f32_4x16_neonfma
 	}
 	return nil
+}
+
+// F32NEONTiles is the tile table of F32NEON.
+func F32NEONTiles() Tiles {
+	return Tiles{Op: "f32", ISA: "neonfma", NR: 4, KR: 1, MR: 4, Widest: [MaxMR + 1]int{0, 8, 4, 4, 4}}
 }

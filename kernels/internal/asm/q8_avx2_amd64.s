@@ -4,8 +4,8 @@
 
 #include "textflag.h"
 
-// func q8avx2_1x1(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8avx2_1x1(SB), $512-96
+// func q8_1x8c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8_1x8c2_avx2(SB), $512-96
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -13,22 +13,22 @@ TEXT ·q8avx2_1x1(SB), $512-96
 	MOVQ gs+24(FP), R9
 	MOVQ kg+32(FP), R10
 	VPXOR Y0, Y0, Y0
-q8avx2_1x1_chunk:
+q8_1x8c2_avx2_chunk:
 	MOVQ $128, CX
 	CMPQ R10, CX
 	CMOVQLT R10, CX
 	LEAQ 7(CX), R11
 	SHRQ $3, R11
 	XORQ R12, R12
-q8avx2_1x1_conv:
+q8_1x8c2_avx2_conv:
 	LEAQ (SI), R13
 	VPMOVSXBW (R13)(R12*1), Y3
 	VMOVDQU Y3, 0(SP)(R12*2)
 	ADDQ $16, R12
 	DECQ R11
-	JNZ q8avx2_1x1_conv
+	JNZ q8_1x8c2_avx2_conv
 	XORQ R12, R12
-q8avx2_1x1_pair:
+q8_1x8c2_avx2_pair:
 	VPBROADCASTD 0(SP)(R12*1), Y3
 	VPMOVSXBW 0(DX), Y1
 	VPMADDWD Y1, Y3, Y4
@@ -36,10 +36,10 @@ q8avx2_1x1_pair:
 	ADDQ R9, DX
 	ADDQ $4, R12
 	DECQ CX
-	JNZ q8avx2_1x1_pair
+	JNZ q8_1x8c2_avx2_pair
 	ADDQ $256, SI
 	SUBQ $128, R10
-	JG q8avx2_1x1_chunk
+	JG q8_1x8c2_avx2_chunk
 	MOVQ bias+80(FP), R12
 	MOVQ scale+88(FP), DX
 	MOVQ y+40(FP), R13
@@ -61,25 +61,25 @@ q8avx2_1x1_pair:
 	VPACKSSDW X4, X0, X0
 	VPACKSSWB X0, X0, X0
 	CMPQ R15, $8
-	JNE q8avx2_1x1_r0_part
+	JNE q8_1x8c2_avx2_r0_part
 	MOVQ X0, 0(R13)
-	JMP q8avx2_1x1_r0_done
-q8avx2_1x1_r0_part:
+	JMP q8_1x8c2_avx2_r0_done
+q8_1x8c2_avx2_r0_part:
 	MOVQ X0, R10
 	LEAQ 0(R13), R11
 	MOVQ R15, CX
-q8avx2_1x1_r0_byte:
+q8_1x8c2_avx2_r0_byte:
 	MOVB R10, (R11)
 	SHRQ $8, R10
 	INCQ R11
 	DECQ CX
-	JNZ q8avx2_1x1_r0_byte
-q8avx2_1x1_r0_done:
+	JNZ q8_1x8c2_avx2_r0_byte
+q8_1x8c2_avx2_r0_done:
 	VZEROUPPER
 	RET
 
-// func q8favx2_1x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8favx2_1x1(SB), $512-80
+// func q8f32_1x8c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8f32_1x8c2_avx2(SB), $512-80
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -87,22 +87,22 @@ TEXT ·q8favx2_1x1(SB), $512-80
 	MOVQ gs+24(FP), R9
 	MOVQ kg+32(FP), R10
 	VPXOR Y0, Y0, Y0
-q8favx2_1x1_chunk:
+q8f32_1x8c2_avx2_chunk:
 	MOVQ $128, CX
 	CMPQ R10, CX
 	CMOVQLT R10, CX
 	LEAQ 7(CX), R11
 	SHRQ $3, R11
 	XORQ R12, R12
-q8favx2_1x1_conv:
+q8f32_1x8c2_avx2_conv:
 	LEAQ (SI), R13
 	VPMOVSXBW (R13)(R12*1), Y3
 	VMOVDQU Y3, 0(SP)(R12*2)
 	ADDQ $16, R12
 	DECQ R11
-	JNZ q8favx2_1x1_conv
+	JNZ q8f32_1x8c2_avx2_conv
 	XORQ R12, R12
-q8favx2_1x1_pair:
+q8f32_1x8c2_avx2_pair:
 	VPBROADCASTD 0(SP)(R12*1), Y3
 	VPMOVSXBW 0(DX), Y1
 	VPMADDWD Y1, Y3, Y4
@@ -110,10 +110,10 @@ q8favx2_1x1_pair:
 	ADDQ R9, DX
 	ADDQ $4, R12
 	DECQ CX
-	JNZ q8favx2_1x1_pair
+	JNZ q8f32_1x8c2_avx2_pair
 	ADDQ $256, SI
 	SUBQ $128, R10
-	JG q8favx2_1x1_chunk
+	JG q8f32_1x8c2_avx2_chunk
 	MOVQ bias+64(FP), R12
 	MOVQ scale+72(FP), DX
 	MOVQ y+40(FP), R13
@@ -129,8 +129,8 @@ q8favx2_1x1_pair:
 	VZEROUPPER
 	RET
 
-// func q8avx2_1x2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8avx2_1x2(SB), $512-96
+// func q8_1x16c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8_1x16c2_avx2(SB), $512-96
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -139,22 +139,22 @@ TEXT ·q8avx2_1x2(SB), $512-96
 	MOVQ kg+32(FP), R10
 	VPXOR Y0, Y0, Y0
 	VPXOR Y1, Y1, Y1
-q8avx2_1x2_chunk:
+q8_1x16c2_avx2_chunk:
 	MOVQ $128, CX
 	CMPQ R10, CX
 	CMOVQLT R10, CX
 	LEAQ 7(CX), R11
 	SHRQ $3, R11
 	XORQ R12, R12
-q8avx2_1x2_conv:
+q8_1x16c2_avx2_conv:
 	LEAQ (SI), R13
 	VPMOVSXBW (R13)(R12*1), Y4
 	VMOVDQU Y4, 0(SP)(R12*2)
 	ADDQ $16, R12
 	DECQ R11
-	JNZ q8avx2_1x2_conv
+	JNZ q8_1x16c2_avx2_conv
 	XORQ R12, R12
-q8avx2_1x2_pair:
+q8_1x16c2_avx2_pair:
 	VPBROADCASTD 0(SP)(R12*1), Y4
 	VPMOVSXBW 0(DX), Y2
 	VPMADDWD Y2, Y4, Y5
@@ -165,10 +165,10 @@ q8avx2_1x2_pair:
 	ADDQ R9, DX
 	ADDQ $4, R12
 	DECQ CX
-	JNZ q8avx2_1x2_pair
+	JNZ q8_1x16c2_avx2_pair
 	ADDQ $256, SI
 	SUBQ $128, R10
-	JG q8avx2_1x2_chunk
+	JG q8_1x16c2_avx2_chunk
 	MOVQ bias+80(FP), R12
 	MOVQ scale+88(FP), DX
 	MOVQ y+40(FP), R13
@@ -201,25 +201,25 @@ q8avx2_1x2_pair:
 	VPACKSSDW X5, X1, X1
 	VPACKSSWB X1, X1, X1
 	CMPQ R15, $8
-	JNE q8avx2_1x2_r0_part
+	JNE q8_1x16c2_avx2_r0_part
 	MOVQ X1, 8(R13)
-	JMP q8avx2_1x2_r0_done
-q8avx2_1x2_r0_part:
+	JMP q8_1x16c2_avx2_r0_done
+q8_1x16c2_avx2_r0_part:
 	MOVQ X1, R10
 	LEAQ 8(R13), R11
 	MOVQ R15, CX
-q8avx2_1x2_r0_byte:
+q8_1x16c2_avx2_r0_byte:
 	MOVB R10, (R11)
 	SHRQ $8, R10
 	INCQ R11
 	DECQ CX
-	JNZ q8avx2_1x2_r0_byte
-q8avx2_1x2_r0_done:
+	JNZ q8_1x16c2_avx2_r0_byte
+q8_1x16c2_avx2_r0_done:
 	VZEROUPPER
 	RET
 
-// func q8favx2_1x2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8favx2_1x2(SB), $512-80
+// func q8f32_1x16c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8f32_1x16c2_avx2(SB), $512-80
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -228,22 +228,22 @@ TEXT ·q8favx2_1x2(SB), $512-80
 	MOVQ kg+32(FP), R10
 	VPXOR Y0, Y0, Y0
 	VPXOR Y1, Y1, Y1
-q8favx2_1x2_chunk:
+q8f32_1x16c2_avx2_chunk:
 	MOVQ $128, CX
 	CMPQ R10, CX
 	CMOVQLT R10, CX
 	LEAQ 7(CX), R11
 	SHRQ $3, R11
 	XORQ R12, R12
-q8favx2_1x2_conv:
+q8f32_1x16c2_avx2_conv:
 	LEAQ (SI), R13
 	VPMOVSXBW (R13)(R12*1), Y4
 	VMOVDQU Y4, 0(SP)(R12*2)
 	ADDQ $16, R12
 	DECQ R11
-	JNZ q8favx2_1x2_conv
+	JNZ q8f32_1x16c2_avx2_conv
 	XORQ R12, R12
-q8favx2_1x2_pair:
+q8f32_1x16c2_avx2_pair:
 	VPBROADCASTD 0(SP)(R12*1), Y4
 	VPMOVSXBW 0(DX), Y2
 	VPMADDWD Y2, Y4, Y5
@@ -254,10 +254,10 @@ q8favx2_1x2_pair:
 	ADDQ R9, DX
 	ADDQ $4, R12
 	DECQ CX
-	JNZ q8favx2_1x2_pair
+	JNZ q8f32_1x16c2_avx2_pair
 	ADDQ $256, SI
 	SUBQ $128, R10
-	JG q8favx2_1x2_chunk
+	JG q8f32_1x16c2_avx2_chunk
 	MOVQ bias+64(FP), R12
 	MOVQ scale+72(FP), DX
 	MOVQ y+40(FP), R13
@@ -277,8 +277,8 @@ q8favx2_1x2_pair:
 	VZEROUPPER
 	RET
 
-// func q8avx2_1x3(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8avx2_1x3(SB), $512-96
+// func q8_1x24c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8_1x24c2_avx2(SB), $512-96
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -288,22 +288,22 @@ TEXT ·q8avx2_1x3(SB), $512-96
 	VPXOR Y0, Y0, Y0
 	VPXOR Y1, Y1, Y1
 	VPXOR Y2, Y2, Y2
-q8avx2_1x3_chunk:
+q8_1x24c2_avx2_chunk:
 	MOVQ $128, CX
 	CMPQ R10, CX
 	CMOVQLT R10, CX
 	LEAQ 7(CX), R11
 	SHRQ $3, R11
 	XORQ R12, R12
-q8avx2_1x3_conv:
+q8_1x24c2_avx2_conv:
 	LEAQ (SI), R13
 	VPMOVSXBW (R13)(R12*1), Y5
 	VMOVDQU Y5, 0(SP)(R12*2)
 	ADDQ $16, R12
 	DECQ R11
-	JNZ q8avx2_1x3_conv
+	JNZ q8_1x24c2_avx2_conv
 	XORQ R12, R12
-q8avx2_1x3_pair:
+q8_1x24c2_avx2_pair:
 	VPBROADCASTD 0(SP)(R12*1), Y5
 	VPMOVSXBW 0(DX), Y3
 	VPMADDWD Y3, Y5, Y6
@@ -317,10 +317,10 @@ q8avx2_1x3_pair:
 	ADDQ R9, DX
 	ADDQ $4, R12
 	DECQ CX
-	JNZ q8avx2_1x3_pair
+	JNZ q8_1x24c2_avx2_pair
 	ADDQ $256, SI
 	SUBQ $128, R10
-	JG q8avx2_1x3_chunk
+	JG q8_1x24c2_avx2_chunk
 	MOVQ bias+80(FP), R12
 	MOVQ scale+88(FP), DX
 	MOVQ y+40(FP), R13
@@ -364,25 +364,25 @@ q8avx2_1x3_pair:
 	VPACKSSDW X6, X2, X2
 	VPACKSSWB X2, X2, X2
 	CMPQ R15, $8
-	JNE q8avx2_1x3_r0_part
+	JNE q8_1x24c2_avx2_r0_part
 	MOVQ X2, 16(R13)
-	JMP q8avx2_1x3_r0_done
-q8avx2_1x3_r0_part:
+	JMP q8_1x24c2_avx2_r0_done
+q8_1x24c2_avx2_r0_part:
 	MOVQ X2, R10
 	LEAQ 16(R13), R11
 	MOVQ R15, CX
-q8avx2_1x3_r0_byte:
+q8_1x24c2_avx2_r0_byte:
 	MOVB R10, (R11)
 	SHRQ $8, R10
 	INCQ R11
 	DECQ CX
-	JNZ q8avx2_1x3_r0_byte
-q8avx2_1x3_r0_done:
+	JNZ q8_1x24c2_avx2_r0_byte
+q8_1x24c2_avx2_r0_done:
 	VZEROUPPER
 	RET
 
-// func q8favx2_1x3(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8favx2_1x3(SB), $512-80
+// func q8f32_1x24c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8f32_1x24c2_avx2(SB), $512-80
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -392,22 +392,22 @@ TEXT ·q8favx2_1x3(SB), $512-80
 	VPXOR Y0, Y0, Y0
 	VPXOR Y1, Y1, Y1
 	VPXOR Y2, Y2, Y2
-q8favx2_1x3_chunk:
+q8f32_1x24c2_avx2_chunk:
 	MOVQ $128, CX
 	CMPQ R10, CX
 	CMOVQLT R10, CX
 	LEAQ 7(CX), R11
 	SHRQ $3, R11
 	XORQ R12, R12
-q8favx2_1x3_conv:
+q8f32_1x24c2_avx2_conv:
 	LEAQ (SI), R13
 	VPMOVSXBW (R13)(R12*1), Y5
 	VMOVDQU Y5, 0(SP)(R12*2)
 	ADDQ $16, R12
 	DECQ R11
-	JNZ q8favx2_1x3_conv
+	JNZ q8f32_1x24c2_avx2_conv
 	XORQ R12, R12
-q8favx2_1x3_pair:
+q8f32_1x24c2_avx2_pair:
 	VPBROADCASTD 0(SP)(R12*1), Y5
 	VPMOVSXBW 0(DX), Y3
 	VPMADDWD Y3, Y5, Y6
@@ -421,10 +421,10 @@ q8favx2_1x3_pair:
 	ADDQ R9, DX
 	ADDQ $4, R12
 	DECQ CX
-	JNZ q8favx2_1x3_pair
+	JNZ q8f32_1x24c2_avx2_pair
 	ADDQ $256, SI
 	SUBQ $128, R10
-	JG q8favx2_1x3_chunk
+	JG q8f32_1x24c2_avx2_chunk
 	MOVQ bias+64(FP), R12
 	MOVQ scale+72(FP), DX
 	MOVQ y+40(FP), R13
@@ -448,8 +448,8 @@ q8favx2_1x3_pair:
 	VZEROUPPER
 	RET
 
-// func q8avx2_1x4(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8avx2_1x4(SB), $512-96
+// func q8_1x32c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8_1x32c2_avx2(SB), $512-96
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -460,22 +460,22 @@ TEXT ·q8avx2_1x4(SB), $512-96
 	VPXOR Y1, Y1, Y1
 	VPXOR Y2, Y2, Y2
 	VPXOR Y3, Y3, Y3
-q8avx2_1x4_chunk:
+q8_1x32c2_avx2_chunk:
 	MOVQ $128, CX
 	CMPQ R10, CX
 	CMOVQLT R10, CX
 	LEAQ 7(CX), R11
 	SHRQ $3, R11
 	XORQ R12, R12
-q8avx2_1x4_conv:
+q8_1x32c2_avx2_conv:
 	LEAQ (SI), R13
 	VPMOVSXBW (R13)(R12*1), Y6
 	VMOVDQU Y6, 0(SP)(R12*2)
 	ADDQ $16, R12
 	DECQ R11
-	JNZ q8avx2_1x4_conv
+	JNZ q8_1x32c2_avx2_conv
 	XORQ R12, R12
-q8avx2_1x4_pair:
+q8_1x32c2_avx2_pair:
 	VPBROADCASTD 0(SP)(R12*1), Y6
 	VPMOVSXBW 0(DX), Y4
 	VPMADDWD Y4, Y6, Y7
@@ -492,10 +492,10 @@ q8avx2_1x4_pair:
 	ADDQ R9, DX
 	ADDQ $4, R12
 	DECQ CX
-	JNZ q8avx2_1x4_pair
+	JNZ q8_1x32c2_avx2_pair
 	ADDQ $256, SI
 	SUBQ $128, R10
-	JG q8avx2_1x4_chunk
+	JG q8_1x32c2_avx2_chunk
 	MOVQ bias+80(FP), R12
 	MOVQ scale+88(FP), DX
 	MOVQ y+40(FP), R13
@@ -550,25 +550,25 @@ q8avx2_1x4_pair:
 	VPACKSSDW X7, X3, X3
 	VPACKSSWB X3, X3, X3
 	CMPQ R15, $8
-	JNE q8avx2_1x4_r0_part
+	JNE q8_1x32c2_avx2_r0_part
 	MOVQ X3, 24(R13)
-	JMP q8avx2_1x4_r0_done
-q8avx2_1x4_r0_part:
+	JMP q8_1x32c2_avx2_r0_done
+q8_1x32c2_avx2_r0_part:
 	MOVQ X3, R10
 	LEAQ 24(R13), R11
 	MOVQ R15, CX
-q8avx2_1x4_r0_byte:
+q8_1x32c2_avx2_r0_byte:
 	MOVB R10, (R11)
 	SHRQ $8, R10
 	INCQ R11
 	DECQ CX
-	JNZ q8avx2_1x4_r0_byte
-q8avx2_1x4_r0_done:
+	JNZ q8_1x32c2_avx2_r0_byte
+q8_1x32c2_avx2_r0_done:
 	VZEROUPPER
 	RET
 
-// func q8favx2_1x4(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8favx2_1x4(SB), $512-80
+// func q8f32_1x32c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8f32_1x32c2_avx2(SB), $512-80
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -579,22 +579,22 @@ TEXT ·q8favx2_1x4(SB), $512-80
 	VPXOR Y1, Y1, Y1
 	VPXOR Y2, Y2, Y2
 	VPXOR Y3, Y3, Y3
-q8favx2_1x4_chunk:
+q8f32_1x32c2_avx2_chunk:
 	MOVQ $128, CX
 	CMPQ R10, CX
 	CMOVQLT R10, CX
 	LEAQ 7(CX), R11
 	SHRQ $3, R11
 	XORQ R12, R12
-q8favx2_1x4_conv:
+q8f32_1x32c2_avx2_conv:
 	LEAQ (SI), R13
 	VPMOVSXBW (R13)(R12*1), Y6
 	VMOVDQU Y6, 0(SP)(R12*2)
 	ADDQ $16, R12
 	DECQ R11
-	JNZ q8favx2_1x4_conv
+	JNZ q8f32_1x32c2_avx2_conv
 	XORQ R12, R12
-q8favx2_1x4_pair:
+q8f32_1x32c2_avx2_pair:
 	VPBROADCASTD 0(SP)(R12*1), Y6
 	VPMOVSXBW 0(DX), Y4
 	VPMADDWD Y4, Y6, Y7
@@ -611,10 +611,10 @@ q8favx2_1x4_pair:
 	ADDQ R9, DX
 	ADDQ $4, R12
 	DECQ CX
-	JNZ q8favx2_1x4_pair
+	JNZ q8f32_1x32c2_avx2_pair
 	ADDQ $256, SI
 	SUBQ $128, R10
-	JG q8favx2_1x4_chunk
+	JG q8f32_1x32c2_avx2_chunk
 	MOVQ bias+64(FP), R12
 	MOVQ scale+72(FP), DX
 	MOVQ y+40(FP), R13
@@ -642,8 +642,8 @@ q8favx2_1x4_pair:
 	VZEROUPPER
 	RET
 
-// func q8avx2_1x5(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8avx2_1x5(SB), $512-96
+// func q8_1x40c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8_1x40c2_avx2(SB), $512-96
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -655,22 +655,22 @@ TEXT ·q8avx2_1x5(SB), $512-96
 	VPXOR Y2, Y2, Y2
 	VPXOR Y3, Y3, Y3
 	VPXOR Y4, Y4, Y4
-q8avx2_1x5_chunk:
+q8_1x40c2_avx2_chunk:
 	MOVQ $128, CX
 	CMPQ R10, CX
 	CMOVQLT R10, CX
 	LEAQ 7(CX), R11
 	SHRQ $3, R11
 	XORQ R12, R12
-q8avx2_1x5_conv:
+q8_1x40c2_avx2_conv:
 	LEAQ (SI), R13
 	VPMOVSXBW (R13)(R12*1), Y7
 	VMOVDQU Y7, 0(SP)(R12*2)
 	ADDQ $16, R12
 	DECQ R11
-	JNZ q8avx2_1x5_conv
+	JNZ q8_1x40c2_avx2_conv
 	XORQ R12, R12
-q8avx2_1x5_pair:
+q8_1x40c2_avx2_pair:
 	VPBROADCASTD 0(SP)(R12*1), Y7
 	VPMOVSXBW 0(DX), Y5
 	VPMADDWD Y5, Y7, Y8
@@ -690,10 +690,10 @@ q8avx2_1x5_pair:
 	ADDQ R9, DX
 	ADDQ $4, R12
 	DECQ CX
-	JNZ q8avx2_1x5_pair
+	JNZ q8_1x40c2_avx2_pair
 	ADDQ $256, SI
 	SUBQ $128, R10
-	JG q8avx2_1x5_chunk
+	JG q8_1x40c2_avx2_chunk
 	MOVQ bias+80(FP), R12
 	MOVQ scale+88(FP), DX
 	MOVQ y+40(FP), R13
@@ -759,25 +759,25 @@ q8avx2_1x5_pair:
 	VPACKSSDW X8, X4, X4
 	VPACKSSWB X4, X4, X4
 	CMPQ R15, $8
-	JNE q8avx2_1x5_r0_part
+	JNE q8_1x40c2_avx2_r0_part
 	MOVQ X4, 32(R13)
-	JMP q8avx2_1x5_r0_done
-q8avx2_1x5_r0_part:
+	JMP q8_1x40c2_avx2_r0_done
+q8_1x40c2_avx2_r0_part:
 	MOVQ X4, R10
 	LEAQ 32(R13), R11
 	MOVQ R15, CX
-q8avx2_1x5_r0_byte:
+q8_1x40c2_avx2_r0_byte:
 	MOVB R10, (R11)
 	SHRQ $8, R10
 	INCQ R11
 	DECQ CX
-	JNZ q8avx2_1x5_r0_byte
-q8avx2_1x5_r0_done:
+	JNZ q8_1x40c2_avx2_r0_byte
+q8_1x40c2_avx2_r0_done:
 	VZEROUPPER
 	RET
 
-// func q8favx2_1x5(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8favx2_1x5(SB), $512-80
+// func q8f32_1x40c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8f32_1x40c2_avx2(SB), $512-80
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -789,22 +789,22 @@ TEXT ·q8favx2_1x5(SB), $512-80
 	VPXOR Y2, Y2, Y2
 	VPXOR Y3, Y3, Y3
 	VPXOR Y4, Y4, Y4
-q8favx2_1x5_chunk:
+q8f32_1x40c2_avx2_chunk:
 	MOVQ $128, CX
 	CMPQ R10, CX
 	CMOVQLT R10, CX
 	LEAQ 7(CX), R11
 	SHRQ $3, R11
 	XORQ R12, R12
-q8favx2_1x5_conv:
+q8f32_1x40c2_avx2_conv:
 	LEAQ (SI), R13
 	VPMOVSXBW (R13)(R12*1), Y7
 	VMOVDQU Y7, 0(SP)(R12*2)
 	ADDQ $16, R12
 	DECQ R11
-	JNZ q8favx2_1x5_conv
+	JNZ q8f32_1x40c2_avx2_conv
 	XORQ R12, R12
-q8favx2_1x5_pair:
+q8f32_1x40c2_avx2_pair:
 	VPBROADCASTD 0(SP)(R12*1), Y7
 	VPMOVSXBW 0(DX), Y5
 	VPMADDWD Y5, Y7, Y8
@@ -824,10 +824,10 @@ q8favx2_1x5_pair:
 	ADDQ R9, DX
 	ADDQ $4, R12
 	DECQ CX
-	JNZ q8favx2_1x5_pair
+	JNZ q8f32_1x40c2_avx2_pair
 	ADDQ $256, SI
 	SUBQ $128, R10
-	JG q8favx2_1x5_chunk
+	JG q8f32_1x40c2_avx2_chunk
 	MOVQ bias+64(FP), R12
 	MOVQ scale+72(FP), DX
 	MOVQ y+40(FP), R13
@@ -859,8 +859,8 @@ q8favx2_1x5_pair:
 	VZEROUPPER
 	RET
 
-// func q8avx2_1x6(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8avx2_1x6(SB), $512-96
+// func q8_1x48c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8_1x48c2_avx2(SB), $512-96
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -873,22 +873,22 @@ TEXT ·q8avx2_1x6(SB), $512-96
 	VPXOR Y3, Y3, Y3
 	VPXOR Y4, Y4, Y4
 	VPXOR Y5, Y5, Y5
-q8avx2_1x6_chunk:
+q8_1x48c2_avx2_chunk:
 	MOVQ $128, CX
 	CMPQ R10, CX
 	CMOVQLT R10, CX
 	LEAQ 7(CX), R11
 	SHRQ $3, R11
 	XORQ R12, R12
-q8avx2_1x6_conv:
+q8_1x48c2_avx2_conv:
 	LEAQ (SI), R13
 	VPMOVSXBW (R13)(R12*1), Y8
 	VMOVDQU Y8, 0(SP)(R12*2)
 	ADDQ $16, R12
 	DECQ R11
-	JNZ q8avx2_1x6_conv
+	JNZ q8_1x48c2_avx2_conv
 	XORQ R12, R12
-q8avx2_1x6_pair:
+q8_1x48c2_avx2_pair:
 	VPBROADCASTD 0(SP)(R12*1), Y8
 	VPMOVSXBW 0(DX), Y6
 	VPMADDWD Y6, Y8, Y9
@@ -911,10 +911,10 @@ q8avx2_1x6_pair:
 	ADDQ R9, DX
 	ADDQ $4, R12
 	DECQ CX
-	JNZ q8avx2_1x6_pair
+	JNZ q8_1x48c2_avx2_pair
 	ADDQ $256, SI
 	SUBQ $128, R10
-	JG q8avx2_1x6_chunk
+	JG q8_1x48c2_avx2_chunk
 	MOVQ bias+80(FP), R12
 	MOVQ scale+88(FP), DX
 	MOVQ y+40(FP), R13
@@ -991,25 +991,25 @@ q8avx2_1x6_pair:
 	VPACKSSDW X9, X5, X5
 	VPACKSSWB X5, X5, X5
 	CMPQ R15, $8
-	JNE q8avx2_1x6_r0_part
+	JNE q8_1x48c2_avx2_r0_part
 	MOVQ X5, 40(R13)
-	JMP q8avx2_1x6_r0_done
-q8avx2_1x6_r0_part:
+	JMP q8_1x48c2_avx2_r0_done
+q8_1x48c2_avx2_r0_part:
 	MOVQ X5, R10
 	LEAQ 40(R13), R11
 	MOVQ R15, CX
-q8avx2_1x6_r0_byte:
+q8_1x48c2_avx2_r0_byte:
 	MOVB R10, (R11)
 	SHRQ $8, R10
 	INCQ R11
 	DECQ CX
-	JNZ q8avx2_1x6_r0_byte
-q8avx2_1x6_r0_done:
+	JNZ q8_1x48c2_avx2_r0_byte
+q8_1x48c2_avx2_r0_done:
 	VZEROUPPER
 	RET
 
-// func q8favx2_1x6(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8favx2_1x6(SB), $512-80
+// func q8f32_1x48c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8f32_1x48c2_avx2(SB), $512-80
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -1022,22 +1022,22 @@ TEXT ·q8favx2_1x6(SB), $512-80
 	VPXOR Y3, Y3, Y3
 	VPXOR Y4, Y4, Y4
 	VPXOR Y5, Y5, Y5
-q8favx2_1x6_chunk:
+q8f32_1x48c2_avx2_chunk:
 	MOVQ $128, CX
 	CMPQ R10, CX
 	CMOVQLT R10, CX
 	LEAQ 7(CX), R11
 	SHRQ $3, R11
 	XORQ R12, R12
-q8favx2_1x6_conv:
+q8f32_1x48c2_avx2_conv:
 	LEAQ (SI), R13
 	VPMOVSXBW (R13)(R12*1), Y8
 	VMOVDQU Y8, 0(SP)(R12*2)
 	ADDQ $16, R12
 	DECQ R11
-	JNZ q8favx2_1x6_conv
+	JNZ q8f32_1x48c2_avx2_conv
 	XORQ R12, R12
-q8favx2_1x6_pair:
+q8f32_1x48c2_avx2_pair:
 	VPBROADCASTD 0(SP)(R12*1), Y8
 	VPMOVSXBW 0(DX), Y6
 	VPMADDWD Y6, Y8, Y9
@@ -1060,10 +1060,10 @@ q8favx2_1x6_pair:
 	ADDQ R9, DX
 	ADDQ $4, R12
 	DECQ CX
-	JNZ q8favx2_1x6_pair
+	JNZ q8f32_1x48c2_avx2_pair
 	ADDQ $256, SI
 	SUBQ $128, R10
-	JG q8favx2_1x6_chunk
+	JG q8f32_1x48c2_avx2_chunk
 	MOVQ bias+64(FP), R12
 	MOVQ scale+72(FP), DX
 	MOVQ y+40(FP), R13
@@ -1099,8 +1099,8 @@ q8favx2_1x6_pair:
 	VZEROUPPER
 	RET
 
-// func q8avx2_1x7(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8avx2_1x7(SB), $512-96
+// func q8_1x56c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8_1x56c2_avx2(SB), $512-96
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -1114,22 +1114,22 @@ TEXT ·q8avx2_1x7(SB), $512-96
 	VPXOR Y4, Y4, Y4
 	VPXOR Y5, Y5, Y5
 	VPXOR Y6, Y6, Y6
-q8avx2_1x7_chunk:
+q8_1x56c2_avx2_chunk:
 	MOVQ $128, CX
 	CMPQ R10, CX
 	CMOVQLT R10, CX
 	LEAQ 7(CX), R11
 	SHRQ $3, R11
 	XORQ R12, R12
-q8avx2_1x7_conv:
+q8_1x56c2_avx2_conv:
 	LEAQ (SI), R13
 	VPMOVSXBW (R13)(R12*1), Y9
 	VMOVDQU Y9, 0(SP)(R12*2)
 	ADDQ $16, R12
 	DECQ R11
-	JNZ q8avx2_1x7_conv
+	JNZ q8_1x56c2_avx2_conv
 	XORQ R12, R12
-q8avx2_1x7_pair:
+q8_1x56c2_avx2_pair:
 	VPBROADCASTD 0(SP)(R12*1), Y9
 	VPMOVSXBW 0(DX), Y7
 	VPMADDWD Y7, Y9, Y10
@@ -1155,10 +1155,10 @@ q8avx2_1x7_pair:
 	ADDQ R9, DX
 	ADDQ $4, R12
 	DECQ CX
-	JNZ q8avx2_1x7_pair
+	JNZ q8_1x56c2_avx2_pair
 	ADDQ $256, SI
 	SUBQ $128, R10
-	JG q8avx2_1x7_chunk
+	JG q8_1x56c2_avx2_chunk
 	MOVQ bias+80(FP), R12
 	MOVQ scale+88(FP), DX
 	MOVQ y+40(FP), R13
@@ -1246,25 +1246,25 @@ q8avx2_1x7_pair:
 	VPACKSSDW X10, X6, X6
 	VPACKSSWB X6, X6, X6
 	CMPQ R15, $8
-	JNE q8avx2_1x7_r0_part
+	JNE q8_1x56c2_avx2_r0_part
 	MOVQ X6, 48(R13)
-	JMP q8avx2_1x7_r0_done
-q8avx2_1x7_r0_part:
+	JMP q8_1x56c2_avx2_r0_done
+q8_1x56c2_avx2_r0_part:
 	MOVQ X6, R10
 	LEAQ 48(R13), R11
 	MOVQ R15, CX
-q8avx2_1x7_r0_byte:
+q8_1x56c2_avx2_r0_byte:
 	MOVB R10, (R11)
 	SHRQ $8, R10
 	INCQ R11
 	DECQ CX
-	JNZ q8avx2_1x7_r0_byte
-q8avx2_1x7_r0_done:
+	JNZ q8_1x56c2_avx2_r0_byte
+q8_1x56c2_avx2_r0_done:
 	VZEROUPPER
 	RET
 
-// func q8favx2_1x7(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8favx2_1x7(SB), $512-80
+// func q8f32_1x56c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8f32_1x56c2_avx2(SB), $512-80
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -1278,22 +1278,22 @@ TEXT ·q8favx2_1x7(SB), $512-80
 	VPXOR Y4, Y4, Y4
 	VPXOR Y5, Y5, Y5
 	VPXOR Y6, Y6, Y6
-q8favx2_1x7_chunk:
+q8f32_1x56c2_avx2_chunk:
 	MOVQ $128, CX
 	CMPQ R10, CX
 	CMOVQLT R10, CX
 	LEAQ 7(CX), R11
 	SHRQ $3, R11
 	XORQ R12, R12
-q8favx2_1x7_conv:
+q8f32_1x56c2_avx2_conv:
 	LEAQ (SI), R13
 	VPMOVSXBW (R13)(R12*1), Y9
 	VMOVDQU Y9, 0(SP)(R12*2)
 	ADDQ $16, R12
 	DECQ R11
-	JNZ q8favx2_1x7_conv
+	JNZ q8f32_1x56c2_avx2_conv
 	XORQ R12, R12
-q8favx2_1x7_pair:
+q8f32_1x56c2_avx2_pair:
 	VPBROADCASTD 0(SP)(R12*1), Y9
 	VPMOVSXBW 0(DX), Y7
 	VPMADDWD Y7, Y9, Y10
@@ -1319,10 +1319,10 @@ q8favx2_1x7_pair:
 	ADDQ R9, DX
 	ADDQ $4, R12
 	DECQ CX
-	JNZ q8favx2_1x7_pair
+	JNZ q8f32_1x56c2_avx2_pair
 	ADDQ $256, SI
 	SUBQ $128, R10
-	JG q8favx2_1x7_chunk
+	JG q8f32_1x56c2_avx2_chunk
 	MOVQ bias+64(FP), R12
 	MOVQ scale+72(FP), DX
 	MOVQ y+40(FP), R13
@@ -1362,8 +1362,8 @@ q8favx2_1x7_pair:
 	VZEROUPPER
 	RET
 
-// func q8avx2_1x8(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8avx2_1x8(SB), $512-96
+// func q8_1x64c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8_1x64c2_avx2(SB), $512-96
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -1378,22 +1378,22 @@ TEXT ·q8avx2_1x8(SB), $512-96
 	VPXOR Y5, Y5, Y5
 	VPXOR Y6, Y6, Y6
 	VPXOR Y7, Y7, Y7
-q8avx2_1x8_chunk:
+q8_1x64c2_avx2_chunk:
 	MOVQ $128, CX
 	CMPQ R10, CX
 	CMOVQLT R10, CX
 	LEAQ 7(CX), R11
 	SHRQ $3, R11
 	XORQ R12, R12
-q8avx2_1x8_conv:
+q8_1x64c2_avx2_conv:
 	LEAQ (SI), R13
 	VPMOVSXBW (R13)(R12*1), Y10
 	VMOVDQU Y10, 0(SP)(R12*2)
 	ADDQ $16, R12
 	DECQ R11
-	JNZ q8avx2_1x8_conv
+	JNZ q8_1x64c2_avx2_conv
 	XORQ R12, R12
-q8avx2_1x8_pair:
+q8_1x64c2_avx2_pair:
 	VPBROADCASTD 0(SP)(R12*1), Y10
 	VPMOVSXBW 0(DX), Y8
 	VPMADDWD Y8, Y10, Y11
@@ -1422,10 +1422,10 @@ q8avx2_1x8_pair:
 	ADDQ R9, DX
 	ADDQ $4, R12
 	DECQ CX
-	JNZ q8avx2_1x8_pair
+	JNZ q8_1x64c2_avx2_pair
 	ADDQ $256, SI
 	SUBQ $128, R10
-	JG q8avx2_1x8_chunk
+	JG q8_1x64c2_avx2_chunk
 	MOVQ bias+80(FP), R12
 	MOVQ scale+88(FP), DX
 	MOVQ y+40(FP), R13
@@ -1524,25 +1524,25 @@ q8avx2_1x8_pair:
 	VPACKSSDW X11, X7, X7
 	VPACKSSWB X7, X7, X7
 	CMPQ R15, $8
-	JNE q8avx2_1x8_r0_part
+	JNE q8_1x64c2_avx2_r0_part
 	MOVQ X7, 56(R13)
-	JMP q8avx2_1x8_r0_done
-q8avx2_1x8_r0_part:
+	JMP q8_1x64c2_avx2_r0_done
+q8_1x64c2_avx2_r0_part:
 	MOVQ X7, R10
 	LEAQ 56(R13), R11
 	MOVQ R15, CX
-q8avx2_1x8_r0_byte:
+q8_1x64c2_avx2_r0_byte:
 	MOVB R10, (R11)
 	SHRQ $8, R10
 	INCQ R11
 	DECQ CX
-	JNZ q8avx2_1x8_r0_byte
-q8avx2_1x8_r0_done:
+	JNZ q8_1x64c2_avx2_r0_byte
+q8_1x64c2_avx2_r0_done:
 	VZEROUPPER
 	RET
 
-// func q8favx2_1x8(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8favx2_1x8(SB), $512-80
+// func q8f32_1x64c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8f32_1x64c2_avx2(SB), $512-80
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -1557,22 +1557,22 @@ TEXT ·q8favx2_1x8(SB), $512-80
 	VPXOR Y5, Y5, Y5
 	VPXOR Y6, Y6, Y6
 	VPXOR Y7, Y7, Y7
-q8favx2_1x8_chunk:
+q8f32_1x64c2_avx2_chunk:
 	MOVQ $128, CX
 	CMPQ R10, CX
 	CMOVQLT R10, CX
 	LEAQ 7(CX), R11
 	SHRQ $3, R11
 	XORQ R12, R12
-q8favx2_1x8_conv:
+q8f32_1x64c2_avx2_conv:
 	LEAQ (SI), R13
 	VPMOVSXBW (R13)(R12*1), Y10
 	VMOVDQU Y10, 0(SP)(R12*2)
 	ADDQ $16, R12
 	DECQ R11
-	JNZ q8favx2_1x8_conv
+	JNZ q8f32_1x64c2_avx2_conv
 	XORQ R12, R12
-q8favx2_1x8_pair:
+q8f32_1x64c2_avx2_pair:
 	VPBROADCASTD 0(SP)(R12*1), Y10
 	VPMOVSXBW 0(DX), Y8
 	VPMADDWD Y8, Y10, Y11
@@ -1601,10 +1601,10 @@ q8favx2_1x8_pair:
 	ADDQ R9, DX
 	ADDQ $4, R12
 	DECQ CX
-	JNZ q8favx2_1x8_pair
+	JNZ q8f32_1x64c2_avx2_pair
 	ADDQ $256, SI
 	SUBQ $128, R10
-	JG q8favx2_1x8_chunk
+	JG q8f32_1x64c2_avx2_chunk
 	MOVQ bias+64(FP), R12
 	MOVQ scale+72(FP), DX
 	MOVQ y+40(FP), R13
@@ -1648,8 +1648,8 @@ q8favx2_1x8_pair:
 	VZEROUPPER
 	RET
 
-// func q8avx2_1x9(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8avx2_1x9(SB), $512-96
+// func q8_2x8c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8_2x8c2_avx2(SB), $1024-96
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -1658,1388 +1658,14 @@ TEXT ·q8avx2_1x9(SB), $512-96
 	MOVQ kg+32(FP), R10
 	VPXOR Y0, Y0, Y0
 	VPXOR Y1, Y1, Y1
-	VPXOR Y2, Y2, Y2
-	VPXOR Y3, Y3, Y3
-	VPXOR Y4, Y4, Y4
-	VPXOR Y5, Y5, Y5
-	VPXOR Y6, Y6, Y6
-	VPXOR Y7, Y7, Y7
-	VPXOR Y8, Y8, Y8
-q8avx2_1x9_chunk:
+q8_2x8c2_avx2_chunk:
 	MOVQ $128, CX
 	CMPQ R10, CX
 	CMOVQLT R10, CX
 	LEAQ 7(CX), R11
 	SHRQ $3, R11
 	XORQ R12, R12
-q8avx2_1x9_conv:
-	LEAQ (SI), R13
-	VPMOVSXBW (R13)(R12*1), Y11
-	VMOVDQU Y11, 0(SP)(R12*2)
-	ADDQ $16, R12
-	DECQ R11
-	JNZ q8avx2_1x9_conv
-	XORQ R12, R12
-q8avx2_1x9_pair:
-	VPBROADCASTD 0(SP)(R12*1), Y11
-	VPMOVSXBW 0(DX), Y9
-	VPMADDWD Y9, Y11, Y12
-	VPADDD Y12, Y0, Y0
-	VPMOVSXBW 16(DX), Y10
-	VPMADDWD Y10, Y11, Y12
-	VPADDD Y12, Y1, Y1
-	VPMOVSXBW 32(DX), Y9
-	VPMADDWD Y9, Y11, Y12
-	VPADDD Y12, Y2, Y2
-	VPMOVSXBW 48(DX), Y10
-	VPMADDWD Y10, Y11, Y12
-	VPADDD Y12, Y3, Y3
-	VPMOVSXBW 64(DX), Y9
-	VPMADDWD Y9, Y11, Y12
-	VPADDD Y12, Y4, Y4
-	VPMOVSXBW 80(DX), Y10
-	VPMADDWD Y10, Y11, Y12
-	VPADDD Y12, Y5, Y5
-	VPMOVSXBW 96(DX), Y9
-	VPMADDWD Y9, Y11, Y12
-	VPADDD Y12, Y6, Y6
-	VPMOVSXBW 112(DX), Y10
-	VPMADDWD Y10, Y11, Y12
-	VPADDD Y12, Y7, Y7
-	VPMOVSXBW 128(DX), Y9
-	VPMADDWD Y9, Y11, Y12
-	VPADDD Y12, Y8, Y8
-	ADDQ R9, DX
-	ADDQ $4, R12
-	DECQ CX
-	JNZ q8avx2_1x9_pair
-	ADDQ $256, SI
-	SUBQ $128, R10
-	JG q8avx2_1x9_chunk
-	MOVQ bias+80(FP), R12
-	MOVQ scale+88(FP), DX
-	MOVQ y+40(FP), R13
-	MOVQ ys+48(FP), R14
-	MOVQ mask+56(FP), R15
-	VBROADCASTSS hi+72(FP), Y9
-	VBROADCASTSS lo+68(FP), Y10
-	MOVL zp+64(FP), AX
-	MOVQ AX, X11
-	VPBROADCASTD X11, Y11
-	VPADDD 0(R12), Y0, Y0
-	VCVTDQ2PS Y0, Y0
-	VMULPS 0(DX), Y0, Y0
-	VMINPS Y9, Y0, Y0
-	VMAXPS Y10, Y0, Y0
-	VCVTPS2DQ Y0, Y0
-	VPADDD Y11, Y0, Y0
-	VEXTRACTI128 $1, Y0, X12
-	VPACKSSDW X12, X0, X0
-	VPACKSSWB X0, X0, X0
-	MOVQ X0, 0(R13)
-	VPADDD 32(R12), Y1, Y1
-	VCVTDQ2PS Y1, Y1
-	VMULPS 32(DX), Y1, Y1
-	VMINPS Y9, Y1, Y1
-	VMAXPS Y10, Y1, Y1
-	VCVTPS2DQ Y1, Y1
-	VPADDD Y11, Y1, Y1
-	VEXTRACTI128 $1, Y1, X12
-	VPACKSSDW X12, X1, X1
-	VPACKSSWB X1, X1, X1
-	MOVQ X1, 8(R13)
-	VPADDD 64(R12), Y2, Y2
-	VCVTDQ2PS Y2, Y2
-	VMULPS 64(DX), Y2, Y2
-	VMINPS Y9, Y2, Y2
-	VMAXPS Y10, Y2, Y2
-	VCVTPS2DQ Y2, Y2
-	VPADDD Y11, Y2, Y2
-	VEXTRACTI128 $1, Y2, X12
-	VPACKSSDW X12, X2, X2
-	VPACKSSWB X2, X2, X2
-	MOVQ X2, 16(R13)
-	VPADDD 96(R12), Y3, Y3
-	VCVTDQ2PS Y3, Y3
-	VMULPS 96(DX), Y3, Y3
-	VMINPS Y9, Y3, Y3
-	VMAXPS Y10, Y3, Y3
-	VCVTPS2DQ Y3, Y3
-	VPADDD Y11, Y3, Y3
-	VEXTRACTI128 $1, Y3, X12
-	VPACKSSDW X12, X3, X3
-	VPACKSSWB X3, X3, X3
-	MOVQ X3, 24(R13)
-	VPADDD 128(R12), Y4, Y4
-	VCVTDQ2PS Y4, Y4
-	VMULPS 128(DX), Y4, Y4
-	VMINPS Y9, Y4, Y4
-	VMAXPS Y10, Y4, Y4
-	VCVTPS2DQ Y4, Y4
-	VPADDD Y11, Y4, Y4
-	VEXTRACTI128 $1, Y4, X12
-	VPACKSSDW X12, X4, X4
-	VPACKSSWB X4, X4, X4
-	MOVQ X4, 32(R13)
-	VPADDD 160(R12), Y5, Y5
-	VCVTDQ2PS Y5, Y5
-	VMULPS 160(DX), Y5, Y5
-	VMINPS Y9, Y5, Y5
-	VMAXPS Y10, Y5, Y5
-	VCVTPS2DQ Y5, Y5
-	VPADDD Y11, Y5, Y5
-	VEXTRACTI128 $1, Y5, X12
-	VPACKSSDW X12, X5, X5
-	VPACKSSWB X5, X5, X5
-	MOVQ X5, 40(R13)
-	VPADDD 192(R12), Y6, Y6
-	VCVTDQ2PS Y6, Y6
-	VMULPS 192(DX), Y6, Y6
-	VMINPS Y9, Y6, Y6
-	VMAXPS Y10, Y6, Y6
-	VCVTPS2DQ Y6, Y6
-	VPADDD Y11, Y6, Y6
-	VEXTRACTI128 $1, Y6, X12
-	VPACKSSDW X12, X6, X6
-	VPACKSSWB X6, X6, X6
-	MOVQ X6, 48(R13)
-	VPADDD 224(R12), Y7, Y7
-	VCVTDQ2PS Y7, Y7
-	VMULPS 224(DX), Y7, Y7
-	VMINPS Y9, Y7, Y7
-	VMAXPS Y10, Y7, Y7
-	VCVTPS2DQ Y7, Y7
-	VPADDD Y11, Y7, Y7
-	VEXTRACTI128 $1, Y7, X12
-	VPACKSSDW X12, X7, X7
-	VPACKSSWB X7, X7, X7
-	MOVQ X7, 56(R13)
-	VPADDD 256(R12), Y8, Y8
-	VCVTDQ2PS Y8, Y8
-	VMULPS 256(DX), Y8, Y8
-	VMINPS Y9, Y8, Y8
-	VMAXPS Y10, Y8, Y8
-	VCVTPS2DQ Y8, Y8
-	VPADDD Y11, Y8, Y8
-	VEXTRACTI128 $1, Y8, X12
-	VPACKSSDW X12, X8, X8
-	VPACKSSWB X8, X8, X8
-	CMPQ R15, $8
-	JNE q8avx2_1x9_r0_part
-	MOVQ X8, 64(R13)
-	JMP q8avx2_1x9_r0_done
-q8avx2_1x9_r0_part:
-	MOVQ X8, R10
-	LEAQ 64(R13), R11
-	MOVQ R15, CX
-q8avx2_1x9_r0_byte:
-	MOVB R10, (R11)
-	SHRQ $8, R10
-	INCQ R11
-	DECQ CX
-	JNZ q8avx2_1x9_r0_byte
-q8avx2_1x9_r0_done:
-	VZEROUPPER
-	RET
-
-// func q8favx2_1x9(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8favx2_1x9(SB), $512-80
-	MOVQ x+0(FP), SI
-	MOVQ xs+8(FP), BX
-	LEAQ (BX)(BX*2), R8
-	MOVQ w+16(FP), DX
-	MOVQ gs+24(FP), R9
-	MOVQ kg+32(FP), R10
-	VPXOR Y0, Y0, Y0
-	VPXOR Y1, Y1, Y1
-	VPXOR Y2, Y2, Y2
-	VPXOR Y3, Y3, Y3
-	VPXOR Y4, Y4, Y4
-	VPXOR Y5, Y5, Y5
-	VPXOR Y6, Y6, Y6
-	VPXOR Y7, Y7, Y7
-	VPXOR Y8, Y8, Y8
-q8favx2_1x9_chunk:
-	MOVQ $128, CX
-	CMPQ R10, CX
-	CMOVQLT R10, CX
-	LEAQ 7(CX), R11
-	SHRQ $3, R11
-	XORQ R12, R12
-q8favx2_1x9_conv:
-	LEAQ (SI), R13
-	VPMOVSXBW (R13)(R12*1), Y11
-	VMOVDQU Y11, 0(SP)(R12*2)
-	ADDQ $16, R12
-	DECQ R11
-	JNZ q8favx2_1x9_conv
-	XORQ R12, R12
-q8favx2_1x9_pair:
-	VPBROADCASTD 0(SP)(R12*1), Y11
-	VPMOVSXBW 0(DX), Y9
-	VPMADDWD Y9, Y11, Y12
-	VPADDD Y12, Y0, Y0
-	VPMOVSXBW 16(DX), Y10
-	VPMADDWD Y10, Y11, Y12
-	VPADDD Y12, Y1, Y1
-	VPMOVSXBW 32(DX), Y9
-	VPMADDWD Y9, Y11, Y12
-	VPADDD Y12, Y2, Y2
-	VPMOVSXBW 48(DX), Y10
-	VPMADDWD Y10, Y11, Y12
-	VPADDD Y12, Y3, Y3
-	VPMOVSXBW 64(DX), Y9
-	VPMADDWD Y9, Y11, Y12
-	VPADDD Y12, Y4, Y4
-	VPMOVSXBW 80(DX), Y10
-	VPMADDWD Y10, Y11, Y12
-	VPADDD Y12, Y5, Y5
-	VPMOVSXBW 96(DX), Y9
-	VPMADDWD Y9, Y11, Y12
-	VPADDD Y12, Y6, Y6
-	VPMOVSXBW 112(DX), Y10
-	VPMADDWD Y10, Y11, Y12
-	VPADDD Y12, Y7, Y7
-	VPMOVSXBW 128(DX), Y9
-	VPMADDWD Y9, Y11, Y12
-	VPADDD Y12, Y8, Y8
-	ADDQ R9, DX
-	ADDQ $4, R12
-	DECQ CX
-	JNZ q8favx2_1x9_pair
-	ADDQ $256, SI
-	SUBQ $128, R10
-	JG q8favx2_1x9_chunk
-	MOVQ bias+64(FP), R12
-	MOVQ scale+72(FP), DX
-	MOVQ y+40(FP), R13
-	MOVQ ys+48(FP), R14
-	MOVQ mask+56(FP), R15
-	MOVQ R15, X9
-	VPBROADCASTD X9, Y9
-	VPCMPGTD iota8<>(SB), Y9, Y9
-	VPADDD 0(R12), Y0, Y0
-	VCVTDQ2PS Y0, Y0
-	VMULPS 0(DX), Y0, Y0
-	VMOVUPS Y0, 0(R13)
-	VPADDD 32(R12), Y1, Y1
-	VCVTDQ2PS Y1, Y1
-	VMULPS 32(DX), Y1, Y1
-	VMOVUPS Y1, 32(R13)
-	VPADDD 64(R12), Y2, Y2
-	VCVTDQ2PS Y2, Y2
-	VMULPS 64(DX), Y2, Y2
-	VMOVUPS Y2, 64(R13)
-	VPADDD 96(R12), Y3, Y3
-	VCVTDQ2PS Y3, Y3
-	VMULPS 96(DX), Y3, Y3
-	VMOVUPS Y3, 96(R13)
-	VPADDD 128(R12), Y4, Y4
-	VCVTDQ2PS Y4, Y4
-	VMULPS 128(DX), Y4, Y4
-	VMOVUPS Y4, 128(R13)
-	VPADDD 160(R12), Y5, Y5
-	VCVTDQ2PS Y5, Y5
-	VMULPS 160(DX), Y5, Y5
-	VMOVUPS Y5, 160(R13)
-	VPADDD 192(R12), Y6, Y6
-	VCVTDQ2PS Y6, Y6
-	VMULPS 192(DX), Y6, Y6
-	VMOVUPS Y6, 192(R13)
-	VPADDD 224(R12), Y7, Y7
-	VCVTDQ2PS Y7, Y7
-	VMULPS 224(DX), Y7, Y7
-	VMOVUPS Y7, 224(R13)
-	VPADDD 256(R12), Y8, Y8
-	VCVTDQ2PS Y8, Y8
-	VMULPS 256(DX), Y8, Y8
-	VMASKMOVPS Y8, Y9, 256(R13)
-	VZEROUPPER
-	RET
-
-// func q8avx2_1x10(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8avx2_1x10(SB), $512-96
-	MOVQ x+0(FP), SI
-	MOVQ xs+8(FP), BX
-	LEAQ (BX)(BX*2), R8
-	MOVQ w+16(FP), DX
-	MOVQ gs+24(FP), R9
-	MOVQ kg+32(FP), R10
-	VPXOR Y0, Y0, Y0
-	VPXOR Y1, Y1, Y1
-	VPXOR Y2, Y2, Y2
-	VPXOR Y3, Y3, Y3
-	VPXOR Y4, Y4, Y4
-	VPXOR Y5, Y5, Y5
-	VPXOR Y6, Y6, Y6
-	VPXOR Y7, Y7, Y7
-	VPXOR Y8, Y8, Y8
-	VPXOR Y9, Y9, Y9
-q8avx2_1x10_chunk:
-	MOVQ $128, CX
-	CMPQ R10, CX
-	CMOVQLT R10, CX
-	LEAQ 7(CX), R11
-	SHRQ $3, R11
-	XORQ R12, R12
-q8avx2_1x10_conv:
-	LEAQ (SI), R13
-	VPMOVSXBW (R13)(R12*1), Y12
-	VMOVDQU Y12, 0(SP)(R12*2)
-	ADDQ $16, R12
-	DECQ R11
-	JNZ q8avx2_1x10_conv
-	XORQ R12, R12
-q8avx2_1x10_pair:
-	VPBROADCASTD 0(SP)(R12*1), Y12
-	VPMOVSXBW 0(DX), Y10
-	VPMADDWD Y10, Y12, Y13
-	VPADDD Y13, Y0, Y0
-	VPMOVSXBW 16(DX), Y11
-	VPMADDWD Y11, Y12, Y13
-	VPADDD Y13, Y1, Y1
-	VPMOVSXBW 32(DX), Y10
-	VPMADDWD Y10, Y12, Y13
-	VPADDD Y13, Y2, Y2
-	VPMOVSXBW 48(DX), Y11
-	VPMADDWD Y11, Y12, Y13
-	VPADDD Y13, Y3, Y3
-	VPMOVSXBW 64(DX), Y10
-	VPMADDWD Y10, Y12, Y13
-	VPADDD Y13, Y4, Y4
-	VPMOVSXBW 80(DX), Y11
-	VPMADDWD Y11, Y12, Y13
-	VPADDD Y13, Y5, Y5
-	VPMOVSXBW 96(DX), Y10
-	VPMADDWD Y10, Y12, Y13
-	VPADDD Y13, Y6, Y6
-	VPMOVSXBW 112(DX), Y11
-	VPMADDWD Y11, Y12, Y13
-	VPADDD Y13, Y7, Y7
-	VPMOVSXBW 128(DX), Y10
-	VPMADDWD Y10, Y12, Y13
-	VPADDD Y13, Y8, Y8
-	VPMOVSXBW 144(DX), Y11
-	VPMADDWD Y11, Y12, Y13
-	VPADDD Y13, Y9, Y9
-	ADDQ R9, DX
-	ADDQ $4, R12
-	DECQ CX
-	JNZ q8avx2_1x10_pair
-	ADDQ $256, SI
-	SUBQ $128, R10
-	JG q8avx2_1x10_chunk
-	MOVQ bias+80(FP), R12
-	MOVQ scale+88(FP), DX
-	MOVQ y+40(FP), R13
-	MOVQ ys+48(FP), R14
-	MOVQ mask+56(FP), R15
-	VBROADCASTSS hi+72(FP), Y10
-	VBROADCASTSS lo+68(FP), Y11
-	MOVL zp+64(FP), AX
-	MOVQ AX, X12
-	VPBROADCASTD X12, Y12
-	VPADDD 0(R12), Y0, Y0
-	VCVTDQ2PS Y0, Y0
-	VMULPS 0(DX), Y0, Y0
-	VMINPS Y10, Y0, Y0
-	VMAXPS Y11, Y0, Y0
-	VCVTPS2DQ Y0, Y0
-	VPADDD Y12, Y0, Y0
-	VEXTRACTI128 $1, Y0, X13
-	VPACKSSDW X13, X0, X0
-	VPACKSSWB X0, X0, X0
-	MOVQ X0, 0(R13)
-	VPADDD 32(R12), Y1, Y1
-	VCVTDQ2PS Y1, Y1
-	VMULPS 32(DX), Y1, Y1
-	VMINPS Y10, Y1, Y1
-	VMAXPS Y11, Y1, Y1
-	VCVTPS2DQ Y1, Y1
-	VPADDD Y12, Y1, Y1
-	VEXTRACTI128 $1, Y1, X13
-	VPACKSSDW X13, X1, X1
-	VPACKSSWB X1, X1, X1
-	MOVQ X1, 8(R13)
-	VPADDD 64(R12), Y2, Y2
-	VCVTDQ2PS Y2, Y2
-	VMULPS 64(DX), Y2, Y2
-	VMINPS Y10, Y2, Y2
-	VMAXPS Y11, Y2, Y2
-	VCVTPS2DQ Y2, Y2
-	VPADDD Y12, Y2, Y2
-	VEXTRACTI128 $1, Y2, X13
-	VPACKSSDW X13, X2, X2
-	VPACKSSWB X2, X2, X2
-	MOVQ X2, 16(R13)
-	VPADDD 96(R12), Y3, Y3
-	VCVTDQ2PS Y3, Y3
-	VMULPS 96(DX), Y3, Y3
-	VMINPS Y10, Y3, Y3
-	VMAXPS Y11, Y3, Y3
-	VCVTPS2DQ Y3, Y3
-	VPADDD Y12, Y3, Y3
-	VEXTRACTI128 $1, Y3, X13
-	VPACKSSDW X13, X3, X3
-	VPACKSSWB X3, X3, X3
-	MOVQ X3, 24(R13)
-	VPADDD 128(R12), Y4, Y4
-	VCVTDQ2PS Y4, Y4
-	VMULPS 128(DX), Y4, Y4
-	VMINPS Y10, Y4, Y4
-	VMAXPS Y11, Y4, Y4
-	VCVTPS2DQ Y4, Y4
-	VPADDD Y12, Y4, Y4
-	VEXTRACTI128 $1, Y4, X13
-	VPACKSSDW X13, X4, X4
-	VPACKSSWB X4, X4, X4
-	MOVQ X4, 32(R13)
-	VPADDD 160(R12), Y5, Y5
-	VCVTDQ2PS Y5, Y5
-	VMULPS 160(DX), Y5, Y5
-	VMINPS Y10, Y5, Y5
-	VMAXPS Y11, Y5, Y5
-	VCVTPS2DQ Y5, Y5
-	VPADDD Y12, Y5, Y5
-	VEXTRACTI128 $1, Y5, X13
-	VPACKSSDW X13, X5, X5
-	VPACKSSWB X5, X5, X5
-	MOVQ X5, 40(R13)
-	VPADDD 192(R12), Y6, Y6
-	VCVTDQ2PS Y6, Y6
-	VMULPS 192(DX), Y6, Y6
-	VMINPS Y10, Y6, Y6
-	VMAXPS Y11, Y6, Y6
-	VCVTPS2DQ Y6, Y6
-	VPADDD Y12, Y6, Y6
-	VEXTRACTI128 $1, Y6, X13
-	VPACKSSDW X13, X6, X6
-	VPACKSSWB X6, X6, X6
-	MOVQ X6, 48(R13)
-	VPADDD 224(R12), Y7, Y7
-	VCVTDQ2PS Y7, Y7
-	VMULPS 224(DX), Y7, Y7
-	VMINPS Y10, Y7, Y7
-	VMAXPS Y11, Y7, Y7
-	VCVTPS2DQ Y7, Y7
-	VPADDD Y12, Y7, Y7
-	VEXTRACTI128 $1, Y7, X13
-	VPACKSSDW X13, X7, X7
-	VPACKSSWB X7, X7, X7
-	MOVQ X7, 56(R13)
-	VPADDD 256(R12), Y8, Y8
-	VCVTDQ2PS Y8, Y8
-	VMULPS 256(DX), Y8, Y8
-	VMINPS Y10, Y8, Y8
-	VMAXPS Y11, Y8, Y8
-	VCVTPS2DQ Y8, Y8
-	VPADDD Y12, Y8, Y8
-	VEXTRACTI128 $1, Y8, X13
-	VPACKSSDW X13, X8, X8
-	VPACKSSWB X8, X8, X8
-	MOVQ X8, 64(R13)
-	VPADDD 288(R12), Y9, Y9
-	VCVTDQ2PS Y9, Y9
-	VMULPS 288(DX), Y9, Y9
-	VMINPS Y10, Y9, Y9
-	VMAXPS Y11, Y9, Y9
-	VCVTPS2DQ Y9, Y9
-	VPADDD Y12, Y9, Y9
-	VEXTRACTI128 $1, Y9, X13
-	VPACKSSDW X13, X9, X9
-	VPACKSSWB X9, X9, X9
-	CMPQ R15, $8
-	JNE q8avx2_1x10_r0_part
-	MOVQ X9, 72(R13)
-	JMP q8avx2_1x10_r0_done
-q8avx2_1x10_r0_part:
-	MOVQ X9, R10
-	LEAQ 72(R13), R11
-	MOVQ R15, CX
-q8avx2_1x10_r0_byte:
-	MOVB R10, (R11)
-	SHRQ $8, R10
-	INCQ R11
-	DECQ CX
-	JNZ q8avx2_1x10_r0_byte
-q8avx2_1x10_r0_done:
-	VZEROUPPER
-	RET
-
-// func q8favx2_1x10(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8favx2_1x10(SB), $512-80
-	MOVQ x+0(FP), SI
-	MOVQ xs+8(FP), BX
-	LEAQ (BX)(BX*2), R8
-	MOVQ w+16(FP), DX
-	MOVQ gs+24(FP), R9
-	MOVQ kg+32(FP), R10
-	VPXOR Y0, Y0, Y0
-	VPXOR Y1, Y1, Y1
-	VPXOR Y2, Y2, Y2
-	VPXOR Y3, Y3, Y3
-	VPXOR Y4, Y4, Y4
-	VPXOR Y5, Y5, Y5
-	VPXOR Y6, Y6, Y6
-	VPXOR Y7, Y7, Y7
-	VPXOR Y8, Y8, Y8
-	VPXOR Y9, Y9, Y9
-q8favx2_1x10_chunk:
-	MOVQ $128, CX
-	CMPQ R10, CX
-	CMOVQLT R10, CX
-	LEAQ 7(CX), R11
-	SHRQ $3, R11
-	XORQ R12, R12
-q8favx2_1x10_conv:
-	LEAQ (SI), R13
-	VPMOVSXBW (R13)(R12*1), Y12
-	VMOVDQU Y12, 0(SP)(R12*2)
-	ADDQ $16, R12
-	DECQ R11
-	JNZ q8favx2_1x10_conv
-	XORQ R12, R12
-q8favx2_1x10_pair:
-	VPBROADCASTD 0(SP)(R12*1), Y12
-	VPMOVSXBW 0(DX), Y10
-	VPMADDWD Y10, Y12, Y13
-	VPADDD Y13, Y0, Y0
-	VPMOVSXBW 16(DX), Y11
-	VPMADDWD Y11, Y12, Y13
-	VPADDD Y13, Y1, Y1
-	VPMOVSXBW 32(DX), Y10
-	VPMADDWD Y10, Y12, Y13
-	VPADDD Y13, Y2, Y2
-	VPMOVSXBW 48(DX), Y11
-	VPMADDWD Y11, Y12, Y13
-	VPADDD Y13, Y3, Y3
-	VPMOVSXBW 64(DX), Y10
-	VPMADDWD Y10, Y12, Y13
-	VPADDD Y13, Y4, Y4
-	VPMOVSXBW 80(DX), Y11
-	VPMADDWD Y11, Y12, Y13
-	VPADDD Y13, Y5, Y5
-	VPMOVSXBW 96(DX), Y10
-	VPMADDWD Y10, Y12, Y13
-	VPADDD Y13, Y6, Y6
-	VPMOVSXBW 112(DX), Y11
-	VPMADDWD Y11, Y12, Y13
-	VPADDD Y13, Y7, Y7
-	VPMOVSXBW 128(DX), Y10
-	VPMADDWD Y10, Y12, Y13
-	VPADDD Y13, Y8, Y8
-	VPMOVSXBW 144(DX), Y11
-	VPMADDWD Y11, Y12, Y13
-	VPADDD Y13, Y9, Y9
-	ADDQ R9, DX
-	ADDQ $4, R12
-	DECQ CX
-	JNZ q8favx2_1x10_pair
-	ADDQ $256, SI
-	SUBQ $128, R10
-	JG q8favx2_1x10_chunk
-	MOVQ bias+64(FP), R12
-	MOVQ scale+72(FP), DX
-	MOVQ y+40(FP), R13
-	MOVQ ys+48(FP), R14
-	MOVQ mask+56(FP), R15
-	MOVQ R15, X10
-	VPBROADCASTD X10, Y10
-	VPCMPGTD iota8<>(SB), Y10, Y10
-	VPADDD 0(R12), Y0, Y0
-	VCVTDQ2PS Y0, Y0
-	VMULPS 0(DX), Y0, Y0
-	VMOVUPS Y0, 0(R13)
-	VPADDD 32(R12), Y1, Y1
-	VCVTDQ2PS Y1, Y1
-	VMULPS 32(DX), Y1, Y1
-	VMOVUPS Y1, 32(R13)
-	VPADDD 64(R12), Y2, Y2
-	VCVTDQ2PS Y2, Y2
-	VMULPS 64(DX), Y2, Y2
-	VMOVUPS Y2, 64(R13)
-	VPADDD 96(R12), Y3, Y3
-	VCVTDQ2PS Y3, Y3
-	VMULPS 96(DX), Y3, Y3
-	VMOVUPS Y3, 96(R13)
-	VPADDD 128(R12), Y4, Y4
-	VCVTDQ2PS Y4, Y4
-	VMULPS 128(DX), Y4, Y4
-	VMOVUPS Y4, 128(R13)
-	VPADDD 160(R12), Y5, Y5
-	VCVTDQ2PS Y5, Y5
-	VMULPS 160(DX), Y5, Y5
-	VMOVUPS Y5, 160(R13)
-	VPADDD 192(R12), Y6, Y6
-	VCVTDQ2PS Y6, Y6
-	VMULPS 192(DX), Y6, Y6
-	VMOVUPS Y6, 192(R13)
-	VPADDD 224(R12), Y7, Y7
-	VCVTDQ2PS Y7, Y7
-	VMULPS 224(DX), Y7, Y7
-	VMOVUPS Y7, 224(R13)
-	VPADDD 256(R12), Y8, Y8
-	VCVTDQ2PS Y8, Y8
-	VMULPS 256(DX), Y8, Y8
-	VMOVUPS Y8, 256(R13)
-	VPADDD 288(R12), Y9, Y9
-	VCVTDQ2PS Y9, Y9
-	VMULPS 288(DX), Y9, Y9
-	VMASKMOVPS Y9, Y10, 288(R13)
-	VZEROUPPER
-	RET
-
-// func q8avx2_1x11(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8avx2_1x11(SB), $512-96
-	MOVQ x+0(FP), SI
-	MOVQ xs+8(FP), BX
-	LEAQ (BX)(BX*2), R8
-	MOVQ w+16(FP), DX
-	MOVQ gs+24(FP), R9
-	MOVQ kg+32(FP), R10
-	VPXOR Y0, Y0, Y0
-	VPXOR Y1, Y1, Y1
-	VPXOR Y2, Y2, Y2
-	VPXOR Y3, Y3, Y3
-	VPXOR Y4, Y4, Y4
-	VPXOR Y5, Y5, Y5
-	VPXOR Y6, Y6, Y6
-	VPXOR Y7, Y7, Y7
-	VPXOR Y8, Y8, Y8
-	VPXOR Y9, Y9, Y9
-	VPXOR Y10, Y10, Y10
-q8avx2_1x11_chunk:
-	MOVQ $128, CX
-	CMPQ R10, CX
-	CMOVQLT R10, CX
-	LEAQ 7(CX), R11
-	SHRQ $3, R11
-	XORQ R12, R12
-q8avx2_1x11_conv:
-	LEAQ (SI), R13
-	VPMOVSXBW (R13)(R12*1), Y13
-	VMOVDQU Y13, 0(SP)(R12*2)
-	ADDQ $16, R12
-	DECQ R11
-	JNZ q8avx2_1x11_conv
-	XORQ R12, R12
-q8avx2_1x11_pair:
-	VPBROADCASTD 0(SP)(R12*1), Y13
-	VPMOVSXBW 0(DX), Y11
-	VPMADDWD Y11, Y13, Y14
-	VPADDD Y14, Y0, Y0
-	VPMOVSXBW 16(DX), Y12
-	VPMADDWD Y12, Y13, Y14
-	VPADDD Y14, Y1, Y1
-	VPMOVSXBW 32(DX), Y11
-	VPMADDWD Y11, Y13, Y14
-	VPADDD Y14, Y2, Y2
-	VPMOVSXBW 48(DX), Y12
-	VPMADDWD Y12, Y13, Y14
-	VPADDD Y14, Y3, Y3
-	VPMOVSXBW 64(DX), Y11
-	VPMADDWD Y11, Y13, Y14
-	VPADDD Y14, Y4, Y4
-	VPMOVSXBW 80(DX), Y12
-	VPMADDWD Y12, Y13, Y14
-	VPADDD Y14, Y5, Y5
-	VPMOVSXBW 96(DX), Y11
-	VPMADDWD Y11, Y13, Y14
-	VPADDD Y14, Y6, Y6
-	VPMOVSXBW 112(DX), Y12
-	VPMADDWD Y12, Y13, Y14
-	VPADDD Y14, Y7, Y7
-	VPMOVSXBW 128(DX), Y11
-	VPMADDWD Y11, Y13, Y14
-	VPADDD Y14, Y8, Y8
-	VPMOVSXBW 144(DX), Y12
-	VPMADDWD Y12, Y13, Y14
-	VPADDD Y14, Y9, Y9
-	VPMOVSXBW 160(DX), Y11
-	VPMADDWD Y11, Y13, Y14
-	VPADDD Y14, Y10, Y10
-	ADDQ R9, DX
-	ADDQ $4, R12
-	DECQ CX
-	JNZ q8avx2_1x11_pair
-	ADDQ $256, SI
-	SUBQ $128, R10
-	JG q8avx2_1x11_chunk
-	MOVQ bias+80(FP), R12
-	MOVQ scale+88(FP), DX
-	MOVQ y+40(FP), R13
-	MOVQ ys+48(FP), R14
-	MOVQ mask+56(FP), R15
-	VBROADCASTSS hi+72(FP), Y11
-	VBROADCASTSS lo+68(FP), Y12
-	MOVL zp+64(FP), AX
-	MOVQ AX, X13
-	VPBROADCASTD X13, Y13
-	VPADDD 0(R12), Y0, Y0
-	VCVTDQ2PS Y0, Y0
-	VMULPS 0(DX), Y0, Y0
-	VMINPS Y11, Y0, Y0
-	VMAXPS Y12, Y0, Y0
-	VCVTPS2DQ Y0, Y0
-	VPADDD Y13, Y0, Y0
-	VEXTRACTI128 $1, Y0, X14
-	VPACKSSDW X14, X0, X0
-	VPACKSSWB X0, X0, X0
-	MOVQ X0, 0(R13)
-	VPADDD 32(R12), Y1, Y1
-	VCVTDQ2PS Y1, Y1
-	VMULPS 32(DX), Y1, Y1
-	VMINPS Y11, Y1, Y1
-	VMAXPS Y12, Y1, Y1
-	VCVTPS2DQ Y1, Y1
-	VPADDD Y13, Y1, Y1
-	VEXTRACTI128 $1, Y1, X14
-	VPACKSSDW X14, X1, X1
-	VPACKSSWB X1, X1, X1
-	MOVQ X1, 8(R13)
-	VPADDD 64(R12), Y2, Y2
-	VCVTDQ2PS Y2, Y2
-	VMULPS 64(DX), Y2, Y2
-	VMINPS Y11, Y2, Y2
-	VMAXPS Y12, Y2, Y2
-	VCVTPS2DQ Y2, Y2
-	VPADDD Y13, Y2, Y2
-	VEXTRACTI128 $1, Y2, X14
-	VPACKSSDW X14, X2, X2
-	VPACKSSWB X2, X2, X2
-	MOVQ X2, 16(R13)
-	VPADDD 96(R12), Y3, Y3
-	VCVTDQ2PS Y3, Y3
-	VMULPS 96(DX), Y3, Y3
-	VMINPS Y11, Y3, Y3
-	VMAXPS Y12, Y3, Y3
-	VCVTPS2DQ Y3, Y3
-	VPADDD Y13, Y3, Y3
-	VEXTRACTI128 $1, Y3, X14
-	VPACKSSDW X14, X3, X3
-	VPACKSSWB X3, X3, X3
-	MOVQ X3, 24(R13)
-	VPADDD 128(R12), Y4, Y4
-	VCVTDQ2PS Y4, Y4
-	VMULPS 128(DX), Y4, Y4
-	VMINPS Y11, Y4, Y4
-	VMAXPS Y12, Y4, Y4
-	VCVTPS2DQ Y4, Y4
-	VPADDD Y13, Y4, Y4
-	VEXTRACTI128 $1, Y4, X14
-	VPACKSSDW X14, X4, X4
-	VPACKSSWB X4, X4, X4
-	MOVQ X4, 32(R13)
-	VPADDD 160(R12), Y5, Y5
-	VCVTDQ2PS Y5, Y5
-	VMULPS 160(DX), Y5, Y5
-	VMINPS Y11, Y5, Y5
-	VMAXPS Y12, Y5, Y5
-	VCVTPS2DQ Y5, Y5
-	VPADDD Y13, Y5, Y5
-	VEXTRACTI128 $1, Y5, X14
-	VPACKSSDW X14, X5, X5
-	VPACKSSWB X5, X5, X5
-	MOVQ X5, 40(R13)
-	VPADDD 192(R12), Y6, Y6
-	VCVTDQ2PS Y6, Y6
-	VMULPS 192(DX), Y6, Y6
-	VMINPS Y11, Y6, Y6
-	VMAXPS Y12, Y6, Y6
-	VCVTPS2DQ Y6, Y6
-	VPADDD Y13, Y6, Y6
-	VEXTRACTI128 $1, Y6, X14
-	VPACKSSDW X14, X6, X6
-	VPACKSSWB X6, X6, X6
-	MOVQ X6, 48(R13)
-	VPADDD 224(R12), Y7, Y7
-	VCVTDQ2PS Y7, Y7
-	VMULPS 224(DX), Y7, Y7
-	VMINPS Y11, Y7, Y7
-	VMAXPS Y12, Y7, Y7
-	VCVTPS2DQ Y7, Y7
-	VPADDD Y13, Y7, Y7
-	VEXTRACTI128 $1, Y7, X14
-	VPACKSSDW X14, X7, X7
-	VPACKSSWB X7, X7, X7
-	MOVQ X7, 56(R13)
-	VPADDD 256(R12), Y8, Y8
-	VCVTDQ2PS Y8, Y8
-	VMULPS 256(DX), Y8, Y8
-	VMINPS Y11, Y8, Y8
-	VMAXPS Y12, Y8, Y8
-	VCVTPS2DQ Y8, Y8
-	VPADDD Y13, Y8, Y8
-	VEXTRACTI128 $1, Y8, X14
-	VPACKSSDW X14, X8, X8
-	VPACKSSWB X8, X8, X8
-	MOVQ X8, 64(R13)
-	VPADDD 288(R12), Y9, Y9
-	VCVTDQ2PS Y9, Y9
-	VMULPS 288(DX), Y9, Y9
-	VMINPS Y11, Y9, Y9
-	VMAXPS Y12, Y9, Y9
-	VCVTPS2DQ Y9, Y9
-	VPADDD Y13, Y9, Y9
-	VEXTRACTI128 $1, Y9, X14
-	VPACKSSDW X14, X9, X9
-	VPACKSSWB X9, X9, X9
-	MOVQ X9, 72(R13)
-	VPADDD 320(R12), Y10, Y10
-	VCVTDQ2PS Y10, Y10
-	VMULPS 320(DX), Y10, Y10
-	VMINPS Y11, Y10, Y10
-	VMAXPS Y12, Y10, Y10
-	VCVTPS2DQ Y10, Y10
-	VPADDD Y13, Y10, Y10
-	VEXTRACTI128 $1, Y10, X14
-	VPACKSSDW X14, X10, X10
-	VPACKSSWB X10, X10, X10
-	CMPQ R15, $8
-	JNE q8avx2_1x11_r0_part
-	MOVQ X10, 80(R13)
-	JMP q8avx2_1x11_r0_done
-q8avx2_1x11_r0_part:
-	MOVQ X10, R10
-	LEAQ 80(R13), R11
-	MOVQ R15, CX
-q8avx2_1x11_r0_byte:
-	MOVB R10, (R11)
-	SHRQ $8, R10
-	INCQ R11
-	DECQ CX
-	JNZ q8avx2_1x11_r0_byte
-q8avx2_1x11_r0_done:
-	VZEROUPPER
-	RET
-
-// func q8favx2_1x11(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8favx2_1x11(SB), $512-80
-	MOVQ x+0(FP), SI
-	MOVQ xs+8(FP), BX
-	LEAQ (BX)(BX*2), R8
-	MOVQ w+16(FP), DX
-	MOVQ gs+24(FP), R9
-	MOVQ kg+32(FP), R10
-	VPXOR Y0, Y0, Y0
-	VPXOR Y1, Y1, Y1
-	VPXOR Y2, Y2, Y2
-	VPXOR Y3, Y3, Y3
-	VPXOR Y4, Y4, Y4
-	VPXOR Y5, Y5, Y5
-	VPXOR Y6, Y6, Y6
-	VPXOR Y7, Y7, Y7
-	VPXOR Y8, Y8, Y8
-	VPXOR Y9, Y9, Y9
-	VPXOR Y10, Y10, Y10
-q8favx2_1x11_chunk:
-	MOVQ $128, CX
-	CMPQ R10, CX
-	CMOVQLT R10, CX
-	LEAQ 7(CX), R11
-	SHRQ $3, R11
-	XORQ R12, R12
-q8favx2_1x11_conv:
-	LEAQ (SI), R13
-	VPMOVSXBW (R13)(R12*1), Y13
-	VMOVDQU Y13, 0(SP)(R12*2)
-	ADDQ $16, R12
-	DECQ R11
-	JNZ q8favx2_1x11_conv
-	XORQ R12, R12
-q8favx2_1x11_pair:
-	VPBROADCASTD 0(SP)(R12*1), Y13
-	VPMOVSXBW 0(DX), Y11
-	VPMADDWD Y11, Y13, Y14
-	VPADDD Y14, Y0, Y0
-	VPMOVSXBW 16(DX), Y12
-	VPMADDWD Y12, Y13, Y14
-	VPADDD Y14, Y1, Y1
-	VPMOVSXBW 32(DX), Y11
-	VPMADDWD Y11, Y13, Y14
-	VPADDD Y14, Y2, Y2
-	VPMOVSXBW 48(DX), Y12
-	VPMADDWD Y12, Y13, Y14
-	VPADDD Y14, Y3, Y3
-	VPMOVSXBW 64(DX), Y11
-	VPMADDWD Y11, Y13, Y14
-	VPADDD Y14, Y4, Y4
-	VPMOVSXBW 80(DX), Y12
-	VPMADDWD Y12, Y13, Y14
-	VPADDD Y14, Y5, Y5
-	VPMOVSXBW 96(DX), Y11
-	VPMADDWD Y11, Y13, Y14
-	VPADDD Y14, Y6, Y6
-	VPMOVSXBW 112(DX), Y12
-	VPMADDWD Y12, Y13, Y14
-	VPADDD Y14, Y7, Y7
-	VPMOVSXBW 128(DX), Y11
-	VPMADDWD Y11, Y13, Y14
-	VPADDD Y14, Y8, Y8
-	VPMOVSXBW 144(DX), Y12
-	VPMADDWD Y12, Y13, Y14
-	VPADDD Y14, Y9, Y9
-	VPMOVSXBW 160(DX), Y11
-	VPMADDWD Y11, Y13, Y14
-	VPADDD Y14, Y10, Y10
-	ADDQ R9, DX
-	ADDQ $4, R12
-	DECQ CX
-	JNZ q8favx2_1x11_pair
-	ADDQ $256, SI
-	SUBQ $128, R10
-	JG q8favx2_1x11_chunk
-	MOVQ bias+64(FP), R12
-	MOVQ scale+72(FP), DX
-	MOVQ y+40(FP), R13
-	MOVQ ys+48(FP), R14
-	MOVQ mask+56(FP), R15
-	MOVQ R15, X11
-	VPBROADCASTD X11, Y11
-	VPCMPGTD iota8<>(SB), Y11, Y11
-	VPADDD 0(R12), Y0, Y0
-	VCVTDQ2PS Y0, Y0
-	VMULPS 0(DX), Y0, Y0
-	VMOVUPS Y0, 0(R13)
-	VPADDD 32(R12), Y1, Y1
-	VCVTDQ2PS Y1, Y1
-	VMULPS 32(DX), Y1, Y1
-	VMOVUPS Y1, 32(R13)
-	VPADDD 64(R12), Y2, Y2
-	VCVTDQ2PS Y2, Y2
-	VMULPS 64(DX), Y2, Y2
-	VMOVUPS Y2, 64(R13)
-	VPADDD 96(R12), Y3, Y3
-	VCVTDQ2PS Y3, Y3
-	VMULPS 96(DX), Y3, Y3
-	VMOVUPS Y3, 96(R13)
-	VPADDD 128(R12), Y4, Y4
-	VCVTDQ2PS Y4, Y4
-	VMULPS 128(DX), Y4, Y4
-	VMOVUPS Y4, 128(R13)
-	VPADDD 160(R12), Y5, Y5
-	VCVTDQ2PS Y5, Y5
-	VMULPS 160(DX), Y5, Y5
-	VMOVUPS Y5, 160(R13)
-	VPADDD 192(R12), Y6, Y6
-	VCVTDQ2PS Y6, Y6
-	VMULPS 192(DX), Y6, Y6
-	VMOVUPS Y6, 192(R13)
-	VPADDD 224(R12), Y7, Y7
-	VCVTDQ2PS Y7, Y7
-	VMULPS 224(DX), Y7, Y7
-	VMOVUPS Y7, 224(R13)
-	VPADDD 256(R12), Y8, Y8
-	VCVTDQ2PS Y8, Y8
-	VMULPS 256(DX), Y8, Y8
-	VMOVUPS Y8, 256(R13)
-	VPADDD 288(R12), Y9, Y9
-	VCVTDQ2PS Y9, Y9
-	VMULPS 288(DX), Y9, Y9
-	VMOVUPS Y9, 288(R13)
-	VPADDD 320(R12), Y10, Y10
-	VCVTDQ2PS Y10, Y10
-	VMULPS 320(DX), Y10, Y10
-	VMASKMOVPS Y10, Y11, 320(R13)
-	VZEROUPPER
-	RET
-
-// func q8avx2_1x12(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8avx2_1x12(SB), $512-96
-	MOVQ x+0(FP), SI
-	MOVQ xs+8(FP), BX
-	LEAQ (BX)(BX*2), R8
-	MOVQ w+16(FP), DX
-	MOVQ gs+24(FP), R9
-	MOVQ kg+32(FP), R10
-	VPXOR Y0, Y0, Y0
-	VPXOR Y1, Y1, Y1
-	VPXOR Y2, Y2, Y2
-	VPXOR Y3, Y3, Y3
-	VPXOR Y4, Y4, Y4
-	VPXOR Y5, Y5, Y5
-	VPXOR Y6, Y6, Y6
-	VPXOR Y7, Y7, Y7
-	VPXOR Y8, Y8, Y8
-	VPXOR Y9, Y9, Y9
-	VPXOR Y10, Y10, Y10
-	VPXOR Y11, Y11, Y11
-q8avx2_1x12_chunk:
-	MOVQ $128, CX
-	CMPQ R10, CX
-	CMOVQLT R10, CX
-	LEAQ 7(CX), R11
-	SHRQ $3, R11
-	XORQ R12, R12
-q8avx2_1x12_conv:
-	LEAQ (SI), R13
-	VPMOVSXBW (R13)(R12*1), Y14
-	VMOVDQU Y14, 0(SP)(R12*2)
-	ADDQ $16, R12
-	DECQ R11
-	JNZ q8avx2_1x12_conv
-	XORQ R12, R12
-q8avx2_1x12_pair:
-	VPBROADCASTD 0(SP)(R12*1), Y14
-	VPMOVSXBW 0(DX), Y12
-	VPMADDWD Y12, Y14, Y15
-	VPADDD Y15, Y0, Y0
-	VPMOVSXBW 16(DX), Y13
-	VPMADDWD Y13, Y14, Y15
-	VPADDD Y15, Y1, Y1
-	VPMOVSXBW 32(DX), Y12
-	VPMADDWD Y12, Y14, Y15
-	VPADDD Y15, Y2, Y2
-	VPMOVSXBW 48(DX), Y13
-	VPMADDWD Y13, Y14, Y15
-	VPADDD Y15, Y3, Y3
-	VPMOVSXBW 64(DX), Y12
-	VPMADDWD Y12, Y14, Y15
-	VPADDD Y15, Y4, Y4
-	VPMOVSXBW 80(DX), Y13
-	VPMADDWD Y13, Y14, Y15
-	VPADDD Y15, Y5, Y5
-	VPMOVSXBW 96(DX), Y12
-	VPMADDWD Y12, Y14, Y15
-	VPADDD Y15, Y6, Y6
-	VPMOVSXBW 112(DX), Y13
-	VPMADDWD Y13, Y14, Y15
-	VPADDD Y15, Y7, Y7
-	VPMOVSXBW 128(DX), Y12
-	VPMADDWD Y12, Y14, Y15
-	VPADDD Y15, Y8, Y8
-	VPMOVSXBW 144(DX), Y13
-	VPMADDWD Y13, Y14, Y15
-	VPADDD Y15, Y9, Y9
-	VPMOVSXBW 160(DX), Y12
-	VPMADDWD Y12, Y14, Y15
-	VPADDD Y15, Y10, Y10
-	VPMOVSXBW 176(DX), Y13
-	VPMADDWD Y13, Y14, Y15
-	VPADDD Y15, Y11, Y11
-	ADDQ R9, DX
-	ADDQ $4, R12
-	DECQ CX
-	JNZ q8avx2_1x12_pair
-	ADDQ $256, SI
-	SUBQ $128, R10
-	JG q8avx2_1x12_chunk
-	MOVQ bias+80(FP), R12
-	MOVQ scale+88(FP), DX
-	MOVQ y+40(FP), R13
-	MOVQ ys+48(FP), R14
-	MOVQ mask+56(FP), R15
-	VBROADCASTSS hi+72(FP), Y12
-	VBROADCASTSS lo+68(FP), Y13
-	MOVL zp+64(FP), AX
-	MOVQ AX, X14
-	VPBROADCASTD X14, Y14
-	VPADDD 0(R12), Y0, Y0
-	VCVTDQ2PS Y0, Y0
-	VMULPS 0(DX), Y0, Y0
-	VMINPS Y12, Y0, Y0
-	VMAXPS Y13, Y0, Y0
-	VCVTPS2DQ Y0, Y0
-	VPADDD Y14, Y0, Y0
-	VEXTRACTI128 $1, Y0, X15
-	VPACKSSDW X15, X0, X0
-	VPACKSSWB X0, X0, X0
-	MOVQ X0, 0(R13)
-	VPADDD 32(R12), Y1, Y1
-	VCVTDQ2PS Y1, Y1
-	VMULPS 32(DX), Y1, Y1
-	VMINPS Y12, Y1, Y1
-	VMAXPS Y13, Y1, Y1
-	VCVTPS2DQ Y1, Y1
-	VPADDD Y14, Y1, Y1
-	VEXTRACTI128 $1, Y1, X15
-	VPACKSSDW X15, X1, X1
-	VPACKSSWB X1, X1, X1
-	MOVQ X1, 8(R13)
-	VPADDD 64(R12), Y2, Y2
-	VCVTDQ2PS Y2, Y2
-	VMULPS 64(DX), Y2, Y2
-	VMINPS Y12, Y2, Y2
-	VMAXPS Y13, Y2, Y2
-	VCVTPS2DQ Y2, Y2
-	VPADDD Y14, Y2, Y2
-	VEXTRACTI128 $1, Y2, X15
-	VPACKSSDW X15, X2, X2
-	VPACKSSWB X2, X2, X2
-	MOVQ X2, 16(R13)
-	VPADDD 96(R12), Y3, Y3
-	VCVTDQ2PS Y3, Y3
-	VMULPS 96(DX), Y3, Y3
-	VMINPS Y12, Y3, Y3
-	VMAXPS Y13, Y3, Y3
-	VCVTPS2DQ Y3, Y3
-	VPADDD Y14, Y3, Y3
-	VEXTRACTI128 $1, Y3, X15
-	VPACKSSDW X15, X3, X3
-	VPACKSSWB X3, X3, X3
-	MOVQ X3, 24(R13)
-	VPADDD 128(R12), Y4, Y4
-	VCVTDQ2PS Y4, Y4
-	VMULPS 128(DX), Y4, Y4
-	VMINPS Y12, Y4, Y4
-	VMAXPS Y13, Y4, Y4
-	VCVTPS2DQ Y4, Y4
-	VPADDD Y14, Y4, Y4
-	VEXTRACTI128 $1, Y4, X15
-	VPACKSSDW X15, X4, X4
-	VPACKSSWB X4, X4, X4
-	MOVQ X4, 32(R13)
-	VPADDD 160(R12), Y5, Y5
-	VCVTDQ2PS Y5, Y5
-	VMULPS 160(DX), Y5, Y5
-	VMINPS Y12, Y5, Y5
-	VMAXPS Y13, Y5, Y5
-	VCVTPS2DQ Y5, Y5
-	VPADDD Y14, Y5, Y5
-	VEXTRACTI128 $1, Y5, X15
-	VPACKSSDW X15, X5, X5
-	VPACKSSWB X5, X5, X5
-	MOVQ X5, 40(R13)
-	VPADDD 192(R12), Y6, Y6
-	VCVTDQ2PS Y6, Y6
-	VMULPS 192(DX), Y6, Y6
-	VMINPS Y12, Y6, Y6
-	VMAXPS Y13, Y6, Y6
-	VCVTPS2DQ Y6, Y6
-	VPADDD Y14, Y6, Y6
-	VEXTRACTI128 $1, Y6, X15
-	VPACKSSDW X15, X6, X6
-	VPACKSSWB X6, X6, X6
-	MOVQ X6, 48(R13)
-	VPADDD 224(R12), Y7, Y7
-	VCVTDQ2PS Y7, Y7
-	VMULPS 224(DX), Y7, Y7
-	VMINPS Y12, Y7, Y7
-	VMAXPS Y13, Y7, Y7
-	VCVTPS2DQ Y7, Y7
-	VPADDD Y14, Y7, Y7
-	VEXTRACTI128 $1, Y7, X15
-	VPACKSSDW X15, X7, X7
-	VPACKSSWB X7, X7, X7
-	MOVQ X7, 56(R13)
-	VPADDD 256(R12), Y8, Y8
-	VCVTDQ2PS Y8, Y8
-	VMULPS 256(DX), Y8, Y8
-	VMINPS Y12, Y8, Y8
-	VMAXPS Y13, Y8, Y8
-	VCVTPS2DQ Y8, Y8
-	VPADDD Y14, Y8, Y8
-	VEXTRACTI128 $1, Y8, X15
-	VPACKSSDW X15, X8, X8
-	VPACKSSWB X8, X8, X8
-	MOVQ X8, 64(R13)
-	VPADDD 288(R12), Y9, Y9
-	VCVTDQ2PS Y9, Y9
-	VMULPS 288(DX), Y9, Y9
-	VMINPS Y12, Y9, Y9
-	VMAXPS Y13, Y9, Y9
-	VCVTPS2DQ Y9, Y9
-	VPADDD Y14, Y9, Y9
-	VEXTRACTI128 $1, Y9, X15
-	VPACKSSDW X15, X9, X9
-	VPACKSSWB X9, X9, X9
-	MOVQ X9, 72(R13)
-	VPADDD 320(R12), Y10, Y10
-	VCVTDQ2PS Y10, Y10
-	VMULPS 320(DX), Y10, Y10
-	VMINPS Y12, Y10, Y10
-	VMAXPS Y13, Y10, Y10
-	VCVTPS2DQ Y10, Y10
-	VPADDD Y14, Y10, Y10
-	VEXTRACTI128 $1, Y10, X15
-	VPACKSSDW X15, X10, X10
-	VPACKSSWB X10, X10, X10
-	MOVQ X10, 80(R13)
-	VPADDD 352(R12), Y11, Y11
-	VCVTDQ2PS Y11, Y11
-	VMULPS 352(DX), Y11, Y11
-	VMINPS Y12, Y11, Y11
-	VMAXPS Y13, Y11, Y11
-	VCVTPS2DQ Y11, Y11
-	VPADDD Y14, Y11, Y11
-	VEXTRACTI128 $1, Y11, X15
-	VPACKSSDW X15, X11, X11
-	VPACKSSWB X11, X11, X11
-	CMPQ R15, $8
-	JNE q8avx2_1x12_r0_part
-	MOVQ X11, 88(R13)
-	JMP q8avx2_1x12_r0_done
-q8avx2_1x12_r0_part:
-	MOVQ X11, R10
-	LEAQ 88(R13), R11
-	MOVQ R15, CX
-q8avx2_1x12_r0_byte:
-	MOVB R10, (R11)
-	SHRQ $8, R10
-	INCQ R11
-	DECQ CX
-	JNZ q8avx2_1x12_r0_byte
-q8avx2_1x12_r0_done:
-	VZEROUPPER
-	RET
-
-// func q8favx2_1x12(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8favx2_1x12(SB), $512-80
-	MOVQ x+0(FP), SI
-	MOVQ xs+8(FP), BX
-	LEAQ (BX)(BX*2), R8
-	MOVQ w+16(FP), DX
-	MOVQ gs+24(FP), R9
-	MOVQ kg+32(FP), R10
-	VPXOR Y0, Y0, Y0
-	VPXOR Y1, Y1, Y1
-	VPXOR Y2, Y2, Y2
-	VPXOR Y3, Y3, Y3
-	VPXOR Y4, Y4, Y4
-	VPXOR Y5, Y5, Y5
-	VPXOR Y6, Y6, Y6
-	VPXOR Y7, Y7, Y7
-	VPXOR Y8, Y8, Y8
-	VPXOR Y9, Y9, Y9
-	VPXOR Y10, Y10, Y10
-	VPXOR Y11, Y11, Y11
-q8favx2_1x12_chunk:
-	MOVQ $128, CX
-	CMPQ R10, CX
-	CMOVQLT R10, CX
-	LEAQ 7(CX), R11
-	SHRQ $3, R11
-	XORQ R12, R12
-q8favx2_1x12_conv:
-	LEAQ (SI), R13
-	VPMOVSXBW (R13)(R12*1), Y14
-	VMOVDQU Y14, 0(SP)(R12*2)
-	ADDQ $16, R12
-	DECQ R11
-	JNZ q8favx2_1x12_conv
-	XORQ R12, R12
-q8favx2_1x12_pair:
-	VPBROADCASTD 0(SP)(R12*1), Y14
-	VPMOVSXBW 0(DX), Y12
-	VPMADDWD Y12, Y14, Y15
-	VPADDD Y15, Y0, Y0
-	VPMOVSXBW 16(DX), Y13
-	VPMADDWD Y13, Y14, Y15
-	VPADDD Y15, Y1, Y1
-	VPMOVSXBW 32(DX), Y12
-	VPMADDWD Y12, Y14, Y15
-	VPADDD Y15, Y2, Y2
-	VPMOVSXBW 48(DX), Y13
-	VPMADDWD Y13, Y14, Y15
-	VPADDD Y15, Y3, Y3
-	VPMOVSXBW 64(DX), Y12
-	VPMADDWD Y12, Y14, Y15
-	VPADDD Y15, Y4, Y4
-	VPMOVSXBW 80(DX), Y13
-	VPMADDWD Y13, Y14, Y15
-	VPADDD Y15, Y5, Y5
-	VPMOVSXBW 96(DX), Y12
-	VPMADDWD Y12, Y14, Y15
-	VPADDD Y15, Y6, Y6
-	VPMOVSXBW 112(DX), Y13
-	VPMADDWD Y13, Y14, Y15
-	VPADDD Y15, Y7, Y7
-	VPMOVSXBW 128(DX), Y12
-	VPMADDWD Y12, Y14, Y15
-	VPADDD Y15, Y8, Y8
-	VPMOVSXBW 144(DX), Y13
-	VPMADDWD Y13, Y14, Y15
-	VPADDD Y15, Y9, Y9
-	VPMOVSXBW 160(DX), Y12
-	VPMADDWD Y12, Y14, Y15
-	VPADDD Y15, Y10, Y10
-	VPMOVSXBW 176(DX), Y13
-	VPMADDWD Y13, Y14, Y15
-	VPADDD Y15, Y11, Y11
-	ADDQ R9, DX
-	ADDQ $4, R12
-	DECQ CX
-	JNZ q8favx2_1x12_pair
-	ADDQ $256, SI
-	SUBQ $128, R10
-	JG q8favx2_1x12_chunk
-	MOVQ bias+64(FP), R12
-	MOVQ scale+72(FP), DX
-	MOVQ y+40(FP), R13
-	MOVQ ys+48(FP), R14
-	MOVQ mask+56(FP), R15
-	MOVQ R15, X12
-	VPBROADCASTD X12, Y12
-	VPCMPGTD iota8<>(SB), Y12, Y12
-	VPADDD 0(R12), Y0, Y0
-	VCVTDQ2PS Y0, Y0
-	VMULPS 0(DX), Y0, Y0
-	VMOVUPS Y0, 0(R13)
-	VPADDD 32(R12), Y1, Y1
-	VCVTDQ2PS Y1, Y1
-	VMULPS 32(DX), Y1, Y1
-	VMOVUPS Y1, 32(R13)
-	VPADDD 64(R12), Y2, Y2
-	VCVTDQ2PS Y2, Y2
-	VMULPS 64(DX), Y2, Y2
-	VMOVUPS Y2, 64(R13)
-	VPADDD 96(R12), Y3, Y3
-	VCVTDQ2PS Y3, Y3
-	VMULPS 96(DX), Y3, Y3
-	VMOVUPS Y3, 96(R13)
-	VPADDD 128(R12), Y4, Y4
-	VCVTDQ2PS Y4, Y4
-	VMULPS 128(DX), Y4, Y4
-	VMOVUPS Y4, 128(R13)
-	VPADDD 160(R12), Y5, Y5
-	VCVTDQ2PS Y5, Y5
-	VMULPS 160(DX), Y5, Y5
-	VMOVUPS Y5, 160(R13)
-	VPADDD 192(R12), Y6, Y6
-	VCVTDQ2PS Y6, Y6
-	VMULPS 192(DX), Y6, Y6
-	VMOVUPS Y6, 192(R13)
-	VPADDD 224(R12), Y7, Y7
-	VCVTDQ2PS Y7, Y7
-	VMULPS 224(DX), Y7, Y7
-	VMOVUPS Y7, 224(R13)
-	VPADDD 256(R12), Y8, Y8
-	VCVTDQ2PS Y8, Y8
-	VMULPS 256(DX), Y8, Y8
-	VMOVUPS Y8, 256(R13)
-	VPADDD 288(R12), Y9, Y9
-	VCVTDQ2PS Y9, Y9
-	VMULPS 288(DX), Y9, Y9
-	VMOVUPS Y9, 288(R13)
-	VPADDD 320(R12), Y10, Y10
-	VCVTDQ2PS Y10, Y10
-	VMULPS 320(DX), Y10, Y10
-	VMOVUPS Y10, 320(R13)
-	VPADDD 352(R12), Y11, Y11
-	VCVTDQ2PS Y11, Y11
-	VMULPS 352(DX), Y11, Y11
-	VMASKMOVPS Y11, Y12, 352(R13)
-	VZEROUPPER
-	RET
-
-// func q8avx2_2x1(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8avx2_2x1(SB), $1024-96
-	MOVQ x+0(FP), SI
-	MOVQ xs+8(FP), BX
-	LEAQ (BX)(BX*2), R8
-	MOVQ w+16(FP), DX
-	MOVQ gs+24(FP), R9
-	MOVQ kg+32(FP), R10
-	VPXOR Y0, Y0, Y0
-	VPXOR Y1, Y1, Y1
-q8avx2_2x1_chunk:
-	MOVQ $128, CX
-	CMPQ R10, CX
-	CMOVQLT R10, CX
-	LEAQ 7(CX), R11
-	SHRQ $3, R11
-	XORQ R12, R12
-q8avx2_2x1_conv:
+q8_2x8c2_avx2_conv:
 	LEAQ (SI), R13
 	VPMOVSXBW (R13)(R12*1), Y3
 	VMOVDQU Y3, 0(SP)(R12*2)
@@ -3048,9 +1674,9 @@ q8avx2_2x1_conv:
 	VMOVDQU Y3, 512(SP)(R12*2)
 	ADDQ $16, R12
 	DECQ R11
-	JNZ q8avx2_2x1_conv
+	JNZ q8_2x8c2_avx2_conv
 	XORQ R12, R12
-q8avx2_2x1_pair:
+q8_2x8c2_avx2_pair:
 	VPMOVSXBW 0(DX), Y2
 	VPBROADCASTD 0(SP)(R12*1), Y3
 	VPMADDWD Y2, Y3, Y4
@@ -3061,10 +1687,10 @@ q8avx2_2x1_pair:
 	ADDQ R9, DX
 	ADDQ $4, R12
 	DECQ CX
-	JNZ q8avx2_2x1_pair
+	JNZ q8_2x8c2_avx2_pair
 	ADDQ $256, SI
 	SUBQ $128, R10
-	JG q8avx2_2x1_chunk
+	JG q8_2x8c2_avx2_chunk
 	MOVQ bias+80(FP), R12
 	MOVQ scale+88(FP), DX
 	MOVQ y+40(FP), R13
@@ -3086,20 +1712,20 @@ q8avx2_2x1_pair:
 	VPACKSSDW X5, X0, X0
 	VPACKSSWB X0, X0, X0
 	CMPQ R15, $8
-	JNE q8avx2_2x1_r0_part
+	JNE q8_2x8c2_avx2_r0_part
 	MOVQ X0, 0(R13)
-	JMP q8avx2_2x1_r0_done
-q8avx2_2x1_r0_part:
+	JMP q8_2x8c2_avx2_r0_done
+q8_2x8c2_avx2_r0_part:
 	MOVQ X0, R10
 	LEAQ 0(R13), R11
 	MOVQ R15, CX
-q8avx2_2x1_r0_byte:
+q8_2x8c2_avx2_r0_byte:
 	MOVB R10, (R11)
 	SHRQ $8, R10
 	INCQ R11
 	DECQ CX
-	JNZ q8avx2_2x1_r0_byte
-q8avx2_2x1_r0_done:
+	JNZ q8_2x8c2_avx2_r0_byte
+q8_2x8c2_avx2_r0_done:
 	LEAQ (R13)(R14*1), R13
 	VPADDD 0(R12), Y1, Y1
 	VCVTDQ2PS Y1, Y1
@@ -3112,25 +1738,25 @@ q8avx2_2x1_r0_done:
 	VPACKSSDW X5, X1, X1
 	VPACKSSWB X1, X1, X1
 	CMPQ R15, $8
-	JNE q8avx2_2x1_r1_part
+	JNE q8_2x8c2_avx2_r1_part
 	MOVQ X1, 0(R13)
-	JMP q8avx2_2x1_r1_done
-q8avx2_2x1_r1_part:
+	JMP q8_2x8c2_avx2_r1_done
+q8_2x8c2_avx2_r1_part:
 	MOVQ X1, R10
 	LEAQ 0(R13), R11
 	MOVQ R15, CX
-q8avx2_2x1_r1_byte:
+q8_2x8c2_avx2_r1_byte:
 	MOVB R10, (R11)
 	SHRQ $8, R10
 	INCQ R11
 	DECQ CX
-	JNZ q8avx2_2x1_r1_byte
-q8avx2_2x1_r1_done:
+	JNZ q8_2x8c2_avx2_r1_byte
+q8_2x8c2_avx2_r1_done:
 	VZEROUPPER
 	RET
 
-// func q8favx2_2x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8favx2_2x1(SB), $1024-80
+// func q8f32_2x8c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8f32_2x8c2_avx2(SB), $1024-80
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -3139,14 +1765,14 @@ TEXT ·q8favx2_2x1(SB), $1024-80
 	MOVQ kg+32(FP), R10
 	VPXOR Y0, Y0, Y0
 	VPXOR Y1, Y1, Y1
-q8favx2_2x1_chunk:
+q8f32_2x8c2_avx2_chunk:
 	MOVQ $128, CX
 	CMPQ R10, CX
 	CMOVQLT R10, CX
 	LEAQ 7(CX), R11
 	SHRQ $3, R11
 	XORQ R12, R12
-q8favx2_2x1_conv:
+q8f32_2x8c2_avx2_conv:
 	LEAQ (SI), R13
 	VPMOVSXBW (R13)(R12*1), Y3
 	VMOVDQU Y3, 0(SP)(R12*2)
@@ -3155,9 +1781,9 @@ q8favx2_2x1_conv:
 	VMOVDQU Y3, 512(SP)(R12*2)
 	ADDQ $16, R12
 	DECQ R11
-	JNZ q8favx2_2x1_conv
+	JNZ q8f32_2x8c2_avx2_conv
 	XORQ R12, R12
-q8favx2_2x1_pair:
+q8f32_2x8c2_avx2_pair:
 	VPMOVSXBW 0(DX), Y2
 	VPBROADCASTD 0(SP)(R12*1), Y3
 	VPMADDWD Y2, Y3, Y4
@@ -3168,10 +1794,10 @@ q8favx2_2x1_pair:
 	ADDQ R9, DX
 	ADDQ $4, R12
 	DECQ CX
-	JNZ q8favx2_2x1_pair
+	JNZ q8f32_2x8c2_avx2_pair
 	ADDQ $256, SI
 	SUBQ $128, R10
-	JG q8favx2_2x1_chunk
+	JG q8f32_2x8c2_avx2_chunk
 	MOVQ bias+64(FP), R12
 	MOVQ scale+72(FP), DX
 	MOVQ y+40(FP), R13
@@ -3192,8 +1818,8 @@ q8favx2_2x1_pair:
 	VZEROUPPER
 	RET
 
-// func q8avx2_2x2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8avx2_2x2(SB), $1024-96
+// func q8_2x16c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8_2x16c2_avx2(SB), $1024-96
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -3204,14 +1830,14 @@ TEXT ·q8avx2_2x2(SB), $1024-96
 	VPXOR Y1, Y1, Y1
 	VPXOR Y2, Y2, Y2
 	VPXOR Y3, Y3, Y3
-q8avx2_2x2_chunk:
+q8_2x16c2_avx2_chunk:
 	MOVQ $128, CX
 	CMPQ R10, CX
 	CMOVQLT R10, CX
 	LEAQ 7(CX), R11
 	SHRQ $3, R11
 	XORQ R12, R12
-q8avx2_2x2_conv:
+q8_2x16c2_avx2_conv:
 	LEAQ (SI), R13
 	VPMOVSXBW (R13)(R12*1), Y6
 	VMOVDQU Y6, 0(SP)(R12*2)
@@ -3220,9 +1846,9 @@ q8avx2_2x2_conv:
 	VMOVDQU Y6, 512(SP)(R12*2)
 	ADDQ $16, R12
 	DECQ R11
-	JNZ q8avx2_2x2_conv
+	JNZ q8_2x16c2_avx2_conv
 	XORQ R12, R12
-q8avx2_2x2_pair:
+q8_2x16c2_avx2_pair:
 	VPMOVSXBW 0(DX), Y4
 	VPMOVSXBW 16(DX), Y5
 	VPBROADCASTD 0(SP)(R12*1), Y6
@@ -3238,10 +1864,10 @@ q8avx2_2x2_pair:
 	ADDQ R9, DX
 	ADDQ $4, R12
 	DECQ CX
-	JNZ q8avx2_2x2_pair
+	JNZ q8_2x16c2_avx2_pair
 	ADDQ $256, SI
 	SUBQ $128, R10
-	JG q8avx2_2x2_chunk
+	JG q8_2x16c2_avx2_chunk
 	MOVQ bias+80(FP), R12
 	MOVQ scale+88(FP), DX
 	MOVQ y+40(FP), R13
@@ -3274,20 +1900,20 @@ q8avx2_2x2_pair:
 	VPACKSSDW X7, X1, X1
 	VPACKSSWB X1, X1, X1
 	CMPQ R15, $8
-	JNE q8avx2_2x2_r0_part
+	JNE q8_2x16c2_avx2_r0_part
 	MOVQ X1, 8(R13)
-	JMP q8avx2_2x2_r0_done
-q8avx2_2x2_r0_part:
+	JMP q8_2x16c2_avx2_r0_done
+q8_2x16c2_avx2_r0_part:
 	MOVQ X1, R10
 	LEAQ 8(R13), R11
 	MOVQ R15, CX
-q8avx2_2x2_r0_byte:
+q8_2x16c2_avx2_r0_byte:
 	MOVB R10, (R11)
 	SHRQ $8, R10
 	INCQ R11
 	DECQ CX
-	JNZ q8avx2_2x2_r0_byte
-q8avx2_2x2_r0_done:
+	JNZ q8_2x16c2_avx2_r0_byte
+q8_2x16c2_avx2_r0_done:
 	LEAQ (R13)(R14*1), R13
 	VPADDD 0(R12), Y2, Y2
 	VCVTDQ2PS Y2, Y2
@@ -3311,25 +1937,25 @@ q8avx2_2x2_r0_done:
 	VPACKSSDW X7, X3, X3
 	VPACKSSWB X3, X3, X3
 	CMPQ R15, $8
-	JNE q8avx2_2x2_r1_part
+	JNE q8_2x16c2_avx2_r1_part
 	MOVQ X3, 8(R13)
-	JMP q8avx2_2x2_r1_done
-q8avx2_2x2_r1_part:
+	JMP q8_2x16c2_avx2_r1_done
+q8_2x16c2_avx2_r1_part:
 	MOVQ X3, R10
 	LEAQ 8(R13), R11
 	MOVQ R15, CX
-q8avx2_2x2_r1_byte:
+q8_2x16c2_avx2_r1_byte:
 	MOVB R10, (R11)
 	SHRQ $8, R10
 	INCQ R11
 	DECQ CX
-	JNZ q8avx2_2x2_r1_byte
-q8avx2_2x2_r1_done:
+	JNZ q8_2x16c2_avx2_r1_byte
+q8_2x16c2_avx2_r1_done:
 	VZEROUPPER
 	RET
 
-// func q8favx2_2x2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8favx2_2x2(SB), $1024-80
+// func q8f32_2x16c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8f32_2x16c2_avx2(SB), $1024-80
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -3340,14 +1966,14 @@ TEXT ·q8favx2_2x2(SB), $1024-80
 	VPXOR Y1, Y1, Y1
 	VPXOR Y2, Y2, Y2
 	VPXOR Y3, Y3, Y3
-q8favx2_2x2_chunk:
+q8f32_2x16c2_avx2_chunk:
 	MOVQ $128, CX
 	CMPQ R10, CX
 	CMOVQLT R10, CX
 	LEAQ 7(CX), R11
 	SHRQ $3, R11
 	XORQ R12, R12
-q8favx2_2x2_conv:
+q8f32_2x16c2_avx2_conv:
 	LEAQ (SI), R13
 	VPMOVSXBW (R13)(R12*1), Y6
 	VMOVDQU Y6, 0(SP)(R12*2)
@@ -3356,9 +1982,9 @@ q8favx2_2x2_conv:
 	VMOVDQU Y6, 512(SP)(R12*2)
 	ADDQ $16, R12
 	DECQ R11
-	JNZ q8favx2_2x2_conv
+	JNZ q8f32_2x16c2_avx2_conv
 	XORQ R12, R12
-q8favx2_2x2_pair:
+q8f32_2x16c2_avx2_pair:
 	VPMOVSXBW 0(DX), Y4
 	VPMOVSXBW 16(DX), Y5
 	VPBROADCASTD 0(SP)(R12*1), Y6
@@ -3374,10 +2000,10 @@ q8favx2_2x2_pair:
 	ADDQ R9, DX
 	ADDQ $4, R12
 	DECQ CX
-	JNZ q8favx2_2x2_pair
+	JNZ q8f32_2x16c2_avx2_pair
 	ADDQ $256, SI
 	SUBQ $128, R10
-	JG q8favx2_2x2_chunk
+	JG q8f32_2x16c2_avx2_chunk
 	MOVQ bias+64(FP), R12
 	MOVQ scale+72(FP), DX
 	MOVQ y+40(FP), R13
@@ -3406,8 +2032,8 @@ q8favx2_2x2_pair:
 	VZEROUPPER
 	RET
 
-// func q8avx2_2x3(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8avx2_2x3(SB), $1024-96
+// func q8_2x24c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8_2x24c2_avx2(SB), $1024-96
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -3420,14 +2046,14 @@ TEXT ·q8avx2_2x3(SB), $1024-96
 	VPXOR Y3, Y3, Y3
 	VPXOR Y4, Y4, Y4
 	VPXOR Y5, Y5, Y5
-q8avx2_2x3_chunk:
+q8_2x24c2_avx2_chunk:
 	MOVQ $128, CX
 	CMPQ R10, CX
 	CMOVQLT R10, CX
 	LEAQ 7(CX), R11
 	SHRQ $3, R11
 	XORQ R12, R12
-q8avx2_2x3_conv:
+q8_2x24c2_avx2_conv:
 	LEAQ (SI), R13
 	VPMOVSXBW (R13)(R12*1), Y9
 	VMOVDQU Y9, 0(SP)(R12*2)
@@ -3436,9 +2062,9 @@ q8avx2_2x3_conv:
 	VMOVDQU Y9, 512(SP)(R12*2)
 	ADDQ $16, R12
 	DECQ R11
-	JNZ q8avx2_2x3_conv
+	JNZ q8_2x24c2_avx2_conv
 	XORQ R12, R12
-q8avx2_2x3_pair:
+q8_2x24c2_avx2_pair:
 	VPMOVSXBW 0(DX), Y6
 	VPMOVSXBW 16(DX), Y7
 	VPMOVSXBW 32(DX), Y8
@@ -3459,10 +2085,10 @@ q8avx2_2x3_pair:
 	ADDQ R9, DX
 	ADDQ $4, R12
 	DECQ CX
-	JNZ q8avx2_2x3_pair
+	JNZ q8_2x24c2_avx2_pair
 	ADDQ $256, SI
 	SUBQ $128, R10
-	JG q8avx2_2x3_chunk
+	JG q8_2x24c2_avx2_chunk
 	MOVQ bias+80(FP), R12
 	MOVQ scale+88(FP), DX
 	MOVQ y+40(FP), R13
@@ -3506,20 +2132,20 @@ q8avx2_2x3_pair:
 	VPACKSSDW X9, X2, X2
 	VPACKSSWB X2, X2, X2
 	CMPQ R15, $8
-	JNE q8avx2_2x3_r0_part
+	JNE q8_2x24c2_avx2_r0_part
 	MOVQ X2, 16(R13)
-	JMP q8avx2_2x3_r0_done
-q8avx2_2x3_r0_part:
+	JMP q8_2x24c2_avx2_r0_done
+q8_2x24c2_avx2_r0_part:
 	MOVQ X2, R10
 	LEAQ 16(R13), R11
 	MOVQ R15, CX
-q8avx2_2x3_r0_byte:
+q8_2x24c2_avx2_r0_byte:
 	MOVB R10, (R11)
 	SHRQ $8, R10
 	INCQ R11
 	DECQ CX
-	JNZ q8avx2_2x3_r0_byte
-q8avx2_2x3_r0_done:
+	JNZ q8_2x24c2_avx2_r0_byte
+q8_2x24c2_avx2_r0_done:
 	LEAQ (R13)(R14*1), R13
 	VPADDD 0(R12), Y3, Y3
 	VCVTDQ2PS Y3, Y3
@@ -3554,25 +2180,25 @@ q8avx2_2x3_r0_done:
 	VPACKSSDW X9, X5, X5
 	VPACKSSWB X5, X5, X5
 	CMPQ R15, $8
-	JNE q8avx2_2x3_r1_part
+	JNE q8_2x24c2_avx2_r1_part
 	MOVQ X5, 16(R13)
-	JMP q8avx2_2x3_r1_done
-q8avx2_2x3_r1_part:
+	JMP q8_2x24c2_avx2_r1_done
+q8_2x24c2_avx2_r1_part:
 	MOVQ X5, R10
 	LEAQ 16(R13), R11
 	MOVQ R15, CX
-q8avx2_2x3_r1_byte:
+q8_2x24c2_avx2_r1_byte:
 	MOVB R10, (R11)
 	SHRQ $8, R10
 	INCQ R11
 	DECQ CX
-	JNZ q8avx2_2x3_r1_byte
-q8avx2_2x3_r1_done:
+	JNZ q8_2x24c2_avx2_r1_byte
+q8_2x24c2_avx2_r1_done:
 	VZEROUPPER
 	RET
 
-// func q8favx2_2x3(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8favx2_2x3(SB), $1024-80
+// func q8f32_2x24c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8f32_2x24c2_avx2(SB), $1024-80
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -3585,14 +2211,14 @@ TEXT ·q8favx2_2x3(SB), $1024-80
 	VPXOR Y3, Y3, Y3
 	VPXOR Y4, Y4, Y4
 	VPXOR Y5, Y5, Y5
-q8favx2_2x3_chunk:
+q8f32_2x24c2_avx2_chunk:
 	MOVQ $128, CX
 	CMPQ R10, CX
 	CMOVQLT R10, CX
 	LEAQ 7(CX), R11
 	SHRQ $3, R11
 	XORQ R12, R12
-q8favx2_2x3_conv:
+q8f32_2x24c2_avx2_conv:
 	LEAQ (SI), R13
 	VPMOVSXBW (R13)(R12*1), Y9
 	VMOVDQU Y9, 0(SP)(R12*2)
@@ -3601,9 +2227,9 @@ q8favx2_2x3_conv:
 	VMOVDQU Y9, 512(SP)(R12*2)
 	ADDQ $16, R12
 	DECQ R11
-	JNZ q8favx2_2x3_conv
+	JNZ q8f32_2x24c2_avx2_conv
 	XORQ R12, R12
-q8favx2_2x3_pair:
+q8f32_2x24c2_avx2_pair:
 	VPMOVSXBW 0(DX), Y6
 	VPMOVSXBW 16(DX), Y7
 	VPMOVSXBW 32(DX), Y8
@@ -3624,10 +2250,10 @@ q8favx2_2x3_pair:
 	ADDQ R9, DX
 	ADDQ $4, R12
 	DECQ CX
-	JNZ q8favx2_2x3_pair
+	JNZ q8f32_2x24c2_avx2_pair
 	ADDQ $256, SI
 	SUBQ $128, R10
-	JG q8favx2_2x3_chunk
+	JG q8f32_2x24c2_avx2_chunk
 	MOVQ bias+64(FP), R12
 	MOVQ scale+72(FP), DX
 	MOVQ y+40(FP), R13
@@ -3664,8 +2290,8 @@ q8favx2_2x3_pair:
 	VZEROUPPER
 	RET
 
-// func q8avx2_2x4(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8avx2_2x4(SB), $1024-96
+// func q8_2x32c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8_2x32c2_avx2(SB), $1024-96
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -3680,14 +2306,14 @@ TEXT ·q8avx2_2x4(SB), $1024-96
 	VPXOR Y5, Y5, Y5
 	VPXOR Y6, Y6, Y6
 	VPXOR Y7, Y7, Y7
-q8avx2_2x4_chunk:
+q8_2x32c2_avx2_chunk:
 	MOVQ $128, CX
 	CMPQ R10, CX
 	CMOVQLT R10, CX
 	LEAQ 7(CX), R11
 	SHRQ $3, R11
 	XORQ R12, R12
-q8avx2_2x4_conv:
+q8_2x32c2_avx2_conv:
 	LEAQ (SI), R13
 	VPMOVSXBW (R13)(R12*1), Y12
 	VMOVDQU Y12, 0(SP)(R12*2)
@@ -3696,9 +2322,9 @@ q8avx2_2x4_conv:
 	VMOVDQU Y12, 512(SP)(R12*2)
 	ADDQ $16, R12
 	DECQ R11
-	JNZ q8avx2_2x4_conv
+	JNZ q8_2x32c2_avx2_conv
 	XORQ R12, R12
-q8avx2_2x4_pair:
+q8_2x32c2_avx2_pair:
 	VPMOVSXBW 0(DX), Y8
 	VPMOVSXBW 16(DX), Y9
 	VPMOVSXBW 32(DX), Y10
@@ -3724,10 +2350,10 @@ q8avx2_2x4_pair:
 	ADDQ R9, DX
 	ADDQ $4, R12
 	DECQ CX
-	JNZ q8avx2_2x4_pair
+	JNZ q8_2x32c2_avx2_pair
 	ADDQ $256, SI
 	SUBQ $128, R10
-	JG q8avx2_2x4_chunk
+	JG q8_2x32c2_avx2_chunk
 	MOVQ bias+80(FP), R12
 	MOVQ scale+88(FP), DX
 	MOVQ y+40(FP), R13
@@ -3782,20 +2408,20 @@ q8avx2_2x4_pair:
 	VPACKSSDW X11, X3, X3
 	VPACKSSWB X3, X3, X3
 	CMPQ R15, $8
-	JNE q8avx2_2x4_r0_part
+	JNE q8_2x32c2_avx2_r0_part
 	MOVQ X3, 24(R13)
-	JMP q8avx2_2x4_r0_done
-q8avx2_2x4_r0_part:
+	JMP q8_2x32c2_avx2_r0_done
+q8_2x32c2_avx2_r0_part:
 	MOVQ X3, R10
 	LEAQ 24(R13), R11
 	MOVQ R15, CX
-q8avx2_2x4_r0_byte:
+q8_2x32c2_avx2_r0_byte:
 	MOVB R10, (R11)
 	SHRQ $8, R10
 	INCQ R11
 	DECQ CX
-	JNZ q8avx2_2x4_r0_byte
-q8avx2_2x4_r0_done:
+	JNZ q8_2x32c2_avx2_r0_byte
+q8_2x32c2_avx2_r0_done:
 	LEAQ (R13)(R14*1), R13
 	VPADDD 0(R12), Y4, Y4
 	VCVTDQ2PS Y4, Y4
@@ -3841,25 +2467,25 @@ q8avx2_2x4_r0_done:
 	VPACKSSDW X11, X7, X7
 	VPACKSSWB X7, X7, X7
 	CMPQ R15, $8
-	JNE q8avx2_2x4_r1_part
+	JNE q8_2x32c2_avx2_r1_part
 	MOVQ X7, 24(R13)
-	JMP q8avx2_2x4_r1_done
-q8avx2_2x4_r1_part:
+	JMP q8_2x32c2_avx2_r1_done
+q8_2x32c2_avx2_r1_part:
 	MOVQ X7, R10
 	LEAQ 24(R13), R11
 	MOVQ R15, CX
-q8avx2_2x4_r1_byte:
+q8_2x32c2_avx2_r1_byte:
 	MOVB R10, (R11)
 	SHRQ $8, R10
 	INCQ R11
 	DECQ CX
-	JNZ q8avx2_2x4_r1_byte
-q8avx2_2x4_r1_done:
+	JNZ q8_2x32c2_avx2_r1_byte
+q8_2x32c2_avx2_r1_done:
 	VZEROUPPER
 	RET
 
-// func q8favx2_2x4(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8favx2_2x4(SB), $1024-80
+// func q8f32_2x32c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8f32_2x32c2_avx2(SB), $1024-80
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -3874,14 +2500,14 @@ TEXT ·q8favx2_2x4(SB), $1024-80
 	VPXOR Y5, Y5, Y5
 	VPXOR Y6, Y6, Y6
 	VPXOR Y7, Y7, Y7
-q8favx2_2x4_chunk:
+q8f32_2x32c2_avx2_chunk:
 	MOVQ $128, CX
 	CMPQ R10, CX
 	CMOVQLT R10, CX
 	LEAQ 7(CX), R11
 	SHRQ $3, R11
 	XORQ R12, R12
-q8favx2_2x4_conv:
+q8f32_2x32c2_avx2_conv:
 	LEAQ (SI), R13
 	VPMOVSXBW (R13)(R12*1), Y12
 	VMOVDQU Y12, 0(SP)(R12*2)
@@ -3890,9 +2516,9 @@ q8favx2_2x4_conv:
 	VMOVDQU Y12, 512(SP)(R12*2)
 	ADDQ $16, R12
 	DECQ R11
-	JNZ q8favx2_2x4_conv
+	JNZ q8f32_2x32c2_avx2_conv
 	XORQ R12, R12
-q8favx2_2x4_pair:
+q8f32_2x32c2_avx2_pair:
 	VPMOVSXBW 0(DX), Y8
 	VPMOVSXBW 16(DX), Y9
 	VPMOVSXBW 32(DX), Y10
@@ -3918,10 +2544,10 @@ q8favx2_2x4_pair:
 	ADDQ R9, DX
 	ADDQ $4, R12
 	DECQ CX
-	JNZ q8favx2_2x4_pair
+	JNZ q8f32_2x32c2_avx2_pair
 	ADDQ $256, SI
 	SUBQ $128, R10
-	JG q8favx2_2x4_chunk
+	JG q8f32_2x32c2_avx2_chunk
 	MOVQ bias+64(FP), R12
 	MOVQ scale+72(FP), DX
 	MOVQ y+40(FP), R13
@@ -3966,8 +2592,8 @@ q8favx2_2x4_pair:
 	VZEROUPPER
 	RET
 
-// func q8avx2_3x1(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8avx2_3x1(SB), $1536-96
+// func q8_3x8c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8_3x8c2_avx2(SB), $1536-96
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -3977,14 +2603,14 @@ TEXT ·q8avx2_3x1(SB), $1536-96
 	VPXOR Y0, Y0, Y0
 	VPXOR Y1, Y1, Y1
 	VPXOR Y2, Y2, Y2
-q8avx2_3x1_chunk:
+q8_3x8c2_avx2_chunk:
 	MOVQ $128, CX
 	CMPQ R10, CX
 	CMOVQLT R10, CX
 	LEAQ 7(CX), R11
 	SHRQ $3, R11
 	XORQ R12, R12
-q8avx2_3x1_conv:
+q8_3x8c2_avx2_conv:
 	LEAQ (SI), R13
 	VPMOVSXBW (R13)(R12*1), Y4
 	VMOVDQU Y4, 0(SP)(R12*2)
@@ -3996,9 +2622,9 @@ q8avx2_3x1_conv:
 	VMOVDQU Y4, 1024(SP)(R12*2)
 	ADDQ $16, R12
 	DECQ R11
-	JNZ q8avx2_3x1_conv
+	JNZ q8_3x8c2_avx2_conv
 	XORQ R12, R12
-q8avx2_3x1_pair:
+q8_3x8c2_avx2_pair:
 	VPMOVSXBW 0(DX), Y3
 	VPBROADCASTD 0(SP)(R12*1), Y4
 	VPMADDWD Y3, Y4, Y5
@@ -4012,10 +2638,10 @@ q8avx2_3x1_pair:
 	ADDQ R9, DX
 	ADDQ $4, R12
 	DECQ CX
-	JNZ q8avx2_3x1_pair
+	JNZ q8_3x8c2_avx2_pair
 	ADDQ $256, SI
 	SUBQ $128, R10
-	JG q8avx2_3x1_chunk
+	JG q8_3x8c2_avx2_chunk
 	MOVQ bias+80(FP), R12
 	MOVQ scale+88(FP), DX
 	MOVQ y+40(FP), R13
@@ -4037,20 +2663,20 @@ q8avx2_3x1_pair:
 	VPACKSSDW X6, X0, X0
 	VPACKSSWB X0, X0, X0
 	CMPQ R15, $8
-	JNE q8avx2_3x1_r0_part
+	JNE q8_3x8c2_avx2_r0_part
 	MOVQ X0, 0(R13)
-	JMP q8avx2_3x1_r0_done
-q8avx2_3x1_r0_part:
+	JMP q8_3x8c2_avx2_r0_done
+q8_3x8c2_avx2_r0_part:
 	MOVQ X0, R10
 	LEAQ 0(R13), R11
 	MOVQ R15, CX
-q8avx2_3x1_r0_byte:
+q8_3x8c2_avx2_r0_byte:
 	MOVB R10, (R11)
 	SHRQ $8, R10
 	INCQ R11
 	DECQ CX
-	JNZ q8avx2_3x1_r0_byte
-q8avx2_3x1_r0_done:
+	JNZ q8_3x8c2_avx2_r0_byte
+q8_3x8c2_avx2_r0_done:
 	LEAQ (R13)(R14*1), R13
 	VPADDD 0(R12), Y1, Y1
 	VCVTDQ2PS Y1, Y1
@@ -4063,20 +2689,20 @@ q8avx2_3x1_r0_done:
 	VPACKSSDW X6, X1, X1
 	VPACKSSWB X1, X1, X1
 	CMPQ R15, $8
-	JNE q8avx2_3x1_r1_part
+	JNE q8_3x8c2_avx2_r1_part
 	MOVQ X1, 0(R13)
-	JMP q8avx2_3x1_r1_done
-q8avx2_3x1_r1_part:
+	JMP q8_3x8c2_avx2_r1_done
+q8_3x8c2_avx2_r1_part:
 	MOVQ X1, R10
 	LEAQ 0(R13), R11
 	MOVQ R15, CX
-q8avx2_3x1_r1_byte:
+q8_3x8c2_avx2_r1_byte:
 	MOVB R10, (R11)
 	SHRQ $8, R10
 	INCQ R11
 	DECQ CX
-	JNZ q8avx2_3x1_r1_byte
-q8avx2_3x1_r1_done:
+	JNZ q8_3x8c2_avx2_r1_byte
+q8_3x8c2_avx2_r1_done:
 	LEAQ (R13)(R14*1), R13
 	VPADDD 0(R12), Y2, Y2
 	VCVTDQ2PS Y2, Y2
@@ -4089,25 +2715,25 @@ q8avx2_3x1_r1_done:
 	VPACKSSDW X6, X2, X2
 	VPACKSSWB X2, X2, X2
 	CMPQ R15, $8
-	JNE q8avx2_3x1_r2_part
+	JNE q8_3x8c2_avx2_r2_part
 	MOVQ X2, 0(R13)
-	JMP q8avx2_3x1_r2_done
-q8avx2_3x1_r2_part:
+	JMP q8_3x8c2_avx2_r2_done
+q8_3x8c2_avx2_r2_part:
 	MOVQ X2, R10
 	LEAQ 0(R13), R11
 	MOVQ R15, CX
-q8avx2_3x1_r2_byte:
+q8_3x8c2_avx2_r2_byte:
 	MOVB R10, (R11)
 	SHRQ $8, R10
 	INCQ R11
 	DECQ CX
-	JNZ q8avx2_3x1_r2_byte
-q8avx2_3x1_r2_done:
+	JNZ q8_3x8c2_avx2_r2_byte
+q8_3x8c2_avx2_r2_done:
 	VZEROUPPER
 	RET
 
-// func q8favx2_3x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8favx2_3x1(SB), $1536-80
+// func q8f32_3x8c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8f32_3x8c2_avx2(SB), $1536-80
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -4117,14 +2743,14 @@ TEXT ·q8favx2_3x1(SB), $1536-80
 	VPXOR Y0, Y0, Y0
 	VPXOR Y1, Y1, Y1
 	VPXOR Y2, Y2, Y2
-q8favx2_3x1_chunk:
+q8f32_3x8c2_avx2_chunk:
 	MOVQ $128, CX
 	CMPQ R10, CX
 	CMOVQLT R10, CX
 	LEAQ 7(CX), R11
 	SHRQ $3, R11
 	XORQ R12, R12
-q8favx2_3x1_conv:
+q8f32_3x8c2_avx2_conv:
 	LEAQ (SI), R13
 	VPMOVSXBW (R13)(R12*1), Y4
 	VMOVDQU Y4, 0(SP)(R12*2)
@@ -4136,9 +2762,9 @@ q8favx2_3x1_conv:
 	VMOVDQU Y4, 1024(SP)(R12*2)
 	ADDQ $16, R12
 	DECQ R11
-	JNZ q8favx2_3x1_conv
+	JNZ q8f32_3x8c2_avx2_conv
 	XORQ R12, R12
-q8favx2_3x1_pair:
+q8f32_3x8c2_avx2_pair:
 	VPMOVSXBW 0(DX), Y3
 	VPBROADCASTD 0(SP)(R12*1), Y4
 	VPMADDWD Y3, Y4, Y5
@@ -4152,10 +2778,10 @@ q8favx2_3x1_pair:
 	ADDQ R9, DX
 	ADDQ $4, R12
 	DECQ CX
-	JNZ q8favx2_3x1_pair
+	JNZ q8f32_3x8c2_avx2_pair
 	ADDQ $256, SI
 	SUBQ $128, R10
-	JG q8favx2_3x1_chunk
+	JG q8f32_3x8c2_avx2_chunk
 	MOVQ bias+64(FP), R12
 	MOVQ scale+72(FP), DX
 	MOVQ y+40(FP), R13
@@ -4181,8 +2807,8 @@ q8favx2_3x1_pair:
 	VZEROUPPER
 	RET
 
-// func q8avx2_3x2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8avx2_3x2(SB), $1536-96
+// func q8_3x16c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8_3x16c2_avx2(SB), $1536-96
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -4195,14 +2821,14 @@ TEXT ·q8avx2_3x2(SB), $1536-96
 	VPXOR Y3, Y3, Y3
 	VPXOR Y4, Y4, Y4
 	VPXOR Y5, Y5, Y5
-q8avx2_3x2_chunk:
+q8_3x16c2_avx2_chunk:
 	MOVQ $128, CX
 	CMPQ R10, CX
 	CMOVQLT R10, CX
 	LEAQ 7(CX), R11
 	SHRQ $3, R11
 	XORQ R12, R12
-q8avx2_3x2_conv:
+q8_3x16c2_avx2_conv:
 	LEAQ (SI), R13
 	VPMOVSXBW (R13)(R12*1), Y8
 	VMOVDQU Y8, 0(SP)(R12*2)
@@ -4214,9 +2840,9 @@ q8avx2_3x2_conv:
 	VMOVDQU Y8, 1024(SP)(R12*2)
 	ADDQ $16, R12
 	DECQ R11
-	JNZ q8avx2_3x2_conv
+	JNZ q8_3x16c2_avx2_conv
 	XORQ R12, R12
-q8avx2_3x2_pair:
+q8_3x16c2_avx2_pair:
 	VPMOVSXBW 0(DX), Y6
 	VPMOVSXBW 16(DX), Y7
 	VPBROADCASTD 0(SP)(R12*1), Y8
@@ -4237,10 +2863,10 @@ q8avx2_3x2_pair:
 	ADDQ R9, DX
 	ADDQ $4, R12
 	DECQ CX
-	JNZ q8avx2_3x2_pair
+	JNZ q8_3x16c2_avx2_pair
 	ADDQ $256, SI
 	SUBQ $128, R10
-	JG q8avx2_3x2_chunk
+	JG q8_3x16c2_avx2_chunk
 	MOVQ bias+80(FP), R12
 	MOVQ scale+88(FP), DX
 	MOVQ y+40(FP), R13
@@ -4273,20 +2899,20 @@ q8avx2_3x2_pair:
 	VPACKSSDW X9, X1, X1
 	VPACKSSWB X1, X1, X1
 	CMPQ R15, $8
-	JNE q8avx2_3x2_r0_part
+	JNE q8_3x16c2_avx2_r0_part
 	MOVQ X1, 8(R13)
-	JMP q8avx2_3x2_r0_done
-q8avx2_3x2_r0_part:
+	JMP q8_3x16c2_avx2_r0_done
+q8_3x16c2_avx2_r0_part:
 	MOVQ X1, R10
 	LEAQ 8(R13), R11
 	MOVQ R15, CX
-q8avx2_3x2_r0_byte:
+q8_3x16c2_avx2_r0_byte:
 	MOVB R10, (R11)
 	SHRQ $8, R10
 	INCQ R11
 	DECQ CX
-	JNZ q8avx2_3x2_r0_byte
-q8avx2_3x2_r0_done:
+	JNZ q8_3x16c2_avx2_r0_byte
+q8_3x16c2_avx2_r0_done:
 	LEAQ (R13)(R14*1), R13
 	VPADDD 0(R12), Y2, Y2
 	VCVTDQ2PS Y2, Y2
@@ -4310,20 +2936,20 @@ q8avx2_3x2_r0_done:
 	VPACKSSDW X9, X3, X3
 	VPACKSSWB X3, X3, X3
 	CMPQ R15, $8
-	JNE q8avx2_3x2_r1_part
+	JNE q8_3x16c2_avx2_r1_part
 	MOVQ X3, 8(R13)
-	JMP q8avx2_3x2_r1_done
-q8avx2_3x2_r1_part:
+	JMP q8_3x16c2_avx2_r1_done
+q8_3x16c2_avx2_r1_part:
 	MOVQ X3, R10
 	LEAQ 8(R13), R11
 	MOVQ R15, CX
-q8avx2_3x2_r1_byte:
+q8_3x16c2_avx2_r1_byte:
 	MOVB R10, (R11)
 	SHRQ $8, R10
 	INCQ R11
 	DECQ CX
-	JNZ q8avx2_3x2_r1_byte
-q8avx2_3x2_r1_done:
+	JNZ q8_3x16c2_avx2_r1_byte
+q8_3x16c2_avx2_r1_done:
 	LEAQ (R13)(R14*1), R13
 	VPADDD 0(R12), Y4, Y4
 	VCVTDQ2PS Y4, Y4
@@ -4347,25 +2973,25 @@ q8avx2_3x2_r1_done:
 	VPACKSSDW X9, X5, X5
 	VPACKSSWB X5, X5, X5
 	CMPQ R15, $8
-	JNE q8avx2_3x2_r2_part
+	JNE q8_3x16c2_avx2_r2_part
 	MOVQ X5, 8(R13)
-	JMP q8avx2_3x2_r2_done
-q8avx2_3x2_r2_part:
+	JMP q8_3x16c2_avx2_r2_done
+q8_3x16c2_avx2_r2_part:
 	MOVQ X5, R10
 	LEAQ 8(R13), R11
 	MOVQ R15, CX
-q8avx2_3x2_r2_byte:
+q8_3x16c2_avx2_r2_byte:
 	MOVB R10, (R11)
 	SHRQ $8, R10
 	INCQ R11
 	DECQ CX
-	JNZ q8avx2_3x2_r2_byte
-q8avx2_3x2_r2_done:
+	JNZ q8_3x16c2_avx2_r2_byte
+q8_3x16c2_avx2_r2_done:
 	VZEROUPPER
 	RET
 
-// func q8favx2_3x2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8favx2_3x2(SB), $1536-80
+// func q8f32_3x16c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8f32_3x16c2_avx2(SB), $1536-80
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -4378,14 +3004,14 @@ TEXT ·q8favx2_3x2(SB), $1536-80
 	VPXOR Y3, Y3, Y3
 	VPXOR Y4, Y4, Y4
 	VPXOR Y5, Y5, Y5
-q8favx2_3x2_chunk:
+q8f32_3x16c2_avx2_chunk:
 	MOVQ $128, CX
 	CMPQ R10, CX
 	CMOVQLT R10, CX
 	LEAQ 7(CX), R11
 	SHRQ $3, R11
 	XORQ R12, R12
-q8favx2_3x2_conv:
+q8f32_3x16c2_avx2_conv:
 	LEAQ (SI), R13
 	VPMOVSXBW (R13)(R12*1), Y8
 	VMOVDQU Y8, 0(SP)(R12*2)
@@ -4397,9 +3023,9 @@ q8favx2_3x2_conv:
 	VMOVDQU Y8, 1024(SP)(R12*2)
 	ADDQ $16, R12
 	DECQ R11
-	JNZ q8favx2_3x2_conv
+	JNZ q8f32_3x16c2_avx2_conv
 	XORQ R12, R12
-q8favx2_3x2_pair:
+q8f32_3x16c2_avx2_pair:
 	VPMOVSXBW 0(DX), Y6
 	VPMOVSXBW 16(DX), Y7
 	VPBROADCASTD 0(SP)(R12*1), Y8
@@ -4420,10 +3046,10 @@ q8favx2_3x2_pair:
 	ADDQ R9, DX
 	ADDQ $4, R12
 	DECQ CX
-	JNZ q8favx2_3x2_pair
+	JNZ q8f32_3x16c2_avx2_pair
 	ADDQ $256, SI
 	SUBQ $128, R10
-	JG q8favx2_3x2_chunk
+	JG q8f32_3x16c2_avx2_chunk
 	MOVQ bias+64(FP), R12
 	MOVQ scale+72(FP), DX
 	MOVQ y+40(FP), R13
@@ -4461,8 +3087,8 @@ q8favx2_3x2_pair:
 	VZEROUPPER
 	RET
 
-// func q8avx2_3x3(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8avx2_3x3(SB), $1536-96
+// func q8_3x24c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8_3x24c2_avx2(SB), $1536-96
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -4478,14 +3104,14 @@ TEXT ·q8avx2_3x3(SB), $1536-96
 	VPXOR Y6, Y6, Y6
 	VPXOR Y7, Y7, Y7
 	VPXOR Y8, Y8, Y8
-q8avx2_3x3_chunk:
+q8_3x24c2_avx2_chunk:
 	MOVQ $128, CX
 	CMPQ R10, CX
 	CMOVQLT R10, CX
 	LEAQ 7(CX), R11
 	SHRQ $3, R11
 	XORQ R12, R12
-q8avx2_3x3_conv:
+q8_3x24c2_avx2_conv:
 	LEAQ (SI), R13
 	VPMOVSXBW (R13)(R12*1), Y12
 	VMOVDQU Y12, 0(SP)(R12*2)
@@ -4497,9 +3123,9 @@ q8avx2_3x3_conv:
 	VMOVDQU Y12, 1024(SP)(R12*2)
 	ADDQ $16, R12
 	DECQ R11
-	JNZ q8avx2_3x3_conv
+	JNZ q8_3x24c2_avx2_conv
 	XORQ R12, R12
-q8avx2_3x3_pair:
+q8_3x24c2_avx2_pair:
 	VPMOVSXBW 0(DX), Y9
 	VPMOVSXBW 16(DX), Y10
 	VPMOVSXBW 32(DX), Y11
@@ -4527,10 +3153,10 @@ q8avx2_3x3_pair:
 	ADDQ R9, DX
 	ADDQ $4, R12
 	DECQ CX
-	JNZ q8avx2_3x3_pair
+	JNZ q8_3x24c2_avx2_pair
 	ADDQ $256, SI
 	SUBQ $128, R10
-	JG q8avx2_3x3_chunk
+	JG q8_3x24c2_avx2_chunk
 	MOVQ bias+80(FP), R12
 	MOVQ scale+88(FP), DX
 	MOVQ y+40(FP), R13
@@ -4574,20 +3200,20 @@ q8avx2_3x3_pair:
 	VPACKSSDW X12, X2, X2
 	VPACKSSWB X2, X2, X2
 	CMPQ R15, $8
-	JNE q8avx2_3x3_r0_part
+	JNE q8_3x24c2_avx2_r0_part
 	MOVQ X2, 16(R13)
-	JMP q8avx2_3x3_r0_done
-q8avx2_3x3_r0_part:
+	JMP q8_3x24c2_avx2_r0_done
+q8_3x24c2_avx2_r0_part:
 	MOVQ X2, R10
 	LEAQ 16(R13), R11
 	MOVQ R15, CX
-q8avx2_3x3_r0_byte:
+q8_3x24c2_avx2_r0_byte:
 	MOVB R10, (R11)
 	SHRQ $8, R10
 	INCQ R11
 	DECQ CX
-	JNZ q8avx2_3x3_r0_byte
-q8avx2_3x3_r0_done:
+	JNZ q8_3x24c2_avx2_r0_byte
+q8_3x24c2_avx2_r0_done:
 	LEAQ (R13)(R14*1), R13
 	VPADDD 0(R12), Y3, Y3
 	VCVTDQ2PS Y3, Y3
@@ -4622,20 +3248,20 @@ q8avx2_3x3_r0_done:
 	VPACKSSDW X12, X5, X5
 	VPACKSSWB X5, X5, X5
 	CMPQ R15, $8
-	JNE q8avx2_3x3_r1_part
+	JNE q8_3x24c2_avx2_r1_part
 	MOVQ X5, 16(R13)
-	JMP q8avx2_3x3_r1_done
-q8avx2_3x3_r1_part:
+	JMP q8_3x24c2_avx2_r1_done
+q8_3x24c2_avx2_r1_part:
 	MOVQ X5, R10
 	LEAQ 16(R13), R11
 	MOVQ R15, CX
-q8avx2_3x3_r1_byte:
+q8_3x24c2_avx2_r1_byte:
 	MOVB R10, (R11)
 	SHRQ $8, R10
 	INCQ R11
 	DECQ CX
-	JNZ q8avx2_3x3_r1_byte
-q8avx2_3x3_r1_done:
+	JNZ q8_3x24c2_avx2_r1_byte
+q8_3x24c2_avx2_r1_done:
 	LEAQ (R13)(R14*1), R13
 	VPADDD 0(R12), Y6, Y6
 	VCVTDQ2PS Y6, Y6
@@ -4670,25 +3296,25 @@ q8avx2_3x3_r1_done:
 	VPACKSSDW X12, X8, X8
 	VPACKSSWB X8, X8, X8
 	CMPQ R15, $8
-	JNE q8avx2_3x3_r2_part
+	JNE q8_3x24c2_avx2_r2_part
 	MOVQ X8, 16(R13)
-	JMP q8avx2_3x3_r2_done
-q8avx2_3x3_r2_part:
+	JMP q8_3x24c2_avx2_r2_done
+q8_3x24c2_avx2_r2_part:
 	MOVQ X8, R10
 	LEAQ 16(R13), R11
 	MOVQ R15, CX
-q8avx2_3x3_r2_byte:
+q8_3x24c2_avx2_r2_byte:
 	MOVB R10, (R11)
 	SHRQ $8, R10
 	INCQ R11
 	DECQ CX
-	JNZ q8avx2_3x3_r2_byte
-q8avx2_3x3_r2_done:
+	JNZ q8_3x24c2_avx2_r2_byte
+q8_3x24c2_avx2_r2_done:
 	VZEROUPPER
 	RET
 
-// func q8favx2_3x3(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8favx2_3x3(SB), $1536-80
+// func q8f32_3x24c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8f32_3x24c2_avx2(SB), $1536-80
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -4704,14 +3330,14 @@ TEXT ·q8favx2_3x3(SB), $1536-80
 	VPXOR Y6, Y6, Y6
 	VPXOR Y7, Y7, Y7
 	VPXOR Y8, Y8, Y8
-q8favx2_3x3_chunk:
+q8f32_3x24c2_avx2_chunk:
 	MOVQ $128, CX
 	CMPQ R10, CX
 	CMOVQLT R10, CX
 	LEAQ 7(CX), R11
 	SHRQ $3, R11
 	XORQ R12, R12
-q8favx2_3x3_conv:
+q8f32_3x24c2_avx2_conv:
 	LEAQ (SI), R13
 	VPMOVSXBW (R13)(R12*1), Y12
 	VMOVDQU Y12, 0(SP)(R12*2)
@@ -4723,9 +3349,9 @@ q8favx2_3x3_conv:
 	VMOVDQU Y12, 1024(SP)(R12*2)
 	ADDQ $16, R12
 	DECQ R11
-	JNZ q8favx2_3x3_conv
+	JNZ q8f32_3x24c2_avx2_conv
 	XORQ R12, R12
-q8favx2_3x3_pair:
+q8f32_3x24c2_avx2_pair:
 	VPMOVSXBW 0(DX), Y9
 	VPMOVSXBW 16(DX), Y10
 	VPMOVSXBW 32(DX), Y11
@@ -4753,10 +3379,10 @@ q8favx2_3x3_pair:
 	ADDQ R9, DX
 	ADDQ $4, R12
 	DECQ CX
-	JNZ q8favx2_3x3_pair
+	JNZ q8f32_3x24c2_avx2_pair
 	ADDQ $256, SI
 	SUBQ $128, R10
-	JG q8favx2_3x3_chunk
+	JG q8f32_3x24c2_avx2_chunk
 	MOVQ bias+64(FP), R12
 	MOVQ scale+72(FP), DX
 	MOVQ y+40(FP), R13
@@ -4806,8 +3432,8 @@ q8favx2_3x3_pair:
 	VZEROUPPER
 	RET
 
-// func q8avx2_4x1(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8avx2_4x1(SB), $2048-96
+// func q8_4x8c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8_4x8c2_avx2(SB), $2048-96
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -4818,14 +3444,14 @@ TEXT ·q8avx2_4x1(SB), $2048-96
 	VPXOR Y1, Y1, Y1
 	VPXOR Y2, Y2, Y2
 	VPXOR Y3, Y3, Y3
-q8avx2_4x1_chunk:
+q8_4x8c2_avx2_chunk:
 	MOVQ $128, CX
 	CMPQ R10, CX
 	CMOVQLT R10, CX
 	LEAQ 7(CX), R11
 	SHRQ $3, R11
 	XORQ R12, R12
-q8avx2_4x1_conv:
+q8_4x8c2_avx2_conv:
 	LEAQ (SI), R13
 	VPMOVSXBW (R13)(R12*1), Y5
 	VMOVDQU Y5, 0(SP)(R12*2)
@@ -4840,9 +3466,9 @@ q8avx2_4x1_conv:
 	VMOVDQU Y5, 1536(SP)(R12*2)
 	ADDQ $16, R12
 	DECQ R11
-	JNZ q8avx2_4x1_conv
+	JNZ q8_4x8c2_avx2_conv
 	XORQ R12, R12
-q8avx2_4x1_pair:
+q8_4x8c2_avx2_pair:
 	VPMOVSXBW 0(DX), Y4
 	VPBROADCASTD 0(SP)(R12*1), Y5
 	VPMADDWD Y4, Y5, Y6
@@ -4859,10 +3485,10 @@ q8avx2_4x1_pair:
 	ADDQ R9, DX
 	ADDQ $4, R12
 	DECQ CX
-	JNZ q8avx2_4x1_pair
+	JNZ q8_4x8c2_avx2_pair
 	ADDQ $256, SI
 	SUBQ $128, R10
-	JG q8avx2_4x1_chunk
+	JG q8_4x8c2_avx2_chunk
 	MOVQ bias+80(FP), R12
 	MOVQ scale+88(FP), DX
 	MOVQ y+40(FP), R13
@@ -4884,20 +3510,20 @@ q8avx2_4x1_pair:
 	VPACKSSDW X7, X0, X0
 	VPACKSSWB X0, X0, X0
 	CMPQ R15, $8
-	JNE q8avx2_4x1_r0_part
+	JNE q8_4x8c2_avx2_r0_part
 	MOVQ X0, 0(R13)
-	JMP q8avx2_4x1_r0_done
-q8avx2_4x1_r0_part:
+	JMP q8_4x8c2_avx2_r0_done
+q8_4x8c2_avx2_r0_part:
 	MOVQ X0, R10
 	LEAQ 0(R13), R11
 	MOVQ R15, CX
-q8avx2_4x1_r0_byte:
+q8_4x8c2_avx2_r0_byte:
 	MOVB R10, (R11)
 	SHRQ $8, R10
 	INCQ R11
 	DECQ CX
-	JNZ q8avx2_4x1_r0_byte
-q8avx2_4x1_r0_done:
+	JNZ q8_4x8c2_avx2_r0_byte
+q8_4x8c2_avx2_r0_done:
 	LEAQ (R13)(R14*1), R13
 	VPADDD 0(R12), Y1, Y1
 	VCVTDQ2PS Y1, Y1
@@ -4910,20 +3536,20 @@ q8avx2_4x1_r0_done:
 	VPACKSSDW X7, X1, X1
 	VPACKSSWB X1, X1, X1
 	CMPQ R15, $8
-	JNE q8avx2_4x1_r1_part
+	JNE q8_4x8c2_avx2_r1_part
 	MOVQ X1, 0(R13)
-	JMP q8avx2_4x1_r1_done
-q8avx2_4x1_r1_part:
+	JMP q8_4x8c2_avx2_r1_done
+q8_4x8c2_avx2_r1_part:
 	MOVQ X1, R10
 	LEAQ 0(R13), R11
 	MOVQ R15, CX
-q8avx2_4x1_r1_byte:
+q8_4x8c2_avx2_r1_byte:
 	MOVB R10, (R11)
 	SHRQ $8, R10
 	INCQ R11
 	DECQ CX
-	JNZ q8avx2_4x1_r1_byte
-q8avx2_4x1_r1_done:
+	JNZ q8_4x8c2_avx2_r1_byte
+q8_4x8c2_avx2_r1_done:
 	LEAQ (R13)(R14*1), R13
 	VPADDD 0(R12), Y2, Y2
 	VCVTDQ2PS Y2, Y2
@@ -4936,20 +3562,20 @@ q8avx2_4x1_r1_done:
 	VPACKSSDW X7, X2, X2
 	VPACKSSWB X2, X2, X2
 	CMPQ R15, $8
-	JNE q8avx2_4x1_r2_part
+	JNE q8_4x8c2_avx2_r2_part
 	MOVQ X2, 0(R13)
-	JMP q8avx2_4x1_r2_done
-q8avx2_4x1_r2_part:
+	JMP q8_4x8c2_avx2_r2_done
+q8_4x8c2_avx2_r2_part:
 	MOVQ X2, R10
 	LEAQ 0(R13), R11
 	MOVQ R15, CX
-q8avx2_4x1_r2_byte:
+q8_4x8c2_avx2_r2_byte:
 	MOVB R10, (R11)
 	SHRQ $8, R10
 	INCQ R11
 	DECQ CX
-	JNZ q8avx2_4x1_r2_byte
-q8avx2_4x1_r2_done:
+	JNZ q8_4x8c2_avx2_r2_byte
+q8_4x8c2_avx2_r2_done:
 	LEAQ (R13)(R14*1), R13
 	VPADDD 0(R12), Y3, Y3
 	VCVTDQ2PS Y3, Y3
@@ -4962,25 +3588,25 @@ q8avx2_4x1_r2_done:
 	VPACKSSDW X7, X3, X3
 	VPACKSSWB X3, X3, X3
 	CMPQ R15, $8
-	JNE q8avx2_4x1_r3_part
+	JNE q8_4x8c2_avx2_r3_part
 	MOVQ X3, 0(R13)
-	JMP q8avx2_4x1_r3_done
-q8avx2_4x1_r3_part:
+	JMP q8_4x8c2_avx2_r3_done
+q8_4x8c2_avx2_r3_part:
 	MOVQ X3, R10
 	LEAQ 0(R13), R11
 	MOVQ R15, CX
-q8avx2_4x1_r3_byte:
+q8_4x8c2_avx2_r3_byte:
 	MOVB R10, (R11)
 	SHRQ $8, R10
 	INCQ R11
 	DECQ CX
-	JNZ q8avx2_4x1_r3_byte
-q8avx2_4x1_r3_done:
+	JNZ q8_4x8c2_avx2_r3_byte
+q8_4x8c2_avx2_r3_done:
 	VZEROUPPER
 	RET
 
-// func q8favx2_4x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8favx2_4x1(SB), $2048-80
+// func q8f32_4x8c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8f32_4x8c2_avx2(SB), $2048-80
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -4991,14 +3617,14 @@ TEXT ·q8favx2_4x1(SB), $2048-80
 	VPXOR Y1, Y1, Y1
 	VPXOR Y2, Y2, Y2
 	VPXOR Y3, Y3, Y3
-q8favx2_4x1_chunk:
+q8f32_4x8c2_avx2_chunk:
 	MOVQ $128, CX
 	CMPQ R10, CX
 	CMOVQLT R10, CX
 	LEAQ 7(CX), R11
 	SHRQ $3, R11
 	XORQ R12, R12
-q8favx2_4x1_conv:
+q8f32_4x8c2_avx2_conv:
 	LEAQ (SI), R13
 	VPMOVSXBW (R13)(R12*1), Y5
 	VMOVDQU Y5, 0(SP)(R12*2)
@@ -5013,9 +3639,9 @@ q8favx2_4x1_conv:
 	VMOVDQU Y5, 1536(SP)(R12*2)
 	ADDQ $16, R12
 	DECQ R11
-	JNZ q8favx2_4x1_conv
+	JNZ q8f32_4x8c2_avx2_conv
 	XORQ R12, R12
-q8favx2_4x1_pair:
+q8f32_4x8c2_avx2_pair:
 	VPMOVSXBW 0(DX), Y4
 	VPBROADCASTD 0(SP)(R12*1), Y5
 	VPMADDWD Y4, Y5, Y6
@@ -5032,10 +3658,10 @@ q8favx2_4x1_pair:
 	ADDQ R9, DX
 	ADDQ $4, R12
 	DECQ CX
-	JNZ q8favx2_4x1_pair
+	JNZ q8f32_4x8c2_avx2_pair
 	ADDQ $256, SI
 	SUBQ $128, R10
-	JG q8favx2_4x1_chunk
+	JG q8f32_4x8c2_avx2_chunk
 	MOVQ bias+64(FP), R12
 	MOVQ scale+72(FP), DX
 	MOVQ y+40(FP), R13
@@ -5066,8 +3692,8 @@ q8favx2_4x1_pair:
 	VZEROUPPER
 	RET
 
-// func q8avx2_4x2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8avx2_4x2(SB), $2048-96
+// func q8_4x16c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8_4x16c2_avx2(SB), $2048-96
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -5082,14 +3708,14 @@ TEXT ·q8avx2_4x2(SB), $2048-96
 	VPXOR Y5, Y5, Y5
 	VPXOR Y6, Y6, Y6
 	VPXOR Y7, Y7, Y7
-q8avx2_4x2_chunk:
+q8_4x16c2_avx2_chunk:
 	MOVQ $128, CX
 	CMPQ R10, CX
 	CMOVQLT R10, CX
 	LEAQ 7(CX), R11
 	SHRQ $3, R11
 	XORQ R12, R12
-q8avx2_4x2_conv:
+q8_4x16c2_avx2_conv:
 	LEAQ (SI), R13
 	VPMOVSXBW (R13)(R12*1), Y10
 	VMOVDQU Y10, 0(SP)(R12*2)
@@ -5104,9 +3730,9 @@ q8avx2_4x2_conv:
 	VMOVDQU Y10, 1536(SP)(R12*2)
 	ADDQ $16, R12
 	DECQ R11
-	JNZ q8avx2_4x2_conv
+	JNZ q8_4x16c2_avx2_conv
 	XORQ R12, R12
-q8avx2_4x2_pair:
+q8_4x16c2_avx2_pair:
 	VPMOVSXBW 0(DX), Y8
 	VPMOVSXBW 16(DX), Y9
 	VPBROADCASTD 0(SP)(R12*1), Y10
@@ -5132,10 +3758,10 @@ q8avx2_4x2_pair:
 	ADDQ R9, DX
 	ADDQ $4, R12
 	DECQ CX
-	JNZ q8avx2_4x2_pair
+	JNZ q8_4x16c2_avx2_pair
 	ADDQ $256, SI
 	SUBQ $128, R10
-	JG q8avx2_4x2_chunk
+	JG q8_4x16c2_avx2_chunk
 	MOVQ bias+80(FP), R12
 	MOVQ scale+88(FP), DX
 	MOVQ y+40(FP), R13
@@ -5168,20 +3794,20 @@ q8avx2_4x2_pair:
 	VPACKSSDW X11, X1, X1
 	VPACKSSWB X1, X1, X1
 	CMPQ R15, $8
-	JNE q8avx2_4x2_r0_part
+	JNE q8_4x16c2_avx2_r0_part
 	MOVQ X1, 8(R13)
-	JMP q8avx2_4x2_r0_done
-q8avx2_4x2_r0_part:
+	JMP q8_4x16c2_avx2_r0_done
+q8_4x16c2_avx2_r0_part:
 	MOVQ X1, R10
 	LEAQ 8(R13), R11
 	MOVQ R15, CX
-q8avx2_4x2_r0_byte:
+q8_4x16c2_avx2_r0_byte:
 	MOVB R10, (R11)
 	SHRQ $8, R10
 	INCQ R11
 	DECQ CX
-	JNZ q8avx2_4x2_r0_byte
-q8avx2_4x2_r0_done:
+	JNZ q8_4x16c2_avx2_r0_byte
+q8_4x16c2_avx2_r0_done:
 	LEAQ (R13)(R14*1), R13
 	VPADDD 0(R12), Y2, Y2
 	VCVTDQ2PS Y2, Y2
@@ -5205,20 +3831,20 @@ q8avx2_4x2_r0_done:
 	VPACKSSDW X11, X3, X3
 	VPACKSSWB X3, X3, X3
 	CMPQ R15, $8
-	JNE q8avx2_4x2_r1_part
+	JNE q8_4x16c2_avx2_r1_part
 	MOVQ X3, 8(R13)
-	JMP q8avx2_4x2_r1_done
-q8avx2_4x2_r1_part:
+	JMP q8_4x16c2_avx2_r1_done
+q8_4x16c2_avx2_r1_part:
 	MOVQ X3, R10
 	LEAQ 8(R13), R11
 	MOVQ R15, CX
-q8avx2_4x2_r1_byte:
+q8_4x16c2_avx2_r1_byte:
 	MOVB R10, (R11)
 	SHRQ $8, R10
 	INCQ R11
 	DECQ CX
-	JNZ q8avx2_4x2_r1_byte
-q8avx2_4x2_r1_done:
+	JNZ q8_4x16c2_avx2_r1_byte
+q8_4x16c2_avx2_r1_done:
 	LEAQ (R13)(R14*1), R13
 	VPADDD 0(R12), Y4, Y4
 	VCVTDQ2PS Y4, Y4
@@ -5242,20 +3868,20 @@ q8avx2_4x2_r1_done:
 	VPACKSSDW X11, X5, X5
 	VPACKSSWB X5, X5, X5
 	CMPQ R15, $8
-	JNE q8avx2_4x2_r2_part
+	JNE q8_4x16c2_avx2_r2_part
 	MOVQ X5, 8(R13)
-	JMP q8avx2_4x2_r2_done
-q8avx2_4x2_r2_part:
+	JMP q8_4x16c2_avx2_r2_done
+q8_4x16c2_avx2_r2_part:
 	MOVQ X5, R10
 	LEAQ 8(R13), R11
 	MOVQ R15, CX
-q8avx2_4x2_r2_byte:
+q8_4x16c2_avx2_r2_byte:
 	MOVB R10, (R11)
 	SHRQ $8, R10
 	INCQ R11
 	DECQ CX
-	JNZ q8avx2_4x2_r2_byte
-q8avx2_4x2_r2_done:
+	JNZ q8_4x16c2_avx2_r2_byte
+q8_4x16c2_avx2_r2_done:
 	LEAQ (R13)(R14*1), R13
 	VPADDD 0(R12), Y6, Y6
 	VCVTDQ2PS Y6, Y6
@@ -5279,25 +3905,25 @@ q8avx2_4x2_r2_done:
 	VPACKSSDW X11, X7, X7
 	VPACKSSWB X7, X7, X7
 	CMPQ R15, $8
-	JNE q8avx2_4x2_r3_part
+	JNE q8_4x16c2_avx2_r3_part
 	MOVQ X7, 8(R13)
-	JMP q8avx2_4x2_r3_done
-q8avx2_4x2_r3_part:
+	JMP q8_4x16c2_avx2_r3_done
+q8_4x16c2_avx2_r3_part:
 	MOVQ X7, R10
 	LEAQ 8(R13), R11
 	MOVQ R15, CX
-q8avx2_4x2_r3_byte:
+q8_4x16c2_avx2_r3_byte:
 	MOVB R10, (R11)
 	SHRQ $8, R10
 	INCQ R11
 	DECQ CX
-	JNZ q8avx2_4x2_r3_byte
-q8avx2_4x2_r3_done:
+	JNZ q8_4x16c2_avx2_r3_byte
+q8_4x16c2_avx2_r3_done:
 	VZEROUPPER
 	RET
 
-// func q8favx2_4x2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8favx2_4x2(SB), $2048-80
+// func q8f32_4x16c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8f32_4x16c2_avx2(SB), $2048-80
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -5312,14 +3938,14 @@ TEXT ·q8favx2_4x2(SB), $2048-80
 	VPXOR Y5, Y5, Y5
 	VPXOR Y6, Y6, Y6
 	VPXOR Y7, Y7, Y7
-q8favx2_4x2_chunk:
+q8f32_4x16c2_avx2_chunk:
 	MOVQ $128, CX
 	CMPQ R10, CX
 	CMOVQLT R10, CX
 	LEAQ 7(CX), R11
 	SHRQ $3, R11
 	XORQ R12, R12
-q8favx2_4x2_conv:
+q8f32_4x16c2_avx2_conv:
 	LEAQ (SI), R13
 	VPMOVSXBW (R13)(R12*1), Y10
 	VMOVDQU Y10, 0(SP)(R12*2)
@@ -5334,9 +3960,9 @@ q8favx2_4x2_conv:
 	VMOVDQU Y10, 1536(SP)(R12*2)
 	ADDQ $16, R12
 	DECQ R11
-	JNZ q8favx2_4x2_conv
+	JNZ q8f32_4x16c2_avx2_conv
 	XORQ R12, R12
-q8favx2_4x2_pair:
+q8f32_4x16c2_avx2_pair:
 	VPMOVSXBW 0(DX), Y8
 	VPMOVSXBW 16(DX), Y9
 	VPBROADCASTD 0(SP)(R12*1), Y10
@@ -5362,10 +3988,10 @@ q8favx2_4x2_pair:
 	ADDQ R9, DX
 	ADDQ $4, R12
 	DECQ CX
-	JNZ q8favx2_4x2_pair
+	JNZ q8f32_4x16c2_avx2_pair
 	ADDQ $256, SI
 	SUBQ $128, R10
-	JG q8favx2_4x2_chunk
+	JG q8f32_4x16c2_avx2_chunk
 	MOVQ bias+64(FP), R12
 	MOVQ scale+72(FP), DX
 	MOVQ y+40(FP), R13
@@ -5412,8 +4038,8 @@ q8favx2_4x2_pair:
 	VZEROUPPER
 	RET
 
-// func q8avx2_5x1(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8avx2_5x1(SB), $2560-96
+// func q8_5x8c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8_5x8c2_avx2(SB), $2560-96
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -5426,14 +4052,14 @@ TEXT ·q8avx2_5x1(SB), $2560-96
 	VPXOR Y2, Y2, Y2
 	VPXOR Y3, Y3, Y3
 	VPXOR Y4, Y4, Y4
-q8avx2_5x1_chunk:
+q8_5x8c2_avx2_chunk:
 	MOVQ $128, CX
 	CMPQ R10, CX
 	CMOVQLT R10, CX
 	LEAQ 7(CX), R11
 	SHRQ $3, R11
 	XORQ R12, R12
-q8avx2_5x1_conv:
+q8_5x8c2_avx2_conv:
 	LEAQ (SI), R13
 	VPMOVSXBW (R13)(R12*1), Y6
 	VMOVDQU Y6, 0(SP)(R12*2)
@@ -5451,9 +4077,9 @@ q8avx2_5x1_conv:
 	VMOVDQU Y6, 2048(SP)(R12*2)
 	ADDQ $16, R12
 	DECQ R11
-	JNZ q8avx2_5x1_conv
+	JNZ q8_5x8c2_avx2_conv
 	XORQ R12, R12
-q8avx2_5x1_pair:
+q8_5x8c2_avx2_pair:
 	VPMOVSXBW 0(DX), Y5
 	VPBROADCASTD 0(SP)(R12*1), Y6
 	VPMADDWD Y5, Y6, Y7
@@ -5473,11 +4099,11 @@ q8avx2_5x1_pair:
 	ADDQ R9, DX
 	ADDQ $4, R12
 	DECQ CX
-	JNZ q8avx2_5x1_pair
+	JNZ q8_5x8c2_avx2_pair
 	ADDQ $256, SI
 	ADDQ $256, DI
 	SUBQ $128, R10
-	JG q8avx2_5x1_chunk
+	JG q8_5x8c2_avx2_chunk
 	MOVQ bias+80(FP), R12
 	MOVQ scale+88(FP), DX
 	MOVQ y+40(FP), R13
@@ -5499,20 +4125,20 @@ q8avx2_5x1_pair:
 	VPACKSSDW X8, X0, X0
 	VPACKSSWB X0, X0, X0
 	CMPQ R15, $8
-	JNE q8avx2_5x1_r0_part
+	JNE q8_5x8c2_avx2_r0_part
 	MOVQ X0, 0(R13)
-	JMP q8avx2_5x1_r0_done
-q8avx2_5x1_r0_part:
+	JMP q8_5x8c2_avx2_r0_done
+q8_5x8c2_avx2_r0_part:
 	MOVQ X0, R10
 	LEAQ 0(R13), R11
 	MOVQ R15, CX
-q8avx2_5x1_r0_byte:
+q8_5x8c2_avx2_r0_byte:
 	MOVB R10, (R11)
 	SHRQ $8, R10
 	INCQ R11
 	DECQ CX
-	JNZ q8avx2_5x1_r0_byte
-q8avx2_5x1_r0_done:
+	JNZ q8_5x8c2_avx2_r0_byte
+q8_5x8c2_avx2_r0_done:
 	LEAQ (R13)(R14*1), R13
 	VPADDD 0(R12), Y1, Y1
 	VCVTDQ2PS Y1, Y1
@@ -5525,20 +4151,20 @@ q8avx2_5x1_r0_done:
 	VPACKSSDW X8, X1, X1
 	VPACKSSWB X1, X1, X1
 	CMPQ R15, $8
-	JNE q8avx2_5x1_r1_part
+	JNE q8_5x8c2_avx2_r1_part
 	MOVQ X1, 0(R13)
-	JMP q8avx2_5x1_r1_done
-q8avx2_5x1_r1_part:
+	JMP q8_5x8c2_avx2_r1_done
+q8_5x8c2_avx2_r1_part:
 	MOVQ X1, R10
 	LEAQ 0(R13), R11
 	MOVQ R15, CX
-q8avx2_5x1_r1_byte:
+q8_5x8c2_avx2_r1_byte:
 	MOVB R10, (R11)
 	SHRQ $8, R10
 	INCQ R11
 	DECQ CX
-	JNZ q8avx2_5x1_r1_byte
-q8avx2_5x1_r1_done:
+	JNZ q8_5x8c2_avx2_r1_byte
+q8_5x8c2_avx2_r1_done:
 	LEAQ (R13)(R14*1), R13
 	VPADDD 0(R12), Y2, Y2
 	VCVTDQ2PS Y2, Y2
@@ -5551,20 +4177,20 @@ q8avx2_5x1_r1_done:
 	VPACKSSDW X8, X2, X2
 	VPACKSSWB X2, X2, X2
 	CMPQ R15, $8
-	JNE q8avx2_5x1_r2_part
+	JNE q8_5x8c2_avx2_r2_part
 	MOVQ X2, 0(R13)
-	JMP q8avx2_5x1_r2_done
-q8avx2_5x1_r2_part:
+	JMP q8_5x8c2_avx2_r2_done
+q8_5x8c2_avx2_r2_part:
 	MOVQ X2, R10
 	LEAQ 0(R13), R11
 	MOVQ R15, CX
-q8avx2_5x1_r2_byte:
+q8_5x8c2_avx2_r2_byte:
 	MOVB R10, (R11)
 	SHRQ $8, R10
 	INCQ R11
 	DECQ CX
-	JNZ q8avx2_5x1_r2_byte
-q8avx2_5x1_r2_done:
+	JNZ q8_5x8c2_avx2_r2_byte
+q8_5x8c2_avx2_r2_done:
 	LEAQ (R13)(R14*1), R13
 	VPADDD 0(R12), Y3, Y3
 	VCVTDQ2PS Y3, Y3
@@ -5577,20 +4203,20 @@ q8avx2_5x1_r2_done:
 	VPACKSSDW X8, X3, X3
 	VPACKSSWB X3, X3, X3
 	CMPQ R15, $8
-	JNE q8avx2_5x1_r3_part
+	JNE q8_5x8c2_avx2_r3_part
 	MOVQ X3, 0(R13)
-	JMP q8avx2_5x1_r3_done
-q8avx2_5x1_r3_part:
+	JMP q8_5x8c2_avx2_r3_done
+q8_5x8c2_avx2_r3_part:
 	MOVQ X3, R10
 	LEAQ 0(R13), R11
 	MOVQ R15, CX
-q8avx2_5x1_r3_byte:
+q8_5x8c2_avx2_r3_byte:
 	MOVB R10, (R11)
 	SHRQ $8, R10
 	INCQ R11
 	DECQ CX
-	JNZ q8avx2_5x1_r3_byte
-q8avx2_5x1_r3_done:
+	JNZ q8_5x8c2_avx2_r3_byte
+q8_5x8c2_avx2_r3_done:
 	LEAQ (R13)(R14*1), R13
 	VPADDD 0(R12), Y4, Y4
 	VCVTDQ2PS Y4, Y4
@@ -5603,25 +4229,25 @@ q8avx2_5x1_r3_done:
 	VPACKSSDW X8, X4, X4
 	VPACKSSWB X4, X4, X4
 	CMPQ R15, $8
-	JNE q8avx2_5x1_r4_part
+	JNE q8_5x8c2_avx2_r4_part
 	MOVQ X4, 0(R13)
-	JMP q8avx2_5x1_r4_done
-q8avx2_5x1_r4_part:
+	JMP q8_5x8c2_avx2_r4_done
+q8_5x8c2_avx2_r4_part:
 	MOVQ X4, R10
 	LEAQ 0(R13), R11
 	MOVQ R15, CX
-q8avx2_5x1_r4_byte:
+q8_5x8c2_avx2_r4_byte:
 	MOVB R10, (R11)
 	SHRQ $8, R10
 	INCQ R11
 	DECQ CX
-	JNZ q8avx2_5x1_r4_byte
-q8avx2_5x1_r4_done:
+	JNZ q8_5x8c2_avx2_r4_byte
+q8_5x8c2_avx2_r4_done:
 	VZEROUPPER
 	RET
 
-// func q8favx2_5x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8favx2_5x1(SB), $2560-80
+// func q8f32_5x8c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8f32_5x8c2_avx2(SB), $2560-80
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -5634,14 +4260,14 @@ TEXT ·q8favx2_5x1(SB), $2560-80
 	VPXOR Y2, Y2, Y2
 	VPXOR Y3, Y3, Y3
 	VPXOR Y4, Y4, Y4
-q8favx2_5x1_chunk:
+q8f32_5x8c2_avx2_chunk:
 	MOVQ $128, CX
 	CMPQ R10, CX
 	CMOVQLT R10, CX
 	LEAQ 7(CX), R11
 	SHRQ $3, R11
 	XORQ R12, R12
-q8favx2_5x1_conv:
+q8f32_5x8c2_avx2_conv:
 	LEAQ (SI), R13
 	VPMOVSXBW (R13)(R12*1), Y6
 	VMOVDQU Y6, 0(SP)(R12*2)
@@ -5659,9 +4285,9 @@ q8favx2_5x1_conv:
 	VMOVDQU Y6, 2048(SP)(R12*2)
 	ADDQ $16, R12
 	DECQ R11
-	JNZ q8favx2_5x1_conv
+	JNZ q8f32_5x8c2_avx2_conv
 	XORQ R12, R12
-q8favx2_5x1_pair:
+q8f32_5x8c2_avx2_pair:
 	VPMOVSXBW 0(DX), Y5
 	VPBROADCASTD 0(SP)(R12*1), Y6
 	VPMADDWD Y5, Y6, Y7
@@ -5681,11 +4307,11 @@ q8favx2_5x1_pair:
 	ADDQ R9, DX
 	ADDQ $4, R12
 	DECQ CX
-	JNZ q8favx2_5x1_pair
+	JNZ q8f32_5x8c2_avx2_pair
 	ADDQ $256, SI
 	ADDQ $256, DI
 	SUBQ $128, R10
-	JG q8favx2_5x1_chunk
+	JG q8f32_5x8c2_avx2_chunk
 	MOVQ bias+64(FP), R12
 	MOVQ scale+72(FP), DX
 	MOVQ y+40(FP), R13
@@ -5721,8 +4347,8 @@ q8favx2_5x1_pair:
 	VZEROUPPER
 	RET
 
-// func q8avx2_5x2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8avx2_5x2(SB), $2560-96
+// func q8_5x16c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8_5x16c2_avx2(SB), $2560-96
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -5740,14 +4366,14 @@ TEXT ·q8avx2_5x2(SB), $2560-96
 	VPXOR Y7, Y7, Y7
 	VPXOR Y8, Y8, Y8
 	VPXOR Y9, Y9, Y9
-q8avx2_5x2_chunk:
+q8_5x16c2_avx2_chunk:
 	MOVQ $128, CX
 	CMPQ R10, CX
 	CMOVQLT R10, CX
 	LEAQ 7(CX), R11
 	SHRQ $3, R11
 	XORQ R12, R12
-q8avx2_5x2_conv:
+q8_5x16c2_avx2_conv:
 	LEAQ (SI), R13
 	VPMOVSXBW (R13)(R12*1), Y12
 	VMOVDQU Y12, 0(SP)(R12*2)
@@ -5765,9 +4391,9 @@ q8avx2_5x2_conv:
 	VMOVDQU Y12, 2048(SP)(R12*2)
 	ADDQ $16, R12
 	DECQ R11
-	JNZ q8avx2_5x2_conv
+	JNZ q8_5x16c2_avx2_conv
 	XORQ R12, R12
-q8avx2_5x2_pair:
+q8_5x16c2_avx2_pair:
 	VPMOVSXBW 0(DX), Y10
 	VPMOVSXBW 16(DX), Y11
 	VPBROADCASTD 0(SP)(R12*1), Y12
@@ -5798,11 +4424,11 @@ q8avx2_5x2_pair:
 	ADDQ R9, DX
 	ADDQ $4, R12
 	DECQ CX
-	JNZ q8avx2_5x2_pair
+	JNZ q8_5x16c2_avx2_pair
 	ADDQ $256, SI
 	ADDQ $256, DI
 	SUBQ $128, R10
-	JG q8avx2_5x2_chunk
+	JG q8_5x16c2_avx2_chunk
 	MOVQ bias+80(FP), R12
 	MOVQ scale+88(FP), DX
 	MOVQ y+40(FP), R13
@@ -5835,20 +4461,20 @@ q8avx2_5x2_pair:
 	VPACKSSDW X13, X1, X1
 	VPACKSSWB X1, X1, X1
 	CMPQ R15, $8
-	JNE q8avx2_5x2_r0_part
+	JNE q8_5x16c2_avx2_r0_part
 	MOVQ X1, 8(R13)
-	JMP q8avx2_5x2_r0_done
-q8avx2_5x2_r0_part:
+	JMP q8_5x16c2_avx2_r0_done
+q8_5x16c2_avx2_r0_part:
 	MOVQ X1, R10
 	LEAQ 8(R13), R11
 	MOVQ R15, CX
-q8avx2_5x2_r0_byte:
+q8_5x16c2_avx2_r0_byte:
 	MOVB R10, (R11)
 	SHRQ $8, R10
 	INCQ R11
 	DECQ CX
-	JNZ q8avx2_5x2_r0_byte
-q8avx2_5x2_r0_done:
+	JNZ q8_5x16c2_avx2_r0_byte
+q8_5x16c2_avx2_r0_done:
 	LEAQ (R13)(R14*1), R13
 	VPADDD 0(R12), Y2, Y2
 	VCVTDQ2PS Y2, Y2
@@ -5872,20 +4498,20 @@ q8avx2_5x2_r0_done:
 	VPACKSSDW X13, X3, X3
 	VPACKSSWB X3, X3, X3
 	CMPQ R15, $8
-	JNE q8avx2_5x2_r1_part
+	JNE q8_5x16c2_avx2_r1_part
 	MOVQ X3, 8(R13)
-	JMP q8avx2_5x2_r1_done
-q8avx2_5x2_r1_part:
+	JMP q8_5x16c2_avx2_r1_done
+q8_5x16c2_avx2_r1_part:
 	MOVQ X3, R10
 	LEAQ 8(R13), R11
 	MOVQ R15, CX
-q8avx2_5x2_r1_byte:
+q8_5x16c2_avx2_r1_byte:
 	MOVB R10, (R11)
 	SHRQ $8, R10
 	INCQ R11
 	DECQ CX
-	JNZ q8avx2_5x2_r1_byte
-q8avx2_5x2_r1_done:
+	JNZ q8_5x16c2_avx2_r1_byte
+q8_5x16c2_avx2_r1_done:
 	LEAQ (R13)(R14*1), R13
 	VPADDD 0(R12), Y4, Y4
 	VCVTDQ2PS Y4, Y4
@@ -5909,20 +4535,20 @@ q8avx2_5x2_r1_done:
 	VPACKSSDW X13, X5, X5
 	VPACKSSWB X5, X5, X5
 	CMPQ R15, $8
-	JNE q8avx2_5x2_r2_part
+	JNE q8_5x16c2_avx2_r2_part
 	MOVQ X5, 8(R13)
-	JMP q8avx2_5x2_r2_done
-q8avx2_5x2_r2_part:
+	JMP q8_5x16c2_avx2_r2_done
+q8_5x16c2_avx2_r2_part:
 	MOVQ X5, R10
 	LEAQ 8(R13), R11
 	MOVQ R15, CX
-q8avx2_5x2_r2_byte:
+q8_5x16c2_avx2_r2_byte:
 	MOVB R10, (R11)
 	SHRQ $8, R10
 	INCQ R11
 	DECQ CX
-	JNZ q8avx2_5x2_r2_byte
-q8avx2_5x2_r2_done:
+	JNZ q8_5x16c2_avx2_r2_byte
+q8_5x16c2_avx2_r2_done:
 	LEAQ (R13)(R14*1), R13
 	VPADDD 0(R12), Y6, Y6
 	VCVTDQ2PS Y6, Y6
@@ -5946,20 +4572,20 @@ q8avx2_5x2_r2_done:
 	VPACKSSDW X13, X7, X7
 	VPACKSSWB X7, X7, X7
 	CMPQ R15, $8
-	JNE q8avx2_5x2_r3_part
+	JNE q8_5x16c2_avx2_r3_part
 	MOVQ X7, 8(R13)
-	JMP q8avx2_5x2_r3_done
-q8avx2_5x2_r3_part:
+	JMP q8_5x16c2_avx2_r3_done
+q8_5x16c2_avx2_r3_part:
 	MOVQ X7, R10
 	LEAQ 8(R13), R11
 	MOVQ R15, CX
-q8avx2_5x2_r3_byte:
+q8_5x16c2_avx2_r3_byte:
 	MOVB R10, (R11)
 	SHRQ $8, R10
 	INCQ R11
 	DECQ CX
-	JNZ q8avx2_5x2_r3_byte
-q8avx2_5x2_r3_done:
+	JNZ q8_5x16c2_avx2_r3_byte
+q8_5x16c2_avx2_r3_done:
 	LEAQ (R13)(R14*1), R13
 	VPADDD 0(R12), Y8, Y8
 	VCVTDQ2PS Y8, Y8
@@ -5983,25 +4609,25 @@ q8avx2_5x2_r3_done:
 	VPACKSSDW X13, X9, X9
 	VPACKSSWB X9, X9, X9
 	CMPQ R15, $8
-	JNE q8avx2_5x2_r4_part
+	JNE q8_5x16c2_avx2_r4_part
 	MOVQ X9, 8(R13)
-	JMP q8avx2_5x2_r4_done
-q8avx2_5x2_r4_part:
+	JMP q8_5x16c2_avx2_r4_done
+q8_5x16c2_avx2_r4_part:
 	MOVQ X9, R10
 	LEAQ 8(R13), R11
 	MOVQ R15, CX
-q8avx2_5x2_r4_byte:
+q8_5x16c2_avx2_r4_byte:
 	MOVB R10, (R11)
 	SHRQ $8, R10
 	INCQ R11
 	DECQ CX
-	JNZ q8avx2_5x2_r4_byte
-q8avx2_5x2_r4_done:
+	JNZ q8_5x16c2_avx2_r4_byte
+q8_5x16c2_avx2_r4_done:
 	VZEROUPPER
 	RET
 
-// func q8favx2_5x2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8favx2_5x2(SB), $2560-80
+// func q8f32_5x16c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8f32_5x16c2_avx2(SB), $2560-80
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -6019,14 +4645,14 @@ TEXT ·q8favx2_5x2(SB), $2560-80
 	VPXOR Y7, Y7, Y7
 	VPXOR Y8, Y8, Y8
 	VPXOR Y9, Y9, Y9
-q8favx2_5x2_chunk:
+q8f32_5x16c2_avx2_chunk:
 	MOVQ $128, CX
 	CMPQ R10, CX
 	CMOVQLT R10, CX
 	LEAQ 7(CX), R11
 	SHRQ $3, R11
 	XORQ R12, R12
-q8favx2_5x2_conv:
+q8f32_5x16c2_avx2_conv:
 	LEAQ (SI), R13
 	VPMOVSXBW (R13)(R12*1), Y12
 	VMOVDQU Y12, 0(SP)(R12*2)
@@ -6044,9 +4670,9 @@ q8favx2_5x2_conv:
 	VMOVDQU Y12, 2048(SP)(R12*2)
 	ADDQ $16, R12
 	DECQ R11
-	JNZ q8favx2_5x2_conv
+	JNZ q8f32_5x16c2_avx2_conv
 	XORQ R12, R12
-q8favx2_5x2_pair:
+q8f32_5x16c2_avx2_pair:
 	VPMOVSXBW 0(DX), Y10
 	VPMOVSXBW 16(DX), Y11
 	VPBROADCASTD 0(SP)(R12*1), Y12
@@ -6077,11 +4703,11 @@ q8favx2_5x2_pair:
 	ADDQ R9, DX
 	ADDQ $4, R12
 	DECQ CX
-	JNZ q8favx2_5x2_pair
+	JNZ q8f32_5x16c2_avx2_pair
 	ADDQ $256, SI
 	ADDQ $256, DI
 	SUBQ $128, R10
-	JG q8favx2_5x2_chunk
+	JG q8f32_5x16c2_avx2_chunk
 	MOVQ bias+64(FP), R12
 	MOVQ scale+72(FP), DX
 	MOVQ y+40(FP), R13
@@ -6137,8 +4763,8 @@ q8favx2_5x2_pair:
 	VZEROUPPER
 	RET
 
-// func q8avx2_6x1(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8avx2_6x1(SB), $3072-96
+// func q8_6x8c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8_6x8c2_avx2(SB), $3072-96
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -6152,14 +4778,14 @@ TEXT ·q8avx2_6x1(SB), $3072-96
 	VPXOR Y3, Y3, Y3
 	VPXOR Y4, Y4, Y4
 	VPXOR Y5, Y5, Y5
-q8avx2_6x1_chunk:
+q8_6x8c2_avx2_chunk:
 	MOVQ $128, CX
 	CMPQ R10, CX
 	CMOVQLT R10, CX
 	LEAQ 7(CX), R11
 	SHRQ $3, R11
 	XORQ R12, R12
-q8avx2_6x1_conv:
+q8_6x8c2_avx2_conv:
 	LEAQ (SI), R13
 	VPMOVSXBW (R13)(R12*1), Y7
 	VMOVDQU Y7, 0(SP)(R12*2)
@@ -6180,9 +4806,9 @@ q8avx2_6x1_conv:
 	VMOVDQU Y7, 2560(SP)(R12*2)
 	ADDQ $16, R12
 	DECQ R11
-	JNZ q8avx2_6x1_conv
+	JNZ q8_6x8c2_avx2_conv
 	XORQ R12, R12
-q8avx2_6x1_pair:
+q8_6x8c2_avx2_pair:
 	VPMOVSXBW 0(DX), Y6
 	VPBROADCASTD 0(SP)(R12*1), Y7
 	VPMADDWD Y6, Y7, Y8
@@ -6205,11 +4831,11 @@ q8avx2_6x1_pair:
 	ADDQ R9, DX
 	ADDQ $4, R12
 	DECQ CX
-	JNZ q8avx2_6x1_pair
+	JNZ q8_6x8c2_avx2_pair
 	ADDQ $256, SI
 	ADDQ $256, DI
 	SUBQ $128, R10
-	JG q8avx2_6x1_chunk
+	JG q8_6x8c2_avx2_chunk
 	MOVQ bias+80(FP), R12
 	MOVQ scale+88(FP), DX
 	MOVQ y+40(FP), R13
@@ -6231,20 +4857,20 @@ q8avx2_6x1_pair:
 	VPACKSSDW X9, X0, X0
 	VPACKSSWB X0, X0, X0
 	CMPQ R15, $8
-	JNE q8avx2_6x1_r0_part
+	JNE q8_6x8c2_avx2_r0_part
 	MOVQ X0, 0(R13)
-	JMP q8avx2_6x1_r0_done
-q8avx2_6x1_r0_part:
+	JMP q8_6x8c2_avx2_r0_done
+q8_6x8c2_avx2_r0_part:
 	MOVQ X0, R10
 	LEAQ 0(R13), R11
 	MOVQ R15, CX
-q8avx2_6x1_r0_byte:
+q8_6x8c2_avx2_r0_byte:
 	MOVB R10, (R11)
 	SHRQ $8, R10
 	INCQ R11
 	DECQ CX
-	JNZ q8avx2_6x1_r0_byte
-q8avx2_6x1_r0_done:
+	JNZ q8_6x8c2_avx2_r0_byte
+q8_6x8c2_avx2_r0_done:
 	LEAQ (R13)(R14*1), R13
 	VPADDD 0(R12), Y1, Y1
 	VCVTDQ2PS Y1, Y1
@@ -6257,20 +4883,20 @@ q8avx2_6x1_r0_done:
 	VPACKSSDW X9, X1, X1
 	VPACKSSWB X1, X1, X1
 	CMPQ R15, $8
-	JNE q8avx2_6x1_r1_part
+	JNE q8_6x8c2_avx2_r1_part
 	MOVQ X1, 0(R13)
-	JMP q8avx2_6x1_r1_done
-q8avx2_6x1_r1_part:
+	JMP q8_6x8c2_avx2_r1_done
+q8_6x8c2_avx2_r1_part:
 	MOVQ X1, R10
 	LEAQ 0(R13), R11
 	MOVQ R15, CX
-q8avx2_6x1_r1_byte:
+q8_6x8c2_avx2_r1_byte:
 	MOVB R10, (R11)
 	SHRQ $8, R10
 	INCQ R11
 	DECQ CX
-	JNZ q8avx2_6x1_r1_byte
-q8avx2_6x1_r1_done:
+	JNZ q8_6x8c2_avx2_r1_byte
+q8_6x8c2_avx2_r1_done:
 	LEAQ (R13)(R14*1), R13
 	VPADDD 0(R12), Y2, Y2
 	VCVTDQ2PS Y2, Y2
@@ -6283,20 +4909,20 @@ q8avx2_6x1_r1_done:
 	VPACKSSDW X9, X2, X2
 	VPACKSSWB X2, X2, X2
 	CMPQ R15, $8
-	JNE q8avx2_6x1_r2_part
+	JNE q8_6x8c2_avx2_r2_part
 	MOVQ X2, 0(R13)
-	JMP q8avx2_6x1_r2_done
-q8avx2_6x1_r2_part:
+	JMP q8_6x8c2_avx2_r2_done
+q8_6x8c2_avx2_r2_part:
 	MOVQ X2, R10
 	LEAQ 0(R13), R11
 	MOVQ R15, CX
-q8avx2_6x1_r2_byte:
+q8_6x8c2_avx2_r2_byte:
 	MOVB R10, (R11)
 	SHRQ $8, R10
 	INCQ R11
 	DECQ CX
-	JNZ q8avx2_6x1_r2_byte
-q8avx2_6x1_r2_done:
+	JNZ q8_6x8c2_avx2_r2_byte
+q8_6x8c2_avx2_r2_done:
 	LEAQ (R13)(R14*1), R13
 	VPADDD 0(R12), Y3, Y3
 	VCVTDQ2PS Y3, Y3
@@ -6309,20 +4935,20 @@ q8avx2_6x1_r2_done:
 	VPACKSSDW X9, X3, X3
 	VPACKSSWB X3, X3, X3
 	CMPQ R15, $8
-	JNE q8avx2_6x1_r3_part
+	JNE q8_6x8c2_avx2_r3_part
 	MOVQ X3, 0(R13)
-	JMP q8avx2_6x1_r3_done
-q8avx2_6x1_r3_part:
+	JMP q8_6x8c2_avx2_r3_done
+q8_6x8c2_avx2_r3_part:
 	MOVQ X3, R10
 	LEAQ 0(R13), R11
 	MOVQ R15, CX
-q8avx2_6x1_r3_byte:
+q8_6x8c2_avx2_r3_byte:
 	MOVB R10, (R11)
 	SHRQ $8, R10
 	INCQ R11
 	DECQ CX
-	JNZ q8avx2_6x1_r3_byte
-q8avx2_6x1_r3_done:
+	JNZ q8_6x8c2_avx2_r3_byte
+q8_6x8c2_avx2_r3_done:
 	LEAQ (R13)(R14*1), R13
 	VPADDD 0(R12), Y4, Y4
 	VCVTDQ2PS Y4, Y4
@@ -6335,20 +4961,20 @@ q8avx2_6x1_r3_done:
 	VPACKSSDW X9, X4, X4
 	VPACKSSWB X4, X4, X4
 	CMPQ R15, $8
-	JNE q8avx2_6x1_r4_part
+	JNE q8_6x8c2_avx2_r4_part
 	MOVQ X4, 0(R13)
-	JMP q8avx2_6x1_r4_done
-q8avx2_6x1_r4_part:
+	JMP q8_6x8c2_avx2_r4_done
+q8_6x8c2_avx2_r4_part:
 	MOVQ X4, R10
 	LEAQ 0(R13), R11
 	MOVQ R15, CX
-q8avx2_6x1_r4_byte:
+q8_6x8c2_avx2_r4_byte:
 	MOVB R10, (R11)
 	SHRQ $8, R10
 	INCQ R11
 	DECQ CX
-	JNZ q8avx2_6x1_r4_byte
-q8avx2_6x1_r4_done:
+	JNZ q8_6x8c2_avx2_r4_byte
+q8_6x8c2_avx2_r4_done:
 	LEAQ (R13)(R14*1), R13
 	VPADDD 0(R12), Y5, Y5
 	VCVTDQ2PS Y5, Y5
@@ -6361,25 +4987,25 @@ q8avx2_6x1_r4_done:
 	VPACKSSDW X9, X5, X5
 	VPACKSSWB X5, X5, X5
 	CMPQ R15, $8
-	JNE q8avx2_6x1_r5_part
+	JNE q8_6x8c2_avx2_r5_part
 	MOVQ X5, 0(R13)
-	JMP q8avx2_6x1_r5_done
-q8avx2_6x1_r5_part:
+	JMP q8_6x8c2_avx2_r5_done
+q8_6x8c2_avx2_r5_part:
 	MOVQ X5, R10
 	LEAQ 0(R13), R11
 	MOVQ R15, CX
-q8avx2_6x1_r5_byte:
+q8_6x8c2_avx2_r5_byte:
 	MOVB R10, (R11)
 	SHRQ $8, R10
 	INCQ R11
 	DECQ CX
-	JNZ q8avx2_6x1_r5_byte
-q8avx2_6x1_r5_done:
+	JNZ q8_6x8c2_avx2_r5_byte
+q8_6x8c2_avx2_r5_done:
 	VZEROUPPER
 	RET
 
-// func q8favx2_6x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8favx2_6x1(SB), $3072-80
+// func q8f32_6x8c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8f32_6x8c2_avx2(SB), $3072-80
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -6393,14 +5019,14 @@ TEXT ·q8favx2_6x1(SB), $3072-80
 	VPXOR Y3, Y3, Y3
 	VPXOR Y4, Y4, Y4
 	VPXOR Y5, Y5, Y5
-q8favx2_6x1_chunk:
+q8f32_6x8c2_avx2_chunk:
 	MOVQ $128, CX
 	CMPQ R10, CX
 	CMOVQLT R10, CX
 	LEAQ 7(CX), R11
 	SHRQ $3, R11
 	XORQ R12, R12
-q8favx2_6x1_conv:
+q8f32_6x8c2_avx2_conv:
 	LEAQ (SI), R13
 	VPMOVSXBW (R13)(R12*1), Y7
 	VMOVDQU Y7, 0(SP)(R12*2)
@@ -6421,9 +5047,9 @@ q8favx2_6x1_conv:
 	VMOVDQU Y7, 2560(SP)(R12*2)
 	ADDQ $16, R12
 	DECQ R11
-	JNZ q8favx2_6x1_conv
+	JNZ q8f32_6x8c2_avx2_conv
 	XORQ R12, R12
-q8favx2_6x1_pair:
+q8f32_6x8c2_avx2_pair:
 	VPMOVSXBW 0(DX), Y6
 	VPBROADCASTD 0(SP)(R12*1), Y7
 	VPMADDWD Y6, Y7, Y8
@@ -6446,11 +5072,11 @@ q8favx2_6x1_pair:
 	ADDQ R9, DX
 	ADDQ $4, R12
 	DECQ CX
-	JNZ q8favx2_6x1_pair
+	JNZ q8f32_6x8c2_avx2_pair
 	ADDQ $256, SI
 	ADDQ $256, DI
 	SUBQ $128, R10
-	JG q8favx2_6x1_chunk
+	JG q8f32_6x8c2_avx2_chunk
 	MOVQ bias+64(FP), R12
 	MOVQ scale+72(FP), DX
 	MOVQ y+40(FP), R13
@@ -6491,8 +5117,8 @@ q8favx2_6x1_pair:
 	VZEROUPPER
 	RET
 
-// func q8avx2_6x2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8avx2_6x2(SB), $3072-96
+// func q8_6x16c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8_6x16c2_avx2(SB), $3072-96
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -6512,14 +5138,14 @@ TEXT ·q8avx2_6x2(SB), $3072-96
 	VPXOR Y9, Y9, Y9
 	VPXOR Y10, Y10, Y10
 	VPXOR Y11, Y11, Y11
-q8avx2_6x2_chunk:
+q8_6x16c2_avx2_chunk:
 	MOVQ $128, CX
 	CMPQ R10, CX
 	CMOVQLT R10, CX
 	LEAQ 7(CX), R11
 	SHRQ $3, R11
 	XORQ R12, R12
-q8avx2_6x2_conv:
+q8_6x16c2_avx2_conv:
 	LEAQ (SI), R13
 	VPMOVSXBW (R13)(R12*1), Y14
 	VMOVDQU Y14, 0(SP)(R12*2)
@@ -6540,9 +5166,9 @@ q8avx2_6x2_conv:
 	VMOVDQU Y14, 2560(SP)(R12*2)
 	ADDQ $16, R12
 	DECQ R11
-	JNZ q8avx2_6x2_conv
+	JNZ q8_6x16c2_avx2_conv
 	XORQ R12, R12
-q8avx2_6x2_pair:
+q8_6x16c2_avx2_pair:
 	VPMOVSXBW 0(DX), Y12
 	VPMOVSXBW 16(DX), Y13
 	VPBROADCASTD 0(SP)(R12*1), Y14
@@ -6578,11 +5204,11 @@ q8avx2_6x2_pair:
 	ADDQ R9, DX
 	ADDQ $4, R12
 	DECQ CX
-	JNZ q8avx2_6x2_pair
+	JNZ q8_6x16c2_avx2_pair
 	ADDQ $256, SI
 	ADDQ $256, DI
 	SUBQ $128, R10
-	JG q8avx2_6x2_chunk
+	JG q8_6x16c2_avx2_chunk
 	MOVQ bias+80(FP), R12
 	MOVQ scale+88(FP), DX
 	MOVQ y+40(FP), R13
@@ -6615,20 +5241,20 @@ q8avx2_6x2_pair:
 	VPACKSSDW X15, X1, X1
 	VPACKSSWB X1, X1, X1
 	CMPQ R15, $8
-	JNE q8avx2_6x2_r0_part
+	JNE q8_6x16c2_avx2_r0_part
 	MOVQ X1, 8(R13)
-	JMP q8avx2_6x2_r0_done
-q8avx2_6x2_r0_part:
+	JMP q8_6x16c2_avx2_r0_done
+q8_6x16c2_avx2_r0_part:
 	MOVQ X1, R10
 	LEAQ 8(R13), R11
 	MOVQ R15, CX
-q8avx2_6x2_r0_byte:
+q8_6x16c2_avx2_r0_byte:
 	MOVB R10, (R11)
 	SHRQ $8, R10
 	INCQ R11
 	DECQ CX
-	JNZ q8avx2_6x2_r0_byte
-q8avx2_6x2_r0_done:
+	JNZ q8_6x16c2_avx2_r0_byte
+q8_6x16c2_avx2_r0_done:
 	LEAQ (R13)(R14*1), R13
 	VPADDD 0(R12), Y2, Y2
 	VCVTDQ2PS Y2, Y2
@@ -6652,20 +5278,20 @@ q8avx2_6x2_r0_done:
 	VPACKSSDW X15, X3, X3
 	VPACKSSWB X3, X3, X3
 	CMPQ R15, $8
-	JNE q8avx2_6x2_r1_part
+	JNE q8_6x16c2_avx2_r1_part
 	MOVQ X3, 8(R13)
-	JMP q8avx2_6x2_r1_done
-q8avx2_6x2_r1_part:
+	JMP q8_6x16c2_avx2_r1_done
+q8_6x16c2_avx2_r1_part:
 	MOVQ X3, R10
 	LEAQ 8(R13), R11
 	MOVQ R15, CX
-q8avx2_6x2_r1_byte:
+q8_6x16c2_avx2_r1_byte:
 	MOVB R10, (R11)
 	SHRQ $8, R10
 	INCQ R11
 	DECQ CX
-	JNZ q8avx2_6x2_r1_byte
-q8avx2_6x2_r1_done:
+	JNZ q8_6x16c2_avx2_r1_byte
+q8_6x16c2_avx2_r1_done:
 	LEAQ (R13)(R14*1), R13
 	VPADDD 0(R12), Y4, Y4
 	VCVTDQ2PS Y4, Y4
@@ -6689,20 +5315,20 @@ q8avx2_6x2_r1_done:
 	VPACKSSDW X15, X5, X5
 	VPACKSSWB X5, X5, X5
 	CMPQ R15, $8
-	JNE q8avx2_6x2_r2_part
+	JNE q8_6x16c2_avx2_r2_part
 	MOVQ X5, 8(R13)
-	JMP q8avx2_6x2_r2_done
-q8avx2_6x2_r2_part:
+	JMP q8_6x16c2_avx2_r2_done
+q8_6x16c2_avx2_r2_part:
 	MOVQ X5, R10
 	LEAQ 8(R13), R11
 	MOVQ R15, CX
-q8avx2_6x2_r2_byte:
+q8_6x16c2_avx2_r2_byte:
 	MOVB R10, (R11)
 	SHRQ $8, R10
 	INCQ R11
 	DECQ CX
-	JNZ q8avx2_6x2_r2_byte
-q8avx2_6x2_r2_done:
+	JNZ q8_6x16c2_avx2_r2_byte
+q8_6x16c2_avx2_r2_done:
 	LEAQ (R13)(R14*1), R13
 	VPADDD 0(R12), Y6, Y6
 	VCVTDQ2PS Y6, Y6
@@ -6726,20 +5352,20 @@ q8avx2_6x2_r2_done:
 	VPACKSSDW X15, X7, X7
 	VPACKSSWB X7, X7, X7
 	CMPQ R15, $8
-	JNE q8avx2_6x2_r3_part
+	JNE q8_6x16c2_avx2_r3_part
 	MOVQ X7, 8(R13)
-	JMP q8avx2_6x2_r3_done
-q8avx2_6x2_r3_part:
+	JMP q8_6x16c2_avx2_r3_done
+q8_6x16c2_avx2_r3_part:
 	MOVQ X7, R10
 	LEAQ 8(R13), R11
 	MOVQ R15, CX
-q8avx2_6x2_r3_byte:
+q8_6x16c2_avx2_r3_byte:
 	MOVB R10, (R11)
 	SHRQ $8, R10
 	INCQ R11
 	DECQ CX
-	JNZ q8avx2_6x2_r3_byte
-q8avx2_6x2_r3_done:
+	JNZ q8_6x16c2_avx2_r3_byte
+q8_6x16c2_avx2_r3_done:
 	LEAQ (R13)(R14*1), R13
 	VPADDD 0(R12), Y8, Y8
 	VCVTDQ2PS Y8, Y8
@@ -6763,20 +5389,20 @@ q8avx2_6x2_r3_done:
 	VPACKSSDW X15, X9, X9
 	VPACKSSWB X9, X9, X9
 	CMPQ R15, $8
-	JNE q8avx2_6x2_r4_part
+	JNE q8_6x16c2_avx2_r4_part
 	MOVQ X9, 8(R13)
-	JMP q8avx2_6x2_r4_done
-q8avx2_6x2_r4_part:
+	JMP q8_6x16c2_avx2_r4_done
+q8_6x16c2_avx2_r4_part:
 	MOVQ X9, R10
 	LEAQ 8(R13), R11
 	MOVQ R15, CX
-q8avx2_6x2_r4_byte:
+q8_6x16c2_avx2_r4_byte:
 	MOVB R10, (R11)
 	SHRQ $8, R10
 	INCQ R11
 	DECQ CX
-	JNZ q8avx2_6x2_r4_byte
-q8avx2_6x2_r4_done:
+	JNZ q8_6x16c2_avx2_r4_byte
+q8_6x16c2_avx2_r4_done:
 	LEAQ (R13)(R14*1), R13
 	VPADDD 0(R12), Y10, Y10
 	VCVTDQ2PS Y10, Y10
@@ -6800,25 +5426,25 @@ q8avx2_6x2_r4_done:
 	VPACKSSDW X15, X11, X11
 	VPACKSSWB X11, X11, X11
 	CMPQ R15, $8
-	JNE q8avx2_6x2_r5_part
+	JNE q8_6x16c2_avx2_r5_part
 	MOVQ X11, 8(R13)
-	JMP q8avx2_6x2_r5_done
-q8avx2_6x2_r5_part:
+	JMP q8_6x16c2_avx2_r5_done
+q8_6x16c2_avx2_r5_part:
 	MOVQ X11, R10
 	LEAQ 8(R13), R11
 	MOVQ R15, CX
-q8avx2_6x2_r5_byte:
+q8_6x16c2_avx2_r5_byte:
 	MOVB R10, (R11)
 	SHRQ $8, R10
 	INCQ R11
 	DECQ CX
-	JNZ q8avx2_6x2_r5_byte
-q8avx2_6x2_r5_done:
+	JNZ q8_6x16c2_avx2_r5_byte
+q8_6x16c2_avx2_r5_done:
 	VZEROUPPER
 	RET
 
-// func q8favx2_6x2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8favx2_6x2(SB), $3072-80
+// func q8f32_6x16c2_avx2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8f32_6x16c2_avx2(SB), $3072-80
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -6838,14 +5464,14 @@ TEXT ·q8favx2_6x2(SB), $3072-80
 	VPXOR Y9, Y9, Y9
 	VPXOR Y10, Y10, Y10
 	VPXOR Y11, Y11, Y11
-q8favx2_6x2_chunk:
+q8f32_6x16c2_avx2_chunk:
 	MOVQ $128, CX
 	CMPQ R10, CX
 	CMOVQLT R10, CX
 	LEAQ 7(CX), R11
 	SHRQ $3, R11
 	XORQ R12, R12
-q8favx2_6x2_conv:
+q8f32_6x16c2_avx2_conv:
 	LEAQ (SI), R13
 	VPMOVSXBW (R13)(R12*1), Y14
 	VMOVDQU Y14, 0(SP)(R12*2)
@@ -6866,9 +5492,9 @@ q8favx2_6x2_conv:
 	VMOVDQU Y14, 2560(SP)(R12*2)
 	ADDQ $16, R12
 	DECQ R11
-	JNZ q8favx2_6x2_conv
+	JNZ q8f32_6x16c2_avx2_conv
 	XORQ R12, R12
-q8favx2_6x2_pair:
+q8f32_6x16c2_avx2_pair:
 	VPMOVSXBW 0(DX), Y12
 	VPMOVSXBW 16(DX), Y13
 	VPBROADCASTD 0(SP)(R12*1), Y14
@@ -6904,11 +5530,11 @@ q8favx2_6x2_pair:
 	ADDQ R9, DX
 	ADDQ $4, R12
 	DECQ CX
-	JNZ q8favx2_6x2_pair
+	JNZ q8f32_6x16c2_avx2_pair
 	ADDQ $256, SI
 	ADDQ $256, DI
 	SUBQ $128, R10
-	JG q8favx2_6x2_chunk
+	JG q8f32_6x16c2_avx2_chunk
 	MOVQ bias+64(FP), R12
 	MOVQ scale+72(FP), DX
 	MOVQ y+40(FP), R13

@@ -4,8 +4,8 @@
 
 #include "textflag.h"
 
-// func q8avx512_1x1(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8avx512_1x1(SB), NOSPLIT, $0-96
+// func q8_1x16c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8_1x16c4_avx512vnni(SB), NOSPLIT, $0-96
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -18,8 +18,8 @@ TEXT ·q8avx512_1x1(SB), NOSPLIT, $0-96
 	VPXORD Z8, Z8, Z8
 	MOVQ CX, AX
 	SHRQ $1, CX
-	JZ q8avx512_1x1_tail
-q8avx512_1x1_loop:
+	JZ q8_1x16c4_avx512vnni_tail
+q8_1x16c4_avx512vnni_loop:
 	VPBROADCASTD (SI), Z28
 	VPXORD Z31, Z28, Z28
 	VPDPBUSD 0(DX), Z28, Z0
@@ -29,16 +29,16 @@ q8avx512_1x1_loop:
 	ADDQ $8, SI
 	LEAQ (DX)(R9*2), DX
 	DECQ CX
-	JNZ q8avx512_1x1_loop
-q8avx512_1x1_tail:
+	JNZ q8_1x16c4_avx512vnni_loop
+q8_1x16c4_avx512vnni_tail:
 	TESTQ $1, AX
-	JZ q8avx512_1x1_epilogue
+	JZ q8_1x16c4_avx512vnni_epilogue
 	VPBROADCASTD (SI), Z28
 	VPXORD Z31, Z28, Z28
 	VPDPBUSD 0(DX), Z28, Z0
 	ADDQ $4, SI
 	ADDQ R9, DX
-q8avx512_1x1_epilogue:
+q8_1x16c4_avx512vnni_epilogue:
 	VPADDD Z8, Z0, Z0
 	MOVQ bias+80(FP), R12
 	MOVQ scale+88(FP), R11
@@ -65,8 +65,8 @@ q8avx512_1x1_epilogue:
 	VZEROUPPER
 	RET
 
-// func q8favx512_1x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8favx512_1x1(SB), NOSPLIT, $0-80
+// func q8f32_1x16c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8f32_1x16c4_avx512vnni(SB), NOSPLIT, $0-80
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -79,8 +79,8 @@ TEXT ·q8favx512_1x1(SB), NOSPLIT, $0-80
 	VPXORD Z8, Z8, Z8
 	MOVQ CX, AX
 	SHRQ $1, CX
-	JZ q8favx512_1x1_tail
-q8favx512_1x1_loop:
+	JZ q8f32_1x16c4_avx512vnni_tail
+q8f32_1x16c4_avx512vnni_loop:
 	VPBROADCASTD (SI), Z28
 	VPXORD Z31, Z28, Z28
 	VPDPBUSD 0(DX), Z28, Z0
@@ -90,16 +90,16 @@ q8favx512_1x1_loop:
 	ADDQ $8, SI
 	LEAQ (DX)(R9*2), DX
 	DECQ CX
-	JNZ q8favx512_1x1_loop
-q8favx512_1x1_tail:
+	JNZ q8f32_1x16c4_avx512vnni_loop
+q8f32_1x16c4_avx512vnni_tail:
 	TESTQ $1, AX
-	JZ q8favx512_1x1_epilogue
+	JZ q8f32_1x16c4_avx512vnni_epilogue
 	VPBROADCASTD (SI), Z28
 	VPXORD Z31, Z28, Z28
 	VPDPBUSD 0(DX), Z28, Z0
 	ADDQ $4, SI
 	ADDQ R9, DX
-q8favx512_1x1_epilogue:
+q8f32_1x16c4_avx512vnni_epilogue:
 	VPADDD Z8, Z0, Z0
 	MOVQ bias+64(FP), R12
 	MOVQ scale+72(FP), R11
@@ -117,8 +117,8 @@ q8favx512_1x1_epilogue:
 	VZEROUPPER
 	RET
 
-// func q8avx512_1x2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8avx512_1x2(SB), NOSPLIT, $0-96
+// func q8_1x32c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8_1x32c4_avx512vnni(SB), NOSPLIT, $0-96
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -133,8 +133,8 @@ TEXT ·q8avx512_1x2(SB), NOSPLIT, $0-96
 	VPXORD Z9, Z9, Z9
 	MOVQ CX, AX
 	SHRQ $1, CX
-	JZ q8avx512_1x2_tail
-q8avx512_1x2_loop:
+	JZ q8_1x32c4_avx512vnni_tail
+q8_1x32c4_avx512vnni_loop:
 	VPBROADCASTD (SI), Z28
 	VPXORD Z31, Z28, Z28
 	VPDPBUSD 0(DX), Z28, Z0
@@ -146,17 +146,17 @@ q8avx512_1x2_loop:
 	ADDQ $8, SI
 	LEAQ (DX)(R9*2), DX
 	DECQ CX
-	JNZ q8avx512_1x2_loop
-q8avx512_1x2_tail:
+	JNZ q8_1x32c4_avx512vnni_loop
+q8_1x32c4_avx512vnni_tail:
 	TESTQ $1, AX
-	JZ q8avx512_1x2_epilogue
+	JZ q8_1x32c4_avx512vnni_epilogue
 	VPBROADCASTD (SI), Z28
 	VPXORD Z31, Z28, Z28
 	VPDPBUSD 0(DX), Z28, Z0
 	VPDPBUSD 64(DX), Z28, Z1
 	ADDQ $4, SI
 	ADDQ R9, DX
-q8avx512_1x2_epilogue:
+q8_1x32c4_avx512vnni_epilogue:
 	VPADDD Z8, Z0, Z0
 	VPADDD Z9, Z1, Z1
 	MOVQ bias+80(FP), R12
@@ -193,8 +193,8 @@ q8avx512_1x2_epilogue:
 	VZEROUPPER
 	RET
 
-// func q8favx512_1x2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8favx512_1x2(SB), NOSPLIT, $0-80
+// func q8f32_1x32c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8f32_1x32c4_avx512vnni(SB), NOSPLIT, $0-80
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -209,8 +209,8 @@ TEXT ·q8favx512_1x2(SB), NOSPLIT, $0-80
 	VPXORD Z9, Z9, Z9
 	MOVQ CX, AX
 	SHRQ $1, CX
-	JZ q8favx512_1x2_tail
-q8favx512_1x2_loop:
+	JZ q8f32_1x32c4_avx512vnni_tail
+q8f32_1x32c4_avx512vnni_loop:
 	VPBROADCASTD (SI), Z28
 	VPXORD Z31, Z28, Z28
 	VPDPBUSD 0(DX), Z28, Z0
@@ -222,17 +222,17 @@ q8favx512_1x2_loop:
 	ADDQ $8, SI
 	LEAQ (DX)(R9*2), DX
 	DECQ CX
-	JNZ q8favx512_1x2_loop
-q8favx512_1x2_tail:
+	JNZ q8f32_1x32c4_avx512vnni_loop
+q8f32_1x32c4_avx512vnni_tail:
 	TESTQ $1, AX
-	JZ q8favx512_1x2_epilogue
+	JZ q8f32_1x32c4_avx512vnni_epilogue
 	VPBROADCASTD (SI), Z28
 	VPXORD Z31, Z28, Z28
 	VPDPBUSD 0(DX), Z28, Z0
 	VPDPBUSD 64(DX), Z28, Z1
 	ADDQ $4, SI
 	ADDQ R9, DX
-q8favx512_1x2_epilogue:
+q8f32_1x32c4_avx512vnni_epilogue:
 	VPADDD Z8, Z0, Z0
 	VPADDD Z9, Z1, Z1
 	MOVQ bias+64(FP), R12
@@ -255,8 +255,8 @@ q8favx512_1x2_epilogue:
 	VZEROUPPER
 	RET
 
-// func q8avx512_1x3(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8avx512_1x3(SB), NOSPLIT, $0-96
+// func q8_1x48c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8_1x48c4_avx512vnni(SB), NOSPLIT, $0-96
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -273,8 +273,8 @@ TEXT ·q8avx512_1x3(SB), NOSPLIT, $0-96
 	VPXORD Z10, Z10, Z10
 	MOVQ CX, AX
 	SHRQ $1, CX
-	JZ q8avx512_1x3_tail
-q8avx512_1x3_loop:
+	JZ q8_1x48c4_avx512vnni_tail
+q8_1x48c4_avx512vnni_loop:
 	VPBROADCASTD (SI), Z28
 	VPXORD Z31, Z28, Z28
 	VPDPBUSD 0(DX), Z28, Z0
@@ -288,10 +288,10 @@ q8avx512_1x3_loop:
 	ADDQ $8, SI
 	LEAQ (DX)(R9*2), DX
 	DECQ CX
-	JNZ q8avx512_1x3_loop
-q8avx512_1x3_tail:
+	JNZ q8_1x48c4_avx512vnni_loop
+q8_1x48c4_avx512vnni_tail:
 	TESTQ $1, AX
-	JZ q8avx512_1x3_epilogue
+	JZ q8_1x48c4_avx512vnni_epilogue
 	VPBROADCASTD (SI), Z28
 	VPXORD Z31, Z28, Z28
 	VPDPBUSD 0(DX), Z28, Z0
@@ -299,7 +299,7 @@ q8avx512_1x3_tail:
 	VPDPBUSD 128(DX), Z28, Z2
 	ADDQ $4, SI
 	ADDQ R9, DX
-q8avx512_1x3_epilogue:
+q8_1x48c4_avx512vnni_epilogue:
 	VPADDD Z8, Z0, Z0
 	VPADDD Z9, Z1, Z1
 	VPADDD Z10, Z2, Z2
@@ -346,8 +346,8 @@ q8avx512_1x3_epilogue:
 	VZEROUPPER
 	RET
 
-// func q8favx512_1x3(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8favx512_1x3(SB), NOSPLIT, $0-80
+// func q8f32_1x48c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8f32_1x48c4_avx512vnni(SB), NOSPLIT, $0-80
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -364,8 +364,8 @@ TEXT ·q8favx512_1x3(SB), NOSPLIT, $0-80
 	VPXORD Z10, Z10, Z10
 	MOVQ CX, AX
 	SHRQ $1, CX
-	JZ q8favx512_1x3_tail
-q8favx512_1x3_loop:
+	JZ q8f32_1x48c4_avx512vnni_tail
+q8f32_1x48c4_avx512vnni_loop:
 	VPBROADCASTD (SI), Z28
 	VPXORD Z31, Z28, Z28
 	VPDPBUSD 0(DX), Z28, Z0
@@ -379,10 +379,10 @@ q8favx512_1x3_loop:
 	ADDQ $8, SI
 	LEAQ (DX)(R9*2), DX
 	DECQ CX
-	JNZ q8favx512_1x3_loop
-q8favx512_1x3_tail:
+	JNZ q8f32_1x48c4_avx512vnni_loop
+q8f32_1x48c4_avx512vnni_tail:
 	TESTQ $1, AX
-	JZ q8favx512_1x3_epilogue
+	JZ q8f32_1x48c4_avx512vnni_epilogue
 	VPBROADCASTD (SI), Z28
 	VPXORD Z31, Z28, Z28
 	VPDPBUSD 0(DX), Z28, Z0
@@ -390,7 +390,7 @@ q8favx512_1x3_tail:
 	VPDPBUSD 128(DX), Z28, Z2
 	ADDQ $4, SI
 	ADDQ R9, DX
-q8favx512_1x3_epilogue:
+q8f32_1x48c4_avx512vnni_epilogue:
 	VPADDD Z8, Z0, Z0
 	VPADDD Z9, Z1, Z1
 	VPADDD Z10, Z2, Z2
@@ -418,8 +418,8 @@ q8favx512_1x3_epilogue:
 	VZEROUPPER
 	RET
 
-// func q8avx512_1x4(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8avx512_1x4(SB), NOSPLIT, $0-96
+// func q8_1x64c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8_1x64c4_avx512vnni(SB), NOSPLIT, $0-96
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -438,8 +438,8 @@ TEXT ·q8avx512_1x4(SB), NOSPLIT, $0-96
 	VPXORD Z11, Z11, Z11
 	MOVQ CX, AX
 	SHRQ $1, CX
-	JZ q8avx512_1x4_tail
-q8avx512_1x4_loop:
+	JZ q8_1x64c4_avx512vnni_tail
+q8_1x64c4_avx512vnni_loop:
 	VPBROADCASTD (SI), Z28
 	VPXORD Z31, Z28, Z28
 	VPDPBUSD 0(DX), Z28, Z0
@@ -455,10 +455,10 @@ q8avx512_1x4_loop:
 	ADDQ $8, SI
 	LEAQ (DX)(R9*2), DX
 	DECQ CX
-	JNZ q8avx512_1x4_loop
-q8avx512_1x4_tail:
+	JNZ q8_1x64c4_avx512vnni_loop
+q8_1x64c4_avx512vnni_tail:
 	TESTQ $1, AX
-	JZ q8avx512_1x4_epilogue
+	JZ q8_1x64c4_avx512vnni_epilogue
 	VPBROADCASTD (SI), Z28
 	VPXORD Z31, Z28, Z28
 	VPDPBUSD 0(DX), Z28, Z0
@@ -467,7 +467,7 @@ q8avx512_1x4_tail:
 	VPDPBUSD 192(DX), Z28, Z3
 	ADDQ $4, SI
 	ADDQ R9, DX
-q8avx512_1x4_epilogue:
+q8_1x64c4_avx512vnni_epilogue:
 	VPADDD Z8, Z0, Z0
 	VPADDD Z9, Z1, Z1
 	VPADDD Z10, Z2, Z2
@@ -524,8 +524,8 @@ q8avx512_1x4_epilogue:
 	VZEROUPPER
 	RET
 
-// func q8favx512_1x4(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8favx512_1x4(SB), NOSPLIT, $0-80
+// func q8f32_1x64c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8f32_1x64c4_avx512vnni(SB), NOSPLIT, $0-80
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -544,8 +544,8 @@ TEXT ·q8favx512_1x4(SB), NOSPLIT, $0-80
 	VPXORD Z11, Z11, Z11
 	MOVQ CX, AX
 	SHRQ $1, CX
-	JZ q8favx512_1x4_tail
-q8favx512_1x4_loop:
+	JZ q8f32_1x64c4_avx512vnni_tail
+q8f32_1x64c4_avx512vnni_loop:
 	VPBROADCASTD (SI), Z28
 	VPXORD Z31, Z28, Z28
 	VPDPBUSD 0(DX), Z28, Z0
@@ -561,10 +561,10 @@ q8favx512_1x4_loop:
 	ADDQ $8, SI
 	LEAQ (DX)(R9*2), DX
 	DECQ CX
-	JNZ q8favx512_1x4_loop
-q8favx512_1x4_tail:
+	JNZ q8f32_1x64c4_avx512vnni_loop
+q8f32_1x64c4_avx512vnni_tail:
 	TESTQ $1, AX
-	JZ q8favx512_1x4_epilogue
+	JZ q8f32_1x64c4_avx512vnni_epilogue
 	VPBROADCASTD (SI), Z28
 	VPXORD Z31, Z28, Z28
 	VPDPBUSD 0(DX), Z28, Z0
@@ -573,7 +573,7 @@ q8favx512_1x4_tail:
 	VPDPBUSD 192(DX), Z28, Z3
 	ADDQ $4, SI
 	ADDQ R9, DX
-q8favx512_1x4_epilogue:
+q8f32_1x64c4_avx512vnni_epilogue:
 	VPADDD Z8, Z0, Z0
 	VPADDD Z9, Z1, Z1
 	VPADDD Z10, Z2, Z2
@@ -606,8 +606,8 @@ q8favx512_1x4_epilogue:
 	VZEROUPPER
 	RET
 
-// func q8avx512_1x5(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8avx512_1x5(SB), NOSPLIT, $0-96
+// func q8_1x80c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8_1x80c4_avx512vnni(SB), NOSPLIT, $0-96
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -628,8 +628,8 @@ TEXT ·q8avx512_1x5(SB), NOSPLIT, $0-96
 	VPXORD Z12, Z12, Z12
 	MOVQ CX, AX
 	SHRQ $1, CX
-	JZ q8avx512_1x5_tail
-q8avx512_1x5_loop:
+	JZ q8_1x80c4_avx512vnni_tail
+q8_1x80c4_avx512vnni_loop:
 	VPBROADCASTD (SI), Z28
 	VPXORD Z31, Z28, Z28
 	VPDPBUSD 0(DX), Z28, Z0
@@ -647,10 +647,10 @@ q8avx512_1x5_loop:
 	ADDQ $8, SI
 	LEAQ (DX)(R9*2), DX
 	DECQ CX
-	JNZ q8avx512_1x5_loop
-q8avx512_1x5_tail:
+	JNZ q8_1x80c4_avx512vnni_loop
+q8_1x80c4_avx512vnni_tail:
 	TESTQ $1, AX
-	JZ q8avx512_1x5_epilogue
+	JZ q8_1x80c4_avx512vnni_epilogue
 	VPBROADCASTD (SI), Z28
 	VPXORD Z31, Z28, Z28
 	VPDPBUSD 0(DX), Z28, Z0
@@ -660,7 +660,7 @@ q8avx512_1x5_tail:
 	VPDPBUSD 256(DX), Z28, Z4
 	ADDQ $4, SI
 	ADDQ R9, DX
-q8avx512_1x5_epilogue:
+q8_1x80c4_avx512vnni_epilogue:
 	VPADDD Z8, Z0, Z0
 	VPADDD Z9, Z1, Z1
 	VPADDD Z10, Z2, Z2
@@ -727,8 +727,8 @@ q8avx512_1x5_epilogue:
 	VZEROUPPER
 	RET
 
-// func q8favx512_1x5(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8favx512_1x5(SB), NOSPLIT, $0-80
+// func q8f32_1x80c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8f32_1x80c4_avx512vnni(SB), NOSPLIT, $0-80
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -749,8 +749,8 @@ TEXT ·q8favx512_1x5(SB), NOSPLIT, $0-80
 	VPXORD Z12, Z12, Z12
 	MOVQ CX, AX
 	SHRQ $1, CX
-	JZ q8favx512_1x5_tail
-q8favx512_1x5_loop:
+	JZ q8f32_1x80c4_avx512vnni_tail
+q8f32_1x80c4_avx512vnni_loop:
 	VPBROADCASTD (SI), Z28
 	VPXORD Z31, Z28, Z28
 	VPDPBUSD 0(DX), Z28, Z0
@@ -768,10 +768,10 @@ q8favx512_1x5_loop:
 	ADDQ $8, SI
 	LEAQ (DX)(R9*2), DX
 	DECQ CX
-	JNZ q8favx512_1x5_loop
-q8favx512_1x5_tail:
+	JNZ q8f32_1x80c4_avx512vnni_loop
+q8f32_1x80c4_avx512vnni_tail:
 	TESTQ $1, AX
-	JZ q8favx512_1x5_epilogue
+	JZ q8f32_1x80c4_avx512vnni_epilogue
 	VPBROADCASTD (SI), Z28
 	VPXORD Z31, Z28, Z28
 	VPDPBUSD 0(DX), Z28, Z0
@@ -781,7 +781,7 @@ q8favx512_1x5_tail:
 	VPDPBUSD 256(DX), Z28, Z4
 	ADDQ $4, SI
 	ADDQ R9, DX
-q8favx512_1x5_epilogue:
+q8f32_1x80c4_avx512vnni_epilogue:
 	VPADDD Z8, Z0, Z0
 	VPADDD Z9, Z1, Z1
 	VPADDD Z10, Z2, Z2
@@ -819,8 +819,8 @@ q8favx512_1x5_epilogue:
 	VZEROUPPER
 	RET
 
-// func q8avx512_1x6(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8avx512_1x6(SB), NOSPLIT, $0-96
+// func q8_1x96c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8_1x96c4_avx512vnni(SB), NOSPLIT, $0-96
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -843,8 +843,8 @@ TEXT ·q8avx512_1x6(SB), NOSPLIT, $0-96
 	VPXORD Z13, Z13, Z13
 	MOVQ CX, AX
 	SHRQ $1, CX
-	JZ q8avx512_1x6_tail
-q8avx512_1x6_loop:
+	JZ q8_1x96c4_avx512vnni_tail
+q8_1x96c4_avx512vnni_loop:
 	VPBROADCASTD (SI), Z28
 	VPXORD Z31, Z28, Z28
 	VPDPBUSD 0(DX), Z28, Z0
@@ -864,10 +864,10 @@ q8avx512_1x6_loop:
 	ADDQ $8, SI
 	LEAQ (DX)(R9*2), DX
 	DECQ CX
-	JNZ q8avx512_1x6_loop
-q8avx512_1x6_tail:
+	JNZ q8_1x96c4_avx512vnni_loop
+q8_1x96c4_avx512vnni_tail:
 	TESTQ $1, AX
-	JZ q8avx512_1x6_epilogue
+	JZ q8_1x96c4_avx512vnni_epilogue
 	VPBROADCASTD (SI), Z28
 	VPXORD Z31, Z28, Z28
 	VPDPBUSD 0(DX), Z28, Z0
@@ -878,7 +878,7 @@ q8avx512_1x6_tail:
 	VPDPBUSD 320(DX), Z28, Z5
 	ADDQ $4, SI
 	ADDQ R9, DX
-q8avx512_1x6_epilogue:
+q8_1x96c4_avx512vnni_epilogue:
 	VPADDD Z8, Z0, Z0
 	VPADDD Z9, Z1, Z1
 	VPADDD Z10, Z2, Z2
@@ -955,8 +955,8 @@ q8avx512_1x6_epilogue:
 	VZEROUPPER
 	RET
 
-// func q8favx512_1x6(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8favx512_1x6(SB), NOSPLIT, $0-80
+// func q8f32_1x96c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8f32_1x96c4_avx512vnni(SB), NOSPLIT, $0-80
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -979,8 +979,8 @@ TEXT ·q8favx512_1x6(SB), NOSPLIT, $0-80
 	VPXORD Z13, Z13, Z13
 	MOVQ CX, AX
 	SHRQ $1, CX
-	JZ q8favx512_1x6_tail
-q8favx512_1x6_loop:
+	JZ q8f32_1x96c4_avx512vnni_tail
+q8f32_1x96c4_avx512vnni_loop:
 	VPBROADCASTD (SI), Z28
 	VPXORD Z31, Z28, Z28
 	VPDPBUSD 0(DX), Z28, Z0
@@ -1000,10 +1000,10 @@ q8favx512_1x6_loop:
 	ADDQ $8, SI
 	LEAQ (DX)(R9*2), DX
 	DECQ CX
-	JNZ q8favx512_1x6_loop
-q8favx512_1x6_tail:
+	JNZ q8f32_1x96c4_avx512vnni_loop
+q8f32_1x96c4_avx512vnni_tail:
 	TESTQ $1, AX
-	JZ q8favx512_1x6_epilogue
+	JZ q8f32_1x96c4_avx512vnni_epilogue
 	VPBROADCASTD (SI), Z28
 	VPXORD Z31, Z28, Z28
 	VPDPBUSD 0(DX), Z28, Z0
@@ -1014,7 +1014,7 @@ q8favx512_1x6_tail:
 	VPDPBUSD 320(DX), Z28, Z5
 	ADDQ $4, SI
 	ADDQ R9, DX
-q8favx512_1x6_epilogue:
+q8f32_1x96c4_avx512vnni_epilogue:
 	VPADDD Z8, Z0, Z0
 	VPADDD Z9, Z1, Z1
 	VPADDD Z10, Z2, Z2
@@ -1057,8 +1057,8 @@ q8favx512_1x6_epilogue:
 	VZEROUPPER
 	RET
 
-// func q8avx512_1x7(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8avx512_1x7(SB), NOSPLIT, $0-96
+// func q8_1x112c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8_1x112c4_avx512vnni(SB), NOSPLIT, $0-96
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -1083,8 +1083,8 @@ TEXT ·q8avx512_1x7(SB), NOSPLIT, $0-96
 	VPXORD Z14, Z14, Z14
 	MOVQ CX, AX
 	SHRQ $1, CX
-	JZ q8avx512_1x7_tail
-q8avx512_1x7_loop:
+	JZ q8_1x112c4_avx512vnni_tail
+q8_1x112c4_avx512vnni_loop:
 	VPBROADCASTD (SI), Z28
 	VPXORD Z31, Z28, Z28
 	VPDPBUSD 0(DX), Z28, Z0
@@ -1106,10 +1106,10 @@ q8avx512_1x7_loop:
 	ADDQ $8, SI
 	LEAQ (DX)(R9*2), DX
 	DECQ CX
-	JNZ q8avx512_1x7_loop
-q8avx512_1x7_tail:
+	JNZ q8_1x112c4_avx512vnni_loop
+q8_1x112c4_avx512vnni_tail:
 	TESTQ $1, AX
-	JZ q8avx512_1x7_epilogue
+	JZ q8_1x112c4_avx512vnni_epilogue
 	VPBROADCASTD (SI), Z28
 	VPXORD Z31, Z28, Z28
 	VPDPBUSD 0(DX), Z28, Z0
@@ -1121,7 +1121,7 @@ q8avx512_1x7_tail:
 	VPDPBUSD 384(DX), Z28, Z6
 	ADDQ $4, SI
 	ADDQ R9, DX
-q8avx512_1x7_epilogue:
+q8_1x112c4_avx512vnni_epilogue:
 	VPADDD Z8, Z0, Z0
 	VPADDD Z9, Z1, Z1
 	VPADDD Z10, Z2, Z2
@@ -1208,8 +1208,8 @@ q8avx512_1x7_epilogue:
 	VZEROUPPER
 	RET
 
-// func q8favx512_1x7(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8favx512_1x7(SB), NOSPLIT, $0-80
+// func q8f32_1x112c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8f32_1x112c4_avx512vnni(SB), NOSPLIT, $0-80
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -1234,8 +1234,8 @@ TEXT ·q8favx512_1x7(SB), NOSPLIT, $0-80
 	VPXORD Z14, Z14, Z14
 	MOVQ CX, AX
 	SHRQ $1, CX
-	JZ q8favx512_1x7_tail
-q8favx512_1x7_loop:
+	JZ q8f32_1x112c4_avx512vnni_tail
+q8f32_1x112c4_avx512vnni_loop:
 	VPBROADCASTD (SI), Z28
 	VPXORD Z31, Z28, Z28
 	VPDPBUSD 0(DX), Z28, Z0
@@ -1257,10 +1257,10 @@ q8favx512_1x7_loop:
 	ADDQ $8, SI
 	LEAQ (DX)(R9*2), DX
 	DECQ CX
-	JNZ q8favx512_1x7_loop
-q8favx512_1x7_tail:
+	JNZ q8f32_1x112c4_avx512vnni_loop
+q8f32_1x112c4_avx512vnni_tail:
 	TESTQ $1, AX
-	JZ q8favx512_1x7_epilogue
+	JZ q8f32_1x112c4_avx512vnni_epilogue
 	VPBROADCASTD (SI), Z28
 	VPXORD Z31, Z28, Z28
 	VPDPBUSD 0(DX), Z28, Z0
@@ -1272,7 +1272,7 @@ q8favx512_1x7_tail:
 	VPDPBUSD 384(DX), Z28, Z6
 	ADDQ $4, SI
 	ADDQ R9, DX
-q8favx512_1x7_epilogue:
+q8f32_1x112c4_avx512vnni_epilogue:
 	VPADDD Z8, Z0, Z0
 	VPADDD Z9, Z1, Z1
 	VPADDD Z10, Z2, Z2
@@ -1320,8 +1320,8 @@ q8favx512_1x7_epilogue:
 	VZEROUPPER
 	RET
 
-// func q8avx512_1x8(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8avx512_1x8(SB), NOSPLIT, $0-96
+// func q8_1x128c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8_1x128c4_avx512vnni(SB), NOSPLIT, $0-96
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -1348,8 +1348,8 @@ TEXT ·q8avx512_1x8(SB), NOSPLIT, $0-96
 	VPXORD Z15, Z15, Z15
 	MOVQ CX, AX
 	SHRQ $1, CX
-	JZ q8avx512_1x8_tail
-q8avx512_1x8_loop:
+	JZ q8_1x128c4_avx512vnni_tail
+q8_1x128c4_avx512vnni_loop:
 	VPBROADCASTD (SI), Z28
 	VPXORD Z31, Z28, Z28
 	VPDPBUSD 0(DX), Z28, Z0
@@ -1373,10 +1373,10 @@ q8avx512_1x8_loop:
 	ADDQ $8, SI
 	LEAQ (DX)(R9*2), DX
 	DECQ CX
-	JNZ q8avx512_1x8_loop
-q8avx512_1x8_tail:
+	JNZ q8_1x128c4_avx512vnni_loop
+q8_1x128c4_avx512vnni_tail:
 	TESTQ $1, AX
-	JZ q8avx512_1x8_epilogue
+	JZ q8_1x128c4_avx512vnni_epilogue
 	VPBROADCASTD (SI), Z28
 	VPXORD Z31, Z28, Z28
 	VPDPBUSD 0(DX), Z28, Z0
@@ -1389,7 +1389,7 @@ q8avx512_1x8_tail:
 	VPDPBUSD 448(DX), Z28, Z7
 	ADDQ $4, SI
 	ADDQ R9, DX
-q8avx512_1x8_epilogue:
+q8_1x128c4_avx512vnni_epilogue:
 	VPADDD Z8, Z0, Z0
 	VPADDD Z9, Z1, Z1
 	VPADDD Z10, Z2, Z2
@@ -1486,8 +1486,8 @@ q8avx512_1x8_epilogue:
 	VZEROUPPER
 	RET
 
-// func q8favx512_1x8(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8favx512_1x8(SB), NOSPLIT, $0-80
+// func q8f32_1x128c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8f32_1x128c4_avx512vnni(SB), NOSPLIT, $0-80
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -1514,8 +1514,8 @@ TEXT ·q8favx512_1x8(SB), NOSPLIT, $0-80
 	VPXORD Z15, Z15, Z15
 	MOVQ CX, AX
 	SHRQ $1, CX
-	JZ q8favx512_1x8_tail
-q8favx512_1x8_loop:
+	JZ q8f32_1x128c4_avx512vnni_tail
+q8f32_1x128c4_avx512vnni_loop:
 	VPBROADCASTD (SI), Z28
 	VPXORD Z31, Z28, Z28
 	VPDPBUSD 0(DX), Z28, Z0
@@ -1539,10 +1539,10 @@ q8favx512_1x8_loop:
 	ADDQ $8, SI
 	LEAQ (DX)(R9*2), DX
 	DECQ CX
-	JNZ q8favx512_1x8_loop
-q8favx512_1x8_tail:
+	JNZ q8f32_1x128c4_avx512vnni_loop
+q8f32_1x128c4_avx512vnni_tail:
 	TESTQ $1, AX
-	JZ q8favx512_1x8_epilogue
+	JZ q8f32_1x128c4_avx512vnni_epilogue
 	VPBROADCASTD (SI), Z28
 	VPXORD Z31, Z28, Z28
 	VPDPBUSD 0(DX), Z28, Z0
@@ -1555,7 +1555,7 @@ q8favx512_1x8_tail:
 	VPDPBUSD 448(DX), Z28, Z7
 	ADDQ $4, SI
 	ADDQ R9, DX
-q8favx512_1x8_epilogue:
+q8f32_1x128c4_avx512vnni_epilogue:
 	VPADDD Z8, Z0, Z0
 	VPADDD Z9, Z1, Z1
 	VPADDD Z10, Z2, Z2
@@ -1608,8 +1608,8 @@ q8favx512_1x8_epilogue:
 	VZEROUPPER
 	RET
 
-// func q8avx512_2x1(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8avx512_2x1(SB), NOSPLIT, $0-96
+// func q8_2x16c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8_2x16c4_avx512vnni(SB), NOSPLIT, $0-96
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -1622,8 +1622,8 @@ TEXT ·q8avx512_2x1(SB), NOSPLIT, $0-96
 	VPXORD Z1, Z1, Z1
 	MOVQ CX, AX
 	SHRQ $1, CX
-	JZ q8avx512_2x1_tail
-q8avx512_2x1_loop:
+	JZ q8_2x16c4_avx512vnni_tail
+q8_2x16c4_avx512vnni_loop:
 	VMOVDQU32 0(DX), Z24
 	VPBROADCASTD (SI), Z28
 	VPXORD Z31, Z28, Z28
@@ -1641,10 +1641,10 @@ q8avx512_2x1_loop:
 	ADDQ $8, SI
 	LEAQ (DX)(R9*2), DX
 	DECQ CX
-	JNZ q8avx512_2x1_loop
-q8avx512_2x1_tail:
+	JNZ q8_2x16c4_avx512vnni_loop
+q8_2x16c4_avx512vnni_tail:
 	TESTQ $1, AX
-	JZ q8avx512_2x1_epilogue
+	JZ q8_2x16c4_avx512vnni_epilogue
 	VMOVDQU32 0(DX), Z24
 	VPBROADCASTD (SI), Z28
 	VPXORD Z31, Z28, Z28
@@ -1654,7 +1654,7 @@ q8avx512_2x1_tail:
 	VPDPBUSD Z24, Z29, Z1
 	ADDQ $4, SI
 	ADDQ R9, DX
-q8avx512_2x1_epilogue:
+q8_2x16c4_avx512vnni_epilogue:
 	MOVQ bias+80(FP), R12
 	MOVQ scale+88(FP), R11
 	MOVQ mask+56(FP), AX
@@ -1689,8 +1689,8 @@ q8avx512_2x1_epilogue:
 	VZEROUPPER
 	RET
 
-// func q8favx512_2x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8favx512_2x1(SB), NOSPLIT, $0-80
+// func q8f32_2x16c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8f32_2x16c4_avx512vnni(SB), NOSPLIT, $0-80
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -1703,8 +1703,8 @@ TEXT ·q8favx512_2x1(SB), NOSPLIT, $0-80
 	VPXORD Z1, Z1, Z1
 	MOVQ CX, AX
 	SHRQ $1, CX
-	JZ q8favx512_2x1_tail
-q8favx512_2x1_loop:
+	JZ q8f32_2x16c4_avx512vnni_tail
+q8f32_2x16c4_avx512vnni_loop:
 	VMOVDQU32 0(DX), Z24
 	VPBROADCASTD (SI), Z28
 	VPXORD Z31, Z28, Z28
@@ -1722,10 +1722,10 @@ q8favx512_2x1_loop:
 	ADDQ $8, SI
 	LEAQ (DX)(R9*2), DX
 	DECQ CX
-	JNZ q8favx512_2x1_loop
-q8favx512_2x1_tail:
+	JNZ q8f32_2x16c4_avx512vnni_loop
+q8f32_2x16c4_avx512vnni_tail:
 	TESTQ $1, AX
-	JZ q8favx512_2x1_epilogue
+	JZ q8f32_2x16c4_avx512vnni_epilogue
 	VMOVDQU32 0(DX), Z24
 	VPBROADCASTD (SI), Z28
 	VPXORD Z31, Z28, Z28
@@ -1735,7 +1735,7 @@ q8favx512_2x1_tail:
 	VPDPBUSD Z24, Z29, Z1
 	ADDQ $4, SI
 	ADDQ R9, DX
-q8favx512_2x1_epilogue:
+q8f32_2x16c4_avx512vnni_epilogue:
 	MOVQ bias+64(FP), R12
 	MOVQ scale+72(FP), R11
 	MOVQ mask+56(FP), AX
@@ -1756,8 +1756,8 @@ q8favx512_2x1_epilogue:
 	VZEROUPPER
 	RET
 
-// func q8avx512_2x2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8avx512_2x2(SB), NOSPLIT, $0-96
+// func q8_2x32c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8_2x32c4_avx512vnni(SB), NOSPLIT, $0-96
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -1772,8 +1772,8 @@ TEXT ·q8avx512_2x2(SB), NOSPLIT, $0-96
 	VPXORD Z3, Z3, Z3
 	MOVQ CX, AX
 	SHRQ $1, CX
-	JZ q8avx512_2x2_tail
-q8avx512_2x2_loop:
+	JZ q8_2x32c4_avx512vnni_tail
+q8_2x32c4_avx512vnni_loop:
 	VMOVDQU32 0(DX), Z24
 	VMOVDQU32 64(DX), Z25
 	VPBROADCASTD (SI), Z28
@@ -1797,10 +1797,10 @@ q8avx512_2x2_loop:
 	ADDQ $8, SI
 	LEAQ (DX)(R9*2), DX
 	DECQ CX
-	JNZ q8avx512_2x2_loop
-q8avx512_2x2_tail:
+	JNZ q8_2x32c4_avx512vnni_loop
+q8_2x32c4_avx512vnni_tail:
 	TESTQ $1, AX
-	JZ q8avx512_2x2_epilogue
+	JZ q8_2x32c4_avx512vnni_epilogue
 	VMOVDQU32 0(DX), Z24
 	VMOVDQU32 64(DX), Z25
 	VPBROADCASTD (SI), Z28
@@ -1813,7 +1813,7 @@ q8avx512_2x2_tail:
 	VPDPBUSD Z25, Z29, Z3
 	ADDQ $4, SI
 	ADDQ R9, DX
-q8avx512_2x2_epilogue:
+q8_2x32c4_avx512vnni_epilogue:
 	MOVQ bias+80(FP), R12
 	MOVQ scale+88(FP), R11
 	MOVQ mask+56(FP), AX
@@ -1866,8 +1866,8 @@ q8avx512_2x2_epilogue:
 	VZEROUPPER
 	RET
 
-// func q8favx512_2x2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8favx512_2x2(SB), NOSPLIT, $0-80
+// func q8f32_2x32c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8f32_2x32c4_avx512vnni(SB), NOSPLIT, $0-80
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -1882,8 +1882,8 @@ TEXT ·q8favx512_2x2(SB), NOSPLIT, $0-80
 	VPXORD Z3, Z3, Z3
 	MOVQ CX, AX
 	SHRQ $1, CX
-	JZ q8favx512_2x2_tail
-q8favx512_2x2_loop:
+	JZ q8f32_2x32c4_avx512vnni_tail
+q8f32_2x32c4_avx512vnni_loop:
 	VMOVDQU32 0(DX), Z24
 	VMOVDQU32 64(DX), Z25
 	VPBROADCASTD (SI), Z28
@@ -1907,10 +1907,10 @@ q8favx512_2x2_loop:
 	ADDQ $8, SI
 	LEAQ (DX)(R9*2), DX
 	DECQ CX
-	JNZ q8favx512_2x2_loop
-q8favx512_2x2_tail:
+	JNZ q8f32_2x32c4_avx512vnni_loop
+q8f32_2x32c4_avx512vnni_tail:
 	TESTQ $1, AX
-	JZ q8favx512_2x2_epilogue
+	JZ q8f32_2x32c4_avx512vnni_epilogue
 	VMOVDQU32 0(DX), Z24
 	VMOVDQU32 64(DX), Z25
 	VPBROADCASTD (SI), Z28
@@ -1923,7 +1923,7 @@ q8favx512_2x2_tail:
 	VPDPBUSD Z25, Z29, Z3
 	ADDQ $4, SI
 	ADDQ R9, DX
-q8favx512_2x2_epilogue:
+q8f32_2x32c4_avx512vnni_epilogue:
 	MOVQ bias+64(FP), R12
 	MOVQ scale+72(FP), R11
 	MOVQ mask+56(FP), AX
@@ -1952,8 +1952,8 @@ q8favx512_2x2_epilogue:
 	VZEROUPPER
 	RET
 
-// func q8avx512_2x3(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8avx512_2x3(SB), NOSPLIT, $0-96
+// func q8_2x48c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8_2x48c4_avx512vnni(SB), NOSPLIT, $0-96
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -1970,8 +1970,8 @@ TEXT ·q8avx512_2x3(SB), NOSPLIT, $0-96
 	VPXORD Z5, Z5, Z5
 	MOVQ CX, AX
 	SHRQ $1, CX
-	JZ q8avx512_2x3_tail
-q8avx512_2x3_loop:
+	JZ q8_2x48c4_avx512vnni_tail
+q8_2x48c4_avx512vnni_loop:
 	VMOVDQU32 0(DX), Z24
 	VMOVDQU32 64(DX), Z25
 	VMOVDQU32 128(DX), Z26
@@ -2001,10 +2001,10 @@ q8avx512_2x3_loop:
 	ADDQ $8, SI
 	LEAQ (DX)(R9*2), DX
 	DECQ CX
-	JNZ q8avx512_2x3_loop
-q8avx512_2x3_tail:
+	JNZ q8_2x48c4_avx512vnni_loop
+q8_2x48c4_avx512vnni_tail:
 	TESTQ $1, AX
-	JZ q8avx512_2x3_epilogue
+	JZ q8_2x48c4_avx512vnni_epilogue
 	VMOVDQU32 0(DX), Z24
 	VMOVDQU32 64(DX), Z25
 	VMOVDQU32 128(DX), Z26
@@ -2020,7 +2020,7 @@ q8avx512_2x3_tail:
 	VPDPBUSD Z26, Z29, Z5
 	ADDQ $4, SI
 	ADDQ R9, DX
-q8avx512_2x3_epilogue:
+q8_2x48c4_avx512vnni_epilogue:
 	MOVQ bias+80(FP), R12
 	MOVQ scale+88(FP), R11
 	MOVQ mask+56(FP), AX
@@ -2091,8 +2091,8 @@ q8avx512_2x3_epilogue:
 	VZEROUPPER
 	RET
 
-// func q8favx512_2x3(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8favx512_2x3(SB), NOSPLIT, $0-80
+// func q8f32_2x48c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8f32_2x48c4_avx512vnni(SB), NOSPLIT, $0-80
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -2109,8 +2109,8 @@ TEXT ·q8favx512_2x3(SB), NOSPLIT, $0-80
 	VPXORD Z5, Z5, Z5
 	MOVQ CX, AX
 	SHRQ $1, CX
-	JZ q8favx512_2x3_tail
-q8favx512_2x3_loop:
+	JZ q8f32_2x48c4_avx512vnni_tail
+q8f32_2x48c4_avx512vnni_loop:
 	VMOVDQU32 0(DX), Z24
 	VMOVDQU32 64(DX), Z25
 	VMOVDQU32 128(DX), Z26
@@ -2140,10 +2140,10 @@ q8favx512_2x3_loop:
 	ADDQ $8, SI
 	LEAQ (DX)(R9*2), DX
 	DECQ CX
-	JNZ q8favx512_2x3_loop
-q8favx512_2x3_tail:
+	JNZ q8f32_2x48c4_avx512vnni_loop
+q8f32_2x48c4_avx512vnni_tail:
 	TESTQ $1, AX
-	JZ q8favx512_2x3_epilogue
+	JZ q8f32_2x48c4_avx512vnni_epilogue
 	VMOVDQU32 0(DX), Z24
 	VMOVDQU32 64(DX), Z25
 	VMOVDQU32 128(DX), Z26
@@ -2159,7 +2159,7 @@ q8favx512_2x3_tail:
 	VPDPBUSD Z26, Z29, Z5
 	ADDQ $4, SI
 	ADDQ R9, DX
-q8favx512_2x3_epilogue:
+q8f32_2x48c4_avx512vnni_epilogue:
 	MOVQ bias+64(FP), R12
 	MOVQ scale+72(FP), R11
 	MOVQ mask+56(FP), AX
@@ -2196,8 +2196,8 @@ q8favx512_2x3_epilogue:
 	VZEROUPPER
 	RET
 
-// func q8avx512_2x4(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8avx512_2x4(SB), NOSPLIT, $0-96
+// func q8_2x64c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8_2x64c4_avx512vnni(SB), NOSPLIT, $0-96
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -2216,8 +2216,8 @@ TEXT ·q8avx512_2x4(SB), NOSPLIT, $0-96
 	VPXORD Z7, Z7, Z7
 	MOVQ CX, AX
 	SHRQ $1, CX
-	JZ q8avx512_2x4_tail
-q8avx512_2x4_loop:
+	JZ q8_2x64c4_avx512vnni_tail
+q8_2x64c4_avx512vnni_loop:
 	VMOVDQU32 0(DX), Z24
 	VMOVDQU32 64(DX), Z25
 	VMOVDQU32 128(DX), Z26
@@ -2253,10 +2253,10 @@ q8avx512_2x4_loop:
 	ADDQ $8, SI
 	LEAQ (DX)(R9*2), DX
 	DECQ CX
-	JNZ q8avx512_2x4_loop
-q8avx512_2x4_tail:
+	JNZ q8_2x64c4_avx512vnni_loop
+q8_2x64c4_avx512vnni_tail:
 	TESTQ $1, AX
-	JZ q8avx512_2x4_epilogue
+	JZ q8_2x64c4_avx512vnni_epilogue
 	VMOVDQU32 0(DX), Z24
 	VMOVDQU32 64(DX), Z25
 	VMOVDQU32 128(DX), Z26
@@ -2275,7 +2275,7 @@ q8avx512_2x4_tail:
 	VPDPBUSD Z27, Z29, Z7
 	ADDQ $4, SI
 	ADDQ R9, DX
-q8avx512_2x4_epilogue:
+q8_2x64c4_avx512vnni_epilogue:
 	MOVQ bias+80(FP), R12
 	MOVQ scale+88(FP), R11
 	MOVQ mask+56(FP), AX
@@ -2364,8 +2364,8 @@ q8avx512_2x4_epilogue:
 	VZEROUPPER
 	RET
 
-// func q8favx512_2x4(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8favx512_2x4(SB), NOSPLIT, $0-80
+// func q8f32_2x64c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8f32_2x64c4_avx512vnni(SB), NOSPLIT, $0-80
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -2384,8 +2384,8 @@ TEXT ·q8favx512_2x4(SB), NOSPLIT, $0-80
 	VPXORD Z7, Z7, Z7
 	MOVQ CX, AX
 	SHRQ $1, CX
-	JZ q8favx512_2x4_tail
-q8favx512_2x4_loop:
+	JZ q8f32_2x64c4_avx512vnni_tail
+q8f32_2x64c4_avx512vnni_loop:
 	VMOVDQU32 0(DX), Z24
 	VMOVDQU32 64(DX), Z25
 	VMOVDQU32 128(DX), Z26
@@ -2421,10 +2421,10 @@ q8favx512_2x4_loop:
 	ADDQ $8, SI
 	LEAQ (DX)(R9*2), DX
 	DECQ CX
-	JNZ q8favx512_2x4_loop
-q8favx512_2x4_tail:
+	JNZ q8f32_2x64c4_avx512vnni_loop
+q8f32_2x64c4_avx512vnni_tail:
 	TESTQ $1, AX
-	JZ q8favx512_2x4_epilogue
+	JZ q8f32_2x64c4_avx512vnni_epilogue
 	VMOVDQU32 0(DX), Z24
 	VMOVDQU32 64(DX), Z25
 	VMOVDQU32 128(DX), Z26
@@ -2443,7 +2443,7 @@ q8favx512_2x4_tail:
 	VPDPBUSD Z27, Z29, Z7
 	ADDQ $4, SI
 	ADDQ R9, DX
-q8favx512_2x4_epilogue:
+q8f32_2x64c4_avx512vnni_epilogue:
 	MOVQ bias+64(FP), R12
 	MOVQ scale+72(FP), R11
 	MOVQ mask+56(FP), AX
@@ -2488,8 +2488,8 @@ q8favx512_2x4_epilogue:
 	VZEROUPPER
 	RET
 
-// func q8avx512_3x1(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8avx512_3x1(SB), NOSPLIT, $0-96
+// func q8_3x16c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8_3x16c4_avx512vnni(SB), NOSPLIT, $0-96
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -2503,8 +2503,8 @@ TEXT ·q8avx512_3x1(SB), NOSPLIT, $0-96
 	VPXORD Z2, Z2, Z2
 	MOVQ CX, AX
 	SHRQ $1, CX
-	JZ q8avx512_3x1_tail
-q8avx512_3x1_loop:
+	JZ q8_3x16c4_avx512vnni_tail
+q8_3x16c4_avx512vnni_loop:
 	VMOVDQU32 0(DX), Z24
 	VPBROADCASTD (SI), Z28
 	VPXORD Z31, Z28, Z28
@@ -2528,10 +2528,10 @@ q8avx512_3x1_loop:
 	ADDQ $8, SI
 	LEAQ (DX)(R9*2), DX
 	DECQ CX
-	JNZ q8avx512_3x1_loop
-q8avx512_3x1_tail:
+	JNZ q8_3x16c4_avx512vnni_loop
+q8_3x16c4_avx512vnni_tail:
 	TESTQ $1, AX
-	JZ q8avx512_3x1_epilogue
+	JZ q8_3x16c4_avx512vnni_epilogue
 	VMOVDQU32 0(DX), Z24
 	VPBROADCASTD (SI), Z28
 	VPXORD Z31, Z28, Z28
@@ -2544,7 +2544,7 @@ q8avx512_3x1_tail:
 	VPDPBUSD Z24, Z30, Z2
 	ADDQ $4, SI
 	ADDQ R9, DX
-q8avx512_3x1_epilogue:
+q8_3x16c4_avx512vnni_epilogue:
 	MOVQ bias+80(FP), R12
 	MOVQ scale+88(FP), R11
 	MOVQ mask+56(FP), AX
@@ -2588,8 +2588,8 @@ q8avx512_3x1_epilogue:
 	VZEROUPPER
 	RET
 
-// func q8favx512_3x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8favx512_3x1(SB), NOSPLIT, $0-80
+// func q8f32_3x16c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8f32_3x16c4_avx512vnni(SB), NOSPLIT, $0-80
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -2603,8 +2603,8 @@ TEXT ·q8favx512_3x1(SB), NOSPLIT, $0-80
 	VPXORD Z2, Z2, Z2
 	MOVQ CX, AX
 	SHRQ $1, CX
-	JZ q8favx512_3x1_tail
-q8favx512_3x1_loop:
+	JZ q8f32_3x16c4_avx512vnni_tail
+q8f32_3x16c4_avx512vnni_loop:
 	VMOVDQU32 0(DX), Z24
 	VPBROADCASTD (SI), Z28
 	VPXORD Z31, Z28, Z28
@@ -2628,10 +2628,10 @@ q8favx512_3x1_loop:
 	ADDQ $8, SI
 	LEAQ (DX)(R9*2), DX
 	DECQ CX
-	JNZ q8favx512_3x1_loop
-q8favx512_3x1_tail:
+	JNZ q8f32_3x16c4_avx512vnni_loop
+q8f32_3x16c4_avx512vnni_tail:
 	TESTQ $1, AX
-	JZ q8favx512_3x1_epilogue
+	JZ q8f32_3x16c4_avx512vnni_epilogue
 	VMOVDQU32 0(DX), Z24
 	VPBROADCASTD (SI), Z28
 	VPXORD Z31, Z28, Z28
@@ -2644,7 +2644,7 @@ q8favx512_3x1_tail:
 	VPDPBUSD Z24, Z30, Z2
 	ADDQ $4, SI
 	ADDQ R9, DX
-q8favx512_3x1_epilogue:
+q8f32_3x16c4_avx512vnni_epilogue:
 	MOVQ bias+64(FP), R12
 	MOVQ scale+72(FP), R11
 	MOVQ mask+56(FP), AX
@@ -2669,8 +2669,8 @@ q8favx512_3x1_epilogue:
 	VZEROUPPER
 	RET
 
-// func q8avx512_3x2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8avx512_3x2(SB), NOSPLIT, $0-96
+// func q8_3x32c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8_3x32c4_avx512vnni(SB), NOSPLIT, $0-96
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -2687,8 +2687,8 @@ TEXT ·q8avx512_3x2(SB), NOSPLIT, $0-96
 	VPXORD Z5, Z5, Z5
 	MOVQ CX, AX
 	SHRQ $1, CX
-	JZ q8avx512_3x2_tail
-q8avx512_3x2_loop:
+	JZ q8_3x32c4_avx512vnni_tail
+q8_3x32c4_avx512vnni_loop:
 	VMOVDQU32 0(DX), Z24
 	VMOVDQU32 64(DX), Z25
 	VPBROADCASTD (SI), Z28
@@ -2720,10 +2720,10 @@ q8avx512_3x2_loop:
 	ADDQ $8, SI
 	LEAQ (DX)(R9*2), DX
 	DECQ CX
-	JNZ q8avx512_3x2_loop
-q8avx512_3x2_tail:
+	JNZ q8_3x32c4_avx512vnni_loop
+q8_3x32c4_avx512vnni_tail:
 	TESTQ $1, AX
-	JZ q8avx512_3x2_epilogue
+	JZ q8_3x32c4_avx512vnni_epilogue
 	VMOVDQU32 0(DX), Z24
 	VMOVDQU32 64(DX), Z25
 	VPBROADCASTD (SI), Z28
@@ -2740,7 +2740,7 @@ q8avx512_3x2_tail:
 	VPDPBUSD Z25, Z30, Z5
 	ADDQ $4, SI
 	ADDQ R9, DX
-q8avx512_3x2_epilogue:
+q8_3x32c4_avx512vnni_epilogue:
 	MOVQ bias+80(FP), R12
 	MOVQ scale+88(FP), R11
 	MOVQ mask+56(FP), AX
@@ -2811,8 +2811,8 @@ q8avx512_3x2_epilogue:
 	VZEROUPPER
 	RET
 
-// func q8favx512_3x2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8favx512_3x2(SB), NOSPLIT, $0-80
+// func q8f32_3x32c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8f32_3x32c4_avx512vnni(SB), NOSPLIT, $0-80
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -2829,8 +2829,8 @@ TEXT ·q8favx512_3x2(SB), NOSPLIT, $0-80
 	VPXORD Z5, Z5, Z5
 	MOVQ CX, AX
 	SHRQ $1, CX
-	JZ q8favx512_3x2_tail
-q8favx512_3x2_loop:
+	JZ q8f32_3x32c4_avx512vnni_tail
+q8f32_3x32c4_avx512vnni_loop:
 	VMOVDQU32 0(DX), Z24
 	VMOVDQU32 64(DX), Z25
 	VPBROADCASTD (SI), Z28
@@ -2862,10 +2862,10 @@ q8favx512_3x2_loop:
 	ADDQ $8, SI
 	LEAQ (DX)(R9*2), DX
 	DECQ CX
-	JNZ q8favx512_3x2_loop
-q8favx512_3x2_tail:
+	JNZ q8f32_3x32c4_avx512vnni_loop
+q8f32_3x32c4_avx512vnni_tail:
 	TESTQ $1, AX
-	JZ q8favx512_3x2_epilogue
+	JZ q8f32_3x32c4_avx512vnni_epilogue
 	VMOVDQU32 0(DX), Z24
 	VMOVDQU32 64(DX), Z25
 	VPBROADCASTD (SI), Z28
@@ -2882,7 +2882,7 @@ q8favx512_3x2_tail:
 	VPDPBUSD Z25, Z30, Z5
 	ADDQ $4, SI
 	ADDQ R9, DX
-q8favx512_3x2_epilogue:
+q8f32_3x32c4_avx512vnni_epilogue:
 	MOVQ bias+64(FP), R12
 	MOVQ scale+72(FP), R11
 	MOVQ mask+56(FP), AX
@@ -2919,8 +2919,8 @@ q8favx512_3x2_epilogue:
 	VZEROUPPER
 	RET
 
-// func q8avx512_3x3(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8avx512_3x3(SB), NOSPLIT, $0-96
+// func q8_3x48c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8_3x48c4_avx512vnni(SB), NOSPLIT, $0-96
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -2940,8 +2940,8 @@ TEXT ·q8avx512_3x3(SB), NOSPLIT, $0-96
 	VPXORD Z8, Z8, Z8
 	MOVQ CX, AX
 	SHRQ $1, CX
-	JZ q8avx512_3x3_tail
-q8avx512_3x3_loop:
+	JZ q8_3x48c4_avx512vnni_tail
+q8_3x48c4_avx512vnni_loop:
 	VMOVDQU32 0(DX), Z24
 	VMOVDQU32 64(DX), Z25
 	VMOVDQU32 128(DX), Z26
@@ -2981,10 +2981,10 @@ q8avx512_3x3_loop:
 	ADDQ $8, SI
 	LEAQ (DX)(R9*2), DX
 	DECQ CX
-	JNZ q8avx512_3x3_loop
-q8avx512_3x3_tail:
+	JNZ q8_3x48c4_avx512vnni_loop
+q8_3x48c4_avx512vnni_tail:
 	TESTQ $1, AX
-	JZ q8avx512_3x3_epilogue
+	JZ q8_3x48c4_avx512vnni_epilogue
 	VMOVDQU32 0(DX), Z24
 	VMOVDQU32 64(DX), Z25
 	VMOVDQU32 128(DX), Z26
@@ -3005,7 +3005,7 @@ q8avx512_3x3_tail:
 	VPDPBUSD Z26, Z30, Z8
 	ADDQ $4, SI
 	ADDQ R9, DX
-q8avx512_3x3_epilogue:
+q8_3x48c4_avx512vnni_epilogue:
 	MOVQ bias+80(FP), R12
 	MOVQ scale+88(FP), R11
 	MOVQ mask+56(FP), AX
@@ -3103,8 +3103,8 @@ q8avx512_3x3_epilogue:
 	VZEROUPPER
 	RET
 
-// func q8favx512_3x3(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8favx512_3x3(SB), NOSPLIT, $0-80
+// func q8f32_3x48c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8f32_3x48c4_avx512vnni(SB), NOSPLIT, $0-80
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -3124,8 +3124,8 @@ TEXT ·q8favx512_3x3(SB), NOSPLIT, $0-80
 	VPXORD Z8, Z8, Z8
 	MOVQ CX, AX
 	SHRQ $1, CX
-	JZ q8favx512_3x3_tail
-q8favx512_3x3_loop:
+	JZ q8f32_3x48c4_avx512vnni_tail
+q8f32_3x48c4_avx512vnni_loop:
 	VMOVDQU32 0(DX), Z24
 	VMOVDQU32 64(DX), Z25
 	VMOVDQU32 128(DX), Z26
@@ -3165,10 +3165,10 @@ q8favx512_3x3_loop:
 	ADDQ $8, SI
 	LEAQ (DX)(R9*2), DX
 	DECQ CX
-	JNZ q8favx512_3x3_loop
-q8favx512_3x3_tail:
+	JNZ q8f32_3x48c4_avx512vnni_loop
+q8f32_3x48c4_avx512vnni_tail:
 	TESTQ $1, AX
-	JZ q8favx512_3x3_epilogue
+	JZ q8f32_3x48c4_avx512vnni_epilogue
 	VMOVDQU32 0(DX), Z24
 	VMOVDQU32 64(DX), Z25
 	VMOVDQU32 128(DX), Z26
@@ -3189,7 +3189,7 @@ q8favx512_3x3_tail:
 	VPDPBUSD Z26, Z30, Z8
 	ADDQ $4, SI
 	ADDQ R9, DX
-q8favx512_3x3_epilogue:
+q8f32_3x48c4_avx512vnni_epilogue:
 	MOVQ bias+64(FP), R12
 	MOVQ scale+72(FP), R11
 	MOVQ mask+56(FP), AX
@@ -3238,8 +3238,8 @@ q8favx512_3x3_epilogue:
 	VZEROUPPER
 	RET
 
-// func q8avx512_3x4(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8avx512_3x4(SB), NOSPLIT, $0-96
+// func q8_3x64c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8_3x64c4_avx512vnni(SB), NOSPLIT, $0-96
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -3262,8 +3262,8 @@ TEXT ·q8avx512_3x4(SB), NOSPLIT, $0-96
 	VPXORD Z11, Z11, Z11
 	MOVQ CX, AX
 	SHRQ $1, CX
-	JZ q8avx512_3x4_tail
-q8avx512_3x4_loop:
+	JZ q8_3x64c4_avx512vnni_tail
+q8_3x64c4_avx512vnni_loop:
 	VMOVDQU32 0(DX), Z24
 	VMOVDQU32 64(DX), Z25
 	VMOVDQU32 128(DX), Z26
@@ -3311,10 +3311,10 @@ q8avx512_3x4_loop:
 	ADDQ $8, SI
 	LEAQ (DX)(R9*2), DX
 	DECQ CX
-	JNZ q8avx512_3x4_loop
-q8avx512_3x4_tail:
+	JNZ q8_3x64c4_avx512vnni_loop
+q8_3x64c4_avx512vnni_tail:
 	TESTQ $1, AX
-	JZ q8avx512_3x4_epilogue
+	JZ q8_3x64c4_avx512vnni_epilogue
 	VMOVDQU32 0(DX), Z24
 	VMOVDQU32 64(DX), Z25
 	VMOVDQU32 128(DX), Z26
@@ -3339,7 +3339,7 @@ q8avx512_3x4_tail:
 	VPDPBUSD Z27, Z30, Z11
 	ADDQ $4, SI
 	ADDQ R9, DX
-q8avx512_3x4_epilogue:
+q8_3x64c4_avx512vnni_epilogue:
 	MOVQ bias+80(FP), R12
 	MOVQ scale+88(FP), R11
 	MOVQ mask+56(FP), AX
@@ -3464,8 +3464,8 @@ q8avx512_3x4_epilogue:
 	VZEROUPPER
 	RET
 
-// func q8favx512_3x4(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8favx512_3x4(SB), NOSPLIT, $0-80
+// func q8f32_3x64c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8f32_3x64c4_avx512vnni(SB), NOSPLIT, $0-80
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -3488,8 +3488,8 @@ TEXT ·q8favx512_3x4(SB), NOSPLIT, $0-80
 	VPXORD Z11, Z11, Z11
 	MOVQ CX, AX
 	SHRQ $1, CX
-	JZ q8favx512_3x4_tail
-q8favx512_3x4_loop:
+	JZ q8f32_3x64c4_avx512vnni_tail
+q8f32_3x64c4_avx512vnni_loop:
 	VMOVDQU32 0(DX), Z24
 	VMOVDQU32 64(DX), Z25
 	VMOVDQU32 128(DX), Z26
@@ -3537,10 +3537,10 @@ q8favx512_3x4_loop:
 	ADDQ $8, SI
 	LEAQ (DX)(R9*2), DX
 	DECQ CX
-	JNZ q8favx512_3x4_loop
-q8favx512_3x4_tail:
+	JNZ q8f32_3x64c4_avx512vnni_loop
+q8f32_3x64c4_avx512vnni_tail:
 	TESTQ $1, AX
-	JZ q8favx512_3x4_epilogue
+	JZ q8f32_3x64c4_avx512vnni_epilogue
 	VMOVDQU32 0(DX), Z24
 	VMOVDQU32 64(DX), Z25
 	VMOVDQU32 128(DX), Z26
@@ -3565,7 +3565,7 @@ q8favx512_3x4_tail:
 	VPDPBUSD Z27, Z30, Z11
 	ADDQ $4, SI
 	ADDQ R9, DX
-q8favx512_3x4_epilogue:
+q8f32_3x64c4_avx512vnni_epilogue:
 	MOVQ bias+64(FP), R12
 	MOVQ scale+72(FP), R11
 	MOVQ mask+56(FP), AX
@@ -3626,8 +3626,8 @@ q8favx512_3x4_epilogue:
 	VZEROUPPER
 	RET
 
-// func q8avx512_4x1(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8avx512_4x1(SB), NOSPLIT, $0-96
+// func q8_4x16c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8_4x16c4_avx512vnni(SB), NOSPLIT, $0-96
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -3642,8 +3642,8 @@ TEXT ·q8avx512_4x1(SB), NOSPLIT, $0-96
 	VPXORD Z3, Z3, Z3
 	MOVQ CX, AX
 	SHRQ $1, CX
-	JZ q8avx512_4x1_tail
-q8avx512_4x1_loop:
+	JZ q8_4x16c4_avx512vnni_tail
+q8_4x16c4_avx512vnni_loop:
 	VMOVDQU32 0(DX), Z24
 	VPBROADCASTD (SI), Z28
 	VPXORD Z31, Z28, Z28
@@ -3673,10 +3673,10 @@ q8avx512_4x1_loop:
 	ADDQ $8, SI
 	LEAQ (DX)(R9*2), DX
 	DECQ CX
-	JNZ q8avx512_4x1_loop
-q8avx512_4x1_tail:
+	JNZ q8_4x16c4_avx512vnni_loop
+q8_4x16c4_avx512vnni_tail:
 	TESTQ $1, AX
-	JZ q8avx512_4x1_epilogue
+	JZ q8_4x16c4_avx512vnni_epilogue
 	VMOVDQU32 0(DX), Z24
 	VPBROADCASTD (SI), Z28
 	VPXORD Z31, Z28, Z28
@@ -3692,7 +3692,7 @@ q8avx512_4x1_tail:
 	VPDPBUSD Z24, Z28, Z3
 	ADDQ $4, SI
 	ADDQ R9, DX
-q8avx512_4x1_epilogue:
+q8_4x16c4_avx512vnni_epilogue:
 	MOVQ bias+80(FP), R12
 	MOVQ scale+88(FP), R11
 	MOVQ mask+56(FP), AX
@@ -3745,8 +3745,8 @@ q8avx512_4x1_epilogue:
 	VZEROUPPER
 	RET
 
-// func q8favx512_4x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8favx512_4x1(SB), NOSPLIT, $0-80
+// func q8f32_4x16c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8f32_4x16c4_avx512vnni(SB), NOSPLIT, $0-80
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -3761,8 +3761,8 @@ TEXT ·q8favx512_4x1(SB), NOSPLIT, $0-80
 	VPXORD Z3, Z3, Z3
 	MOVQ CX, AX
 	SHRQ $1, CX
-	JZ q8favx512_4x1_tail
-q8favx512_4x1_loop:
+	JZ q8f32_4x16c4_avx512vnni_tail
+q8f32_4x16c4_avx512vnni_loop:
 	VMOVDQU32 0(DX), Z24
 	VPBROADCASTD (SI), Z28
 	VPXORD Z31, Z28, Z28
@@ -3792,10 +3792,10 @@ q8favx512_4x1_loop:
 	ADDQ $8, SI
 	LEAQ (DX)(R9*2), DX
 	DECQ CX
-	JNZ q8favx512_4x1_loop
-q8favx512_4x1_tail:
+	JNZ q8f32_4x16c4_avx512vnni_loop
+q8f32_4x16c4_avx512vnni_tail:
 	TESTQ $1, AX
-	JZ q8favx512_4x1_epilogue
+	JZ q8f32_4x16c4_avx512vnni_epilogue
 	VMOVDQU32 0(DX), Z24
 	VPBROADCASTD (SI), Z28
 	VPXORD Z31, Z28, Z28
@@ -3811,7 +3811,7 @@ q8favx512_4x1_tail:
 	VPDPBUSD Z24, Z28, Z3
 	ADDQ $4, SI
 	ADDQ R9, DX
-q8favx512_4x1_epilogue:
+q8f32_4x16c4_avx512vnni_epilogue:
 	MOVQ bias+64(FP), R12
 	MOVQ scale+72(FP), R11
 	MOVQ mask+56(FP), AX
@@ -3840,8 +3840,8 @@ q8favx512_4x1_epilogue:
 	VZEROUPPER
 	RET
 
-// func q8avx512_4x2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8avx512_4x2(SB), NOSPLIT, $0-96
+// func q8_4x32c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8_4x32c4_avx512vnni(SB), NOSPLIT, $0-96
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -3860,8 +3860,8 @@ TEXT ·q8avx512_4x2(SB), NOSPLIT, $0-96
 	VPXORD Z7, Z7, Z7
 	MOVQ CX, AX
 	SHRQ $1, CX
-	JZ q8avx512_4x2_tail
-q8avx512_4x2_loop:
+	JZ q8_4x32c4_avx512vnni_tail
+q8_4x32c4_avx512vnni_loop:
 	VMOVDQU32 0(DX), Z24
 	VMOVDQU32 64(DX), Z25
 	VPBROADCASTD (SI), Z28
@@ -3901,10 +3901,10 @@ q8avx512_4x2_loop:
 	ADDQ $8, SI
 	LEAQ (DX)(R9*2), DX
 	DECQ CX
-	JNZ q8avx512_4x2_loop
-q8avx512_4x2_tail:
+	JNZ q8_4x32c4_avx512vnni_loop
+q8_4x32c4_avx512vnni_tail:
 	TESTQ $1, AX
-	JZ q8avx512_4x2_epilogue
+	JZ q8_4x32c4_avx512vnni_epilogue
 	VMOVDQU32 0(DX), Z24
 	VMOVDQU32 64(DX), Z25
 	VPBROADCASTD (SI), Z28
@@ -3925,7 +3925,7 @@ q8avx512_4x2_tail:
 	VPDPBUSD Z25, Z28, Z7
 	ADDQ $4, SI
 	ADDQ R9, DX
-q8avx512_4x2_epilogue:
+q8_4x32c4_avx512vnni_epilogue:
 	MOVQ bias+80(FP), R12
 	MOVQ scale+88(FP), R11
 	MOVQ mask+56(FP), AX
@@ -4014,8 +4014,8 @@ q8avx512_4x2_epilogue:
 	VZEROUPPER
 	RET
 
-// func q8favx512_4x2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8favx512_4x2(SB), NOSPLIT, $0-80
+// func q8f32_4x32c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8f32_4x32c4_avx512vnni(SB), NOSPLIT, $0-80
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -4034,8 +4034,8 @@ TEXT ·q8favx512_4x2(SB), NOSPLIT, $0-80
 	VPXORD Z7, Z7, Z7
 	MOVQ CX, AX
 	SHRQ $1, CX
-	JZ q8favx512_4x2_tail
-q8favx512_4x2_loop:
+	JZ q8f32_4x32c4_avx512vnni_tail
+q8f32_4x32c4_avx512vnni_loop:
 	VMOVDQU32 0(DX), Z24
 	VMOVDQU32 64(DX), Z25
 	VPBROADCASTD (SI), Z28
@@ -4075,10 +4075,10 @@ q8favx512_4x2_loop:
 	ADDQ $8, SI
 	LEAQ (DX)(R9*2), DX
 	DECQ CX
-	JNZ q8favx512_4x2_loop
-q8favx512_4x2_tail:
+	JNZ q8f32_4x32c4_avx512vnni_loop
+q8f32_4x32c4_avx512vnni_tail:
 	TESTQ $1, AX
-	JZ q8favx512_4x2_epilogue
+	JZ q8f32_4x32c4_avx512vnni_epilogue
 	VMOVDQU32 0(DX), Z24
 	VMOVDQU32 64(DX), Z25
 	VPBROADCASTD (SI), Z28
@@ -4099,7 +4099,7 @@ q8favx512_4x2_tail:
 	VPDPBUSD Z25, Z28, Z7
 	ADDQ $4, SI
 	ADDQ R9, DX
-q8favx512_4x2_epilogue:
+q8f32_4x32c4_avx512vnni_epilogue:
 	MOVQ bias+64(FP), R12
 	MOVQ scale+72(FP), R11
 	MOVQ mask+56(FP), AX
@@ -4144,8 +4144,8 @@ q8favx512_4x2_epilogue:
 	VZEROUPPER
 	RET
 
-// func q8avx512_4x3(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8avx512_4x3(SB), NOSPLIT, $0-96
+// func q8_4x48c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8_4x48c4_avx512vnni(SB), NOSPLIT, $0-96
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -4168,8 +4168,8 @@ TEXT ·q8avx512_4x3(SB), NOSPLIT, $0-96
 	VPXORD Z11, Z11, Z11
 	MOVQ CX, AX
 	SHRQ $1, CX
-	JZ q8avx512_4x3_tail
-q8avx512_4x3_loop:
+	JZ q8_4x48c4_avx512vnni_tail
+q8_4x48c4_avx512vnni_loop:
 	VMOVDQU32 0(DX), Z24
 	VMOVDQU32 64(DX), Z25
 	VMOVDQU32 128(DX), Z26
@@ -4219,10 +4219,10 @@ q8avx512_4x3_loop:
 	ADDQ $8, SI
 	LEAQ (DX)(R9*2), DX
 	DECQ CX
-	JNZ q8avx512_4x3_loop
-q8avx512_4x3_tail:
+	JNZ q8_4x48c4_avx512vnni_loop
+q8_4x48c4_avx512vnni_tail:
 	TESTQ $1, AX
-	JZ q8avx512_4x3_epilogue
+	JZ q8_4x48c4_avx512vnni_epilogue
 	VMOVDQU32 0(DX), Z24
 	VMOVDQU32 64(DX), Z25
 	VMOVDQU32 128(DX), Z26
@@ -4248,7 +4248,7 @@ q8avx512_4x3_tail:
 	VPDPBUSD Z26, Z28, Z11
 	ADDQ $4, SI
 	ADDQ R9, DX
-q8avx512_4x3_epilogue:
+q8_4x48c4_avx512vnni_epilogue:
 	MOVQ bias+80(FP), R12
 	MOVQ scale+88(FP), R11
 	MOVQ mask+56(FP), AX
@@ -4373,8 +4373,8 @@ q8avx512_4x3_epilogue:
 	VZEROUPPER
 	RET
 
-// func q8favx512_4x3(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8favx512_4x3(SB), NOSPLIT, $0-80
+// func q8f32_4x48c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8f32_4x48c4_avx512vnni(SB), NOSPLIT, $0-80
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -4397,8 +4397,8 @@ TEXT ·q8favx512_4x3(SB), NOSPLIT, $0-80
 	VPXORD Z11, Z11, Z11
 	MOVQ CX, AX
 	SHRQ $1, CX
-	JZ q8favx512_4x3_tail
-q8favx512_4x3_loop:
+	JZ q8f32_4x48c4_avx512vnni_tail
+q8f32_4x48c4_avx512vnni_loop:
 	VMOVDQU32 0(DX), Z24
 	VMOVDQU32 64(DX), Z25
 	VMOVDQU32 128(DX), Z26
@@ -4448,10 +4448,10 @@ q8favx512_4x3_loop:
 	ADDQ $8, SI
 	LEAQ (DX)(R9*2), DX
 	DECQ CX
-	JNZ q8favx512_4x3_loop
-q8favx512_4x3_tail:
+	JNZ q8f32_4x48c4_avx512vnni_loop
+q8f32_4x48c4_avx512vnni_tail:
 	TESTQ $1, AX
-	JZ q8favx512_4x3_epilogue
+	JZ q8f32_4x48c4_avx512vnni_epilogue
 	VMOVDQU32 0(DX), Z24
 	VMOVDQU32 64(DX), Z25
 	VMOVDQU32 128(DX), Z26
@@ -4477,7 +4477,7 @@ q8favx512_4x3_tail:
 	VPDPBUSD Z26, Z28, Z11
 	ADDQ $4, SI
 	ADDQ R9, DX
-q8favx512_4x3_epilogue:
+q8f32_4x48c4_avx512vnni_epilogue:
 	MOVQ bias+64(FP), R12
 	MOVQ scale+72(FP), R11
 	MOVQ mask+56(FP), AX
@@ -4538,8 +4538,8 @@ q8favx512_4x3_epilogue:
 	VZEROUPPER
 	RET
 
-// func q8avx512_4x4(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8avx512_4x4(SB), NOSPLIT, $0-96
+// func q8_4x64c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8_4x64c4_avx512vnni(SB), NOSPLIT, $0-96
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -4566,8 +4566,8 @@ TEXT ·q8avx512_4x4(SB), NOSPLIT, $0-96
 	VPXORD Z15, Z15, Z15
 	MOVQ CX, AX
 	SHRQ $1, CX
-	JZ q8avx512_4x4_tail
-q8avx512_4x4_loop:
+	JZ q8_4x64c4_avx512vnni_tail
+q8_4x64c4_avx512vnni_loop:
 	VMOVDQU32 0(DX), Z24
 	VMOVDQU32 64(DX), Z25
 	VMOVDQU32 128(DX), Z26
@@ -4627,10 +4627,10 @@ q8avx512_4x4_loop:
 	ADDQ $8, SI
 	LEAQ (DX)(R9*2), DX
 	DECQ CX
-	JNZ q8avx512_4x4_loop
-q8avx512_4x4_tail:
+	JNZ q8_4x64c4_avx512vnni_loop
+q8_4x64c4_avx512vnni_tail:
 	TESTQ $1, AX
-	JZ q8avx512_4x4_epilogue
+	JZ q8_4x64c4_avx512vnni_epilogue
 	VMOVDQU32 0(DX), Z24
 	VMOVDQU32 64(DX), Z25
 	VMOVDQU32 128(DX), Z26
@@ -4661,7 +4661,7 @@ q8avx512_4x4_tail:
 	VPDPBUSD Z27, Z28, Z15
 	ADDQ $4, SI
 	ADDQ R9, DX
-q8avx512_4x4_epilogue:
+q8_4x64c4_avx512vnni_epilogue:
 	MOVQ bias+80(FP), R12
 	MOVQ scale+88(FP), R11
 	MOVQ mask+56(FP), AX
@@ -4822,8 +4822,8 @@ q8avx512_4x4_epilogue:
 	VZEROUPPER
 	RET
 
-// func q8favx512_4x4(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8favx512_4x4(SB), NOSPLIT, $0-80
+// func q8f32_4x64c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8f32_4x64c4_avx512vnni(SB), NOSPLIT, $0-80
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -4850,8 +4850,8 @@ TEXT ·q8favx512_4x4(SB), NOSPLIT, $0-80
 	VPXORD Z15, Z15, Z15
 	MOVQ CX, AX
 	SHRQ $1, CX
-	JZ q8favx512_4x4_tail
-q8favx512_4x4_loop:
+	JZ q8f32_4x64c4_avx512vnni_tail
+q8f32_4x64c4_avx512vnni_loop:
 	VMOVDQU32 0(DX), Z24
 	VMOVDQU32 64(DX), Z25
 	VMOVDQU32 128(DX), Z26
@@ -4911,10 +4911,10 @@ q8favx512_4x4_loop:
 	ADDQ $8, SI
 	LEAQ (DX)(R9*2), DX
 	DECQ CX
-	JNZ q8favx512_4x4_loop
-q8favx512_4x4_tail:
+	JNZ q8f32_4x64c4_avx512vnni_loop
+q8f32_4x64c4_avx512vnni_tail:
 	TESTQ $1, AX
-	JZ q8favx512_4x4_epilogue
+	JZ q8f32_4x64c4_avx512vnni_epilogue
 	VMOVDQU32 0(DX), Z24
 	VMOVDQU32 64(DX), Z25
 	VMOVDQU32 128(DX), Z26
@@ -4945,7 +4945,7 @@ q8favx512_4x4_tail:
 	VPDPBUSD Z27, Z28, Z15
 	ADDQ $4, SI
 	ADDQ R9, DX
-q8favx512_4x4_epilogue:
+q8f32_4x64c4_avx512vnni_epilogue:
 	MOVQ bias+64(FP), R12
 	MOVQ scale+72(FP), R11
 	MOVQ mask+56(FP), AX
@@ -5022,8 +5022,8 @@ q8favx512_4x4_epilogue:
 	VZEROUPPER
 	RET
 
-// func q8avx512_5x1(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8avx512_5x1(SB), NOSPLIT, $0-96
+// func q8_5x16c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8_5x16c4_avx512vnni(SB), NOSPLIT, $0-96
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -5040,8 +5040,8 @@ TEXT ·q8avx512_5x1(SB), NOSPLIT, $0-96
 	VPXORD Z4, Z4, Z4
 	MOVQ CX, AX
 	SHRQ $1, CX
-	JZ q8avx512_5x1_tail
-q8avx512_5x1_loop:
+	JZ q8_5x16c4_avx512vnni_tail
+q8_5x16c4_avx512vnni_loop:
 	VMOVDQU32 0(DX), Z24
 	VPBROADCASTD (SI), Z28
 	VPXORD Z31, Z28, Z28
@@ -5078,10 +5078,10 @@ q8avx512_5x1_loop:
 	ADDQ $8, DI
 	LEAQ (DX)(R9*2), DX
 	DECQ CX
-	JNZ q8avx512_5x1_loop
-q8avx512_5x1_tail:
+	JNZ q8_5x16c4_avx512vnni_loop
+q8_5x16c4_avx512vnni_tail:
 	TESTQ $1, AX
-	JZ q8avx512_5x1_epilogue
+	JZ q8_5x16c4_avx512vnni_epilogue
 	VMOVDQU32 0(DX), Z24
 	VPBROADCASTD (SI), Z28
 	VPXORD Z31, Z28, Z28
@@ -5101,7 +5101,7 @@ q8avx512_5x1_tail:
 	ADDQ $4, SI
 	ADDQ $4, DI
 	ADDQ R9, DX
-q8avx512_5x1_epilogue:
+q8_5x16c4_avx512vnni_epilogue:
 	MOVQ bias+80(FP), R12
 	MOVQ scale+88(FP), R11
 	MOVQ mask+56(FP), AX
@@ -5164,8 +5164,8 @@ q8avx512_5x1_epilogue:
 	VZEROUPPER
 	RET
 
-// func q8favx512_5x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8favx512_5x1(SB), NOSPLIT, $0-80
+// func q8f32_5x16c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8f32_5x16c4_avx512vnni(SB), NOSPLIT, $0-80
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -5182,8 +5182,8 @@ TEXT ·q8favx512_5x1(SB), NOSPLIT, $0-80
 	VPXORD Z4, Z4, Z4
 	MOVQ CX, AX
 	SHRQ $1, CX
-	JZ q8favx512_5x1_tail
-q8favx512_5x1_loop:
+	JZ q8f32_5x16c4_avx512vnni_tail
+q8f32_5x16c4_avx512vnni_loop:
 	VMOVDQU32 0(DX), Z24
 	VPBROADCASTD (SI), Z28
 	VPXORD Z31, Z28, Z28
@@ -5220,10 +5220,10 @@ q8favx512_5x1_loop:
 	ADDQ $8, DI
 	LEAQ (DX)(R9*2), DX
 	DECQ CX
-	JNZ q8favx512_5x1_loop
-q8favx512_5x1_tail:
+	JNZ q8f32_5x16c4_avx512vnni_loop
+q8f32_5x16c4_avx512vnni_tail:
 	TESTQ $1, AX
-	JZ q8favx512_5x1_epilogue
+	JZ q8f32_5x16c4_avx512vnni_epilogue
 	VMOVDQU32 0(DX), Z24
 	VPBROADCASTD (SI), Z28
 	VPXORD Z31, Z28, Z28
@@ -5243,7 +5243,7 @@ q8favx512_5x1_tail:
 	ADDQ $4, SI
 	ADDQ $4, DI
 	ADDQ R9, DX
-q8favx512_5x1_epilogue:
+q8f32_5x16c4_avx512vnni_epilogue:
 	MOVQ bias+64(FP), R12
 	MOVQ scale+72(FP), R11
 	MOVQ mask+56(FP), AX
@@ -5277,8 +5277,8 @@ q8favx512_5x1_epilogue:
 	VZEROUPPER
 	RET
 
-// func q8avx512_5x2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8avx512_5x2(SB), NOSPLIT, $0-96
+// func q8_5x32c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8_5x32c4_avx512vnni(SB), NOSPLIT, $0-96
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -5300,8 +5300,8 @@ TEXT ·q8avx512_5x2(SB), NOSPLIT, $0-96
 	VPXORD Z9, Z9, Z9
 	MOVQ CX, AX
 	SHRQ $1, CX
-	JZ q8avx512_5x2_tail
-q8avx512_5x2_loop:
+	JZ q8_5x32c4_avx512vnni_tail
+q8_5x32c4_avx512vnni_loop:
 	VMOVDQU32 0(DX), Z24
 	VMOVDQU32 64(DX), Z25
 	VPBROADCASTD (SI), Z28
@@ -5350,10 +5350,10 @@ q8avx512_5x2_loop:
 	ADDQ $8, DI
 	LEAQ (DX)(R9*2), DX
 	DECQ CX
-	JNZ q8avx512_5x2_loop
-q8avx512_5x2_tail:
+	JNZ q8_5x32c4_avx512vnni_loop
+q8_5x32c4_avx512vnni_tail:
 	TESTQ $1, AX
-	JZ q8avx512_5x2_epilogue
+	JZ q8_5x32c4_avx512vnni_epilogue
 	VMOVDQU32 0(DX), Z24
 	VMOVDQU32 64(DX), Z25
 	VPBROADCASTD (SI), Z28
@@ -5379,7 +5379,7 @@ q8avx512_5x2_tail:
 	ADDQ $4, SI
 	ADDQ $4, DI
 	ADDQ R9, DX
-q8avx512_5x2_epilogue:
+q8_5x32c4_avx512vnni_epilogue:
 	MOVQ bias+80(FP), R12
 	MOVQ scale+88(FP), R11
 	MOVQ mask+56(FP), AX
@@ -5487,8 +5487,8 @@ q8avx512_5x2_epilogue:
 	VZEROUPPER
 	RET
 
-// func q8favx512_5x2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8favx512_5x2(SB), NOSPLIT, $0-80
+// func q8f32_5x32c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8f32_5x32c4_avx512vnni(SB), NOSPLIT, $0-80
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -5510,8 +5510,8 @@ TEXT ·q8favx512_5x2(SB), NOSPLIT, $0-80
 	VPXORD Z9, Z9, Z9
 	MOVQ CX, AX
 	SHRQ $1, CX
-	JZ q8favx512_5x2_tail
-q8favx512_5x2_loop:
+	JZ q8f32_5x32c4_avx512vnni_tail
+q8f32_5x32c4_avx512vnni_loop:
 	VMOVDQU32 0(DX), Z24
 	VMOVDQU32 64(DX), Z25
 	VPBROADCASTD (SI), Z28
@@ -5560,10 +5560,10 @@ q8favx512_5x2_loop:
 	ADDQ $8, DI
 	LEAQ (DX)(R9*2), DX
 	DECQ CX
-	JNZ q8favx512_5x2_loop
-q8favx512_5x2_tail:
+	JNZ q8f32_5x32c4_avx512vnni_loop
+q8f32_5x32c4_avx512vnni_tail:
 	TESTQ $1, AX
-	JZ q8favx512_5x2_epilogue
+	JZ q8f32_5x32c4_avx512vnni_epilogue
 	VMOVDQU32 0(DX), Z24
 	VMOVDQU32 64(DX), Z25
 	VPBROADCASTD (SI), Z28
@@ -5589,7 +5589,7 @@ q8favx512_5x2_tail:
 	ADDQ $4, SI
 	ADDQ $4, DI
 	ADDQ R9, DX
-q8favx512_5x2_epilogue:
+q8f32_5x32c4_avx512vnni_epilogue:
 	MOVQ bias+64(FP), R12
 	MOVQ scale+72(FP), R11
 	MOVQ mask+56(FP), AX
@@ -5643,8 +5643,8 @@ q8favx512_5x2_epilogue:
 	VZEROUPPER
 	RET
 
-// func q8avx512_5x3(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8avx512_5x3(SB), NOSPLIT, $0-96
+// func q8_5x48c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8_5x48c4_avx512vnni(SB), NOSPLIT, $0-96
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -5671,8 +5671,8 @@ TEXT ·q8avx512_5x3(SB), NOSPLIT, $0-96
 	VPXORD Z14, Z14, Z14
 	MOVQ CX, AX
 	SHRQ $1, CX
-	JZ q8avx512_5x3_tail
-q8avx512_5x3_loop:
+	JZ q8_5x48c4_avx512vnni_tail
+q8_5x48c4_avx512vnni_loop:
 	VMOVDQU32 0(DX), Z24
 	VMOVDQU32 64(DX), Z25
 	VMOVDQU32 128(DX), Z26
@@ -5733,10 +5733,10 @@ q8avx512_5x3_loop:
 	ADDQ $8, DI
 	LEAQ (DX)(R9*2), DX
 	DECQ CX
-	JNZ q8avx512_5x3_loop
-q8avx512_5x3_tail:
+	JNZ q8_5x48c4_avx512vnni_loop
+q8_5x48c4_avx512vnni_tail:
 	TESTQ $1, AX
-	JZ q8avx512_5x3_epilogue
+	JZ q8_5x48c4_avx512vnni_epilogue
 	VMOVDQU32 0(DX), Z24
 	VMOVDQU32 64(DX), Z25
 	VMOVDQU32 128(DX), Z26
@@ -5768,7 +5768,7 @@ q8avx512_5x3_tail:
 	ADDQ $4, SI
 	ADDQ $4, DI
 	ADDQ R9, DX
-q8avx512_5x3_epilogue:
+q8_5x48c4_avx512vnni_epilogue:
 	MOVQ bias+80(FP), R12
 	MOVQ scale+88(FP), R11
 	MOVQ mask+56(FP), AX
@@ -5921,8 +5921,8 @@ q8avx512_5x3_epilogue:
 	VZEROUPPER
 	RET
 
-// func q8favx512_5x3(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8favx512_5x3(SB), NOSPLIT, $0-80
+// func q8f32_5x48c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8f32_5x48c4_avx512vnni(SB), NOSPLIT, $0-80
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -5949,8 +5949,8 @@ TEXT ·q8favx512_5x3(SB), NOSPLIT, $0-80
 	VPXORD Z14, Z14, Z14
 	MOVQ CX, AX
 	SHRQ $1, CX
-	JZ q8favx512_5x3_tail
-q8favx512_5x3_loop:
+	JZ q8f32_5x48c4_avx512vnni_tail
+q8f32_5x48c4_avx512vnni_loop:
 	VMOVDQU32 0(DX), Z24
 	VMOVDQU32 64(DX), Z25
 	VMOVDQU32 128(DX), Z26
@@ -6011,10 +6011,10 @@ q8favx512_5x3_loop:
 	ADDQ $8, DI
 	LEAQ (DX)(R9*2), DX
 	DECQ CX
-	JNZ q8favx512_5x3_loop
-q8favx512_5x3_tail:
+	JNZ q8f32_5x48c4_avx512vnni_loop
+q8f32_5x48c4_avx512vnni_tail:
 	TESTQ $1, AX
-	JZ q8favx512_5x3_epilogue
+	JZ q8f32_5x48c4_avx512vnni_epilogue
 	VMOVDQU32 0(DX), Z24
 	VMOVDQU32 64(DX), Z25
 	VMOVDQU32 128(DX), Z26
@@ -6046,7 +6046,7 @@ q8favx512_5x3_tail:
 	ADDQ $4, SI
 	ADDQ $4, DI
 	ADDQ R9, DX
-q8favx512_5x3_epilogue:
+q8f32_5x48c4_avx512vnni_epilogue:
 	MOVQ bias+64(FP), R12
 	MOVQ scale+72(FP), R11
 	MOVQ mask+56(FP), AX
@@ -6120,8 +6120,8 @@ q8favx512_5x3_epilogue:
 	VZEROUPPER
 	RET
 
-// func q8avx512_5x4(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8avx512_5x4(SB), NOSPLIT, $0-96
+// func q8_5x64c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8_5x64c4_avx512vnni(SB), NOSPLIT, $0-96
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -6153,8 +6153,8 @@ TEXT ·q8avx512_5x4(SB), NOSPLIT, $0-96
 	VPXORD Z19, Z19, Z19
 	MOVQ CX, AX
 	SHRQ $1, CX
-	JZ q8avx512_5x4_tail
-q8avx512_5x4_loop:
+	JZ q8_5x64c4_avx512vnni_tail
+q8_5x64c4_avx512vnni_loop:
 	VMOVDQU32 0(DX), Z24
 	VMOVDQU32 64(DX), Z25
 	VMOVDQU32 128(DX), Z26
@@ -6227,10 +6227,10 @@ q8avx512_5x4_loop:
 	ADDQ $8, DI
 	LEAQ (DX)(R9*2), DX
 	DECQ CX
-	JNZ q8avx512_5x4_loop
-q8avx512_5x4_tail:
+	JNZ q8_5x64c4_avx512vnni_loop
+q8_5x64c4_avx512vnni_tail:
 	TESTQ $1, AX
-	JZ q8avx512_5x4_epilogue
+	JZ q8_5x64c4_avx512vnni_epilogue
 	VMOVDQU32 0(DX), Z24
 	VMOVDQU32 64(DX), Z25
 	VMOVDQU32 128(DX), Z26
@@ -6268,7 +6268,7 @@ q8avx512_5x4_tail:
 	ADDQ $4, SI
 	ADDQ $4, DI
 	ADDQ R9, DX
-q8avx512_5x4_epilogue:
+q8_5x64c4_avx512vnni_epilogue:
 	MOVQ bias+80(FP), R12
 	MOVQ scale+88(FP), R11
 	MOVQ mask+56(FP), AX
@@ -6466,8 +6466,8 @@ q8avx512_5x4_epilogue:
 	VZEROUPPER
 	RET
 
-// func q8favx512_5x4(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8favx512_5x4(SB), NOSPLIT, $0-80
+// func q8f32_5x64c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8f32_5x64c4_avx512vnni(SB), NOSPLIT, $0-80
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -6499,8 +6499,8 @@ TEXT ·q8favx512_5x4(SB), NOSPLIT, $0-80
 	VPXORD Z19, Z19, Z19
 	MOVQ CX, AX
 	SHRQ $1, CX
-	JZ q8favx512_5x4_tail
-q8favx512_5x4_loop:
+	JZ q8f32_5x64c4_avx512vnni_tail
+q8f32_5x64c4_avx512vnni_loop:
 	VMOVDQU32 0(DX), Z24
 	VMOVDQU32 64(DX), Z25
 	VMOVDQU32 128(DX), Z26
@@ -6573,10 +6573,10 @@ q8favx512_5x4_loop:
 	ADDQ $8, DI
 	LEAQ (DX)(R9*2), DX
 	DECQ CX
-	JNZ q8favx512_5x4_loop
-q8favx512_5x4_tail:
+	JNZ q8f32_5x64c4_avx512vnni_loop
+q8f32_5x64c4_avx512vnni_tail:
 	TESTQ $1, AX
-	JZ q8favx512_5x4_epilogue
+	JZ q8f32_5x64c4_avx512vnni_epilogue
 	VMOVDQU32 0(DX), Z24
 	VMOVDQU32 64(DX), Z25
 	VMOVDQU32 128(DX), Z26
@@ -6614,7 +6614,7 @@ q8favx512_5x4_tail:
 	ADDQ $4, SI
 	ADDQ $4, DI
 	ADDQ R9, DX
-q8favx512_5x4_epilogue:
+q8f32_5x64c4_avx512vnni_epilogue:
 	MOVQ bias+64(FP), R12
 	MOVQ scale+72(FP), R11
 	MOVQ mask+56(FP), AX
@@ -6708,8 +6708,8 @@ q8favx512_5x4_epilogue:
 	VZEROUPPER
 	RET
 
-// func q8avx512_6x1(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8avx512_6x1(SB), NOSPLIT, $0-96
+// func q8_6x16c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8_6x16c4_avx512vnni(SB), NOSPLIT, $0-96
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -6727,8 +6727,8 @@ TEXT ·q8avx512_6x1(SB), NOSPLIT, $0-96
 	VPXORD Z5, Z5, Z5
 	MOVQ CX, AX
 	SHRQ $1, CX
-	JZ q8avx512_6x1_tail
-q8avx512_6x1_loop:
+	JZ q8_6x16c4_avx512vnni_tail
+q8_6x16c4_avx512vnni_loop:
 	VMOVDQU32 0(DX), Z24
 	VPBROADCASTD (SI), Z28
 	VPXORD Z31, Z28, Z28
@@ -6771,10 +6771,10 @@ q8avx512_6x1_loop:
 	ADDQ $8, DI
 	LEAQ (DX)(R9*2), DX
 	DECQ CX
-	JNZ q8avx512_6x1_loop
-q8avx512_6x1_tail:
+	JNZ q8_6x16c4_avx512vnni_loop
+q8_6x16c4_avx512vnni_tail:
 	TESTQ $1, AX
-	JZ q8avx512_6x1_epilogue
+	JZ q8_6x16c4_avx512vnni_epilogue
 	VMOVDQU32 0(DX), Z24
 	VPBROADCASTD (SI), Z28
 	VPXORD Z31, Z28, Z28
@@ -6797,7 +6797,7 @@ q8avx512_6x1_tail:
 	ADDQ $4, SI
 	ADDQ $4, DI
 	ADDQ R9, DX
-q8avx512_6x1_epilogue:
+q8_6x16c4_avx512vnni_epilogue:
 	MOVQ bias+80(FP), R12
 	MOVQ scale+88(FP), R11
 	MOVQ mask+56(FP), AX
@@ -6869,8 +6869,8 @@ q8avx512_6x1_epilogue:
 	VZEROUPPER
 	RET
 
-// func q8favx512_6x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8favx512_6x1(SB), NOSPLIT, $0-80
+// func q8f32_6x16c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8f32_6x16c4_avx512vnni(SB), NOSPLIT, $0-80
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -6888,8 +6888,8 @@ TEXT ·q8favx512_6x1(SB), NOSPLIT, $0-80
 	VPXORD Z5, Z5, Z5
 	MOVQ CX, AX
 	SHRQ $1, CX
-	JZ q8favx512_6x1_tail
-q8favx512_6x1_loop:
+	JZ q8f32_6x16c4_avx512vnni_tail
+q8f32_6x16c4_avx512vnni_loop:
 	VMOVDQU32 0(DX), Z24
 	VPBROADCASTD (SI), Z28
 	VPXORD Z31, Z28, Z28
@@ -6932,10 +6932,10 @@ q8favx512_6x1_loop:
 	ADDQ $8, DI
 	LEAQ (DX)(R9*2), DX
 	DECQ CX
-	JNZ q8favx512_6x1_loop
-q8favx512_6x1_tail:
+	JNZ q8f32_6x16c4_avx512vnni_loop
+q8f32_6x16c4_avx512vnni_tail:
 	TESTQ $1, AX
-	JZ q8favx512_6x1_epilogue
+	JZ q8f32_6x16c4_avx512vnni_epilogue
 	VMOVDQU32 0(DX), Z24
 	VPBROADCASTD (SI), Z28
 	VPXORD Z31, Z28, Z28
@@ -6958,7 +6958,7 @@ q8favx512_6x1_tail:
 	ADDQ $4, SI
 	ADDQ $4, DI
 	ADDQ R9, DX
-q8favx512_6x1_epilogue:
+q8f32_6x16c4_avx512vnni_epilogue:
 	MOVQ bias+64(FP), R12
 	MOVQ scale+72(FP), R11
 	MOVQ mask+56(FP), AX
@@ -6996,8 +6996,8 @@ q8favx512_6x1_epilogue:
 	VZEROUPPER
 	RET
 
-// func q8avx512_6x2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8avx512_6x2(SB), NOSPLIT, $0-96
+// func q8_6x32c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8_6x32c4_avx512vnni(SB), NOSPLIT, $0-96
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -7021,8 +7021,8 @@ TEXT ·q8avx512_6x2(SB), NOSPLIT, $0-96
 	VPXORD Z11, Z11, Z11
 	MOVQ CX, AX
 	SHRQ $1, CX
-	JZ q8avx512_6x2_tail
-q8avx512_6x2_loop:
+	JZ q8_6x32c4_avx512vnni_tail
+q8_6x32c4_avx512vnni_loop:
 	VMOVDQU32 0(DX), Z24
 	VMOVDQU32 64(DX), Z25
 	VPBROADCASTD (SI), Z28
@@ -7079,10 +7079,10 @@ q8avx512_6x2_loop:
 	ADDQ $8, DI
 	LEAQ (DX)(R9*2), DX
 	DECQ CX
-	JNZ q8avx512_6x2_loop
-q8avx512_6x2_tail:
+	JNZ q8_6x32c4_avx512vnni_loop
+q8_6x32c4_avx512vnni_tail:
 	TESTQ $1, AX
-	JZ q8avx512_6x2_epilogue
+	JZ q8_6x32c4_avx512vnni_epilogue
 	VMOVDQU32 0(DX), Z24
 	VMOVDQU32 64(DX), Z25
 	VPBROADCASTD (SI), Z28
@@ -7112,7 +7112,7 @@ q8avx512_6x2_tail:
 	ADDQ $4, SI
 	ADDQ $4, DI
 	ADDQ R9, DX
-q8avx512_6x2_epilogue:
+q8_6x32c4_avx512vnni_epilogue:
 	MOVQ bias+80(FP), R12
 	MOVQ scale+88(FP), R11
 	MOVQ mask+56(FP), AX
@@ -7238,8 +7238,8 @@ q8avx512_6x2_epilogue:
 	VZEROUPPER
 	RET
 
-// func q8favx512_6x2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8favx512_6x2(SB), NOSPLIT, $0-80
+// func q8f32_6x32c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8f32_6x32c4_avx512vnni(SB), NOSPLIT, $0-80
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -7263,8 +7263,8 @@ TEXT ·q8favx512_6x2(SB), NOSPLIT, $0-80
 	VPXORD Z11, Z11, Z11
 	MOVQ CX, AX
 	SHRQ $1, CX
-	JZ q8favx512_6x2_tail
-q8favx512_6x2_loop:
+	JZ q8f32_6x32c4_avx512vnni_tail
+q8f32_6x32c4_avx512vnni_loop:
 	VMOVDQU32 0(DX), Z24
 	VMOVDQU32 64(DX), Z25
 	VPBROADCASTD (SI), Z28
@@ -7321,10 +7321,10 @@ q8favx512_6x2_loop:
 	ADDQ $8, DI
 	LEAQ (DX)(R9*2), DX
 	DECQ CX
-	JNZ q8favx512_6x2_loop
-q8favx512_6x2_tail:
+	JNZ q8f32_6x32c4_avx512vnni_loop
+q8f32_6x32c4_avx512vnni_tail:
 	TESTQ $1, AX
-	JZ q8favx512_6x2_epilogue
+	JZ q8f32_6x32c4_avx512vnni_epilogue
 	VMOVDQU32 0(DX), Z24
 	VMOVDQU32 64(DX), Z25
 	VPBROADCASTD (SI), Z28
@@ -7354,7 +7354,7 @@ q8favx512_6x2_tail:
 	ADDQ $4, SI
 	ADDQ $4, DI
 	ADDQ R9, DX
-q8favx512_6x2_epilogue:
+q8f32_6x32c4_avx512vnni_epilogue:
 	MOVQ bias+64(FP), R12
 	MOVQ scale+72(FP), R11
 	MOVQ mask+56(FP), AX
@@ -7416,8 +7416,8 @@ q8favx512_6x2_epilogue:
 	VZEROUPPER
 	RET
 
-// func q8avx512_6x3(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8avx512_6x3(SB), NOSPLIT, $0-96
+// func q8_6x48c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8_6x48c4_avx512vnni(SB), NOSPLIT, $0-96
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -7447,8 +7447,8 @@ TEXT ·q8avx512_6x3(SB), NOSPLIT, $0-96
 	VPXORD Z17, Z17, Z17
 	MOVQ CX, AX
 	SHRQ $1, CX
-	JZ q8avx512_6x3_tail
-q8avx512_6x3_loop:
+	JZ q8_6x48c4_avx512vnni_tail
+q8_6x48c4_avx512vnni_loop:
 	VMOVDQU32 0(DX), Z24
 	VMOVDQU32 64(DX), Z25
 	VMOVDQU32 128(DX), Z26
@@ -7519,10 +7519,10 @@ q8avx512_6x3_loop:
 	ADDQ $8, DI
 	LEAQ (DX)(R9*2), DX
 	DECQ CX
-	JNZ q8avx512_6x3_loop
-q8avx512_6x3_tail:
+	JNZ q8_6x48c4_avx512vnni_loop
+q8_6x48c4_avx512vnni_tail:
 	TESTQ $1, AX
-	JZ q8avx512_6x3_epilogue
+	JZ q8_6x48c4_avx512vnni_epilogue
 	VMOVDQU32 0(DX), Z24
 	VMOVDQU32 64(DX), Z25
 	VMOVDQU32 128(DX), Z26
@@ -7559,7 +7559,7 @@ q8avx512_6x3_tail:
 	ADDQ $4, SI
 	ADDQ $4, DI
 	ADDQ R9, DX
-q8avx512_6x3_epilogue:
+q8_6x48c4_avx512vnni_epilogue:
 	MOVQ bias+80(FP), R12
 	MOVQ scale+88(FP), R11
 	MOVQ mask+56(FP), AX
@@ -7739,8 +7739,8 @@ q8avx512_6x3_epilogue:
 	VZEROUPPER
 	RET
 
-// func q8favx512_6x3(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8favx512_6x3(SB), NOSPLIT, $0-80
+// func q8f32_6x48c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8f32_6x48c4_avx512vnni(SB), NOSPLIT, $0-80
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -7770,8 +7770,8 @@ TEXT ·q8favx512_6x3(SB), NOSPLIT, $0-80
 	VPXORD Z17, Z17, Z17
 	MOVQ CX, AX
 	SHRQ $1, CX
-	JZ q8favx512_6x3_tail
-q8favx512_6x3_loop:
+	JZ q8f32_6x48c4_avx512vnni_tail
+q8f32_6x48c4_avx512vnni_loop:
 	VMOVDQU32 0(DX), Z24
 	VMOVDQU32 64(DX), Z25
 	VMOVDQU32 128(DX), Z26
@@ -7842,10 +7842,10 @@ q8favx512_6x3_loop:
 	ADDQ $8, DI
 	LEAQ (DX)(R9*2), DX
 	DECQ CX
-	JNZ q8favx512_6x3_loop
-q8favx512_6x3_tail:
+	JNZ q8f32_6x48c4_avx512vnni_loop
+q8f32_6x48c4_avx512vnni_tail:
 	TESTQ $1, AX
-	JZ q8favx512_6x3_epilogue
+	JZ q8f32_6x48c4_avx512vnni_epilogue
 	VMOVDQU32 0(DX), Z24
 	VMOVDQU32 64(DX), Z25
 	VMOVDQU32 128(DX), Z26
@@ -7882,7 +7882,7 @@ q8favx512_6x3_tail:
 	ADDQ $4, SI
 	ADDQ $4, DI
 	ADDQ R9, DX
-q8favx512_6x3_epilogue:
+q8f32_6x48c4_avx512vnni_epilogue:
 	MOVQ bias+64(FP), R12
 	MOVQ scale+72(FP), R11
 	MOVQ mask+56(FP), AX
@@ -7968,8 +7968,8 @@ q8favx512_6x3_epilogue:
 	VZEROUPPER
 	RET
 
-// func q8avx512_6x4(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8avx512_6x4(SB), NOSPLIT, $0-96
+// func q8_6x64c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8_6x64c4_avx512vnni(SB), NOSPLIT, $0-96
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -8005,8 +8005,8 @@ TEXT ·q8avx512_6x4(SB), NOSPLIT, $0-96
 	VPXORD Z23, Z23, Z23
 	MOVQ CX, AX
 	SHRQ $1, CX
-	JZ q8avx512_6x4_tail
-q8avx512_6x4_loop:
+	JZ q8_6x64c4_avx512vnni_tail
+q8_6x64c4_avx512vnni_loop:
 	VMOVDQU32 0(DX), Z24
 	VMOVDQU32 64(DX), Z25
 	VMOVDQU32 128(DX), Z26
@@ -8091,10 +8091,10 @@ q8avx512_6x4_loop:
 	ADDQ $8, DI
 	LEAQ (DX)(R9*2), DX
 	DECQ CX
-	JNZ q8avx512_6x4_loop
-q8avx512_6x4_tail:
+	JNZ q8_6x64c4_avx512vnni_loop
+q8_6x64c4_avx512vnni_tail:
 	TESTQ $1, AX
-	JZ q8avx512_6x4_epilogue
+	JZ q8_6x64c4_avx512vnni_epilogue
 	VMOVDQU32 0(DX), Z24
 	VMOVDQU32 64(DX), Z25
 	VMOVDQU32 128(DX), Z26
@@ -8138,7 +8138,7 @@ q8avx512_6x4_tail:
 	ADDQ $4, SI
 	ADDQ $4, DI
 	ADDQ R9, DX
-q8avx512_6x4_epilogue:
+q8_6x64c4_avx512vnni_epilogue:
 	MOVQ bias+80(FP), R12
 	MOVQ scale+88(FP), R11
 	MOVQ mask+56(FP), AX
@@ -8372,8 +8372,8 @@ q8avx512_6x4_epilogue:
 	VZEROUPPER
 	RET
 
-// func q8favx512_6x4(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8favx512_6x4(SB), NOSPLIT, $0-80
+// func q8f32_6x64c4_avx512vnni(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8f32_6x64c4_avx512vnni(SB), NOSPLIT, $0-80
 	MOVQ x+0(FP), SI
 	MOVQ xs+8(FP), BX
 	LEAQ (BX)(BX*2), R8
@@ -8409,8 +8409,8 @@ TEXT ·q8favx512_6x4(SB), NOSPLIT, $0-80
 	VPXORD Z23, Z23, Z23
 	MOVQ CX, AX
 	SHRQ $1, CX
-	JZ q8favx512_6x4_tail
-q8favx512_6x4_loop:
+	JZ q8f32_6x64c4_avx512vnni_tail
+q8f32_6x64c4_avx512vnni_loop:
 	VMOVDQU32 0(DX), Z24
 	VMOVDQU32 64(DX), Z25
 	VMOVDQU32 128(DX), Z26
@@ -8495,10 +8495,10 @@ q8favx512_6x4_loop:
 	ADDQ $8, DI
 	LEAQ (DX)(R9*2), DX
 	DECQ CX
-	JNZ q8favx512_6x4_loop
-q8favx512_6x4_tail:
+	JNZ q8f32_6x64c4_avx512vnni_loop
+q8f32_6x64c4_avx512vnni_tail:
 	TESTQ $1, AX
-	JZ q8favx512_6x4_epilogue
+	JZ q8f32_6x64c4_avx512vnni_epilogue
 	VMOVDQU32 0(DX), Z24
 	VMOVDQU32 64(DX), Z25
 	VMOVDQU32 128(DX), Z26
@@ -8542,7 +8542,7 @@ q8favx512_6x4_tail:
 	ADDQ $4, SI
 	ADDQ $4, DI
 	ADDQ R9, DX
-q8favx512_6x4_epilogue:
+q8f32_6x64c4_avx512vnni_epilogue:
 	MOVQ bias+64(FP), R12
 	MOVQ scale+72(FP), R11
 	MOVQ mask+56(FP), AX
@@ -8649,3012 +8649,6 @@ q8favx512_6x4_epilogue:
 	VCVTDQ2PS Z23, Z23
 	VMULPS 192(R11), Z23, Z23
 	VMOVUPS Z23, K1, 192(SI)(R14*1)
-	VZEROUPPER
-	RET
-
-// func q8avx512_7x1(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8avx512_7x1(SB), NOSPLIT, $0-96
-	MOVQ x+0(FP), SI
-	MOVQ xs+8(FP), BX
-	LEAQ (BX)(BX*2), R8
-	LEAQ (SI)(BX*4), DI
-	MOVQ w+16(FP), DX
-	MOVQ gs+24(FP), R9
-	MOVQ kg+32(FP), CX
-	MOVL $0x80808080, AX
-	VPBROADCASTD AX, Z31
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	MOVQ CX, AX
-	SHRQ $1, CX
-	JZ q8avx512_7x1_tail
-q8avx512_7x1_loop:
-	VMOVDQU32 0(DX), Z24
-	VPBROADCASTD (SI), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z0
-	VPBROADCASTD (SI)(BX*1), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z1
-	VPBROADCASTD (SI)(BX*2), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z2
-	VPBROADCASTD (SI)(R8*1), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z3
-	VPBROADCASTD (DI), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z4
-	VPBROADCASTD (DI)(BX*1), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z5
-	VPBROADCASTD (DI)(BX*2), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z6
-	VMOVDQU32 0(DX)(R9*1), Z24
-	VPBROADCASTD 4(SI), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z0
-	VPBROADCASTD 4(SI)(BX*1), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z1
-	VPBROADCASTD 4(SI)(BX*2), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z2
-	VPBROADCASTD 4(SI)(R8*1), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z3
-	VPBROADCASTD 4(DI), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z4
-	VPBROADCASTD 4(DI)(BX*1), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z5
-	VPBROADCASTD 4(DI)(BX*2), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z6
-	ADDQ $8, SI
-	ADDQ $8, DI
-	LEAQ (DX)(R9*2), DX
-	DECQ CX
-	JNZ q8avx512_7x1_loop
-q8avx512_7x1_tail:
-	TESTQ $1, AX
-	JZ q8avx512_7x1_epilogue
-	VMOVDQU32 0(DX), Z24
-	VPBROADCASTD (SI), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z0
-	VPBROADCASTD (SI)(BX*1), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z1
-	VPBROADCASTD (SI)(BX*2), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z2
-	VPBROADCASTD (SI)(R8*1), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z3
-	VPBROADCASTD (DI), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z4
-	VPBROADCASTD (DI)(BX*1), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z5
-	VPBROADCASTD (DI)(BX*2), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z6
-	ADDQ $4, SI
-	ADDQ $4, DI
-	ADDQ R9, DX
-q8avx512_7x1_epilogue:
-	MOVQ bias+80(FP), R12
-	MOVQ scale+88(FP), R11
-	MOVQ mask+56(FP), AX
-	KMOVQ AX, K1
-	MOVQ $0xffff, AX
-	KMOVQ AX, K2
-	MOVL zp+64(FP), AX
-	VPBROADCASTD AX, Z31
-	VBROADCASTSS lo+68(FP), Z30
-	VBROADCASTSS hi+72(FP), Z29
-	MOVQ y+40(FP), R13
-	MOVQ ys+48(FP), R14
-	LEAQ (R14)(R14*2), R15
-	LEAQ (R13)(R14*4), SI
-	VPADDD 0(R12), Z0, Z0
-	VCVTDQ2PS Z0, Z0
-	VMULPS 0(R11), Z0, Z0
-	VMINPS Z29, Z0, Z0
-	VMAXPS Z30, Z0, Z0
-	VCVTPS2DQ Z0, Z0
-	VPADDD Z31, Z0, Z0
-	VPMOVSDB Z0, X28
-	VMOVDQU8 X28, K1, (R13)
-	VPADDD 0(R12), Z1, Z1
-	VCVTDQ2PS Z1, Z1
-	VMULPS 0(R11), Z1, Z1
-	VMINPS Z29, Z1, Z1
-	VMAXPS Z30, Z1, Z1
-	VCVTPS2DQ Z1, Z1
-	VPADDD Z31, Z1, Z1
-	VPMOVSDB Z1, X28
-	VMOVDQU8 X28, K1, (R13)(R14*1)
-	VPADDD 0(R12), Z2, Z2
-	VCVTDQ2PS Z2, Z2
-	VMULPS 0(R11), Z2, Z2
-	VMINPS Z29, Z2, Z2
-	VMAXPS Z30, Z2, Z2
-	VCVTPS2DQ Z2, Z2
-	VPADDD Z31, Z2, Z2
-	VPMOVSDB Z2, X28
-	VMOVDQU8 X28, K1, (R13)(R14*2)
-	VPADDD 0(R12), Z3, Z3
-	VCVTDQ2PS Z3, Z3
-	VMULPS 0(R11), Z3, Z3
-	VMINPS Z29, Z3, Z3
-	VMAXPS Z30, Z3, Z3
-	VCVTPS2DQ Z3, Z3
-	VPADDD Z31, Z3, Z3
-	VPMOVSDB Z3, X28
-	VMOVDQU8 X28, K1, (R13)(R15*1)
-	VPADDD 0(R12), Z4, Z4
-	VCVTDQ2PS Z4, Z4
-	VMULPS 0(R11), Z4, Z4
-	VMINPS Z29, Z4, Z4
-	VMAXPS Z30, Z4, Z4
-	VCVTPS2DQ Z4, Z4
-	VPADDD Z31, Z4, Z4
-	VPMOVSDB Z4, X28
-	VMOVDQU8 X28, K1, (SI)
-	VPADDD 0(R12), Z5, Z5
-	VCVTDQ2PS Z5, Z5
-	VMULPS 0(R11), Z5, Z5
-	VMINPS Z29, Z5, Z5
-	VMAXPS Z30, Z5, Z5
-	VCVTPS2DQ Z5, Z5
-	VPADDD Z31, Z5, Z5
-	VPMOVSDB Z5, X28
-	VMOVDQU8 X28, K1, (SI)(R14*1)
-	VPADDD 0(R12), Z6, Z6
-	VCVTDQ2PS Z6, Z6
-	VMULPS 0(R11), Z6, Z6
-	VMINPS Z29, Z6, Z6
-	VMAXPS Z30, Z6, Z6
-	VCVTPS2DQ Z6, Z6
-	VPADDD Z31, Z6, Z6
-	VPMOVSDB Z6, X28
-	VMOVDQU8 X28, K1, (SI)(R14*2)
-	VZEROUPPER
-	RET
-
-// func q8favx512_7x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8favx512_7x1(SB), NOSPLIT, $0-80
-	MOVQ x+0(FP), SI
-	MOVQ xs+8(FP), BX
-	LEAQ (BX)(BX*2), R8
-	LEAQ (SI)(BX*4), DI
-	MOVQ w+16(FP), DX
-	MOVQ gs+24(FP), R9
-	MOVQ kg+32(FP), CX
-	MOVL $0x80808080, AX
-	VPBROADCASTD AX, Z31
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	MOVQ CX, AX
-	SHRQ $1, CX
-	JZ q8favx512_7x1_tail
-q8favx512_7x1_loop:
-	VMOVDQU32 0(DX), Z24
-	VPBROADCASTD (SI), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z0
-	VPBROADCASTD (SI)(BX*1), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z1
-	VPBROADCASTD (SI)(BX*2), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z2
-	VPBROADCASTD (SI)(R8*1), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z3
-	VPBROADCASTD (DI), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z4
-	VPBROADCASTD (DI)(BX*1), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z5
-	VPBROADCASTD (DI)(BX*2), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z6
-	VMOVDQU32 0(DX)(R9*1), Z24
-	VPBROADCASTD 4(SI), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z0
-	VPBROADCASTD 4(SI)(BX*1), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z1
-	VPBROADCASTD 4(SI)(BX*2), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z2
-	VPBROADCASTD 4(SI)(R8*1), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z3
-	VPBROADCASTD 4(DI), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z4
-	VPBROADCASTD 4(DI)(BX*1), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z5
-	VPBROADCASTD 4(DI)(BX*2), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z6
-	ADDQ $8, SI
-	ADDQ $8, DI
-	LEAQ (DX)(R9*2), DX
-	DECQ CX
-	JNZ q8favx512_7x1_loop
-q8favx512_7x1_tail:
-	TESTQ $1, AX
-	JZ q8favx512_7x1_epilogue
-	VMOVDQU32 0(DX), Z24
-	VPBROADCASTD (SI), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z0
-	VPBROADCASTD (SI)(BX*1), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z1
-	VPBROADCASTD (SI)(BX*2), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z2
-	VPBROADCASTD (SI)(R8*1), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z3
-	VPBROADCASTD (DI), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z4
-	VPBROADCASTD (DI)(BX*1), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z5
-	VPBROADCASTD (DI)(BX*2), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z6
-	ADDQ $4, SI
-	ADDQ $4, DI
-	ADDQ R9, DX
-q8favx512_7x1_epilogue:
-	MOVQ bias+64(FP), R12
-	MOVQ scale+72(FP), R11
-	MOVQ mask+56(FP), AX
-	KMOVQ AX, K1
-	MOVQ $0xffff, AX
-	KMOVQ AX, K2
-	MOVQ y+40(FP), R13
-	MOVQ ys+48(FP), R14
-	LEAQ (R14)(R14*2), R15
-	LEAQ (R13)(R14*4), SI
-	VPADDD 0(R12), Z0, Z0
-	VCVTDQ2PS Z0, Z0
-	VMULPS 0(R11), Z0, Z0
-	VMOVUPS Z0, K1, (R13)
-	VPADDD 0(R12), Z1, Z1
-	VCVTDQ2PS Z1, Z1
-	VMULPS 0(R11), Z1, Z1
-	VMOVUPS Z1, K1, (R13)(R14*1)
-	VPADDD 0(R12), Z2, Z2
-	VCVTDQ2PS Z2, Z2
-	VMULPS 0(R11), Z2, Z2
-	VMOVUPS Z2, K1, (R13)(R14*2)
-	VPADDD 0(R12), Z3, Z3
-	VCVTDQ2PS Z3, Z3
-	VMULPS 0(R11), Z3, Z3
-	VMOVUPS Z3, K1, (R13)(R15*1)
-	VPADDD 0(R12), Z4, Z4
-	VCVTDQ2PS Z4, Z4
-	VMULPS 0(R11), Z4, Z4
-	VMOVUPS Z4, K1, (SI)
-	VPADDD 0(R12), Z5, Z5
-	VCVTDQ2PS Z5, Z5
-	VMULPS 0(R11), Z5, Z5
-	VMOVUPS Z5, K1, (SI)(R14*1)
-	VPADDD 0(R12), Z6, Z6
-	VCVTDQ2PS Z6, Z6
-	VMULPS 0(R11), Z6, Z6
-	VMOVUPS Z6, K1, (SI)(R14*2)
-	VZEROUPPER
-	RET
-
-// func q8avx512_7x2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8avx512_7x2(SB), NOSPLIT, $0-96
-	MOVQ x+0(FP), SI
-	MOVQ xs+8(FP), BX
-	LEAQ (BX)(BX*2), R8
-	LEAQ (SI)(BX*4), DI
-	MOVQ w+16(FP), DX
-	MOVQ gs+24(FP), R9
-	MOVQ kg+32(FP), CX
-	MOVL $0x80808080, AX
-	VPBROADCASTD AX, Z31
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
-	VPXORD Z8, Z8, Z8
-	VPXORD Z9, Z9, Z9
-	VPXORD Z10, Z10, Z10
-	VPXORD Z11, Z11, Z11
-	VPXORD Z12, Z12, Z12
-	VPXORD Z13, Z13, Z13
-	MOVQ CX, AX
-	SHRQ $1, CX
-	JZ q8avx512_7x2_tail
-q8avx512_7x2_loop:
-	VMOVDQU32 0(DX), Z24
-	VMOVDQU32 64(DX), Z25
-	VPBROADCASTD (SI), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z0
-	VPDPBUSD Z25, Z28, Z1
-	VPBROADCASTD (SI)(BX*1), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z2
-	VPDPBUSD Z25, Z29, Z3
-	VPBROADCASTD (SI)(BX*2), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z4
-	VPDPBUSD Z25, Z30, Z5
-	VPBROADCASTD (SI)(R8*1), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z6
-	VPDPBUSD Z25, Z28, Z7
-	VPBROADCASTD (DI), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z8
-	VPDPBUSD Z25, Z29, Z9
-	VPBROADCASTD (DI)(BX*1), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z10
-	VPDPBUSD Z25, Z30, Z11
-	VPBROADCASTD (DI)(BX*2), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z12
-	VPDPBUSD Z25, Z28, Z13
-	VMOVDQU32 0(DX)(R9*1), Z24
-	VMOVDQU32 64(DX)(R9*1), Z25
-	VPBROADCASTD 4(SI), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z0
-	VPDPBUSD Z25, Z28, Z1
-	VPBROADCASTD 4(SI)(BX*1), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z2
-	VPDPBUSD Z25, Z29, Z3
-	VPBROADCASTD 4(SI)(BX*2), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z4
-	VPDPBUSD Z25, Z30, Z5
-	VPBROADCASTD 4(SI)(R8*1), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z6
-	VPDPBUSD Z25, Z28, Z7
-	VPBROADCASTD 4(DI), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z8
-	VPDPBUSD Z25, Z29, Z9
-	VPBROADCASTD 4(DI)(BX*1), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z10
-	VPDPBUSD Z25, Z30, Z11
-	VPBROADCASTD 4(DI)(BX*2), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z12
-	VPDPBUSD Z25, Z28, Z13
-	ADDQ $8, SI
-	ADDQ $8, DI
-	LEAQ (DX)(R9*2), DX
-	DECQ CX
-	JNZ q8avx512_7x2_loop
-q8avx512_7x2_tail:
-	TESTQ $1, AX
-	JZ q8avx512_7x2_epilogue
-	VMOVDQU32 0(DX), Z24
-	VMOVDQU32 64(DX), Z25
-	VPBROADCASTD (SI), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z0
-	VPDPBUSD Z25, Z28, Z1
-	VPBROADCASTD (SI)(BX*1), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z2
-	VPDPBUSD Z25, Z29, Z3
-	VPBROADCASTD (SI)(BX*2), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z4
-	VPDPBUSD Z25, Z30, Z5
-	VPBROADCASTD (SI)(R8*1), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z6
-	VPDPBUSD Z25, Z28, Z7
-	VPBROADCASTD (DI), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z8
-	VPDPBUSD Z25, Z29, Z9
-	VPBROADCASTD (DI)(BX*1), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z10
-	VPDPBUSD Z25, Z30, Z11
-	VPBROADCASTD (DI)(BX*2), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z12
-	VPDPBUSD Z25, Z28, Z13
-	ADDQ $4, SI
-	ADDQ $4, DI
-	ADDQ R9, DX
-q8avx512_7x2_epilogue:
-	MOVQ bias+80(FP), R12
-	MOVQ scale+88(FP), R11
-	MOVQ mask+56(FP), AX
-	KMOVQ AX, K1
-	MOVQ $0xffff, AX
-	KMOVQ AX, K2
-	MOVL zp+64(FP), AX
-	VPBROADCASTD AX, Z31
-	VBROADCASTSS lo+68(FP), Z30
-	VBROADCASTSS hi+72(FP), Z29
-	MOVQ y+40(FP), R13
-	MOVQ ys+48(FP), R14
-	LEAQ (R14)(R14*2), R15
-	LEAQ (R13)(R14*4), SI
-	VPADDD 0(R12), Z0, Z0
-	VCVTDQ2PS Z0, Z0
-	VMULPS 0(R11), Z0, Z0
-	VMINPS Z29, Z0, Z0
-	VMAXPS Z30, Z0, Z0
-	VCVTPS2DQ Z0, Z0
-	VPADDD Z31, Z0, Z0
-	VPMOVSDB Z0, X28
-	VMOVDQU8 X28, K2, (R13)
-	VPADDD 64(R12), Z1, Z1
-	VCVTDQ2PS Z1, Z1
-	VMULPS 64(R11), Z1, Z1
-	VMINPS Z29, Z1, Z1
-	VMAXPS Z30, Z1, Z1
-	VCVTPS2DQ Z1, Z1
-	VPADDD Z31, Z1, Z1
-	VPMOVSDB Z1, X28
-	VMOVDQU8 X28, K1, 16(R13)
-	VPADDD 0(R12), Z2, Z2
-	VCVTDQ2PS Z2, Z2
-	VMULPS 0(R11), Z2, Z2
-	VMINPS Z29, Z2, Z2
-	VMAXPS Z30, Z2, Z2
-	VCVTPS2DQ Z2, Z2
-	VPADDD Z31, Z2, Z2
-	VPMOVSDB Z2, X28
-	VMOVDQU8 X28, K2, (R13)(R14*1)
-	VPADDD 64(R12), Z3, Z3
-	VCVTDQ2PS Z3, Z3
-	VMULPS 64(R11), Z3, Z3
-	VMINPS Z29, Z3, Z3
-	VMAXPS Z30, Z3, Z3
-	VCVTPS2DQ Z3, Z3
-	VPADDD Z31, Z3, Z3
-	VPMOVSDB Z3, X28
-	VMOVDQU8 X28, K1, 16(R13)(R14*1)
-	VPADDD 0(R12), Z4, Z4
-	VCVTDQ2PS Z4, Z4
-	VMULPS 0(R11), Z4, Z4
-	VMINPS Z29, Z4, Z4
-	VMAXPS Z30, Z4, Z4
-	VCVTPS2DQ Z4, Z4
-	VPADDD Z31, Z4, Z4
-	VPMOVSDB Z4, X28
-	VMOVDQU8 X28, K2, (R13)(R14*2)
-	VPADDD 64(R12), Z5, Z5
-	VCVTDQ2PS Z5, Z5
-	VMULPS 64(R11), Z5, Z5
-	VMINPS Z29, Z5, Z5
-	VMAXPS Z30, Z5, Z5
-	VCVTPS2DQ Z5, Z5
-	VPADDD Z31, Z5, Z5
-	VPMOVSDB Z5, X28
-	VMOVDQU8 X28, K1, 16(R13)(R14*2)
-	VPADDD 0(R12), Z6, Z6
-	VCVTDQ2PS Z6, Z6
-	VMULPS 0(R11), Z6, Z6
-	VMINPS Z29, Z6, Z6
-	VMAXPS Z30, Z6, Z6
-	VCVTPS2DQ Z6, Z6
-	VPADDD Z31, Z6, Z6
-	VPMOVSDB Z6, X28
-	VMOVDQU8 X28, K2, (R13)(R15*1)
-	VPADDD 64(R12), Z7, Z7
-	VCVTDQ2PS Z7, Z7
-	VMULPS 64(R11), Z7, Z7
-	VMINPS Z29, Z7, Z7
-	VMAXPS Z30, Z7, Z7
-	VCVTPS2DQ Z7, Z7
-	VPADDD Z31, Z7, Z7
-	VPMOVSDB Z7, X28
-	VMOVDQU8 X28, K1, 16(R13)(R15*1)
-	VPADDD 0(R12), Z8, Z8
-	VCVTDQ2PS Z8, Z8
-	VMULPS 0(R11), Z8, Z8
-	VMINPS Z29, Z8, Z8
-	VMAXPS Z30, Z8, Z8
-	VCVTPS2DQ Z8, Z8
-	VPADDD Z31, Z8, Z8
-	VPMOVSDB Z8, X28
-	VMOVDQU8 X28, K2, (SI)
-	VPADDD 64(R12), Z9, Z9
-	VCVTDQ2PS Z9, Z9
-	VMULPS 64(R11), Z9, Z9
-	VMINPS Z29, Z9, Z9
-	VMAXPS Z30, Z9, Z9
-	VCVTPS2DQ Z9, Z9
-	VPADDD Z31, Z9, Z9
-	VPMOVSDB Z9, X28
-	VMOVDQU8 X28, K1, 16(SI)
-	VPADDD 0(R12), Z10, Z10
-	VCVTDQ2PS Z10, Z10
-	VMULPS 0(R11), Z10, Z10
-	VMINPS Z29, Z10, Z10
-	VMAXPS Z30, Z10, Z10
-	VCVTPS2DQ Z10, Z10
-	VPADDD Z31, Z10, Z10
-	VPMOVSDB Z10, X28
-	VMOVDQU8 X28, K2, (SI)(R14*1)
-	VPADDD 64(R12), Z11, Z11
-	VCVTDQ2PS Z11, Z11
-	VMULPS 64(R11), Z11, Z11
-	VMINPS Z29, Z11, Z11
-	VMAXPS Z30, Z11, Z11
-	VCVTPS2DQ Z11, Z11
-	VPADDD Z31, Z11, Z11
-	VPMOVSDB Z11, X28
-	VMOVDQU8 X28, K1, 16(SI)(R14*1)
-	VPADDD 0(R12), Z12, Z12
-	VCVTDQ2PS Z12, Z12
-	VMULPS 0(R11), Z12, Z12
-	VMINPS Z29, Z12, Z12
-	VMAXPS Z30, Z12, Z12
-	VCVTPS2DQ Z12, Z12
-	VPADDD Z31, Z12, Z12
-	VPMOVSDB Z12, X28
-	VMOVDQU8 X28, K2, (SI)(R14*2)
-	VPADDD 64(R12), Z13, Z13
-	VCVTDQ2PS Z13, Z13
-	VMULPS 64(R11), Z13, Z13
-	VMINPS Z29, Z13, Z13
-	VMAXPS Z30, Z13, Z13
-	VCVTPS2DQ Z13, Z13
-	VPADDD Z31, Z13, Z13
-	VPMOVSDB Z13, X28
-	VMOVDQU8 X28, K1, 16(SI)(R14*2)
-	VZEROUPPER
-	RET
-
-// func q8favx512_7x2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8favx512_7x2(SB), NOSPLIT, $0-80
-	MOVQ x+0(FP), SI
-	MOVQ xs+8(FP), BX
-	LEAQ (BX)(BX*2), R8
-	LEAQ (SI)(BX*4), DI
-	MOVQ w+16(FP), DX
-	MOVQ gs+24(FP), R9
-	MOVQ kg+32(FP), CX
-	MOVL $0x80808080, AX
-	VPBROADCASTD AX, Z31
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
-	VPXORD Z8, Z8, Z8
-	VPXORD Z9, Z9, Z9
-	VPXORD Z10, Z10, Z10
-	VPXORD Z11, Z11, Z11
-	VPXORD Z12, Z12, Z12
-	VPXORD Z13, Z13, Z13
-	MOVQ CX, AX
-	SHRQ $1, CX
-	JZ q8favx512_7x2_tail
-q8favx512_7x2_loop:
-	VMOVDQU32 0(DX), Z24
-	VMOVDQU32 64(DX), Z25
-	VPBROADCASTD (SI), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z0
-	VPDPBUSD Z25, Z28, Z1
-	VPBROADCASTD (SI)(BX*1), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z2
-	VPDPBUSD Z25, Z29, Z3
-	VPBROADCASTD (SI)(BX*2), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z4
-	VPDPBUSD Z25, Z30, Z5
-	VPBROADCASTD (SI)(R8*1), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z6
-	VPDPBUSD Z25, Z28, Z7
-	VPBROADCASTD (DI), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z8
-	VPDPBUSD Z25, Z29, Z9
-	VPBROADCASTD (DI)(BX*1), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z10
-	VPDPBUSD Z25, Z30, Z11
-	VPBROADCASTD (DI)(BX*2), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z12
-	VPDPBUSD Z25, Z28, Z13
-	VMOVDQU32 0(DX)(R9*1), Z24
-	VMOVDQU32 64(DX)(R9*1), Z25
-	VPBROADCASTD 4(SI), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z0
-	VPDPBUSD Z25, Z28, Z1
-	VPBROADCASTD 4(SI)(BX*1), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z2
-	VPDPBUSD Z25, Z29, Z3
-	VPBROADCASTD 4(SI)(BX*2), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z4
-	VPDPBUSD Z25, Z30, Z5
-	VPBROADCASTD 4(SI)(R8*1), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z6
-	VPDPBUSD Z25, Z28, Z7
-	VPBROADCASTD 4(DI), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z8
-	VPDPBUSD Z25, Z29, Z9
-	VPBROADCASTD 4(DI)(BX*1), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z10
-	VPDPBUSD Z25, Z30, Z11
-	VPBROADCASTD 4(DI)(BX*2), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z12
-	VPDPBUSD Z25, Z28, Z13
-	ADDQ $8, SI
-	ADDQ $8, DI
-	LEAQ (DX)(R9*2), DX
-	DECQ CX
-	JNZ q8favx512_7x2_loop
-q8favx512_7x2_tail:
-	TESTQ $1, AX
-	JZ q8favx512_7x2_epilogue
-	VMOVDQU32 0(DX), Z24
-	VMOVDQU32 64(DX), Z25
-	VPBROADCASTD (SI), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z0
-	VPDPBUSD Z25, Z28, Z1
-	VPBROADCASTD (SI)(BX*1), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z2
-	VPDPBUSD Z25, Z29, Z3
-	VPBROADCASTD (SI)(BX*2), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z4
-	VPDPBUSD Z25, Z30, Z5
-	VPBROADCASTD (SI)(R8*1), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z6
-	VPDPBUSD Z25, Z28, Z7
-	VPBROADCASTD (DI), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z8
-	VPDPBUSD Z25, Z29, Z9
-	VPBROADCASTD (DI)(BX*1), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z10
-	VPDPBUSD Z25, Z30, Z11
-	VPBROADCASTD (DI)(BX*2), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z12
-	VPDPBUSD Z25, Z28, Z13
-	ADDQ $4, SI
-	ADDQ $4, DI
-	ADDQ R9, DX
-q8favx512_7x2_epilogue:
-	MOVQ bias+64(FP), R12
-	MOVQ scale+72(FP), R11
-	MOVQ mask+56(FP), AX
-	KMOVQ AX, K1
-	MOVQ $0xffff, AX
-	KMOVQ AX, K2
-	MOVQ y+40(FP), R13
-	MOVQ ys+48(FP), R14
-	LEAQ (R14)(R14*2), R15
-	LEAQ (R13)(R14*4), SI
-	VPADDD 0(R12), Z0, Z0
-	VCVTDQ2PS Z0, Z0
-	VMULPS 0(R11), Z0, Z0
-	VMOVUPS Z0, K2, (R13)
-	VPADDD 64(R12), Z1, Z1
-	VCVTDQ2PS Z1, Z1
-	VMULPS 64(R11), Z1, Z1
-	VMOVUPS Z1, K1, 64(R13)
-	VPADDD 0(R12), Z2, Z2
-	VCVTDQ2PS Z2, Z2
-	VMULPS 0(R11), Z2, Z2
-	VMOVUPS Z2, K2, (R13)(R14*1)
-	VPADDD 64(R12), Z3, Z3
-	VCVTDQ2PS Z3, Z3
-	VMULPS 64(R11), Z3, Z3
-	VMOVUPS Z3, K1, 64(R13)(R14*1)
-	VPADDD 0(R12), Z4, Z4
-	VCVTDQ2PS Z4, Z4
-	VMULPS 0(R11), Z4, Z4
-	VMOVUPS Z4, K2, (R13)(R14*2)
-	VPADDD 64(R12), Z5, Z5
-	VCVTDQ2PS Z5, Z5
-	VMULPS 64(R11), Z5, Z5
-	VMOVUPS Z5, K1, 64(R13)(R14*2)
-	VPADDD 0(R12), Z6, Z6
-	VCVTDQ2PS Z6, Z6
-	VMULPS 0(R11), Z6, Z6
-	VMOVUPS Z6, K2, (R13)(R15*1)
-	VPADDD 64(R12), Z7, Z7
-	VCVTDQ2PS Z7, Z7
-	VMULPS 64(R11), Z7, Z7
-	VMOVUPS Z7, K1, 64(R13)(R15*1)
-	VPADDD 0(R12), Z8, Z8
-	VCVTDQ2PS Z8, Z8
-	VMULPS 0(R11), Z8, Z8
-	VMOVUPS Z8, K2, (SI)
-	VPADDD 64(R12), Z9, Z9
-	VCVTDQ2PS Z9, Z9
-	VMULPS 64(R11), Z9, Z9
-	VMOVUPS Z9, K1, 64(SI)
-	VPADDD 0(R12), Z10, Z10
-	VCVTDQ2PS Z10, Z10
-	VMULPS 0(R11), Z10, Z10
-	VMOVUPS Z10, K2, (SI)(R14*1)
-	VPADDD 64(R12), Z11, Z11
-	VCVTDQ2PS Z11, Z11
-	VMULPS 64(R11), Z11, Z11
-	VMOVUPS Z11, K1, 64(SI)(R14*1)
-	VPADDD 0(R12), Z12, Z12
-	VCVTDQ2PS Z12, Z12
-	VMULPS 0(R11), Z12, Z12
-	VMOVUPS Z12, K2, (SI)(R14*2)
-	VPADDD 64(R12), Z13, Z13
-	VCVTDQ2PS Z13, Z13
-	VMULPS 64(R11), Z13, Z13
-	VMOVUPS Z13, K1, 64(SI)(R14*2)
-	VZEROUPPER
-	RET
-
-// func q8avx512_7x3(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8avx512_7x3(SB), NOSPLIT, $0-96
-	MOVQ x+0(FP), SI
-	MOVQ xs+8(FP), BX
-	LEAQ (BX)(BX*2), R8
-	LEAQ (SI)(BX*4), DI
-	MOVQ w+16(FP), DX
-	MOVQ gs+24(FP), R9
-	MOVQ kg+32(FP), CX
-	MOVL $0x80808080, AX
-	VPBROADCASTD AX, Z31
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
-	VPXORD Z8, Z8, Z8
-	VPXORD Z9, Z9, Z9
-	VPXORD Z10, Z10, Z10
-	VPXORD Z11, Z11, Z11
-	VPXORD Z12, Z12, Z12
-	VPXORD Z13, Z13, Z13
-	VPXORD Z14, Z14, Z14
-	VPXORD Z15, Z15, Z15
-	VPXORD Z16, Z16, Z16
-	VPXORD Z17, Z17, Z17
-	VPXORD Z18, Z18, Z18
-	VPXORD Z19, Z19, Z19
-	VPXORD Z20, Z20, Z20
-	MOVQ CX, AX
-	SHRQ $1, CX
-	JZ q8avx512_7x3_tail
-q8avx512_7x3_loop:
-	VMOVDQU32 0(DX), Z24
-	VMOVDQU32 64(DX), Z25
-	VMOVDQU32 128(DX), Z26
-	VPBROADCASTD (SI), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z0
-	VPDPBUSD Z25, Z28, Z1
-	VPDPBUSD Z26, Z28, Z2
-	VPBROADCASTD (SI)(BX*1), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z3
-	VPDPBUSD Z25, Z29, Z4
-	VPDPBUSD Z26, Z29, Z5
-	VPBROADCASTD (SI)(BX*2), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z6
-	VPDPBUSD Z25, Z30, Z7
-	VPDPBUSD Z26, Z30, Z8
-	VPBROADCASTD (SI)(R8*1), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z9
-	VPDPBUSD Z25, Z28, Z10
-	VPDPBUSD Z26, Z28, Z11
-	VPBROADCASTD (DI), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z12
-	VPDPBUSD Z25, Z29, Z13
-	VPDPBUSD Z26, Z29, Z14
-	VPBROADCASTD (DI)(BX*1), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z15
-	VPDPBUSD Z25, Z30, Z16
-	VPDPBUSD Z26, Z30, Z17
-	VPBROADCASTD (DI)(BX*2), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z18
-	VPDPBUSD Z25, Z28, Z19
-	VPDPBUSD Z26, Z28, Z20
-	VMOVDQU32 0(DX)(R9*1), Z24
-	VMOVDQU32 64(DX)(R9*1), Z25
-	VMOVDQU32 128(DX)(R9*1), Z26
-	VPBROADCASTD 4(SI), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z0
-	VPDPBUSD Z25, Z28, Z1
-	VPDPBUSD Z26, Z28, Z2
-	VPBROADCASTD 4(SI)(BX*1), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z3
-	VPDPBUSD Z25, Z29, Z4
-	VPDPBUSD Z26, Z29, Z5
-	VPBROADCASTD 4(SI)(BX*2), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z6
-	VPDPBUSD Z25, Z30, Z7
-	VPDPBUSD Z26, Z30, Z8
-	VPBROADCASTD 4(SI)(R8*1), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z9
-	VPDPBUSD Z25, Z28, Z10
-	VPDPBUSD Z26, Z28, Z11
-	VPBROADCASTD 4(DI), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z12
-	VPDPBUSD Z25, Z29, Z13
-	VPDPBUSD Z26, Z29, Z14
-	VPBROADCASTD 4(DI)(BX*1), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z15
-	VPDPBUSD Z25, Z30, Z16
-	VPDPBUSD Z26, Z30, Z17
-	VPBROADCASTD 4(DI)(BX*2), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z18
-	VPDPBUSD Z25, Z28, Z19
-	VPDPBUSD Z26, Z28, Z20
-	ADDQ $8, SI
-	ADDQ $8, DI
-	LEAQ (DX)(R9*2), DX
-	DECQ CX
-	JNZ q8avx512_7x3_loop
-q8avx512_7x3_tail:
-	TESTQ $1, AX
-	JZ q8avx512_7x3_epilogue
-	VMOVDQU32 0(DX), Z24
-	VMOVDQU32 64(DX), Z25
-	VMOVDQU32 128(DX), Z26
-	VPBROADCASTD (SI), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z0
-	VPDPBUSD Z25, Z28, Z1
-	VPDPBUSD Z26, Z28, Z2
-	VPBROADCASTD (SI)(BX*1), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z3
-	VPDPBUSD Z25, Z29, Z4
-	VPDPBUSD Z26, Z29, Z5
-	VPBROADCASTD (SI)(BX*2), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z6
-	VPDPBUSD Z25, Z30, Z7
-	VPDPBUSD Z26, Z30, Z8
-	VPBROADCASTD (SI)(R8*1), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z9
-	VPDPBUSD Z25, Z28, Z10
-	VPDPBUSD Z26, Z28, Z11
-	VPBROADCASTD (DI), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z12
-	VPDPBUSD Z25, Z29, Z13
-	VPDPBUSD Z26, Z29, Z14
-	VPBROADCASTD (DI)(BX*1), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z15
-	VPDPBUSD Z25, Z30, Z16
-	VPDPBUSD Z26, Z30, Z17
-	VPBROADCASTD (DI)(BX*2), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z18
-	VPDPBUSD Z25, Z28, Z19
-	VPDPBUSD Z26, Z28, Z20
-	ADDQ $4, SI
-	ADDQ $4, DI
-	ADDQ R9, DX
-q8avx512_7x3_epilogue:
-	MOVQ bias+80(FP), R12
-	MOVQ scale+88(FP), R11
-	MOVQ mask+56(FP), AX
-	KMOVQ AX, K1
-	MOVQ $0xffff, AX
-	KMOVQ AX, K2
-	MOVL zp+64(FP), AX
-	VPBROADCASTD AX, Z31
-	VBROADCASTSS lo+68(FP), Z30
-	VBROADCASTSS hi+72(FP), Z29
-	MOVQ y+40(FP), R13
-	MOVQ ys+48(FP), R14
-	LEAQ (R14)(R14*2), R15
-	LEAQ (R13)(R14*4), SI
-	VPADDD 0(R12), Z0, Z0
-	VCVTDQ2PS Z0, Z0
-	VMULPS 0(R11), Z0, Z0
-	VMINPS Z29, Z0, Z0
-	VMAXPS Z30, Z0, Z0
-	VCVTPS2DQ Z0, Z0
-	VPADDD Z31, Z0, Z0
-	VPMOVSDB Z0, X28
-	VMOVDQU8 X28, K2, (R13)
-	VPADDD 64(R12), Z1, Z1
-	VCVTDQ2PS Z1, Z1
-	VMULPS 64(R11), Z1, Z1
-	VMINPS Z29, Z1, Z1
-	VMAXPS Z30, Z1, Z1
-	VCVTPS2DQ Z1, Z1
-	VPADDD Z31, Z1, Z1
-	VPMOVSDB Z1, X28
-	VMOVDQU8 X28, K2, 16(R13)
-	VPADDD 128(R12), Z2, Z2
-	VCVTDQ2PS Z2, Z2
-	VMULPS 128(R11), Z2, Z2
-	VMINPS Z29, Z2, Z2
-	VMAXPS Z30, Z2, Z2
-	VCVTPS2DQ Z2, Z2
-	VPADDD Z31, Z2, Z2
-	VPMOVSDB Z2, X28
-	VMOVDQU8 X28, K1, 32(R13)
-	VPADDD 0(R12), Z3, Z3
-	VCVTDQ2PS Z3, Z3
-	VMULPS 0(R11), Z3, Z3
-	VMINPS Z29, Z3, Z3
-	VMAXPS Z30, Z3, Z3
-	VCVTPS2DQ Z3, Z3
-	VPADDD Z31, Z3, Z3
-	VPMOVSDB Z3, X28
-	VMOVDQU8 X28, K2, (R13)(R14*1)
-	VPADDD 64(R12), Z4, Z4
-	VCVTDQ2PS Z4, Z4
-	VMULPS 64(R11), Z4, Z4
-	VMINPS Z29, Z4, Z4
-	VMAXPS Z30, Z4, Z4
-	VCVTPS2DQ Z4, Z4
-	VPADDD Z31, Z4, Z4
-	VPMOVSDB Z4, X28
-	VMOVDQU8 X28, K2, 16(R13)(R14*1)
-	VPADDD 128(R12), Z5, Z5
-	VCVTDQ2PS Z5, Z5
-	VMULPS 128(R11), Z5, Z5
-	VMINPS Z29, Z5, Z5
-	VMAXPS Z30, Z5, Z5
-	VCVTPS2DQ Z5, Z5
-	VPADDD Z31, Z5, Z5
-	VPMOVSDB Z5, X28
-	VMOVDQU8 X28, K1, 32(R13)(R14*1)
-	VPADDD 0(R12), Z6, Z6
-	VCVTDQ2PS Z6, Z6
-	VMULPS 0(R11), Z6, Z6
-	VMINPS Z29, Z6, Z6
-	VMAXPS Z30, Z6, Z6
-	VCVTPS2DQ Z6, Z6
-	VPADDD Z31, Z6, Z6
-	VPMOVSDB Z6, X28
-	VMOVDQU8 X28, K2, (R13)(R14*2)
-	VPADDD 64(R12), Z7, Z7
-	VCVTDQ2PS Z7, Z7
-	VMULPS 64(R11), Z7, Z7
-	VMINPS Z29, Z7, Z7
-	VMAXPS Z30, Z7, Z7
-	VCVTPS2DQ Z7, Z7
-	VPADDD Z31, Z7, Z7
-	VPMOVSDB Z7, X28
-	VMOVDQU8 X28, K2, 16(R13)(R14*2)
-	VPADDD 128(R12), Z8, Z8
-	VCVTDQ2PS Z8, Z8
-	VMULPS 128(R11), Z8, Z8
-	VMINPS Z29, Z8, Z8
-	VMAXPS Z30, Z8, Z8
-	VCVTPS2DQ Z8, Z8
-	VPADDD Z31, Z8, Z8
-	VPMOVSDB Z8, X28
-	VMOVDQU8 X28, K1, 32(R13)(R14*2)
-	VPADDD 0(R12), Z9, Z9
-	VCVTDQ2PS Z9, Z9
-	VMULPS 0(R11), Z9, Z9
-	VMINPS Z29, Z9, Z9
-	VMAXPS Z30, Z9, Z9
-	VCVTPS2DQ Z9, Z9
-	VPADDD Z31, Z9, Z9
-	VPMOVSDB Z9, X28
-	VMOVDQU8 X28, K2, (R13)(R15*1)
-	VPADDD 64(R12), Z10, Z10
-	VCVTDQ2PS Z10, Z10
-	VMULPS 64(R11), Z10, Z10
-	VMINPS Z29, Z10, Z10
-	VMAXPS Z30, Z10, Z10
-	VCVTPS2DQ Z10, Z10
-	VPADDD Z31, Z10, Z10
-	VPMOVSDB Z10, X28
-	VMOVDQU8 X28, K2, 16(R13)(R15*1)
-	VPADDD 128(R12), Z11, Z11
-	VCVTDQ2PS Z11, Z11
-	VMULPS 128(R11), Z11, Z11
-	VMINPS Z29, Z11, Z11
-	VMAXPS Z30, Z11, Z11
-	VCVTPS2DQ Z11, Z11
-	VPADDD Z31, Z11, Z11
-	VPMOVSDB Z11, X28
-	VMOVDQU8 X28, K1, 32(R13)(R15*1)
-	VPADDD 0(R12), Z12, Z12
-	VCVTDQ2PS Z12, Z12
-	VMULPS 0(R11), Z12, Z12
-	VMINPS Z29, Z12, Z12
-	VMAXPS Z30, Z12, Z12
-	VCVTPS2DQ Z12, Z12
-	VPADDD Z31, Z12, Z12
-	VPMOVSDB Z12, X28
-	VMOVDQU8 X28, K2, (SI)
-	VPADDD 64(R12), Z13, Z13
-	VCVTDQ2PS Z13, Z13
-	VMULPS 64(R11), Z13, Z13
-	VMINPS Z29, Z13, Z13
-	VMAXPS Z30, Z13, Z13
-	VCVTPS2DQ Z13, Z13
-	VPADDD Z31, Z13, Z13
-	VPMOVSDB Z13, X28
-	VMOVDQU8 X28, K2, 16(SI)
-	VPADDD 128(R12), Z14, Z14
-	VCVTDQ2PS Z14, Z14
-	VMULPS 128(R11), Z14, Z14
-	VMINPS Z29, Z14, Z14
-	VMAXPS Z30, Z14, Z14
-	VCVTPS2DQ Z14, Z14
-	VPADDD Z31, Z14, Z14
-	VPMOVSDB Z14, X28
-	VMOVDQU8 X28, K1, 32(SI)
-	VPADDD 0(R12), Z15, Z15
-	VCVTDQ2PS Z15, Z15
-	VMULPS 0(R11), Z15, Z15
-	VMINPS Z29, Z15, Z15
-	VMAXPS Z30, Z15, Z15
-	VCVTPS2DQ Z15, Z15
-	VPADDD Z31, Z15, Z15
-	VPMOVSDB Z15, X28
-	VMOVDQU8 X28, K2, (SI)(R14*1)
-	VPADDD 64(R12), Z16, Z16
-	VCVTDQ2PS Z16, Z16
-	VMULPS 64(R11), Z16, Z16
-	VMINPS Z29, Z16, Z16
-	VMAXPS Z30, Z16, Z16
-	VCVTPS2DQ Z16, Z16
-	VPADDD Z31, Z16, Z16
-	VPMOVSDB Z16, X28
-	VMOVDQU8 X28, K2, 16(SI)(R14*1)
-	VPADDD 128(R12), Z17, Z17
-	VCVTDQ2PS Z17, Z17
-	VMULPS 128(R11), Z17, Z17
-	VMINPS Z29, Z17, Z17
-	VMAXPS Z30, Z17, Z17
-	VCVTPS2DQ Z17, Z17
-	VPADDD Z31, Z17, Z17
-	VPMOVSDB Z17, X28
-	VMOVDQU8 X28, K1, 32(SI)(R14*1)
-	VPADDD 0(R12), Z18, Z18
-	VCVTDQ2PS Z18, Z18
-	VMULPS 0(R11), Z18, Z18
-	VMINPS Z29, Z18, Z18
-	VMAXPS Z30, Z18, Z18
-	VCVTPS2DQ Z18, Z18
-	VPADDD Z31, Z18, Z18
-	VPMOVSDB Z18, X28
-	VMOVDQU8 X28, K2, (SI)(R14*2)
-	VPADDD 64(R12), Z19, Z19
-	VCVTDQ2PS Z19, Z19
-	VMULPS 64(R11), Z19, Z19
-	VMINPS Z29, Z19, Z19
-	VMAXPS Z30, Z19, Z19
-	VCVTPS2DQ Z19, Z19
-	VPADDD Z31, Z19, Z19
-	VPMOVSDB Z19, X28
-	VMOVDQU8 X28, K2, 16(SI)(R14*2)
-	VPADDD 128(R12), Z20, Z20
-	VCVTDQ2PS Z20, Z20
-	VMULPS 128(R11), Z20, Z20
-	VMINPS Z29, Z20, Z20
-	VMAXPS Z30, Z20, Z20
-	VCVTPS2DQ Z20, Z20
-	VPADDD Z31, Z20, Z20
-	VPMOVSDB Z20, X28
-	VMOVDQU8 X28, K1, 32(SI)(R14*2)
-	VZEROUPPER
-	RET
-
-// func q8favx512_7x3(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8favx512_7x3(SB), NOSPLIT, $0-80
-	MOVQ x+0(FP), SI
-	MOVQ xs+8(FP), BX
-	LEAQ (BX)(BX*2), R8
-	LEAQ (SI)(BX*4), DI
-	MOVQ w+16(FP), DX
-	MOVQ gs+24(FP), R9
-	MOVQ kg+32(FP), CX
-	MOVL $0x80808080, AX
-	VPBROADCASTD AX, Z31
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
-	VPXORD Z8, Z8, Z8
-	VPXORD Z9, Z9, Z9
-	VPXORD Z10, Z10, Z10
-	VPXORD Z11, Z11, Z11
-	VPXORD Z12, Z12, Z12
-	VPXORD Z13, Z13, Z13
-	VPXORD Z14, Z14, Z14
-	VPXORD Z15, Z15, Z15
-	VPXORD Z16, Z16, Z16
-	VPXORD Z17, Z17, Z17
-	VPXORD Z18, Z18, Z18
-	VPXORD Z19, Z19, Z19
-	VPXORD Z20, Z20, Z20
-	MOVQ CX, AX
-	SHRQ $1, CX
-	JZ q8favx512_7x3_tail
-q8favx512_7x3_loop:
-	VMOVDQU32 0(DX), Z24
-	VMOVDQU32 64(DX), Z25
-	VMOVDQU32 128(DX), Z26
-	VPBROADCASTD (SI), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z0
-	VPDPBUSD Z25, Z28, Z1
-	VPDPBUSD Z26, Z28, Z2
-	VPBROADCASTD (SI)(BX*1), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z3
-	VPDPBUSD Z25, Z29, Z4
-	VPDPBUSD Z26, Z29, Z5
-	VPBROADCASTD (SI)(BX*2), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z6
-	VPDPBUSD Z25, Z30, Z7
-	VPDPBUSD Z26, Z30, Z8
-	VPBROADCASTD (SI)(R8*1), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z9
-	VPDPBUSD Z25, Z28, Z10
-	VPDPBUSD Z26, Z28, Z11
-	VPBROADCASTD (DI), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z12
-	VPDPBUSD Z25, Z29, Z13
-	VPDPBUSD Z26, Z29, Z14
-	VPBROADCASTD (DI)(BX*1), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z15
-	VPDPBUSD Z25, Z30, Z16
-	VPDPBUSD Z26, Z30, Z17
-	VPBROADCASTD (DI)(BX*2), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z18
-	VPDPBUSD Z25, Z28, Z19
-	VPDPBUSD Z26, Z28, Z20
-	VMOVDQU32 0(DX)(R9*1), Z24
-	VMOVDQU32 64(DX)(R9*1), Z25
-	VMOVDQU32 128(DX)(R9*1), Z26
-	VPBROADCASTD 4(SI), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z0
-	VPDPBUSD Z25, Z28, Z1
-	VPDPBUSD Z26, Z28, Z2
-	VPBROADCASTD 4(SI)(BX*1), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z3
-	VPDPBUSD Z25, Z29, Z4
-	VPDPBUSD Z26, Z29, Z5
-	VPBROADCASTD 4(SI)(BX*2), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z6
-	VPDPBUSD Z25, Z30, Z7
-	VPDPBUSD Z26, Z30, Z8
-	VPBROADCASTD 4(SI)(R8*1), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z9
-	VPDPBUSD Z25, Z28, Z10
-	VPDPBUSD Z26, Z28, Z11
-	VPBROADCASTD 4(DI), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z12
-	VPDPBUSD Z25, Z29, Z13
-	VPDPBUSD Z26, Z29, Z14
-	VPBROADCASTD 4(DI)(BX*1), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z15
-	VPDPBUSD Z25, Z30, Z16
-	VPDPBUSD Z26, Z30, Z17
-	VPBROADCASTD 4(DI)(BX*2), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z18
-	VPDPBUSD Z25, Z28, Z19
-	VPDPBUSD Z26, Z28, Z20
-	ADDQ $8, SI
-	ADDQ $8, DI
-	LEAQ (DX)(R9*2), DX
-	DECQ CX
-	JNZ q8favx512_7x3_loop
-q8favx512_7x3_tail:
-	TESTQ $1, AX
-	JZ q8favx512_7x3_epilogue
-	VMOVDQU32 0(DX), Z24
-	VMOVDQU32 64(DX), Z25
-	VMOVDQU32 128(DX), Z26
-	VPBROADCASTD (SI), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z0
-	VPDPBUSD Z25, Z28, Z1
-	VPDPBUSD Z26, Z28, Z2
-	VPBROADCASTD (SI)(BX*1), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z3
-	VPDPBUSD Z25, Z29, Z4
-	VPDPBUSD Z26, Z29, Z5
-	VPBROADCASTD (SI)(BX*2), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z6
-	VPDPBUSD Z25, Z30, Z7
-	VPDPBUSD Z26, Z30, Z8
-	VPBROADCASTD (SI)(R8*1), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z9
-	VPDPBUSD Z25, Z28, Z10
-	VPDPBUSD Z26, Z28, Z11
-	VPBROADCASTD (DI), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z12
-	VPDPBUSD Z25, Z29, Z13
-	VPDPBUSD Z26, Z29, Z14
-	VPBROADCASTD (DI)(BX*1), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z15
-	VPDPBUSD Z25, Z30, Z16
-	VPDPBUSD Z26, Z30, Z17
-	VPBROADCASTD (DI)(BX*2), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z18
-	VPDPBUSD Z25, Z28, Z19
-	VPDPBUSD Z26, Z28, Z20
-	ADDQ $4, SI
-	ADDQ $4, DI
-	ADDQ R9, DX
-q8favx512_7x3_epilogue:
-	MOVQ bias+64(FP), R12
-	MOVQ scale+72(FP), R11
-	MOVQ mask+56(FP), AX
-	KMOVQ AX, K1
-	MOVQ $0xffff, AX
-	KMOVQ AX, K2
-	MOVQ y+40(FP), R13
-	MOVQ ys+48(FP), R14
-	LEAQ (R14)(R14*2), R15
-	LEAQ (R13)(R14*4), SI
-	VPADDD 0(R12), Z0, Z0
-	VCVTDQ2PS Z0, Z0
-	VMULPS 0(R11), Z0, Z0
-	VMOVUPS Z0, K2, (R13)
-	VPADDD 64(R12), Z1, Z1
-	VCVTDQ2PS Z1, Z1
-	VMULPS 64(R11), Z1, Z1
-	VMOVUPS Z1, K2, 64(R13)
-	VPADDD 128(R12), Z2, Z2
-	VCVTDQ2PS Z2, Z2
-	VMULPS 128(R11), Z2, Z2
-	VMOVUPS Z2, K1, 128(R13)
-	VPADDD 0(R12), Z3, Z3
-	VCVTDQ2PS Z3, Z3
-	VMULPS 0(R11), Z3, Z3
-	VMOVUPS Z3, K2, (R13)(R14*1)
-	VPADDD 64(R12), Z4, Z4
-	VCVTDQ2PS Z4, Z4
-	VMULPS 64(R11), Z4, Z4
-	VMOVUPS Z4, K2, 64(R13)(R14*1)
-	VPADDD 128(R12), Z5, Z5
-	VCVTDQ2PS Z5, Z5
-	VMULPS 128(R11), Z5, Z5
-	VMOVUPS Z5, K1, 128(R13)(R14*1)
-	VPADDD 0(R12), Z6, Z6
-	VCVTDQ2PS Z6, Z6
-	VMULPS 0(R11), Z6, Z6
-	VMOVUPS Z6, K2, (R13)(R14*2)
-	VPADDD 64(R12), Z7, Z7
-	VCVTDQ2PS Z7, Z7
-	VMULPS 64(R11), Z7, Z7
-	VMOVUPS Z7, K2, 64(R13)(R14*2)
-	VPADDD 128(R12), Z8, Z8
-	VCVTDQ2PS Z8, Z8
-	VMULPS 128(R11), Z8, Z8
-	VMOVUPS Z8, K1, 128(R13)(R14*2)
-	VPADDD 0(R12), Z9, Z9
-	VCVTDQ2PS Z9, Z9
-	VMULPS 0(R11), Z9, Z9
-	VMOVUPS Z9, K2, (R13)(R15*1)
-	VPADDD 64(R12), Z10, Z10
-	VCVTDQ2PS Z10, Z10
-	VMULPS 64(R11), Z10, Z10
-	VMOVUPS Z10, K2, 64(R13)(R15*1)
-	VPADDD 128(R12), Z11, Z11
-	VCVTDQ2PS Z11, Z11
-	VMULPS 128(R11), Z11, Z11
-	VMOVUPS Z11, K1, 128(R13)(R15*1)
-	VPADDD 0(R12), Z12, Z12
-	VCVTDQ2PS Z12, Z12
-	VMULPS 0(R11), Z12, Z12
-	VMOVUPS Z12, K2, (SI)
-	VPADDD 64(R12), Z13, Z13
-	VCVTDQ2PS Z13, Z13
-	VMULPS 64(R11), Z13, Z13
-	VMOVUPS Z13, K2, 64(SI)
-	VPADDD 128(R12), Z14, Z14
-	VCVTDQ2PS Z14, Z14
-	VMULPS 128(R11), Z14, Z14
-	VMOVUPS Z14, K1, 128(SI)
-	VPADDD 0(R12), Z15, Z15
-	VCVTDQ2PS Z15, Z15
-	VMULPS 0(R11), Z15, Z15
-	VMOVUPS Z15, K2, (SI)(R14*1)
-	VPADDD 64(R12), Z16, Z16
-	VCVTDQ2PS Z16, Z16
-	VMULPS 64(R11), Z16, Z16
-	VMOVUPS Z16, K2, 64(SI)(R14*1)
-	VPADDD 128(R12), Z17, Z17
-	VCVTDQ2PS Z17, Z17
-	VMULPS 128(R11), Z17, Z17
-	VMOVUPS Z17, K1, 128(SI)(R14*1)
-	VPADDD 0(R12), Z18, Z18
-	VCVTDQ2PS Z18, Z18
-	VMULPS 0(R11), Z18, Z18
-	VMOVUPS Z18, K2, (SI)(R14*2)
-	VPADDD 64(R12), Z19, Z19
-	VCVTDQ2PS Z19, Z19
-	VMULPS 64(R11), Z19, Z19
-	VMOVUPS Z19, K2, 64(SI)(R14*2)
-	VPADDD 128(R12), Z20, Z20
-	VCVTDQ2PS Z20, Z20
-	VMULPS 128(R11), Z20, Z20
-	VMOVUPS Z20, K1, 128(SI)(R14*2)
-	VZEROUPPER
-	RET
-
-// func q8avx512_8x1(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8avx512_8x1(SB), NOSPLIT, $0-96
-	MOVQ x+0(FP), SI
-	MOVQ xs+8(FP), BX
-	LEAQ (BX)(BX*2), R8
-	LEAQ (SI)(BX*4), DI
-	MOVQ w+16(FP), DX
-	MOVQ gs+24(FP), R9
-	MOVQ kg+32(FP), CX
-	MOVL $0x80808080, AX
-	VPBROADCASTD AX, Z31
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
-	MOVQ CX, AX
-	SHRQ $1, CX
-	JZ q8avx512_8x1_tail
-q8avx512_8x1_loop:
-	VMOVDQU32 0(DX), Z24
-	VPBROADCASTD (SI), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z0
-	VPBROADCASTD (SI)(BX*1), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z1
-	VPBROADCASTD (SI)(BX*2), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z2
-	VPBROADCASTD (SI)(R8*1), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z3
-	VPBROADCASTD (DI), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z4
-	VPBROADCASTD (DI)(BX*1), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z5
-	VPBROADCASTD (DI)(BX*2), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z6
-	VPBROADCASTD (DI)(R8*1), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z7
-	VMOVDQU32 0(DX)(R9*1), Z24
-	VPBROADCASTD 4(SI), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z0
-	VPBROADCASTD 4(SI)(BX*1), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z1
-	VPBROADCASTD 4(SI)(BX*2), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z2
-	VPBROADCASTD 4(SI)(R8*1), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z3
-	VPBROADCASTD 4(DI), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z4
-	VPBROADCASTD 4(DI)(BX*1), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z5
-	VPBROADCASTD 4(DI)(BX*2), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z6
-	VPBROADCASTD 4(DI)(R8*1), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z7
-	ADDQ $8, SI
-	ADDQ $8, DI
-	LEAQ (DX)(R9*2), DX
-	DECQ CX
-	JNZ q8avx512_8x1_loop
-q8avx512_8x1_tail:
-	TESTQ $1, AX
-	JZ q8avx512_8x1_epilogue
-	VMOVDQU32 0(DX), Z24
-	VPBROADCASTD (SI), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z0
-	VPBROADCASTD (SI)(BX*1), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z1
-	VPBROADCASTD (SI)(BX*2), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z2
-	VPBROADCASTD (SI)(R8*1), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z3
-	VPBROADCASTD (DI), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z4
-	VPBROADCASTD (DI)(BX*1), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z5
-	VPBROADCASTD (DI)(BX*2), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z6
-	VPBROADCASTD (DI)(R8*1), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z7
-	ADDQ $4, SI
-	ADDQ $4, DI
-	ADDQ R9, DX
-q8avx512_8x1_epilogue:
-	MOVQ bias+80(FP), R12
-	MOVQ scale+88(FP), R11
-	MOVQ mask+56(FP), AX
-	KMOVQ AX, K1
-	MOVQ $0xffff, AX
-	KMOVQ AX, K2
-	MOVL zp+64(FP), AX
-	VPBROADCASTD AX, Z31
-	VBROADCASTSS lo+68(FP), Z30
-	VBROADCASTSS hi+72(FP), Z29
-	MOVQ y+40(FP), R13
-	MOVQ ys+48(FP), R14
-	LEAQ (R14)(R14*2), R15
-	LEAQ (R13)(R14*4), SI
-	VPADDD 0(R12), Z0, Z0
-	VCVTDQ2PS Z0, Z0
-	VMULPS 0(R11), Z0, Z0
-	VMINPS Z29, Z0, Z0
-	VMAXPS Z30, Z0, Z0
-	VCVTPS2DQ Z0, Z0
-	VPADDD Z31, Z0, Z0
-	VPMOVSDB Z0, X28
-	VMOVDQU8 X28, K1, (R13)
-	VPADDD 0(R12), Z1, Z1
-	VCVTDQ2PS Z1, Z1
-	VMULPS 0(R11), Z1, Z1
-	VMINPS Z29, Z1, Z1
-	VMAXPS Z30, Z1, Z1
-	VCVTPS2DQ Z1, Z1
-	VPADDD Z31, Z1, Z1
-	VPMOVSDB Z1, X28
-	VMOVDQU8 X28, K1, (R13)(R14*1)
-	VPADDD 0(R12), Z2, Z2
-	VCVTDQ2PS Z2, Z2
-	VMULPS 0(R11), Z2, Z2
-	VMINPS Z29, Z2, Z2
-	VMAXPS Z30, Z2, Z2
-	VCVTPS2DQ Z2, Z2
-	VPADDD Z31, Z2, Z2
-	VPMOVSDB Z2, X28
-	VMOVDQU8 X28, K1, (R13)(R14*2)
-	VPADDD 0(R12), Z3, Z3
-	VCVTDQ2PS Z3, Z3
-	VMULPS 0(R11), Z3, Z3
-	VMINPS Z29, Z3, Z3
-	VMAXPS Z30, Z3, Z3
-	VCVTPS2DQ Z3, Z3
-	VPADDD Z31, Z3, Z3
-	VPMOVSDB Z3, X28
-	VMOVDQU8 X28, K1, (R13)(R15*1)
-	VPADDD 0(R12), Z4, Z4
-	VCVTDQ2PS Z4, Z4
-	VMULPS 0(R11), Z4, Z4
-	VMINPS Z29, Z4, Z4
-	VMAXPS Z30, Z4, Z4
-	VCVTPS2DQ Z4, Z4
-	VPADDD Z31, Z4, Z4
-	VPMOVSDB Z4, X28
-	VMOVDQU8 X28, K1, (SI)
-	VPADDD 0(R12), Z5, Z5
-	VCVTDQ2PS Z5, Z5
-	VMULPS 0(R11), Z5, Z5
-	VMINPS Z29, Z5, Z5
-	VMAXPS Z30, Z5, Z5
-	VCVTPS2DQ Z5, Z5
-	VPADDD Z31, Z5, Z5
-	VPMOVSDB Z5, X28
-	VMOVDQU8 X28, K1, (SI)(R14*1)
-	VPADDD 0(R12), Z6, Z6
-	VCVTDQ2PS Z6, Z6
-	VMULPS 0(R11), Z6, Z6
-	VMINPS Z29, Z6, Z6
-	VMAXPS Z30, Z6, Z6
-	VCVTPS2DQ Z6, Z6
-	VPADDD Z31, Z6, Z6
-	VPMOVSDB Z6, X28
-	VMOVDQU8 X28, K1, (SI)(R14*2)
-	VPADDD 0(R12), Z7, Z7
-	VCVTDQ2PS Z7, Z7
-	VMULPS 0(R11), Z7, Z7
-	VMINPS Z29, Z7, Z7
-	VMAXPS Z30, Z7, Z7
-	VCVTPS2DQ Z7, Z7
-	VPADDD Z31, Z7, Z7
-	VPMOVSDB Z7, X28
-	VMOVDQU8 X28, K1, (SI)(R15*1)
-	VZEROUPPER
-	RET
-
-// func q8favx512_8x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8favx512_8x1(SB), NOSPLIT, $0-80
-	MOVQ x+0(FP), SI
-	MOVQ xs+8(FP), BX
-	LEAQ (BX)(BX*2), R8
-	LEAQ (SI)(BX*4), DI
-	MOVQ w+16(FP), DX
-	MOVQ gs+24(FP), R9
-	MOVQ kg+32(FP), CX
-	MOVL $0x80808080, AX
-	VPBROADCASTD AX, Z31
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
-	MOVQ CX, AX
-	SHRQ $1, CX
-	JZ q8favx512_8x1_tail
-q8favx512_8x1_loop:
-	VMOVDQU32 0(DX), Z24
-	VPBROADCASTD (SI), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z0
-	VPBROADCASTD (SI)(BX*1), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z1
-	VPBROADCASTD (SI)(BX*2), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z2
-	VPBROADCASTD (SI)(R8*1), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z3
-	VPBROADCASTD (DI), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z4
-	VPBROADCASTD (DI)(BX*1), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z5
-	VPBROADCASTD (DI)(BX*2), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z6
-	VPBROADCASTD (DI)(R8*1), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z7
-	VMOVDQU32 0(DX)(R9*1), Z24
-	VPBROADCASTD 4(SI), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z0
-	VPBROADCASTD 4(SI)(BX*1), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z1
-	VPBROADCASTD 4(SI)(BX*2), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z2
-	VPBROADCASTD 4(SI)(R8*1), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z3
-	VPBROADCASTD 4(DI), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z4
-	VPBROADCASTD 4(DI)(BX*1), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z5
-	VPBROADCASTD 4(DI)(BX*2), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z6
-	VPBROADCASTD 4(DI)(R8*1), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z7
-	ADDQ $8, SI
-	ADDQ $8, DI
-	LEAQ (DX)(R9*2), DX
-	DECQ CX
-	JNZ q8favx512_8x1_loop
-q8favx512_8x1_tail:
-	TESTQ $1, AX
-	JZ q8favx512_8x1_epilogue
-	VMOVDQU32 0(DX), Z24
-	VPBROADCASTD (SI), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z0
-	VPBROADCASTD (SI)(BX*1), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z1
-	VPBROADCASTD (SI)(BX*2), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z2
-	VPBROADCASTD (SI)(R8*1), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z3
-	VPBROADCASTD (DI), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z4
-	VPBROADCASTD (DI)(BX*1), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z5
-	VPBROADCASTD (DI)(BX*2), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z6
-	VPBROADCASTD (DI)(R8*1), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z7
-	ADDQ $4, SI
-	ADDQ $4, DI
-	ADDQ R9, DX
-q8favx512_8x1_epilogue:
-	MOVQ bias+64(FP), R12
-	MOVQ scale+72(FP), R11
-	MOVQ mask+56(FP), AX
-	KMOVQ AX, K1
-	MOVQ $0xffff, AX
-	KMOVQ AX, K2
-	MOVQ y+40(FP), R13
-	MOVQ ys+48(FP), R14
-	LEAQ (R14)(R14*2), R15
-	LEAQ (R13)(R14*4), SI
-	VPADDD 0(R12), Z0, Z0
-	VCVTDQ2PS Z0, Z0
-	VMULPS 0(R11), Z0, Z0
-	VMOVUPS Z0, K1, (R13)
-	VPADDD 0(R12), Z1, Z1
-	VCVTDQ2PS Z1, Z1
-	VMULPS 0(R11), Z1, Z1
-	VMOVUPS Z1, K1, (R13)(R14*1)
-	VPADDD 0(R12), Z2, Z2
-	VCVTDQ2PS Z2, Z2
-	VMULPS 0(R11), Z2, Z2
-	VMOVUPS Z2, K1, (R13)(R14*2)
-	VPADDD 0(R12), Z3, Z3
-	VCVTDQ2PS Z3, Z3
-	VMULPS 0(R11), Z3, Z3
-	VMOVUPS Z3, K1, (R13)(R15*1)
-	VPADDD 0(R12), Z4, Z4
-	VCVTDQ2PS Z4, Z4
-	VMULPS 0(R11), Z4, Z4
-	VMOVUPS Z4, K1, (SI)
-	VPADDD 0(R12), Z5, Z5
-	VCVTDQ2PS Z5, Z5
-	VMULPS 0(R11), Z5, Z5
-	VMOVUPS Z5, K1, (SI)(R14*1)
-	VPADDD 0(R12), Z6, Z6
-	VCVTDQ2PS Z6, Z6
-	VMULPS 0(R11), Z6, Z6
-	VMOVUPS Z6, K1, (SI)(R14*2)
-	VPADDD 0(R12), Z7, Z7
-	VCVTDQ2PS Z7, Z7
-	VMULPS 0(R11), Z7, Z7
-	VMOVUPS Z7, K1, (SI)(R15*1)
-	VZEROUPPER
-	RET
-
-// func q8avx512_8x2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8avx512_8x2(SB), NOSPLIT, $0-96
-	MOVQ x+0(FP), SI
-	MOVQ xs+8(FP), BX
-	LEAQ (BX)(BX*2), R8
-	LEAQ (SI)(BX*4), DI
-	MOVQ w+16(FP), DX
-	MOVQ gs+24(FP), R9
-	MOVQ kg+32(FP), CX
-	MOVL $0x80808080, AX
-	VPBROADCASTD AX, Z31
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
-	VPXORD Z8, Z8, Z8
-	VPXORD Z9, Z9, Z9
-	VPXORD Z10, Z10, Z10
-	VPXORD Z11, Z11, Z11
-	VPXORD Z12, Z12, Z12
-	VPXORD Z13, Z13, Z13
-	VPXORD Z14, Z14, Z14
-	VPXORD Z15, Z15, Z15
-	MOVQ CX, AX
-	SHRQ $1, CX
-	JZ q8avx512_8x2_tail
-q8avx512_8x2_loop:
-	VMOVDQU32 0(DX), Z24
-	VMOVDQU32 64(DX), Z25
-	VPBROADCASTD (SI), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z0
-	VPDPBUSD Z25, Z28, Z1
-	VPBROADCASTD (SI)(BX*1), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z2
-	VPDPBUSD Z25, Z29, Z3
-	VPBROADCASTD (SI)(BX*2), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z4
-	VPDPBUSD Z25, Z30, Z5
-	VPBROADCASTD (SI)(R8*1), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z6
-	VPDPBUSD Z25, Z28, Z7
-	VPBROADCASTD (DI), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z8
-	VPDPBUSD Z25, Z29, Z9
-	VPBROADCASTD (DI)(BX*1), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z10
-	VPDPBUSD Z25, Z30, Z11
-	VPBROADCASTD (DI)(BX*2), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z12
-	VPDPBUSD Z25, Z28, Z13
-	VPBROADCASTD (DI)(R8*1), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z14
-	VPDPBUSD Z25, Z29, Z15
-	VMOVDQU32 0(DX)(R9*1), Z24
-	VMOVDQU32 64(DX)(R9*1), Z25
-	VPBROADCASTD 4(SI), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z0
-	VPDPBUSD Z25, Z28, Z1
-	VPBROADCASTD 4(SI)(BX*1), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z2
-	VPDPBUSD Z25, Z29, Z3
-	VPBROADCASTD 4(SI)(BX*2), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z4
-	VPDPBUSD Z25, Z30, Z5
-	VPBROADCASTD 4(SI)(R8*1), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z6
-	VPDPBUSD Z25, Z28, Z7
-	VPBROADCASTD 4(DI), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z8
-	VPDPBUSD Z25, Z29, Z9
-	VPBROADCASTD 4(DI)(BX*1), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z10
-	VPDPBUSD Z25, Z30, Z11
-	VPBROADCASTD 4(DI)(BX*2), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z12
-	VPDPBUSD Z25, Z28, Z13
-	VPBROADCASTD 4(DI)(R8*1), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z14
-	VPDPBUSD Z25, Z29, Z15
-	ADDQ $8, SI
-	ADDQ $8, DI
-	LEAQ (DX)(R9*2), DX
-	DECQ CX
-	JNZ q8avx512_8x2_loop
-q8avx512_8x2_tail:
-	TESTQ $1, AX
-	JZ q8avx512_8x2_epilogue
-	VMOVDQU32 0(DX), Z24
-	VMOVDQU32 64(DX), Z25
-	VPBROADCASTD (SI), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z0
-	VPDPBUSD Z25, Z28, Z1
-	VPBROADCASTD (SI)(BX*1), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z2
-	VPDPBUSD Z25, Z29, Z3
-	VPBROADCASTD (SI)(BX*2), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z4
-	VPDPBUSD Z25, Z30, Z5
-	VPBROADCASTD (SI)(R8*1), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z6
-	VPDPBUSD Z25, Z28, Z7
-	VPBROADCASTD (DI), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z8
-	VPDPBUSD Z25, Z29, Z9
-	VPBROADCASTD (DI)(BX*1), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z10
-	VPDPBUSD Z25, Z30, Z11
-	VPBROADCASTD (DI)(BX*2), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z12
-	VPDPBUSD Z25, Z28, Z13
-	VPBROADCASTD (DI)(R8*1), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z14
-	VPDPBUSD Z25, Z29, Z15
-	ADDQ $4, SI
-	ADDQ $4, DI
-	ADDQ R9, DX
-q8avx512_8x2_epilogue:
-	MOVQ bias+80(FP), R12
-	MOVQ scale+88(FP), R11
-	MOVQ mask+56(FP), AX
-	KMOVQ AX, K1
-	MOVQ $0xffff, AX
-	KMOVQ AX, K2
-	MOVL zp+64(FP), AX
-	VPBROADCASTD AX, Z31
-	VBROADCASTSS lo+68(FP), Z30
-	VBROADCASTSS hi+72(FP), Z29
-	MOVQ y+40(FP), R13
-	MOVQ ys+48(FP), R14
-	LEAQ (R14)(R14*2), R15
-	LEAQ (R13)(R14*4), SI
-	VPADDD 0(R12), Z0, Z0
-	VCVTDQ2PS Z0, Z0
-	VMULPS 0(R11), Z0, Z0
-	VMINPS Z29, Z0, Z0
-	VMAXPS Z30, Z0, Z0
-	VCVTPS2DQ Z0, Z0
-	VPADDD Z31, Z0, Z0
-	VPMOVSDB Z0, X28
-	VMOVDQU8 X28, K2, (R13)
-	VPADDD 64(R12), Z1, Z1
-	VCVTDQ2PS Z1, Z1
-	VMULPS 64(R11), Z1, Z1
-	VMINPS Z29, Z1, Z1
-	VMAXPS Z30, Z1, Z1
-	VCVTPS2DQ Z1, Z1
-	VPADDD Z31, Z1, Z1
-	VPMOVSDB Z1, X28
-	VMOVDQU8 X28, K1, 16(R13)
-	VPADDD 0(R12), Z2, Z2
-	VCVTDQ2PS Z2, Z2
-	VMULPS 0(R11), Z2, Z2
-	VMINPS Z29, Z2, Z2
-	VMAXPS Z30, Z2, Z2
-	VCVTPS2DQ Z2, Z2
-	VPADDD Z31, Z2, Z2
-	VPMOVSDB Z2, X28
-	VMOVDQU8 X28, K2, (R13)(R14*1)
-	VPADDD 64(R12), Z3, Z3
-	VCVTDQ2PS Z3, Z3
-	VMULPS 64(R11), Z3, Z3
-	VMINPS Z29, Z3, Z3
-	VMAXPS Z30, Z3, Z3
-	VCVTPS2DQ Z3, Z3
-	VPADDD Z31, Z3, Z3
-	VPMOVSDB Z3, X28
-	VMOVDQU8 X28, K1, 16(R13)(R14*1)
-	VPADDD 0(R12), Z4, Z4
-	VCVTDQ2PS Z4, Z4
-	VMULPS 0(R11), Z4, Z4
-	VMINPS Z29, Z4, Z4
-	VMAXPS Z30, Z4, Z4
-	VCVTPS2DQ Z4, Z4
-	VPADDD Z31, Z4, Z4
-	VPMOVSDB Z4, X28
-	VMOVDQU8 X28, K2, (R13)(R14*2)
-	VPADDD 64(R12), Z5, Z5
-	VCVTDQ2PS Z5, Z5
-	VMULPS 64(R11), Z5, Z5
-	VMINPS Z29, Z5, Z5
-	VMAXPS Z30, Z5, Z5
-	VCVTPS2DQ Z5, Z5
-	VPADDD Z31, Z5, Z5
-	VPMOVSDB Z5, X28
-	VMOVDQU8 X28, K1, 16(R13)(R14*2)
-	VPADDD 0(R12), Z6, Z6
-	VCVTDQ2PS Z6, Z6
-	VMULPS 0(R11), Z6, Z6
-	VMINPS Z29, Z6, Z6
-	VMAXPS Z30, Z6, Z6
-	VCVTPS2DQ Z6, Z6
-	VPADDD Z31, Z6, Z6
-	VPMOVSDB Z6, X28
-	VMOVDQU8 X28, K2, (R13)(R15*1)
-	VPADDD 64(R12), Z7, Z7
-	VCVTDQ2PS Z7, Z7
-	VMULPS 64(R11), Z7, Z7
-	VMINPS Z29, Z7, Z7
-	VMAXPS Z30, Z7, Z7
-	VCVTPS2DQ Z7, Z7
-	VPADDD Z31, Z7, Z7
-	VPMOVSDB Z7, X28
-	VMOVDQU8 X28, K1, 16(R13)(R15*1)
-	VPADDD 0(R12), Z8, Z8
-	VCVTDQ2PS Z8, Z8
-	VMULPS 0(R11), Z8, Z8
-	VMINPS Z29, Z8, Z8
-	VMAXPS Z30, Z8, Z8
-	VCVTPS2DQ Z8, Z8
-	VPADDD Z31, Z8, Z8
-	VPMOVSDB Z8, X28
-	VMOVDQU8 X28, K2, (SI)
-	VPADDD 64(R12), Z9, Z9
-	VCVTDQ2PS Z9, Z9
-	VMULPS 64(R11), Z9, Z9
-	VMINPS Z29, Z9, Z9
-	VMAXPS Z30, Z9, Z9
-	VCVTPS2DQ Z9, Z9
-	VPADDD Z31, Z9, Z9
-	VPMOVSDB Z9, X28
-	VMOVDQU8 X28, K1, 16(SI)
-	VPADDD 0(R12), Z10, Z10
-	VCVTDQ2PS Z10, Z10
-	VMULPS 0(R11), Z10, Z10
-	VMINPS Z29, Z10, Z10
-	VMAXPS Z30, Z10, Z10
-	VCVTPS2DQ Z10, Z10
-	VPADDD Z31, Z10, Z10
-	VPMOVSDB Z10, X28
-	VMOVDQU8 X28, K2, (SI)(R14*1)
-	VPADDD 64(R12), Z11, Z11
-	VCVTDQ2PS Z11, Z11
-	VMULPS 64(R11), Z11, Z11
-	VMINPS Z29, Z11, Z11
-	VMAXPS Z30, Z11, Z11
-	VCVTPS2DQ Z11, Z11
-	VPADDD Z31, Z11, Z11
-	VPMOVSDB Z11, X28
-	VMOVDQU8 X28, K1, 16(SI)(R14*1)
-	VPADDD 0(R12), Z12, Z12
-	VCVTDQ2PS Z12, Z12
-	VMULPS 0(R11), Z12, Z12
-	VMINPS Z29, Z12, Z12
-	VMAXPS Z30, Z12, Z12
-	VCVTPS2DQ Z12, Z12
-	VPADDD Z31, Z12, Z12
-	VPMOVSDB Z12, X28
-	VMOVDQU8 X28, K2, (SI)(R14*2)
-	VPADDD 64(R12), Z13, Z13
-	VCVTDQ2PS Z13, Z13
-	VMULPS 64(R11), Z13, Z13
-	VMINPS Z29, Z13, Z13
-	VMAXPS Z30, Z13, Z13
-	VCVTPS2DQ Z13, Z13
-	VPADDD Z31, Z13, Z13
-	VPMOVSDB Z13, X28
-	VMOVDQU8 X28, K1, 16(SI)(R14*2)
-	VPADDD 0(R12), Z14, Z14
-	VCVTDQ2PS Z14, Z14
-	VMULPS 0(R11), Z14, Z14
-	VMINPS Z29, Z14, Z14
-	VMAXPS Z30, Z14, Z14
-	VCVTPS2DQ Z14, Z14
-	VPADDD Z31, Z14, Z14
-	VPMOVSDB Z14, X28
-	VMOVDQU8 X28, K2, (SI)(R15*1)
-	VPADDD 64(R12), Z15, Z15
-	VCVTDQ2PS Z15, Z15
-	VMULPS 64(R11), Z15, Z15
-	VMINPS Z29, Z15, Z15
-	VMAXPS Z30, Z15, Z15
-	VCVTPS2DQ Z15, Z15
-	VPADDD Z31, Z15, Z15
-	VPMOVSDB Z15, X28
-	VMOVDQU8 X28, K1, 16(SI)(R15*1)
-	VZEROUPPER
-	RET
-
-// func q8favx512_8x2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8favx512_8x2(SB), NOSPLIT, $0-80
-	MOVQ x+0(FP), SI
-	MOVQ xs+8(FP), BX
-	LEAQ (BX)(BX*2), R8
-	LEAQ (SI)(BX*4), DI
-	MOVQ w+16(FP), DX
-	MOVQ gs+24(FP), R9
-	MOVQ kg+32(FP), CX
-	MOVL $0x80808080, AX
-	VPBROADCASTD AX, Z31
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
-	VPXORD Z8, Z8, Z8
-	VPXORD Z9, Z9, Z9
-	VPXORD Z10, Z10, Z10
-	VPXORD Z11, Z11, Z11
-	VPXORD Z12, Z12, Z12
-	VPXORD Z13, Z13, Z13
-	VPXORD Z14, Z14, Z14
-	VPXORD Z15, Z15, Z15
-	MOVQ CX, AX
-	SHRQ $1, CX
-	JZ q8favx512_8x2_tail
-q8favx512_8x2_loop:
-	VMOVDQU32 0(DX), Z24
-	VMOVDQU32 64(DX), Z25
-	VPBROADCASTD (SI), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z0
-	VPDPBUSD Z25, Z28, Z1
-	VPBROADCASTD (SI)(BX*1), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z2
-	VPDPBUSD Z25, Z29, Z3
-	VPBROADCASTD (SI)(BX*2), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z4
-	VPDPBUSD Z25, Z30, Z5
-	VPBROADCASTD (SI)(R8*1), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z6
-	VPDPBUSD Z25, Z28, Z7
-	VPBROADCASTD (DI), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z8
-	VPDPBUSD Z25, Z29, Z9
-	VPBROADCASTD (DI)(BX*1), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z10
-	VPDPBUSD Z25, Z30, Z11
-	VPBROADCASTD (DI)(BX*2), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z12
-	VPDPBUSD Z25, Z28, Z13
-	VPBROADCASTD (DI)(R8*1), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z14
-	VPDPBUSD Z25, Z29, Z15
-	VMOVDQU32 0(DX)(R9*1), Z24
-	VMOVDQU32 64(DX)(R9*1), Z25
-	VPBROADCASTD 4(SI), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z0
-	VPDPBUSD Z25, Z28, Z1
-	VPBROADCASTD 4(SI)(BX*1), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z2
-	VPDPBUSD Z25, Z29, Z3
-	VPBROADCASTD 4(SI)(BX*2), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z4
-	VPDPBUSD Z25, Z30, Z5
-	VPBROADCASTD 4(SI)(R8*1), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z6
-	VPDPBUSD Z25, Z28, Z7
-	VPBROADCASTD 4(DI), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z8
-	VPDPBUSD Z25, Z29, Z9
-	VPBROADCASTD 4(DI)(BX*1), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z10
-	VPDPBUSD Z25, Z30, Z11
-	VPBROADCASTD 4(DI)(BX*2), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z12
-	VPDPBUSD Z25, Z28, Z13
-	VPBROADCASTD 4(DI)(R8*1), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z14
-	VPDPBUSD Z25, Z29, Z15
-	ADDQ $8, SI
-	ADDQ $8, DI
-	LEAQ (DX)(R9*2), DX
-	DECQ CX
-	JNZ q8favx512_8x2_loop
-q8favx512_8x2_tail:
-	TESTQ $1, AX
-	JZ q8favx512_8x2_epilogue
-	VMOVDQU32 0(DX), Z24
-	VMOVDQU32 64(DX), Z25
-	VPBROADCASTD (SI), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z0
-	VPDPBUSD Z25, Z28, Z1
-	VPBROADCASTD (SI)(BX*1), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z2
-	VPDPBUSD Z25, Z29, Z3
-	VPBROADCASTD (SI)(BX*2), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z4
-	VPDPBUSD Z25, Z30, Z5
-	VPBROADCASTD (SI)(R8*1), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z6
-	VPDPBUSD Z25, Z28, Z7
-	VPBROADCASTD (DI), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z8
-	VPDPBUSD Z25, Z29, Z9
-	VPBROADCASTD (DI)(BX*1), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z10
-	VPDPBUSD Z25, Z30, Z11
-	VPBROADCASTD (DI)(BX*2), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z12
-	VPDPBUSD Z25, Z28, Z13
-	VPBROADCASTD (DI)(R8*1), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z14
-	VPDPBUSD Z25, Z29, Z15
-	ADDQ $4, SI
-	ADDQ $4, DI
-	ADDQ R9, DX
-q8favx512_8x2_epilogue:
-	MOVQ bias+64(FP), R12
-	MOVQ scale+72(FP), R11
-	MOVQ mask+56(FP), AX
-	KMOVQ AX, K1
-	MOVQ $0xffff, AX
-	KMOVQ AX, K2
-	MOVQ y+40(FP), R13
-	MOVQ ys+48(FP), R14
-	LEAQ (R14)(R14*2), R15
-	LEAQ (R13)(R14*4), SI
-	VPADDD 0(R12), Z0, Z0
-	VCVTDQ2PS Z0, Z0
-	VMULPS 0(R11), Z0, Z0
-	VMOVUPS Z0, K2, (R13)
-	VPADDD 64(R12), Z1, Z1
-	VCVTDQ2PS Z1, Z1
-	VMULPS 64(R11), Z1, Z1
-	VMOVUPS Z1, K1, 64(R13)
-	VPADDD 0(R12), Z2, Z2
-	VCVTDQ2PS Z2, Z2
-	VMULPS 0(R11), Z2, Z2
-	VMOVUPS Z2, K2, (R13)(R14*1)
-	VPADDD 64(R12), Z3, Z3
-	VCVTDQ2PS Z3, Z3
-	VMULPS 64(R11), Z3, Z3
-	VMOVUPS Z3, K1, 64(R13)(R14*1)
-	VPADDD 0(R12), Z4, Z4
-	VCVTDQ2PS Z4, Z4
-	VMULPS 0(R11), Z4, Z4
-	VMOVUPS Z4, K2, (R13)(R14*2)
-	VPADDD 64(R12), Z5, Z5
-	VCVTDQ2PS Z5, Z5
-	VMULPS 64(R11), Z5, Z5
-	VMOVUPS Z5, K1, 64(R13)(R14*2)
-	VPADDD 0(R12), Z6, Z6
-	VCVTDQ2PS Z6, Z6
-	VMULPS 0(R11), Z6, Z6
-	VMOVUPS Z6, K2, (R13)(R15*1)
-	VPADDD 64(R12), Z7, Z7
-	VCVTDQ2PS Z7, Z7
-	VMULPS 64(R11), Z7, Z7
-	VMOVUPS Z7, K1, 64(R13)(R15*1)
-	VPADDD 0(R12), Z8, Z8
-	VCVTDQ2PS Z8, Z8
-	VMULPS 0(R11), Z8, Z8
-	VMOVUPS Z8, K2, (SI)
-	VPADDD 64(R12), Z9, Z9
-	VCVTDQ2PS Z9, Z9
-	VMULPS 64(R11), Z9, Z9
-	VMOVUPS Z9, K1, 64(SI)
-	VPADDD 0(R12), Z10, Z10
-	VCVTDQ2PS Z10, Z10
-	VMULPS 0(R11), Z10, Z10
-	VMOVUPS Z10, K2, (SI)(R14*1)
-	VPADDD 64(R12), Z11, Z11
-	VCVTDQ2PS Z11, Z11
-	VMULPS 64(R11), Z11, Z11
-	VMOVUPS Z11, K1, 64(SI)(R14*1)
-	VPADDD 0(R12), Z12, Z12
-	VCVTDQ2PS Z12, Z12
-	VMULPS 0(R11), Z12, Z12
-	VMOVUPS Z12, K2, (SI)(R14*2)
-	VPADDD 64(R12), Z13, Z13
-	VCVTDQ2PS Z13, Z13
-	VMULPS 64(R11), Z13, Z13
-	VMOVUPS Z13, K1, 64(SI)(R14*2)
-	VPADDD 0(R12), Z14, Z14
-	VCVTDQ2PS Z14, Z14
-	VMULPS 0(R11), Z14, Z14
-	VMOVUPS Z14, K2, (SI)(R15*1)
-	VPADDD 64(R12), Z15, Z15
-	VCVTDQ2PS Z15, Z15
-	VMULPS 64(R11), Z15, Z15
-	VMOVUPS Z15, K1, 64(SI)(R15*1)
-	VZEROUPPER
-	RET
-
-// func q8avx512_8x3(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8avx512_8x3(SB), NOSPLIT, $0-96
-	MOVQ x+0(FP), SI
-	MOVQ xs+8(FP), BX
-	LEAQ (BX)(BX*2), R8
-	LEAQ (SI)(BX*4), DI
-	MOVQ w+16(FP), DX
-	MOVQ gs+24(FP), R9
-	MOVQ kg+32(FP), CX
-	MOVL $0x80808080, AX
-	VPBROADCASTD AX, Z31
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
-	VPXORD Z8, Z8, Z8
-	VPXORD Z9, Z9, Z9
-	VPXORD Z10, Z10, Z10
-	VPXORD Z11, Z11, Z11
-	VPXORD Z12, Z12, Z12
-	VPXORD Z13, Z13, Z13
-	VPXORD Z14, Z14, Z14
-	VPXORD Z15, Z15, Z15
-	VPXORD Z16, Z16, Z16
-	VPXORD Z17, Z17, Z17
-	VPXORD Z18, Z18, Z18
-	VPXORD Z19, Z19, Z19
-	VPXORD Z20, Z20, Z20
-	VPXORD Z21, Z21, Z21
-	VPXORD Z22, Z22, Z22
-	VPXORD Z23, Z23, Z23
-	MOVQ CX, AX
-	SHRQ $1, CX
-	JZ q8avx512_8x3_tail
-q8avx512_8x3_loop:
-	VMOVDQU32 0(DX), Z24
-	VMOVDQU32 64(DX), Z25
-	VMOVDQU32 128(DX), Z26
-	VPBROADCASTD (SI), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z0
-	VPDPBUSD Z25, Z28, Z1
-	VPDPBUSD Z26, Z28, Z2
-	VPBROADCASTD (SI)(BX*1), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z3
-	VPDPBUSD Z25, Z29, Z4
-	VPDPBUSD Z26, Z29, Z5
-	VPBROADCASTD (SI)(BX*2), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z6
-	VPDPBUSD Z25, Z30, Z7
-	VPDPBUSD Z26, Z30, Z8
-	VPBROADCASTD (SI)(R8*1), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z9
-	VPDPBUSD Z25, Z28, Z10
-	VPDPBUSD Z26, Z28, Z11
-	VPBROADCASTD (DI), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z12
-	VPDPBUSD Z25, Z29, Z13
-	VPDPBUSD Z26, Z29, Z14
-	VPBROADCASTD (DI)(BX*1), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z15
-	VPDPBUSD Z25, Z30, Z16
-	VPDPBUSD Z26, Z30, Z17
-	VPBROADCASTD (DI)(BX*2), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z18
-	VPDPBUSD Z25, Z28, Z19
-	VPDPBUSD Z26, Z28, Z20
-	VPBROADCASTD (DI)(R8*1), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z21
-	VPDPBUSD Z25, Z29, Z22
-	VPDPBUSD Z26, Z29, Z23
-	VMOVDQU32 0(DX)(R9*1), Z24
-	VMOVDQU32 64(DX)(R9*1), Z25
-	VMOVDQU32 128(DX)(R9*1), Z26
-	VPBROADCASTD 4(SI), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z0
-	VPDPBUSD Z25, Z28, Z1
-	VPDPBUSD Z26, Z28, Z2
-	VPBROADCASTD 4(SI)(BX*1), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z3
-	VPDPBUSD Z25, Z29, Z4
-	VPDPBUSD Z26, Z29, Z5
-	VPBROADCASTD 4(SI)(BX*2), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z6
-	VPDPBUSD Z25, Z30, Z7
-	VPDPBUSD Z26, Z30, Z8
-	VPBROADCASTD 4(SI)(R8*1), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z9
-	VPDPBUSD Z25, Z28, Z10
-	VPDPBUSD Z26, Z28, Z11
-	VPBROADCASTD 4(DI), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z12
-	VPDPBUSD Z25, Z29, Z13
-	VPDPBUSD Z26, Z29, Z14
-	VPBROADCASTD 4(DI)(BX*1), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z15
-	VPDPBUSD Z25, Z30, Z16
-	VPDPBUSD Z26, Z30, Z17
-	VPBROADCASTD 4(DI)(BX*2), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z18
-	VPDPBUSD Z25, Z28, Z19
-	VPDPBUSD Z26, Z28, Z20
-	VPBROADCASTD 4(DI)(R8*1), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z21
-	VPDPBUSD Z25, Z29, Z22
-	VPDPBUSD Z26, Z29, Z23
-	ADDQ $8, SI
-	ADDQ $8, DI
-	LEAQ (DX)(R9*2), DX
-	DECQ CX
-	JNZ q8avx512_8x3_loop
-q8avx512_8x3_tail:
-	TESTQ $1, AX
-	JZ q8avx512_8x3_epilogue
-	VMOVDQU32 0(DX), Z24
-	VMOVDQU32 64(DX), Z25
-	VMOVDQU32 128(DX), Z26
-	VPBROADCASTD (SI), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z0
-	VPDPBUSD Z25, Z28, Z1
-	VPDPBUSD Z26, Z28, Z2
-	VPBROADCASTD (SI)(BX*1), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z3
-	VPDPBUSD Z25, Z29, Z4
-	VPDPBUSD Z26, Z29, Z5
-	VPBROADCASTD (SI)(BX*2), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z6
-	VPDPBUSD Z25, Z30, Z7
-	VPDPBUSD Z26, Z30, Z8
-	VPBROADCASTD (SI)(R8*1), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z9
-	VPDPBUSD Z25, Z28, Z10
-	VPDPBUSD Z26, Z28, Z11
-	VPBROADCASTD (DI), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z12
-	VPDPBUSD Z25, Z29, Z13
-	VPDPBUSD Z26, Z29, Z14
-	VPBROADCASTD (DI)(BX*1), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z15
-	VPDPBUSD Z25, Z30, Z16
-	VPDPBUSD Z26, Z30, Z17
-	VPBROADCASTD (DI)(BX*2), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z18
-	VPDPBUSD Z25, Z28, Z19
-	VPDPBUSD Z26, Z28, Z20
-	VPBROADCASTD (DI)(R8*1), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z21
-	VPDPBUSD Z25, Z29, Z22
-	VPDPBUSD Z26, Z29, Z23
-	ADDQ $4, SI
-	ADDQ $4, DI
-	ADDQ R9, DX
-q8avx512_8x3_epilogue:
-	MOVQ bias+80(FP), R12
-	MOVQ scale+88(FP), R11
-	MOVQ mask+56(FP), AX
-	KMOVQ AX, K1
-	MOVQ $0xffff, AX
-	KMOVQ AX, K2
-	MOVL zp+64(FP), AX
-	VPBROADCASTD AX, Z31
-	VBROADCASTSS lo+68(FP), Z30
-	VBROADCASTSS hi+72(FP), Z29
-	MOVQ y+40(FP), R13
-	MOVQ ys+48(FP), R14
-	LEAQ (R14)(R14*2), R15
-	LEAQ (R13)(R14*4), SI
-	VPADDD 0(R12), Z0, Z0
-	VCVTDQ2PS Z0, Z0
-	VMULPS 0(R11), Z0, Z0
-	VMINPS Z29, Z0, Z0
-	VMAXPS Z30, Z0, Z0
-	VCVTPS2DQ Z0, Z0
-	VPADDD Z31, Z0, Z0
-	VPMOVSDB Z0, X28
-	VMOVDQU8 X28, K2, (R13)
-	VPADDD 64(R12), Z1, Z1
-	VCVTDQ2PS Z1, Z1
-	VMULPS 64(R11), Z1, Z1
-	VMINPS Z29, Z1, Z1
-	VMAXPS Z30, Z1, Z1
-	VCVTPS2DQ Z1, Z1
-	VPADDD Z31, Z1, Z1
-	VPMOVSDB Z1, X28
-	VMOVDQU8 X28, K2, 16(R13)
-	VPADDD 128(R12), Z2, Z2
-	VCVTDQ2PS Z2, Z2
-	VMULPS 128(R11), Z2, Z2
-	VMINPS Z29, Z2, Z2
-	VMAXPS Z30, Z2, Z2
-	VCVTPS2DQ Z2, Z2
-	VPADDD Z31, Z2, Z2
-	VPMOVSDB Z2, X28
-	VMOVDQU8 X28, K1, 32(R13)
-	VPADDD 0(R12), Z3, Z3
-	VCVTDQ2PS Z3, Z3
-	VMULPS 0(R11), Z3, Z3
-	VMINPS Z29, Z3, Z3
-	VMAXPS Z30, Z3, Z3
-	VCVTPS2DQ Z3, Z3
-	VPADDD Z31, Z3, Z3
-	VPMOVSDB Z3, X28
-	VMOVDQU8 X28, K2, (R13)(R14*1)
-	VPADDD 64(R12), Z4, Z4
-	VCVTDQ2PS Z4, Z4
-	VMULPS 64(R11), Z4, Z4
-	VMINPS Z29, Z4, Z4
-	VMAXPS Z30, Z4, Z4
-	VCVTPS2DQ Z4, Z4
-	VPADDD Z31, Z4, Z4
-	VPMOVSDB Z4, X28
-	VMOVDQU8 X28, K2, 16(R13)(R14*1)
-	VPADDD 128(R12), Z5, Z5
-	VCVTDQ2PS Z5, Z5
-	VMULPS 128(R11), Z5, Z5
-	VMINPS Z29, Z5, Z5
-	VMAXPS Z30, Z5, Z5
-	VCVTPS2DQ Z5, Z5
-	VPADDD Z31, Z5, Z5
-	VPMOVSDB Z5, X28
-	VMOVDQU8 X28, K1, 32(R13)(R14*1)
-	VPADDD 0(R12), Z6, Z6
-	VCVTDQ2PS Z6, Z6
-	VMULPS 0(R11), Z6, Z6
-	VMINPS Z29, Z6, Z6
-	VMAXPS Z30, Z6, Z6
-	VCVTPS2DQ Z6, Z6
-	VPADDD Z31, Z6, Z6
-	VPMOVSDB Z6, X28
-	VMOVDQU8 X28, K2, (R13)(R14*2)
-	VPADDD 64(R12), Z7, Z7
-	VCVTDQ2PS Z7, Z7
-	VMULPS 64(R11), Z7, Z7
-	VMINPS Z29, Z7, Z7
-	VMAXPS Z30, Z7, Z7
-	VCVTPS2DQ Z7, Z7
-	VPADDD Z31, Z7, Z7
-	VPMOVSDB Z7, X28
-	VMOVDQU8 X28, K2, 16(R13)(R14*2)
-	VPADDD 128(R12), Z8, Z8
-	VCVTDQ2PS Z8, Z8
-	VMULPS 128(R11), Z8, Z8
-	VMINPS Z29, Z8, Z8
-	VMAXPS Z30, Z8, Z8
-	VCVTPS2DQ Z8, Z8
-	VPADDD Z31, Z8, Z8
-	VPMOVSDB Z8, X28
-	VMOVDQU8 X28, K1, 32(R13)(R14*2)
-	VPADDD 0(R12), Z9, Z9
-	VCVTDQ2PS Z9, Z9
-	VMULPS 0(R11), Z9, Z9
-	VMINPS Z29, Z9, Z9
-	VMAXPS Z30, Z9, Z9
-	VCVTPS2DQ Z9, Z9
-	VPADDD Z31, Z9, Z9
-	VPMOVSDB Z9, X28
-	VMOVDQU8 X28, K2, (R13)(R15*1)
-	VPADDD 64(R12), Z10, Z10
-	VCVTDQ2PS Z10, Z10
-	VMULPS 64(R11), Z10, Z10
-	VMINPS Z29, Z10, Z10
-	VMAXPS Z30, Z10, Z10
-	VCVTPS2DQ Z10, Z10
-	VPADDD Z31, Z10, Z10
-	VPMOVSDB Z10, X28
-	VMOVDQU8 X28, K2, 16(R13)(R15*1)
-	VPADDD 128(R12), Z11, Z11
-	VCVTDQ2PS Z11, Z11
-	VMULPS 128(R11), Z11, Z11
-	VMINPS Z29, Z11, Z11
-	VMAXPS Z30, Z11, Z11
-	VCVTPS2DQ Z11, Z11
-	VPADDD Z31, Z11, Z11
-	VPMOVSDB Z11, X28
-	VMOVDQU8 X28, K1, 32(R13)(R15*1)
-	VPADDD 0(R12), Z12, Z12
-	VCVTDQ2PS Z12, Z12
-	VMULPS 0(R11), Z12, Z12
-	VMINPS Z29, Z12, Z12
-	VMAXPS Z30, Z12, Z12
-	VCVTPS2DQ Z12, Z12
-	VPADDD Z31, Z12, Z12
-	VPMOVSDB Z12, X28
-	VMOVDQU8 X28, K2, (SI)
-	VPADDD 64(R12), Z13, Z13
-	VCVTDQ2PS Z13, Z13
-	VMULPS 64(R11), Z13, Z13
-	VMINPS Z29, Z13, Z13
-	VMAXPS Z30, Z13, Z13
-	VCVTPS2DQ Z13, Z13
-	VPADDD Z31, Z13, Z13
-	VPMOVSDB Z13, X28
-	VMOVDQU8 X28, K2, 16(SI)
-	VPADDD 128(R12), Z14, Z14
-	VCVTDQ2PS Z14, Z14
-	VMULPS 128(R11), Z14, Z14
-	VMINPS Z29, Z14, Z14
-	VMAXPS Z30, Z14, Z14
-	VCVTPS2DQ Z14, Z14
-	VPADDD Z31, Z14, Z14
-	VPMOVSDB Z14, X28
-	VMOVDQU8 X28, K1, 32(SI)
-	VPADDD 0(R12), Z15, Z15
-	VCVTDQ2PS Z15, Z15
-	VMULPS 0(R11), Z15, Z15
-	VMINPS Z29, Z15, Z15
-	VMAXPS Z30, Z15, Z15
-	VCVTPS2DQ Z15, Z15
-	VPADDD Z31, Z15, Z15
-	VPMOVSDB Z15, X28
-	VMOVDQU8 X28, K2, (SI)(R14*1)
-	VPADDD 64(R12), Z16, Z16
-	VCVTDQ2PS Z16, Z16
-	VMULPS 64(R11), Z16, Z16
-	VMINPS Z29, Z16, Z16
-	VMAXPS Z30, Z16, Z16
-	VCVTPS2DQ Z16, Z16
-	VPADDD Z31, Z16, Z16
-	VPMOVSDB Z16, X28
-	VMOVDQU8 X28, K2, 16(SI)(R14*1)
-	VPADDD 128(R12), Z17, Z17
-	VCVTDQ2PS Z17, Z17
-	VMULPS 128(R11), Z17, Z17
-	VMINPS Z29, Z17, Z17
-	VMAXPS Z30, Z17, Z17
-	VCVTPS2DQ Z17, Z17
-	VPADDD Z31, Z17, Z17
-	VPMOVSDB Z17, X28
-	VMOVDQU8 X28, K1, 32(SI)(R14*1)
-	VPADDD 0(R12), Z18, Z18
-	VCVTDQ2PS Z18, Z18
-	VMULPS 0(R11), Z18, Z18
-	VMINPS Z29, Z18, Z18
-	VMAXPS Z30, Z18, Z18
-	VCVTPS2DQ Z18, Z18
-	VPADDD Z31, Z18, Z18
-	VPMOVSDB Z18, X28
-	VMOVDQU8 X28, K2, (SI)(R14*2)
-	VPADDD 64(R12), Z19, Z19
-	VCVTDQ2PS Z19, Z19
-	VMULPS 64(R11), Z19, Z19
-	VMINPS Z29, Z19, Z19
-	VMAXPS Z30, Z19, Z19
-	VCVTPS2DQ Z19, Z19
-	VPADDD Z31, Z19, Z19
-	VPMOVSDB Z19, X28
-	VMOVDQU8 X28, K2, 16(SI)(R14*2)
-	VPADDD 128(R12), Z20, Z20
-	VCVTDQ2PS Z20, Z20
-	VMULPS 128(R11), Z20, Z20
-	VMINPS Z29, Z20, Z20
-	VMAXPS Z30, Z20, Z20
-	VCVTPS2DQ Z20, Z20
-	VPADDD Z31, Z20, Z20
-	VPMOVSDB Z20, X28
-	VMOVDQU8 X28, K1, 32(SI)(R14*2)
-	VPADDD 0(R12), Z21, Z21
-	VCVTDQ2PS Z21, Z21
-	VMULPS 0(R11), Z21, Z21
-	VMINPS Z29, Z21, Z21
-	VMAXPS Z30, Z21, Z21
-	VCVTPS2DQ Z21, Z21
-	VPADDD Z31, Z21, Z21
-	VPMOVSDB Z21, X28
-	VMOVDQU8 X28, K2, (SI)(R15*1)
-	VPADDD 64(R12), Z22, Z22
-	VCVTDQ2PS Z22, Z22
-	VMULPS 64(R11), Z22, Z22
-	VMINPS Z29, Z22, Z22
-	VMAXPS Z30, Z22, Z22
-	VCVTPS2DQ Z22, Z22
-	VPADDD Z31, Z22, Z22
-	VPMOVSDB Z22, X28
-	VMOVDQU8 X28, K2, 16(SI)(R15*1)
-	VPADDD 128(R12), Z23, Z23
-	VCVTDQ2PS Z23, Z23
-	VMULPS 128(R11), Z23, Z23
-	VMINPS Z29, Z23, Z23
-	VMAXPS Z30, Z23, Z23
-	VCVTPS2DQ Z23, Z23
-	VPADDD Z31, Z23, Z23
-	VPMOVSDB Z23, X28
-	VMOVDQU8 X28, K1, 32(SI)(R15*1)
-	VZEROUPPER
-	RET
-
-// func q8favx512_8x3(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8favx512_8x3(SB), NOSPLIT, $0-80
-	MOVQ x+0(FP), SI
-	MOVQ xs+8(FP), BX
-	LEAQ (BX)(BX*2), R8
-	LEAQ (SI)(BX*4), DI
-	MOVQ w+16(FP), DX
-	MOVQ gs+24(FP), R9
-	MOVQ kg+32(FP), CX
-	MOVL $0x80808080, AX
-	VPBROADCASTD AX, Z31
-	VPXORD Z0, Z0, Z0
-	VPXORD Z1, Z1, Z1
-	VPXORD Z2, Z2, Z2
-	VPXORD Z3, Z3, Z3
-	VPXORD Z4, Z4, Z4
-	VPXORD Z5, Z5, Z5
-	VPXORD Z6, Z6, Z6
-	VPXORD Z7, Z7, Z7
-	VPXORD Z8, Z8, Z8
-	VPXORD Z9, Z9, Z9
-	VPXORD Z10, Z10, Z10
-	VPXORD Z11, Z11, Z11
-	VPXORD Z12, Z12, Z12
-	VPXORD Z13, Z13, Z13
-	VPXORD Z14, Z14, Z14
-	VPXORD Z15, Z15, Z15
-	VPXORD Z16, Z16, Z16
-	VPXORD Z17, Z17, Z17
-	VPXORD Z18, Z18, Z18
-	VPXORD Z19, Z19, Z19
-	VPXORD Z20, Z20, Z20
-	VPXORD Z21, Z21, Z21
-	VPXORD Z22, Z22, Z22
-	VPXORD Z23, Z23, Z23
-	MOVQ CX, AX
-	SHRQ $1, CX
-	JZ q8favx512_8x3_tail
-q8favx512_8x3_loop:
-	VMOVDQU32 0(DX), Z24
-	VMOVDQU32 64(DX), Z25
-	VMOVDQU32 128(DX), Z26
-	VPBROADCASTD (SI), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z0
-	VPDPBUSD Z25, Z28, Z1
-	VPDPBUSD Z26, Z28, Z2
-	VPBROADCASTD (SI)(BX*1), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z3
-	VPDPBUSD Z25, Z29, Z4
-	VPDPBUSD Z26, Z29, Z5
-	VPBROADCASTD (SI)(BX*2), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z6
-	VPDPBUSD Z25, Z30, Z7
-	VPDPBUSD Z26, Z30, Z8
-	VPBROADCASTD (SI)(R8*1), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z9
-	VPDPBUSD Z25, Z28, Z10
-	VPDPBUSD Z26, Z28, Z11
-	VPBROADCASTD (DI), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z12
-	VPDPBUSD Z25, Z29, Z13
-	VPDPBUSD Z26, Z29, Z14
-	VPBROADCASTD (DI)(BX*1), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z15
-	VPDPBUSD Z25, Z30, Z16
-	VPDPBUSD Z26, Z30, Z17
-	VPBROADCASTD (DI)(BX*2), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z18
-	VPDPBUSD Z25, Z28, Z19
-	VPDPBUSD Z26, Z28, Z20
-	VPBROADCASTD (DI)(R8*1), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z21
-	VPDPBUSD Z25, Z29, Z22
-	VPDPBUSD Z26, Z29, Z23
-	VMOVDQU32 0(DX)(R9*1), Z24
-	VMOVDQU32 64(DX)(R9*1), Z25
-	VMOVDQU32 128(DX)(R9*1), Z26
-	VPBROADCASTD 4(SI), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z0
-	VPDPBUSD Z25, Z28, Z1
-	VPDPBUSD Z26, Z28, Z2
-	VPBROADCASTD 4(SI)(BX*1), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z3
-	VPDPBUSD Z25, Z29, Z4
-	VPDPBUSD Z26, Z29, Z5
-	VPBROADCASTD 4(SI)(BX*2), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z6
-	VPDPBUSD Z25, Z30, Z7
-	VPDPBUSD Z26, Z30, Z8
-	VPBROADCASTD 4(SI)(R8*1), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z9
-	VPDPBUSD Z25, Z28, Z10
-	VPDPBUSD Z26, Z28, Z11
-	VPBROADCASTD 4(DI), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z12
-	VPDPBUSD Z25, Z29, Z13
-	VPDPBUSD Z26, Z29, Z14
-	VPBROADCASTD 4(DI)(BX*1), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z15
-	VPDPBUSD Z25, Z30, Z16
-	VPDPBUSD Z26, Z30, Z17
-	VPBROADCASTD 4(DI)(BX*2), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z18
-	VPDPBUSD Z25, Z28, Z19
-	VPDPBUSD Z26, Z28, Z20
-	VPBROADCASTD 4(DI)(R8*1), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z21
-	VPDPBUSD Z25, Z29, Z22
-	VPDPBUSD Z26, Z29, Z23
-	ADDQ $8, SI
-	ADDQ $8, DI
-	LEAQ (DX)(R9*2), DX
-	DECQ CX
-	JNZ q8favx512_8x3_loop
-q8favx512_8x3_tail:
-	TESTQ $1, AX
-	JZ q8favx512_8x3_epilogue
-	VMOVDQU32 0(DX), Z24
-	VMOVDQU32 64(DX), Z25
-	VMOVDQU32 128(DX), Z26
-	VPBROADCASTD (SI), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z0
-	VPDPBUSD Z25, Z28, Z1
-	VPDPBUSD Z26, Z28, Z2
-	VPBROADCASTD (SI)(BX*1), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z3
-	VPDPBUSD Z25, Z29, Z4
-	VPDPBUSD Z26, Z29, Z5
-	VPBROADCASTD (SI)(BX*2), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z6
-	VPDPBUSD Z25, Z30, Z7
-	VPDPBUSD Z26, Z30, Z8
-	VPBROADCASTD (SI)(R8*1), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z9
-	VPDPBUSD Z25, Z28, Z10
-	VPDPBUSD Z26, Z28, Z11
-	VPBROADCASTD (DI), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z12
-	VPDPBUSD Z25, Z29, Z13
-	VPDPBUSD Z26, Z29, Z14
-	VPBROADCASTD (DI)(BX*1), Z30
-	VPXORD Z31, Z30, Z30
-	VPDPBUSD Z24, Z30, Z15
-	VPDPBUSD Z25, Z30, Z16
-	VPDPBUSD Z26, Z30, Z17
-	VPBROADCASTD (DI)(BX*2), Z28
-	VPXORD Z31, Z28, Z28
-	VPDPBUSD Z24, Z28, Z18
-	VPDPBUSD Z25, Z28, Z19
-	VPDPBUSD Z26, Z28, Z20
-	VPBROADCASTD (DI)(R8*1), Z29
-	VPXORD Z31, Z29, Z29
-	VPDPBUSD Z24, Z29, Z21
-	VPDPBUSD Z25, Z29, Z22
-	VPDPBUSD Z26, Z29, Z23
-	ADDQ $4, SI
-	ADDQ $4, DI
-	ADDQ R9, DX
-q8favx512_8x3_epilogue:
-	MOVQ bias+64(FP), R12
-	MOVQ scale+72(FP), R11
-	MOVQ mask+56(FP), AX
-	KMOVQ AX, K1
-	MOVQ $0xffff, AX
-	KMOVQ AX, K2
-	MOVQ y+40(FP), R13
-	MOVQ ys+48(FP), R14
-	LEAQ (R14)(R14*2), R15
-	LEAQ (R13)(R14*4), SI
-	VPADDD 0(R12), Z0, Z0
-	VCVTDQ2PS Z0, Z0
-	VMULPS 0(R11), Z0, Z0
-	VMOVUPS Z0, K2, (R13)
-	VPADDD 64(R12), Z1, Z1
-	VCVTDQ2PS Z1, Z1
-	VMULPS 64(R11), Z1, Z1
-	VMOVUPS Z1, K2, 64(R13)
-	VPADDD 128(R12), Z2, Z2
-	VCVTDQ2PS Z2, Z2
-	VMULPS 128(R11), Z2, Z2
-	VMOVUPS Z2, K1, 128(R13)
-	VPADDD 0(R12), Z3, Z3
-	VCVTDQ2PS Z3, Z3
-	VMULPS 0(R11), Z3, Z3
-	VMOVUPS Z3, K2, (R13)(R14*1)
-	VPADDD 64(R12), Z4, Z4
-	VCVTDQ2PS Z4, Z4
-	VMULPS 64(R11), Z4, Z4
-	VMOVUPS Z4, K2, 64(R13)(R14*1)
-	VPADDD 128(R12), Z5, Z5
-	VCVTDQ2PS Z5, Z5
-	VMULPS 128(R11), Z5, Z5
-	VMOVUPS Z5, K1, 128(R13)(R14*1)
-	VPADDD 0(R12), Z6, Z6
-	VCVTDQ2PS Z6, Z6
-	VMULPS 0(R11), Z6, Z6
-	VMOVUPS Z6, K2, (R13)(R14*2)
-	VPADDD 64(R12), Z7, Z7
-	VCVTDQ2PS Z7, Z7
-	VMULPS 64(R11), Z7, Z7
-	VMOVUPS Z7, K2, 64(R13)(R14*2)
-	VPADDD 128(R12), Z8, Z8
-	VCVTDQ2PS Z8, Z8
-	VMULPS 128(R11), Z8, Z8
-	VMOVUPS Z8, K1, 128(R13)(R14*2)
-	VPADDD 0(R12), Z9, Z9
-	VCVTDQ2PS Z9, Z9
-	VMULPS 0(R11), Z9, Z9
-	VMOVUPS Z9, K2, (R13)(R15*1)
-	VPADDD 64(R12), Z10, Z10
-	VCVTDQ2PS Z10, Z10
-	VMULPS 64(R11), Z10, Z10
-	VMOVUPS Z10, K2, 64(R13)(R15*1)
-	VPADDD 128(R12), Z11, Z11
-	VCVTDQ2PS Z11, Z11
-	VMULPS 128(R11), Z11, Z11
-	VMOVUPS Z11, K1, 128(R13)(R15*1)
-	VPADDD 0(R12), Z12, Z12
-	VCVTDQ2PS Z12, Z12
-	VMULPS 0(R11), Z12, Z12
-	VMOVUPS Z12, K2, (SI)
-	VPADDD 64(R12), Z13, Z13
-	VCVTDQ2PS Z13, Z13
-	VMULPS 64(R11), Z13, Z13
-	VMOVUPS Z13, K2, 64(SI)
-	VPADDD 128(R12), Z14, Z14
-	VCVTDQ2PS Z14, Z14
-	VMULPS 128(R11), Z14, Z14
-	VMOVUPS Z14, K1, 128(SI)
-	VPADDD 0(R12), Z15, Z15
-	VCVTDQ2PS Z15, Z15
-	VMULPS 0(R11), Z15, Z15
-	VMOVUPS Z15, K2, (SI)(R14*1)
-	VPADDD 64(R12), Z16, Z16
-	VCVTDQ2PS Z16, Z16
-	VMULPS 64(R11), Z16, Z16
-	VMOVUPS Z16, K2, 64(SI)(R14*1)
-	VPADDD 128(R12), Z17, Z17
-	VCVTDQ2PS Z17, Z17
-	VMULPS 128(R11), Z17, Z17
-	VMOVUPS Z17, K1, 128(SI)(R14*1)
-	VPADDD 0(R12), Z18, Z18
-	VCVTDQ2PS Z18, Z18
-	VMULPS 0(R11), Z18, Z18
-	VMOVUPS Z18, K2, (SI)(R14*2)
-	VPADDD 64(R12), Z19, Z19
-	VCVTDQ2PS Z19, Z19
-	VMULPS 64(R11), Z19, Z19
-	VMOVUPS Z19, K2, 64(SI)(R14*2)
-	VPADDD 128(R12), Z20, Z20
-	VCVTDQ2PS Z20, Z20
-	VMULPS 128(R11), Z20, Z20
-	VMOVUPS Z20, K1, 128(SI)(R14*2)
-	VPADDD 0(R12), Z21, Z21
-	VCVTDQ2PS Z21, Z21
-	VMULPS 0(R11), Z21, Z21
-	VMOVUPS Z21, K2, (SI)(R15*1)
-	VPADDD 64(R12), Z22, Z22
-	VCVTDQ2PS Z22, Z22
-	VMULPS 64(R11), Z22, Z22
-	VMOVUPS Z22, K2, 64(SI)(R15*1)
-	VPADDD 128(R12), Z23, Z23
-	VCVTDQ2PS Z23, Z23
-	VMULPS 128(R11), Z23, Z23
-	VMOVUPS Z23, K1, 128(SI)(R15*1)
 	VZEROUPPER
 	RET
 

@@ -4,8 +4,8 @@
 
 #include "textflag.h"
 
-// func q8neon_1x1(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8neon_1x1(SB), NOSPLIT, $0-96
+// func q8_1x8c16_neonmlal(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8_1x8c16_neonmlal(SB), NOSPLIT, $0-96
 	MOVD x+0(FP), R0
 	MOVD xs+8(FP), R4
 	MOVD w+16(FP), R7
@@ -20,7 +20,7 @@ TEXT ·q8neon_1x1(SB), NOSPLIT, $0-96
 	VEOR V21.B16, V21.B16, V21.B16
 	VEOR V22.B16, V22.B16, V22.B16
 	VEOR V23.B16, V23.B16, V23.B16
-q8neon_1x1_loop:
+q8_1x8c16_neonmlal_loop:
 	VLD1.P 16(R0), [V0.B16]
 	VLD1.P 64(R7), [V2.B16, V3.B16, V4.B16, V5.B16]
 	VLD1.P 64(R7), [V6.B16, V7.B16, V8.B16, V9.B16]
@@ -50,7 +50,7 @@ q8neon_1x1_loop:
 	WORD $0x4e606977 // sadalp v23.4s, v11.8h
 	ADD R6, R7
 	SUBS $1, R11
-	BNE q8neon_1x1_loop
+	BNE q8_1x8c16_neonmlal_loop
 	FMOVS lo+68(FP), F12
 	VDUP V12.S[0], V12.S4
 	FMOVS hi+72(FP), F13
@@ -90,27 +90,27 @@ q8neon_1x1_loop:
 	WORD $0x4e614822 // sqxtn2 v2.8h, v1.4s
 	WORD $0x0e214842 // sqxtn v2.8b, v2.8h
 	CMP $8, R14
-	BNE q8neon_1x1_r0b0_part
+	BNE q8_1x8c16_neonmlal_r0b0_part
 	VST1 [V2.B8], (R12)
-	B q8neon_1x1_r0b0_done
-q8neon_1x1_r0b0_part:
+	B q8_1x8c16_neonmlal_r0b0_done
+q8_1x8c16_neonmlal_r0b0_part:
 	MOVD R12, R19
 	MOVD R14, R20
 	VMOV V2.D[0], R21
 	VMOV V2.D[1], R22
-q8neon_1x1_r0b0_byte:
+q8_1x8c16_neonmlal_r0b0_byte:
 	MOVB R21, (R19)
 	ADD $1, R19
 	LSR $8, R21
 	ORR R22<<56, R21, R21
 	LSR $8, R22
 	SUBS $1, R20
-	BNE q8neon_1x1_r0b0_byte
-q8neon_1x1_r0b0_done:
+	BNE q8_1x8c16_neonmlal_r0b0_byte
+q8_1x8c16_neonmlal_r0b0_done:
 	RET
 
-// func q8fneon_1x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8fneon_1x1(SB), NOSPLIT, $0-80
+// func q8f32_1x8c16_neonmlal(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8f32_1x8c16_neonmlal(SB), NOSPLIT, $0-80
 	MOVD x+0(FP), R0
 	MOVD xs+8(FP), R4
 	MOVD w+16(FP), R7
@@ -125,7 +125,7 @@ TEXT ·q8fneon_1x1(SB), NOSPLIT, $0-80
 	VEOR V21.B16, V21.B16, V21.B16
 	VEOR V22.B16, V22.B16, V22.B16
 	VEOR V23.B16, V23.B16, V23.B16
-q8fneon_1x1_loop:
+q8f32_1x8c16_neonmlal_loop:
 	VLD1.P 16(R0), [V0.B16]
 	VLD1.P 64(R7), [V2.B16, V3.B16, V4.B16, V5.B16]
 	VLD1.P 64(R7), [V6.B16, V7.B16, V8.B16, V9.B16]
@@ -155,7 +155,7 @@ q8fneon_1x1_loop:
 	WORD $0x4e606977 // sadalp v23.4s, v11.8h
 	ADD R6, R7
 	SUBS $1, R11
-	BNE q8fneon_1x1_loop
+	BNE q8f32_1x8c16_neonmlal_loop
 	MOVD bias+64(FP), R5
 	MOVD scale+72(FP), R6
 	MOVD y+40(FP), R12
@@ -178,48 +178,48 @@ q8fneon_1x1_loop:
 	WORD $0x6e26dc00 // fmul v0.4s, v0.4s, v6.4s
 	WORD $0x6e27dc21 // fmul v1.4s, v1.4s, v7.4s
 	CMP $8, R14
-	BNE q8fneon_1x1_r0b0_part
+	BNE q8f32_1x8c16_neonmlal_r0b0_part
 	VST1 [V0.S4, V1.S4], (R12)
-	B q8fneon_1x1_r0b0_done
-q8fneon_1x1_r0b0_part:
+	B q8f32_1x8c16_neonmlal_r0b0_done
+q8f32_1x8c16_neonmlal_r0b0_part:
 	MOVD R12, R19
 	CMP $1, R14
-	BLT q8fneon_1x1_r0b0_done
+	BLT q8f32_1x8c16_neonmlal_r0b0_done
 	VMOV V0.S[0], R21
 	MOVW R21, 0(R19)
 	CMP $2, R14
-	BLT q8fneon_1x1_r0b0_done
+	BLT q8f32_1x8c16_neonmlal_r0b0_done
 	VMOV V0.S[1], R21
 	MOVW R21, 4(R19)
 	CMP $3, R14
-	BLT q8fneon_1x1_r0b0_done
+	BLT q8f32_1x8c16_neonmlal_r0b0_done
 	VMOV V0.S[2], R21
 	MOVW R21, 8(R19)
 	CMP $4, R14
-	BLT q8fneon_1x1_r0b0_done
+	BLT q8f32_1x8c16_neonmlal_r0b0_done
 	VMOV V0.S[3], R21
 	MOVW R21, 12(R19)
 	CMP $5, R14
-	BLT q8fneon_1x1_r0b0_done
+	BLT q8f32_1x8c16_neonmlal_r0b0_done
 	VMOV V1.S[0], R21
 	MOVW R21, 16(R19)
 	CMP $6, R14
-	BLT q8fneon_1x1_r0b0_done
+	BLT q8f32_1x8c16_neonmlal_r0b0_done
 	VMOV V1.S[1], R21
 	MOVW R21, 20(R19)
 	CMP $7, R14
-	BLT q8fneon_1x1_r0b0_done
+	BLT q8f32_1x8c16_neonmlal_r0b0_done
 	VMOV V1.S[2], R21
 	MOVW R21, 24(R19)
 	CMP $8, R14
-	BLT q8fneon_1x1_r0b0_done
+	BLT q8f32_1x8c16_neonmlal_r0b0_done
 	VMOV V1.S[3], R21
 	MOVW R21, 28(R19)
-q8fneon_1x1_r0b0_done:
+q8f32_1x8c16_neonmlal_r0b0_done:
 	RET
 
-// func q8neon_1x2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8neon_1x2(SB), NOSPLIT, $0-96
+// func q8_1x16c16_neonmlal(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8_1x16c16_neonmlal(SB), NOSPLIT, $0-96
 	MOVD x+0(FP), R0
 	MOVD xs+8(FP), R4
 	MOVD w+16(FP), R7
@@ -242,7 +242,7 @@ TEXT ·q8neon_1x2(SB), NOSPLIT, $0-96
 	VEOR V29.B16, V29.B16, V29.B16
 	VEOR V30.B16, V30.B16, V30.B16
 	VEOR V31.B16, V31.B16, V31.B16
-q8neon_1x2_loop:
+q8_1x16c16_neonmlal_loop:
 	VLD1.P 16(R0), [V0.B16]
 	VLD1.P 64(R7), [V2.B16, V3.B16, V4.B16, V5.B16]
 	VLD1.P 64(R7), [V6.B16, V7.B16, V8.B16, V9.B16]
@@ -298,7 +298,7 @@ q8neon_1x2_loop:
 	WORD $0x4e60697f // sadalp v31.4s, v11.8h
 	ADD R6, R7
 	SUBS $1, R11
-	BNE q8neon_1x2_loop
+	BNE q8_1x16c16_neonmlal_loop
 	FMOVS lo+68(FP), F12
 	VDUP V12.S[0], V12.S4
 	FMOVS hi+72(FP), F13
@@ -339,23 +339,23 @@ q8neon_1x2_loop:
 	WORD $0x4e614822 // sqxtn2 v2.8h, v1.4s
 	WORD $0x0e214842 // sqxtn v2.8b, v2.8h
 	CMP $8, R15
-	BNE q8neon_1x2_r0b0_part
+	BNE q8_1x16c16_neonmlal_r0b0_part
 	VST1 [V2.B8], (R12)
-	B q8neon_1x2_r0b0_done
-q8neon_1x2_r0b0_part:
+	B q8_1x16c16_neonmlal_r0b0_done
+q8_1x16c16_neonmlal_r0b0_part:
 	MOVD R12, R19
 	MOVD R15, R20
 	VMOV V2.D[0], R21
 	VMOV V2.D[1], R22
-q8neon_1x2_r0b0_byte:
+q8_1x16c16_neonmlal_r0b0_byte:
 	MOVB R21, (R19)
 	ADD $1, R19
 	LSR $8, R21
 	ORR R22<<56, R21, R21
 	LSR $8, R22
 	SUBS $1, R20
-	BNE q8neon_1x2_r0b0_byte
-q8neon_1x2_r0b0_done:
+	BNE q8_1x16c16_neonmlal_r0b0_byte
+q8_1x16c16_neonmlal_r0b0_done:
 	VADDP V25.S4, V24.S4, V2.S4
 	VADDP V27.S4, V26.S4, V3.S4
 	VADDP V3.S4, V2.S4, V0.S4
@@ -385,27 +385,27 @@ q8neon_1x2_r0b0_done:
 	WORD $0x4e614822 // sqxtn2 v2.8h, v1.4s
 	WORD $0x0e214842 // sqxtn v2.8b, v2.8h
 	CMP $8, R14
-	BNE q8neon_1x2_r0b1_part
+	BNE q8_1x16c16_neonmlal_r0b1_part
 	VST1 [V2.B8], (R17)
-	B q8neon_1x2_r0b1_done
-q8neon_1x2_r0b1_part:
+	B q8_1x16c16_neonmlal_r0b1_done
+q8_1x16c16_neonmlal_r0b1_part:
 	MOVD R17, R19
 	MOVD R14, R20
 	VMOV V2.D[0], R21
 	VMOV V2.D[1], R22
-q8neon_1x2_r0b1_byte:
+q8_1x16c16_neonmlal_r0b1_byte:
 	MOVB R21, (R19)
 	ADD $1, R19
 	LSR $8, R21
 	ORR R22<<56, R21, R21
 	LSR $8, R22
 	SUBS $1, R20
-	BNE q8neon_1x2_r0b1_byte
-q8neon_1x2_r0b1_done:
+	BNE q8_1x16c16_neonmlal_r0b1_byte
+q8_1x16c16_neonmlal_r0b1_done:
 	RET
 
-// func q8fneon_1x2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8fneon_1x2(SB), NOSPLIT, $0-80
+// func q8f32_1x16c16_neonmlal(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8f32_1x16c16_neonmlal(SB), NOSPLIT, $0-80
 	MOVD x+0(FP), R0
 	MOVD xs+8(FP), R4
 	MOVD w+16(FP), R7
@@ -428,7 +428,7 @@ TEXT ·q8fneon_1x2(SB), NOSPLIT, $0-80
 	VEOR V29.B16, V29.B16, V29.B16
 	VEOR V30.B16, V30.B16, V30.B16
 	VEOR V31.B16, V31.B16, V31.B16
-q8fneon_1x2_loop:
+q8f32_1x16c16_neonmlal_loop:
 	VLD1.P 16(R0), [V0.B16]
 	VLD1.P 64(R7), [V2.B16, V3.B16, V4.B16, V5.B16]
 	VLD1.P 64(R7), [V6.B16, V7.B16, V8.B16, V9.B16]
@@ -484,7 +484,7 @@ q8fneon_1x2_loop:
 	WORD $0x4e60697f // sadalp v31.4s, v11.8h
 	ADD R6, R7
 	SUBS $1, R11
-	BNE q8fneon_1x2_loop
+	BNE q8f32_1x16c16_neonmlal_loop
 	MOVD bias+64(FP), R5
 	MOVD scale+72(FP), R6
 	MOVD y+40(FP), R12
@@ -508,44 +508,44 @@ q8fneon_1x2_loop:
 	WORD $0x6e26dc00 // fmul v0.4s, v0.4s, v6.4s
 	WORD $0x6e27dc21 // fmul v1.4s, v1.4s, v7.4s
 	CMP $8, R15
-	BNE q8fneon_1x2_r0b0_part
+	BNE q8f32_1x16c16_neonmlal_r0b0_part
 	VST1 [V0.S4, V1.S4], (R12)
-	B q8fneon_1x2_r0b0_done
-q8fneon_1x2_r0b0_part:
+	B q8f32_1x16c16_neonmlal_r0b0_done
+q8f32_1x16c16_neonmlal_r0b0_part:
 	MOVD R12, R19
 	CMP $1, R15
-	BLT q8fneon_1x2_r0b0_done
+	BLT q8f32_1x16c16_neonmlal_r0b0_done
 	VMOV V0.S[0], R21
 	MOVW R21, 0(R19)
 	CMP $2, R15
-	BLT q8fneon_1x2_r0b0_done
+	BLT q8f32_1x16c16_neonmlal_r0b0_done
 	VMOV V0.S[1], R21
 	MOVW R21, 4(R19)
 	CMP $3, R15
-	BLT q8fneon_1x2_r0b0_done
+	BLT q8f32_1x16c16_neonmlal_r0b0_done
 	VMOV V0.S[2], R21
 	MOVW R21, 8(R19)
 	CMP $4, R15
-	BLT q8fneon_1x2_r0b0_done
+	BLT q8f32_1x16c16_neonmlal_r0b0_done
 	VMOV V0.S[3], R21
 	MOVW R21, 12(R19)
 	CMP $5, R15
-	BLT q8fneon_1x2_r0b0_done
+	BLT q8f32_1x16c16_neonmlal_r0b0_done
 	VMOV V1.S[0], R21
 	MOVW R21, 16(R19)
 	CMP $6, R15
-	BLT q8fneon_1x2_r0b0_done
+	BLT q8f32_1x16c16_neonmlal_r0b0_done
 	VMOV V1.S[1], R21
 	MOVW R21, 20(R19)
 	CMP $7, R15
-	BLT q8fneon_1x2_r0b0_done
+	BLT q8f32_1x16c16_neonmlal_r0b0_done
 	VMOV V1.S[2], R21
 	MOVW R21, 24(R19)
 	CMP $8, R15
-	BLT q8fneon_1x2_r0b0_done
+	BLT q8f32_1x16c16_neonmlal_r0b0_done
 	VMOV V1.S[3], R21
 	MOVW R21, 28(R19)
-q8fneon_1x2_r0b0_done:
+q8f32_1x16c16_neonmlal_r0b0_done:
 	VADDP V25.S4, V24.S4, V2.S4
 	VADDP V27.S4, V26.S4, V3.S4
 	VADDP V3.S4, V2.S4, V0.S4
@@ -564,48 +564,48 @@ q8fneon_1x2_r0b0_done:
 	WORD $0x6e26dc00 // fmul v0.4s, v0.4s, v6.4s
 	WORD $0x6e27dc21 // fmul v1.4s, v1.4s, v7.4s
 	CMP $8, R14
-	BNE q8fneon_1x2_r0b1_part
+	BNE q8f32_1x16c16_neonmlal_r0b1_part
 	VST1 [V0.S4, V1.S4], (R17)
-	B q8fneon_1x2_r0b1_done
-q8fneon_1x2_r0b1_part:
+	B q8f32_1x16c16_neonmlal_r0b1_done
+q8f32_1x16c16_neonmlal_r0b1_part:
 	MOVD R17, R19
 	CMP $1, R14
-	BLT q8fneon_1x2_r0b1_done
+	BLT q8f32_1x16c16_neonmlal_r0b1_done
 	VMOV V0.S[0], R21
 	MOVW R21, 0(R19)
 	CMP $2, R14
-	BLT q8fneon_1x2_r0b1_done
+	BLT q8f32_1x16c16_neonmlal_r0b1_done
 	VMOV V0.S[1], R21
 	MOVW R21, 4(R19)
 	CMP $3, R14
-	BLT q8fneon_1x2_r0b1_done
+	BLT q8f32_1x16c16_neonmlal_r0b1_done
 	VMOV V0.S[2], R21
 	MOVW R21, 8(R19)
 	CMP $4, R14
-	BLT q8fneon_1x2_r0b1_done
+	BLT q8f32_1x16c16_neonmlal_r0b1_done
 	VMOV V0.S[3], R21
 	MOVW R21, 12(R19)
 	CMP $5, R14
-	BLT q8fneon_1x2_r0b1_done
+	BLT q8f32_1x16c16_neonmlal_r0b1_done
 	VMOV V1.S[0], R21
 	MOVW R21, 16(R19)
 	CMP $6, R14
-	BLT q8fneon_1x2_r0b1_done
+	BLT q8f32_1x16c16_neonmlal_r0b1_done
 	VMOV V1.S[1], R21
 	MOVW R21, 20(R19)
 	CMP $7, R14
-	BLT q8fneon_1x2_r0b1_done
+	BLT q8f32_1x16c16_neonmlal_r0b1_done
 	VMOV V1.S[2], R21
 	MOVW R21, 24(R19)
 	CMP $8, R14
-	BLT q8fneon_1x2_r0b1_done
+	BLT q8f32_1x16c16_neonmlal_r0b1_done
 	VMOV V1.S[3], R21
 	MOVW R21, 28(R19)
-q8fneon_1x2_r0b1_done:
+q8f32_1x16c16_neonmlal_r0b1_done:
 	RET
 
-// func q8neon_2x1(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8neon_2x1(SB), NOSPLIT, $0-96
+// func q8_2x8c16_neonmlal(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8_2x8c16_neonmlal(SB), NOSPLIT, $0-96
 	MOVD x+0(FP), R0
 	MOVD xs+8(FP), R4
 	ADD R4, R0, R1
@@ -629,7 +629,7 @@ TEXT ·q8neon_2x1(SB), NOSPLIT, $0-96
 	VEOR V29.B16, V29.B16, V29.B16
 	VEOR V30.B16, V30.B16, V30.B16
 	VEOR V31.B16, V31.B16, V31.B16
-q8neon_2x1_loop:
+q8_2x8c16_neonmlal_loop:
 	VLD1.P 16(R0), [V0.B16]
 	VLD1.P 16(R1), [V1.B16]
 	VLD1.P 64(R7), [V2.B16, V3.B16, V4.B16, V5.B16]
@@ -684,7 +684,7 @@ q8neon_2x1_loop:
 	WORD $0x4e6069bf // sadalp v31.4s, v13.8h
 	ADD R6, R7
 	SUBS $1, R11
-	BNE q8neon_2x1_loop
+	BNE q8_2x8c16_neonmlal_loop
 	FMOVS lo+68(FP), F12
 	VDUP V12.S[0], V12.S4
 	FMOVS hi+72(FP), F13
@@ -724,23 +724,23 @@ q8neon_2x1_loop:
 	WORD $0x4e614822 // sqxtn2 v2.8h, v1.4s
 	WORD $0x0e214842 // sqxtn v2.8b, v2.8h
 	CMP $8, R14
-	BNE q8neon_2x1_r0b0_part
+	BNE q8_2x8c16_neonmlal_r0b0_part
 	VST1 [V2.B8], (R12)
-	B q8neon_2x1_r0b0_done
-q8neon_2x1_r0b0_part:
+	B q8_2x8c16_neonmlal_r0b0_done
+q8_2x8c16_neonmlal_r0b0_part:
 	MOVD R12, R19
 	MOVD R14, R20
 	VMOV V2.D[0], R21
 	VMOV V2.D[1], R22
-q8neon_2x1_r0b0_byte:
+q8_2x8c16_neonmlal_r0b0_byte:
 	MOVB R21, (R19)
 	ADD $1, R19
 	LSR $8, R21
 	ORR R22<<56, R21, R21
 	LSR $8, R22
 	SUBS $1, R20
-	BNE q8neon_2x1_r0b0_byte
-q8neon_2x1_r0b0_done:
+	BNE q8_2x8c16_neonmlal_r0b0_byte
+q8_2x8c16_neonmlal_r0b0_done:
 	ADD R13, R12
 	VADDP V25.S4, V24.S4, V2.S4
 	VADDP V27.S4, V26.S4, V3.S4
@@ -770,27 +770,27 @@ q8neon_2x1_r0b0_done:
 	WORD $0x4e614822 // sqxtn2 v2.8h, v1.4s
 	WORD $0x0e214842 // sqxtn v2.8b, v2.8h
 	CMP $8, R14
-	BNE q8neon_2x1_r1b0_part
+	BNE q8_2x8c16_neonmlal_r1b0_part
 	VST1 [V2.B8], (R12)
-	B q8neon_2x1_r1b0_done
-q8neon_2x1_r1b0_part:
+	B q8_2x8c16_neonmlal_r1b0_done
+q8_2x8c16_neonmlal_r1b0_part:
 	MOVD R12, R19
 	MOVD R14, R20
 	VMOV V2.D[0], R21
 	VMOV V2.D[1], R22
-q8neon_2x1_r1b0_byte:
+q8_2x8c16_neonmlal_r1b0_byte:
 	MOVB R21, (R19)
 	ADD $1, R19
 	LSR $8, R21
 	ORR R22<<56, R21, R21
 	LSR $8, R22
 	SUBS $1, R20
-	BNE q8neon_2x1_r1b0_byte
-q8neon_2x1_r1b0_done:
+	BNE q8_2x8c16_neonmlal_r1b0_byte
+q8_2x8c16_neonmlal_r1b0_done:
 	RET
 
-// func q8fneon_2x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8fneon_2x1(SB), NOSPLIT, $0-80
+// func q8f32_2x8c16_neonmlal(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8f32_2x8c16_neonmlal(SB), NOSPLIT, $0-80
 	MOVD x+0(FP), R0
 	MOVD xs+8(FP), R4
 	ADD R4, R0, R1
@@ -814,7 +814,7 @@ TEXT ·q8fneon_2x1(SB), NOSPLIT, $0-80
 	VEOR V29.B16, V29.B16, V29.B16
 	VEOR V30.B16, V30.B16, V30.B16
 	VEOR V31.B16, V31.B16, V31.B16
-q8fneon_2x1_loop:
+q8f32_2x8c16_neonmlal_loop:
 	VLD1.P 16(R0), [V0.B16]
 	VLD1.P 16(R1), [V1.B16]
 	VLD1.P 64(R7), [V2.B16, V3.B16, V4.B16, V5.B16]
@@ -869,7 +869,7 @@ q8fneon_2x1_loop:
 	WORD $0x4e6069bf // sadalp v31.4s, v13.8h
 	ADD R6, R7
 	SUBS $1, R11
-	BNE q8fneon_2x1_loop
+	BNE q8f32_2x8c16_neonmlal_loop
 	MOVD bias+64(FP), R5
 	MOVD scale+72(FP), R6
 	MOVD y+40(FP), R12
@@ -892,44 +892,44 @@ q8fneon_2x1_loop:
 	WORD $0x6e26dc00 // fmul v0.4s, v0.4s, v6.4s
 	WORD $0x6e27dc21 // fmul v1.4s, v1.4s, v7.4s
 	CMP $8, R14
-	BNE q8fneon_2x1_r0b0_part
+	BNE q8f32_2x8c16_neonmlal_r0b0_part
 	VST1 [V0.S4, V1.S4], (R12)
-	B q8fneon_2x1_r0b0_done
-q8fneon_2x1_r0b0_part:
+	B q8f32_2x8c16_neonmlal_r0b0_done
+q8f32_2x8c16_neonmlal_r0b0_part:
 	MOVD R12, R19
 	CMP $1, R14
-	BLT q8fneon_2x1_r0b0_done
+	BLT q8f32_2x8c16_neonmlal_r0b0_done
 	VMOV V0.S[0], R21
 	MOVW R21, 0(R19)
 	CMP $2, R14
-	BLT q8fneon_2x1_r0b0_done
+	BLT q8f32_2x8c16_neonmlal_r0b0_done
 	VMOV V0.S[1], R21
 	MOVW R21, 4(R19)
 	CMP $3, R14
-	BLT q8fneon_2x1_r0b0_done
+	BLT q8f32_2x8c16_neonmlal_r0b0_done
 	VMOV V0.S[2], R21
 	MOVW R21, 8(R19)
 	CMP $4, R14
-	BLT q8fneon_2x1_r0b0_done
+	BLT q8f32_2x8c16_neonmlal_r0b0_done
 	VMOV V0.S[3], R21
 	MOVW R21, 12(R19)
 	CMP $5, R14
-	BLT q8fneon_2x1_r0b0_done
+	BLT q8f32_2x8c16_neonmlal_r0b0_done
 	VMOV V1.S[0], R21
 	MOVW R21, 16(R19)
 	CMP $6, R14
-	BLT q8fneon_2x1_r0b0_done
+	BLT q8f32_2x8c16_neonmlal_r0b0_done
 	VMOV V1.S[1], R21
 	MOVW R21, 20(R19)
 	CMP $7, R14
-	BLT q8fneon_2x1_r0b0_done
+	BLT q8f32_2x8c16_neonmlal_r0b0_done
 	VMOV V1.S[2], R21
 	MOVW R21, 24(R19)
 	CMP $8, R14
-	BLT q8fneon_2x1_r0b0_done
+	BLT q8f32_2x8c16_neonmlal_r0b0_done
 	VMOV V1.S[3], R21
 	MOVW R21, 28(R19)
-q8fneon_2x1_r0b0_done:
+q8f32_2x8c16_neonmlal_r0b0_done:
 	ADD R13, R12
 	VADDP V25.S4, V24.S4, V2.S4
 	VADDP V27.S4, V26.S4, V3.S4
@@ -948,43 +948,43 @@ q8fneon_2x1_r0b0_done:
 	WORD $0x6e26dc00 // fmul v0.4s, v0.4s, v6.4s
 	WORD $0x6e27dc21 // fmul v1.4s, v1.4s, v7.4s
 	CMP $8, R14
-	BNE q8fneon_2x1_r1b0_part
+	BNE q8f32_2x8c16_neonmlal_r1b0_part
 	VST1 [V0.S4, V1.S4], (R12)
-	B q8fneon_2x1_r1b0_done
-q8fneon_2x1_r1b0_part:
+	B q8f32_2x8c16_neonmlal_r1b0_done
+q8f32_2x8c16_neonmlal_r1b0_part:
 	MOVD R12, R19
 	CMP $1, R14
-	BLT q8fneon_2x1_r1b0_done
+	BLT q8f32_2x8c16_neonmlal_r1b0_done
 	VMOV V0.S[0], R21
 	MOVW R21, 0(R19)
 	CMP $2, R14
-	BLT q8fneon_2x1_r1b0_done
+	BLT q8f32_2x8c16_neonmlal_r1b0_done
 	VMOV V0.S[1], R21
 	MOVW R21, 4(R19)
 	CMP $3, R14
-	BLT q8fneon_2x1_r1b0_done
+	BLT q8f32_2x8c16_neonmlal_r1b0_done
 	VMOV V0.S[2], R21
 	MOVW R21, 8(R19)
 	CMP $4, R14
-	BLT q8fneon_2x1_r1b0_done
+	BLT q8f32_2x8c16_neonmlal_r1b0_done
 	VMOV V0.S[3], R21
 	MOVW R21, 12(R19)
 	CMP $5, R14
-	BLT q8fneon_2x1_r1b0_done
+	BLT q8f32_2x8c16_neonmlal_r1b0_done
 	VMOV V1.S[0], R21
 	MOVW R21, 16(R19)
 	CMP $6, R14
-	BLT q8fneon_2x1_r1b0_done
+	BLT q8f32_2x8c16_neonmlal_r1b0_done
 	VMOV V1.S[1], R21
 	MOVW R21, 20(R19)
 	CMP $7, R14
-	BLT q8fneon_2x1_r1b0_done
+	BLT q8f32_2x8c16_neonmlal_r1b0_done
 	VMOV V1.S[2], R21
 	MOVW R21, 24(R19)
 	CMP $8, R14
-	BLT q8fneon_2x1_r1b0_done
+	BLT q8f32_2x8c16_neonmlal_r1b0_done
 	VMOV V1.S[3], R21
 	MOVW R21, 28(R19)
-q8fneon_2x1_r1b0_done:
+q8f32_2x8c16_neonmlal_r1b0_done:
 	RET
 

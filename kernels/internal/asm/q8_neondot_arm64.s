@@ -4,8 +4,8 @@
 
 #include "textflag.h"
 
-// func q8dot_1x1(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8dot_1x1(SB), NOSPLIT, $0-96
+// func q8_1x16c4_neondot(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8_1x16c4_neondot(SB), NOSPLIT, $0-96
 	MOVD x+0(FP), R0
 	MOVD xs+8(FP), R4
 	MOVD w+16(FP), R7
@@ -17,7 +17,7 @@ TEXT ·q8dot_1x1(SB), NOSPLIT, $0-96
 	VEOR V17.B16, V17.B16, V17.B16
 	VEOR V18.B16, V18.B16, V18.B16
 	VEOR V19.B16, V19.B16, V19.B16
-q8dot_1x1_loop:
+q8_1x16c4_neondot_loop:
 	VLD1.P 16(R0), [V0.B16]
 	VLD1.P 64(R7), [V4.B16, V5.B16, V6.B16, V7.B16]
 	WORD $0x4f80e090 // sdot v16.4s, v4.16b, v0.4b[0]
@@ -44,7 +44,7 @@ q8dot_1x1_loop:
 	WORD $0x4fa0e8f3 // sdot v19.4s, v7.16b, v0.4b[3]
 	ADD R6, R7
 	SUBS $1, R11
-	BNE q8dot_1x1_loop
+	BNE q8_1x16c4_neondot_loop
 	FMOVS lo+68(FP), F12
 	VDUP V12.S[0], V12.S4
 	FMOVS hi+72(FP), F13
@@ -95,27 +95,27 @@ q8dot_1x1_loop:
 	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
 	WORD $0x4e2148a6 // sqxtn2 v6.16b, v5.8h
 	CMP $16, R14
-	BNE q8dot_1x1_r0b0_part
+	BNE q8_1x16c4_neondot_r0b0_part
 	VST1 [V6.B16], (R12)
-	B q8dot_1x1_r0b0_done
-q8dot_1x1_r0b0_part:
+	B q8_1x16c4_neondot_r0b0_done
+q8_1x16c4_neondot_r0b0_part:
 	MOVD R12, R19
 	MOVD R14, R20
 	VMOV V6.D[0], R21
 	VMOV V6.D[1], R22
-q8dot_1x1_r0b0_byte:
+q8_1x16c4_neondot_r0b0_byte:
 	MOVB R21, (R19)
 	ADD $1, R19
 	LSR $8, R21
 	ORR R22<<56, R21, R21
 	LSR $8, R22
 	SUBS $1, R20
-	BNE q8dot_1x1_r0b0_byte
-q8dot_1x1_r0b0_done:
+	BNE q8_1x16c4_neondot_r0b0_byte
+q8_1x16c4_neondot_r0b0_done:
 	RET
 
-// func q8fdot_1x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8fdot_1x1(SB), NOSPLIT, $0-80
+// func q8f32_1x16c4_neondot(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8f32_1x16c4_neondot(SB), NOSPLIT, $0-80
 	MOVD x+0(FP), R0
 	MOVD xs+8(FP), R4
 	MOVD w+16(FP), R7
@@ -127,7 +127,7 @@ TEXT ·q8fdot_1x1(SB), NOSPLIT, $0-80
 	VEOR V17.B16, V17.B16, V17.B16
 	VEOR V18.B16, V18.B16, V18.B16
 	VEOR V19.B16, V19.B16, V19.B16
-q8fdot_1x1_loop:
+q8f32_1x16c4_neondot_loop:
 	VLD1.P 16(R0), [V0.B16]
 	VLD1.P 64(R7), [V4.B16, V5.B16, V6.B16, V7.B16]
 	WORD $0x4f80e090 // sdot v16.4s, v4.16b, v0.4b[0]
@@ -154,7 +154,7 @@ q8fdot_1x1_loop:
 	WORD $0x4fa0e8f3 // sdot v19.4s, v7.16b, v0.4b[3]
 	ADD R6, R7
 	SUBS $1, R11
-	BNE q8fdot_1x1_loop
+	BNE q8f32_1x16c4_neondot_loop
 	MOVD bias+64(FP), R5
 	MOVD scale+72(FP), R6
 	MOVD y+40(FP), R12
@@ -177,80 +177,80 @@ q8fdot_1x1_loop:
 	WORD $0x4e21d863 // scvtf v3.4s, v3.4s
 	WORD $0x6e2bdc63 // fmul v3.4s, v3.4s, v11.4s
 	CMP $16, R14
-	BNE q8fdot_1x1_r0b0_part
+	BNE q8f32_1x16c4_neondot_r0b0_part
 	VST1 [V0.S4, V1.S4, V2.S4, V3.S4], (R12)
-	B q8fdot_1x1_r0b0_done
-q8fdot_1x1_r0b0_part:
+	B q8f32_1x16c4_neondot_r0b0_done
+q8f32_1x16c4_neondot_r0b0_part:
 	MOVD R12, R19
 	CMP $1, R14
-	BLT q8fdot_1x1_r0b0_done
+	BLT q8f32_1x16c4_neondot_r0b0_done
 	VMOV V0.S[0], R21
 	MOVW R21, 0(R19)
 	CMP $2, R14
-	BLT q8fdot_1x1_r0b0_done
+	BLT q8f32_1x16c4_neondot_r0b0_done
 	VMOV V0.S[1], R21
 	MOVW R21, 4(R19)
 	CMP $3, R14
-	BLT q8fdot_1x1_r0b0_done
+	BLT q8f32_1x16c4_neondot_r0b0_done
 	VMOV V0.S[2], R21
 	MOVW R21, 8(R19)
 	CMP $4, R14
-	BLT q8fdot_1x1_r0b0_done
+	BLT q8f32_1x16c4_neondot_r0b0_done
 	VMOV V0.S[3], R21
 	MOVW R21, 12(R19)
 	CMP $5, R14
-	BLT q8fdot_1x1_r0b0_done
+	BLT q8f32_1x16c4_neondot_r0b0_done
 	VMOV V1.S[0], R21
 	MOVW R21, 16(R19)
 	CMP $6, R14
-	BLT q8fdot_1x1_r0b0_done
+	BLT q8f32_1x16c4_neondot_r0b0_done
 	VMOV V1.S[1], R21
 	MOVW R21, 20(R19)
 	CMP $7, R14
-	BLT q8fdot_1x1_r0b0_done
+	BLT q8f32_1x16c4_neondot_r0b0_done
 	VMOV V1.S[2], R21
 	MOVW R21, 24(R19)
 	CMP $8, R14
-	BLT q8fdot_1x1_r0b0_done
+	BLT q8f32_1x16c4_neondot_r0b0_done
 	VMOV V1.S[3], R21
 	MOVW R21, 28(R19)
 	CMP $9, R14
-	BLT q8fdot_1x1_r0b0_done
+	BLT q8f32_1x16c4_neondot_r0b0_done
 	VMOV V2.S[0], R21
 	MOVW R21, 32(R19)
 	CMP $10, R14
-	BLT q8fdot_1x1_r0b0_done
+	BLT q8f32_1x16c4_neondot_r0b0_done
 	VMOV V2.S[1], R21
 	MOVW R21, 36(R19)
 	CMP $11, R14
-	BLT q8fdot_1x1_r0b0_done
+	BLT q8f32_1x16c4_neondot_r0b0_done
 	VMOV V2.S[2], R21
 	MOVW R21, 40(R19)
 	CMP $12, R14
-	BLT q8fdot_1x1_r0b0_done
+	BLT q8f32_1x16c4_neondot_r0b0_done
 	VMOV V2.S[3], R21
 	MOVW R21, 44(R19)
 	CMP $13, R14
-	BLT q8fdot_1x1_r0b0_done
+	BLT q8f32_1x16c4_neondot_r0b0_done
 	VMOV V3.S[0], R21
 	MOVW R21, 48(R19)
 	CMP $14, R14
-	BLT q8fdot_1x1_r0b0_done
+	BLT q8f32_1x16c4_neondot_r0b0_done
 	VMOV V3.S[1], R21
 	MOVW R21, 52(R19)
 	CMP $15, R14
-	BLT q8fdot_1x1_r0b0_done
+	BLT q8f32_1x16c4_neondot_r0b0_done
 	VMOV V3.S[2], R21
 	MOVW R21, 56(R19)
 	CMP $16, R14
-	BLT q8fdot_1x1_r0b0_done
+	BLT q8f32_1x16c4_neondot_r0b0_done
 	VMOV V3.S[3], R21
 	MOVW R21, 60(R19)
-q8fdot_1x1_r0b0_done:
+q8f32_1x16c4_neondot_r0b0_done:
 	RET
 
-// func q8dot_1x2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8dot_1x2(SB), NOSPLIT, $0-96
+// func q8_1x32c4_neondot(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8_1x32c4_neondot(SB), NOSPLIT, $0-96
 	MOVD x+0(FP), R0
 	MOVD xs+8(FP), R4
 	MOVD w+16(FP), R7
@@ -266,7 +266,7 @@ TEXT ·q8dot_1x2(SB), NOSPLIT, $0-96
 	VEOR V21.B16, V21.B16, V21.B16
 	VEOR V22.B16, V22.B16, V22.B16
 	VEOR V23.B16, V23.B16, V23.B16
-q8dot_1x2_loop:
+q8_1x32c4_neondot_loop:
 	VLD1.P 16(R0), [V0.B16]
 	VLD1.P 64(R7), [V4.B16, V5.B16, V6.B16, V7.B16]
 	WORD $0x4f80e090 // sdot v16.4s, v4.16b, v0.4b[0]
@@ -313,7 +313,7 @@ q8dot_1x2_loop:
 	WORD $0x4fa0e977 // sdot v23.4s, v11.16b, v0.4b[3]
 	ADD R6, R7
 	SUBS $1, R11
-	BNE q8dot_1x2_loop
+	BNE q8_1x32c4_neondot_loop
 	FMOVS lo+68(FP), F12
 	VDUP V12.S[0], V12.S4
 	FMOVS hi+72(FP), F13
@@ -365,23 +365,23 @@ q8dot_1x2_loop:
 	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
 	WORD $0x4e2148a6 // sqxtn2 v6.16b, v5.8h
 	CMP $16, R15
-	BNE q8dot_1x2_r0b0_part
+	BNE q8_1x32c4_neondot_r0b0_part
 	VST1 [V6.B16], (R12)
-	B q8dot_1x2_r0b0_done
-q8dot_1x2_r0b0_part:
+	B q8_1x32c4_neondot_r0b0_done
+q8_1x32c4_neondot_r0b0_part:
 	MOVD R12, R19
 	MOVD R15, R20
 	VMOV V6.D[0], R21
 	VMOV V6.D[1], R22
-q8dot_1x2_r0b0_byte:
+q8_1x32c4_neondot_r0b0_byte:
 	MOVB R21, (R19)
 	ADD $1, R19
 	LSR $8, R21
 	ORR R22<<56, R21, R21
 	LSR $8, R22
 	SUBS $1, R20
-	BNE q8dot_1x2_r0b0_byte
-q8dot_1x2_r0b0_done:
+	BNE q8_1x32c4_neondot_r0b0_byte
+q8_1x32c4_neondot_r0b0_done:
 	ADD $64, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
 	ADD $64, R6, R16
@@ -422,27 +422,27 @@ q8dot_1x2_r0b0_done:
 	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
 	WORD $0x4e2148a6 // sqxtn2 v6.16b, v5.8h
 	CMP $16, R14
-	BNE q8dot_1x2_r0b1_part
+	BNE q8_1x32c4_neondot_r0b1_part
 	VST1 [V6.B16], (R17)
-	B q8dot_1x2_r0b1_done
-q8dot_1x2_r0b1_part:
+	B q8_1x32c4_neondot_r0b1_done
+q8_1x32c4_neondot_r0b1_part:
 	MOVD R17, R19
 	MOVD R14, R20
 	VMOV V6.D[0], R21
 	VMOV V6.D[1], R22
-q8dot_1x2_r0b1_byte:
+q8_1x32c4_neondot_r0b1_byte:
 	MOVB R21, (R19)
 	ADD $1, R19
 	LSR $8, R21
 	ORR R22<<56, R21, R21
 	LSR $8, R22
 	SUBS $1, R20
-	BNE q8dot_1x2_r0b1_byte
-q8dot_1x2_r0b1_done:
+	BNE q8_1x32c4_neondot_r0b1_byte
+q8_1x32c4_neondot_r0b1_done:
 	RET
 
-// func q8fdot_1x2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8fdot_1x2(SB), NOSPLIT, $0-80
+// func q8f32_1x32c4_neondot(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8f32_1x32c4_neondot(SB), NOSPLIT, $0-80
 	MOVD x+0(FP), R0
 	MOVD xs+8(FP), R4
 	MOVD w+16(FP), R7
@@ -458,7 +458,7 @@ TEXT ·q8fdot_1x2(SB), NOSPLIT, $0-80
 	VEOR V21.B16, V21.B16, V21.B16
 	VEOR V22.B16, V22.B16, V22.B16
 	VEOR V23.B16, V23.B16, V23.B16
-q8fdot_1x2_loop:
+q8f32_1x32c4_neondot_loop:
 	VLD1.P 16(R0), [V0.B16]
 	VLD1.P 64(R7), [V4.B16, V5.B16, V6.B16, V7.B16]
 	WORD $0x4f80e090 // sdot v16.4s, v4.16b, v0.4b[0]
@@ -505,7 +505,7 @@ q8fdot_1x2_loop:
 	WORD $0x4fa0e977 // sdot v23.4s, v11.16b, v0.4b[3]
 	ADD R6, R7
 	SUBS $1, R11
-	BNE q8fdot_1x2_loop
+	BNE q8f32_1x32c4_neondot_loop
 	MOVD bias+64(FP), R5
 	MOVD scale+72(FP), R6
 	MOVD y+40(FP), R12
@@ -529,76 +529,76 @@ q8fdot_1x2_loop:
 	WORD $0x4e21d863 // scvtf v3.4s, v3.4s
 	WORD $0x6e2bdc63 // fmul v3.4s, v3.4s, v11.4s
 	CMP $16, R15
-	BNE q8fdot_1x2_r0b0_part
+	BNE q8f32_1x32c4_neondot_r0b0_part
 	VST1 [V0.S4, V1.S4, V2.S4, V3.S4], (R12)
-	B q8fdot_1x2_r0b0_done
-q8fdot_1x2_r0b0_part:
+	B q8f32_1x32c4_neondot_r0b0_done
+q8f32_1x32c4_neondot_r0b0_part:
 	MOVD R12, R19
 	CMP $1, R15
-	BLT q8fdot_1x2_r0b0_done
+	BLT q8f32_1x32c4_neondot_r0b0_done
 	VMOV V0.S[0], R21
 	MOVW R21, 0(R19)
 	CMP $2, R15
-	BLT q8fdot_1x2_r0b0_done
+	BLT q8f32_1x32c4_neondot_r0b0_done
 	VMOV V0.S[1], R21
 	MOVW R21, 4(R19)
 	CMP $3, R15
-	BLT q8fdot_1x2_r0b0_done
+	BLT q8f32_1x32c4_neondot_r0b0_done
 	VMOV V0.S[2], R21
 	MOVW R21, 8(R19)
 	CMP $4, R15
-	BLT q8fdot_1x2_r0b0_done
+	BLT q8f32_1x32c4_neondot_r0b0_done
 	VMOV V0.S[3], R21
 	MOVW R21, 12(R19)
 	CMP $5, R15
-	BLT q8fdot_1x2_r0b0_done
+	BLT q8f32_1x32c4_neondot_r0b0_done
 	VMOV V1.S[0], R21
 	MOVW R21, 16(R19)
 	CMP $6, R15
-	BLT q8fdot_1x2_r0b0_done
+	BLT q8f32_1x32c4_neondot_r0b0_done
 	VMOV V1.S[1], R21
 	MOVW R21, 20(R19)
 	CMP $7, R15
-	BLT q8fdot_1x2_r0b0_done
+	BLT q8f32_1x32c4_neondot_r0b0_done
 	VMOV V1.S[2], R21
 	MOVW R21, 24(R19)
 	CMP $8, R15
-	BLT q8fdot_1x2_r0b0_done
+	BLT q8f32_1x32c4_neondot_r0b0_done
 	VMOV V1.S[3], R21
 	MOVW R21, 28(R19)
 	CMP $9, R15
-	BLT q8fdot_1x2_r0b0_done
+	BLT q8f32_1x32c4_neondot_r0b0_done
 	VMOV V2.S[0], R21
 	MOVW R21, 32(R19)
 	CMP $10, R15
-	BLT q8fdot_1x2_r0b0_done
+	BLT q8f32_1x32c4_neondot_r0b0_done
 	VMOV V2.S[1], R21
 	MOVW R21, 36(R19)
 	CMP $11, R15
-	BLT q8fdot_1x2_r0b0_done
+	BLT q8f32_1x32c4_neondot_r0b0_done
 	VMOV V2.S[2], R21
 	MOVW R21, 40(R19)
 	CMP $12, R15
-	BLT q8fdot_1x2_r0b0_done
+	BLT q8f32_1x32c4_neondot_r0b0_done
 	VMOV V2.S[3], R21
 	MOVW R21, 44(R19)
 	CMP $13, R15
-	BLT q8fdot_1x2_r0b0_done
+	BLT q8f32_1x32c4_neondot_r0b0_done
 	VMOV V3.S[0], R21
 	MOVW R21, 48(R19)
 	CMP $14, R15
-	BLT q8fdot_1x2_r0b0_done
+	BLT q8f32_1x32c4_neondot_r0b0_done
 	VMOV V3.S[1], R21
 	MOVW R21, 52(R19)
 	CMP $15, R15
-	BLT q8fdot_1x2_r0b0_done
+	BLT q8f32_1x32c4_neondot_r0b0_done
 	VMOV V3.S[2], R21
 	MOVW R21, 56(R19)
 	CMP $16, R15
-	BLT q8fdot_1x2_r0b0_done
+	BLT q8f32_1x32c4_neondot_r0b0_done
 	VMOV V3.S[3], R21
 	MOVW R21, 60(R19)
-q8fdot_1x2_r0b0_done:
+q8f32_1x32c4_neondot_r0b0_done:
 	ADD $64, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
 	ADD $64, R6, R16
@@ -617,80 +617,80 @@ q8fdot_1x2_r0b0_done:
 	WORD $0x4e21d863 // scvtf v3.4s, v3.4s
 	WORD $0x6e2bdc63 // fmul v3.4s, v3.4s, v11.4s
 	CMP $16, R14
-	BNE q8fdot_1x2_r0b1_part
+	BNE q8f32_1x32c4_neondot_r0b1_part
 	VST1 [V0.S4, V1.S4, V2.S4, V3.S4], (R17)
-	B q8fdot_1x2_r0b1_done
-q8fdot_1x2_r0b1_part:
+	B q8f32_1x32c4_neondot_r0b1_done
+q8f32_1x32c4_neondot_r0b1_part:
 	MOVD R17, R19
 	CMP $1, R14
-	BLT q8fdot_1x2_r0b1_done
+	BLT q8f32_1x32c4_neondot_r0b1_done
 	VMOV V0.S[0], R21
 	MOVW R21, 0(R19)
 	CMP $2, R14
-	BLT q8fdot_1x2_r0b1_done
+	BLT q8f32_1x32c4_neondot_r0b1_done
 	VMOV V0.S[1], R21
 	MOVW R21, 4(R19)
 	CMP $3, R14
-	BLT q8fdot_1x2_r0b1_done
+	BLT q8f32_1x32c4_neondot_r0b1_done
 	VMOV V0.S[2], R21
 	MOVW R21, 8(R19)
 	CMP $4, R14
-	BLT q8fdot_1x2_r0b1_done
+	BLT q8f32_1x32c4_neondot_r0b1_done
 	VMOV V0.S[3], R21
 	MOVW R21, 12(R19)
 	CMP $5, R14
-	BLT q8fdot_1x2_r0b1_done
+	BLT q8f32_1x32c4_neondot_r0b1_done
 	VMOV V1.S[0], R21
 	MOVW R21, 16(R19)
 	CMP $6, R14
-	BLT q8fdot_1x2_r0b1_done
+	BLT q8f32_1x32c4_neondot_r0b1_done
 	VMOV V1.S[1], R21
 	MOVW R21, 20(R19)
 	CMP $7, R14
-	BLT q8fdot_1x2_r0b1_done
+	BLT q8f32_1x32c4_neondot_r0b1_done
 	VMOV V1.S[2], R21
 	MOVW R21, 24(R19)
 	CMP $8, R14
-	BLT q8fdot_1x2_r0b1_done
+	BLT q8f32_1x32c4_neondot_r0b1_done
 	VMOV V1.S[3], R21
 	MOVW R21, 28(R19)
 	CMP $9, R14
-	BLT q8fdot_1x2_r0b1_done
+	BLT q8f32_1x32c4_neondot_r0b1_done
 	VMOV V2.S[0], R21
 	MOVW R21, 32(R19)
 	CMP $10, R14
-	BLT q8fdot_1x2_r0b1_done
+	BLT q8f32_1x32c4_neondot_r0b1_done
 	VMOV V2.S[1], R21
 	MOVW R21, 36(R19)
 	CMP $11, R14
-	BLT q8fdot_1x2_r0b1_done
+	BLT q8f32_1x32c4_neondot_r0b1_done
 	VMOV V2.S[2], R21
 	MOVW R21, 40(R19)
 	CMP $12, R14
-	BLT q8fdot_1x2_r0b1_done
+	BLT q8f32_1x32c4_neondot_r0b1_done
 	VMOV V2.S[3], R21
 	MOVW R21, 44(R19)
 	CMP $13, R14
-	BLT q8fdot_1x2_r0b1_done
+	BLT q8f32_1x32c4_neondot_r0b1_done
 	VMOV V3.S[0], R21
 	MOVW R21, 48(R19)
 	CMP $14, R14
-	BLT q8fdot_1x2_r0b1_done
+	BLT q8f32_1x32c4_neondot_r0b1_done
 	VMOV V3.S[1], R21
 	MOVW R21, 52(R19)
 	CMP $15, R14
-	BLT q8fdot_1x2_r0b1_done
+	BLT q8f32_1x32c4_neondot_r0b1_done
 	VMOV V3.S[2], R21
 	MOVW R21, 56(R19)
 	CMP $16, R14
-	BLT q8fdot_1x2_r0b1_done
+	BLT q8f32_1x32c4_neondot_r0b1_done
 	VMOV V3.S[3], R21
 	MOVW R21, 60(R19)
-q8fdot_1x2_r0b1_done:
+q8f32_1x32c4_neondot_r0b1_done:
 	RET
 
-// func q8dot_1x3(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8dot_1x3(SB), NOSPLIT, $0-96
+// func q8_1x48c4_neondot(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8_1x48c4_neondot(SB), NOSPLIT, $0-96
 	MOVD x+0(FP), R0
 	MOVD xs+8(FP), R4
 	MOVD w+16(FP), R7
@@ -710,7 +710,7 @@ TEXT ·q8dot_1x3(SB), NOSPLIT, $0-96
 	VEOR V25.B16, V25.B16, V25.B16
 	VEOR V26.B16, V26.B16, V26.B16
 	VEOR V27.B16, V27.B16, V27.B16
-q8dot_1x3_loop:
+q8_1x48c4_neondot_loop:
 	VLD1.P 16(R0), [V0.B16]
 	VLD1.P 64(R7), [V4.B16, V5.B16, V6.B16, V7.B16]
 	WORD $0x4f80e090 // sdot v16.4s, v4.16b, v0.4b[0]
@@ -777,7 +777,7 @@ q8dot_1x3_loop:
 	WORD $0x4fa0e9fb // sdot v27.4s, v15.16b, v0.4b[3]
 	ADD R6, R7
 	SUBS $1, R11
-	BNE q8dot_1x3_loop
+	BNE q8_1x48c4_neondot_loop
 	FMOVS lo+68(FP), F12
 	VDUP V12.S[0], V12.S4
 	FMOVS hi+72(FP), F13
@@ -829,23 +829,23 @@ q8dot_1x3_loop:
 	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
 	WORD $0x4e2148a6 // sqxtn2 v6.16b, v5.8h
 	CMP $16, R15
-	BNE q8dot_1x3_r0b0_part
+	BNE q8_1x48c4_neondot_r0b0_part
 	VST1 [V6.B16], (R12)
-	B q8dot_1x3_r0b0_done
-q8dot_1x3_r0b0_part:
+	B q8_1x48c4_neondot_r0b0_done
+q8_1x48c4_neondot_r0b0_part:
 	MOVD R12, R19
 	MOVD R15, R20
 	VMOV V6.D[0], R21
 	VMOV V6.D[1], R22
-q8dot_1x3_r0b0_byte:
+q8_1x48c4_neondot_r0b0_byte:
 	MOVB R21, (R19)
 	ADD $1, R19
 	LSR $8, R21
 	ORR R22<<56, R21, R21
 	LSR $8, R22
 	SUBS $1, R20
-	BNE q8dot_1x3_r0b0_byte
-q8dot_1x3_r0b0_done:
+	BNE q8_1x48c4_neondot_r0b0_byte
+q8_1x48c4_neondot_r0b0_done:
 	ADD $64, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
 	ADD $64, R6, R16
@@ -887,23 +887,23 @@ q8dot_1x3_r0b0_done:
 	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
 	WORD $0x4e2148a6 // sqxtn2 v6.16b, v5.8h
 	CMP $16, R15
-	BNE q8dot_1x3_r0b1_part
+	BNE q8_1x48c4_neondot_r0b1_part
 	VST1 [V6.B16], (R17)
-	B q8dot_1x3_r0b1_done
-q8dot_1x3_r0b1_part:
+	B q8_1x48c4_neondot_r0b1_done
+q8_1x48c4_neondot_r0b1_part:
 	MOVD R17, R19
 	MOVD R15, R20
 	VMOV V6.D[0], R21
 	VMOV V6.D[1], R22
-q8dot_1x3_r0b1_byte:
+q8_1x48c4_neondot_r0b1_byte:
 	MOVB R21, (R19)
 	ADD $1, R19
 	LSR $8, R21
 	ORR R22<<56, R21, R21
 	LSR $8, R22
 	SUBS $1, R20
-	BNE q8dot_1x3_r0b1_byte
-q8dot_1x3_r0b1_done:
+	BNE q8_1x48c4_neondot_r0b1_byte
+q8_1x48c4_neondot_r0b1_done:
 	ADD $128, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
 	ADD $128, R6, R16
@@ -944,27 +944,27 @@ q8dot_1x3_r0b1_done:
 	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
 	WORD $0x4e2148a6 // sqxtn2 v6.16b, v5.8h
 	CMP $16, R14
-	BNE q8dot_1x3_r0b2_part
+	BNE q8_1x48c4_neondot_r0b2_part
 	VST1 [V6.B16], (R17)
-	B q8dot_1x3_r0b2_done
-q8dot_1x3_r0b2_part:
+	B q8_1x48c4_neondot_r0b2_done
+q8_1x48c4_neondot_r0b2_part:
 	MOVD R17, R19
 	MOVD R14, R20
 	VMOV V6.D[0], R21
 	VMOV V6.D[1], R22
-q8dot_1x3_r0b2_byte:
+q8_1x48c4_neondot_r0b2_byte:
 	MOVB R21, (R19)
 	ADD $1, R19
 	LSR $8, R21
 	ORR R22<<56, R21, R21
 	LSR $8, R22
 	SUBS $1, R20
-	BNE q8dot_1x3_r0b2_byte
-q8dot_1x3_r0b2_done:
+	BNE q8_1x48c4_neondot_r0b2_byte
+q8_1x48c4_neondot_r0b2_done:
 	RET
 
-// func q8fdot_1x3(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8fdot_1x3(SB), NOSPLIT, $0-80
+// func q8f32_1x48c4_neondot(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8f32_1x48c4_neondot(SB), NOSPLIT, $0-80
 	MOVD x+0(FP), R0
 	MOVD xs+8(FP), R4
 	MOVD w+16(FP), R7
@@ -984,7 +984,7 @@ TEXT ·q8fdot_1x3(SB), NOSPLIT, $0-80
 	VEOR V25.B16, V25.B16, V25.B16
 	VEOR V26.B16, V26.B16, V26.B16
 	VEOR V27.B16, V27.B16, V27.B16
-q8fdot_1x3_loop:
+q8f32_1x48c4_neondot_loop:
 	VLD1.P 16(R0), [V0.B16]
 	VLD1.P 64(R7), [V4.B16, V5.B16, V6.B16, V7.B16]
 	WORD $0x4f80e090 // sdot v16.4s, v4.16b, v0.4b[0]
@@ -1051,7 +1051,7 @@ q8fdot_1x3_loop:
 	WORD $0x4fa0e9fb // sdot v27.4s, v15.16b, v0.4b[3]
 	ADD R6, R7
 	SUBS $1, R11
-	BNE q8fdot_1x3_loop
+	BNE q8f32_1x48c4_neondot_loop
 	MOVD bias+64(FP), R5
 	MOVD scale+72(FP), R6
 	MOVD y+40(FP), R12
@@ -1075,76 +1075,76 @@ q8fdot_1x3_loop:
 	WORD $0x4e21d863 // scvtf v3.4s, v3.4s
 	WORD $0x6e2bdc63 // fmul v3.4s, v3.4s, v11.4s
 	CMP $16, R15
-	BNE q8fdot_1x3_r0b0_part
+	BNE q8f32_1x48c4_neondot_r0b0_part
 	VST1 [V0.S4, V1.S4, V2.S4, V3.S4], (R12)
-	B q8fdot_1x3_r0b0_done
-q8fdot_1x3_r0b0_part:
+	B q8f32_1x48c4_neondot_r0b0_done
+q8f32_1x48c4_neondot_r0b0_part:
 	MOVD R12, R19
 	CMP $1, R15
-	BLT q8fdot_1x3_r0b0_done
+	BLT q8f32_1x48c4_neondot_r0b0_done
 	VMOV V0.S[0], R21
 	MOVW R21, 0(R19)
 	CMP $2, R15
-	BLT q8fdot_1x3_r0b0_done
+	BLT q8f32_1x48c4_neondot_r0b0_done
 	VMOV V0.S[1], R21
 	MOVW R21, 4(R19)
 	CMP $3, R15
-	BLT q8fdot_1x3_r0b0_done
+	BLT q8f32_1x48c4_neondot_r0b0_done
 	VMOV V0.S[2], R21
 	MOVW R21, 8(R19)
 	CMP $4, R15
-	BLT q8fdot_1x3_r0b0_done
+	BLT q8f32_1x48c4_neondot_r0b0_done
 	VMOV V0.S[3], R21
 	MOVW R21, 12(R19)
 	CMP $5, R15
-	BLT q8fdot_1x3_r0b0_done
+	BLT q8f32_1x48c4_neondot_r0b0_done
 	VMOV V1.S[0], R21
 	MOVW R21, 16(R19)
 	CMP $6, R15
-	BLT q8fdot_1x3_r0b0_done
+	BLT q8f32_1x48c4_neondot_r0b0_done
 	VMOV V1.S[1], R21
 	MOVW R21, 20(R19)
 	CMP $7, R15
-	BLT q8fdot_1x3_r0b0_done
+	BLT q8f32_1x48c4_neondot_r0b0_done
 	VMOV V1.S[2], R21
 	MOVW R21, 24(R19)
 	CMP $8, R15
-	BLT q8fdot_1x3_r0b0_done
+	BLT q8f32_1x48c4_neondot_r0b0_done
 	VMOV V1.S[3], R21
 	MOVW R21, 28(R19)
 	CMP $9, R15
-	BLT q8fdot_1x3_r0b0_done
+	BLT q8f32_1x48c4_neondot_r0b0_done
 	VMOV V2.S[0], R21
 	MOVW R21, 32(R19)
 	CMP $10, R15
-	BLT q8fdot_1x3_r0b0_done
+	BLT q8f32_1x48c4_neondot_r0b0_done
 	VMOV V2.S[1], R21
 	MOVW R21, 36(R19)
 	CMP $11, R15
-	BLT q8fdot_1x3_r0b0_done
+	BLT q8f32_1x48c4_neondot_r0b0_done
 	VMOV V2.S[2], R21
 	MOVW R21, 40(R19)
 	CMP $12, R15
-	BLT q8fdot_1x3_r0b0_done
+	BLT q8f32_1x48c4_neondot_r0b0_done
 	VMOV V2.S[3], R21
 	MOVW R21, 44(R19)
 	CMP $13, R15
-	BLT q8fdot_1x3_r0b0_done
+	BLT q8f32_1x48c4_neondot_r0b0_done
 	VMOV V3.S[0], R21
 	MOVW R21, 48(R19)
 	CMP $14, R15
-	BLT q8fdot_1x3_r0b0_done
+	BLT q8f32_1x48c4_neondot_r0b0_done
 	VMOV V3.S[1], R21
 	MOVW R21, 52(R19)
 	CMP $15, R15
-	BLT q8fdot_1x3_r0b0_done
+	BLT q8f32_1x48c4_neondot_r0b0_done
 	VMOV V3.S[2], R21
 	MOVW R21, 56(R19)
 	CMP $16, R15
-	BLT q8fdot_1x3_r0b0_done
+	BLT q8f32_1x48c4_neondot_r0b0_done
 	VMOV V3.S[3], R21
 	MOVW R21, 60(R19)
-q8fdot_1x3_r0b0_done:
+q8f32_1x48c4_neondot_r0b0_done:
 	ADD $64, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
 	ADD $64, R6, R16
@@ -1164,76 +1164,76 @@ q8fdot_1x3_r0b0_done:
 	WORD $0x4e21d863 // scvtf v3.4s, v3.4s
 	WORD $0x6e2bdc63 // fmul v3.4s, v3.4s, v11.4s
 	CMP $16, R15
-	BNE q8fdot_1x3_r0b1_part
+	BNE q8f32_1x48c4_neondot_r0b1_part
 	VST1 [V0.S4, V1.S4, V2.S4, V3.S4], (R17)
-	B q8fdot_1x3_r0b1_done
-q8fdot_1x3_r0b1_part:
+	B q8f32_1x48c4_neondot_r0b1_done
+q8f32_1x48c4_neondot_r0b1_part:
 	MOVD R17, R19
 	CMP $1, R15
-	BLT q8fdot_1x3_r0b1_done
+	BLT q8f32_1x48c4_neondot_r0b1_done
 	VMOV V0.S[0], R21
 	MOVW R21, 0(R19)
 	CMP $2, R15
-	BLT q8fdot_1x3_r0b1_done
+	BLT q8f32_1x48c4_neondot_r0b1_done
 	VMOV V0.S[1], R21
 	MOVW R21, 4(R19)
 	CMP $3, R15
-	BLT q8fdot_1x3_r0b1_done
+	BLT q8f32_1x48c4_neondot_r0b1_done
 	VMOV V0.S[2], R21
 	MOVW R21, 8(R19)
 	CMP $4, R15
-	BLT q8fdot_1x3_r0b1_done
+	BLT q8f32_1x48c4_neondot_r0b1_done
 	VMOV V0.S[3], R21
 	MOVW R21, 12(R19)
 	CMP $5, R15
-	BLT q8fdot_1x3_r0b1_done
+	BLT q8f32_1x48c4_neondot_r0b1_done
 	VMOV V1.S[0], R21
 	MOVW R21, 16(R19)
 	CMP $6, R15
-	BLT q8fdot_1x3_r0b1_done
+	BLT q8f32_1x48c4_neondot_r0b1_done
 	VMOV V1.S[1], R21
 	MOVW R21, 20(R19)
 	CMP $7, R15
-	BLT q8fdot_1x3_r0b1_done
+	BLT q8f32_1x48c4_neondot_r0b1_done
 	VMOV V1.S[2], R21
 	MOVW R21, 24(R19)
 	CMP $8, R15
-	BLT q8fdot_1x3_r0b1_done
+	BLT q8f32_1x48c4_neondot_r0b1_done
 	VMOV V1.S[3], R21
 	MOVW R21, 28(R19)
 	CMP $9, R15
-	BLT q8fdot_1x3_r0b1_done
+	BLT q8f32_1x48c4_neondot_r0b1_done
 	VMOV V2.S[0], R21
 	MOVW R21, 32(R19)
 	CMP $10, R15
-	BLT q8fdot_1x3_r0b1_done
+	BLT q8f32_1x48c4_neondot_r0b1_done
 	VMOV V2.S[1], R21
 	MOVW R21, 36(R19)
 	CMP $11, R15
-	BLT q8fdot_1x3_r0b1_done
+	BLT q8f32_1x48c4_neondot_r0b1_done
 	VMOV V2.S[2], R21
 	MOVW R21, 40(R19)
 	CMP $12, R15
-	BLT q8fdot_1x3_r0b1_done
+	BLT q8f32_1x48c4_neondot_r0b1_done
 	VMOV V2.S[3], R21
 	MOVW R21, 44(R19)
 	CMP $13, R15
-	BLT q8fdot_1x3_r0b1_done
+	BLT q8f32_1x48c4_neondot_r0b1_done
 	VMOV V3.S[0], R21
 	MOVW R21, 48(R19)
 	CMP $14, R15
-	BLT q8fdot_1x3_r0b1_done
+	BLT q8f32_1x48c4_neondot_r0b1_done
 	VMOV V3.S[1], R21
 	MOVW R21, 52(R19)
 	CMP $15, R15
-	BLT q8fdot_1x3_r0b1_done
+	BLT q8f32_1x48c4_neondot_r0b1_done
 	VMOV V3.S[2], R21
 	MOVW R21, 56(R19)
 	CMP $16, R15
-	BLT q8fdot_1x3_r0b1_done
+	BLT q8f32_1x48c4_neondot_r0b1_done
 	VMOV V3.S[3], R21
 	MOVW R21, 60(R19)
-q8fdot_1x3_r0b1_done:
+q8f32_1x48c4_neondot_r0b1_done:
 	ADD $128, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
 	ADD $128, R6, R16
@@ -1252,80 +1252,80 @@ q8fdot_1x3_r0b1_done:
 	WORD $0x4e21d863 // scvtf v3.4s, v3.4s
 	WORD $0x6e2bdc63 // fmul v3.4s, v3.4s, v11.4s
 	CMP $16, R14
-	BNE q8fdot_1x3_r0b2_part
+	BNE q8f32_1x48c4_neondot_r0b2_part
 	VST1 [V0.S4, V1.S4, V2.S4, V3.S4], (R17)
-	B q8fdot_1x3_r0b2_done
-q8fdot_1x3_r0b2_part:
+	B q8f32_1x48c4_neondot_r0b2_done
+q8f32_1x48c4_neondot_r0b2_part:
 	MOVD R17, R19
 	CMP $1, R14
-	BLT q8fdot_1x3_r0b2_done
+	BLT q8f32_1x48c4_neondot_r0b2_done
 	VMOV V0.S[0], R21
 	MOVW R21, 0(R19)
 	CMP $2, R14
-	BLT q8fdot_1x3_r0b2_done
+	BLT q8f32_1x48c4_neondot_r0b2_done
 	VMOV V0.S[1], R21
 	MOVW R21, 4(R19)
 	CMP $3, R14
-	BLT q8fdot_1x3_r0b2_done
+	BLT q8f32_1x48c4_neondot_r0b2_done
 	VMOV V0.S[2], R21
 	MOVW R21, 8(R19)
 	CMP $4, R14
-	BLT q8fdot_1x3_r0b2_done
+	BLT q8f32_1x48c4_neondot_r0b2_done
 	VMOV V0.S[3], R21
 	MOVW R21, 12(R19)
 	CMP $5, R14
-	BLT q8fdot_1x3_r0b2_done
+	BLT q8f32_1x48c4_neondot_r0b2_done
 	VMOV V1.S[0], R21
 	MOVW R21, 16(R19)
 	CMP $6, R14
-	BLT q8fdot_1x3_r0b2_done
+	BLT q8f32_1x48c4_neondot_r0b2_done
 	VMOV V1.S[1], R21
 	MOVW R21, 20(R19)
 	CMP $7, R14
-	BLT q8fdot_1x3_r0b2_done
+	BLT q8f32_1x48c4_neondot_r0b2_done
 	VMOV V1.S[2], R21
 	MOVW R21, 24(R19)
 	CMP $8, R14
-	BLT q8fdot_1x3_r0b2_done
+	BLT q8f32_1x48c4_neondot_r0b2_done
 	VMOV V1.S[3], R21
 	MOVW R21, 28(R19)
 	CMP $9, R14
-	BLT q8fdot_1x3_r0b2_done
+	BLT q8f32_1x48c4_neondot_r0b2_done
 	VMOV V2.S[0], R21
 	MOVW R21, 32(R19)
 	CMP $10, R14
-	BLT q8fdot_1x3_r0b2_done
+	BLT q8f32_1x48c4_neondot_r0b2_done
 	VMOV V2.S[1], R21
 	MOVW R21, 36(R19)
 	CMP $11, R14
-	BLT q8fdot_1x3_r0b2_done
+	BLT q8f32_1x48c4_neondot_r0b2_done
 	VMOV V2.S[2], R21
 	MOVW R21, 40(R19)
 	CMP $12, R14
-	BLT q8fdot_1x3_r0b2_done
+	BLT q8f32_1x48c4_neondot_r0b2_done
 	VMOV V2.S[3], R21
 	MOVW R21, 44(R19)
 	CMP $13, R14
-	BLT q8fdot_1x3_r0b2_done
+	BLT q8f32_1x48c4_neondot_r0b2_done
 	VMOV V3.S[0], R21
 	MOVW R21, 48(R19)
 	CMP $14, R14
-	BLT q8fdot_1x3_r0b2_done
+	BLT q8f32_1x48c4_neondot_r0b2_done
 	VMOV V3.S[1], R21
 	MOVW R21, 52(R19)
 	CMP $15, R14
-	BLT q8fdot_1x3_r0b2_done
+	BLT q8f32_1x48c4_neondot_r0b2_done
 	VMOV V3.S[2], R21
 	MOVW R21, 56(R19)
 	CMP $16, R14
-	BLT q8fdot_1x3_r0b2_done
+	BLT q8f32_1x48c4_neondot_r0b2_done
 	VMOV V3.S[3], R21
 	MOVW R21, 60(R19)
-q8fdot_1x3_r0b2_done:
+q8f32_1x48c4_neondot_r0b2_done:
 	RET
 
-// func q8dot_1x4(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8dot_1x4(SB), NOSPLIT, $0-96
+// func q8_1x64c4_neondot(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8_1x64c4_neondot(SB), NOSPLIT, $0-96
 	MOVD x+0(FP), R0
 	MOVD xs+8(FP), R4
 	MOVD w+16(FP), R7
@@ -1349,7 +1349,7 @@ TEXT ·q8dot_1x4(SB), NOSPLIT, $0-96
 	VEOR V29.B16, V29.B16, V29.B16
 	VEOR V30.B16, V30.B16, V30.B16
 	VEOR V31.B16, V31.B16, V31.B16
-q8dot_1x4_loop:
+q8_1x64c4_neondot_loop:
 	VLD1.P 16(R0), [V0.B16]
 	VLD1.P 64(R7), [V4.B16, V5.B16, V6.B16, V7.B16]
 	WORD $0x4f80e090 // sdot v16.4s, v4.16b, v0.4b[0]
@@ -1436,7 +1436,7 @@ q8dot_1x4_loop:
 	WORD $0x4fa0e8ff // sdot v31.4s, v7.16b, v0.4b[3]
 	ADD R6, R7
 	SUBS $1, R11
-	BNE q8dot_1x4_loop
+	BNE q8_1x64c4_neondot_loop
 	FMOVS lo+68(FP), F12
 	VDUP V12.S[0], V12.S4
 	FMOVS hi+72(FP), F13
@@ -1488,23 +1488,23 @@ q8dot_1x4_loop:
 	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
 	WORD $0x4e2148a6 // sqxtn2 v6.16b, v5.8h
 	CMP $16, R15
-	BNE q8dot_1x4_r0b0_part
+	BNE q8_1x64c4_neondot_r0b0_part
 	VST1 [V6.B16], (R12)
-	B q8dot_1x4_r0b0_done
-q8dot_1x4_r0b0_part:
+	B q8_1x64c4_neondot_r0b0_done
+q8_1x64c4_neondot_r0b0_part:
 	MOVD R12, R19
 	MOVD R15, R20
 	VMOV V6.D[0], R21
 	VMOV V6.D[1], R22
-q8dot_1x4_r0b0_byte:
+q8_1x64c4_neondot_r0b0_byte:
 	MOVB R21, (R19)
 	ADD $1, R19
 	LSR $8, R21
 	ORR R22<<56, R21, R21
 	LSR $8, R22
 	SUBS $1, R20
-	BNE q8dot_1x4_r0b0_byte
-q8dot_1x4_r0b0_done:
+	BNE q8_1x64c4_neondot_r0b0_byte
+q8_1x64c4_neondot_r0b0_done:
 	ADD $64, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
 	ADD $64, R6, R16
@@ -1546,23 +1546,23 @@ q8dot_1x4_r0b0_done:
 	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
 	WORD $0x4e2148a6 // sqxtn2 v6.16b, v5.8h
 	CMP $16, R15
-	BNE q8dot_1x4_r0b1_part
+	BNE q8_1x64c4_neondot_r0b1_part
 	VST1 [V6.B16], (R17)
-	B q8dot_1x4_r0b1_done
-q8dot_1x4_r0b1_part:
+	B q8_1x64c4_neondot_r0b1_done
+q8_1x64c4_neondot_r0b1_part:
 	MOVD R17, R19
 	MOVD R15, R20
 	VMOV V6.D[0], R21
 	VMOV V6.D[1], R22
-q8dot_1x4_r0b1_byte:
+q8_1x64c4_neondot_r0b1_byte:
 	MOVB R21, (R19)
 	ADD $1, R19
 	LSR $8, R21
 	ORR R22<<56, R21, R21
 	LSR $8, R22
 	SUBS $1, R20
-	BNE q8dot_1x4_r0b1_byte
-q8dot_1x4_r0b1_done:
+	BNE q8_1x64c4_neondot_r0b1_byte
+q8_1x64c4_neondot_r0b1_done:
 	ADD $128, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
 	ADD $128, R6, R16
@@ -1604,23 +1604,23 @@ q8dot_1x4_r0b1_done:
 	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
 	WORD $0x4e2148a6 // sqxtn2 v6.16b, v5.8h
 	CMP $16, R15
-	BNE q8dot_1x4_r0b2_part
+	BNE q8_1x64c4_neondot_r0b2_part
 	VST1 [V6.B16], (R17)
-	B q8dot_1x4_r0b2_done
-q8dot_1x4_r0b2_part:
+	B q8_1x64c4_neondot_r0b2_done
+q8_1x64c4_neondot_r0b2_part:
 	MOVD R17, R19
 	MOVD R15, R20
 	VMOV V6.D[0], R21
 	VMOV V6.D[1], R22
-q8dot_1x4_r0b2_byte:
+q8_1x64c4_neondot_r0b2_byte:
 	MOVB R21, (R19)
 	ADD $1, R19
 	LSR $8, R21
 	ORR R22<<56, R21, R21
 	LSR $8, R22
 	SUBS $1, R20
-	BNE q8dot_1x4_r0b2_byte
-q8dot_1x4_r0b2_done:
+	BNE q8_1x64c4_neondot_r0b2_byte
+q8_1x64c4_neondot_r0b2_done:
 	ADD $192, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
 	ADD $192, R6, R16
@@ -1661,27 +1661,27 @@ q8dot_1x4_r0b2_done:
 	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
 	WORD $0x4e2148a6 // sqxtn2 v6.16b, v5.8h
 	CMP $16, R14
-	BNE q8dot_1x4_r0b3_part
+	BNE q8_1x64c4_neondot_r0b3_part
 	VST1 [V6.B16], (R17)
-	B q8dot_1x4_r0b3_done
-q8dot_1x4_r0b3_part:
+	B q8_1x64c4_neondot_r0b3_done
+q8_1x64c4_neondot_r0b3_part:
 	MOVD R17, R19
 	MOVD R14, R20
 	VMOV V6.D[0], R21
 	VMOV V6.D[1], R22
-q8dot_1x4_r0b3_byte:
+q8_1x64c4_neondot_r0b3_byte:
 	MOVB R21, (R19)
 	ADD $1, R19
 	LSR $8, R21
 	ORR R22<<56, R21, R21
 	LSR $8, R22
 	SUBS $1, R20
-	BNE q8dot_1x4_r0b3_byte
-q8dot_1x4_r0b3_done:
+	BNE q8_1x64c4_neondot_r0b3_byte
+q8_1x64c4_neondot_r0b3_done:
 	RET
 
-// func q8fdot_1x4(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8fdot_1x4(SB), NOSPLIT, $0-80
+// func q8f32_1x64c4_neondot(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8f32_1x64c4_neondot(SB), NOSPLIT, $0-80
 	MOVD x+0(FP), R0
 	MOVD xs+8(FP), R4
 	MOVD w+16(FP), R7
@@ -1705,7 +1705,7 @@ TEXT ·q8fdot_1x4(SB), NOSPLIT, $0-80
 	VEOR V29.B16, V29.B16, V29.B16
 	VEOR V30.B16, V30.B16, V30.B16
 	VEOR V31.B16, V31.B16, V31.B16
-q8fdot_1x4_loop:
+q8f32_1x64c4_neondot_loop:
 	VLD1.P 16(R0), [V0.B16]
 	VLD1.P 64(R7), [V4.B16, V5.B16, V6.B16, V7.B16]
 	WORD $0x4f80e090 // sdot v16.4s, v4.16b, v0.4b[0]
@@ -1792,7 +1792,7 @@ q8fdot_1x4_loop:
 	WORD $0x4fa0e8ff // sdot v31.4s, v7.16b, v0.4b[3]
 	ADD R6, R7
 	SUBS $1, R11
-	BNE q8fdot_1x4_loop
+	BNE q8f32_1x64c4_neondot_loop
 	MOVD bias+64(FP), R5
 	MOVD scale+72(FP), R6
 	MOVD y+40(FP), R12
@@ -1816,76 +1816,76 @@ q8fdot_1x4_loop:
 	WORD $0x4e21d863 // scvtf v3.4s, v3.4s
 	WORD $0x6e2bdc63 // fmul v3.4s, v3.4s, v11.4s
 	CMP $16, R15
-	BNE q8fdot_1x4_r0b0_part
+	BNE q8f32_1x64c4_neondot_r0b0_part
 	VST1 [V0.S4, V1.S4, V2.S4, V3.S4], (R12)
-	B q8fdot_1x4_r0b0_done
-q8fdot_1x4_r0b0_part:
+	B q8f32_1x64c4_neondot_r0b0_done
+q8f32_1x64c4_neondot_r0b0_part:
 	MOVD R12, R19
 	CMP $1, R15
-	BLT q8fdot_1x4_r0b0_done
+	BLT q8f32_1x64c4_neondot_r0b0_done
 	VMOV V0.S[0], R21
 	MOVW R21, 0(R19)
 	CMP $2, R15
-	BLT q8fdot_1x4_r0b0_done
+	BLT q8f32_1x64c4_neondot_r0b0_done
 	VMOV V0.S[1], R21
 	MOVW R21, 4(R19)
 	CMP $3, R15
-	BLT q8fdot_1x4_r0b0_done
+	BLT q8f32_1x64c4_neondot_r0b0_done
 	VMOV V0.S[2], R21
 	MOVW R21, 8(R19)
 	CMP $4, R15
-	BLT q8fdot_1x4_r0b0_done
+	BLT q8f32_1x64c4_neondot_r0b0_done
 	VMOV V0.S[3], R21
 	MOVW R21, 12(R19)
 	CMP $5, R15
-	BLT q8fdot_1x4_r0b0_done
+	BLT q8f32_1x64c4_neondot_r0b0_done
 	VMOV V1.S[0], R21
 	MOVW R21, 16(R19)
 	CMP $6, R15
-	BLT q8fdot_1x4_r0b0_done
+	BLT q8f32_1x64c4_neondot_r0b0_done
 	VMOV V1.S[1], R21
 	MOVW R21, 20(R19)
 	CMP $7, R15
-	BLT q8fdot_1x4_r0b0_done
+	BLT q8f32_1x64c4_neondot_r0b0_done
 	VMOV V1.S[2], R21
 	MOVW R21, 24(R19)
 	CMP $8, R15
-	BLT q8fdot_1x4_r0b0_done
+	BLT q8f32_1x64c4_neondot_r0b0_done
 	VMOV V1.S[3], R21
 	MOVW R21, 28(R19)
 	CMP $9, R15
-	BLT q8fdot_1x4_r0b0_done
+	BLT q8f32_1x64c4_neondot_r0b0_done
 	VMOV V2.S[0], R21
 	MOVW R21, 32(R19)
 	CMP $10, R15
-	BLT q8fdot_1x4_r0b0_done
+	BLT q8f32_1x64c4_neondot_r0b0_done
 	VMOV V2.S[1], R21
 	MOVW R21, 36(R19)
 	CMP $11, R15
-	BLT q8fdot_1x4_r0b0_done
+	BLT q8f32_1x64c4_neondot_r0b0_done
 	VMOV V2.S[2], R21
 	MOVW R21, 40(R19)
 	CMP $12, R15
-	BLT q8fdot_1x4_r0b0_done
+	BLT q8f32_1x64c4_neondot_r0b0_done
 	VMOV V2.S[3], R21
 	MOVW R21, 44(R19)
 	CMP $13, R15
-	BLT q8fdot_1x4_r0b0_done
+	BLT q8f32_1x64c4_neondot_r0b0_done
 	VMOV V3.S[0], R21
 	MOVW R21, 48(R19)
 	CMP $14, R15
-	BLT q8fdot_1x4_r0b0_done
+	BLT q8f32_1x64c4_neondot_r0b0_done
 	VMOV V3.S[1], R21
 	MOVW R21, 52(R19)
 	CMP $15, R15
-	BLT q8fdot_1x4_r0b0_done
+	BLT q8f32_1x64c4_neondot_r0b0_done
 	VMOV V3.S[2], R21
 	MOVW R21, 56(R19)
 	CMP $16, R15
-	BLT q8fdot_1x4_r0b0_done
+	BLT q8f32_1x64c4_neondot_r0b0_done
 	VMOV V3.S[3], R21
 	MOVW R21, 60(R19)
-q8fdot_1x4_r0b0_done:
+q8f32_1x64c4_neondot_r0b0_done:
 	ADD $64, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
 	ADD $64, R6, R16
@@ -1905,76 +1905,76 @@ q8fdot_1x4_r0b0_done:
 	WORD $0x4e21d863 // scvtf v3.4s, v3.4s
 	WORD $0x6e2bdc63 // fmul v3.4s, v3.4s, v11.4s
 	CMP $16, R15
-	BNE q8fdot_1x4_r0b1_part
+	BNE q8f32_1x64c4_neondot_r0b1_part
 	VST1 [V0.S4, V1.S4, V2.S4, V3.S4], (R17)
-	B q8fdot_1x4_r0b1_done
-q8fdot_1x4_r0b1_part:
+	B q8f32_1x64c4_neondot_r0b1_done
+q8f32_1x64c4_neondot_r0b1_part:
 	MOVD R17, R19
 	CMP $1, R15
-	BLT q8fdot_1x4_r0b1_done
+	BLT q8f32_1x64c4_neondot_r0b1_done
 	VMOV V0.S[0], R21
 	MOVW R21, 0(R19)
 	CMP $2, R15
-	BLT q8fdot_1x4_r0b1_done
+	BLT q8f32_1x64c4_neondot_r0b1_done
 	VMOV V0.S[1], R21
 	MOVW R21, 4(R19)
 	CMP $3, R15
-	BLT q8fdot_1x4_r0b1_done
+	BLT q8f32_1x64c4_neondot_r0b1_done
 	VMOV V0.S[2], R21
 	MOVW R21, 8(R19)
 	CMP $4, R15
-	BLT q8fdot_1x4_r0b1_done
+	BLT q8f32_1x64c4_neondot_r0b1_done
 	VMOV V0.S[3], R21
 	MOVW R21, 12(R19)
 	CMP $5, R15
-	BLT q8fdot_1x4_r0b1_done
+	BLT q8f32_1x64c4_neondot_r0b1_done
 	VMOV V1.S[0], R21
 	MOVW R21, 16(R19)
 	CMP $6, R15
-	BLT q8fdot_1x4_r0b1_done
+	BLT q8f32_1x64c4_neondot_r0b1_done
 	VMOV V1.S[1], R21
 	MOVW R21, 20(R19)
 	CMP $7, R15
-	BLT q8fdot_1x4_r0b1_done
+	BLT q8f32_1x64c4_neondot_r0b1_done
 	VMOV V1.S[2], R21
 	MOVW R21, 24(R19)
 	CMP $8, R15
-	BLT q8fdot_1x4_r0b1_done
+	BLT q8f32_1x64c4_neondot_r0b1_done
 	VMOV V1.S[3], R21
 	MOVW R21, 28(R19)
 	CMP $9, R15
-	BLT q8fdot_1x4_r0b1_done
+	BLT q8f32_1x64c4_neondot_r0b1_done
 	VMOV V2.S[0], R21
 	MOVW R21, 32(R19)
 	CMP $10, R15
-	BLT q8fdot_1x4_r0b1_done
+	BLT q8f32_1x64c4_neondot_r0b1_done
 	VMOV V2.S[1], R21
 	MOVW R21, 36(R19)
 	CMP $11, R15
-	BLT q8fdot_1x4_r0b1_done
+	BLT q8f32_1x64c4_neondot_r0b1_done
 	VMOV V2.S[2], R21
 	MOVW R21, 40(R19)
 	CMP $12, R15
-	BLT q8fdot_1x4_r0b1_done
+	BLT q8f32_1x64c4_neondot_r0b1_done
 	VMOV V2.S[3], R21
 	MOVW R21, 44(R19)
 	CMP $13, R15
-	BLT q8fdot_1x4_r0b1_done
+	BLT q8f32_1x64c4_neondot_r0b1_done
 	VMOV V3.S[0], R21
 	MOVW R21, 48(R19)
 	CMP $14, R15
-	BLT q8fdot_1x4_r0b1_done
+	BLT q8f32_1x64c4_neondot_r0b1_done
 	VMOV V3.S[1], R21
 	MOVW R21, 52(R19)
 	CMP $15, R15
-	BLT q8fdot_1x4_r0b1_done
+	BLT q8f32_1x64c4_neondot_r0b1_done
 	VMOV V3.S[2], R21
 	MOVW R21, 56(R19)
 	CMP $16, R15
-	BLT q8fdot_1x4_r0b1_done
+	BLT q8f32_1x64c4_neondot_r0b1_done
 	VMOV V3.S[3], R21
 	MOVW R21, 60(R19)
-q8fdot_1x4_r0b1_done:
+q8f32_1x64c4_neondot_r0b1_done:
 	ADD $128, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
 	ADD $128, R6, R16
@@ -1994,76 +1994,76 @@ q8fdot_1x4_r0b1_done:
 	WORD $0x4e21d863 // scvtf v3.4s, v3.4s
 	WORD $0x6e2bdc63 // fmul v3.4s, v3.4s, v11.4s
 	CMP $16, R15
-	BNE q8fdot_1x4_r0b2_part
+	BNE q8f32_1x64c4_neondot_r0b2_part
 	VST1 [V0.S4, V1.S4, V2.S4, V3.S4], (R17)
-	B q8fdot_1x4_r0b2_done
-q8fdot_1x4_r0b2_part:
+	B q8f32_1x64c4_neondot_r0b2_done
+q8f32_1x64c4_neondot_r0b2_part:
 	MOVD R17, R19
 	CMP $1, R15
-	BLT q8fdot_1x4_r0b2_done
+	BLT q8f32_1x64c4_neondot_r0b2_done
 	VMOV V0.S[0], R21
 	MOVW R21, 0(R19)
 	CMP $2, R15
-	BLT q8fdot_1x4_r0b2_done
+	BLT q8f32_1x64c4_neondot_r0b2_done
 	VMOV V0.S[1], R21
 	MOVW R21, 4(R19)
 	CMP $3, R15
-	BLT q8fdot_1x4_r0b2_done
+	BLT q8f32_1x64c4_neondot_r0b2_done
 	VMOV V0.S[2], R21
 	MOVW R21, 8(R19)
 	CMP $4, R15
-	BLT q8fdot_1x4_r0b2_done
+	BLT q8f32_1x64c4_neondot_r0b2_done
 	VMOV V0.S[3], R21
 	MOVW R21, 12(R19)
 	CMP $5, R15
-	BLT q8fdot_1x4_r0b2_done
+	BLT q8f32_1x64c4_neondot_r0b2_done
 	VMOV V1.S[0], R21
 	MOVW R21, 16(R19)
 	CMP $6, R15
-	BLT q8fdot_1x4_r0b2_done
+	BLT q8f32_1x64c4_neondot_r0b2_done
 	VMOV V1.S[1], R21
 	MOVW R21, 20(R19)
 	CMP $7, R15
-	BLT q8fdot_1x4_r0b2_done
+	BLT q8f32_1x64c4_neondot_r0b2_done
 	VMOV V1.S[2], R21
 	MOVW R21, 24(R19)
 	CMP $8, R15
-	BLT q8fdot_1x4_r0b2_done
+	BLT q8f32_1x64c4_neondot_r0b2_done
 	VMOV V1.S[3], R21
 	MOVW R21, 28(R19)
 	CMP $9, R15
-	BLT q8fdot_1x4_r0b2_done
+	BLT q8f32_1x64c4_neondot_r0b2_done
 	VMOV V2.S[0], R21
 	MOVW R21, 32(R19)
 	CMP $10, R15
-	BLT q8fdot_1x4_r0b2_done
+	BLT q8f32_1x64c4_neondot_r0b2_done
 	VMOV V2.S[1], R21
 	MOVW R21, 36(R19)
 	CMP $11, R15
-	BLT q8fdot_1x4_r0b2_done
+	BLT q8f32_1x64c4_neondot_r0b2_done
 	VMOV V2.S[2], R21
 	MOVW R21, 40(R19)
 	CMP $12, R15
-	BLT q8fdot_1x4_r0b2_done
+	BLT q8f32_1x64c4_neondot_r0b2_done
 	VMOV V2.S[3], R21
 	MOVW R21, 44(R19)
 	CMP $13, R15
-	BLT q8fdot_1x4_r0b2_done
+	BLT q8f32_1x64c4_neondot_r0b2_done
 	VMOV V3.S[0], R21
 	MOVW R21, 48(R19)
 	CMP $14, R15
-	BLT q8fdot_1x4_r0b2_done
+	BLT q8f32_1x64c4_neondot_r0b2_done
 	VMOV V3.S[1], R21
 	MOVW R21, 52(R19)
 	CMP $15, R15
-	BLT q8fdot_1x4_r0b2_done
+	BLT q8f32_1x64c4_neondot_r0b2_done
 	VMOV V3.S[2], R21
 	MOVW R21, 56(R19)
 	CMP $16, R15
-	BLT q8fdot_1x4_r0b2_done
+	BLT q8f32_1x64c4_neondot_r0b2_done
 	VMOV V3.S[3], R21
 	MOVW R21, 60(R19)
-q8fdot_1x4_r0b2_done:
+q8f32_1x64c4_neondot_r0b2_done:
 	ADD $192, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
 	ADD $192, R6, R16
@@ -2082,80 +2082,80 @@ q8fdot_1x4_r0b2_done:
 	WORD $0x4e21d863 // scvtf v3.4s, v3.4s
 	WORD $0x6e2bdc63 // fmul v3.4s, v3.4s, v11.4s
 	CMP $16, R14
-	BNE q8fdot_1x4_r0b3_part
+	BNE q8f32_1x64c4_neondot_r0b3_part
 	VST1 [V0.S4, V1.S4, V2.S4, V3.S4], (R17)
-	B q8fdot_1x4_r0b3_done
-q8fdot_1x4_r0b3_part:
+	B q8f32_1x64c4_neondot_r0b3_done
+q8f32_1x64c4_neondot_r0b3_part:
 	MOVD R17, R19
 	CMP $1, R14
-	BLT q8fdot_1x4_r0b3_done
+	BLT q8f32_1x64c4_neondot_r0b3_done
 	VMOV V0.S[0], R21
 	MOVW R21, 0(R19)
 	CMP $2, R14
-	BLT q8fdot_1x4_r0b3_done
+	BLT q8f32_1x64c4_neondot_r0b3_done
 	VMOV V0.S[1], R21
 	MOVW R21, 4(R19)
 	CMP $3, R14
-	BLT q8fdot_1x4_r0b3_done
+	BLT q8f32_1x64c4_neondot_r0b3_done
 	VMOV V0.S[2], R21
 	MOVW R21, 8(R19)
 	CMP $4, R14
-	BLT q8fdot_1x4_r0b3_done
+	BLT q8f32_1x64c4_neondot_r0b3_done
 	VMOV V0.S[3], R21
 	MOVW R21, 12(R19)
 	CMP $5, R14
-	BLT q8fdot_1x4_r0b3_done
+	BLT q8f32_1x64c4_neondot_r0b3_done
 	VMOV V1.S[0], R21
 	MOVW R21, 16(R19)
 	CMP $6, R14
-	BLT q8fdot_1x4_r0b3_done
+	BLT q8f32_1x64c4_neondot_r0b3_done
 	VMOV V1.S[1], R21
 	MOVW R21, 20(R19)
 	CMP $7, R14
-	BLT q8fdot_1x4_r0b3_done
+	BLT q8f32_1x64c4_neondot_r0b3_done
 	VMOV V1.S[2], R21
 	MOVW R21, 24(R19)
 	CMP $8, R14
-	BLT q8fdot_1x4_r0b3_done
+	BLT q8f32_1x64c4_neondot_r0b3_done
 	VMOV V1.S[3], R21
 	MOVW R21, 28(R19)
 	CMP $9, R14
-	BLT q8fdot_1x4_r0b3_done
+	BLT q8f32_1x64c4_neondot_r0b3_done
 	VMOV V2.S[0], R21
 	MOVW R21, 32(R19)
 	CMP $10, R14
-	BLT q8fdot_1x4_r0b3_done
+	BLT q8f32_1x64c4_neondot_r0b3_done
 	VMOV V2.S[1], R21
 	MOVW R21, 36(R19)
 	CMP $11, R14
-	BLT q8fdot_1x4_r0b3_done
+	BLT q8f32_1x64c4_neondot_r0b3_done
 	VMOV V2.S[2], R21
 	MOVW R21, 40(R19)
 	CMP $12, R14
-	BLT q8fdot_1x4_r0b3_done
+	BLT q8f32_1x64c4_neondot_r0b3_done
 	VMOV V2.S[3], R21
 	MOVW R21, 44(R19)
 	CMP $13, R14
-	BLT q8fdot_1x4_r0b3_done
+	BLT q8f32_1x64c4_neondot_r0b3_done
 	VMOV V3.S[0], R21
 	MOVW R21, 48(R19)
 	CMP $14, R14
-	BLT q8fdot_1x4_r0b3_done
+	BLT q8f32_1x64c4_neondot_r0b3_done
 	VMOV V3.S[1], R21
 	MOVW R21, 52(R19)
 	CMP $15, R14
-	BLT q8fdot_1x4_r0b3_done
+	BLT q8f32_1x64c4_neondot_r0b3_done
 	VMOV V3.S[2], R21
 	MOVW R21, 56(R19)
 	CMP $16, R14
-	BLT q8fdot_1x4_r0b3_done
+	BLT q8f32_1x64c4_neondot_r0b3_done
 	VMOV V3.S[3], R21
 	MOVW R21, 60(R19)
-q8fdot_1x4_r0b3_done:
+q8f32_1x64c4_neondot_r0b3_done:
 	RET
 
-// func q8dot_2x1(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8dot_2x1(SB), NOSPLIT, $0-96
+// func q8_2x16c4_neondot(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8_2x16c4_neondot(SB), NOSPLIT, $0-96
 	MOVD x+0(FP), R0
 	MOVD xs+8(FP), R4
 	ADD R4, R0, R1
@@ -2172,7 +2172,7 @@ TEXT ·q8dot_2x1(SB), NOSPLIT, $0-96
 	VEOR V21.B16, V21.B16, V21.B16
 	VEOR V22.B16, V22.B16, V22.B16
 	VEOR V23.B16, V23.B16, V23.B16
-q8dot_2x1_loop:
+q8_2x16c4_neondot_loop:
 	VLD1.P 16(R0), [V0.B16]
 	VLD1.P 16(R1), [V1.B16]
 	VLD1.P 64(R7), [V4.B16, V5.B16, V6.B16, V7.B16]
@@ -2216,7 +2216,7 @@ q8dot_2x1_loop:
 	WORD $0x4fa1e8f7 // sdot v23.4s, v7.16b, v1.4b[3]
 	ADD R6, R7
 	SUBS $1, R11
-	BNE q8dot_2x1_loop
+	BNE q8_2x16c4_neondot_loop
 	FMOVS lo+68(FP), F12
 	VDUP V12.S[0], V12.S4
 	FMOVS hi+72(FP), F13
@@ -2267,23 +2267,23 @@ q8dot_2x1_loop:
 	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
 	WORD $0x4e2148a6 // sqxtn2 v6.16b, v5.8h
 	CMP $16, R14
-	BNE q8dot_2x1_r0b0_part
+	BNE q8_2x16c4_neondot_r0b0_part
 	VST1 [V6.B16], (R12)
-	B q8dot_2x1_r0b0_done
-q8dot_2x1_r0b0_part:
+	B q8_2x16c4_neondot_r0b0_done
+q8_2x16c4_neondot_r0b0_part:
 	MOVD R12, R19
 	MOVD R14, R20
 	VMOV V6.D[0], R21
 	VMOV V6.D[1], R22
-q8dot_2x1_r0b0_byte:
+q8_2x16c4_neondot_r0b0_byte:
 	MOVB R21, (R19)
 	ADD $1, R19
 	LSR $8, R21
 	ORR R22<<56, R21, R21
 	LSR $8, R22
 	SUBS $1, R20
-	BNE q8dot_2x1_r0b0_byte
-q8dot_2x1_r0b0_done:
+	BNE q8_2x16c4_neondot_r0b0_byte
+q8_2x16c4_neondot_r0b0_done:
 	ADD R13, R12
 	ADD $0, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
@@ -2324,27 +2324,27 @@ q8dot_2x1_r0b0_done:
 	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
 	WORD $0x4e2148a6 // sqxtn2 v6.16b, v5.8h
 	CMP $16, R14
-	BNE q8dot_2x1_r1b0_part
+	BNE q8_2x16c4_neondot_r1b0_part
 	VST1 [V6.B16], (R12)
-	B q8dot_2x1_r1b0_done
-q8dot_2x1_r1b0_part:
+	B q8_2x16c4_neondot_r1b0_done
+q8_2x16c4_neondot_r1b0_part:
 	MOVD R12, R19
 	MOVD R14, R20
 	VMOV V6.D[0], R21
 	VMOV V6.D[1], R22
-q8dot_2x1_r1b0_byte:
+q8_2x16c4_neondot_r1b0_byte:
 	MOVB R21, (R19)
 	ADD $1, R19
 	LSR $8, R21
 	ORR R22<<56, R21, R21
 	LSR $8, R22
 	SUBS $1, R20
-	BNE q8dot_2x1_r1b0_byte
-q8dot_2x1_r1b0_done:
+	BNE q8_2x16c4_neondot_r1b0_byte
+q8_2x16c4_neondot_r1b0_done:
 	RET
 
-// func q8fdot_2x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8fdot_2x1(SB), NOSPLIT, $0-80
+// func q8f32_2x16c4_neondot(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8f32_2x16c4_neondot(SB), NOSPLIT, $0-80
 	MOVD x+0(FP), R0
 	MOVD xs+8(FP), R4
 	ADD R4, R0, R1
@@ -2361,7 +2361,7 @@ TEXT ·q8fdot_2x1(SB), NOSPLIT, $0-80
 	VEOR V21.B16, V21.B16, V21.B16
 	VEOR V22.B16, V22.B16, V22.B16
 	VEOR V23.B16, V23.B16, V23.B16
-q8fdot_2x1_loop:
+q8f32_2x16c4_neondot_loop:
 	VLD1.P 16(R0), [V0.B16]
 	VLD1.P 16(R1), [V1.B16]
 	VLD1.P 64(R7), [V4.B16, V5.B16, V6.B16, V7.B16]
@@ -2405,7 +2405,7 @@ q8fdot_2x1_loop:
 	WORD $0x4fa1e8f7 // sdot v23.4s, v7.16b, v1.4b[3]
 	ADD R6, R7
 	SUBS $1, R11
-	BNE q8fdot_2x1_loop
+	BNE q8f32_2x16c4_neondot_loop
 	MOVD bias+64(FP), R5
 	MOVD scale+72(FP), R6
 	MOVD y+40(FP), R12
@@ -2428,76 +2428,76 @@ q8fdot_2x1_loop:
 	WORD $0x4e21d863 // scvtf v3.4s, v3.4s
 	WORD $0x6e2bdc63 // fmul v3.4s, v3.4s, v11.4s
 	CMP $16, R14
-	BNE q8fdot_2x1_r0b0_part
+	BNE q8f32_2x16c4_neondot_r0b0_part
 	VST1 [V0.S4, V1.S4, V2.S4, V3.S4], (R12)
-	B q8fdot_2x1_r0b0_done
-q8fdot_2x1_r0b0_part:
+	B q8f32_2x16c4_neondot_r0b0_done
+q8f32_2x16c4_neondot_r0b0_part:
 	MOVD R12, R19
 	CMP $1, R14
-	BLT q8fdot_2x1_r0b0_done
+	BLT q8f32_2x16c4_neondot_r0b0_done
 	VMOV V0.S[0], R21
 	MOVW R21, 0(R19)
 	CMP $2, R14
-	BLT q8fdot_2x1_r0b0_done
+	BLT q8f32_2x16c4_neondot_r0b0_done
 	VMOV V0.S[1], R21
 	MOVW R21, 4(R19)
 	CMP $3, R14
-	BLT q8fdot_2x1_r0b0_done
+	BLT q8f32_2x16c4_neondot_r0b0_done
 	VMOV V0.S[2], R21
 	MOVW R21, 8(R19)
 	CMP $4, R14
-	BLT q8fdot_2x1_r0b0_done
+	BLT q8f32_2x16c4_neondot_r0b0_done
 	VMOV V0.S[3], R21
 	MOVW R21, 12(R19)
 	CMP $5, R14
-	BLT q8fdot_2x1_r0b0_done
+	BLT q8f32_2x16c4_neondot_r0b0_done
 	VMOV V1.S[0], R21
 	MOVW R21, 16(R19)
 	CMP $6, R14
-	BLT q8fdot_2x1_r0b0_done
+	BLT q8f32_2x16c4_neondot_r0b0_done
 	VMOV V1.S[1], R21
 	MOVW R21, 20(R19)
 	CMP $7, R14
-	BLT q8fdot_2x1_r0b0_done
+	BLT q8f32_2x16c4_neondot_r0b0_done
 	VMOV V1.S[2], R21
 	MOVW R21, 24(R19)
 	CMP $8, R14
-	BLT q8fdot_2x1_r0b0_done
+	BLT q8f32_2x16c4_neondot_r0b0_done
 	VMOV V1.S[3], R21
 	MOVW R21, 28(R19)
 	CMP $9, R14
-	BLT q8fdot_2x1_r0b0_done
+	BLT q8f32_2x16c4_neondot_r0b0_done
 	VMOV V2.S[0], R21
 	MOVW R21, 32(R19)
 	CMP $10, R14
-	BLT q8fdot_2x1_r0b0_done
+	BLT q8f32_2x16c4_neondot_r0b0_done
 	VMOV V2.S[1], R21
 	MOVW R21, 36(R19)
 	CMP $11, R14
-	BLT q8fdot_2x1_r0b0_done
+	BLT q8f32_2x16c4_neondot_r0b0_done
 	VMOV V2.S[2], R21
 	MOVW R21, 40(R19)
 	CMP $12, R14
-	BLT q8fdot_2x1_r0b0_done
+	BLT q8f32_2x16c4_neondot_r0b0_done
 	VMOV V2.S[3], R21
 	MOVW R21, 44(R19)
 	CMP $13, R14
-	BLT q8fdot_2x1_r0b0_done
+	BLT q8f32_2x16c4_neondot_r0b0_done
 	VMOV V3.S[0], R21
 	MOVW R21, 48(R19)
 	CMP $14, R14
-	BLT q8fdot_2x1_r0b0_done
+	BLT q8f32_2x16c4_neondot_r0b0_done
 	VMOV V3.S[1], R21
 	MOVW R21, 52(R19)
 	CMP $15, R14
-	BLT q8fdot_2x1_r0b0_done
+	BLT q8f32_2x16c4_neondot_r0b0_done
 	VMOV V3.S[2], R21
 	MOVW R21, 56(R19)
 	CMP $16, R14
-	BLT q8fdot_2x1_r0b0_done
+	BLT q8f32_2x16c4_neondot_r0b0_done
 	VMOV V3.S[3], R21
 	MOVW R21, 60(R19)
-q8fdot_2x1_r0b0_done:
+q8f32_2x16c4_neondot_r0b0_done:
 	ADD R13, R12
 	ADD $0, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
@@ -2516,80 +2516,80 @@ q8fdot_2x1_r0b0_done:
 	WORD $0x4e21d863 // scvtf v3.4s, v3.4s
 	WORD $0x6e2bdc63 // fmul v3.4s, v3.4s, v11.4s
 	CMP $16, R14
-	BNE q8fdot_2x1_r1b0_part
+	BNE q8f32_2x16c4_neondot_r1b0_part
 	VST1 [V0.S4, V1.S4, V2.S4, V3.S4], (R12)
-	B q8fdot_2x1_r1b0_done
-q8fdot_2x1_r1b0_part:
+	B q8f32_2x16c4_neondot_r1b0_done
+q8f32_2x16c4_neondot_r1b0_part:
 	MOVD R12, R19
 	CMP $1, R14
-	BLT q8fdot_2x1_r1b0_done
+	BLT q8f32_2x16c4_neondot_r1b0_done
 	VMOV V0.S[0], R21
 	MOVW R21, 0(R19)
 	CMP $2, R14
-	BLT q8fdot_2x1_r1b0_done
+	BLT q8f32_2x16c4_neondot_r1b0_done
 	VMOV V0.S[1], R21
 	MOVW R21, 4(R19)
 	CMP $3, R14
-	BLT q8fdot_2x1_r1b0_done
+	BLT q8f32_2x16c4_neondot_r1b0_done
 	VMOV V0.S[2], R21
 	MOVW R21, 8(R19)
 	CMP $4, R14
-	BLT q8fdot_2x1_r1b0_done
+	BLT q8f32_2x16c4_neondot_r1b0_done
 	VMOV V0.S[3], R21
 	MOVW R21, 12(R19)
 	CMP $5, R14
-	BLT q8fdot_2x1_r1b0_done
+	BLT q8f32_2x16c4_neondot_r1b0_done
 	VMOV V1.S[0], R21
 	MOVW R21, 16(R19)
 	CMP $6, R14
-	BLT q8fdot_2x1_r1b0_done
+	BLT q8f32_2x16c4_neondot_r1b0_done
 	VMOV V1.S[1], R21
 	MOVW R21, 20(R19)
 	CMP $7, R14
-	BLT q8fdot_2x1_r1b0_done
+	BLT q8f32_2x16c4_neondot_r1b0_done
 	VMOV V1.S[2], R21
 	MOVW R21, 24(R19)
 	CMP $8, R14
-	BLT q8fdot_2x1_r1b0_done
+	BLT q8f32_2x16c4_neondot_r1b0_done
 	VMOV V1.S[3], R21
 	MOVW R21, 28(R19)
 	CMP $9, R14
-	BLT q8fdot_2x1_r1b0_done
+	BLT q8f32_2x16c4_neondot_r1b0_done
 	VMOV V2.S[0], R21
 	MOVW R21, 32(R19)
 	CMP $10, R14
-	BLT q8fdot_2x1_r1b0_done
+	BLT q8f32_2x16c4_neondot_r1b0_done
 	VMOV V2.S[1], R21
 	MOVW R21, 36(R19)
 	CMP $11, R14
-	BLT q8fdot_2x1_r1b0_done
+	BLT q8f32_2x16c4_neondot_r1b0_done
 	VMOV V2.S[2], R21
 	MOVW R21, 40(R19)
 	CMP $12, R14
-	BLT q8fdot_2x1_r1b0_done
+	BLT q8f32_2x16c4_neondot_r1b0_done
 	VMOV V2.S[3], R21
 	MOVW R21, 44(R19)
 	CMP $13, R14
-	BLT q8fdot_2x1_r1b0_done
+	BLT q8f32_2x16c4_neondot_r1b0_done
 	VMOV V3.S[0], R21
 	MOVW R21, 48(R19)
 	CMP $14, R14
-	BLT q8fdot_2x1_r1b0_done
+	BLT q8f32_2x16c4_neondot_r1b0_done
 	VMOV V3.S[1], R21
 	MOVW R21, 52(R19)
 	CMP $15, R14
-	BLT q8fdot_2x1_r1b0_done
+	BLT q8f32_2x16c4_neondot_r1b0_done
 	VMOV V3.S[2], R21
 	MOVW R21, 56(R19)
 	CMP $16, R14
-	BLT q8fdot_2x1_r1b0_done
+	BLT q8f32_2x16c4_neondot_r1b0_done
 	VMOV V3.S[3], R21
 	MOVW R21, 60(R19)
-q8fdot_2x1_r1b0_done:
+q8f32_2x16c4_neondot_r1b0_done:
 	RET
 
-// func q8dot_2x2(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8dot_2x2(SB), NOSPLIT, $0-96
+// func q8_2x32c4_neondot(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8_2x32c4_neondot(SB), NOSPLIT, $0-96
 	MOVD x+0(FP), R0
 	MOVD xs+8(FP), R4
 	ADD R4, R0, R1
@@ -2614,7 +2614,7 @@ TEXT ·q8dot_2x2(SB), NOSPLIT, $0-96
 	VEOR V29.B16, V29.B16, V29.B16
 	VEOR V30.B16, V30.B16, V30.B16
 	VEOR V31.B16, V31.B16, V31.B16
-q8dot_2x2_loop:
+q8_2x32c4_neondot_loop:
 	VLD1.P 16(R0), [V0.B16]
 	VLD1.P 16(R1), [V1.B16]
 	VLD1.P 64(R7), [V4.B16, V5.B16, V6.B16, V7.B16]
@@ -2694,7 +2694,7 @@ q8dot_2x2_loop:
 	WORD $0x4fa1e97f // sdot v31.4s, v11.16b, v1.4b[3]
 	ADD R6, R7
 	SUBS $1, R11
-	BNE q8dot_2x2_loop
+	BNE q8_2x32c4_neondot_loop
 	FMOVS lo+68(FP), F12
 	VDUP V12.S[0], V12.S4
 	FMOVS hi+72(FP), F13
@@ -2746,23 +2746,23 @@ q8dot_2x2_loop:
 	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
 	WORD $0x4e2148a6 // sqxtn2 v6.16b, v5.8h
 	CMP $16, R15
-	BNE q8dot_2x2_r0b0_part
+	BNE q8_2x32c4_neondot_r0b0_part
 	VST1 [V6.B16], (R12)
-	B q8dot_2x2_r0b0_done
-q8dot_2x2_r0b0_part:
+	B q8_2x32c4_neondot_r0b0_done
+q8_2x32c4_neondot_r0b0_part:
 	MOVD R12, R19
 	MOVD R15, R20
 	VMOV V6.D[0], R21
 	VMOV V6.D[1], R22
-q8dot_2x2_r0b0_byte:
+q8_2x32c4_neondot_r0b0_byte:
 	MOVB R21, (R19)
 	ADD $1, R19
 	LSR $8, R21
 	ORR R22<<56, R21, R21
 	LSR $8, R22
 	SUBS $1, R20
-	BNE q8dot_2x2_r0b0_byte
-q8dot_2x2_r0b0_done:
+	BNE q8_2x32c4_neondot_r0b0_byte
+q8_2x32c4_neondot_r0b0_done:
 	ADD $64, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
 	ADD $64, R6, R16
@@ -2803,23 +2803,23 @@ q8dot_2x2_r0b0_done:
 	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
 	WORD $0x4e2148a6 // sqxtn2 v6.16b, v5.8h
 	CMP $16, R14
-	BNE q8dot_2x2_r0b1_part
+	BNE q8_2x32c4_neondot_r0b1_part
 	VST1 [V6.B16], (R17)
-	B q8dot_2x2_r0b1_done
-q8dot_2x2_r0b1_part:
+	B q8_2x32c4_neondot_r0b1_done
+q8_2x32c4_neondot_r0b1_part:
 	MOVD R17, R19
 	MOVD R14, R20
 	VMOV V6.D[0], R21
 	VMOV V6.D[1], R22
-q8dot_2x2_r0b1_byte:
+q8_2x32c4_neondot_r0b1_byte:
 	MOVB R21, (R19)
 	ADD $1, R19
 	LSR $8, R21
 	ORR R22<<56, R21, R21
 	LSR $8, R22
 	SUBS $1, R20
-	BNE q8dot_2x2_r0b1_byte
-q8dot_2x2_r0b1_done:
+	BNE q8_2x32c4_neondot_r0b1_byte
+q8_2x32c4_neondot_r0b1_done:
 	ADD R13, R12
 	ADD $0, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
@@ -2861,23 +2861,23 @@ q8dot_2x2_r0b1_done:
 	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
 	WORD $0x4e2148a6 // sqxtn2 v6.16b, v5.8h
 	CMP $16, R15
-	BNE q8dot_2x2_r1b0_part
+	BNE q8_2x32c4_neondot_r1b0_part
 	VST1 [V6.B16], (R12)
-	B q8dot_2x2_r1b0_done
-q8dot_2x2_r1b0_part:
+	B q8_2x32c4_neondot_r1b0_done
+q8_2x32c4_neondot_r1b0_part:
 	MOVD R12, R19
 	MOVD R15, R20
 	VMOV V6.D[0], R21
 	VMOV V6.D[1], R22
-q8dot_2x2_r1b0_byte:
+q8_2x32c4_neondot_r1b0_byte:
 	MOVB R21, (R19)
 	ADD $1, R19
 	LSR $8, R21
 	ORR R22<<56, R21, R21
 	LSR $8, R22
 	SUBS $1, R20
-	BNE q8dot_2x2_r1b0_byte
-q8dot_2x2_r1b0_done:
+	BNE q8_2x32c4_neondot_r1b0_byte
+q8_2x32c4_neondot_r1b0_done:
 	ADD $64, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
 	ADD $64, R6, R16
@@ -2918,27 +2918,27 @@ q8dot_2x2_r1b0_done:
 	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
 	WORD $0x4e2148a6 // sqxtn2 v6.16b, v5.8h
 	CMP $16, R14
-	BNE q8dot_2x2_r1b1_part
+	BNE q8_2x32c4_neondot_r1b1_part
 	VST1 [V6.B16], (R17)
-	B q8dot_2x2_r1b1_done
-q8dot_2x2_r1b1_part:
+	B q8_2x32c4_neondot_r1b1_done
+q8_2x32c4_neondot_r1b1_part:
 	MOVD R17, R19
 	MOVD R14, R20
 	VMOV V6.D[0], R21
 	VMOV V6.D[1], R22
-q8dot_2x2_r1b1_byte:
+q8_2x32c4_neondot_r1b1_byte:
 	MOVB R21, (R19)
 	ADD $1, R19
 	LSR $8, R21
 	ORR R22<<56, R21, R21
 	LSR $8, R22
 	SUBS $1, R20
-	BNE q8dot_2x2_r1b1_byte
-q8dot_2x2_r1b1_done:
+	BNE q8_2x32c4_neondot_r1b1_byte
+q8_2x32c4_neondot_r1b1_done:
 	RET
 
-// func q8fdot_2x2(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8fdot_2x2(SB), NOSPLIT, $0-80
+// func q8f32_2x32c4_neondot(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8f32_2x32c4_neondot(SB), NOSPLIT, $0-80
 	MOVD x+0(FP), R0
 	MOVD xs+8(FP), R4
 	ADD R4, R0, R1
@@ -2963,7 +2963,7 @@ TEXT ·q8fdot_2x2(SB), NOSPLIT, $0-80
 	VEOR V29.B16, V29.B16, V29.B16
 	VEOR V30.B16, V30.B16, V30.B16
 	VEOR V31.B16, V31.B16, V31.B16
-q8fdot_2x2_loop:
+q8f32_2x32c4_neondot_loop:
 	VLD1.P 16(R0), [V0.B16]
 	VLD1.P 16(R1), [V1.B16]
 	VLD1.P 64(R7), [V4.B16, V5.B16, V6.B16, V7.B16]
@@ -3043,7 +3043,7 @@ q8fdot_2x2_loop:
 	WORD $0x4fa1e97f // sdot v31.4s, v11.16b, v1.4b[3]
 	ADD R6, R7
 	SUBS $1, R11
-	BNE q8fdot_2x2_loop
+	BNE q8f32_2x32c4_neondot_loop
 	MOVD bias+64(FP), R5
 	MOVD scale+72(FP), R6
 	MOVD y+40(FP), R12
@@ -3067,76 +3067,76 @@ q8fdot_2x2_loop:
 	WORD $0x4e21d863 // scvtf v3.4s, v3.4s
 	WORD $0x6e2bdc63 // fmul v3.4s, v3.4s, v11.4s
 	CMP $16, R15
-	BNE q8fdot_2x2_r0b0_part
+	BNE q8f32_2x32c4_neondot_r0b0_part
 	VST1 [V0.S4, V1.S4, V2.S4, V3.S4], (R12)
-	B q8fdot_2x2_r0b0_done
-q8fdot_2x2_r0b0_part:
+	B q8f32_2x32c4_neondot_r0b0_done
+q8f32_2x32c4_neondot_r0b0_part:
 	MOVD R12, R19
 	CMP $1, R15
-	BLT q8fdot_2x2_r0b0_done
+	BLT q8f32_2x32c4_neondot_r0b0_done
 	VMOV V0.S[0], R21
 	MOVW R21, 0(R19)
 	CMP $2, R15
-	BLT q8fdot_2x2_r0b0_done
+	BLT q8f32_2x32c4_neondot_r0b0_done
 	VMOV V0.S[1], R21
 	MOVW R21, 4(R19)
 	CMP $3, R15
-	BLT q8fdot_2x2_r0b0_done
+	BLT q8f32_2x32c4_neondot_r0b0_done
 	VMOV V0.S[2], R21
 	MOVW R21, 8(R19)
 	CMP $4, R15
-	BLT q8fdot_2x2_r0b0_done
+	BLT q8f32_2x32c4_neondot_r0b0_done
 	VMOV V0.S[3], R21
 	MOVW R21, 12(R19)
 	CMP $5, R15
-	BLT q8fdot_2x2_r0b0_done
+	BLT q8f32_2x32c4_neondot_r0b0_done
 	VMOV V1.S[0], R21
 	MOVW R21, 16(R19)
 	CMP $6, R15
-	BLT q8fdot_2x2_r0b0_done
+	BLT q8f32_2x32c4_neondot_r0b0_done
 	VMOV V1.S[1], R21
 	MOVW R21, 20(R19)
 	CMP $7, R15
-	BLT q8fdot_2x2_r0b0_done
+	BLT q8f32_2x32c4_neondot_r0b0_done
 	VMOV V1.S[2], R21
 	MOVW R21, 24(R19)
 	CMP $8, R15
-	BLT q8fdot_2x2_r0b0_done
+	BLT q8f32_2x32c4_neondot_r0b0_done
 	VMOV V1.S[3], R21
 	MOVW R21, 28(R19)
 	CMP $9, R15
-	BLT q8fdot_2x2_r0b0_done
+	BLT q8f32_2x32c4_neondot_r0b0_done
 	VMOV V2.S[0], R21
 	MOVW R21, 32(R19)
 	CMP $10, R15
-	BLT q8fdot_2x2_r0b0_done
+	BLT q8f32_2x32c4_neondot_r0b0_done
 	VMOV V2.S[1], R21
 	MOVW R21, 36(R19)
 	CMP $11, R15
-	BLT q8fdot_2x2_r0b0_done
+	BLT q8f32_2x32c4_neondot_r0b0_done
 	VMOV V2.S[2], R21
 	MOVW R21, 40(R19)
 	CMP $12, R15
-	BLT q8fdot_2x2_r0b0_done
+	BLT q8f32_2x32c4_neondot_r0b0_done
 	VMOV V2.S[3], R21
 	MOVW R21, 44(R19)
 	CMP $13, R15
-	BLT q8fdot_2x2_r0b0_done
+	BLT q8f32_2x32c4_neondot_r0b0_done
 	VMOV V3.S[0], R21
 	MOVW R21, 48(R19)
 	CMP $14, R15
-	BLT q8fdot_2x2_r0b0_done
+	BLT q8f32_2x32c4_neondot_r0b0_done
 	VMOV V3.S[1], R21
 	MOVW R21, 52(R19)
 	CMP $15, R15
-	BLT q8fdot_2x2_r0b0_done
+	BLT q8f32_2x32c4_neondot_r0b0_done
 	VMOV V3.S[2], R21
 	MOVW R21, 56(R19)
 	CMP $16, R15
-	BLT q8fdot_2x2_r0b0_done
+	BLT q8f32_2x32c4_neondot_r0b0_done
 	VMOV V3.S[3], R21
 	MOVW R21, 60(R19)
-q8fdot_2x2_r0b0_done:
+q8f32_2x32c4_neondot_r0b0_done:
 	ADD $64, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
 	ADD $64, R6, R16
@@ -3155,76 +3155,76 @@ q8fdot_2x2_r0b0_done:
 	WORD $0x4e21d863 // scvtf v3.4s, v3.4s
 	WORD $0x6e2bdc63 // fmul v3.4s, v3.4s, v11.4s
 	CMP $16, R14
-	BNE q8fdot_2x2_r0b1_part
+	BNE q8f32_2x32c4_neondot_r0b1_part
 	VST1 [V0.S4, V1.S4, V2.S4, V3.S4], (R17)
-	B q8fdot_2x2_r0b1_done
-q8fdot_2x2_r0b1_part:
+	B q8f32_2x32c4_neondot_r0b1_done
+q8f32_2x32c4_neondot_r0b1_part:
 	MOVD R17, R19
 	CMP $1, R14
-	BLT q8fdot_2x2_r0b1_done
+	BLT q8f32_2x32c4_neondot_r0b1_done
 	VMOV V0.S[0], R21
 	MOVW R21, 0(R19)
 	CMP $2, R14
-	BLT q8fdot_2x2_r0b1_done
+	BLT q8f32_2x32c4_neondot_r0b1_done
 	VMOV V0.S[1], R21
 	MOVW R21, 4(R19)
 	CMP $3, R14
-	BLT q8fdot_2x2_r0b1_done
+	BLT q8f32_2x32c4_neondot_r0b1_done
 	VMOV V0.S[2], R21
 	MOVW R21, 8(R19)
 	CMP $4, R14
-	BLT q8fdot_2x2_r0b1_done
+	BLT q8f32_2x32c4_neondot_r0b1_done
 	VMOV V0.S[3], R21
 	MOVW R21, 12(R19)
 	CMP $5, R14
-	BLT q8fdot_2x2_r0b1_done
+	BLT q8f32_2x32c4_neondot_r0b1_done
 	VMOV V1.S[0], R21
 	MOVW R21, 16(R19)
 	CMP $6, R14
-	BLT q8fdot_2x2_r0b1_done
+	BLT q8f32_2x32c4_neondot_r0b1_done
 	VMOV V1.S[1], R21
 	MOVW R21, 20(R19)
 	CMP $7, R14
-	BLT q8fdot_2x2_r0b1_done
+	BLT q8f32_2x32c4_neondot_r0b1_done
 	VMOV V1.S[2], R21
 	MOVW R21, 24(R19)
 	CMP $8, R14
-	BLT q8fdot_2x2_r0b1_done
+	BLT q8f32_2x32c4_neondot_r0b1_done
 	VMOV V1.S[3], R21
 	MOVW R21, 28(R19)
 	CMP $9, R14
-	BLT q8fdot_2x2_r0b1_done
+	BLT q8f32_2x32c4_neondot_r0b1_done
 	VMOV V2.S[0], R21
 	MOVW R21, 32(R19)
 	CMP $10, R14
-	BLT q8fdot_2x2_r0b1_done
+	BLT q8f32_2x32c4_neondot_r0b1_done
 	VMOV V2.S[1], R21
 	MOVW R21, 36(R19)
 	CMP $11, R14
-	BLT q8fdot_2x2_r0b1_done
+	BLT q8f32_2x32c4_neondot_r0b1_done
 	VMOV V2.S[2], R21
 	MOVW R21, 40(R19)
 	CMP $12, R14
-	BLT q8fdot_2x2_r0b1_done
+	BLT q8f32_2x32c4_neondot_r0b1_done
 	VMOV V2.S[3], R21
 	MOVW R21, 44(R19)
 	CMP $13, R14
-	BLT q8fdot_2x2_r0b1_done
+	BLT q8f32_2x32c4_neondot_r0b1_done
 	VMOV V3.S[0], R21
 	MOVW R21, 48(R19)
 	CMP $14, R14
-	BLT q8fdot_2x2_r0b1_done
+	BLT q8f32_2x32c4_neondot_r0b1_done
 	VMOV V3.S[1], R21
 	MOVW R21, 52(R19)
 	CMP $15, R14
-	BLT q8fdot_2x2_r0b1_done
+	BLT q8f32_2x32c4_neondot_r0b1_done
 	VMOV V3.S[2], R21
 	MOVW R21, 56(R19)
 	CMP $16, R14
-	BLT q8fdot_2x2_r0b1_done
+	BLT q8f32_2x32c4_neondot_r0b1_done
 	VMOV V3.S[3], R21
 	MOVW R21, 60(R19)
-q8fdot_2x2_r0b1_done:
+q8f32_2x32c4_neondot_r0b1_done:
 	ADD R13, R12
 	ADD $0, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
@@ -3244,76 +3244,76 @@ q8fdot_2x2_r0b1_done:
 	WORD $0x4e21d863 // scvtf v3.4s, v3.4s
 	WORD $0x6e2bdc63 // fmul v3.4s, v3.4s, v11.4s
 	CMP $16, R15
-	BNE q8fdot_2x2_r1b0_part
+	BNE q8f32_2x32c4_neondot_r1b0_part
 	VST1 [V0.S4, V1.S4, V2.S4, V3.S4], (R12)
-	B q8fdot_2x2_r1b0_done
-q8fdot_2x2_r1b0_part:
+	B q8f32_2x32c4_neondot_r1b0_done
+q8f32_2x32c4_neondot_r1b0_part:
 	MOVD R12, R19
 	CMP $1, R15
-	BLT q8fdot_2x2_r1b0_done
+	BLT q8f32_2x32c4_neondot_r1b0_done
 	VMOV V0.S[0], R21
 	MOVW R21, 0(R19)
 	CMP $2, R15
-	BLT q8fdot_2x2_r1b0_done
+	BLT q8f32_2x32c4_neondot_r1b0_done
 	VMOV V0.S[1], R21
 	MOVW R21, 4(R19)
 	CMP $3, R15
-	BLT q8fdot_2x2_r1b0_done
+	BLT q8f32_2x32c4_neondot_r1b0_done
 	VMOV V0.S[2], R21
 	MOVW R21, 8(R19)
 	CMP $4, R15
-	BLT q8fdot_2x2_r1b0_done
+	BLT q8f32_2x32c4_neondot_r1b0_done
 	VMOV V0.S[3], R21
 	MOVW R21, 12(R19)
 	CMP $5, R15
-	BLT q8fdot_2x2_r1b0_done
+	BLT q8f32_2x32c4_neondot_r1b0_done
 	VMOV V1.S[0], R21
 	MOVW R21, 16(R19)
 	CMP $6, R15
-	BLT q8fdot_2x2_r1b0_done
+	BLT q8f32_2x32c4_neondot_r1b0_done
 	VMOV V1.S[1], R21
 	MOVW R21, 20(R19)
 	CMP $7, R15
-	BLT q8fdot_2x2_r1b0_done
+	BLT q8f32_2x32c4_neondot_r1b0_done
 	VMOV V1.S[2], R21
 	MOVW R21, 24(R19)
 	CMP $8, R15
-	BLT q8fdot_2x2_r1b0_done
+	BLT q8f32_2x32c4_neondot_r1b0_done
 	VMOV V1.S[3], R21
 	MOVW R21, 28(R19)
 	CMP $9, R15
-	BLT q8fdot_2x2_r1b0_done
+	BLT q8f32_2x32c4_neondot_r1b0_done
 	VMOV V2.S[0], R21
 	MOVW R21, 32(R19)
 	CMP $10, R15
-	BLT q8fdot_2x2_r1b0_done
+	BLT q8f32_2x32c4_neondot_r1b0_done
 	VMOV V2.S[1], R21
 	MOVW R21, 36(R19)
 	CMP $11, R15
-	BLT q8fdot_2x2_r1b0_done
+	BLT q8f32_2x32c4_neondot_r1b0_done
 	VMOV V2.S[2], R21
 	MOVW R21, 40(R19)
 	CMP $12, R15
-	BLT q8fdot_2x2_r1b0_done
+	BLT q8f32_2x32c4_neondot_r1b0_done
 	VMOV V2.S[3], R21
 	MOVW R21, 44(R19)
 	CMP $13, R15
-	BLT q8fdot_2x2_r1b0_done
+	BLT q8f32_2x32c4_neondot_r1b0_done
 	VMOV V3.S[0], R21
 	MOVW R21, 48(R19)
 	CMP $14, R15
-	BLT q8fdot_2x2_r1b0_done
+	BLT q8f32_2x32c4_neondot_r1b0_done
 	VMOV V3.S[1], R21
 	MOVW R21, 52(R19)
 	CMP $15, R15
-	BLT q8fdot_2x2_r1b0_done
+	BLT q8f32_2x32c4_neondot_r1b0_done
 	VMOV V3.S[2], R21
 	MOVW R21, 56(R19)
 	CMP $16, R15
-	BLT q8fdot_2x2_r1b0_done
+	BLT q8f32_2x32c4_neondot_r1b0_done
 	VMOV V3.S[3], R21
 	MOVW R21, 60(R19)
-q8fdot_2x2_r1b0_done:
+q8f32_2x32c4_neondot_r1b0_done:
 	ADD $64, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
 	ADD $64, R6, R16
@@ -3332,80 +3332,80 @@ q8fdot_2x2_r1b0_done:
 	WORD $0x4e21d863 // scvtf v3.4s, v3.4s
 	WORD $0x6e2bdc63 // fmul v3.4s, v3.4s, v11.4s
 	CMP $16, R14
-	BNE q8fdot_2x2_r1b1_part
+	BNE q8f32_2x32c4_neondot_r1b1_part
 	VST1 [V0.S4, V1.S4, V2.S4, V3.S4], (R17)
-	B q8fdot_2x2_r1b1_done
-q8fdot_2x2_r1b1_part:
+	B q8f32_2x32c4_neondot_r1b1_done
+q8f32_2x32c4_neondot_r1b1_part:
 	MOVD R17, R19
 	CMP $1, R14
-	BLT q8fdot_2x2_r1b1_done
+	BLT q8f32_2x32c4_neondot_r1b1_done
 	VMOV V0.S[0], R21
 	MOVW R21, 0(R19)
 	CMP $2, R14
-	BLT q8fdot_2x2_r1b1_done
+	BLT q8f32_2x32c4_neondot_r1b1_done
 	VMOV V0.S[1], R21
 	MOVW R21, 4(R19)
 	CMP $3, R14
-	BLT q8fdot_2x2_r1b1_done
+	BLT q8f32_2x32c4_neondot_r1b1_done
 	VMOV V0.S[2], R21
 	MOVW R21, 8(R19)
 	CMP $4, R14
-	BLT q8fdot_2x2_r1b1_done
+	BLT q8f32_2x32c4_neondot_r1b1_done
 	VMOV V0.S[3], R21
 	MOVW R21, 12(R19)
 	CMP $5, R14
-	BLT q8fdot_2x2_r1b1_done
+	BLT q8f32_2x32c4_neondot_r1b1_done
 	VMOV V1.S[0], R21
 	MOVW R21, 16(R19)
 	CMP $6, R14
-	BLT q8fdot_2x2_r1b1_done
+	BLT q8f32_2x32c4_neondot_r1b1_done
 	VMOV V1.S[1], R21
 	MOVW R21, 20(R19)
 	CMP $7, R14
-	BLT q8fdot_2x2_r1b1_done
+	BLT q8f32_2x32c4_neondot_r1b1_done
 	VMOV V1.S[2], R21
 	MOVW R21, 24(R19)
 	CMP $8, R14
-	BLT q8fdot_2x2_r1b1_done
+	BLT q8f32_2x32c4_neondot_r1b1_done
 	VMOV V1.S[3], R21
 	MOVW R21, 28(R19)
 	CMP $9, R14
-	BLT q8fdot_2x2_r1b1_done
+	BLT q8f32_2x32c4_neondot_r1b1_done
 	VMOV V2.S[0], R21
 	MOVW R21, 32(R19)
 	CMP $10, R14
-	BLT q8fdot_2x2_r1b1_done
+	BLT q8f32_2x32c4_neondot_r1b1_done
 	VMOV V2.S[1], R21
 	MOVW R21, 36(R19)
 	CMP $11, R14
-	BLT q8fdot_2x2_r1b1_done
+	BLT q8f32_2x32c4_neondot_r1b1_done
 	VMOV V2.S[2], R21
 	MOVW R21, 40(R19)
 	CMP $12, R14
-	BLT q8fdot_2x2_r1b1_done
+	BLT q8f32_2x32c4_neondot_r1b1_done
 	VMOV V2.S[3], R21
 	MOVW R21, 44(R19)
 	CMP $13, R14
-	BLT q8fdot_2x2_r1b1_done
+	BLT q8f32_2x32c4_neondot_r1b1_done
 	VMOV V3.S[0], R21
 	MOVW R21, 48(R19)
 	CMP $14, R14
-	BLT q8fdot_2x2_r1b1_done
+	BLT q8f32_2x32c4_neondot_r1b1_done
 	VMOV V3.S[1], R21
 	MOVW R21, 52(R19)
 	CMP $15, R14
-	BLT q8fdot_2x2_r1b1_done
+	BLT q8f32_2x32c4_neondot_r1b1_done
 	VMOV V3.S[2], R21
 	MOVW R21, 56(R19)
 	CMP $16, R14
-	BLT q8fdot_2x2_r1b1_done
+	BLT q8f32_2x32c4_neondot_r1b1_done
 	VMOV V3.S[3], R21
 	MOVW R21, 60(R19)
-q8fdot_2x2_r1b1_done:
+q8f32_2x32c4_neondot_r1b1_done:
 	RET
 
-// func q8dot_3x1(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8dot_3x1(SB), NOSPLIT, $0-96
+// func q8_3x16c4_neondot(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8_3x16c4_neondot(SB), NOSPLIT, $0-96
 	MOVD x+0(FP), R0
 	MOVD xs+8(FP), R4
 	ADD R4, R0, R1
@@ -3427,7 +3427,7 @@ TEXT ·q8dot_3x1(SB), NOSPLIT, $0-96
 	VEOR V25.B16, V25.B16, V25.B16
 	VEOR V26.B16, V26.B16, V26.B16
 	VEOR V27.B16, V27.B16, V27.B16
-q8dot_3x1_loop:
+q8_3x16c4_neondot_loop:
 	VLD1.P 16(R0), [V0.B16]
 	VLD1.P 16(R1), [V1.B16]
 	VLD1.P 16(R2), [V2.B16]
@@ -3488,7 +3488,7 @@ q8dot_3x1_loop:
 	WORD $0x4fa2e8fb // sdot v27.4s, v7.16b, v2.4b[3]
 	ADD R6, R7
 	SUBS $1, R11
-	BNE q8dot_3x1_loop
+	BNE q8_3x16c4_neondot_loop
 	FMOVS lo+68(FP), F12
 	VDUP V12.S[0], V12.S4
 	FMOVS hi+72(FP), F13
@@ -3539,23 +3539,23 @@ q8dot_3x1_loop:
 	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
 	WORD $0x4e2148a6 // sqxtn2 v6.16b, v5.8h
 	CMP $16, R14
-	BNE q8dot_3x1_r0b0_part
+	BNE q8_3x16c4_neondot_r0b0_part
 	VST1 [V6.B16], (R12)
-	B q8dot_3x1_r0b0_done
-q8dot_3x1_r0b0_part:
+	B q8_3x16c4_neondot_r0b0_done
+q8_3x16c4_neondot_r0b0_part:
 	MOVD R12, R19
 	MOVD R14, R20
 	VMOV V6.D[0], R21
 	VMOV V6.D[1], R22
-q8dot_3x1_r0b0_byte:
+q8_3x16c4_neondot_r0b0_byte:
 	MOVB R21, (R19)
 	ADD $1, R19
 	LSR $8, R21
 	ORR R22<<56, R21, R21
 	LSR $8, R22
 	SUBS $1, R20
-	BNE q8dot_3x1_r0b0_byte
-q8dot_3x1_r0b0_done:
+	BNE q8_3x16c4_neondot_r0b0_byte
+q8_3x16c4_neondot_r0b0_done:
 	ADD R13, R12
 	ADD $0, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
@@ -3596,23 +3596,23 @@ q8dot_3x1_r0b0_done:
 	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
 	WORD $0x4e2148a6 // sqxtn2 v6.16b, v5.8h
 	CMP $16, R14
-	BNE q8dot_3x1_r1b0_part
+	BNE q8_3x16c4_neondot_r1b0_part
 	VST1 [V6.B16], (R12)
-	B q8dot_3x1_r1b0_done
-q8dot_3x1_r1b0_part:
+	B q8_3x16c4_neondot_r1b0_done
+q8_3x16c4_neondot_r1b0_part:
 	MOVD R12, R19
 	MOVD R14, R20
 	VMOV V6.D[0], R21
 	VMOV V6.D[1], R22
-q8dot_3x1_r1b0_byte:
+q8_3x16c4_neondot_r1b0_byte:
 	MOVB R21, (R19)
 	ADD $1, R19
 	LSR $8, R21
 	ORR R22<<56, R21, R21
 	LSR $8, R22
 	SUBS $1, R20
-	BNE q8dot_3x1_r1b0_byte
-q8dot_3x1_r1b0_done:
+	BNE q8_3x16c4_neondot_r1b0_byte
+q8_3x16c4_neondot_r1b0_done:
 	ADD R13, R12
 	ADD $0, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
@@ -3653,27 +3653,27 @@ q8dot_3x1_r1b0_done:
 	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
 	WORD $0x4e2148a6 // sqxtn2 v6.16b, v5.8h
 	CMP $16, R14
-	BNE q8dot_3x1_r2b0_part
+	BNE q8_3x16c4_neondot_r2b0_part
 	VST1 [V6.B16], (R12)
-	B q8dot_3x1_r2b0_done
-q8dot_3x1_r2b0_part:
+	B q8_3x16c4_neondot_r2b0_done
+q8_3x16c4_neondot_r2b0_part:
 	MOVD R12, R19
 	MOVD R14, R20
 	VMOV V6.D[0], R21
 	VMOV V6.D[1], R22
-q8dot_3x1_r2b0_byte:
+q8_3x16c4_neondot_r2b0_byte:
 	MOVB R21, (R19)
 	ADD $1, R19
 	LSR $8, R21
 	ORR R22<<56, R21, R21
 	LSR $8, R22
 	SUBS $1, R20
-	BNE q8dot_3x1_r2b0_byte
-q8dot_3x1_r2b0_done:
+	BNE q8_3x16c4_neondot_r2b0_byte
+q8_3x16c4_neondot_r2b0_done:
 	RET
 
-// func q8fdot_3x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8fdot_3x1(SB), NOSPLIT, $0-80
+// func q8f32_3x16c4_neondot(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8f32_3x16c4_neondot(SB), NOSPLIT, $0-80
 	MOVD x+0(FP), R0
 	MOVD xs+8(FP), R4
 	ADD R4, R0, R1
@@ -3695,7 +3695,7 @@ TEXT ·q8fdot_3x1(SB), NOSPLIT, $0-80
 	VEOR V25.B16, V25.B16, V25.B16
 	VEOR V26.B16, V26.B16, V26.B16
 	VEOR V27.B16, V27.B16, V27.B16
-q8fdot_3x1_loop:
+q8f32_3x16c4_neondot_loop:
 	VLD1.P 16(R0), [V0.B16]
 	VLD1.P 16(R1), [V1.B16]
 	VLD1.P 16(R2), [V2.B16]
@@ -3756,7 +3756,7 @@ q8fdot_3x1_loop:
 	WORD $0x4fa2e8fb // sdot v27.4s, v7.16b, v2.4b[3]
 	ADD R6, R7
 	SUBS $1, R11
-	BNE q8fdot_3x1_loop
+	BNE q8f32_3x16c4_neondot_loop
 	MOVD bias+64(FP), R5
 	MOVD scale+72(FP), R6
 	MOVD y+40(FP), R12
@@ -3779,76 +3779,76 @@ q8fdot_3x1_loop:
 	WORD $0x4e21d863 // scvtf v3.4s, v3.4s
 	WORD $0x6e2bdc63 // fmul v3.4s, v3.4s, v11.4s
 	CMP $16, R14
-	BNE q8fdot_3x1_r0b0_part
+	BNE q8f32_3x16c4_neondot_r0b0_part
 	VST1 [V0.S4, V1.S4, V2.S4, V3.S4], (R12)
-	B q8fdot_3x1_r0b0_done
-q8fdot_3x1_r0b0_part:
+	B q8f32_3x16c4_neondot_r0b0_done
+q8f32_3x16c4_neondot_r0b0_part:
 	MOVD R12, R19
 	CMP $1, R14
-	BLT q8fdot_3x1_r0b0_done
+	BLT q8f32_3x16c4_neondot_r0b0_done
 	VMOV V0.S[0], R21
 	MOVW R21, 0(R19)
 	CMP $2, R14
-	BLT q8fdot_3x1_r0b0_done
+	BLT q8f32_3x16c4_neondot_r0b0_done
 	VMOV V0.S[1], R21
 	MOVW R21, 4(R19)
 	CMP $3, R14
-	BLT q8fdot_3x1_r0b0_done
+	BLT q8f32_3x16c4_neondot_r0b0_done
 	VMOV V0.S[2], R21
 	MOVW R21, 8(R19)
 	CMP $4, R14
-	BLT q8fdot_3x1_r0b0_done
+	BLT q8f32_3x16c4_neondot_r0b0_done
 	VMOV V0.S[3], R21
 	MOVW R21, 12(R19)
 	CMP $5, R14
-	BLT q8fdot_3x1_r0b0_done
+	BLT q8f32_3x16c4_neondot_r0b0_done
 	VMOV V1.S[0], R21
 	MOVW R21, 16(R19)
 	CMP $6, R14
-	BLT q8fdot_3x1_r0b0_done
+	BLT q8f32_3x16c4_neondot_r0b0_done
 	VMOV V1.S[1], R21
 	MOVW R21, 20(R19)
 	CMP $7, R14
-	BLT q8fdot_3x1_r0b0_done
+	BLT q8f32_3x16c4_neondot_r0b0_done
 	VMOV V1.S[2], R21
 	MOVW R21, 24(R19)
 	CMP $8, R14
-	BLT q8fdot_3x1_r0b0_done
+	BLT q8f32_3x16c4_neondot_r0b0_done
 	VMOV V1.S[3], R21
 	MOVW R21, 28(R19)
 	CMP $9, R14
-	BLT q8fdot_3x1_r0b0_done
+	BLT q8f32_3x16c4_neondot_r0b0_done
 	VMOV V2.S[0], R21
 	MOVW R21, 32(R19)
 	CMP $10, R14
-	BLT q8fdot_3x1_r0b0_done
+	BLT q8f32_3x16c4_neondot_r0b0_done
 	VMOV V2.S[1], R21
 	MOVW R21, 36(R19)
 	CMP $11, R14
-	BLT q8fdot_3x1_r0b0_done
+	BLT q8f32_3x16c4_neondot_r0b0_done
 	VMOV V2.S[2], R21
 	MOVW R21, 40(R19)
 	CMP $12, R14
-	BLT q8fdot_3x1_r0b0_done
+	BLT q8f32_3x16c4_neondot_r0b0_done
 	VMOV V2.S[3], R21
 	MOVW R21, 44(R19)
 	CMP $13, R14
-	BLT q8fdot_3x1_r0b0_done
+	BLT q8f32_3x16c4_neondot_r0b0_done
 	VMOV V3.S[0], R21
 	MOVW R21, 48(R19)
 	CMP $14, R14
-	BLT q8fdot_3x1_r0b0_done
+	BLT q8f32_3x16c4_neondot_r0b0_done
 	VMOV V3.S[1], R21
 	MOVW R21, 52(R19)
 	CMP $15, R14
-	BLT q8fdot_3x1_r0b0_done
+	BLT q8f32_3x16c4_neondot_r0b0_done
 	VMOV V3.S[2], R21
 	MOVW R21, 56(R19)
 	CMP $16, R14
-	BLT q8fdot_3x1_r0b0_done
+	BLT q8f32_3x16c4_neondot_r0b0_done
 	VMOV V3.S[3], R21
 	MOVW R21, 60(R19)
-q8fdot_3x1_r0b0_done:
+q8f32_3x16c4_neondot_r0b0_done:
 	ADD R13, R12
 	ADD $0, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
@@ -3867,76 +3867,76 @@ q8fdot_3x1_r0b0_done:
 	WORD $0x4e21d863 // scvtf v3.4s, v3.4s
 	WORD $0x6e2bdc63 // fmul v3.4s, v3.4s, v11.4s
 	CMP $16, R14
-	BNE q8fdot_3x1_r1b0_part
+	BNE q8f32_3x16c4_neondot_r1b0_part
 	VST1 [V0.S4, V1.S4, V2.S4, V3.S4], (R12)
-	B q8fdot_3x1_r1b0_done
-q8fdot_3x1_r1b0_part:
+	B q8f32_3x16c4_neondot_r1b0_done
+q8f32_3x16c4_neondot_r1b0_part:
 	MOVD R12, R19
 	CMP $1, R14
-	BLT q8fdot_3x1_r1b0_done
+	BLT q8f32_3x16c4_neondot_r1b0_done
 	VMOV V0.S[0], R21
 	MOVW R21, 0(R19)
 	CMP $2, R14
-	BLT q8fdot_3x1_r1b0_done
+	BLT q8f32_3x16c4_neondot_r1b0_done
 	VMOV V0.S[1], R21
 	MOVW R21, 4(R19)
 	CMP $3, R14
-	BLT q8fdot_3x1_r1b0_done
+	BLT q8f32_3x16c4_neondot_r1b0_done
 	VMOV V0.S[2], R21
 	MOVW R21, 8(R19)
 	CMP $4, R14
-	BLT q8fdot_3x1_r1b0_done
+	BLT q8f32_3x16c4_neondot_r1b0_done
 	VMOV V0.S[3], R21
 	MOVW R21, 12(R19)
 	CMP $5, R14
-	BLT q8fdot_3x1_r1b0_done
+	BLT q8f32_3x16c4_neondot_r1b0_done
 	VMOV V1.S[0], R21
 	MOVW R21, 16(R19)
 	CMP $6, R14
-	BLT q8fdot_3x1_r1b0_done
+	BLT q8f32_3x16c4_neondot_r1b0_done
 	VMOV V1.S[1], R21
 	MOVW R21, 20(R19)
 	CMP $7, R14
-	BLT q8fdot_3x1_r1b0_done
+	BLT q8f32_3x16c4_neondot_r1b0_done
 	VMOV V1.S[2], R21
 	MOVW R21, 24(R19)
 	CMP $8, R14
-	BLT q8fdot_3x1_r1b0_done
+	BLT q8f32_3x16c4_neondot_r1b0_done
 	VMOV V1.S[3], R21
 	MOVW R21, 28(R19)
 	CMP $9, R14
-	BLT q8fdot_3x1_r1b0_done
+	BLT q8f32_3x16c4_neondot_r1b0_done
 	VMOV V2.S[0], R21
 	MOVW R21, 32(R19)
 	CMP $10, R14
-	BLT q8fdot_3x1_r1b0_done
+	BLT q8f32_3x16c4_neondot_r1b0_done
 	VMOV V2.S[1], R21
 	MOVW R21, 36(R19)
 	CMP $11, R14
-	BLT q8fdot_3x1_r1b0_done
+	BLT q8f32_3x16c4_neondot_r1b0_done
 	VMOV V2.S[2], R21
 	MOVW R21, 40(R19)
 	CMP $12, R14
-	BLT q8fdot_3x1_r1b0_done
+	BLT q8f32_3x16c4_neondot_r1b0_done
 	VMOV V2.S[3], R21
 	MOVW R21, 44(R19)
 	CMP $13, R14
-	BLT q8fdot_3x1_r1b0_done
+	BLT q8f32_3x16c4_neondot_r1b0_done
 	VMOV V3.S[0], R21
 	MOVW R21, 48(R19)
 	CMP $14, R14
-	BLT q8fdot_3x1_r1b0_done
+	BLT q8f32_3x16c4_neondot_r1b0_done
 	VMOV V3.S[1], R21
 	MOVW R21, 52(R19)
 	CMP $15, R14
-	BLT q8fdot_3x1_r1b0_done
+	BLT q8f32_3x16c4_neondot_r1b0_done
 	VMOV V3.S[2], R21
 	MOVW R21, 56(R19)
 	CMP $16, R14
-	BLT q8fdot_3x1_r1b0_done
+	BLT q8f32_3x16c4_neondot_r1b0_done
 	VMOV V3.S[3], R21
 	MOVW R21, 60(R19)
-q8fdot_3x1_r1b0_done:
+q8f32_3x16c4_neondot_r1b0_done:
 	ADD R13, R12
 	ADD $0, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
@@ -3955,80 +3955,80 @@ q8fdot_3x1_r1b0_done:
 	WORD $0x4e21d863 // scvtf v3.4s, v3.4s
 	WORD $0x6e2bdc63 // fmul v3.4s, v3.4s, v11.4s
 	CMP $16, R14
-	BNE q8fdot_3x1_r2b0_part
+	BNE q8f32_3x16c4_neondot_r2b0_part
 	VST1 [V0.S4, V1.S4, V2.S4, V3.S4], (R12)
-	B q8fdot_3x1_r2b0_done
-q8fdot_3x1_r2b0_part:
+	B q8f32_3x16c4_neondot_r2b0_done
+q8f32_3x16c4_neondot_r2b0_part:
 	MOVD R12, R19
 	CMP $1, R14
-	BLT q8fdot_3x1_r2b0_done
+	BLT q8f32_3x16c4_neondot_r2b0_done
 	VMOV V0.S[0], R21
 	MOVW R21, 0(R19)
 	CMP $2, R14
-	BLT q8fdot_3x1_r2b0_done
+	BLT q8f32_3x16c4_neondot_r2b0_done
 	VMOV V0.S[1], R21
 	MOVW R21, 4(R19)
 	CMP $3, R14
-	BLT q8fdot_3x1_r2b0_done
+	BLT q8f32_3x16c4_neondot_r2b0_done
 	VMOV V0.S[2], R21
 	MOVW R21, 8(R19)
 	CMP $4, R14
-	BLT q8fdot_3x1_r2b0_done
+	BLT q8f32_3x16c4_neondot_r2b0_done
 	VMOV V0.S[3], R21
 	MOVW R21, 12(R19)
 	CMP $5, R14
-	BLT q8fdot_3x1_r2b0_done
+	BLT q8f32_3x16c4_neondot_r2b0_done
 	VMOV V1.S[0], R21
 	MOVW R21, 16(R19)
 	CMP $6, R14
-	BLT q8fdot_3x1_r2b0_done
+	BLT q8f32_3x16c4_neondot_r2b0_done
 	VMOV V1.S[1], R21
 	MOVW R21, 20(R19)
 	CMP $7, R14
-	BLT q8fdot_3x1_r2b0_done
+	BLT q8f32_3x16c4_neondot_r2b0_done
 	VMOV V1.S[2], R21
 	MOVW R21, 24(R19)
 	CMP $8, R14
-	BLT q8fdot_3x1_r2b0_done
+	BLT q8f32_3x16c4_neondot_r2b0_done
 	VMOV V1.S[3], R21
 	MOVW R21, 28(R19)
 	CMP $9, R14
-	BLT q8fdot_3x1_r2b0_done
+	BLT q8f32_3x16c4_neondot_r2b0_done
 	VMOV V2.S[0], R21
 	MOVW R21, 32(R19)
 	CMP $10, R14
-	BLT q8fdot_3x1_r2b0_done
+	BLT q8f32_3x16c4_neondot_r2b0_done
 	VMOV V2.S[1], R21
 	MOVW R21, 36(R19)
 	CMP $11, R14
-	BLT q8fdot_3x1_r2b0_done
+	BLT q8f32_3x16c4_neondot_r2b0_done
 	VMOV V2.S[2], R21
 	MOVW R21, 40(R19)
 	CMP $12, R14
-	BLT q8fdot_3x1_r2b0_done
+	BLT q8f32_3x16c4_neondot_r2b0_done
 	VMOV V2.S[3], R21
 	MOVW R21, 44(R19)
 	CMP $13, R14
-	BLT q8fdot_3x1_r2b0_done
+	BLT q8f32_3x16c4_neondot_r2b0_done
 	VMOV V3.S[0], R21
 	MOVW R21, 48(R19)
 	CMP $14, R14
-	BLT q8fdot_3x1_r2b0_done
+	BLT q8f32_3x16c4_neondot_r2b0_done
 	VMOV V3.S[1], R21
 	MOVW R21, 52(R19)
 	CMP $15, R14
-	BLT q8fdot_3x1_r2b0_done
+	BLT q8f32_3x16c4_neondot_r2b0_done
 	VMOV V3.S[2], R21
 	MOVW R21, 56(R19)
 	CMP $16, R14
-	BLT q8fdot_3x1_r2b0_done
+	BLT q8f32_3x16c4_neondot_r2b0_done
 	VMOV V3.S[3], R21
 	MOVW R21, 60(R19)
-q8fdot_3x1_r2b0_done:
+q8f32_3x16c4_neondot_r2b0_done:
 	RET
 
-// func q8dot_4x1(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
-TEXT ·q8dot_4x1(SB), NOSPLIT, $0-96
+// func q8_4x16c4_neondot(x *int8, xs int, w *byte, gs int, kg int, y *int8, ys int, mask uint64, zp int32, lo, hi float32, bias *int32, scale *float32)
+TEXT ·q8_4x16c4_neondot(SB), NOSPLIT, $0-96
 	MOVD x+0(FP), R0
 	MOVD xs+8(FP), R4
 	ADD R4, R0, R1
@@ -4055,7 +4055,7 @@ TEXT ·q8dot_4x1(SB), NOSPLIT, $0-96
 	VEOR V29.B16, V29.B16, V29.B16
 	VEOR V30.B16, V30.B16, V30.B16
 	VEOR V31.B16, V31.B16, V31.B16
-q8dot_4x1_loop:
+q8_4x16c4_neondot_loop:
 	VLD1.P 16(R0), [V0.B16]
 	VLD1.P 16(R1), [V1.B16]
 	VLD1.P 16(R2), [V2.B16]
@@ -4133,7 +4133,7 @@ q8dot_4x1_loop:
 	WORD $0x4fa3e8ff // sdot v31.4s, v7.16b, v3.4b[3]
 	ADD R6, R7
 	SUBS $1, R11
-	BNE q8dot_4x1_loop
+	BNE q8_4x16c4_neondot_loop
 	FMOVS lo+68(FP), F12
 	VDUP V12.S[0], V12.S4
 	FMOVS hi+72(FP), F13
@@ -4184,23 +4184,23 @@ q8dot_4x1_loop:
 	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
 	WORD $0x4e2148a6 // sqxtn2 v6.16b, v5.8h
 	CMP $16, R14
-	BNE q8dot_4x1_r0b0_part
+	BNE q8_4x16c4_neondot_r0b0_part
 	VST1 [V6.B16], (R12)
-	B q8dot_4x1_r0b0_done
-q8dot_4x1_r0b0_part:
+	B q8_4x16c4_neondot_r0b0_done
+q8_4x16c4_neondot_r0b0_part:
 	MOVD R12, R19
 	MOVD R14, R20
 	VMOV V6.D[0], R21
 	VMOV V6.D[1], R22
-q8dot_4x1_r0b0_byte:
+q8_4x16c4_neondot_r0b0_byte:
 	MOVB R21, (R19)
 	ADD $1, R19
 	LSR $8, R21
 	ORR R22<<56, R21, R21
 	LSR $8, R22
 	SUBS $1, R20
-	BNE q8dot_4x1_r0b0_byte
-q8dot_4x1_r0b0_done:
+	BNE q8_4x16c4_neondot_r0b0_byte
+q8_4x16c4_neondot_r0b0_done:
 	ADD R13, R12
 	ADD $0, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
@@ -4241,23 +4241,23 @@ q8dot_4x1_r0b0_done:
 	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
 	WORD $0x4e2148a6 // sqxtn2 v6.16b, v5.8h
 	CMP $16, R14
-	BNE q8dot_4x1_r1b0_part
+	BNE q8_4x16c4_neondot_r1b0_part
 	VST1 [V6.B16], (R12)
-	B q8dot_4x1_r1b0_done
-q8dot_4x1_r1b0_part:
+	B q8_4x16c4_neondot_r1b0_done
+q8_4x16c4_neondot_r1b0_part:
 	MOVD R12, R19
 	MOVD R14, R20
 	VMOV V6.D[0], R21
 	VMOV V6.D[1], R22
-q8dot_4x1_r1b0_byte:
+q8_4x16c4_neondot_r1b0_byte:
 	MOVB R21, (R19)
 	ADD $1, R19
 	LSR $8, R21
 	ORR R22<<56, R21, R21
 	LSR $8, R22
 	SUBS $1, R20
-	BNE q8dot_4x1_r1b0_byte
-q8dot_4x1_r1b0_done:
+	BNE q8_4x16c4_neondot_r1b0_byte
+q8_4x16c4_neondot_r1b0_done:
 	ADD R13, R12
 	ADD $0, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
@@ -4298,23 +4298,23 @@ q8dot_4x1_r1b0_done:
 	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
 	WORD $0x4e2148a6 // sqxtn2 v6.16b, v5.8h
 	CMP $16, R14
-	BNE q8dot_4x1_r2b0_part
+	BNE q8_4x16c4_neondot_r2b0_part
 	VST1 [V6.B16], (R12)
-	B q8dot_4x1_r2b0_done
-q8dot_4x1_r2b0_part:
+	B q8_4x16c4_neondot_r2b0_done
+q8_4x16c4_neondot_r2b0_part:
 	MOVD R12, R19
 	MOVD R14, R20
 	VMOV V6.D[0], R21
 	VMOV V6.D[1], R22
-q8dot_4x1_r2b0_byte:
+q8_4x16c4_neondot_r2b0_byte:
 	MOVB R21, (R19)
 	ADD $1, R19
 	LSR $8, R21
 	ORR R22<<56, R21, R21
 	LSR $8, R22
 	SUBS $1, R20
-	BNE q8dot_4x1_r2b0_byte
-q8dot_4x1_r2b0_done:
+	BNE q8_4x16c4_neondot_r2b0_byte
+q8_4x16c4_neondot_r2b0_done:
 	ADD R13, R12
 	ADD $0, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
@@ -4355,27 +4355,27 @@ q8dot_4x1_r2b0_done:
 	WORD $0x0e214886 // sqxtn v6.8b, v4.8h
 	WORD $0x4e2148a6 // sqxtn2 v6.16b, v5.8h
 	CMP $16, R14
-	BNE q8dot_4x1_r3b0_part
+	BNE q8_4x16c4_neondot_r3b0_part
 	VST1 [V6.B16], (R12)
-	B q8dot_4x1_r3b0_done
-q8dot_4x1_r3b0_part:
+	B q8_4x16c4_neondot_r3b0_done
+q8_4x16c4_neondot_r3b0_part:
 	MOVD R12, R19
 	MOVD R14, R20
 	VMOV V6.D[0], R21
 	VMOV V6.D[1], R22
-q8dot_4x1_r3b0_byte:
+q8_4x16c4_neondot_r3b0_byte:
 	MOVB R21, (R19)
 	ADD $1, R19
 	LSR $8, R21
 	ORR R22<<56, R21, R21
 	LSR $8, R22
 	SUBS $1, R20
-	BNE q8dot_4x1_r3b0_byte
-q8dot_4x1_r3b0_done:
+	BNE q8_4x16c4_neondot_r3b0_byte
+q8_4x16c4_neondot_r3b0_done:
 	RET
 
-// func q8fdot_4x1(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
-TEXT ·q8fdot_4x1(SB), NOSPLIT, $0-80
+// func q8f32_4x16c4_neondot(x *int8, xs int, w *byte, gs int, kg int, y *float32, ys int, mask uint64, bias *int32, scale *float32)
+TEXT ·q8f32_4x16c4_neondot(SB), NOSPLIT, $0-80
 	MOVD x+0(FP), R0
 	MOVD xs+8(FP), R4
 	ADD R4, R0, R1
@@ -4402,7 +4402,7 @@ TEXT ·q8fdot_4x1(SB), NOSPLIT, $0-80
 	VEOR V29.B16, V29.B16, V29.B16
 	VEOR V30.B16, V30.B16, V30.B16
 	VEOR V31.B16, V31.B16, V31.B16
-q8fdot_4x1_loop:
+q8f32_4x16c4_neondot_loop:
 	VLD1.P 16(R0), [V0.B16]
 	VLD1.P 16(R1), [V1.B16]
 	VLD1.P 16(R2), [V2.B16]
@@ -4480,7 +4480,7 @@ q8fdot_4x1_loop:
 	WORD $0x4fa3e8ff // sdot v31.4s, v7.16b, v3.4b[3]
 	ADD R6, R7
 	SUBS $1, R11
-	BNE q8fdot_4x1_loop
+	BNE q8f32_4x16c4_neondot_loop
 	MOVD bias+64(FP), R5
 	MOVD scale+72(FP), R6
 	MOVD y+40(FP), R12
@@ -4503,76 +4503,76 @@ q8fdot_4x1_loop:
 	WORD $0x4e21d863 // scvtf v3.4s, v3.4s
 	WORD $0x6e2bdc63 // fmul v3.4s, v3.4s, v11.4s
 	CMP $16, R14
-	BNE q8fdot_4x1_r0b0_part
+	BNE q8f32_4x16c4_neondot_r0b0_part
 	VST1 [V0.S4, V1.S4, V2.S4, V3.S4], (R12)
-	B q8fdot_4x1_r0b0_done
-q8fdot_4x1_r0b0_part:
+	B q8f32_4x16c4_neondot_r0b0_done
+q8f32_4x16c4_neondot_r0b0_part:
 	MOVD R12, R19
 	CMP $1, R14
-	BLT q8fdot_4x1_r0b0_done
+	BLT q8f32_4x16c4_neondot_r0b0_done
 	VMOV V0.S[0], R21
 	MOVW R21, 0(R19)
 	CMP $2, R14
-	BLT q8fdot_4x1_r0b0_done
+	BLT q8f32_4x16c4_neondot_r0b0_done
 	VMOV V0.S[1], R21
 	MOVW R21, 4(R19)
 	CMP $3, R14
-	BLT q8fdot_4x1_r0b0_done
+	BLT q8f32_4x16c4_neondot_r0b0_done
 	VMOV V0.S[2], R21
 	MOVW R21, 8(R19)
 	CMP $4, R14
-	BLT q8fdot_4x1_r0b0_done
+	BLT q8f32_4x16c4_neondot_r0b0_done
 	VMOV V0.S[3], R21
 	MOVW R21, 12(R19)
 	CMP $5, R14
-	BLT q8fdot_4x1_r0b0_done
+	BLT q8f32_4x16c4_neondot_r0b0_done
 	VMOV V1.S[0], R21
 	MOVW R21, 16(R19)
 	CMP $6, R14
-	BLT q8fdot_4x1_r0b0_done
+	BLT q8f32_4x16c4_neondot_r0b0_done
 	VMOV V1.S[1], R21
 	MOVW R21, 20(R19)
 	CMP $7, R14
-	BLT q8fdot_4x1_r0b0_done
+	BLT q8f32_4x16c4_neondot_r0b0_done
 	VMOV V1.S[2], R21
 	MOVW R21, 24(R19)
 	CMP $8, R14
-	BLT q8fdot_4x1_r0b0_done
+	BLT q8f32_4x16c4_neondot_r0b0_done
 	VMOV V1.S[3], R21
 	MOVW R21, 28(R19)
 	CMP $9, R14
-	BLT q8fdot_4x1_r0b0_done
+	BLT q8f32_4x16c4_neondot_r0b0_done
 	VMOV V2.S[0], R21
 	MOVW R21, 32(R19)
 	CMP $10, R14
-	BLT q8fdot_4x1_r0b0_done
+	BLT q8f32_4x16c4_neondot_r0b0_done
 	VMOV V2.S[1], R21
 	MOVW R21, 36(R19)
 	CMP $11, R14
-	BLT q8fdot_4x1_r0b0_done
+	BLT q8f32_4x16c4_neondot_r0b0_done
 	VMOV V2.S[2], R21
 	MOVW R21, 40(R19)
 	CMP $12, R14
-	BLT q8fdot_4x1_r0b0_done
+	BLT q8f32_4x16c4_neondot_r0b0_done
 	VMOV V2.S[3], R21
 	MOVW R21, 44(R19)
 	CMP $13, R14
-	BLT q8fdot_4x1_r0b0_done
+	BLT q8f32_4x16c4_neondot_r0b0_done
 	VMOV V3.S[0], R21
 	MOVW R21, 48(R19)
 	CMP $14, R14
-	BLT q8fdot_4x1_r0b0_done
+	BLT q8f32_4x16c4_neondot_r0b0_done
 	VMOV V3.S[1], R21
 	MOVW R21, 52(R19)
 	CMP $15, R14
-	BLT q8fdot_4x1_r0b0_done
+	BLT q8f32_4x16c4_neondot_r0b0_done
 	VMOV V3.S[2], R21
 	MOVW R21, 56(R19)
 	CMP $16, R14
-	BLT q8fdot_4x1_r0b0_done
+	BLT q8f32_4x16c4_neondot_r0b0_done
 	VMOV V3.S[3], R21
 	MOVW R21, 60(R19)
-q8fdot_4x1_r0b0_done:
+q8f32_4x16c4_neondot_r0b0_done:
 	ADD R13, R12
 	ADD $0, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
@@ -4591,76 +4591,76 @@ q8fdot_4x1_r0b0_done:
 	WORD $0x4e21d863 // scvtf v3.4s, v3.4s
 	WORD $0x6e2bdc63 // fmul v3.4s, v3.4s, v11.4s
 	CMP $16, R14
-	BNE q8fdot_4x1_r1b0_part
+	BNE q8f32_4x16c4_neondot_r1b0_part
 	VST1 [V0.S4, V1.S4, V2.S4, V3.S4], (R12)
-	B q8fdot_4x1_r1b0_done
-q8fdot_4x1_r1b0_part:
+	B q8f32_4x16c4_neondot_r1b0_done
+q8f32_4x16c4_neondot_r1b0_part:
 	MOVD R12, R19
 	CMP $1, R14
-	BLT q8fdot_4x1_r1b0_done
+	BLT q8f32_4x16c4_neondot_r1b0_done
 	VMOV V0.S[0], R21
 	MOVW R21, 0(R19)
 	CMP $2, R14
-	BLT q8fdot_4x1_r1b0_done
+	BLT q8f32_4x16c4_neondot_r1b0_done
 	VMOV V0.S[1], R21
 	MOVW R21, 4(R19)
 	CMP $3, R14
-	BLT q8fdot_4x1_r1b0_done
+	BLT q8f32_4x16c4_neondot_r1b0_done
 	VMOV V0.S[2], R21
 	MOVW R21, 8(R19)
 	CMP $4, R14
-	BLT q8fdot_4x1_r1b0_done
+	BLT q8f32_4x16c4_neondot_r1b0_done
 	VMOV V0.S[3], R21
 	MOVW R21, 12(R19)
 	CMP $5, R14
-	BLT q8fdot_4x1_r1b0_done
+	BLT q8f32_4x16c4_neondot_r1b0_done
 	VMOV V1.S[0], R21
 	MOVW R21, 16(R19)
 	CMP $6, R14
-	BLT q8fdot_4x1_r1b0_done
+	BLT q8f32_4x16c4_neondot_r1b0_done
 	VMOV V1.S[1], R21
 	MOVW R21, 20(R19)
 	CMP $7, R14
-	BLT q8fdot_4x1_r1b0_done
+	BLT q8f32_4x16c4_neondot_r1b0_done
 	VMOV V1.S[2], R21
 	MOVW R21, 24(R19)
 	CMP $8, R14
-	BLT q8fdot_4x1_r1b0_done
+	BLT q8f32_4x16c4_neondot_r1b0_done
 	VMOV V1.S[3], R21
 	MOVW R21, 28(R19)
 	CMP $9, R14
-	BLT q8fdot_4x1_r1b0_done
+	BLT q8f32_4x16c4_neondot_r1b0_done
 	VMOV V2.S[0], R21
 	MOVW R21, 32(R19)
 	CMP $10, R14
-	BLT q8fdot_4x1_r1b0_done
+	BLT q8f32_4x16c4_neondot_r1b0_done
 	VMOV V2.S[1], R21
 	MOVW R21, 36(R19)
 	CMP $11, R14
-	BLT q8fdot_4x1_r1b0_done
+	BLT q8f32_4x16c4_neondot_r1b0_done
 	VMOV V2.S[2], R21
 	MOVW R21, 40(R19)
 	CMP $12, R14
-	BLT q8fdot_4x1_r1b0_done
+	BLT q8f32_4x16c4_neondot_r1b0_done
 	VMOV V2.S[3], R21
 	MOVW R21, 44(R19)
 	CMP $13, R14
-	BLT q8fdot_4x1_r1b0_done
+	BLT q8f32_4x16c4_neondot_r1b0_done
 	VMOV V3.S[0], R21
 	MOVW R21, 48(R19)
 	CMP $14, R14
-	BLT q8fdot_4x1_r1b0_done
+	BLT q8f32_4x16c4_neondot_r1b0_done
 	VMOV V3.S[1], R21
 	MOVW R21, 52(R19)
 	CMP $15, R14
-	BLT q8fdot_4x1_r1b0_done
+	BLT q8f32_4x16c4_neondot_r1b0_done
 	VMOV V3.S[2], R21
 	MOVW R21, 56(R19)
 	CMP $16, R14
-	BLT q8fdot_4x1_r1b0_done
+	BLT q8f32_4x16c4_neondot_r1b0_done
 	VMOV V3.S[3], R21
 	MOVW R21, 60(R19)
-q8fdot_4x1_r1b0_done:
+q8f32_4x16c4_neondot_r1b0_done:
 	ADD R13, R12
 	ADD $0, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
@@ -4679,76 +4679,76 @@ q8fdot_4x1_r1b0_done:
 	WORD $0x4e21d863 // scvtf v3.4s, v3.4s
 	WORD $0x6e2bdc63 // fmul v3.4s, v3.4s, v11.4s
 	CMP $16, R14
-	BNE q8fdot_4x1_r2b0_part
+	BNE q8f32_4x16c4_neondot_r2b0_part
 	VST1 [V0.S4, V1.S4, V2.S4, V3.S4], (R12)
-	B q8fdot_4x1_r2b0_done
-q8fdot_4x1_r2b0_part:
+	B q8f32_4x16c4_neondot_r2b0_done
+q8f32_4x16c4_neondot_r2b0_part:
 	MOVD R12, R19
 	CMP $1, R14
-	BLT q8fdot_4x1_r2b0_done
+	BLT q8f32_4x16c4_neondot_r2b0_done
 	VMOV V0.S[0], R21
 	MOVW R21, 0(R19)
 	CMP $2, R14
-	BLT q8fdot_4x1_r2b0_done
+	BLT q8f32_4x16c4_neondot_r2b0_done
 	VMOV V0.S[1], R21
 	MOVW R21, 4(R19)
 	CMP $3, R14
-	BLT q8fdot_4x1_r2b0_done
+	BLT q8f32_4x16c4_neondot_r2b0_done
 	VMOV V0.S[2], R21
 	MOVW R21, 8(R19)
 	CMP $4, R14
-	BLT q8fdot_4x1_r2b0_done
+	BLT q8f32_4x16c4_neondot_r2b0_done
 	VMOV V0.S[3], R21
 	MOVW R21, 12(R19)
 	CMP $5, R14
-	BLT q8fdot_4x1_r2b0_done
+	BLT q8f32_4x16c4_neondot_r2b0_done
 	VMOV V1.S[0], R21
 	MOVW R21, 16(R19)
 	CMP $6, R14
-	BLT q8fdot_4x1_r2b0_done
+	BLT q8f32_4x16c4_neondot_r2b0_done
 	VMOV V1.S[1], R21
 	MOVW R21, 20(R19)
 	CMP $7, R14
-	BLT q8fdot_4x1_r2b0_done
+	BLT q8f32_4x16c4_neondot_r2b0_done
 	VMOV V1.S[2], R21
 	MOVW R21, 24(R19)
 	CMP $8, R14
-	BLT q8fdot_4x1_r2b0_done
+	BLT q8f32_4x16c4_neondot_r2b0_done
 	VMOV V1.S[3], R21
 	MOVW R21, 28(R19)
 	CMP $9, R14
-	BLT q8fdot_4x1_r2b0_done
+	BLT q8f32_4x16c4_neondot_r2b0_done
 	VMOV V2.S[0], R21
 	MOVW R21, 32(R19)
 	CMP $10, R14
-	BLT q8fdot_4x1_r2b0_done
+	BLT q8f32_4x16c4_neondot_r2b0_done
 	VMOV V2.S[1], R21
 	MOVW R21, 36(R19)
 	CMP $11, R14
-	BLT q8fdot_4x1_r2b0_done
+	BLT q8f32_4x16c4_neondot_r2b0_done
 	VMOV V2.S[2], R21
 	MOVW R21, 40(R19)
 	CMP $12, R14
-	BLT q8fdot_4x1_r2b0_done
+	BLT q8f32_4x16c4_neondot_r2b0_done
 	VMOV V2.S[3], R21
 	MOVW R21, 44(R19)
 	CMP $13, R14
-	BLT q8fdot_4x1_r2b0_done
+	BLT q8f32_4x16c4_neondot_r2b0_done
 	VMOV V3.S[0], R21
 	MOVW R21, 48(R19)
 	CMP $14, R14
-	BLT q8fdot_4x1_r2b0_done
+	BLT q8f32_4x16c4_neondot_r2b0_done
 	VMOV V3.S[1], R21
 	MOVW R21, 52(R19)
 	CMP $15, R14
-	BLT q8fdot_4x1_r2b0_done
+	BLT q8f32_4x16c4_neondot_r2b0_done
 	VMOV V3.S[2], R21
 	MOVW R21, 56(R19)
 	CMP $16, R14
-	BLT q8fdot_4x1_r2b0_done
+	BLT q8f32_4x16c4_neondot_r2b0_done
 	VMOV V3.S[3], R21
 	MOVW R21, 60(R19)
-q8fdot_4x1_r2b0_done:
+q8f32_4x16c4_neondot_r2b0_done:
 	ADD R13, R12
 	ADD $0, R5, R16
 	VLD1 (R16), [V4.S4, V5.S4, V6.S4, V7.S4]
@@ -4767,75 +4767,75 @@ q8fdot_4x1_r2b0_done:
 	WORD $0x4e21d863 // scvtf v3.4s, v3.4s
 	WORD $0x6e2bdc63 // fmul v3.4s, v3.4s, v11.4s
 	CMP $16, R14
-	BNE q8fdot_4x1_r3b0_part
+	BNE q8f32_4x16c4_neondot_r3b0_part
 	VST1 [V0.S4, V1.S4, V2.S4, V3.S4], (R12)
-	B q8fdot_4x1_r3b0_done
-q8fdot_4x1_r3b0_part:
+	B q8f32_4x16c4_neondot_r3b0_done
+q8f32_4x16c4_neondot_r3b0_part:
 	MOVD R12, R19
 	CMP $1, R14
-	BLT q8fdot_4x1_r3b0_done
+	BLT q8f32_4x16c4_neondot_r3b0_done
 	VMOV V0.S[0], R21
 	MOVW R21, 0(R19)
 	CMP $2, R14
-	BLT q8fdot_4x1_r3b0_done
+	BLT q8f32_4x16c4_neondot_r3b0_done
 	VMOV V0.S[1], R21
 	MOVW R21, 4(R19)
 	CMP $3, R14
-	BLT q8fdot_4x1_r3b0_done
+	BLT q8f32_4x16c4_neondot_r3b0_done
 	VMOV V0.S[2], R21
 	MOVW R21, 8(R19)
 	CMP $4, R14
-	BLT q8fdot_4x1_r3b0_done
+	BLT q8f32_4x16c4_neondot_r3b0_done
 	VMOV V0.S[3], R21
 	MOVW R21, 12(R19)
 	CMP $5, R14
-	BLT q8fdot_4x1_r3b0_done
+	BLT q8f32_4x16c4_neondot_r3b0_done
 	VMOV V1.S[0], R21
 	MOVW R21, 16(R19)
 	CMP $6, R14
-	BLT q8fdot_4x1_r3b0_done
+	BLT q8f32_4x16c4_neondot_r3b0_done
 	VMOV V1.S[1], R21
 	MOVW R21, 20(R19)
 	CMP $7, R14
-	BLT q8fdot_4x1_r3b0_done
+	BLT q8f32_4x16c4_neondot_r3b0_done
 	VMOV V1.S[2], R21
 	MOVW R21, 24(R19)
 	CMP $8, R14
-	BLT q8fdot_4x1_r3b0_done
+	BLT q8f32_4x16c4_neondot_r3b0_done
 	VMOV V1.S[3], R21
 	MOVW R21, 28(R19)
 	CMP $9, R14
-	BLT q8fdot_4x1_r3b0_done
+	BLT q8f32_4x16c4_neondot_r3b0_done
 	VMOV V2.S[0], R21
 	MOVW R21, 32(R19)
 	CMP $10, R14
-	BLT q8fdot_4x1_r3b0_done
+	BLT q8f32_4x16c4_neondot_r3b0_done
 	VMOV V2.S[1], R21
 	MOVW R21, 36(R19)
 	CMP $11, R14
-	BLT q8fdot_4x1_r3b0_done
+	BLT q8f32_4x16c4_neondot_r3b0_done
 	VMOV V2.S[2], R21
 	MOVW R21, 40(R19)
 	CMP $12, R14
-	BLT q8fdot_4x1_r3b0_done
+	BLT q8f32_4x16c4_neondot_r3b0_done
 	VMOV V2.S[3], R21
 	MOVW R21, 44(R19)
 	CMP $13, R14
-	BLT q8fdot_4x1_r3b0_done
+	BLT q8f32_4x16c4_neondot_r3b0_done
 	VMOV V3.S[0], R21
 	MOVW R21, 48(R19)
 	CMP $14, R14
-	BLT q8fdot_4x1_r3b0_done
+	BLT q8f32_4x16c4_neondot_r3b0_done
 	VMOV V3.S[1], R21
 	MOVW R21, 52(R19)
 	CMP $15, R14
-	BLT q8fdot_4x1_r3b0_done
+	BLT q8f32_4x16c4_neondot_r3b0_done
 	VMOV V3.S[2], R21
 	MOVW R21, 56(R19)
 	CMP $16, R14
-	BLT q8fdot_4x1_r3b0_done
+	BLT q8f32_4x16c4_neondot_r3b0_done
 	VMOV V3.S[3], R21
 	MOVW R21, 60(R19)
-q8fdot_4x1_r3b0_done:
+q8f32_4x16c4_neondot_r3b0_done:
 	RET
 

@@ -152,14 +152,6 @@ func (e a64) loadConsts() {
 	e.f("VDUP R15, V14.S4")
 }
 
-// rowPointers sets regs[i] = base + i*stride for i < n.
-func (e a64) rowPointers(regs []string, base, stride string, n int) {
-	e.f("MOVD %s, %s", base, regs[0])
-	for i := 1; i < n; i++ {
-		e.f("ADD %s, %s, %s", stride, regs[i-1], regs[i])
-	}
-}
-
 var xRows = []string{"R0", "R1", "R2", "R3"}
 
 // ---------------------------------------------------------------------------
@@ -174,12 +166,11 @@ var xRows = []string{"R0", "R1", "R2", "R3"}
 // reduce eight accumulators to the eight channel sums. mask is the number
 // of valid channels (1..8) of the last block.
 
-func q8neon(e0 *emitter, mr, nv int, float bool) {
+func q8neon(e0 *emitter, name string, mr, nv int, float bool) {
 	e := a64{e0}
-	name := fmt.Sprintf("q8neon_%dx%d", mr, nv)
 	sig, frame := q8Sig, 96
 	if float {
-		name, sig, frame = fmt.Sprintf("q8fneon_%dx%d", mr, nv), q8fSig, 80
+		sig, frame = q8fSig, 80
 	}
 	a64Header(e0, name, sig, frame)
 	biasOff := map[bool]int{false: 80, true: 64}[float]
@@ -307,12 +298,11 @@ func q8neon(e0 *emitter, mr, nv int, float bool) {
 // activation row and adds the four int32 sums to the accumulators: no
 // reduction afterwards. kg arrives in groups; the loop counts chunks.
 
-func q8dot(e0 *emitter, mr, nv int, float bool) {
+func q8dot(e0 *emitter, name string, mr, nv int, float bool) {
 	e := a64{e0}
-	name := fmt.Sprintf("q8dot_%dx%d", mr, nv)
 	sig, frame := q8Sig, 96
 	if float {
-		name, sig, frame = fmt.Sprintf("q8fdot_%dx%d", mr, nv), q8fSig, 80
+		sig, frame = q8fSig, 80
 	}
 	a64Header(e0, name, sig, frame)
 	biasOff := map[bool]int{false: 80, true: 64}[float]
@@ -430,9 +420,8 @@ func q8dot(e0 *emitter, mr, nv int, float bool) {
 var aRows = []string{"R0", "R1", "R2", "R3", "R4", "R5", "R6", "R7"}
 var bPtrs = []string{"R8", "R9", "R10", "R11", "R12", "R13", "R14", "R15"}
 
-func f32neon(e0 *emitter, mr, nv int) {
+func f32neon(e0 *emitter, name string, mr, nv int, _ bool) {
 	e := a64{e0}
-	name := fmt.Sprintf("f32neon_%dx%d", mr, nv)
 	a64Header(e0, name, f32Sig, 88)
 	nacc := mr * nv
 	if nacc+mr+nv > 32 || mr > 8 || nv > 8 {
@@ -514,8 +503,23 @@ func f32neon(e0 *emitter, mr, nv int) {
 
 func vecNEON(e0 *emitter) {
 	e := a64{e0}
-	// QuantizeNEON(dst *int8, src *float32, n int, inv, lo, hi float32, zp int32), n % 8 == 0.
-	a64Header(e0, "QuantizeNEON", "dst *int8, src *float32, n int, inv, lo, hi float32, zp int32", 40)
+	e.vecQuantize()
+	e.vecQuantizeAffine()
+	e.vecDequantize()
+	e.vecLUT()
+	e.vecReductions()
+	e.vecBinops()
+	e.vecScaleAxpy()
+	e.vecFMAV()
+	e.vecAdamW()
+	e.vecReLUGrad()
+	e.vecReLU()
+}
+
+// vecQuantize emits
+// QuantizeNEON(dst *int8, src *float32, n int, inv, lo, hi float32, zp int32), n % 8 == 0.
+func (e a64) vecQuantize() {
+	a64Header(e.emitter, "QuantizeNEON", "dst *int8, src *float32, n int, inv, lo, hi float32, zp int32", 40)
 	e.f("MOVD dst+0(FP), R0")
 	e.f("MOVD src+8(FP), R1")
 	e.f("MOVD n+16(FP), R2")
@@ -549,9 +553,12 @@ func vecNEON(e0 *emitter) {
 	e.label("qdone")
 	e.f("RET")
 	e.raw("\n")
+}
 
-	// QuantizeAffineNEON(dst *int8, src, mul, add *float32, n int, lo, hi float32, zp int32), n % 8 == 0.
-	a64Header(e0, "QuantizeAffineNEON", "dst *int8, src, mul, add *float32, n int, lo, hi float32, zp int32", 52)
+// vecQuantizeAffine emits
+// QuantizeAffineNEON(dst *int8, src, mul, add *float32, n int, lo, hi float32, zp int32), n % 8 == 0.
+func (e a64) vecQuantizeAffine() {
+	a64Header(e.emitter, "QuantizeAffineNEON", "dst *int8, src, mul, add *float32, n int, lo, hi float32, zp int32", 52)
 	e.f("MOVD dst+0(FP), R0")
 	e.f("MOVD src+8(FP), R1")
 	e.f("MOVD mul+16(FP), R4")
@@ -588,9 +595,12 @@ func vecNEON(e0 *emitter) {
 	e.label("qadone")
 	e.f("RET")
 	e.raw("\n")
+}
 
-	// DequantizeNEON(dst *float32, src *int8, n int, scale float32, zp int32), n % 8 == 0.
-	a64Header(e0, "DequantizeNEON", "dst *float32, src *int8, n int, scale float32, zp int32", 32)
+// vecDequantize emits
+// DequantizeNEON(dst *float32, src *int8, n int, scale float32, zp int32), n % 8 == 0.
+func (e a64) vecDequantize() {
+	a64Header(e.emitter, "DequantizeNEON", "dst *float32, src *int8, n int, scale float32, zp int32", 32)
 	e.f("MOVD dst+0(FP), R0")
 	e.f("MOVD src+8(FP), R1")
 	e.f("MOVD n+16(FP), R2")
@@ -616,11 +626,14 @@ func vecNEON(e0 *emitter) {
 	e.label("ddone")
 	e.f("RET")
 	e.raw("\n")
+}
 
-	// LUTNEON(dst, src *int8, n int, t *int8), n % 16 == 0: TBL over the
-	// first 64 entries, then TBX over each next 64 with the index moved down
-	// by 64 (indices out of a 64-byte table leave TBX's lane unchanged).
-	a64Header(e0, "LUTNEON", "dst, src *int8, n int, t *int8", 32)
+// vecLUT emits
+// LUTNEON(dst, src *int8, n int, t *int8), n % 16 == 0: TBL over the
+// first 64 entries, then TBX over each next 64 with the index moved down
+// by 64 (indices out of a 64-byte table leave TBX's lane unchanged).
+func (e a64) vecLUT() {
+	a64Header(e.emitter, "LUTNEON", "dst, src *int8, n int, t *int8", 32)
 	e.f("MOVD dst+0(FP), R0")
 	e.f("MOVD src+8(FP), R1")
 	e.f("MOVD n+16(FP), R2")
@@ -645,9 +658,12 @@ func vecNEON(e0 *emitter) {
 	e.label("ldone")
 	e.f("RET")
 	e.raw("\n")
+}
 
-	// Reductions over n % 32 == 0 floats in the canonical order: eight
-	// accumulators V16..V23 hold lanes 0-3, 4-7, ..., 28-31.
+// vecReductions emits
+// Reductions over n % 32 == 0 floats in the canonical order: eight
+// accumulators V16..V23 hold lanes 0-3, 4-7, ..., 28-31.
+func (e a64) vecReductions() {
 	fold := func() {
 		for i := 0; i < 4; i++ {
 			e.fadd(16+i, 16+i, 20+i) // p[j] += p[j+16]
@@ -660,7 +676,7 @@ func vecNEON(e0 *emitter) {
 		e.faddpS(16, 16)   // p[0] += p[1]
 	}
 	red := func(name, sig string, frame, retOff int, twoInputs bool, body func()) {
-		a64Header(e0, name, sig, frame)
+		a64Header(e.emitter, name, sig, frame)
 		e.f("MOVD a+0(FP), R0")
 		if twoInputs {
 			e.f("MOVD b+8(FP), R1")
@@ -711,10 +727,13 @@ func vecNEON(e0 *emitter) {
 			e.f("VFMLA V%d.S4, V%d.S4, V%d.S4", i, i, 16+i)
 		}
 	})
+}
 
-	// Element-wise float32 over n % 4 == 0: dst = op(a, b).
+// vecBinops emits
+// Element-wise float32 over n % 4 == 0: dst = op(a, b).
+func (e a64) vecBinops() {
 	binop := func(name string, op func(d, n, m int)) {
-		a64Header(e0, name, "dst, a, b *float32, n int", 32)
+		a64Header(e.emitter, name, "dst, a, b *float32, n int", 32)
 		e.f("MOVD dst+0(FP), R0")
 		e.f("MOVD a+8(FP), R1")
 		e.f("MOVD b+16(FP), R2")
@@ -735,10 +754,13 @@ func vecNEON(e0 *emitter) {
 	binop("AddNEON", e.fadd)
 	binop("SubNEON", e.fsub)
 	binop("MulNEON", e.fmul)
+}
 
-	// ScaleNEON(dst, a *float32, n int, s float32) and AxpyNEON (dst = fma(s, a, dst)).
+// vecScaleAxpy emits
+// ScaleNEON(dst, a *float32, n int, s float32) and AxpyNEON (dst = fma(s, a, dst)).
+func (e a64) vecScaleAxpy() {
 	for _, name := range []string{"ScaleNEON", "AxpyNEON"} {
-		a64Header(e0, name, "dst, a *float32, n int, s float32", 28)
+		a64Header(e.emitter, name, "dst, a *float32, n int, s float32", 28)
 		e.f("MOVD dst+0(FP), R0")
 		e.f("MOVD a+8(FP), R1")
 		e.f("MOVD n+16(FP), R3")
@@ -761,9 +783,12 @@ func vecNEON(e0 *emitter) {
 		e.f("RET")
 		e.raw("\n")
 	}
+}
 
-	// FMAVNEON(dst, a, b, c *float32, n int): dst = fma(a, b, c), n % 4 == 0.
-	a64Header(e0, "FMAVNEON", "dst, a, b, c *float32, n int", 40)
+// vecFMAV emits
+// FMAVNEON(dst, a, b, c *float32, n int): dst = fma(a, b, c), n % 4 == 0.
+func (e a64) vecFMAV() {
+	a64Header(e.emitter, "FMAVNEON", "dst, a, b, c *float32, n int", 40)
 	e.f("MOVD dst+0(FP), R0")
 	e.f("MOVD a+8(FP), R1")
 	e.f("MOVD b+16(FP), R2")
@@ -782,10 +807,13 @@ func vecNEON(e0 *emitter) {
 	e.label("fmdone")
 	e.f("RET")
 	e.raw("\n")
+}
 
-	// AdamWNEON(p, g, m, v *float32, n int, h *[7]float32), n % 4 == 0: the
-	// operations of kernels.AdamW, in its order, each rounded (no FMA).
-	a64Header(e0, "AdamWNEON", "pp, gg, mm, vv *float32, n int, h *[7]float32", 48)
+// vecAdamW emits
+// AdamWNEON(p, g, m, v *float32, n int, h *[7]float32), n % 4 == 0: the
+// operations of kernels.AdamW, in its order, each rounded (no FMA).
+func (e a64) vecAdamW() {
+	a64Header(e.emitter, "AdamWNEON", "pp, gg, mm, vv *float32, n int, h *[7]float32", 48)
 	e.f("MOVD pp+0(FP), R0")
 	e.f("MOVD gg+8(FP), R1")
 	e.f("MOVD mm+16(FP), R2")
@@ -830,9 +858,12 @@ func vecNEON(e0 *emitter) {
 	e.label("adone")
 	e.f("RET")
 	e.raw("\n")
+}
 
-	// ReLUGradNEON(dz, dy, z *float32, n int), n % 4 == 0: dz = z > 0 ? dy : 0.
-	a64Header(e0, "ReLUGradNEON", "dz, dy, z *float32, n int", 32)
+// vecReLUGrad emits
+// ReLUGradNEON(dz, dy, z *float32, n int), n % 4 == 0: dz = z > 0 ? dy : 0.
+func (e a64) vecReLUGrad() {
+	a64Header(e.emitter, "ReLUGradNEON", "dz, dy, z *float32, n int", 32)
 	e.f("MOVD dz+0(FP), R0")
 	e.f("MOVD dy+8(FP), R1")
 	e.f("MOVD z+16(FP), R2")
@@ -850,9 +881,12 @@ func vecNEON(e0 *emitter) {
 	e.label("rgdone")
 	e.f("RET")
 	e.raw("\n")
+}
 
-	// ReLUNEON(dst, a *float32, n int): dst = a < 0 ? 0 : a (NaN and -0 pass).
-	a64Header(e0, "ReLUNEON", "dst, a *float32, n int", 24)
+// vecReLU emits
+// ReLUNEON(dst, a *float32, n int): dst = a < 0 ? 0 : a (NaN and -0 pass).
+func (e a64) vecReLU() {
+	a64Header(e.emitter, "ReLUNEON", "dst, a *float32, n int", 24)
 	e.f("MOVD dst+0(FP), R0")
 	e.f("MOVD a+8(FP), R1")
 	e.f("MOVD n+16(FP), R3")
