@@ -163,94 +163,120 @@ func buildTelemanom(gitDir, dir, craft string) (*Eval, error) {
 		if craft == "SMAP" && n%2 == 0 {
 			continue
 		}
-		ch := r[idx[0]]
-		load := func(part string) (*Matrix, error) {
-			b, err := gitShow(gitDir, telemanomDir+"/"+part+"/"+ch+".npy")
-			if err != nil {
-				return nil, err
-			}
-			m, err := parseNPY(b)
-			if err != nil {
-				return nil, fmt.Errorf("%s/%s.npy: %w", part, ch, err)
-			}
-			return m, nil
-		}
-		train, err := load("train")
+		c, rows, err := telemanomChannel(gitDir, dir, r[idx[0]], r[idx[2]], r[idx[3]])
 		if err != nil {
 			return nil, err
 		}
-		test, err := load("test")
-		if err != nil {
-			return nil, err
-		}
-		if want, _ := strconv.Atoi(r[idx[3]]); want != test.Rows {
-			return nil, fmt.Errorf("%s: test has %d rows, labeled_anomalies.csv says %d", ch, test.Rows, want)
-		}
-		if train.Cols != test.Cols {
-			return nil, fmt.Errorf("%s: train has %d columns, test %d", ch, train.Cols, test.Cols)
-		}
-		label := make([]bool, test.Rows)
-		seqs := seqRe.FindAllStringSubmatch(r[idx[2]], -1)
-		if len(seqs) == 0 {
-			return nil, fmt.Errorf("%s: no anomaly sequence in %q", ch, r[idx[2]])
-		}
-		for _, s := range seqs {
-			a, _ := strconv.Atoi(s[1])
-			e, _ := strconv.Atoi(s[2])
-			if a > e || e >= test.Rows {
-				return nil, fmt.Errorf("%s: sequence [%d, %d] outside %d rows", ch, a, e, test.Rows)
-			}
-			for i := a; i <= e; i++ { // both ends are inclusive
-				label[i] = true
-			}
-		}
-		header := []string{"value"}
-		for j := 1; j < train.Cols; j++ {
-			header = append(header, fmt.Sprintf("cmd_%02d", j))
-		}
-		header = append(header, "anomaly")
-		emit := func(m *Matrix, label []bool) [][]string {
-			out := make([][]string, m.Rows)
-			for i := range out {
-				row := make([]string, 0, m.Cols+1)
-				for j := 0; j < m.Cols; j++ {
-					row = append(row, ftoa(m.At(i, j)))
-				}
-				l := "0"
-				if label != nil && label[i] {
-					l = "1"
-				}
-				out[i] = append(row, l)
-			}
-			return out
-		}
-		learnName, testName := ch+"_train.csv", ch+"_test.csv"
-		if err := writeCSV(filepath.Join(dir, learnName), header, emit(train, nil)); err != nil {
-			return nil, err
-		}
-		if err := writeCSV(filepath.Join(dir, testName), header, emit(test, label)); err != nil {
-			return nil, err
-		}
-		ev.Cases = append(ev.Cases, Case{Name: ch, Learn: learnName, Test: testName})
-		totalRows += train.Rows + test.Rows
+		ev.Cases = append(ev.Cases, c)
+		totalRows += rows
 	}
 	if len(ev.Cases) == 0 {
 		return nil, fmt.Errorf("no %s channel in labeled_anomalies.csv", craft)
 	}
+	ev.Description = telemanomDescription(craft, n, len(ev.Cases), totalRows)
+	return ev, nil
+}
+
+func telemanomDescription(craft string, channels, cases, totalRows int) string {
 	what := map[string]string{
 		"SMAP": "NASA Soil Moisture Active Passive satellite telemetry",
 		"MSL":  "NASA Mars Science Laboratory (Curiosity rover) telemetry",
 	}[craft]
-	subset := fmt.Sprintf("all %d channels", n)
+	subset := fmt.Sprintf("all %d channels", channels)
 	if craft == "SMAP" {
-		subset = fmt.Sprintf("%d of the %d channels: the 1st, 3rd, 5th, ... SMAP rows of labeled_anomalies.csv, to stay near 300k rows", len(ev.Cases), n)
+		subset = fmt.Sprintf("%d of the %d channels: the 1st, 3rd, 5th, ... SMAP rows of labeled_anomalies.csv, to stay near 300k rows", cases, channels)
 	}
-	ev.Description = fmt.Sprintf("%s, expert-labelled anomalies (telemanom). One case per channel (%s; %d rows in all). "+
+	return fmt.Sprintf("%s, expert-labelled anomalies (telemanom). One case per channel (%s; %d rows in all). "+
 		"Column 'value' is the channel's telemetry as released (mostly within [-1, 1]; some MSL channels go beyond, M-6's test to 258); cmd_NN are one-hot encoded "+
 		"commands sent to the spacecraft (0/1, many constant). Protocol: learn on the channel's train file (taken as "+
 		"nominal by the source), score its test file; 'anomaly' = 1 inside labeled_anomalies.csv's anomaly_sequences "+
 		"(both ends inclusive). No timestamps.", what, subset, totalRows)
-	return ev, nil
+}
+
+// telemanomChannel writes one channel's learning and test files and
+// returns its case and how many rows the two hold.
+func telemanomChannel(gitDir, dir, ch, sequences, numValues string) (Case, int, error) {
+	load := func(part string) (*Matrix, error) {
+		b, err := gitShow(gitDir, telemanomDir+"/"+part+"/"+ch+".npy")
+		if err != nil {
+			return nil, err
+		}
+		m, err := parseNPY(b)
+		if err != nil {
+			return nil, fmt.Errorf("%s/%s.npy: %w", part, ch, err)
+		}
+		return m, nil
+	}
+	train, err := load("train")
+	if err != nil {
+		return Case{}, 0, err
+	}
+	test, err := load("test")
+	if err != nil {
+		return Case{}, 0, err
+	}
+	if want, _ := strconv.Atoi(numValues); want != test.Rows {
+		return Case{}, 0, fmt.Errorf("%s: test has %d rows, labeled_anomalies.csv says %d", ch, test.Rows, want)
+	}
+	if train.Cols != test.Cols {
+		return Case{}, 0, fmt.Errorf("%s: train has %d columns, test %d", ch, train.Cols, test.Cols)
+	}
+	label, err := sequenceLabels(ch, sequences, test.Rows)
+	if err != nil {
+		return Case{}, 0, err
+	}
+	header := []string{"value"}
+	for j := 1; j < train.Cols; j++ {
+		header = append(header, fmt.Sprintf("cmd_%02d", j))
+	}
+	header = append(header, "anomaly")
+	learnName, testName := ch+"_train.csv", ch+"_test.csv"
+	if err := writeCSV(filepath.Join(dir, learnName), header, labelledRows(train, nil)); err != nil {
+		return Case{}, 0, err
+	}
+	if err := writeCSV(filepath.Join(dir, testName), header, labelledRows(test, label)); err != nil {
+		return Case{}, 0, err
+	}
+	return Case{Name: ch, Learn: learnName, Test: testName}, train.Rows + test.Rows, nil
+}
+
+// sequenceLabels marks the rows inside labeled_anomalies.csv's
+// anomaly_sequences ([[a, e], ...], both ends inclusive).
+func sequenceLabels(ch, sequences string, rows int) ([]bool, error) {
+	label := make([]bool, rows)
+	seqs := seqRe.FindAllStringSubmatch(sequences, -1)
+	if len(seqs) == 0 {
+		return nil, fmt.Errorf("%s: no anomaly sequence in %q", ch, sequences)
+	}
+	for _, s := range seqs {
+		a, _ := strconv.Atoi(s[1])
+		e, _ := strconv.Atoi(s[2])
+		if a > e || e >= rows {
+			return nil, fmt.Errorf("%s: sequence [%d, %d] outside %d rows", ch, a, e, rows)
+		}
+		for i := a; i <= e; i++ {
+			label[i] = true
+		}
+	}
+	return label, nil
+}
+
+// labelledRows formats m's rows with a last 0/1 column from label (all 0
+// when label is nil).
+func labelledRows(m *Matrix, label []bool) [][]string {
+	out := make([][]string, m.Rows)
+	for i := range out {
+		row := make([]string, 0, m.Cols+1)
+		for j := 0; j < m.Cols; j++ {
+			row = append(row, ftoa(m.At(i, j)))
+		}
+		l := "0"
+		if label != nil && label[i] {
+			l = "1"
+		}
+		out[i] = append(row, l)
+	}
+	return out
 }
 
 // ---- GECCO 2018 drinking-water quality ---------------------------------------
@@ -266,32 +292,9 @@ const (
 var geccoSensors = []string{"Tp", "Cl", "pH", "Redox", "Leit", "Trueb", "Cl_2", "Fm", "Fm_2"}
 
 func buildGECCO(gitDir, dir string) (*Eval, error) {
-	zb, err := gitShow(gitDir, geccoZip)
+	b, err := geccoCSV(gitDir)
 	if err != nil {
 		return nil, err
-	}
-	zr, err := zip.NewReader(bytes.NewReader(zb), int64(len(zb)))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", geccoZip, err)
-	}
-	var b []byte
-	for _, f := range zr.File {
-		if f.Name == geccoMember {
-			rc, err := f.Open()
-			if err != nil {
-				return nil, err
-			}
-			var buf bytes.Buffer
-			_, err = buf.ReadFrom(rc)
-			rc.Close()
-			if err != nil {
-				return nil, err
-			}
-			b = buf.Bytes()
-		}
-	}
-	if b == nil {
-		return nil, fmt.Errorf("%s has no %s", geccoZip, geccoMember)
 	}
 	rows, err := readCSV(b)
 	if err != nil {
@@ -301,75 +304,25 @@ func buildGECCO(gitDir, dir string) (*Eval, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Times are local (German) wall-clock time: CEST (UTC+2) until the clock
-	// goes back on 2016-10-30, CET (UTC+1) after, which repeats 02:00-02:59.
-	// Convert to UTC by that one step, found as the one backward jump.
-	const layout = "2006-01-02 15:04:05"
-	offset := 2 * time.Hour
-	var prevLocal time.Time
-	var prevUTC time.Time
-	jumps := 0
-	var out [][]string
-	dropped, droppedEvents, events := 0, 0, 0
+	g := geccoConv{idx: idx, offset: 2 * time.Hour}
 	for n, r := range rows[1:] {
 		if len(r) != len(rows[0]) {
 			return nil, fmt.Errorf("row %d: %d fields, want %d", n+2, len(r), len(rows[0]))
 		}
-		t, err := time.Parse(layout, r[idx[0]])
-		if err != nil {
+		if err := g.row(r); err != nil {
 			return nil, fmt.Errorf("row %d: %w", n+2, err)
 		}
-		if !prevLocal.IsZero() && !t.After(prevLocal) {
-			jumps++
-			if jumps > 1 || t.Format("2006-01-02 15") != "2016-10-30 02" {
-				return nil, fmt.Errorf("row %d: time goes back from %s to %s, not at the 2016-10-30 clock change", n+2, prevLocal.Format(layout), r[idx[0]])
-			}
-			offset = time.Hour
-		}
-		prevLocal = t
-		utc := t.Add(-offset)
-		if !prevUTC.IsZero() && !utc.After(prevUTC) {
-			return nil, fmt.Errorf("row %d: UTC time %s not after %s", n+2, utc, prevUTC)
-		}
-		prevUTC = utc
-		var ev string
-		switch r[idx[len(idx)-1]] {
-		case "TRUE":
-			ev = "1"
-			events++
-		case "FALSE":
-			ev = "0"
-		default:
-			return nil, fmt.Errorf("row %d: EVENT %q", n+2, r[idx[len(idx)-1]])
-		}
-		row := []string{utc.Format(time.RFC3339)}
-		ok := true
-		for _, j := range idx[1 : len(idx)-1] {
-			if !isNumber(r[j]) {
-				ok = false
-				break
-			}
-			row = append(row, strings.TrimSpace(r[j]))
-		}
-		if !ok { // a reading with missing values: drop the whole row
-			dropped++
-			if ev == "1" {
-				droppedEvents++
-			}
-			continue
-		}
-		out = append(out, append(row, ev))
 	}
-	if jumps != 1 {
-		return nil, fmt.Errorf("expected the one clock change of 2016-10-30, found %d backward jumps", jumps)
+	if g.jumps != 1 {
+		return nil, fmt.Errorf("expected the one clock change of 2016-10-30, found %d backward jumps", g.jumps)
 	}
-	for _, r := range out[:geccoLearn] {
+	for _, r := range g.out[:geccoLearn] {
 		if r[len(r)-1] != "0" {
 			return nil, errors.New("an event lies inside the learning part")
 		}
 	}
 	header := append(append([]string{"time"}, geccoSensors...), "event")
-	if err := writeCSV(filepath.Join(dir, "gecco2018.csv"), header, out); err != nil {
+	if err := writeCSV(filepath.Join(dir, "gecco2018.csv"), header, g.out); err != nil {
 		return nil, err
 	}
 	return &Eval{
@@ -381,7 +334,7 @@ func buildGECCO(gitDir, dir string) (*Eval, error) {
 			"turbidity Trueb, flow rates Fm and Fm_2; 'event' = 1 where the operators marked an event (EVENT). "+
 			"%d rows (%d event rows); %d source rows with missing readings were dropped (%d of them events). "+
 			"Times converted from German local time to UTC. Protocol: learn on the first %d rows (about 11 days, "+
-			"all normal, ending before the first event), score the rest.", len(out), events-droppedEvents, dropped, droppedEvents, geccoLearn),
+			"all normal, ending before the first event), score the rest.", len(g.out), g.events-g.droppedEvents, g.dropped, g.droppedEvents, geccoLearn),
 		Source:   "https://github.com/mat-analysis/datasets (mts/GECCOWater/GECCOWater original.zip: original/1_gecco2018_water_quality.csv), a copy of Zenodo record 3884398",
 		Licence:  "CC BY 4.0: Creative Commons Attribution 4.0 International, the licence of Zenodo record 3884398 (https://zenodo.org/records/3884398); the GitHub copy carries no licence of its own",
 		Citation: "Moritz, Rehbach, Chandrasekaran, Rebolledo and Bartz-Beielstein, GECCO Industrial Challenge 2018 Dataset: A water quality dataset for the 'Internet of Things: Online Anomaly Detection for Drinking Water Quality' competition at GECCO 2018, Kyoto (Zenodo, doi:10.5281/zenodo.3884398)",
@@ -389,6 +342,95 @@ func buildGECCO(gitDir, dir string) (*Eval, error) {
 		Label:    "event",
 		Cases:    []Case{{Name: "all", File: "gecco2018.csv", LearnRows: geccoLearn}},
 	}, nil
+}
+
+// geccoCSV returns the source CSV from the zip in the repository.
+func geccoCSV(gitDir string) ([]byte, error) {
+	zb, err := gitShow(gitDir, geccoZip)
+	if err != nil {
+		return nil, err
+	}
+	zr, err := zip.NewReader(bytes.NewReader(zb), int64(len(zb)))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", geccoZip, err)
+	}
+	for _, f := range zr.File {
+		if f.Name != geccoMember {
+			continue
+		}
+		rc, err := f.Open()
+		if err != nil {
+			return nil, err
+		}
+		defer rc.Close()
+		var buf bytes.Buffer
+		if _, err := buf.ReadFrom(rc); err != nil {
+			return nil, err
+		}
+		return buf.Bytes(), nil
+	}
+	return nil, fmt.Errorf("%s has no %s", geccoZip, geccoMember)
+}
+
+// geccoConv converts the source rows one at a time. Times are local
+// (German) wall-clock time: CEST (UTC+2) until the clock goes back on
+// 2016-10-30, CET (UTC+1) after, which repeats 02:00-02:59. They become
+// UTC by that one step, found as the one backward jump.
+type geccoConv struct {
+	idx                []int // Time, the sensors, EVENT
+	offset             time.Duration
+	prevLocal, prevUTC time.Time
+	jumps              int
+	out                [][]string
+	dropped            int // rows with a missing reading
+	droppedEvents      int // of them, event rows
+	events             int
+}
+
+const geccoLayout = "2006-01-02 15:04:05"
+
+func (g *geccoConv) row(r []string) error {
+	idx := g.idx
+	t, err := time.Parse(geccoLayout, r[idx[0]])
+	if err != nil {
+		return err
+	}
+	if !g.prevLocal.IsZero() && !t.After(g.prevLocal) {
+		g.jumps++
+		if g.jumps > 1 || t.Format("2006-01-02 15") != "2016-10-30 02" {
+			return fmt.Errorf("time goes back from %s to %s, not at the 2016-10-30 clock change", g.prevLocal.Format(geccoLayout), r[idx[0]])
+		}
+		g.offset = time.Hour
+	}
+	g.prevLocal = t
+	utc := t.Add(-g.offset)
+	if !g.prevUTC.IsZero() && !utc.After(g.prevUTC) {
+		return fmt.Errorf("UTC time %s not after %s", utc, g.prevUTC)
+	}
+	g.prevUTC = utc
+	var ev string
+	switch r[idx[len(idx)-1]] {
+	case "TRUE":
+		ev = "1"
+		g.events++
+	case "FALSE":
+		ev = "0"
+	default:
+		return fmt.Errorf("EVENT %q", r[idx[len(idx)-1]])
+	}
+	row := []string{utc.Format(time.RFC3339)}
+	for _, j := range idx[1 : len(idx)-1] {
+		if !isNumber(r[j]) { // a reading with missing values: drop the whole row
+			g.dropped++
+			if ev == "1" {
+				g.droppedEvents++
+			}
+			return nil
+		}
+		row = append(row, strings.TrimSpace(r[j]))
+	}
+	g.out = append(g.out, append(row, ev))
+	return nil
 }
 
 // ---- denoising sets: real multichannel series without labels ----------------
