@@ -25,23 +25,11 @@ const (
 	genPrefix = "kernels/internal/asm/_gen/"
 )
 
-// over lists the functions still over the limits, with their size when
-// this list was made: none may grow, and one that is brought within the
-// limits must leave the list (the test says so), so the list only
-// shrinks. Issue 13 asks for it to be empty.
-var over = map[string][2]int{ // "path func": {lines, cyclomatic complexity}
-	"bench/realdata/check.go runCheck":      {200, 62},
-	"bench/realdata/sets.go buildGECCO":     {125, 29},
-	"bench/realdata/sets.go buildTelemanom": {125, 29},
-	"bench/realdata/check.go statFile":      {97, 36},
-}
-
 func TestFunctionSize(t *testing.T) {
 	root, err := filepath.Abs("../..")
 	if err != nil {
 		t.Fatal(err)
 	}
-	seen := map[string]bool{}
 	var found []string
 	fset := token.NewFileSet()
 	err = filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
@@ -74,20 +62,8 @@ func TestFunctionSize(t *testing.T) {
 			if strings.HasPrefix(rel, genPrefix) {
 				limit = genLines
 			}
-			key := rel + " " + funcName(fd)
-			if lines <= limit && cc <= maxCyclo {
-				if _, listed := over[key]; listed {
-					found = append(found, fmt.Sprintf("%s is within the limits now (%d lines, complexity %d): take it off the list", key, lines, cc))
-				}
-				continue
-			}
-			seen[key] = true
-			was, listed := over[key]
-			switch {
-			case !listed:
-				found = append(found, fmt.Sprintf("%s: %d lines, complexity %d (limits %d and %d): split it", key, lines, cc, limit, maxCyclo))
-			case lines > was[0] || cc > was[1]:
-				found = append(found, fmt.Sprintf("%s grew to %d lines, complexity %d (listed at %d and %d): split it instead", key, lines, cc, was[0], was[1]))
+			if lines > limit || cc > maxCyclo {
+				found = append(found, fmt.Sprintf("%s %s: %d lines, complexity %d (limits %d and %d): split it", rel, funcName(fd), lines, cc, limit, maxCyclo))
 			}
 		}
 		return nil
@@ -95,16 +71,10 @@ func TestFunctionSize(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for key := range over {
-		if !seen[key] && !containsPrefix(found, key) {
-			found = append(found, key+" is listed but not found: take it off the list")
-		}
-	}
 	sort.Strings(found)
 	for _, f := range found {
 		t.Error(f)
 	}
-	t.Logf("%d functions still over the limits (issue 13)", len(over))
 }
 
 // funcName returns a function's name, a method's Type.Name.
@@ -120,15 +90,6 @@ func funcName(fd *ast.FuncDecl) string {
 		return id.Name + "." + fd.Name.Name
 	}
 	return fd.Name.Name
-}
-
-func containsPrefix(list []string, p string) bool {
-	for _, s := range list {
-		if strings.HasPrefix(s, p) {
-			return true
-		}
-	}
-	return false
 }
 
 // cyclomatic returns 1 plus the number of decision points in fn.
