@@ -69,66 +69,34 @@ func (c *converter) dense(n *node) error {
 	if err != nil {
 		return err
 	}
-	if len(dims) != 2 {
-		return fmt.Errorf("weights of shape %v; want 2-D", dims)
-	}
-	trans := n.op == "Gemm" && n.int("transB", 0) == 1
-	if n.op == "Gemm" && n.int("transA", 0) != 0 {
-		return errors.New("transA is not supported")
-	}
-	in, out := dims[0], dims[1]
-	if trans {
-		in, out = dims[1], dims[0]
-	}
-	if in != c.cur.f {
-		return fmt.Errorf("weights %v for an input of %d features", dims, c.cur.f)
+	in, out, trans, err := c.denseShape(n, dims)
+	if err != nil {
+		return err
 	}
 	l := model.Layer{Kind: model.Dense, In: in, Out: out, Act: model.Identity}
-	// ONNX element (o, j) of the weights, as an index into their data.
-	src := func(o, j int) int {
-		if trans {
-			return o*in + j
-		}
-		return j*out + o
-	}
-	// Edge input index k holds ONNX feature j = inv[k].
-	inv := make([]int, in)
-	for j := range inv {
-		inv[j] = j
-	}
-	if c.cur.idx != nil {
-		for j, k := range c.cur.idx {
-			inv[k] = j
-		}
-	}
-	at := func(o, k int) int { return src(o, inv[k]) }
+	at := c.denseIndex(in, out, trans)
 	alpha, beta := float32(1), float32(1)
-	if n.op == "Gemm" {
-		alpha, beta = n.float("alpha", 1), n.float("beta", 1)
-	}
-	var fb []float32
+	fb := make([]float32, out)
 	var qb *qconst
 	if n.op == "Gemm" {
+		alpha, beta = n.float("alpha", 1), n.float("beta", 1)
 		if fb, qb, err = c.bias(n, 2, out); err != nil {
 			return err
 		}
-	} else {
-		fb = make([]float32, out)
 	}
-	if wq != nil {
-		if alpha != 1 || beta != 1 {
-			return errors.New("alpha and beta must be 1 in an int8 Gemm")
-		}
+	switch {
+	case wq != nil && (alpha != 1 || beta != 1):
+		return errors.New("alpha and beta must be 1 in an int8 Gemm")
+	case wq != nil:
 		if err := c.setInt8(&l, wq, map[bool]int{true: 0, false: 1}[trans], at); err != nil {
 			return err
 		}
 		if err := c.int8Bias(&l, fb, qb); err != nil {
 			return err
 		}
-	} else {
-		if qb != nil {
-			return errors.New("an int32 bias with float weights")
-		}
+	case qb != nil:
+		return errors.New("an int32 bias with float weights")
+	default:
 		l.W = make([]float32, in*out)
 		for o := 0; o < out; o++ {
 			for k := 0; k < in; k++ {
@@ -144,6 +112,47 @@ func (c *converter) dense(n *node) error {
 	c.cur = act{f: out}
 	c.add(n, "layer %d: dense %d->%d", len(c.layers)-1, in, out)
 	return nil
+}
+
+// denseShape reads a Gemm's or MatMul's weight shape: inputs, outputs and
+// whether the weights are stored transposed ([out, in]).
+func (c *converter) denseShape(n *node, dims []int) (in, out int, trans bool, err error) {
+	if len(dims) != 2 {
+		return 0, 0, false, fmt.Errorf("weights of shape %v; want 2-D", dims)
+	}
+	trans = n.op == "Gemm" && n.int("transB", 0) == 1
+	if n.op == "Gemm" && n.int("transA", 0) != 0 {
+		return 0, 0, false, errors.New("transA is not supported")
+	}
+	in, out = dims[0], dims[1]
+	if trans {
+		in, out = dims[1], dims[0]
+	}
+	if in != c.cur.f {
+		return 0, 0, false, fmt.Errorf("weights %v for an input of %d features", dims, c.cur.f)
+	}
+	return in, out, trans, nil
+}
+
+// denseIndex returns where the weight of output o and edge input k is in
+// the ONNX weight data: edge input k holds ONNX feature inv[k] (a
+// flattened sequence reorders them).
+func (c *converter) denseIndex(in, out int, trans bool) func(o, k int) int {
+	inv := make([]int, in)
+	for j := range inv {
+		inv[j] = j
+	}
+	if c.cur.idx != nil {
+		for j, k := range c.cur.idx {
+			inv[k] = j
+		}
+	}
+	return func(o, k int) int {
+		if trans {
+			return o*in + inv[k]
+		}
+		return inv[k]*out + o
+	}
 }
 
 // addBias folds an Add of a constant into the layer before (MatMul + Add).

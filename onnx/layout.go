@@ -148,7 +148,6 @@ func squeeze(full []int, axes []int64) ([]int, error) {
 
 // reshape moves the activation to the ONNX shape (batch left out).
 func (c *converter) reshape(n *node, shape []int, size int) error {
-	cur := c.cur
 	prod := 1
 	for _, d := range shape {
 		prod *= d
@@ -157,78 +156,92 @@ func (c *converter) reshape(n *node, shape []int, size int) error {
 		return fmt.Errorf("shape %v for %d values", shape, size)
 	}
 	switch len(shape) {
-	case 1: // to flat
-		if cur.seq {
-			nxt := act{f: size, idx: make([]int, size)}
-			for t := 0; t < cur.t; t++ {
-				for ch := 0; ch < cur.c; ch++ {
-					j := ch*cur.t + t // the ONNX order of [C, T]
-					if cur.tm {
-						j = t*cur.c + ch
-					}
-					nxt.idx[j] = t*cur.c + ch
-				}
-			}
-			nxt.q = cur.q
-			c.cur = nxt
-			c.add(n, "layout only: a flat view of %d steps x %d channels", cur.t, cur.c)
-			return nil
-		}
-		c.add(n, "layout only: nothing")
+	case 1:
+		c.flatten(n, size)
 		return nil
-	case 2: // to [C, T]
-		C, T := shape[0], shape[1]
-		if cur.seq {
-			if cur.c == C && cur.t == T && !cur.tm {
-				c.add(n, "layout only: nothing")
-				return nil
-			}
-			if (cur.c == 1 || cur.t == 1) && C*T == cur.c*cur.t && (C == 1 || T == 1) {
-				c.cur = act{seq: true, t: T, c: C, q: cur.q}
-				c.add(n, "layout only: %d steps x %d channels", T, C)
-				return nil
-			}
-			return fmt.Errorf("reshapes [%d, %d] to [%d, %d]; only layout changes are supported", cur.c, cur.t, C, T)
+	case 2:
+		if c.cur.seq {
+			return c.reshapeSequence(n, shape[0], shape[1])
 		}
-		// A flat vector becomes [C, T]: edge keeps sequences steps x
-		// channels, so the layer before writes its outputs in that order.
-		if cur.idx != nil {
-			ok := true
-			for t := 0; t < T && ok; t++ {
-				for ch := 0; ch < C; ch++ {
-					if cur.idx[ch*T+t] != t*C+ch {
-						ok = false
-					}
-				}
-			}
-			if !ok {
-				return errors.New("reshapes a flattened sequence into another one")
-			}
-			c.cur = act{seq: true, t: T, c: C, q: cur.q}
-			c.add(n, "layout only: back to %d steps x %d channels", T, C)
-			return nil
-		}
-		if len(c.layers) == 0 {
-			if C == 1 || T == 1 {
-				c.cur = act{seq: true, t: T, c: C, q: cur.q}
-				c.add(n, "layout only: %d steps x %d channels", T, C)
-				return nil
-			}
-			return errors.New("reshapes the flat input into a sequence; give the model a [batch, channels, steps] input")
-		}
-		prev := c.layers[len(c.layers)-1]
-		if prev.l.Kind != model.Dense {
-			return errors.New("a flat vector becomes a sequence only after a dense layer")
-		}
-		if C > 1 && T > 1 {
-			permuteRows(&prev.l, C, T)
-		}
-		c.layers = append(c.layers, &layer{l: model.Layer{Kind: model.Reshape, Steps: T, Channels: C}, node: n.where(), outSize: size})
-		c.cur = act{seq: true, t: T, c: C, q: cur.q}
-		c.add(n, "layer %d: reshape to %d steps x %d channels (the dense layer before writes steps x channels)", len(c.layers)-1, T, C)
-		return nil
+		return c.unflatten(n, shape[0], shape[1], size)
 	}
 	return fmt.Errorf("shape %v", shape)
+}
+
+// flatten makes the activation a flat vector: a sequence keeps its values
+// where they are and records the ONNX order ([C, T]) of each.
+func (c *converter) flatten(n *node, size int) {
+	cur := c.cur
+	if !cur.seq {
+		c.add(n, "layout only: nothing")
+		return
+	}
+	nxt := act{f: size, idx: make([]int, size), q: cur.q}
+	for t := 0; t < cur.t; t++ {
+		for ch := 0; ch < cur.c; ch++ {
+			j := ch*cur.t + t // the ONNX order of [C, T]
+			if cur.tm {
+				j = t*cur.c + ch
+			}
+			nxt.idx[j] = t*cur.c + ch
+		}
+	}
+	c.cur = nxt
+	c.add(n, "layout only: a flat view of %d steps x %d channels", cur.t, cur.c)
+}
+
+// reshapeSequence reshapes a sequence to [C, T]: only changes that move
+// no value are supported.
+func (c *converter) reshapeSequence(n *node, C, T int) error {
+	cur := c.cur
+	if cur.c == C && cur.t == T && !cur.tm {
+		c.add(n, "layout only: nothing")
+		return nil
+	}
+	if (cur.c == 1 || cur.t == 1) && C*T == cur.c*cur.t && (C == 1 || T == 1) {
+		c.cur = act{seq: true, t: T, c: C, q: cur.q}
+		c.add(n, "layout only: %d steps x %d channels", T, C)
+		return nil
+	}
+	return fmt.Errorf("reshapes [%d, %d] to [%d, %d]; only layout changes are supported", cur.c, cur.t, C, T)
+}
+
+// unflatten makes a flat vector a [C, T] sequence: edge keeps sequences
+// steps x channels, so the layer before writes its outputs in that order.
+func (c *converter) unflatten(n *node, C, T, size int) error {
+	cur := c.cur
+	seq := act{seq: true, t: T, c: C, q: cur.q}
+	if cur.idx != nil { // a flattened sequence, back to its shape
+		for t := 0; t < T; t++ {
+			for ch := 0; ch < C; ch++ {
+				if cur.idx[ch*T+t] != t*C+ch {
+					return errors.New("reshapes a flattened sequence into another one")
+				}
+			}
+		}
+		c.cur = seq
+		c.add(n, "layout only: back to %d steps x %d channels", T, C)
+		return nil
+	}
+	if len(c.layers) == 0 {
+		if C == 1 || T == 1 {
+			c.cur = seq
+			c.add(n, "layout only: %d steps x %d channels", T, C)
+			return nil
+		}
+		return errors.New("reshapes the flat input into a sequence; give the model a [batch, channels, steps] input")
+	}
+	prev := c.layers[len(c.layers)-1]
+	if prev.l.Kind != model.Dense {
+		return errors.New("a flat vector becomes a sequence only after a dense layer")
+	}
+	if C > 1 && T > 1 {
+		permuteRows(&prev.l, C, T)
+	}
+	c.layers = append(c.layers, &layer{l: model.Layer{Kind: model.Reshape, Steps: T, Channels: C}, node: n.where(), outSize: size})
+	c.cur = seq
+	c.add(n, "layer %d: reshape to %d steps x %d channels (the dense layer before writes steps x channels)", len(c.layers)-1, T, C)
+	return nil
 }
 
 // permuteRows reorders a dense layer's outputs from [C, T] to [T, C].

@@ -253,56 +253,20 @@ func packedFloats(dst []float32, typ protowire.Type, val []byte, v uint64, limit
 func parseTensor(b []byte) (*tensor, error) {
 	t := &tensor{}
 	r := &reader{b: b}
-	var err error
 	for {
 		num, typ, val, v, ok := r.next()
 		if !ok {
 			break
 		}
-		switch num {
-		case 1:
-			var dims []int64
-			if dims, err = packedVarints(nil, typ, val, v, maxRank+1); err != nil {
-				return nil, fmt.Errorf("tensor dims: %w", err)
-			}
-			for _, d := range dims {
-				t.dims = append(t.dims, int(d))
-			}
-		case 2:
-			t.dtype = int(v)
-		case 4:
-			if t.f32, err = packedFloats(t.f32, typ, val, v, maxElements); err != nil {
-				return nil, fmt.Errorf("tensor float_data: %w", err)
-			}
-		case 5, 7:
-			if t.i64, err = packedVarints(t.i64, typ, val, v, maxElements); err != nil {
-				return nil, fmt.Errorf("tensor integer data: %w", err)
-			}
-		case 8:
-			t.name = string(val)
-		case 9:
-			t.raw = val
-		case 13, 14:
-			if num == 14 && v == 1 || num == 13 {
-				return nil, fmt.Errorf("tensor %q keeps its data in an external file; edge imports self-contained models (save with save_as_external_data=False)", t.name)
-			}
+		if err := t.field(num, typ, val, v); err != nil {
+			return nil, err
 		}
 	}
 	if r.err != nil {
 		return nil, fmt.Errorf("tensor: %w", r.err)
 	}
-	if len(t.dims) > maxRank {
-		return nil, fmt.Errorf("tensor %q: rank %d (limit %d)", t.name, len(t.dims), maxRank)
-	}
-	n := 1
-	for _, d := range t.dims {
-		if d < 0 || d > maxElements {
-			return nil, fmt.Errorf("tensor %q: dimension %d", t.name, d)
-		}
-		n *= d
-		if n > maxElements {
-			return nil, fmt.Errorf("tensor %q: shape %v holds more than %d values", t.name, t.dims, maxElements)
-		}
+	if err := t.checkShape(); err != nil {
+		return nil, err
 	}
 	// int32-typed data comes as int32_data varints: sign-extend.
 	if t.dtype == typeInt32 || t.dtype == typeInt8 {
@@ -311,6 +275,58 @@ func parseTensor(b []byte) (*tensor, error) {
 		}
 	}
 	return t, nil
+}
+
+// field reads one field of a TensorProto.
+func (t *tensor) field(num protowire.Number, typ protowire.Type, val []byte, v uint64) error {
+	var err error
+	switch num {
+	case 1:
+		var dims []int64
+		if dims, err = packedVarints(nil, typ, val, v, maxRank+1); err != nil {
+			return fmt.Errorf("tensor dims: %w", err)
+		}
+		for _, d := range dims {
+			t.dims = append(t.dims, int(d))
+		}
+	case 2:
+		t.dtype = int(v)
+	case 4:
+		if t.f32, err = packedFloats(t.f32, typ, val, v, maxElements); err != nil {
+			return fmt.Errorf("tensor float_data: %w", err)
+		}
+	case 5, 7:
+		if t.i64, err = packedVarints(t.i64, typ, val, v, maxElements); err != nil {
+			return fmt.Errorf("tensor integer data: %w", err)
+		}
+	case 8:
+		t.name = string(val)
+	case 9:
+		t.raw = val
+	case 13, 14:
+		if num == 14 && v == 1 || num == 13 {
+			return fmt.Errorf("tensor %q keeps its data in an external file; edge imports self-contained models (save with save_as_external_data=False)", t.name)
+		}
+	}
+	return nil
+}
+
+// checkShape holds the tensor's rank and size within the limits.
+func (t *tensor) checkShape() error {
+	if len(t.dims) > maxRank {
+		return fmt.Errorf("tensor %q: rank %d (limit %d)", t.name, len(t.dims), maxRank)
+	}
+	n := 1
+	for _, d := range t.dims {
+		if d < 0 || d > maxElements {
+			return fmt.Errorf("tensor %q: dimension %d", t.name, d)
+		}
+		n *= d
+		if n > maxElements {
+			return fmt.Errorf("tensor %q: shape %v holds more than %d values", t.name, t.dims, maxElements)
+		}
+	}
+	return nil
 }
 
 func parseAttr(b []byte) (*attr, error) {
@@ -477,7 +493,7 @@ func parse(data []byte) (*graph, error) {
 	var graphBytes []byte
 	r := &reader{b: data}
 	for {
-		num, _, val, v, ok := r.next()
+		num, _, val, _, ok := r.next()
 		if !ok {
 			break
 		}
@@ -487,27 +503,10 @@ func parse(data []byte) (*graph, error) {
 		case 7:
 			graphBytes = val
 		case 8:
-			or := &reader{b: val}
-			domain, version := "", int64(0)
-			for {
-				num, _, val, v, ok := or.next()
-				if !ok {
-					break
-				}
-				if num == 1 {
-					domain = string(val)
-				} else if num == 2 {
-					version = int64(v)
-				}
-			}
-			if or.err != nil {
-				return nil, fmt.Errorf("onnx: opset import: %w", or.err)
-			}
-			if domain == "" || domain == "ai.onnx" {
-				g.opset = version
+			if err := g.opsetImport(val); err != nil {
+				return nil, err
 			}
 		}
-		_ = v
 	}
 	if r.err != nil {
 		return nil, fmt.Errorf("onnx: not an ONNX model (the protobuf does not parse: %v)", r.err)
@@ -521,42 +520,76 @@ func parse(data []byte) (*graph, error) {
 		if !ok {
 			break
 		}
-		switch num {
-		case 1:
-			if len(g.nodes) >= maxNodes {
-				return nil, fmt.Errorf("onnx: more than %d nodes", maxNodes)
-			}
-			n, err := parseNode(val, len(g.nodes))
-			if err != nil {
-				return nil, fmt.Errorf("onnx: node %d: %w", len(g.nodes), err)
-			}
-			g.nodes = append(g.nodes, n)
-		case 5:
-			if len(g.inits) >= maxTensors {
-				return nil, fmt.Errorf("onnx: more than %d initializers", maxTensors)
-			}
-			t, err := parseTensor(val)
-			if err != nil {
-				return nil, fmt.Errorf("onnx: initializer %d: %w", len(g.inits), err)
-			}
-			g.inits[t.name] = t
-		case 11, 12:
-			if len(g.inputs)+len(g.outputs) >= maxTensors {
-				return nil, errors.New("onnx: too many graph inputs and outputs")
-			}
-			vi, err := parseValueInfo(val)
-			if err != nil {
-				return nil, fmt.Errorf("onnx: graph input or output: %w", err)
-			}
-			if num == 11 {
-				g.inputs = append(g.inputs, vi)
-			} else {
-				g.outputs = append(g.outputs, vi)
-			}
+		if err := g.graphField(num, val); err != nil {
+			return nil, err
 		}
 	}
 	if gr.err != nil {
 		return nil, fmt.Errorf("onnx: graph: %w", gr.err)
 	}
 	return g, nil
+}
+
+// opsetImport reads one OperatorSetIdProto: the default domain's version
+// is the model's opset.
+func (g *graph) opsetImport(b []byte) error {
+	or := &reader{b: b}
+	domain, version := "", int64(0)
+	for {
+		num, _, val, v, ok := or.next()
+		if !ok {
+			break
+		}
+		if num == 1 {
+			domain = string(val)
+		} else if num == 2 {
+			version = int64(v)
+		}
+	}
+	if or.err != nil {
+		return fmt.Errorf("onnx: opset import: %w", or.err)
+	}
+	if domain == "" || domain == "ai.onnx" {
+		g.opset = version
+	}
+	return nil
+}
+
+// graphField reads one field of the GraphProto: a node, an initializer,
+// a graph input or output; others are skipped.
+func (g *graph) graphField(num protowire.Number, val []byte) error {
+	switch num {
+	case 1:
+		if len(g.nodes) >= maxNodes {
+			return fmt.Errorf("onnx: more than %d nodes", maxNodes)
+		}
+		n, err := parseNode(val, len(g.nodes))
+		if err != nil {
+			return fmt.Errorf("onnx: node %d: %w", len(g.nodes), err)
+		}
+		g.nodes = append(g.nodes, n)
+	case 5:
+		if len(g.inits) >= maxTensors {
+			return fmt.Errorf("onnx: more than %d initializers", maxTensors)
+		}
+		t, err := parseTensor(val)
+		if err != nil {
+			return fmt.Errorf("onnx: initializer %d: %w", len(g.inits), err)
+		}
+		g.inits[t.name] = t
+	case 11, 12:
+		if len(g.inputs)+len(g.outputs) >= maxTensors {
+			return errors.New("onnx: too many graph inputs and outputs")
+		}
+		vi, err := parseValueInfo(val)
+		if err != nil {
+			return fmt.Errorf("onnx: graph input or output: %w", err)
+		}
+		if num == 11 {
+			g.inputs = append(g.inputs, vi)
+		} else {
+			g.outputs = append(g.outputs, vi)
+		}
+	}
+	return nil
 }

@@ -282,89 +282,120 @@ func readTensor(tv vector, i int, bufs vector) (*tensor, error) {
 		return nil, fmt.Errorf("tflite: tensor %d: %w", i, err)
 	}
 	x := &tensor{index: i}
-	fail := func(err error) (*tensor, error) {
+	if err := x.read(t, bufs); err != nil {
 		return nil, fmt.Errorf("tflite: tensor %d (%s): %w", i, x.name, err)
 	}
+	return x, nil
+}
+
+// read fills x from its table: name, shape, type, data, quantisation.
+func (x *tensor) read(t table, bufs vector) error {
+	var err error
 	if x.name, err = t.stringField(3); err != nil {
-		return fail(err)
+		return err
 	}
+	if err := x.readShape(t); err != nil {
+		return err
+	}
+	if x.typ, err = t.byteField(1, 0); err != nil {
+		return err
+	}
+	bi, err := t.uint32Field(2, 0)
+	if err != nil {
+		return err
+	}
+	if err := x.readBuffer(bufs, bi); err != nil {
+		return err
+	}
+	q, ok, err := t.subtable(4)
+	if err != nil {
+		return fmt.Errorf("quantization: %w", err)
+	}
+	if ok {
+		return x.readQuant(q)
+	}
+	return nil
+}
+
+// readShape reads the shape, within the rank and size limits.
+func (x *tensor) readShape(t table) error {
 	sv, err := t.vectorField(0, 4)
 	if err != nil {
-		return fail(err)
+		return err
 	}
 	if sv.n > maxRank {
-		return fail(fmt.Errorf("rank %d (limit %d)", sv.n, maxRank))
+		return fmt.Errorf("rank %d (limit %d)", sv.n, maxRank)
 	}
 	x.shape = sv.ints()
 	n := 1
 	for _, d := range x.shape {
 		if d < 0 || d > maxElements {
-			return fail(fmt.Errorf("dimension %d in shape %v", d, x.shape))
+			return fmt.Errorf("dimension %d in shape %v", d, x.shape)
 		}
 		n *= d
 		if n > maxElements {
-			return fail(fmt.Errorf("shape %v holds more than %d values", x.shape, maxElements))
+			return fmt.Errorf("shape %v holds more than %d values", x.shape, maxElements)
 		}
 	}
-	if x.typ, err = t.byteField(1, 0); err != nil {
-		return fail(err)
+	return nil
+}
+
+// readBuffer takes the tensor's constant data from buffer bi (0: none).
+func (x *tensor) readBuffer(bufs vector, bi uint32) error {
+	if bi == 0 {
+		return nil
 	}
-	bi, err := t.uint32Field(2, 0)
+	if int(bi) >= bufs.n {
+		return fmt.Errorf("buffer %d of %d", bi, bufs.n)
+	}
+	bt, err := bufs.table(int(bi))
 	if err != nil {
-		return fail(err)
+		return fmt.Errorf("buffer %d: %w", bi, err)
 	}
-	if int(bi) >= bufs.n && bi != 0 {
-		return fail(fmt.Errorf("buffer %d of %d", bi, bufs.n))
-	}
-	if bi != 0 {
-		bt, err := bufs.table(int(bi))
-		if err != nil {
-			return fail(fmt.Errorf("buffer %d: %w", bi, err))
-		}
-		dv, err := bt.vectorField(0, 1)
-		if err != nil {
-			return fail(fmt.Errorf("buffer %d: %w", bi, err))
-		}
-		if off, _ := bt.uint32Field(1, 0); off > 1 {
-			return fail(fmt.Errorf("buffer %d is stored outside the flatbuffer (models over 2 GB); not supported", bi))
-		}
-		if dv.n > 0 {
-			x.data = dv.bytes()
-			x.consts = true
-		}
-	}
-	q, ok, err := t.subtable(4)
+	dv, err := bt.vectorField(0, 1)
 	if err != nil {
-		return fail(fmt.Errorf("quantization: %w", err))
+		return fmt.Errorf("buffer %d: %w", bi, err)
 	}
-	if ok {
-		sc, err := q.vectorField(2, 4)
-		if err != nil {
-			return fail(err)
-		}
-		zp, err := q.vectorField(3, 8)
-		if err != nil {
-			return fail(err)
-		}
-		if sc.n > maxElements/4 || zp.n > maxElements/4 {
-			return fail(fmt.Errorf("%d scales", sc.n))
-		}
-		if sc.n > 0 {
-			x.hasQ = true
-			x.scale = make([]float32, sc.n)
-			for j := range x.scale {
-				x.scale[j] = sc.float32(j)
-			}
-			x.zero = make([]int64, zp.n)
-			for j := range x.zero {
-				x.zero[j] = zp.int64(j)
-			}
-			qd, err := q.int32Field(6, 0)
-			if err != nil {
-				return fail(err)
-			}
-			x.qdim = int(qd)
-		}
+	if off, _ := bt.uint32Field(1, 0); off > 1 {
+		return fmt.Errorf("buffer %d is stored outside the flatbuffer (models over 2 GB); not supported", bi)
 	}
-	return x, nil
+	if dv.n > 0 {
+		x.data = dv.bytes()
+		x.consts = true
+	}
+	return nil
+}
+
+// readQuant reads the quantisation parameters: scales, zero points and
+// the quantised dimension.
+func (x *tensor) readQuant(q table) error {
+	sc, err := q.vectorField(2, 4)
+	if err != nil {
+		return err
+	}
+	zp, err := q.vectorField(3, 8)
+	if err != nil {
+		return err
+	}
+	if sc.n > maxElements/4 || zp.n > maxElements/4 {
+		return fmt.Errorf("%d scales", sc.n)
+	}
+	if sc.n == 0 {
+		return nil
+	}
+	x.hasQ = true
+	x.scale = make([]float32, sc.n)
+	for j := range x.scale {
+		x.scale[j] = sc.float32(j)
+	}
+	x.zero = make([]int64, zp.n)
+	for j := range x.zero {
+		x.zero[j] = zp.int64(j)
+	}
+	qd, err := q.int32Field(6, 0)
+	if err != nil {
+		return err
+	}
+	x.qdim = int(qd)
+	return nil
 }
