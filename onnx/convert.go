@@ -17,7 +17,6 @@ package onnx
 import (
 	"errors"
 	"fmt"
-	"io"
 	"regexp"
 	"slices"
 	"strconv"
@@ -29,36 +28,11 @@ import (
 // Options shape the imported model: the importers share one type.
 type Options = model.ImportOptions
 
+// Report says what the importer did (one type with the TFLite importer's).
+type Report = model.ImportReport
+
 // Mapping is one line of the import report.
-type Mapping struct {
-	Node string // e.g. node 3 (Gemm "/enc/enc.0/Gemm")
-	Edge string
-}
-
-// Report says what the importer did.
-type Report struct {
-	Mappings []Mapping
-	Ignored  []string // nodes off the reconstruction path
-	Input    string
-	Output   string
-	Int8     bool
-	Opset    int64
-	Producer string
-}
-
-// WriteTo prints the report.
-func (r *Report) WriteTo(w io.Writer) (int64, error) {
-	var b strings.Builder
-	fmt.Fprintf(&b, "producer %q, opset %d\ninput  %s\noutput %s\n", r.Producer, r.Opset, r.Input, r.Output)
-	for _, m := range r.Mappings {
-		fmt.Fprintf(&b, "  %-44s -> %s\n", m.Node, m.Edge)
-	}
-	for _, s := range r.Ignored {
-		fmt.Fprintf(&b, "  %-44s -> not on the path to the first output: left out\n", s)
-	}
-	n, err := io.WriteString(w, b.String())
-	return int64(n), err
-}
+type Mapping = model.ImportMapping
 
 // act describes the activation flowing along the chain, as ONNX sees it
 // and as edge stores it.
@@ -99,7 +73,7 @@ func Import(data []byte, opt Options) (*model.Model, *Report, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	c := &converter{g: g, consts: map[string]*tensor{}, qc: map[string]*qconst{}, rep: &Report{Opset: g.opset, Producer: g.prod}}
+	c := &converter{g: g, consts: map[string]*tensor{}, qc: map[string]*qconst{}, rep: &Report{Format: "onnx", Opset: g.opset, Producer: g.prod}}
 	for k, v := range g.inits {
 		c.consts[k] = v
 	}
@@ -214,7 +188,7 @@ func (c *converter) chain(in, out valueInfo, producer map[string]*node) ([]*node
 	slices.Reverse(chain)
 	for _, n := range c.g.nodes {
 		if !onChain[n] && n.op != "Constant" && c.qc[firstOr(n.outputs)] == nil {
-			c.rep.Ignored = append(c.rep.Ignored, n.where())
+			c.rep.Ignored = append(c.rep.Ignored, n.mapping(""))
 		}
 	}
 	return chain, nil
@@ -262,7 +236,7 @@ func describe(v valueInfo) string {
 }
 
 func (c *converter) add(n *node, format string, args ...any) {
-	c.rep.Mappings = append(c.rep.Mappings, Mapping{n.where(), fmt.Sprintf(format, args...)})
+	c.rep.Mappings = append(c.rep.Mappings, n.mapping(fmt.Sprintf(format, args...)))
 }
 
 // last returns the layer an activation, a batch norm or a bias applies to.

@@ -132,6 +132,11 @@ func (n *node) where() string {
 	return fmt.Sprintf("node %d (%s)", n.index, n.op)
 }
 
+// mapping is the node's line of the import report.
+func (n *node) mapping(edge string) Mapping {
+	return Mapping{Index: n.index, Op: n.op, Name: n.name, Edge: edge}
+}
+
 func (n *node) int(name string, def int64) int64 {
 	if a, ok := n.attrs[name]; ok {
 		return a.i

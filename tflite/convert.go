@@ -16,9 +16,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"math"
-	"strings"
 
 	"github.com/edgeml/edge/model"
 )
@@ -26,32 +24,12 @@ import (
 // Options shape the imported model: the importers share one type.
 type Options = model.ImportOptions
 
-// Mapping is one line of the import report: a TFLite operator and what
-// it became.
-type Mapping struct {
-	Op     int    // operator index in the subgraph
-	OpName string // e.g. FULLY_CONNECTED
-	Edge   string // e.g. "encoder.0 dense 640->128 relu, int8"
-}
+// Report says what the importer did (one type with the ONNX importer's).
+type Report = model.ImportReport
 
-// Report says what the importer did.
-type Report struct {
-	Mappings []Mapping
-	// The contract: input and output tensors as the file declares them.
-	Input, Output string
-	Int8          bool
-}
-
-// WriteTo prints the report.
-func (r *Report) WriteTo(w io.Writer) (int64, error) {
-	var b strings.Builder
-	fmt.Fprintf(&b, "input  %s\noutput %s\n", r.Input, r.Output)
-	for _, m := range r.Mappings {
-		fmt.Fprintf(&b, "  op %-3d %-16s -> %s\n", m.Op, m.OpName, m.Edge)
-	}
-	n, err := io.WriteString(w, b.String())
-	return int64(n), err
-}
+// Mapping is one line of the import report: a TFLite operator (Index,
+// Op) and what it became.
+type Mapping = model.ImportMapping
 
 // layer is an edge layer under construction with the tensor it produces.
 type layer struct {
@@ -97,7 +75,7 @@ func newImporter(g *graph) (*importer, error) {
 	}
 	in := g.tensors[g.inputs[0]]
 	im := &importer{g: g, in: in, cur: in, consts: map[int][]float32{},
-		rep: &Report{Input: describe(in), Output: describe(g.tensors[g.outputs[0]])}}
+		rep: &Report{Format: "tflite", Input: describe(in), Output: describe(g.tensors[g.outputs[0]])}}
 	switch in.typ {
 	case typeInt8:
 		var err error
@@ -124,7 +102,7 @@ func shapeOf(t *tensor) (int, int) {
 
 // mapping records what an operator became.
 func (im *importer) mapping(op *operator, format string, args ...any) {
-	im.rep.Mappings = append(im.rep.Mappings, Mapping{op.index, opName(op.code), fmt.Sprintf(format, args...)})
+	im.rep.Mappings = append(im.rep.Mappings, Mapping{Index: op.index, Op: opName(op.code), Edge: fmt.Sprintf(format, args...)})
 }
 
 // op takes the next operator of the chain.
@@ -312,7 +290,7 @@ func (im *importer) finish(opt Options) (*model.Model, *Report, error) {
 		if l.l.Kind == model.Reshape {
 			prec = "layout"
 		}
-		im.rep.Mappings = insertMapping(im.rep.Mappings, Mapping{l.op, l.name, fmt.Sprintf("%s %s, %s", model.ImportedName(i, code), describeLayer(&l.l), prec)})
+		im.rep.Mappings = insertMapping(im.rep.Mappings, Mapping{Index: l.op, Op: l.name, Edge: fmt.Sprintf("%s %s, %s", model.ImportedName(i, code), describeLayer(&l.l), prec)})
 	}
 	return m, im.rep, nil
 }
@@ -320,11 +298,11 @@ func (im *importer) finish(opt Options) (*model.Model, *Report, error) {
 // insertMapping replaces the placeholder of a compute operator's line.
 func insertMapping(ms []Mapping, m Mapping) []Mapping {
 	for i := range ms {
-		if ms[i].Op == m.Op {
+		if ms[i].Index == m.Index {
 			ms[i].Edge = m.Edge
 			return ms
 		}
-		if ms[i].Op > m.Op {
+		if ms[i].Index > m.Index {
 			return append(ms[:i], append([]Mapping{m}, ms[i:]...)...)
 		}
 	}

@@ -23,7 +23,7 @@ func ExampleImport() {
 	}
 	fmt.Printf("%d steps x %d channels, code %d, int8 %v\n", m.Steps, m.Channels, m.Latent(), m.Quantized())
 	for _, mp := range rep.Mappings {
-		fmt.Printf("op %d %s -> %s\n", mp.Op, mp.OpName, mp.Edge)
+		fmt.Printf("op %d %s -> %s\n", mp.Index, mp.Op, mp.Edge)
 	}
 	// Output:
 	// 3 steps x 4 channels, code 3, int8 true

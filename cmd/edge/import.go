@@ -16,19 +16,13 @@ import (
 type importer struct {
 	ext      string
 	maxBytes int64
-	convert  func(data []byte, steps int, name string) (*model.Model, io.WriterTo, error)
+	convert  func(data []byte, opt model.ImportOptions) (*model.Model, *model.ImportReport, error)
 }
 
 func importers() []importer {
 	return []importer{
-		{".tflite", tflite.MaxFileBytes, func(data []byte, steps int, name string) (*model.Model, io.WriterTo, error) {
-			m, rep, err := tflite.Import(data, tflite.Options{Steps: steps, Name: name})
-			return m, rep, err
-		}},
-		{".onnx", onnx.MaxFileBytes, func(data []byte, steps int, name string) (*model.Model, io.WriterTo, error) {
-			m, rep, err := onnx.Import(data, onnx.Options{Steps: steps, Name: name})
-			return m, rep, err
-		}},
+		{".tflite", tflite.MaxFileBytes, tflite.Import},
+		{".onnx", onnx.MaxFileBytes, onnx.Import},
 	}
 }
 
@@ -101,7 +95,7 @@ Flags:`)
 	if *name == "" {
 		*name = strings.TrimSuffix(filepath.Base(in), filepath.Ext(in))
 	}
-	m, rep, err := imp.convert(data, *steps, *name)
+	m, rep, err := imp.convert(data, model.ImportOptions{Steps: *steps, Name: *name})
 	if err != nil {
 		return fmt.Errorf("%s: %w", in, err)
 	}
