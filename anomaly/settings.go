@@ -67,8 +67,10 @@ const (
 	NumStats
 )
 
-// StatNames names the statistics.
-var StatNames = [NumStats]string{"spe", "peak", "range", "smooth"}
+var statNames = [NumStats]string{"spe", "peak", "range", "smooth"}
+
+// StatName names statistic i (StatSPE ...): spe, peak, range, smooth.
+func StatName(i int) string { return statNames[i] }
 
 // Settings are the scorer's parameters, stored in the model file.
 type Settings struct {
@@ -228,10 +230,10 @@ func (s *Settings) checkRows(c, steps int) error {
 func (s *Settings) checkTails() error {
 	for i := range s.Tails {
 		if s.Tails[i].N == 0 {
-			return fmt.Errorf("anomaly: no learned tail for %s", StatNames[i])
+			return fmt.Errorf("anomaly: no learned tail for %s", statNames[i])
 		}
 		if err := s.Tails[i].check(); err != nil {
-			return fmt.Errorf("%s: %w", StatNames[i], err)
+			return fmt.Errorf("%s: %w", statNames[i], err)
 		}
 	}
 	if s.Change.N != 0 {

@@ -104,10 +104,10 @@ func (o *CSVOptions) check() error {
 
 var timeNames = []string{"time", "timestamp", "ts", "date", "datetime"}
 
-// LabelColumns are the column names (in lower case) IsLabelColumn
+// labelColumns are the column names (in lower case) IsLabelColumn
 // recognises: ground truth that labelled data sets carry beside the
 // sensors.
-var LabelColumns = []string{
+var labelColumns = []string{
 	"label", "labels", "anomaly", "anomalies", "is_anomaly", "anomaly_label",
 	"outlier", "outliers", "is_outlier", "changepoint", "change_point",
 	"fault", "faults", "attack", "class", "target", "y", "ground_truth",
@@ -126,7 +126,7 @@ func IsLabelColumn(name string, header []string) bool {
 	}) {
 		return false
 	}
-	return slices.Contains(LabelColumns, name)
+	return slices.Contains(labelColumns, name)
 }
 
 // ReadCSVFile reads a CSV file (see ReadCSV).

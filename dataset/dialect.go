@@ -13,7 +13,7 @@ import (
 
 // Delimiters are the field delimiters NewReader detects, in order of
 // preference when the header and first data line leave a tie.
-var Delimiters = []rune{',', ';', '\t', '|'}
+const Delimiters = ",;\t|"
 
 // ParseDelimiter reads a delimiter as written on a command line: one
 // character, or comma, semicolon, tab (or \t), pipe; "" or auto: detect.

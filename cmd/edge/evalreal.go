@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/edgeml/edge/denoise"
-	"github.com/edgeml/edge/realdata"
+	"github.com/edgeml/edge/internal/realdata"
 )
 
 // realFlags select edge eval's real-data sets.

@@ -234,7 +234,7 @@ func appendScore(b []byte, o *out, s *anomaly.Score, names []string) []byte {
 		}
 		b = fmt.Appendf(b, `,"top":%q`, top)
 		for i, v := range s.Stats {
-			b = fmt.Appendf(b, `,%q:`, anomaly.StatNames[i])
+			b = fmt.Appendf(b, `,%q:`, anomaly.StatName(i))
 			b = appendFloat(b, v, 32)
 		}
 		b = append(b, `,"shares":{`...)
