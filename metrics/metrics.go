@@ -113,14 +113,24 @@ func (h *Histogram) Count() uint64 {
 	return n
 }
 
-func (h *Histogram) write(w io.Writer, name string) {
+func (h *Histogram) write(w io.Writer, name string) { h.writeLabelled(w, name, "") }
+
+// writeLabelled writes the histogram's series with the rendered label set
+// labels ({...} or empty) on each.
+func (h *Histogram) writeLabelled(w io.Writer, name, labels string) {
+	le := func(b string) string {
+		if labels == "" {
+			return `{le="` + b + `"}`
+		}
+		return labels[:len(labels)-1] + `,le="` + b + `"}`
+	}
 	var cum uint64
 	for i, b := range h.bounds {
 		cum += h.counts[i].Load()
-		fmt.Fprintf(w, "%s_bucket{le=\"%g\"} %d\n", name, b, cum)
+		fmt.Fprintf(w, "%s_bucket%s %d\n", name, le(fmt.Sprintf("%g", b)), cum)
 	}
 	cum += h.counts[len(h.bounds)].Load()
-	fmt.Fprintf(w, "%s_bucket{le=\"+Inf\"} %d\n%s_sum %g\n%s_count %d\n", name, cum, name, math.Float64frombits(h.sum.Load()), name, cum)
+	fmt.Fprintf(w, "%s_bucket%s %d\n%s_sum%s %g\n%s_count%s %d\n", name, le("+Inf"), cum, name, labels, math.Float64frombits(h.sum.Load()), name, labels, cum)
 }
 func (h *Histogram) help() (string, string) { return h.desc, "histogram" }
 

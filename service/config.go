@@ -100,7 +100,7 @@ type OutputConfig struct {
 
 // MetricsConfig is the Prometheus endpoint.
 type MetricsConfig struct {
-	Listen string `json:"listen,omitempty"` // default 127.0.0.1:9108; "off": none
+	Listen string `json:"listen,omitempty"` // default 127.0.0.1:9097; "off": none
 }
 
 // LogConfig sets up log/slog.
@@ -216,7 +216,7 @@ func (c *Config) Defaults() {
 		o.Stdout = true
 	}
 	if c.Metrics.Listen == "" {
-		c.Metrics.Listen = "127.0.0.1:9108"
+		c.Metrics.Listen = "127.0.0.1:9097"
 	}
 }
 

@@ -10,6 +10,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -52,6 +54,9 @@ type Options struct {
 	DrainTimeout time.Duration
 	// Ready, if set, is called once the service runs (for tests).
 	Ready func(s *Service, metricsAddr string)
+	// Version is the build's version, for edge_build_info (default: the
+	// main module's version from the build information).
+	Version string
 }
 
 // Run runs the service until ctx ends (SIGTERM) or the input ends (stdin
@@ -75,6 +80,8 @@ func Run(ctx context.Context, cfg *Config, o Options) error {
 		sink = out
 	}
 	reg := newMetrics()
+	reg.Reg.RegisterProcess()
+	reg.Reg.Info("edge_build_info", "the build of edge that runs: version and Go version", []string{"version", "goversion"}, []string{buildVersion(o.Version), runtime.Version()})
 	rt := newRouter(inCtx, cfg, log)
 	if cfg.MQTT != nil {
 		// The connection outlives ctx: after SIGTERM it still has to
@@ -123,8 +130,20 @@ func Run(ctx context.Context, cfg *Config, o Options) error {
 	if srv != nil {
 		srv.Close()
 	}
-	log.Info("stopped", "readings_in", svc.M.In.Value(), "readings_out", svc.M.Cleaned.Value(), "anomalies", svc.M.Anomalies.Value(), "invalid", svc.M.Invalid.Value())
+	log.Info("stopped", "readings_in", svc.M.In.Total(), "readings_out", svc.M.Cleaned.Total(), "anomalies", svc.M.Anomalies.Total(), "invalid", svc.M.Invalid.Total())
 	return runErr
+}
+
+// buildVersion returns v, else the main module's version from the build
+// information, else "dev".
+func buildVersion(v string) string {
+	if v != "" {
+		return v
+	}
+	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" && info.Main.Version != "(devel)" {
+		return info.Main.Version
+	}
+	return "dev"
 }
 
 // router hands MQTT messages to the service's groups by topic; messages
@@ -169,13 +188,13 @@ func (rt *router) handle(topic string, payload []byte) {
 		}
 	}
 	if !ok {
-		svc.M.Invalid.Inc()
+		svc.M.Invalid.With("").Inc()
 		log.Warn("message on an unconfigured topic", "topic", topic)
 		return
 	}
 	r, err := parseJSON(payload, group, svc.Group(group), rt.cfg.Input.unit)
 	if err != nil {
-		svc.M.Invalid.Inc()
+		svc.M.Invalid.With(group).Inc()
 		log.Warn("malformed reading rejected", "topic", topic, "err", err)
 		return
 	}
@@ -266,13 +285,14 @@ func readLines(ctx context.Context, r io.Reader, name string, cfg *Config, s *Se
 		}
 		var rd Reading
 		var err error
+		group := ""
 		if csvp != nil {
 			rd, err = csvp.parse(text)
+			group = rd.Group
 			if err != nil && line == 1 && isHeader(text, cfg.Input.Columns, csvp.delim) {
 				continue
 			}
 		} else {
-			group := ""
 			if len(cfg.Groups) == 1 {
 				group = cfg.Groups[0].Name
 			}
@@ -289,7 +309,7 @@ func readLines(ctx context.Context, r io.Reader, name string, cfg *Config, s *Se
 			}
 		}
 		if err != nil {
-			s.M.Invalid.Inc()
+			s.M.Invalid.With(s.knownGroup(group)).Inc()
 			log.Warn("malformed reading rejected", "input", name, "line", line, "err", err)
 			continue
 		}

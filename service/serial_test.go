@@ -58,7 +58,7 @@ func TestSerialInput(t *testing.T) {
 		fmt.Fprintf(master, "%d,%g,%g,%g,%g\n", 1700000000+60*i, 20+float64(i%7), 50-float64(i%5), 1000+float64(i%3), 2+float64(i%11)/10)
 	}
 	fmt.Fprintf(master, "garbage line\n")
-	waitFor(t, 10*time.Second, "the serial readings", func() bool { return svc.M.In.Value() == n && svc.M.Invalid.Value() == 1 })
+	waitFor(t, 10*time.Second, "the serial readings", func() bool { return svc.M.In.Total() == n && svc.M.Invalid.Total() == 1 })
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)

@@ -1,12 +1,17 @@
 package service
 
 import (
+	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
+	"os"
 	"slices"
 	"sort"
 	"strconv"
@@ -36,37 +41,67 @@ type Reading struct {
 	Line    int       // input line or message number, for messages
 }
 
-// Metrics are the service's counters.
+// Metrics are the service's metrics, each labelled by group.
 type Metrics struct {
 	Reg        *metrics.Registry
-	In         *metrics.Counter // readings accepted
-	Invalid    *metrics.Counter // payloads rejected (malformed, unknown group)
-	Dropped    *metrics.Counter // readings dropped by the timestamp policy (see stream.Clock)
-	Bridged    *metrics.Counter // time gaps the streams bridged
-	Restarts   *metrics.Counter // outages that restarted a stream
-	Imputed    *metrics.Counter // values imputed
-	Cleaned    *metrics.Counter // cleaned rows published
-	Windows    *metrics.Counter // windows scored
-	Anomalies  *metrics.Counter // anomaly events started
-	PublishErr *metrics.Counter // results the sink refused (e.g. offline queue full)
-	Latency    *metrics.Histogram
+	In         *metrics.CounterVec // readings accepted
+	Invalid    *metrics.CounterVec // payloads rejected (malformed, unknown group: no group label)
+	Dropped    *metrics.CounterVec // readings dropped by the timestamp policy (see stream.Clock)
+	Bridged    *metrics.CounterVec // time gaps the streams bridged
+	Restarts   *metrics.CounterVec // outages that restarted a stream
+	Imputed    *metrics.CounterVec // values imputed
+	Cleaned    *metrics.CounterVec // cleaned rows published
+	Windows    *metrics.CounterVec // windows scored
+	Anomalies  *metrics.CounterVec // anomaly events started
+	PublishErr *metrics.CounterVec // results the sink refused (e.g. offline queue full)
+	Latency    *metrics.HistogramVec
+	Model      *metrics.GaugeVec // 1, labelled with the group's model file and its sha256
+	Score      *metrics.GaugeVec // the last row's score
+	Flag       *metrics.GaugeVec // 1 while the group is flagged
+	// SensorSeen is when each channel last had a valid value (Unix
+	// seconds, wall clock): alert on time() - edge_sensor_last_valid_timestamp_seconds.
+	SensorSeen *metrics.GaugeVec
 }
 
 func newMetrics() *Metrics {
 	r := metrics.New()
 	return &Metrics{Reg: r,
-		In:         r.Counter("edge_readings_in_total", "readings accepted from the input"),
-		Invalid:    r.Counter("edge_readings_invalid_total", "payloads rejected: malformed, non-numeric or for an unknown group"),
-		Dropped:    r.Counter("edge_readings_dropped_total", "readings dropped by the timestamp policy: repeated, earlier, far-future or missing timestamps"),
-		Bridged:    r.Counter("edge_gaps_bridged_total", "time gaps (over 1.5 sampling periods, up to max_gap) the streams went on across"),
-		Restarts:   r.Counter("edge_stream_restarts_total", "outages longer than max_gap sampling periods that restarted a stream"),
-		Imputed:    r.Counter("edge_values_imputed_total", "missing or invalid values imputed"),
-		Cleaned:    r.Counter("edge_readings_out_total", "cleaned readings published"),
-		Windows:    r.Counter("edge_windows_scored_total", "windows scored for anomalies"),
-		Anomalies:  r.Counter("edge_anomalies_total", "anomaly events started"),
-		PublishErr: r.Counter("edge_publish_failures_total", "results that could not be handed to the output (offline queue full)"),
-		Latency:    r.Histogram("edge_inference_seconds", "time to process a reading that completed a window (inference included)", metrics.ExponentialBuckets(1e-6, 2, 20)),
+		In:         r.CounterVec("edge_readings_in_total", "readings accepted from the input", "group"),
+		Invalid:    r.CounterVec("edge_readings_invalid_total", "payloads rejected: malformed, non-numeric or for an unknown group", "group"),
+		Dropped:    r.CounterVec("edge_readings_dropped_total", "readings dropped by the timestamp policy: repeated, earlier, far-future or missing timestamps", "group"),
+		Bridged:    r.CounterVec("edge_gaps_bridged_total", "time gaps (over 1.5 sampling periods, up to max_gap) the streams went on across", "group"),
+		Restarts:   r.CounterVec("edge_stream_restarts_total", "outages longer than max_gap sampling periods that restarted a stream", "group"),
+		Imputed:    r.CounterVec("edge_values_imputed_total", "missing or invalid values imputed", "group"),
+		Cleaned:    r.CounterVec("edge_readings_out_total", "cleaned readings published", "group"),
+		Windows:    r.CounterVec("edge_windows_scored_total", "windows scored for anomalies", "group"),
+		Anomalies:  r.CounterVec("edge_anomalies_total", "anomaly events started", "group"),
+		PublishErr: r.CounterVec("edge_publish_failures_total", "results that could not be handed to the output (offline queue full)", "group"),
+		Latency:    r.HistogramVec("edge_inference_seconds", "time to process a reading that completed a window (inference included)", metrics.ExponentialBuckets(1e-6, 2, 20), "group"),
+		Model:      r.GaugeVec("edge_model_info", "the model each group runs: its file and the file's sha256", "group", "file", "sha256"),
+		Score:      r.GaugeVec("edge_score", "the anomaly score of the group's last scored row, in [0, 1] (0.5 at the threshold)", "group"),
+		Flag:       r.GaugeVec("edge_flag", "1 while the group's rows are flagged as anomalous, else 0", "group"),
+		SensorSeen: r.GaugeVec("edge_sensor_last_valid_timestamp_seconds", "when the channel last had a valid value (Unix seconds, wall clock)", "group", "channel"),
 	}
+}
+
+// groupMetrics are one group's series of the service's metrics.
+type groupMetrics struct {
+	in, dropped, bridged, restarts, imputed, cleaned, windows, anomalies, publishErr *metrics.Counter
+	latency                                                                          *metrics.Histogram
+	score, flag                                                                      *metrics.Gauge
+	seen                                                                             []*metrics.Gauge // per channel
+}
+
+func (m *Metrics) group(name string, channels []string) groupMetrics {
+	gm := groupMetrics{in: m.In.With(name), dropped: m.Dropped.With(name), bridged: m.Bridged.With(name),
+		restarts: m.Restarts.With(name), imputed: m.Imputed.With(name), cleaned: m.Cleaned.With(name),
+		windows: m.Windows.With(name), anomalies: m.Anomalies.With(name), publishErr: m.PublishErr.With(name),
+		latency: m.Latency.With(name), score: m.Score.With(name), flag: m.Flag.With(name)}
+	for _, c := range channels {
+		gm.seen = append(gm.seen, m.SensorSeen.With(name, c))
+	}
+	m.Invalid.With(name) // the series exists from the start, at 0
+	return gm
 }
 
 // group is one sensor group's pipeline, run by its own goroutine.
@@ -83,6 +118,7 @@ type group struct {
 	seq      atomic.Int64  // readings numbered when the input has no lines
 	timing   stream.Timing // counted into the metrics so far
 	lastImp  int64
+	gm       groupMetrics
 }
 
 // Service runs the groups.
@@ -109,10 +145,11 @@ func build(cfg *Config, sink Sink, log *slog.Logger, met *Metrics) (*Service, er
 	}
 	s := &Service{cfg: cfg, groups: map[string]*group{}, sink: sink, log: log, M: met}
 	for i, gc := range cfg.Groups {
-		m, err := model.Load(gc.Model)
+		m, sum, err := loadModel(gc.Model)
 		if err != nil {
 			return nil, fmt.Errorf("groups[%d] (%s): %w", i, gc.Name, err)
 		}
+		met.Model.With(gc.Name, gc.Model, sum).Set(1)
 		g := &group{cfg: gc, m: m, s: s, in: make(chan Reading, cfg.Queue)}
 		g.names = gc.Channels
 		if len(g.names) == 0 {
@@ -141,6 +178,7 @@ func build(cfg *Config, sink Sink, log *slog.Logger, met *Metrics) (*Service, er
 				return nil, fmt.Errorf("groups[%d] (%s): the scorer: %w (calibrate the model's threshold with edge calibrate)", i, gc.Name, err)
 			}
 		}
+		g.gm = met.group(gc.Name, g.names)
 		s.groups[gc.Name] = g
 		s.order = append(s.order, g)
 	}
@@ -151,12 +189,39 @@ func build(cfg *Config, sink Sink, log *slog.Logger, met *Metrics) (*Service, er
 	return s, nil
 }
 
+// loadModel loads a model file and returns it with the file's sha256 (hex).
+func loadModel(path string) (*model.Model, string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	m, err := model.Read(bufio.NewReader(io.TeeReader(f, h)))
+	if err == nil {
+		_, err = io.Copy(h, f) // the hash covers the whole file
+	}
+	if err != nil {
+		return nil, "", fmt.Errorf("%s: %w", path, err)
+	}
+	return m, hex.EncodeToString(h.Sum(nil)), nil
+}
+
 // Group returns the channel names of a group (nil if unknown).
 func (s *Service) Group(name string) []string {
 	if g := s.groups[name]; g != nil {
 		return g.names
 	}
 	return nil
+}
+
+// knownGroup returns name if it is a configured group, else "" (the
+// metrics' series of readings for no known group).
+func (s *Service) knownGroup(name string) string {
+	if s.groups[name] != nil {
+		return name
+	}
+	return ""
 }
 
 // ErrClosed is returned by Accept after Close.
@@ -172,11 +237,11 @@ func (s *Service) Accept(ctx context.Context, r Reading) error {
 	}
 	g := s.groups[r.Group]
 	if g == nil {
-		s.M.Invalid.Inc()
+		s.M.Invalid.With("").Inc()
 		return fmt.Errorf("unknown group %q", r.Group)
 	}
 	if len(r.Values) != len(g.names) {
-		s.M.Invalid.Inc()
+		s.M.Invalid.With(r.Group).Inc()
 		return fmt.Errorf("group %s: %d values for %d channels", r.Group, len(r.Values), len(g.names))
 	}
 	if r.Line == 0 {
@@ -184,7 +249,7 @@ func (s *Service) Accept(ctx context.Context, r Reading) error {
 	}
 	select {
 	case g.in <- r:
-		s.M.In.Inc()
+		g.gm.in.Inc()
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
@@ -210,6 +275,7 @@ func (s *Service) Close() {
 func (g *group) run() {
 	defer g.s.wg.Done()
 	for r := range g.in {
+		g.sensorsSeen(r.Values)
 		row := stream.Row{Time: r.Time, HasTime: r.HasTime, Line: r.Line, Values: r.Values}
 		var before int64
 		if g.sc != nil {
@@ -235,11 +301,11 @@ func (g *group) run() {
 			st = g.den.Stream().Stats()
 		}
 		if st.Windows != before {
-			g.s.M.Latency.Observe(time.Since(t0).Seconds())
+			g.gm.latency.Observe(time.Since(t0).Seconds())
 		}
 		g.countTiming(st.Timing, r.Line)
 		if st.Imputed != g.lastImp {
-			g.s.M.Imputed.Add(uint64(st.Imputed - g.lastImp))
+			g.gm.imputed.Add(uint64(st.Imputed - g.lastImp))
 			g.lastImp = st.Imputed
 		}
 	}
@@ -255,13 +321,24 @@ func (g *group) run() {
 	}
 }
 
+// sensorsSeen stamps the channels that have a valid value with the wall
+// clock.
+func (g *group) sensorsSeen(values []float32) {
+	now := float64(time.Now().UnixNano()) / 1e9
+	for c, v := range values {
+		if !math.IsNaN(float64(v)) && !math.IsInf(float64(v), 0) {
+			g.gm.seen[c].Set(now)
+		}
+	}
+}
+
 // countTiming adds what the timestamp policy did since the last call to
 // the metrics, and logs dropped readings with the reason.
 func (g *group) countTiming(t stream.Timing, line int) {
 	old := g.timing
 	g.timing = t
 	if d := t.Dropped() - old.Dropped(); d > 0 {
-		g.s.M.Dropped.Add(uint64(d))
+		g.gm.dropped.Add(uint64(d))
 		why := "its timestamp repeats the last one"
 		switch {
 		case t.OutOfOrder > old.OutOfOrder:
@@ -274,10 +351,10 @@ func (g *group) countTiming(t stream.Timing, line int) {
 		g.s.log.Warn("reading dropped: "+why, "group", g.cfg.Name, "line", line)
 	}
 	if t.Bridged > old.Bridged {
-		g.s.M.Bridged.Add(uint64(t.Bridged - old.Bridged))
+		g.gm.bridged.Add(uint64(t.Bridged - old.Bridged))
 	}
 	if t.Restarts > old.Restarts {
-		g.s.M.Restarts.Add(uint64(t.Restarts - old.Restarts))
+		g.gm.restarts.Add(uint64(t.Restarts - old.Restarts))
 		g.s.log.Info("stream restarted after an outage longer than max_gap", "group", g.cfg.Name, "line", line)
 	}
 }
@@ -332,14 +409,14 @@ func (g *group) cleaned(smp *denoise.Sample) error {
 	}
 	b = append(b, '}')
 	g.buf = b
-	g.s.M.Cleaned.Inc()
+	g.gm.cleaned.Inc()
 	g.publish(topic(g.s.cfg.Output.CleanTopic, g.cfg.Name), b)
 	return nil
 }
 
 func (g *group) publish(t string, b []byte) {
 	if err := g.s.sink.Publish(t, b); err != nil {
-		g.s.M.PublishErr.Inc()
+		g.gm.publishErr.Inc()
 		g.s.log.Warn("result not published", "topic", t, "err", err)
 	}
 }
@@ -374,8 +451,9 @@ type Channel struct {
 
 func (g *group) scored(sc *anomaly.Score) error {
 	if sc.Window {
-		g.s.M.Windows.Inc()
+		g.gm.windows.Inc()
 	}
+	g.gm.score.Set(sc.Score)
 	kind := ""
 	switch {
 	case sc.Onset && sc.Kind == anomaly.KindNewLevel:
@@ -383,10 +461,12 @@ func (g *group) scored(sc *anomaly.Score) error {
 	case sc.Onset:
 		kind = "start"
 		g.flagging = true
-		g.s.M.Anomalies.Inc()
+		g.gm.anomalies.Inc()
+		g.gm.flag.Set(1)
 	case g.flagging && !sc.Flag:
 		kind = "end"
 		g.flagging = false
+		g.gm.flag.Set(0)
 	}
 	scores := g.s.cfg.Output.ScoresTopic
 	if kind == "" && (scores == "" || !sc.Window) {

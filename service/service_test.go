@@ -166,11 +166,11 @@ func TestStdinEndToEnd(t *testing.T) {
 	if events == 0 {
 		t.Error("no anomaly event for the frozen sensor")
 	}
-	if got := svc.M.Invalid.Value(); got != 3 {
+	if got := svc.M.Invalid.Total(); got != 3 {
 		t.Errorf("%d invalid readings counted, want 3", got)
 	}
-	if svc.M.In.Value() != uint64(len(rs)) || svc.M.Cleaned.Value() != uint64(len(rs)) {
-		t.Errorf("metrics: in %d, out %d, want %d", svc.M.In.Value(), svc.M.Cleaned.Value(), len(rs))
+	if svc.M.In.Total() != uint64(len(rs)) || svc.M.Cleaned.Total() != uint64(len(rs)) {
+		t.Errorf("metrics: in %d, out %d, want %d", svc.M.In.Total(), svc.M.Cleaned.Total(), len(rs))
 	}
 	if svc.M.Latency.Count() == 0 {
 		t.Error("no inference latency observed")
@@ -275,8 +275,8 @@ func TestStdinCSVDialect(t *testing.T) {
 		t.Fatal(err)
 	}
 	clean := strings.Count(out.String(), `"topic":"edge/site/clean"`)
-	if clean != 300 || svc.M.Invalid.Value() != 0 || svc.M.Dropped.Value() != 1 || svc.M.Bridged.Value() != 9 || svc.M.Restarts.Value() != 0 {
-		t.Errorf("%d cleaned, %d invalid, %d dropped, %d bridged, %d restarts", clean, svc.M.Invalid.Value(), svc.M.Dropped.Value(), svc.M.Bridged.Value(), svc.M.Restarts.Value())
+	if clean != 300 || svc.M.Invalid.Total() != 0 || svc.M.Dropped.Total() != 1 || svc.M.Bridged.Total() != 9 || svc.M.Restarts.Total() != 0 {
+		t.Errorf("%d cleaned, %d invalid, %d dropped, %d bridged, %d restarts", clean, svc.M.Invalid.Total(), svc.M.Dropped.Total(), svc.M.Bridged.Total(), svc.M.Restarts.Total())
 	}
 	if !strings.Contains(out.String(), `"ts":1700000000,`) {
 		t.Errorf("epoch milliseconds misread: %.300s", out.String())

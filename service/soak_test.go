@@ -122,8 +122,8 @@ func TestSoak(t *testing.T) {
 	if g1 > g0 {
 		t.Errorf("goroutines grew from %d to %d", g0, g1)
 	}
-	if int(s.M.Cleaned.Value()) != n {
-		t.Errorf("%d cleaned rows for %d readings", s.M.Cleaned.Value(), n)
+	if int(s.M.Cleaned.Total()) != n {
+		t.Errorf("%d cleaned rows for %d readings", s.M.Cleaned.Total(), n)
 	}
 
 	// Over MQTT: the embedded broker, readings published QoS 1 by its inline
@@ -188,7 +188,7 @@ func TestSoak(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("over MQTT (embedded broker in the same process): %d readings in %.2fs: %.0f readings/s end to end; RSS (broker included) %s; %d cleaned rows back; invalid %d; goroutines after %d",
-		mn, elM.Seconds(), float64(mn)/elM.Seconds(), strings.Join(samples, ", "), got.Load(), ms.M.Invalid.Value(), runtime.NumGoroutine())
+		mn, elM.Seconds(), float64(mn)/elM.Seconds(), strings.Join(samples, ", "), got.Load(), ms.M.Invalid.Total(), runtime.NumGoroutine())
 	if got.Load() != int64(mn) {
 		t.Errorf("%d cleaned rows for %d readings over MQTT", got.Load(), mn)
 	}

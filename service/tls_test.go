@@ -99,16 +99,16 @@ func TestMQTTTLSPassword(t *testing.T) {
 		broker.Publish("edge/site/in", rs[first], false, 1)
 		first++
 		time.Sleep(50 * time.Millisecond)
-		return svc.M.In.Value() > 0
+		return svc.M.In.Total() > 0
 	})
 	for _, r := range rs[first:] {
 		broker.Publish("edge/site/in", r, false, 1)
 	}
 	// Every reading after the probe arrives (some probes may too).
 	rest := uint64(len(rs) - first)
-	waitFor(t, 20*time.Second, "every reading over TLS", func() bool { return svc.M.In.Value() >= rest+1 })
+	waitFor(t, 20*time.Second, "every reading over TLS", func() bool { return svc.M.In.Total() >= rest+1 })
 	time.Sleep(200 * time.Millisecond)
-	want := svc.M.In.Value()
+	want := svc.M.In.Total()
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)

@@ -31,7 +31,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	delimiter := fs.String("delimiter", "", "csv: the field delimiter, e.g. ; (with decimal commas) or tab (default: the one that splits the first line into --columns)")
 	timeUnit := fs.String("time-unit", "auto", "unit of numeric timestamps: s, ms, us, ns, or auto (each told by its magnitude: beyond 1e11 ms, 1e14 us, 1e17 ns)")
 	maxGap := fs.Float64("max-gap", 0, "a time gap longer than this many sampling periods restarts the stream; shorter ones are bridged (default 100, or the longest gap in the model's training data; negative: never)")
-	metricsAddr := fs.String("metrics", "127.0.0.1:9108", `Prometheus metrics address (/metrics); "off": none`)
+	metricsAddr := fs.String("metrics", "127.0.0.1:9097", `Prometheus metrics address (/metrics); "off": none`)
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logJSON := fs.Bool("log-json", false, "structured logs as JSON (default: text)")
 	fs.Usage = func() {
@@ -101,7 +101,7 @@ Flags:`)
 	log := newLogger(stderr, cfg.Log)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return service.Run(ctx, cfg, service.Options{Stdin: stdin, Stdout: stdout, Log: log})
+	return service.Run(ctx, cfg, service.Options{Stdin: stdin, Stdout: stdout, Log: log, Version: buildVersion()})
 }
 
 // newLogger returns the service's logger: text or JSON on stderr, at the
