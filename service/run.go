@@ -17,6 +17,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/edgeml/edge/internal/sdnotify"
+
 	"go.bug.st/serial"
 )
 
@@ -112,7 +114,13 @@ func Run(ctx context.Context, cfg *Config, o Options) error {
 	if o.Ready != nil {
 		o.Ready(svc, addr)
 	}
+	if err := sdnotify.Notify(sdnotify.Ready); err != nil {
+		log.Warn("systemd notification", "err", err)
+	}
+	stopWatchdog := watchdog(svc, log)
 	runErr := waitInput(ctx, startInput(inCtx, cfg, o, svc, log), log)
+	stopWatchdog()
+	_ = sdnotify.Notify(sdnotify.Stopping)
 	stopInput()
 	svc.Close()
 	dctx, cancel := context.WithTimeout(context.Background(), o.DrainTimeout)
@@ -132,6 +140,34 @@ func Run(ctx context.Context, cfg *Config, o Options) error {
 	}
 	log.Info("stopped", "readings_in", svc.M.In.Total(), "readings_out", svc.M.Cleaned.Total(), "anomalies", svc.M.Anomalies.Total(), "invalid", svc.M.Invalid.Total())
 	return runErr
+}
+
+// watchdog pings systemd's watchdog (when the unit sets WatchdogSec)
+// while no group is stalled, and returns the function that stops it. A
+// stalled group stops the pings, and systemd restarts the service.
+func watchdog(svc *Service, log *slog.Logger) (stop func()) {
+	every := sdnotify.WatchdogInterval()
+	if every == 0 {
+		return func() {}
+	}
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				if g := svc.Stalled(2 * every); g != "" {
+					log.Error("group stalled: no watchdog ping", "group", g)
+					continue
+				}
+				_ = sdnotify.Notify(sdnotify.Watchdog)
+			}
+		}
+	}()
+	return func() { close(done) }
 }
 
 // buildVersion returns v, else the main module's version from the build

@@ -119,6 +119,7 @@ type group struct {
 	timing   stream.Timing // counted into the metrics so far
 	lastImp  int64
 	gm       groupMetrics
+	progress atomic.Int64 // wall clock (Unix ns) of the last reading processed
 }
 
 // Service runs the groups.
@@ -179,6 +180,7 @@ func build(cfg *Config, sink Sink, log *slog.Logger, met *Metrics) (*Service, er
 			}
 		}
 		g.gm = met.group(gc.Name, g.names)
+		g.progress.Store(time.Now().UnixNano())
 		s.groups[gc.Name] = g
 		s.order = append(s.order, g)
 	}
@@ -220,6 +222,19 @@ func (s *Service) Group(name string) []string {
 func (s *Service) knownGroup(name string) string {
 	if s.groups[name] != nil {
 		return name
+	}
+	return ""
+}
+
+// Stalled returns the name of a group that has readings waiting and has
+// processed none for longer than limit ("" if none): what the systemd
+// watchdog checks before each ping.
+func (s *Service) Stalled(limit time.Duration) string {
+	now := time.Now().UnixNano()
+	for _, g := range s.order {
+		if len(g.in) > 0 && now-g.progress.Load() > int64(limit) {
+			return g.cfg.Name
+		}
 	}
 	return ""
 }
@@ -275,6 +290,7 @@ func (s *Service) Close() {
 func (g *group) run() {
 	defer g.s.wg.Done()
 	for r := range g.in {
+		g.progress.Store(time.Now().UnixNano())
 		g.sensorsSeen(r.Values)
 		row := stream.Row{Time: r.Time, HasTime: r.HasTime, Line: r.Line, Values: r.Values}
 		var before int64
