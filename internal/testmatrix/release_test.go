@@ -30,6 +30,8 @@ func TestRelease(t *testing.T) {
 	}
 	t.Logf("%s", msg)
 	checkPackages(t, out)
+	checkDebs(t, out)
+	checkImageContext(t, out)
 	defer serviceUnderQemu(t, out)
 	type bin struct {
 		name    string
