@@ -96,6 +96,10 @@ type Config struct {
 	// Only Settings.Hop, Outlier (0: a plain reconstruction) and Passes
 	// are used.
 	Probe func(*Probe) error
+	// Program, if set, is the model compiled once for many streams (edge
+	// run's devices): the scorer's session comes from it (see
+	// model.SessionOf). Nil: the model is compiled for this scorer.
+	Program *model.Program
 }
 
 // Scorer is one stream's anomaly scorer.
@@ -161,7 +165,7 @@ func New(m *model.Model, cfg Config, emit func(*Score) error) (*Scorer, error) {
 	if cfg.Stream.Fill != nil {
 		sc.Fill = cfg.Stream.Fill
 	}
-	sess, err := m.NewSession(1)
+	sess, err := model.SessionOf(m, cfg.Program, 1)
 	if err != nil {
 		return nil, err
 	}

@@ -77,6 +77,10 @@ type Config struct {
 	Stream stream.Config
 	// Settings override the model's stored ones where set (see Load).
 	Settings Settings
+	// Program, if set, is the model compiled once for many streams (edge
+	// run's devices): the denoiser's session comes from it (see
+	// model.SessionOf). Nil: the model is compiled for this denoiser.
+	Program *model.Program
 }
 
 // AppName is the name of the denoiser's Section in a model file.
@@ -304,7 +308,7 @@ func New(m *model.Model, cfg Config, emit func(*Sample) error) (*Denoiser, error
 	if method := set.methodOf(cfg.Mode); method != MethodAutoencoder {
 		return newPredicting(m, cfg.Mode, method, set, sc, emit)
 	}
-	sess, err := m.NewSession(1)
+	sess, err := model.SessionOf(m, cfg.Program, 1)
 	if err != nil {
 		return nil, err
 	}

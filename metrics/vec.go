@@ -32,6 +32,13 @@ func (f *family[M]) with(values []string) *M {
 	return m
 }
 
+func (f *family[M]) delete(values []string) {
+	key := labelSet(f.labels, values, "")
+	f.mu.Lock()
+	delete(f.series, key)
+	f.mu.Unlock()
+}
+
 // each visits the series in the order of their label sets.
 func (f *family[M]) each(visit func(labels string, m *M)) {
 	f.mu.Lock()
@@ -104,6 +111,9 @@ func (r *Registry) CounterVec(name, help string, labels ...string) *CounterVec {
 // and allocates, the counter's Inc does neither.
 func (v *CounterVec) With(values ...string) *Counter { return v.f.with(values) }
 
+// Delete removes the counter of one label set.
+func (v *CounterVec) Delete(values ...string) { v.f.delete(values) }
+
 // Total returns the sum over every label set.
 func (v *CounterVec) Total() uint64 {
 	var n uint64
@@ -131,6 +141,9 @@ func (r *Registry) GaugeVec(name, help string, labels ...string) *GaugeVec {
 
 // With returns the gauge of one label set, creating it at zero.
 func (v *GaugeVec) With(values ...string) *Gauge { return v.f.with(values) }
+
+// Delete removes the gauge of one label set (e.g. a device gone).
+func (v *GaugeVec) Delete(values ...string) { v.f.delete(values) }
 
 func (v *GaugeVec) write(w io.Writer, name string) {
 	v.f.each(func(l string, g *Gauge) { fmt.Fprintf(w, "%s%s %g\n", name, l, g.Value()) })

@@ -50,6 +50,20 @@ func (m *Model) NewSession(batch int) (*Session, error) {
 	return prog.NewSession(batch)
 }
 
+// SessionOf returns a session of prog if it is set (it must be compiled
+// from a model of m's shape), else of m compiled afresh: how the
+// applications share one compiled model among many streams.
+func SessionOf(m *Model, prog *Program, batch int) (*Session, error) {
+	if prog == nil {
+		return m.NewSession(batch)
+	}
+	if pm := prog.m; pm.Steps != m.Steps || pm.Channels != m.Channels || pm.Latent() != m.Latent() || len(pm.Encoder) != len(m.Encoder) || len(pm.Decoder) != len(m.Decoder) {
+		return nil, fmt.Errorf("model: a program of %d steps x %d channels (%d+%d layers) for a model of %d x %d (%d+%d)",
+			pm.Steps, pm.Channels, len(pm.Encoder), len(pm.Decoder), m.Steps, m.Channels, len(m.Encoder), len(m.Decoder))
+	}
+	return prog.NewSession(batch)
+}
+
 // NewSession allocates a session of the program for up to batch windows
 // per call.
 func (prog *Program) NewSession(batch int) (*Session, error) {

@@ -9,7 +9,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/edgeml/edge/dataset"
@@ -37,6 +39,9 @@ type GroupConfig struct {
 	// (default: the model's channel names).
 	Channels []string `json:"channels,omitempty"`
 	// Topic the group's readings arrive on (MQTT; default edge/NAME/in).
+	// A {device} segment (sensors/{device}/readings) or wildcards (+, #)
+	// give each device its own stream over the group's model: the device
+	// is the {device} segment, else the segments the wildcards match.
 	Topic   string `json:"topic,omitempty"`
 	Denoise string `json:"denoise,omitempty"` // "", "centred" or "causal"
 	Score   bool   `json:"score,omitempty"`
@@ -45,6 +50,13 @@ type GroupConfig struct {
 	// the group's stream; shorter gaps are bridged (default 100, or the
 	// longest gap in the model's training data; negative: never).
 	MaxGap float64 `json:"max_gap,omitempty"`
+	// MaxDevices bounds the group's device streams (default 1000):
+	// readings of further devices are refused and counted.
+	MaxDevices int `json:"max_devices,omitempty"`
+	// DeviceIdle: a device without readings for this many seconds has
+	// its stream ended (its last rows flushed, its memory and series
+	// freed; default 3600; negative: never).
+	DeviceIdle float64 `json:"device_idle,omitempty"`
 }
 
 // InputConfig chooses where readings come from.
@@ -164,8 +176,15 @@ func (c *Config) Check() error {
 // Defaults fills the fields left empty with their defaults.
 func (c *Config) Defaults() {
 	for i := range c.Groups {
-		if g := &c.Groups[i]; g.Topic == "" && g.Name != "" {
+		g := &c.Groups[i]
+		if g.Topic == "" && g.Name != "" {
 			g.Topic = "edge/" + g.Name + "/in"
+		}
+		if g.MaxDevices == 0 {
+			g.MaxDevices = 1000
+		}
+		if g.DeviceIdle == 0 {
+			g.DeviceIdle = 3600
 		}
 	}
 	if c.Queue == 0 {
@@ -271,6 +290,13 @@ func (c *Config) validateGroups() (map[string]bool, error) {
 			return nil, fmt.Errorf("%s: neither denoise nor score is set: the group would do nothing", at)
 		case g.Hop < 0 || g.Hop > 1<<16:
 			return nil, fmt.Errorf("%s.hop %d", at, g.Hop)
+		case g.MaxDevices < 1 || g.MaxDevices > 1<<20:
+			return nil, fmt.Errorf("%s.max_devices %d outside [1, 1048576]", at, g.MaxDevices)
+		case math.IsNaN(g.DeviceIdle) || math.IsInf(g.DeviceIdle, 0):
+			return nil, fmt.Errorf("%s.device_idle %v", at, g.DeviceIdle)
+		}
+		if _, err := filterOf(g.Topic); err != nil {
+			return nil, fmt.Errorf("%s.topic %q: %w", at, g.Topic, err)
 		}
 		seen[g.Name] = true
 	}
@@ -340,7 +366,83 @@ func (m *MQTTConfig) validate() error {
 }
 
 // topic fills {group}.
-func topic(pattern, group string) string { return strings.ReplaceAll(pattern, "{group}", group) }
+// topic fills an output topic template's {group} and {device}; a device's
+// results on a template without {device} carry it in their payload only.
+func topic(pattern, group, device string) string {
+	t := strings.ReplaceAll(pattern, "{group}", group)
+	if device == "" {
+		return strings.ReplaceAll(t, "/{device}", "")
+	}
+	return strings.ReplaceAll(t, "{device}", device)
+}
+
+// filterOf returns the MQTT subscription of an input topic template: its
+// {device} segment becomes +. A {device} must be a whole segment, once.
+func filterOf(template string) (string, error) {
+	segs := strings.Split(template, "/")
+	n := 0
+	for i, s := range segs {
+		switch {
+		case s == "{device}":
+			segs[i] = "+"
+			n++
+		case strings.Contains(s, "{device}"):
+			return "", errors.New("{device} must be a whole topic segment")
+		case strings.Contains(s, "#") && (s != "#" || i != len(segs)-1):
+			return "", errors.New("# must be the last segment, alone")
+		case strings.Contains(s, "+") && s != "+":
+			return "", errors.New("+ must be a whole segment")
+		}
+	}
+	if n > 1 {
+		return "", errors.New("{device} appears more than once")
+	}
+	return strings.Join(segs, "/"), nil
+}
+
+// deviceOf returns the device a message on topic belongs to under an
+// input topic template, and whether the topic matches it: the {device}
+// segment, else the segments wildcards matched (joined by /; "" for a
+// template without wildcards).
+func deviceOf(template, topic string) (string, bool) {
+	ts, ps := strings.Split(template, "/"), strings.Split(topic, "/")
+	hasDev := slices.Contains(ts, "{device}")
+	dev, wild := "", []string(nil)
+	for i, s := range ts {
+		if s == "#" { // matches the rest, and the parent level itself
+			if len(ps) < i {
+				return "", false
+			}
+			wild = append(wild, strings.Join(ps[i:], "/"))
+			ps = ps[:i]
+			ts = ts[:i]
+			break
+		}
+		if i >= len(ps) {
+			return "", false
+		}
+		switch s {
+		case "{device}":
+			if ps[i] == "" {
+				return "", false
+			}
+			dev = ps[i]
+		case "+":
+			wild = append(wild, ps[i])
+		default:
+			if s != ps[i] {
+				return "", false
+			}
+		}
+	}
+	if len(ps) != len(ts) {
+		return "", false
+	}
+	if hasDev {
+		return dev, true
+	}
+	return strings.Join(wild, "/"), true
+}
 
 // validMode reports whether s names a denoising mode as denoise.ParseMode
 // reads it (centred, centered, centre, center, causal): one spelling rule

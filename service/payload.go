@@ -19,7 +19,8 @@ const MaxPayload = 64 << 10
 // ParseJSON reads a reading for a group with the given channels from a
 // JSON object: the channels by name (numbers; null or absent: missing),
 // an optional timestamp "ts", "time" or "timestamp", or "values": an
-// array in channel order. Other fields are ignored. A timestamp is a
+// array in channel order; "device" names the installation the reading
+// comes from (its own stream). Other fields are ignored. A timestamp is a
 // number of epoch seconds, milliseconds, microseconds or nanoseconds
 // (told apart by magnitude, see dataset.GuessUnit), or a date as text
 // (RFC 3339, with Z or an offset, and the forms of dataset.ParseDate); a
@@ -59,6 +60,11 @@ func parseJSON(payload []byte, group string, names []string, unit dataset.TimeUn
 		}
 		r.Time, r.HasTime = t, true
 		break
+	}
+	if raw, ok := obj["device"]; ok {
+		if err := json.Unmarshal(raw, &r.Device); err != nil {
+			return r, &dataset.DataError{Field: "device", Err: errors.New("want a string")}
+		}
 	}
 	if raw, ok := obj["values"]; ok {
 		var vs []json.RawMessage

@@ -182,24 +182,34 @@ func buildVersion(v string) string {
 	return "dev"
 }
 
-// router hands MQTT messages to the service's groups by topic; messages
-// wait until the service is built (start).
+// router hands MQTT messages to the service's groups by topic, and to
+// the group's device the topic names; messages wait until the service is
+// built (start).
 type router struct {
 	ctx     context.Context
 	cfg     *Config
 	log     *slog.Logger
 	filters []string          // the subscribed topic filters, in the groups' order
-	byTopic map[string]string // subscribed filter -> group
+	exact   map[string]string // topic -> group, for templates without wildcards
+	routes  []route           // the other templates, in the groups' order
 	ready   chan struct{}
 	svc     *Service
 }
 
+// route is a group's input topic template with wildcards or {device}.
+type route struct{ template, group string }
+
 func newRouter(ctx context.Context, cfg *Config, log *slog.Logger) *router {
-	rt := &router{ctx: ctx, cfg: cfg, log: log, byTopic: map[string]string{}, ready: make(chan struct{})}
+	rt := &router{ctx: ctx, cfg: cfg, log: log, exact: map[string]string{}, ready: make(chan struct{})}
 	if cfg.Input.Source == "mqtt" {
 		for _, g := range cfg.Groups {
-			rt.filters = append(rt.filters, g.Topic)
-			rt.byTopic[g.Topic] = g.Name
+			f, _ := filterOf(g.Topic) // validated
+			rt.filters = append(rt.filters, f)
+			if f == g.Topic && !strings.ContainsAny(f, "+#") {
+				rt.exact[f] = g.Name
+			} else {
+				rt.routes = append(rt.routes, route{g.Topic, g.Name})
+			}
 		}
 	}
 	return rt
@@ -211,18 +221,23 @@ func (rt *router) start(svc *Service) {
 	close(rt.ready)
 }
 
+// match returns the group and device of a message's topic.
+func (rt *router) match(topic string) (group, device string, ok bool) {
+	if g, ok := rt.exact[topic]; ok {
+		return g, "", true
+	}
+	for _, r := range rt.routes {
+		if d, ok := deviceOf(r.template, topic); ok {
+			return r.group, d, true
+		}
+	}
+	return "", "", false
+}
+
 func (rt *router) handle(topic string, payload []byte) {
 	<-rt.ready
 	svc, log := rt.svc, rt.log
-	group, ok := rt.byTopic[topic]
-	if !ok {
-		for filter, g := range rt.byTopic {
-			if matchTopic(filter, topic) {
-				group, ok = g, true
-				break
-			}
-		}
-	}
+	group, device, ok := rt.match(topic)
 	if !ok {
 		svc.M.Invalid.With("").Inc()
 		log.Warn("message on an unconfigured topic", "topic", topic)
@@ -233,6 +248,9 @@ func (rt *router) handle(topic string, payload []byte) {
 		svc.M.Invalid.With(group).Inc()
 		log.Warn("malformed reading rejected", "topic", topic, "err", err)
 		return
+	}
+	if device != "" {
+		r.Device = device // the topic's device wins over the payload's
 	}
 	if err := svc.Accept(rt.ctx, r); err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, ErrClosed) {
 		log.Warn("reading not accepted", "topic", topic, "err", err)
@@ -376,19 +394,4 @@ func isHeader(line string, columns []string, delim rune) bool {
 		}
 	}
 	return false
-}
-
-// matchTopic reports whether an MQTT topic filter (+ and # wildcards)
-// matches a topic.
-func matchTopic(filter, topic string) bool {
-	f, t := strings.Split(filter, "/"), strings.Split(topic, "/")
-	for i, p := range f {
-		if p == "#" {
-			return true
-		}
-		if i >= len(t) || (p != "+" && p != t[i]) {
-			return false
-		}
-	}
-	return len(f) == len(t)
 }

@@ -372,8 +372,40 @@ func TestParse(t *testing.T) {
 			t.Errorf("csv %q: %+v, %v", c.lines, r, err)
 		}
 	}
-	if !matchTopic("sensors/+/in", "sensors/pump/in") || matchTopic("sensors/+/in", "sensors/pump/out") || !matchTopic("a/#", "a/b/c") {
-		t.Error("topic filters")
+}
+
+// TestDeviceOf: which device a topic belongs to under a group's topic
+// template, and which topics the template does not match.
+func TestDeviceOf(t *testing.T) {
+	for _, c := range []struct {
+		template, topic, device string
+		ok                      bool
+	}{
+		{"sensors/pump/in", "sensors/pump/in", "", true},
+		{"sensors/pump/in", "sensors/pump/out", "", false},
+		{"sensors/+/in", "sensors/pump/in", "pump", true},
+		{"sensors/+/in", "sensors/pump/out", "", false},
+		{"sensors/{device}/readings", "sensors/esp-01/readings", "esp-01", true},
+		{"sensors/{device}/readings", "sensors//readings", "", false},
+		{"sensors/{device}/readings", "sensors/esp-01/readings/x", "", false},
+		{"site/+/{device}/in", "site/hall/esp-01/in", "esp-01", true},
+		{"a/#", "a/b/c", "b/c", true},
+		{"a/#", "a", "", true},
+		{"a/+/#", "a/b/c/d", "b/c/d", true},
+		{"tele/{device}/#", "tele/plug-3/SENSOR", "plug-3", true},
+	} {
+		d, ok := deviceOf(c.template, c.topic)
+		if d != c.device || ok != c.ok {
+			t.Errorf("deviceOf(%q, %q) = %q, %v; want %q, %v", c.template, c.topic, d, ok, c.device, c.ok)
+		}
+	}
+	for _, bad := range []string{"a/{device}x/b", "a/{device}/{device}", "a/#/b", "a/b+"} {
+		if _, err := filterOf(bad); err == nil {
+			t.Errorf("filterOf(%q) accepted", bad)
+		}
+	}
+	if f, _ := filterOf("sensors/{device}/readings"); f != "sensors/+/readings" {
+		t.Errorf("filterOf: %q", f)
 	}
 }
 

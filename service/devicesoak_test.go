@@ -1,0 +1,207 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/eclipse/paho.golang/autopaho"
+	"github.com/eclipse/paho.golang/paho"
+)
+
+// TestDeviceSoak is issue 14's fleet benchmark: 100 devices publish 8
+// channels at 10 Hz each on sensors/{device}/readings, one wildcard
+// group denoises (causal) and scores every device in its own stream, for
+// EDGE_DEVICE_SOAK_SECONDS (default 600). Broker (embedded mochi),
+// publishers, collector and edge share this process; run it on one core
+// (taskset -c 0 go test -cpu 1, as bench/devicesoak.sh does). It reports
+// readings/s, the publish-to-cleaned-row latency percentiles and the
+// resident memory over time, and fails if a device's rows are missing,
+// merged into another's stream, or memory grows after the first minute.
+func TestDeviceSoak(t *testing.T) {
+	if os.Getenv("EDGE_DEVICE_SOAK") == "" {
+		t.Skip("SKIPPED: the 100-device soak benchmark runs with EDGE_DEVICE_SOAK=1 (bench/devicesoak.sh): 10 minutes")
+	}
+	secs := 600
+	if v, err := strconv.Atoi(os.Getenv("EDGE_DEVICE_SOAK_SECONDS")); err == nil && v > 0 {
+		secs = v
+	}
+	const devices, hz = 100, 10
+	port := freePort(t)
+	broker := startMochi(t, port)
+	defer broker.Close()
+	model, names := soakModel(t)
+	cfg := &Config{
+		Groups:  []GroupConfig{{Name: "site", Model: model, Denoise: "causal", Score: true, Topic: "sensors/{device}/readings"}},
+		MQTT:    &MQTTConfig{URL: fmt.Sprintf("mqtt://127.0.0.1:%d", port), ClientID: "edge-soak", KeepAlive: 30, SessionExpiry: 3600},
+		Output:  OutputConfig{CleanTopic: "edge/{group}/{device}/clean"},
+		Metrics: MetricsConfig{Listen: "off"},
+		Queue:   1 << 16,
+	}
+	if err := cfg.Check(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	var svc *Service
+	var mu sync.Mutex
+	go func() {
+		done <- Run(ctx, cfg, Options{Log: discardLogger(), Ready: func(s *Service, _ string) { mu.Lock(); svc = s; mu.Unlock() }})
+	}()
+	waitFor(t, 10*time.Second, "the service", func() bool { mu.Lock(); defer mu.Unlock(); return svc != nil })
+	col := newSoakCollector(t, port)
+	pubs := make([]*autopaho.ConnectionManager, 10)
+	for i := range pubs {
+		pubs[i] = soakClient(t, port, fmt.Sprintf("pub-%d", i), nil)
+	}
+	start := time.Now()
+	var rss []int
+	stopRSS := make(chan struct{})
+	go func() {
+		tk := time.NewTicker(10 * time.Second)
+		defer tk.Stop()
+		for {
+			select {
+			case <-stopRSS:
+				return
+			case <-tk.C:
+				mu.Lock()
+				rss = append(rss, rssKB())
+				mu.Unlock()
+			}
+		}
+	}()
+	sent := publishDevices(ctx, t, pubs, names, devices, hz, time.Duration(secs)*time.Second)
+	elapsed := time.Since(start)
+	waitFor(t, 60*time.Second, "every reading's cleaned row", func() bool { return col.rows() == sent })
+	close(stopRSS)
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	col.report(t, devices, sent, elapsed, rss)
+}
+
+// publishDevices publishes each device's readings at hz for d, spread
+// over the clients, and returns how many it sent.
+func publishDevices(ctx context.Context, t *testing.T, pubs []*autopaho.ConnectionManager, names []string, devices, hz int, d time.Duration) int {
+	tick := time.NewTicker(time.Second / time.Duration(hz))
+	defer tick.Stop()
+	end := time.Now().Add(d)
+	sent, step := 0, 0
+	for now := range tick.C {
+		if now.After(end) {
+			break
+		}
+		for dev := 0; dev < devices; dev++ {
+			var b strings.Builder
+			fmt.Fprintf(&b, `{"ts":%.6f`, float64(time.Now().UnixNano())/1e9)
+			for c, n := range names {
+				fmt.Fprintf(&b, `,%q:%.4f`, n, float64((step+c*7+dev)%50)/50)
+			}
+			b.WriteByte('}')
+			p := &paho.Publish{Topic: fmt.Sprintf("sensors/dev-%03d/readings", dev), QoS: 1, Payload: []byte(b.String())}
+			if err := pubs[dev%len(pubs)].PublishViaQueue(ctx, &autopaho.QueuePublish{Publish: p}); err != nil {
+				t.Fatalf("publish: %v", err)
+			}
+			sent++
+		}
+		step++
+	}
+	return sent
+}
+
+// soakCollector records, per device, the cleaned rows and their latency.
+type soakCollector struct {
+	mu      sync.Mutex
+	perDev  map[string]int
+	lat     []float64
+	foreign int // rows whose payload names another device than their topic
+}
+
+func newSoakCollector(t *testing.T, port int) *soakCollector {
+	c := &soakCollector{perDev: map[string]int{}}
+	soakClient(t, port, "soak-collector", func(pr paho.PublishReceived) (bool, error) {
+		now := float64(time.Now().UnixNano()) / 1e9
+		var v struct {
+			Device string  `json:"device"`
+			TS     float64 `json:"ts"`
+		}
+		json.Unmarshal(pr.Packet.Payload, &v)
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if strings.Split(pr.Packet.Topic, "/")[2] != v.Device {
+			c.foreign++
+		}
+		c.perDev[v.Device]++
+		c.lat = append(c.lat, now-v.TS)
+		return true, nil
+	})
+	return c
+}
+
+func (c *soakCollector) rows() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.lat)
+}
+
+func (c *soakCollector) report(t *testing.T, devices, sent int, elapsed time.Duration, rss []int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	slices.Sort(c.lat)
+	q := func(p float64) float64 { return c.lat[min(len(c.lat)-1, int(p*float64(len(c.lat))))] * 1000 }
+	t.Logf("%d devices, %d readings in %.0f s: %.0f readings/s; latency publish -> cleaned row p50 %.2f ms, p90 %.2f, p99 %.2f, max %.2f; RSS every 10 s (kB): %v",
+		devices, sent, elapsed.Seconds(), float64(sent)/elapsed.Seconds(), q(0.5), q(0.9), q(0.99), q(1), rss)
+	if len(c.perDev) != devices || c.foreign != 0 {
+		t.Errorf("rows for %d devices (want %d), %d on another device's topic", len(c.perDev), devices, c.foreign)
+	}
+	per := sent / devices
+	for d, n := range c.perDev {
+		if n != per {
+			t.Errorf("device %s: %d cleaned rows, want %d", d, n, per)
+		}
+	}
+	if len(rss) > 7 {
+		base, last := slices.Max(rss[:7]), rss[len(rss)-1]
+		if float64(last) > 1.2*float64(base) {
+			t.Errorf("resident memory grew from %d kB (first minute's peak) to %d kB", base, last)
+		}
+	}
+}
+
+// soakClient connects a test client; with on set, it subscribes to the
+// cleaned rows of every device.
+func soakClient(t *testing.T, port int, id string, on func(paho.PublishReceived) (bool, error)) *autopaho.ConnectionManager {
+	t.Helper()
+	u, _ := url.Parse(fmt.Sprintf("mqtt://127.0.0.1:%d", port))
+	cfg := autopaho.ClientConfig{ServerUrls: []*url.URL{u}, KeepAlive: 30, ClientConfig: paho.ClientConfig{ClientID: id}}
+	if on != nil {
+		cfg.OnConnectionUp = func(cm *autopaho.ConnectionManager, _ *paho.Connack) {
+			go cm.Subscribe(context.Background(), &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: "edge/site/+/clean", QoS: 1}}})
+		}
+		cfg.OnPublishReceived = []func(paho.PublishReceived) (bool, error){on}
+	}
+	cm, err := autopaho.NewConnection(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := cm.AwaitConnection(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if on != nil {
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Cleanup(func() { cm.Disconnect(context.Background()) })
+	return cm
+}
