@@ -65,9 +65,12 @@ type InputConfig struct {
 	// Serial line settings.
 	Port string `json:"port,omitempty"`
 	Baud int    `json:"baud,omitempty"`
-	// Format of serial and stdin lines: "json" (one object per line, as on
-	// MQTT, with a "group" field when there are several groups) or "csv"
-	// (the fields named by Columns, for the one group named by Group).
+	// Format of the readings: "json" (an object per message or line, with
+	// a "group" field on serial and stdin lines when there are several
+	// groups), "influx" (InfluxDB line protocol, as Telegraf writes it: the
+	// measurement names the group when there are several; an MQTT message
+	// may hold several lines) or, on serial and stdin, "csv" (the fields
+	// named by Columns, for the one group named by Group).
 	Format  string   `json:"format,omitempty"`
 	Columns []string `json:"columns,omitempty"`
 	Group   string   `json:"group,omitempty"`
@@ -326,8 +329,11 @@ func (c *Config) validateInput(groups map[string]bool) error {
 		return fmt.Errorf("input.time_unit: %w", err)
 	}
 	switch in.Format {
-	case "json":
+	case "json", "influx":
 	case "csv":
+		if in.Source == "mqtt" {
+			return errors.New("input.format csv: MQTT payloads are json or influx (line protocol)")
+		}
 		if in.Group == "" {
 			return errors.New("input.group: csv lines feed one group; name it")
 		}
@@ -338,7 +344,7 @@ func (c *Config) validateInput(groups map[string]bool) error {
 			return errors.New("input.columns: csv lines need their column names (ts for the timestamp, then channels)")
 		}
 	default:
-		return fmt.Errorf("input.format %q: want json or csv", in.Format)
+		return fmt.Errorf("input.format %q: want json, influx (line protocol) or csv", in.Format)
 	}
 	return nil
 }

@@ -20,7 +20,12 @@ const MaxPayload = 64 << 10
 // JSON object: the channels by name (numbers; null or absent: missing),
 // an optional timestamp "ts", "time" or "timestamp", or "values": an
 // array in channel order; "device" names the installation the reading
-// comes from (its own stream). Other fields are ignored. A timestamp is a
+// comes from (its own stream). A channel whose name has dots is also
+// found as a path in nested objects (AM2301.Temperature in Tasmota's
+// {"AM2301": {"Temperature": 21.4}}). Telegraf's JSON metrics
+// ({"fields": {...}, "tags": {...}, "name", "timestamp"}) are read from
+// their fields, with the device from the "device" tag. Other fields are
+// ignored. A timestamp is a
 // number of epoch seconds, milliseconds, microseconds or nanoseconds
 // (told apart by magnitude, see dataset.GuessUnit), or a date as text
 // (RFC 3339, with Z or an offset, and the forms of dataset.ParseDate); a
@@ -49,40 +54,27 @@ func parseJSON(payload []byte, group string, names []string, unit dataset.TimeUn
 	for i := range r.Values {
 		r.Values[i] = float32(math.NaN())
 	}
-	for _, key := range []string{"ts", "time", "timestamp"} {
-		raw, ok := obj[key]
-		if !ok {
-			continue
+	src := obj
+	if f, ok := telegrafFields(obj); ok { // Telegraf's JSON: {"fields", "tags", "name", "timestamp"}
+		src = f
+		if err := telegrafDevice(obj, &r); err != nil {
+			return r, err
 		}
-		t, err := parseTime(raw, unit)
-		if err != nil {
-			return r, &dataset.DataError{Field: key, Err: err}
-		}
-		r.Time, r.HasTime = t, true
-		break
+	}
+	if err := readTime(obj, unit, &r); err != nil {
+		return r, err
 	}
 	if raw, ok := obj["device"]; ok {
 		if err := json.Unmarshal(raw, &r.Device); err != nil {
 			return r, &dataset.DataError{Field: "device", Err: errors.New("want a string")}
 		}
 	}
-	if raw, ok := obj["values"]; ok {
-		var vs []json.RawMessage
-		if err := json.Unmarshal(raw, &vs); err != nil || len(vs) != len(names) {
-			return r, fmt.Errorf(`field "values": want an array of %d numbers`, len(names))
-		}
-		for i, v := range vs {
-			x, err := parseNum(v)
-			if err != nil {
-				return r, &dataset.DataError{Field: names[i], Err: fmt.Errorf(`in "values"[%d]: %w`, i, err)}
-			}
-			r.Values[i] = x
-		}
-		return r, nil
+	if raw, ok := src["values"]; ok {
+		return r, readValues(raw, names, &r)
 	}
 	found := 0
 	for i, n := range names {
-		raw, ok := obj[n]
+		raw, ok := lookup(src, n)
 		if !ok {
 			continue
 		}
@@ -97,6 +89,97 @@ func parseJSON(payload []byte, group string, names []string, unit dataset.TimeUn
 		return r, fmt.Errorf("none of the group's channels (%s) is in the payload", strings.Join(names, ", "))
 	}
 	return r, nil
+}
+
+// readTime takes the reading's time from "ts", "time" or "timestamp".
+func readTime(obj map[string]json.RawMessage, unit dataset.TimeUnit, r *Reading) error {
+	for _, key := range []string{"ts", "time", "timestamp"} {
+		raw, ok := obj[key]
+		if !ok {
+			continue
+		}
+		t, err := parseTime(raw, unit)
+		if err != nil {
+			return &dataset.DataError{Field: key, Err: err}
+		}
+		r.Time, r.HasTime = t, true
+		return nil
+	}
+	return nil
+}
+
+// readValues reads "values": an array in channel order.
+func readValues(raw json.RawMessage, names []string, r *Reading) error {
+	var vs []json.RawMessage
+	if err := json.Unmarshal(raw, &vs); err != nil || len(vs) != len(names) {
+		return fmt.Errorf(`field "values": want an array of %d numbers`, len(names))
+	}
+	for i, v := range vs {
+		x, err := parseNum(v)
+		if err != nil {
+			return &dataset.DataError{Field: names[i], Err: fmt.Errorf(`in "values"[%d]: %w`, i, err)}
+		}
+		r.Values[i] = x
+	}
+	return nil
+}
+
+// telegrafFields returns the "fields" object of a Telegraf JSON metric.
+func telegrafFields(obj map[string]json.RawMessage) (map[string]json.RawMessage, bool) {
+	raw, ok := obj["fields"]
+	if !ok {
+		return nil, false
+	}
+	var f map[string]json.RawMessage
+	if json.Unmarshal(raw, &f) != nil || f == nil {
+		return nil, false
+	}
+	return f, true
+}
+
+// telegrafDevice takes the device from a Telegraf metric's "device" tag.
+func telegrafDevice(obj map[string]json.RawMessage, r *Reading) error {
+	raw, ok := obj["tags"]
+	if !ok {
+		return nil
+	}
+	var tags map[string]string
+	if err := json.Unmarshal(raw, &tags); err != nil {
+		return &dataset.DataError{Field: "tags", Err: errors.New("want an object of strings")}
+	}
+	r.Device = tags["device"]
+	return nil
+}
+
+// maxPathDepth bounds a channel's JSON path (a.b.c).
+const maxPathDepth = 8
+
+// lookup finds a channel's value: the field of that name, else, for a
+// name with dots, the nested field it is the path of (Tasmota's
+// {"AM2301": {"Temperature": 21.4}} for the channel AM2301.Temperature).
+func lookup(obj map[string]json.RawMessage, name string) (json.RawMessage, bool) {
+	if raw, ok := obj[name]; ok {
+		return raw, true
+	}
+	path := strings.SplitN(name, ".", maxPathDepth+1)
+	if len(path) < 2 || len(path) > maxPathDepth {
+		return nil, false
+	}
+	cur := obj
+	for i, seg := range path {
+		raw, ok := cur[seg]
+		if !ok {
+			return nil, false
+		}
+		if i == len(path)-1 {
+			return raw, true
+		}
+		cur = nil
+		if json.Unmarshal(raw, &cur) != nil || cur == nil {
+			return nil, false
+		}
+	}
+	return nil, false
 }
 
 func parseNum(raw json.RawMessage) (float32, error) {

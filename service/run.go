@@ -243,18 +243,53 @@ func (rt *router) handle(topic string, payload []byte) {
 		log.Warn("message on an unconfigured topic", "topic", topic)
 		return
 	}
-	r, err := parseJSON(payload, group, svc.Group(group), rt.cfg.Input.unit)
+	rs, err := rt.parse(payload, group)
 	if err != nil {
 		svc.M.Invalid.With(group).Inc()
 		log.Warn("malformed reading rejected", "topic", topic, "err", err)
 		return
 	}
-	if device != "" {
-		r.Device = device // the topic's device wins over the payload's
+	for _, r := range rs {
+		if device != "" {
+			r.Device = device // the topic's device wins over the payload's
+		}
+		if err := svc.Accept(rt.ctx, r); err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, ErrClosed) {
+			log.Warn("reading not accepted", "topic", topic, "err", err)
+		}
 	}
-	if err := svc.Accept(rt.ctx, r); err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, ErrClosed) {
-		log.Warn("reading not accepted", "topic", topic, "err", err)
+}
+
+// parse reads an MQTT payload: one JSON object, or lines of line
+// protocol (a batch from Telegraf's outputs.mqtt); one bad line rejects
+// the message.
+func (rt *router) parse(payload []byte, group string) ([]Reading, error) {
+	names, unit := rt.svc.Group(group), rt.cfg.Input.unit
+	if rt.cfg.Input.Format != "influx" {
+		r, err := parseJSON(payload, group, names, unit)
+		return []Reading{r}, err
 	}
+	if len(payload) > MaxPayload {
+		return nil, fmt.Errorf("payload of %d bytes (limit %d)", len(payload), MaxPayload)
+	}
+	var rs []Reading
+	for i, l := range strings.Split(string(payload), "\n") {
+		if l = strings.TrimSpace(l); l == "" || strings.HasPrefix(l, "#") {
+			continue
+		}
+		m, err := parseLine(l)
+		if err == nil {
+			var r Reading
+			if r, err = m.reading(group, names, unit); err == nil {
+				rs = append(rs, r)
+				continue
+			}
+		}
+		return nil, fmt.Errorf("line %d: %w", i+1, err)
+	}
+	if len(rs) == 0 {
+		return nil, errors.New("no line of line protocol")
+	}
+	return rs, nil
 }
 
 // serveMetrics serves /metrics unless metrics.listen is off, and returns
@@ -319,13 +354,9 @@ func waitInput(ctx context.Context, inputErr <-chan error, log *slog.Logger) err
 func readLines(ctx context.Context, r io.Reader, name string, cfg *Config, s *Service, log *slog.Logger) error {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 64<<10), MaxPayload+1)
-	var csvp *csvParser
-	if cfg.Input.Format == "csv" {
-		var err error
-		if csvp, err = newCSVParser(cfg.Input.Columns, s.Group(cfg.Input.Group), cfg.Input.Group); err != nil {
-			return err
-		}
-		csvp.delim, csvp.unit = cfg.Input.delim, cfg.Input.unit
+	lp, err := newLineParser(cfg, s)
+	if err != nil {
+		return err
 	}
 	line := 0
 	for sc.Scan() {
@@ -337,30 +368,9 @@ func readLines(ctx context.Context, r io.Reader, name string, cfg *Config, s *Se
 		if text == "" || strings.HasPrefix(text, "#") {
 			continue
 		}
-		var rd Reading
-		var err error
-		group := ""
-		if csvp != nil {
-			rd, err = csvp.parse(text)
-			group = rd.Group
-			if err != nil && line == 1 && isHeader(text, cfg.Input.Columns, csvp.delim) {
-				continue
-			}
-		} else {
-			if len(cfg.Groups) == 1 {
-				group = cfg.Groups[0].Name
-			}
-			var head struct {
-				Group string `json:"group"`
-			}
-			if json.Unmarshal([]byte(text), &head) == nil && head.Group != "" {
-				group = head.Group
-			}
-			if s.Group(group) == nil {
-				err = fmt.Errorf("group %q is not configured", group)
-			} else {
-				rd, err = parseJSON([]byte(text), group, s.Group(group), cfg.Input.unit)
-			}
+		rd, group, err := lp.parse(text, line)
+		if errors.Is(err, errHeader) {
+			continue
 		}
 		if err != nil {
 			s.M.Invalid.With(s.knownGroup(group)).Inc()
@@ -382,6 +392,68 @@ func readLines(ctx context.Context, r io.Reader, name string, cfg *Config, s *Se
 		return fmt.Errorf("%s line %d: %w", name, line+1, err)
 	}
 	return nil
+}
+
+// lineParser reads serial and stdin lines in the input's format.
+type lineParser struct {
+	cfg *Config
+	s   *Service
+	csv *csvParser
+}
+
+// errHeader marks a CSV header line, skipped.
+var errHeader = errors.New("a header line")
+
+func newLineParser(cfg *Config, s *Service) (*lineParser, error) {
+	lp := &lineParser{cfg: cfg, s: s}
+	if cfg.Input.Format == "csv" {
+		var err error
+		if lp.csv, err = newCSVParser(cfg.Input.Columns, s.Group(cfg.Input.Group), cfg.Input.Group); err != nil {
+			return nil, err
+		}
+		lp.csv.delim, lp.csv.unit = cfg.Input.delim, cfg.Input.unit
+	}
+	return lp, nil
+}
+
+// parse reads one line and returns its reading and group.
+func (lp *lineParser) parse(text string, line int) (Reading, string, error) {
+	group := ""
+	if len(lp.cfg.Groups) == 1 {
+		group = lp.cfg.Groups[0].Name
+	}
+	switch lp.cfg.Input.Format {
+	case "csv":
+		rd, err := lp.csv.parse(text)
+		if err != nil && line == 1 && isHeader(text, lp.cfg.Input.Columns, lp.csv.delim) {
+			return rd, rd.Group, errHeader
+		}
+		return rd, rd.Group, err
+	case "influx":
+		m, err := parseLine(text)
+		if err != nil {
+			return Reading{}, group, err
+		}
+		if len(lp.cfg.Groups) > 1 {
+			group = m.name
+		}
+		if lp.s.Group(group) == nil {
+			return Reading{}, group, fmt.Errorf("measurement %q is not a configured group", m.name)
+		}
+		rd, err := m.reading(group, lp.s.Group(group), lp.cfg.Input.unit)
+		return rd, group, err
+	}
+	var head struct {
+		Group string `json:"group"`
+	}
+	if json.Unmarshal([]byte(text), &head) == nil && head.Group != "" {
+		group = head.Group
+	}
+	if lp.s.Group(group) == nil {
+		return Reading{}, group, fmt.Errorf("group %q is not configured", group)
+	}
+	rd, err := parseJSON([]byte(text), group, lp.s.Group(group), lp.cfg.Input.unit)
+	return rd, group, err
 }
 
 // isHeader reports whether a CSV line that did not parse names columns: a

@@ -412,14 +412,16 @@ func TestDeviceOf(t *testing.T) {
 func FuzzParseJSON(f *testing.F) {
 	f.Add([]byte(`{"ts":1,"a":1,"b":2}`))
 	f.Add([]byte(`{"values":[1,null]}`))
+	f.Add([]byte(`{"fields":{"a":1,"b":2},"tags":{"device":"d1"},"name":"m","timestamp":1700000000}`))
+	f.Add([]byte(`{"device":"x","a":{"b":{"c":1}},"b":2}`))
 	f.Add([]byte(`{"ts":1700000000123,"a":1,"b":2}`))
 	f.Add([]byte(`{"ts":null,"a":1}`))
 	f.Add([]byte(`{"time":"2023-11-14 22:13:20+00:00","a":1}`))
 	f.Add([]byte(`{"timestamp":"14.11.2023 22:13:20","b":1e-3}`))
 	f.Add([]byte(`{"ts":1e300,"a":1}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		r, err := ParseJSON(data, "g", []string{"a", "b"})
-		if err == nil && len(r.Values) != 2 {
+		r, err := ParseJSON(data, "g", []string{"a", "b", "a.b.c"})
+		if err == nil && len(r.Values) != 3 {
 			t.Fatal("accepted with the wrong number of values")
 		}
 		if err == nil && r.HasTime && !math.IsNaN(r.Time) && !stream.ValidTime(r.Time) {
