@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"slices"
 	"strings"
 
 	"github.com/edgeml/edge/dataset"
@@ -70,10 +69,16 @@ type InputConfig struct {
 	// groups), "influx" (InfluxDB line protocol, as Telegraf writes it: the
 	// measurement names the group when there are several; an MQTT message
 	// may hold several lines) or, on serial and stdin, "csv" (the fields
-	// named by Columns, for the one group named by Group).
-	Format  string   `json:"format,omitempty"`
-	Columns []string `json:"columns,omitempty"`
-	Group   string   `json:"group,omitempty"`
+	// named by Columns, for the one group named by Group), or, on MQTT,
+	// "value": a plain value per message, its channel the topic's
+	// {channel} segment (ESPHome, Home Assistant, Homie), made into rows
+	// by device within Assemble seconds.
+	Format string `json:"format,omitempty"`
+	// Assemble: with format value, a row is released this many seconds
+	// after its first value even if channels are missing (default 1).
+	Assemble float64  `json:"assemble,omitempty"`
+	Columns  []string `json:"columns,omitempty"`
+	Group    string   `json:"group,omitempty"`
 	// Delimiter of csv lines: ",", ";" (with decimal commas), "tab", "|"
 	// (default: the one that splits the first line into Columns).
 	Delimiter string `json:"delimiter,omitempty"`
@@ -206,6 +211,9 @@ func (c *Config) Defaults() {
 	if in.Format == "" {
 		in.Format = "json"
 	}
+	if in.Assemble == 0 {
+		in.Assemble = 1
+	}
 	if in.Format == "csv" && in.Group == "" && len(c.Groups) == 1 {
 		in.Group = c.Groups[0].Name
 	}
@@ -330,6 +338,18 @@ func (c *Config) validateInput(groups map[string]bool) error {
 	}
 	switch in.Format {
 	case "json", "influx":
+	case "value":
+		if in.Source != "mqtt" {
+			return errors.New("input.format value: plain values come one per MQTT message")
+		}
+		for i, g := range c.Groups {
+			if !strings.Contains(g.Topic, "{channel}") {
+				return fmt.Errorf("groups[%d].topic %q: input.format value needs a {channel} segment", i, g.Topic)
+			}
+		}
+		if !(in.Assemble > 0 && in.Assemble <= 3600) {
+			return fmt.Errorf("input.assemble %v: want seconds in (0, 3600]", in.Assemble)
+		}
 	case "csv":
 		if in.Source == "mqtt" {
 			return errors.New("input.format csv: MQTT payloads are json or influx (line protocol)")
@@ -344,7 +364,7 @@ func (c *Config) validateInput(groups map[string]bool) error {
 			return errors.New("input.columns: csv lines need their column names (ts for the timestamp, then channels)")
 		}
 	default:
-		return fmt.Errorf("input.format %q: want json, influx (line protocol) or csv", in.Format)
+		return fmt.Errorf("input.format %q: want json, influx (line protocol), value (MQTT) or csv", in.Format)
 	}
 	return nil
 }
@@ -380,74 +400,6 @@ func topic(pattern, group, device string) string {
 		return strings.ReplaceAll(t, "/{device}", "")
 	}
 	return strings.ReplaceAll(t, "{device}", device)
-}
-
-// filterOf returns the MQTT subscription of an input topic template: its
-// {device} segment becomes +. A {device} must be a whole segment, once.
-func filterOf(template string) (string, error) {
-	segs := strings.Split(template, "/")
-	n := 0
-	for i, s := range segs {
-		switch {
-		case s == "{device}":
-			segs[i] = "+"
-			n++
-		case strings.Contains(s, "{device}"):
-			return "", errors.New("{device} must be a whole topic segment")
-		case strings.Contains(s, "#") && (s != "#" || i != len(segs)-1):
-			return "", errors.New("# must be the last segment, alone")
-		case strings.Contains(s, "+") && s != "+":
-			return "", errors.New("+ must be a whole segment")
-		}
-	}
-	if n > 1 {
-		return "", errors.New("{device} appears more than once")
-	}
-	return strings.Join(segs, "/"), nil
-}
-
-// deviceOf returns the device a message on topic belongs to under an
-// input topic template, and whether the topic matches it: the {device}
-// segment, else the segments wildcards matched (joined by /; "" for a
-// template without wildcards).
-func deviceOf(template, topic string) (string, bool) {
-	ts, ps := strings.Split(template, "/"), strings.Split(topic, "/")
-	hasDev := slices.Contains(ts, "{device}")
-	dev, wild := "", []string(nil)
-	for i, s := range ts {
-		if s == "#" { // matches the rest, and the parent level itself
-			if len(ps) < i {
-				return "", false
-			}
-			wild = append(wild, strings.Join(ps[i:], "/"))
-			ps = ps[:i]
-			ts = ts[:i]
-			break
-		}
-		if i >= len(ps) {
-			return "", false
-		}
-		switch s {
-		case "{device}":
-			if ps[i] == "" {
-				return "", false
-			}
-			dev = ps[i]
-		case "+":
-			wild = append(wild, ps[i])
-		default:
-			if s != ps[i] {
-				return "", false
-			}
-		}
-	}
-	if len(ps) != len(ts) {
-		return "", false
-	}
-	if hasDev {
-		return dev, true
-	}
-	return strings.Join(wild, "/"), true
 }
 
 // validMode reports whether s names a denoising mode as denoise.ParseMode

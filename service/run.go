@@ -194,6 +194,7 @@ type router struct {
 	routes  []route           // the other templates, in the groups' order
 	ready   chan struct{}
 	svc     *Service
+	asm     *assembler // input.format value: rows from one value per message
 }
 
 // route is a group's input topic template with wildcards or {device}.
@@ -215,32 +216,63 @@ func newRouter(ctx context.Context, cfg *Config, log *slog.Logger) *router {
 	return rt
 }
 
-// start lets the messages through to svc.
+// start lets the messages through to svc; with plain values, it starts
+// releasing incomplete rows after input.assemble seconds.
 func (rt *router) start(svc *Service) {
 	rt.svc = svc
+	if rt.cfg.Input.Format == "value" {
+		window := time.Duration(rt.cfg.Input.Assemble * float64(time.Second))
+		rt.asm = newAssembler(window, func(r Reading) { rt.accept(r, "") })
+		go func() {
+			t := time.NewTicker(max(window/4, 10*time.Millisecond))
+			defer t.Stop()
+			for {
+				select {
+				case <-rt.ctx.Done():
+					return
+				case now := <-t.C:
+					rt.asm.flush(now)
+				}
+			}
+		}()
+	}
 	close(rt.ready)
 }
 
-// match returns the group and device of a message's topic.
-func (rt *router) match(topic string) (group, device string, ok bool) {
+// match returns the group, device and channel of a message's topic.
+func (rt *router) match(topic string) (group, device, channel string, ok bool) {
 	if g, ok := rt.exact[topic]; ok {
-		return g, "", true
+		return g, "", "", true
 	}
 	for _, r := range rt.routes {
-		if d, ok := deviceOf(r.template, topic); ok {
-			return r.group, d, true
+		if d, c, ok := matchTemplate(r.template, topic); ok {
+			return r.group, d, c, true
 		}
 	}
-	return "", "", false
+	return "", "", "", false
+}
+
+// accept hands a reading to the service.
+func (rt *router) accept(r Reading, topic string) {
+	if err := rt.svc.Accept(rt.ctx, r); err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, ErrClosed) {
+		rt.log.Warn("reading not accepted", "topic", topic, "err", err)
+	}
 }
 
 func (rt *router) handle(topic string, payload []byte) {
 	<-rt.ready
 	svc, log := rt.svc, rt.log
-	group, device, ok := rt.match(topic)
+	group, device, channel, ok := rt.match(topic)
 	if !ok {
 		svc.M.Invalid.With("").Inc()
 		log.Warn("message on an unconfigured topic", "topic", topic)
+		return
+	}
+	if rt.asm != nil {
+		if err := rt.asm.add(group, device, svc.Group(group), channel, payload, time.Now()); err != nil {
+			svc.M.Invalid.With(group).Inc()
+			log.Warn("malformed value rejected", "topic", topic, "err", err)
+		}
 		return
 	}
 	rs, err := rt.parse(payload, group)
@@ -253,9 +285,7 @@ func (rt *router) handle(topic string, payload []byte) {
 		if device != "" {
 			r.Device = device // the topic's device wins over the payload's
 		}
-		if err := svc.Accept(rt.ctx, r); err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, ErrClosed) {
-			log.Warn("reading not accepted", "topic", topic, "err", err)
-		}
+		rt.accept(r, topic)
 	}
 }
 
