@@ -116,6 +116,11 @@ type OutputConfig struct {
 	// Stdout writes results as JSON lines ({"topic", "payload"}) instead
 	// of publishing them (the default without MQTT).
 	Stdout bool `json:"stdout,omitempty"`
+	// Format of the results: "json" (default), or "influx": each reading
+	// as one line of line protocol, its cleaned values, anomaly_score and
+	// anomaly_flag added (on stdout, just the lines: edge run as Telegraf's
+	// processors.execd).
+	Format string `json:"format,omitempty"`
 }
 
 // MetricsConfig is the Prometheus endpoint.
@@ -265,6 +270,9 @@ func (c *Config) Validate() error {
 	}
 	if err := c.MQTT.validate(); err != nil {
 		return err
+	}
+	if f := c.Output.Format; f != "" && f != "json" && f != "influx" {
+		return fmt.Errorf("output.format %q: want json or influx", f)
 	}
 	switch c.Log.Level {
 	case "", "debug", "info", "warn", "error":

@@ -43,6 +43,7 @@ type device struct {
 	last     time.Time // wall clock of the last reading
 	buf      []byte
 	sm       streamMetrics
+	rows     []influxRow // output.format influx: readings waiting for their results
 }
 
 // device returns the named device's stream, making it if it is new and
@@ -154,6 +155,9 @@ func (d *device) push(r Reading) {
 	d.last = time.Now()
 	d.sm.in.Inc()
 	d.sensorsSeen(r.Values)
+	if d.influxOut() {
+		d.queueInflux(r)
+	}
 	row := stream.Row{Time: r.Time, HasTime: r.HasTime, Line: r.Line, Values: r.Values}
 	before := d.stats().Windows
 	t0 := time.Now()
@@ -187,6 +191,9 @@ func (d *device) stats() stream.Stats {
 
 // close flushes the device's last rows.
 func (d *device) close() {
+	if d.influxOut() {
+		defer d.drainInflux(true)
+	}
 	if d.den != nil {
 		if err := d.den.Close(); err != nil {
 			d.g.s.log.Error("denoise flush", "group", d.g.cfg.Name, "device", d.name, "err", err)

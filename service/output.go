@@ -28,6 +28,11 @@ func appendNum(b []byte, v float64) []byte {
 // cleaned publishes one cleaned row.
 func (d *device) cleaned(smp *denoise.Sample) error {
 	g := d.g
+	if d.influxOut() {
+		d.sm.cleaned.Inc()
+		d.influxCleaned(smp)
+		return nil
+	}
 	b := append(d.buf[:0], `{"group":`...)
 	b = strconv.AppendQuote(b, g.cfg.Name)
 	if d.name != "" {
@@ -113,6 +118,9 @@ func (d *device) scored(sc *anomaly.Score) error {
 		d.sm.windows.Inc()
 	}
 	d.sm.score.Set(sc.Score)
+	if d.influxOut() {
+		d.influxScored(sc)
+	}
 	kind := ""
 	switch {
 	case sc.Onset && sc.Kind == anomaly.KindNewLevel:
@@ -128,8 +136,8 @@ func (d *device) scored(sc *anomaly.Score) error {
 		d.sm.flag.Set(0)
 	}
 	scores := g.s.cfg.Output.ScoresTopic
-	if kind == "" && (scores == "" || !sc.Window) {
-		return nil
+	if d.influxOut() || kind == "" && (scores == "" || !sc.Window) {
+		return nil // line protocol carries the score and flag with the reading
 	}
 	ev := Event{Group: g.cfg.Name, Device: d.name, Event: kind, Line: sc.Line, Score: sc.Score, P: sc.P, Change: sc.Change, Flag: sc.Flag, Kind: sc.Kind}
 	if sc.HasTime {

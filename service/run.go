@@ -22,15 +22,21 @@ import (
 	"go.bug.st/serial"
 )
 
-// stdoutSink writes results as JSON lines {"topic", "payload"}.
+// stdoutSink writes results as JSON lines {"topic", "payload"}, or, with
+// raw, the payloads alone (line protocol), one per line.
 type stdoutSink struct {
-	mu sync.Mutex
-	w  *bufio.Writer
+	mu  sync.Mutex
+	w   *bufio.Writer
+	raw bool
 }
 
 func (s *stdoutSink) Publish(topic string, payload []byte) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if s.raw {
+		s.w.Write(payload)
+		return s.w.WriteByte('\n')
+	}
 	s.w.WriteString(`{"topic":`)
 	b, _ := json.Marshal(topic)
 	s.w.Write(b)
@@ -38,6 +44,25 @@ func (s *stdoutSink) Publish(topic string, payload []byte) error {
 	s.w.Write(payload)
 	s.w.WriteString("}\n")
 	return nil
+}
+
+// flushEvery flushes the sink every d, so that a reader (a pipe, Telegraf)
+// sees results as they come; the returned function stops it.
+func (s *stdoutSink) flushEvery(d time.Duration) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(d)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				_ = s.flush()
+			}
+		}
+	}()
+	return func() { close(done) }
 }
 
 func (s *stdoutSink) flush() error {
@@ -78,7 +103,7 @@ func Run(ctx context.Context, cfg *Config, o Options) error {
 	inCtx, stopInput := context.WithCancel(ctx)
 	defer stopInput()
 	if cfg.Output.Stdout {
-		out = &stdoutSink{w: bufio.NewWriterSize(o.Stdout, 64<<10)}
+		out = &stdoutSink{w: bufio.NewWriterSize(o.Stdout, 64<<10), raw: cfg.Output.Format == "influx"}
 		sink = out
 	}
 	reg := newMetrics()
@@ -113,6 +138,10 @@ func Run(ctx context.Context, cfg *Config, o Options) error {
 	}
 	if o.Ready != nil {
 		o.Ready(svc, addr)
+	}
+	if out != nil {
+		stopFlush := out.flushEvery(100 * time.Millisecond)
+		defer stopFlush()
 	}
 	if err := sdnotify.Notify(sdnotify.Ready); err != nil {
 		log.Warn("systemd notification", "err", err)
@@ -310,6 +339,7 @@ func (rt *router) parse(payload []byte, group string) ([]Reading, error) {
 		if err == nil {
 			var r Reading
 			if r, err = m.reading(group, names, unit); err == nil {
+				r.orig = &m
 				rs = append(rs, r)
 				continue
 			}
@@ -402,6 +432,12 @@ func readLines(ctx context.Context, r io.Reader, name string, cfg *Config, s *Se
 		if errors.Is(err, errHeader) {
 			continue
 		}
+		if err != nil && lp.passThrough() {
+			// A processor in a Telegraf pipeline hands on what is not its own.
+			s.sink.Publish("", []byte(text))
+			log.Debug("line passed through", "input", name, "line", line, "why", err)
+			continue
+		}
 		if err != nil {
 			s.M.Invalid.With(s.knownGroup(group)).Inc()
 			log.Warn("malformed reading rejected", "input", name, "line", line, "err", err)
@@ -429,6 +465,12 @@ type lineParser struct {
 	cfg *Config
 	s   *Service
 	csv *csvParser
+}
+
+// passThrough reports whether lines that are not readings go out as
+// they came: line protocol in and out, as Telegraf's execd processors do.
+func (lp *lineParser) passThrough() bool {
+	return lp.cfg.Input.Format == "influx" && lp.cfg.Output.Format == "influx" && lp.cfg.Output.Stdout
 }
 
 // errHeader marks a CSV header line, skipped.
@@ -471,6 +513,7 @@ func (lp *lineParser) parse(text string, line int) (Reading, string, error) {
 			return Reading{}, group, fmt.Errorf("measurement %q is not a configured group", m.name)
 		}
 		rd, err := m.reading(group, lp.s.Group(group), lp.cfg.Input.unit)
+		rd.orig = &m
 		return rd, group, err
 	}
 	var head struct {

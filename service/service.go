@@ -36,8 +36,9 @@ type Reading struct {
 	Device  string
 	Time    float64 // seconds since the Unix epoch, if HasTime
 	HasTime bool
-	Values  []float32 // in the group's channel order; NaN: missing
-	Line    int       // input line or message number, for messages
+	Values  []float32   // in the group's channel order; NaN: missing
+	Line    int         // input line or message number, for messages
+	orig    *lineMetric // the line of line protocol it came as, if it did
 }
 
 // Service runs the groups.
