@@ -65,14 +65,14 @@ Flags:`)
 	}
 	defer in.close()
 	o := newOut(stdout, sf.format)
-	if !o.jsonl {
+	if o.csv() {
 		o.buf = appendCleanHeader(o.buf[:0], in, *withInput)
 		o.w.Write(o.buf)
 	}
 	d, err := denoise.New(m, denoise.Config{Mode: md, Stream: sf.config(), Settings: denoise.Settings{Method: *method, Outlier: *outlier, Passes: *passes}},
 		func(s *denoise.Sample) error {
 			o.follow(in.rd)
-			o.buf = appendCleanRow(o.buf[:0], o, s, *withInput)
+			o.buf = appendCleanRow(o.buf[:0], o, s, *withInput, in.rd.Names())
 			_, err := o.w.Write(o.buf)
 			return err
 		})
@@ -98,6 +98,28 @@ Flags:`)
 
 func appendInt(b []byte, v int) []byte { return strconv.AppendInt(b, int64(v), 10) }
 
+// appendCleanInflux appends a cleaned row as line protocol: measurement
+// edge_clean, a field per channel (its input as <channel>_in with
+// --with-input), imputed as an integer, the time in nanoseconds.
+func appendCleanInflux(b []byte, s *denoise.Sample, withInput bool, names []string, imputed int) []byte {
+	b = append(b, "edge_clean "...)
+	first := true
+	for c, v := range s.Values {
+		b = appendInfluxField(b, &first, names[c], float64(v), 32)
+	}
+	if withInput {
+		for c, v := range s.Input {
+			b = appendInfluxField(b, &first, names[c]+"_in", float64(v), 32)
+		}
+	}
+	if !first {
+		b = append(b, ',')
+	}
+	b = append(b, "imputed="...)
+	b = append(appendInt(b, imputed), 'i')
+	return append(appendInfluxTime(b, s.HasTime, s.Time), '\n')
+}
+
 // appendCleanHeader appends edge denoise's CSV header: the time column,
 // the channels, their inputs (withInput), imputed.
 func appendCleanHeader(b []byte, in *input, withInput bool) []byte {
@@ -119,13 +141,17 @@ func appendCleanHeader(b []byte, in *input, withInput bool) []byte {
 	return append(b, "imputed\n"...)
 }
 
-// appendCleanRow appends one cleaned row as CSV or a JSON line.
-func appendCleanRow(b []byte, o *out, s *denoise.Sample, withInput bool) []byte {
+// appendCleanRow appends one cleaned row as CSV, a JSON line or a line
+// of line protocol.
+func appendCleanRow(b []byte, o *out, s *denoise.Sample, withInput bool, names []string) []byte {
 	imputed := 0
 	for _, miss := range s.Missing {
 		if miss {
 			imputed++
 		}
+	}
+	if o.influx {
+		return appendCleanInflux(b, s, withInput, names, imputed)
 	}
 	if !o.jsonl {
 		if s.HasTime {

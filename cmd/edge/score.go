@@ -165,11 +165,37 @@ func (c *scoreCounts) events() string {
 	return strings.Join(parts, ", ") + " events"
 }
 
+// appendScoreInflux appends a scored row as line protocol: measurement
+// edge_score, with the score, p, change, the statistics, flag and onset
+// as booleans, top (and event) as strings, share_<channel>, the time in
+// nanoseconds.
+func appendScoreInflux(b []byte, s *anomaly.Score, names []string) []byte {
+	b = append(b, "edge_score "...)
+	first := true
+	b = appendInfluxField(b, &first, "score", s.Score, 64)
+	b = appendInfluxField(b, &first, "p", s.P, 64)
+	b = appendInfluxField(b, &first, "change", s.Change, 64)
+	for i, v := range s.Stats {
+		b = appendInfluxField(b, &first, anomaly.StatName(i), v, 32)
+	}
+	if !first {
+		b = append(b, ',')
+	}
+	b = fmt.Appendf(b, "flag=%t,onset=%t,line=%di,top=%s", s.Flag, s.Onset, s.Line, influxString(names[s.Top]))
+	if s.Onset {
+		b = fmt.Appendf(b, ",event=%s,event_line=%di", influxString(s.Kind), s.EventLine)
+	}
+	for i, v := range s.Contrib {
+		b = appendInfluxField(b, &first, "share_"+names[i], float64(v), 32)
+	}
+	return append(appendInfluxTime(b, s.HasTime, s.Time), '\n')
+}
+
 // newScoreWriter returns a scorer that writes each row (or window, or
 // only event onsets) to o, and its counts.
 func newScoreWriter(m *model.Model, set anomaly.Settings, sc stream.Config, in *input, o *out, f *scoreFlags) (*anomaly.Scorer, *scoreCounts, error) {
 	names := in.rd.Names()
-	if !o.jsonl {
+	if o.csv() {
 		b := o.buf[:0]
 		if in.rd.HasTime() {
 			b = append(b, csvName(in.rd.TimeName())...)
@@ -204,9 +230,13 @@ func newScoreWriter(m *model.Model, set anomaly.Settings, sc stream.Config, in *
 	return s, counts, err
 }
 
-// appendScore appends one scored row as CSV or a JSON line.
+// appendScore appends one scored row as CSV, a JSON line or a line of
+// line protocol.
 func appendScore(b []byte, o *out, s *anomaly.Score, names []string) []byte {
 	top := names[s.Top]
+	if o.influx {
+		return appendScoreInflux(b, s, names)
+	}
 	if o.jsonl {
 		b = append(b, `{"line":`...)
 		b = appendInt(b, s.Line)

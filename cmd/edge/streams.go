@@ -32,7 +32,7 @@ type streamFlags struct {
 func (f *streamFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.timeCol, "time-column", "", `the timestamp column (default: time, timestamp, ts, date or datetime if present; "-": none)`)
 	fs.StringVar(&f.channels, "channels", "", "comma-separated columns in the model's channel order (default: the model's channel names)")
-	fs.StringVar(&f.format, "format", "csv", "output: csv or jsonl (one JSON object per line)")
+	fs.StringVar(&f.format, "format", "csv", "output: csv, jsonl (one JSON object per line) or influx (InfluxDB line protocol, timestamps in nanoseconds)")
 	fs.IntVar(&f.hop, "hop", 0, "rows between windows (default: the model's setting)")
 	fs.Float64Var(&f.maxGap, "max-gap", 0, fmt.Sprintf("a time gap longer than this many sampling periods restarts the stream; shorter gaps are bridged, the rows going on as consecutive samples (default %d, or the longest gap in the model's training data; negative: never restart)", stream.DefaultMaxGap))
 	fs.Float64Var(&f.period, "period", 0, "sampling period in seconds (default: learned from the first rows)")
@@ -41,8 +41,8 @@ func (f *streamFlags) register(fs *flag.FlagSet) {
 }
 
 func (f *streamFlags) check() error {
-	if f.format != "csv" && f.format != "jsonl" {
-		return fmt.Errorf("%w: --format %q: csv or jsonl", errUsage, f.format)
+	if f.format != "csv" && f.format != "jsonl" && f.format != "influx" {
+		return fmt.Errorf("%w: --format %q: csv, jsonl or influx", errUsage, f.format)
 	}
 	if f.hop < 0 || f.period < 0 {
 		return fmt.Errorf("%w: --hop and --period must not be negative", errUsage)
@@ -168,16 +168,63 @@ func reportStats(w io.Writer, cmd string, in *input, st stream.Stats, maxGap flo
 
 // out writes rows as CSV or JSON lines, with reused buffers.
 type out struct {
-	w     *bufio.Writer
-	jsonl bool
-	buf   []byte
-	text  bool               // times as dates, in the input's layout
-	dates dataset.DateLayout // the input's layout, or RFC 3339 in UTC
-	unit  dataset.TimeUnit   // else numbers in the input's unit
+	w      *bufio.Writer
+	jsonl  bool
+	influx bool // line protocol
+	buf    []byte
+	text   bool               // times as dates, in the input's layout
+	dates  dataset.DateLayout // the input's layout, or RFC 3339 in UTC
+	unit   dataset.TimeUnit   // else numbers in the input's unit
 }
 
 func newOut(w io.Writer, format string) *out {
-	return &out{w: bufio.NewWriterSize(w, 64<<10), jsonl: format == "jsonl"}
+	return &out{w: bufio.NewWriterSize(w, 64<<10), jsonl: format == "jsonl", influx: format == "influx"}
+}
+
+// csv reports whether the output is CSV (with a header).
+func (o *out) csv() bool { return !o.jsonl && !o.influx }
+
+// appendInfluxTime appends a line's timestamp: nanoseconds since the
+// epoch, none for a row without a time.
+func appendInfluxTime(b []byte, has bool, t float64) []byte {
+	if !has || math.IsNaN(t) {
+		return b
+	}
+	b = append(b, ' ')
+	return strconv.AppendInt(b, int64(math.Round(t*1e9)), 10)
+}
+
+// appendInfluxKey appends a measurement, tag or field name with line
+// protocol's escapes (comma, equals sign, space, backslash).
+func appendInfluxKey(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if strings.IndexByte(",= \\", s[i]) >= 0 {
+			b = append(b, '\\')
+		}
+		b = append(b, s[i])
+	}
+	return b
+}
+
+// influxString quotes a string field value: backslash and double quote
+// escaped, nothing else.
+func influxString(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+}
+
+// appendInfluxField appends ,name=value (or name=value first) for a valid
+// float; nothing for NaN or infinity, which line protocol cannot carry.
+func appendInfluxField(b []byte, first *bool, name string, v float64, bits int) []byte {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return b
+	}
+	if !*first {
+		b = append(b, ',')
+	}
+	*first = false
+	b = appendInfluxKey(b, name)
+	b = append(b, '=')
+	return strconv.AppendFloat(b, v, 'g', -1, bits)
 }
 
 func (o *out) flush() error { return o.w.Flush() }
