@@ -28,6 +28,9 @@ type Config struct {
 	// Queue bounds the readings waiting for each group's worker; a full
 	// queue makes the input wait (MQTT then holds back its acknowledgements).
 	Queue int `json:"queue,omitempty"`
+	// Host names this edge in topics ({host}), events and Home Assistant
+	// (default: the machine's host name).
+	Host string `json:"host,omitempty"`
 }
 
 // GroupConfig is one sensor group: a model and what to do with its stream.
@@ -106,6 +109,14 @@ type MQTTConfig struct {
 	// OfflineQueue bounds the results held while the broker is away;
 	// overflow is dropped and counted (default 100000).
 	OfflineQueue int `json:"offline_queue,omitempty"`
+	// StatusTopic carries edge's availability, retained: "online" once
+	// connected, "offline" at shutdown and, as the connection's Will, when
+	// edge vanishes (default edge/{host}/status; "off": none).
+	StatusTopic string `json:"status_topic,omitempty"`
+	// DiscoveryPrefix, if set (Home Assistant's is "homeassistant"),
+	// publishes retained discovery configurations: per group (and device)
+	// an anomaly score sensor and an anomaly binary_sensor.
+	DiscoveryPrefix string `json:"discovery_prefix,omitempty"`
 }
 
 // OutputConfig names where results go. Topics may hold {group}.
@@ -113,6 +124,11 @@ type OutputConfig struct {
 	CleanTopic  string `json:"clean_topic,omitempty"`  // default edge/{group}/clean
 	EventsTopic string `json:"events_topic,omitempty"` // default edge/{group}/events
 	ScoresTopic string `json:"scores_topic,omitempty"` // every window's score; default none
+	// StateTopic receives, retained, each stream's last score and flag
+	// ({"score", "flag", "ts"}) at every window and flag change: what Home
+	// Assistant's entities read (default edge/{host}/{group}/{device}/state
+	// with discovery on, else none).
+	StateTopic string `json:"state_topic,omitempty"`
 	// Stdout writes results as JSON lines ({"topic", "payload"}) instead
 	// of publishing them (the default without MQTT).
 	Stdout bool `json:"stdout,omitempty"`
@@ -253,6 +269,32 @@ func (c *Config) Defaults() {
 	if c.Metrics.Listen == "" {
 		c.Metrics.Listen = "127.0.0.1:9097"
 	}
+	c.hostDefaults()
+}
+
+// hostDefaults fills the host, the status and state topics, and puts the
+// host into every topic template ({host} is fixed for the run).
+func (c *Config) hostDefaults() {
+	if c.Host == "" {
+		c.Host, _ = os.Hostname()
+		c.Host = strings.NewReplacer("/", "_", "+", "_", "#", "_").Replace(c.Host)
+	}
+	o := &c.Output
+	if m := c.MQTT; m != nil {
+		if m.StatusTopic == "" {
+			m.StatusTopic = "edge/{host}/status"
+		}
+		if m.DiscoveryPrefix != "" && o.StateTopic == "" {
+			o.StateTopic = "edge/{host}/{group}/{device}/state"
+		}
+		m.StatusTopic = strings.ReplaceAll(m.StatusTopic, "{host}", c.Host)
+	}
+	for _, t := range []*string{&o.CleanTopic, &o.EventsTopic, &o.ScoresTopic, &o.StateTopic} {
+		*t = strings.ReplaceAll(*t, "{host}", c.Host)
+	}
+	for i := range c.Groups {
+		c.Groups[i].Topic = strings.ReplaceAll(c.Groups[i].Topic, "{host}", c.Host)
+	}
 }
 
 // Validate checks a configuration whose defaults are filled, naming the
@@ -270,6 +312,9 @@ func (c *Config) Validate() error {
 	}
 	if err := c.MQTT.validate(); err != nil {
 		return err
+	}
+	if c.Host == "" || strings.ContainsAny(c.Host, "/+#") || len(c.Host) > 64 {
+		return fmt.Errorf("host %q: a name of 1 to 64 characters without / + #", c.Host)
 	}
 	if f := c.Output.Format; f != "" && f != "json" && f != "influx" {
 		return fmt.Errorf("output.format %q: want json or influx", f)
@@ -396,10 +441,15 @@ func (m *MQTTConfig) validate() error {
 	if (m.CertFile == "") != (m.KeyFile == "") {
 		return errors.New("mqtt: a client certificate needs both cert_file and key_file")
 	}
+	if strings.ContainsAny(m.StatusTopic, "+#") {
+		return fmt.Errorf("mqtt.status_topic %q: no wildcards in a topic edge publishes to", m.StatusTopic)
+	}
+	if strings.ContainsAny(m.DiscoveryPrefix, "+#") {
+		return fmt.Errorf("mqtt.discovery_prefix %q: no wildcards", m.DiscoveryPrefix)
+	}
 	return nil
 }
 
-// topic fills {group}.
 // topic fills an output topic template's {group} and {device}; a device's
 // results on a template without {device} carry it in their payload only.
 func topic(pattern, group, device string) string {

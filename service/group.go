@@ -61,6 +61,7 @@ func (g *group) device(name string) (*device, error) {
 	}
 	d.sm = g.s.M.stream(g.cfg.Name, name, g.names)
 	g.devices[name] = d
+	d.discover()
 	g.s.M.Devices.With(g.cfg.Name).Set(float64(len(g.devices)))
 	return d, nil
 }

@@ -36,15 +36,17 @@ type MQTT struct {
 // (mqtt.protocol "3.1.1").
 type broker interface {
 	Publish(topic string, payload []byte) error
+	PublishRetained(topic string, payload []byte) error
 	AwaitConnection(ctx context.Context) error
 	Close(ctx context.Context) error
 }
 
 // mqtt5 is the MQTT 5 client, autopaho's, with a bounded offline queue.
 type mqtt5 struct {
-	cm  *autopaho.ConnectionManager
-	q   *boundedQueue
-	log *slog.Logger
+	cm     *autopaho.ConnectionManager
+	q      *boundedQueue
+	log    *slog.Logger
+	status string // the status topic ("": none)
 }
 
 // brokerMetrics are the connection's metrics, whatever the protocol.
@@ -102,18 +104,7 @@ func DialMQTT(ctx context.Context, c *MQTTConfig, topics []string, handle func(t
 			}
 			m.Connected.Set(1)
 			log.Info("mqtt connected", "broker", u.Host)
-			if len(topics) == 0 {
-				return
-			}
-			subs := make([]paho.SubscribeOptions, len(topics))
-			for i, t := range topics {
-				subs[i] = paho.SubscribeOptions{Topic: t, QoS: 1}
-			}
-			go func() {
-				if _, err := cm.Subscribe(context.Background(), &paho.Subscribe{Subscriptions: subs}); err != nil {
-					log.Error("mqtt subscribe", "err", err)
-				}
-			}()
+			onUp5(cm, c.status(), topics, log)
 		},
 		OnConnectionDown: func() bool {
 			m.Connected.Set(0)
@@ -132,6 +123,10 @@ func DialMQTT(ctx context.Context, c *MQTTConfig, topics []string, handle func(t
 			OnClientError: func(err error) { log.Warn("mqtt client", "err", err) },
 		},
 	}
+	if st := c.status(); st != "" { // the Will: offline if edge vanishes
+		cfg.WillMessage = &paho.WillMessage{Topic: st, Payload: []byte("offline"), QoS: 1, Retain: true}
+	}
+	v5.status = c.status()
 	if cfg.ConnectUsername, cfg.ConnectPassword, err = credentials(c); err != nil {
 		return nil, err
 	}
@@ -161,8 +156,47 @@ func DialMQTT(ctx context.Context, c *MQTTConfig, topics []string, handle func(t
 	return m, nil
 }
 
+// onUp5 runs on every MQTT 5 connection: the birth message (edge is
+// online, retained) and the subscriptions.
+func onUp5(cm *autopaho.ConnectionManager, status string, topics []string, log *slog.Logger) {
+	if status != "" {
+		go func() {
+			p := &paho.Publish{Topic: status, QoS: 1, Retain: true, Payload: []byte("online")}
+			if _, err := cm.Publish(context.Background(), p); err != nil {
+				log.Warn("mqtt: status online", "err", err)
+			}
+		}()
+	}
+	if len(topics) == 0 {
+		return
+	}
+	subs := make([]paho.SubscribeOptions, len(topics))
+	for i, t := range topics {
+		subs[i] = paho.SubscribeOptions{Topic: t, QoS: 1}
+	}
+	go func() {
+		if _, err := cm.Subscribe(context.Background(), &paho.Subscribe{Subscriptions: subs}); err != nil {
+			log.Error("mqtt subscribe", "err", err)
+		}
+	}()
+}
+
 // Publish queues a result with QoS 1; it fails only if the queue is full.
 func (m *MQTT) Publish(topic string, payload []byte) error { return m.b.Publish(topic, payload) }
+
+// PublishRetained queues a message the broker keeps for later
+// subscribers (status, discovery, state), with QoS 1.
+func (m *MQTT) PublishRetained(topic string, payload []byte) error {
+	return m.b.PublishRetained(topic, payload)
+}
+
+// status returns the status topic, "" when it is off.
+func (c *MQTTConfig) status() string {
+	if c.StatusTopic == "off" {
+		return ""
+	}
+	return c.StatusTopic
+}
 
 // AwaitConnection waits for the first connection.
 func (m *MQTT) AwaitConnection(ctx context.Context) error { return m.b.AwaitConnection(ctx) }
@@ -176,9 +210,17 @@ func (m *mqtt5) Publish(topic string, payload []byte) error {
 	return m.cm.PublishViaQueue(context.Background(), &autopaho.QueuePublish{Publish: p})
 }
 
+func (m *mqtt5) PublishRetained(topic string, payload []byte) error {
+	p := &paho.Publish{Topic: topic, QoS: 1, Retain: true, Payload: append([]byte(nil), payload...)}
+	return m.cm.PublishViaQueue(context.Background(), &autopaho.QueuePublish{Publish: p})
+}
+
 func (m *mqtt5) AwaitConnection(ctx context.Context) error { return m.cm.AwaitConnection(ctx) }
 
 func (m *mqtt5) Close(ctx context.Context) error {
+	if m.status != "" { // a clean disconnect sends no Will: say it
+		_ = m.PublishRetained(m.status, []byte("offline"))
+	}
 	for m.q.n.Load() > 0 {
 		select {
 		case <-ctx.Done():

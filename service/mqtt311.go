@@ -25,11 +25,13 @@ type mqtt311 struct {
 	wg      sync.WaitGroup
 	stop    chan struct{}
 	pending atomic.Int64
+	status  string // the status topic ("": none)
 }
 
 type result311 struct {
 	topic   string
 	payload []byte
+	retain  bool
 }
 
 func dial311(c *MQTTConfig, u *url.URL, tc *tls.Config, username string, password []byte, topics []string, handle func(string, []byte), m *brokerMetrics, log *slog.Logger) (*mqtt311, error) {
@@ -56,6 +58,9 @@ func dial311(c *MQTTConfig, u *url.URL, tc *tls.Config, username string, passwor
 			}
 			m.Connected.Set(1)
 			log.Info("mqtt connected", "broker", u.Host, "protocol", "3.1.1")
+			if st := c.status(); st != "" {
+				go cl.Publish(st, 1, true, "online") // the birth message
+			}
 			if len(topics) == 0 {
 				return
 			}
@@ -74,6 +79,10 @@ func dial311(c *MQTTConfig, u *url.URL, tc *tls.Config, username string, passwor
 			m.Connected.Set(0)
 			log.Warn("mqtt connection lost; reconnecting")
 		})
+	if st := c.status(); st != "" {
+		o.SetWill(st, "offline", 1, true) // offline if edge vanishes
+		b.status = st
+	}
 	if tc != nil {
 		o.SetTLSConfig(tc)
 	}
@@ -98,7 +107,7 @@ func (b *mqtt311) send() {
 			return
 		}
 		for {
-			tok := b.c.Publish(r.topic, 1, false, r.payload)
+			tok := b.c.Publish(r.topic, 1, r.retain, r.payload)
 			if tok.WaitTimeout(10*time.Second) && tok.Error() == nil {
 				break
 			}
@@ -113,8 +122,16 @@ func (b *mqtt311) send() {
 }
 
 func (b *mqtt311) Publish(topic string, payload []byte) error {
+	return b.enqueue(result311{topic: topic, payload: append([]byte(nil), payload...)})
+}
+
+func (b *mqtt311) PublishRetained(topic string, payload []byte) error {
+	return b.enqueue(result311{topic: topic, payload: append([]byte(nil), payload...), retain: true})
+}
+
+func (b *mqtt311) enqueue(r result311) error {
 	select {
-	case b.q <- result311{topic, append([]byte(nil), payload...)}:
+	case b.q <- r:
 		b.m.QueueLen.Set(float64(b.pending.Add(1)))
 		return nil
 	default:
@@ -135,6 +152,9 @@ func (b *mqtt311) AwaitConnection(ctx context.Context) error {
 }
 
 func (b *mqtt311) Close(ctx context.Context) error {
+	if b.status != "" { // a clean disconnect sends no Will: say it
+		_ = b.PublishRetained(b.status, []byte("offline"))
+	}
 	var err error
 	for b.pending.Load() > 0 {
 		select {

@@ -87,7 +87,10 @@ func (d *device) publish(t string, b []byte) {
 type Event struct {
 	Group     string   `json:"group"`
 	Device    string   `json:"device,omitempty"`
-	Event     string   `json:"event,omitempty"` // "start", "end" or "new_level"
+	Host      string   `json:"host"`                   // the edge that scored it
+	Model     string   `json:"model_sha256,omitempty"` // the model file's sha256
+	Version   string   `json:"version,omitempty"`      // edge's version
+	Event     string   `json:"event,omitempty"`        // "start", "end" or "new_level"
 	Time      *float64 `json:"ts"`
 	Line      int      `json:"line"`
 	StartTime *float64 `json:"event_ts,omitempty"`
@@ -121,6 +124,7 @@ func (d *device) scored(sc *anomaly.Score) error {
 	if d.influxOut() {
 		d.influxScored(sc)
 	}
+	wasFlagging := d.flagging
 	kind := ""
 	switch {
 	case sc.Onset && sc.Kind == anomaly.KindNewLevel:
@@ -135,11 +139,12 @@ func (d *device) scored(sc *anomaly.Score) error {
 		d.flagging = false
 		d.sm.flag.Set(0)
 	}
+	d.publishState(sc, d.flagging != wasFlagging)
 	scores := g.s.cfg.Output.ScoresTopic
 	if d.influxOut() || kind == "" && (scores == "" || !sc.Window) {
 		return nil // line protocol carries the score and flag with the reading
 	}
-	ev := Event{Group: g.cfg.Name, Device: d.name, Event: kind, Line: sc.Line, Score: sc.Score, P: sc.P, Change: sc.Change, Flag: sc.Flag, Kind: sc.Kind}
+	ev := Event{Group: g.cfg.Name, Device: d.name, Host: g.s.cfg.Host, Model: g.sha256, Version: g.s.version, Event: kind, Line: sc.Line, Score: sc.Score, P: sc.P, Change: sc.Change, Flag: sc.Flag, Kind: sc.Kind}
 	if sc.HasTime {
 		t := sc.Time
 		ev.Time = &t

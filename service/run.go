@@ -123,7 +123,7 @@ func Run(ctx context.Context, cfg *Config, o Options) error {
 			sink = mq
 		}
 	}
-	svc, err := build(cfg, sink, log, reg) // on the registry the MQTT metrics are on
+	svc, err := build(cfg, sink, log, reg, buildVersion(o.Version)) // on the registry the MQTT metrics are on
 	if err != nil {
 		if mq != nil {
 			mq.Close(context.Background())

@@ -43,27 +43,28 @@ type Reading struct {
 
 // Service runs the groups.
 type Service struct {
-	cfg    *Config
-	groups map[string]*group
-	order  []*group
-	sink   Sink
-	log    *slog.Logger
-	M      *Metrics
-	wg     sync.WaitGroup
-	closed bool
-	mu     sync.RWMutex // Accept holds it shared while sending; Close exclusively
+	cfg     *Config
+	groups  map[string]*group
+	order   []*group
+	sink    Sink
+	log     *slog.Logger
+	M       *Metrics
+	wg      sync.WaitGroup
+	closed  bool
+	mu      sync.RWMutex // Accept holds it shared while sending; Close exclusively
+	version string       // edge's, for events and Home Assistant
 }
 
 // New loads each group's model and prepares its pipeline.
 func New(cfg *Config, sink Sink, log *slog.Logger) (*Service, error) {
-	return build(cfg, sink, log, newMetrics())
+	return build(cfg, sink, log, newMetrics(), buildVersion(""))
 }
 
-func build(cfg *Config, sink Sink, log *slog.Logger, met *Metrics) (*Service, error) {
+func build(cfg *Config, sink Sink, log *slog.Logger, met *Metrics, version string) (*Service, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{cfg: cfg, groups: map[string]*group{}, sink: sink, log: log, M: met}
+	s := &Service{cfg: cfg, groups: map[string]*group{}, sink: sink, log: log, M: met, version: version}
 	for i, gc := range cfg.Groups {
 		g, err := newGroup(s, gc)
 		if err != nil {
@@ -88,7 +89,7 @@ func newGroup(s *Service, gc GroupConfig) (*group, error) {
 		return nil, err
 	}
 	s.M.Model.With(gc.Name, gc.Model, sum).Set(1)
-	g := &group{cfg: gc, m: m, s: s, in: make(chan Reading, s.cfg.Queue), devices: map[string]*device{}}
+	g := &group{cfg: gc, m: m, s: s, sha256: sum, in: make(chan Reading, s.cfg.Queue), devices: map[string]*device{}}
 	g.names = gc.Channels
 	if len(g.names) == 0 {
 		g.names = m.ChannelNames
@@ -109,11 +110,14 @@ func newGroup(s *Service, gc GroupConfig) (*group, error) {
 	if g.prog, err = model.Compile(m, model.CompileOptions{}); err != nil {
 		return nil, err
 	}
-	if _, err := g.device(""); err != nil { // the model can run as configured
-		return nil, err
-	}
 	if f, _ := filterOf(gc.Topic); strings.ContainsAny(f, "+#") && s.cfg.Input.Source == "mqtt" {
-		g.drop("") // every reading names its device: no stream without one
+		// Every reading names its device: no stream without one, but the
+		// model must run as configured.
+		if err := g.newProcessors(&device{g: g}); err != nil {
+			return nil, err
+		}
+	} else if _, err := g.device(""); err != nil {
+		return nil, err
 	}
 	g.progress.Store(time.Now().UnixNano())
 	s.M.Invalid.With(gc.Name) // the series exists from the start, at 0
@@ -243,6 +247,7 @@ type group struct {
 	cfg      GroupConfig
 	m        *model.Model
 	prog     *model.Program
+	sha256   string // the model file's
 	mode     denoise.Mode
 	names    []string
 	in       chan Reading
