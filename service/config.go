@@ -31,6 +31,9 @@ type Config struct {
 	// Host names this edge in topics ({host}), events and Home Assistant
 	// (default: the machine's host name).
 	Host string `json:"host,omitempty"`
+	// ModelWatch, if positive, checks the groups' model files this often
+	// (seconds) and swaps in a changed one, as SIGHUP does.
+	ModelWatch float64 `json:"model_watch,omitempty"`
 }
 
 // GroupConfig is one sensor group: a model and what to do with its stream.
@@ -117,6 +120,15 @@ type MQTTConfig struct {
 	// publishes retained discovery configurations: per group (and device)
 	// an anomaly score sensor and an anomaly binary_sensor.
 	DiscoveryPrefix string `json:"discovery_prefix,omitempty"`
+	// ModelTopic, if set, is where a fleet pushes models: a retained
+	// message holding a model file, per group ({group}) and cohort
+	// ({cohort}), e.g. edge/models/{cohort}/{group}. A model that passes
+	// the group's checks is written over the group's model file (the old
+	// one kept as FILE.prev) and swapped in; the result goes to
+	// ModelAckTopic (default edge/{host}/models/ack).
+	ModelTopic    string `json:"model_topic,omitempty"`
+	Cohort        string `json:"cohort,omitempty"` // default "default"
+	ModelAckTopic string `json:"model_ack_topic,omitempty"`
 }
 
 // OutputConfig names where results go. Topics may hold {group}.
@@ -288,6 +300,14 @@ func (c *Config) hostDefaults() {
 			o.StateTopic = "edge/{host}/{group}/{device}/state"
 		}
 		m.StatusTopic = strings.ReplaceAll(m.StatusTopic, "{host}", c.Host)
+		if m.Cohort == "" {
+			m.Cohort = "default"
+		}
+		if m.ModelAckTopic == "" {
+			m.ModelAckTopic = "edge/{host}/models/ack"
+		}
+		m.ModelAckTopic = strings.ReplaceAll(m.ModelAckTopic, "{host}", c.Host)
+		m.ModelTopic = strings.NewReplacer("{host}", c.Host, "{cohort}", m.Cohort).Replace(m.ModelTopic)
 	}
 	for _, t := range []*string{&o.CleanTopic, &o.EventsTopic, &o.ScoresTopic, &o.StateTopic} {
 		*t = strings.ReplaceAll(*t, "{host}", c.Host)
@@ -443,6 +463,9 @@ func (m *MQTTConfig) validate() error {
 	}
 	if strings.ContainsAny(m.StatusTopic, "+#") {
 		return fmt.Errorf("mqtt.status_topic %q: no wildcards in a topic edge publishes to", m.StatusTopic)
+	}
+	if m.ModelTopic != "" && (strings.ContainsAny(m.ModelTopic, "+#") || !strings.Contains(m.ModelTopic, "{group}")) {
+		return fmt.Errorf("mqtt.model_topic %q: a topic with {group} and no wildcards", m.ModelTopic)
 	}
 	if strings.ContainsAny(m.DiscoveryPrefix, "+#") {
 		return fmt.Errorf("mqtt.discovery_prefix %q: no wildcards", m.DiscoveryPrefix)

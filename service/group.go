@@ -87,6 +87,8 @@ func (g *group) run() {
 			g.process(r)
 		case now := <-tick:
 			g.expire(now)
+		case f := <-g.ctl:
+			f()
 		}
 	}
 }
@@ -142,14 +144,23 @@ func (g *group) drop(name string) {
 
 // closeAll flushes every device's last rows, in name order.
 func (g *group) closeAll() {
+	for _, d := range g.sortedDevices() {
+		d.close()
+	}
+}
+
+// sortedDevices returns the devices in name order.
+func (g *group) sortedDevices() []*device {
 	names := make([]string, 0, len(g.devices))
 	for n := range g.devices {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	for _, n := range names {
-		g.devices[n].close()
+	ds := make([]*device, len(names))
+	for i, n := range names {
+		ds[i] = g.devices[n]
 	}
+	return ds
 }
 
 func (d *device) push(r Reading) {

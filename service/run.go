@@ -84,6 +84,9 @@ type Options struct {
 	// Version is the build's version, for edge_build_info (default: the
 	// main module's version from the build information).
 	Version string
+	// Reload, when it receives, makes the service read its groups' model
+	// files again and swap in the changed ones (SIGHUP).
+	Reload <-chan struct{}
 }
 
 // Run runs the service until ctx ends (SIGTERM) or the input ends (stdin
@@ -147,6 +150,8 @@ func Run(ctx context.Context, cfg *Config, o Options) error {
 		log.Warn("systemd notification", "err", err)
 	}
 	stopWatchdog := watchdog(svc, log)
+	stopReload := reloader(svc, cfg, o.Reload, log)
+	defer stopReload()
 	runErr := waitInput(ctx, startInput(inCtx, cfg, o, svc, log), log)
 	stopWatchdog()
 	_ = sdnotify.Notify(sdnotify.Stopping)
@@ -169,6 +174,34 @@ func Run(ctx context.Context, cfg *Config, o Options) error {
 	}
 	log.Info("stopped", "readings_in", svc.M.In.Total(), "readings_out", svc.M.Cleaned.Total(), "anomalies", svc.M.Anomalies.Total(), "invalid", svc.M.Invalid.Total())
 	return runErr
+}
+
+// reloader swaps in changed model files on a signal (reload) and, with
+// model_watch, when their content changes; it returns its stop function.
+func reloader(svc *Service, cfg *Config, reload <-chan struct{}, log *slog.Logger) (stop func()) {
+	var tick <-chan time.Time
+	if cfg.ModelWatch > 0 {
+		t := time.NewTicker(time.Duration(cfg.ModelWatch * float64(time.Second)))
+		defer func() { inner := stop; stop = func() { t.Stop(); inner() } }()
+		tick = t.C
+	}
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-done:
+				return
+			case <-reload:
+				_ = sdnotify.Notify(sdnotify.Reloading)
+				log.Info("reloading the models")
+				_ = svc.ReloadModels()
+				_ = sdnotify.Notify(sdnotify.Ready)
+			case <-tick:
+				_ = svc.ReloadModels()
+			}
+		}
+	}()
+	return func() { close(done) }
 }
 
 // watchdog pings systemd's watchdog (when the unit sets WatchdogSec)
@@ -221,6 +254,7 @@ type router struct {
 	filters []string          // the subscribed topic filters, in the groups' order
 	exact   map[string]string // topic -> group, for templates without wildcards
 	routes  []route           // the other templates, in the groups' order
+	models  map[string]string // model push topic -> group
 	ready   chan struct{}
 	svc     *Service
 	asm     *assembler // input.format value: rows from one value per message
@@ -230,7 +264,14 @@ type router struct {
 type route struct{ template, group string }
 
 func newRouter(ctx context.Context, cfg *Config, log *slog.Logger) *router {
-	rt := &router{ctx: ctx, cfg: cfg, log: log, exact: map[string]string{}, ready: make(chan struct{})}
+	rt := &router{ctx: ctx, cfg: cfg, log: log, exact: map[string]string{}, models: map[string]string{}, ready: make(chan struct{})}
+	if m := cfg.MQTT; m != nil && m.ModelTopic != "" {
+		for _, g := range cfg.Groups {
+			t := strings.ReplaceAll(m.ModelTopic, "{group}", g.Name)
+			rt.filters = append(rt.filters, t)
+			rt.models[t] = g.Name
+		}
+	}
 	if cfg.Input.Source == "mqtt" {
 		for _, g := range cfg.Groups {
 			f, _ := filterOf(g.Topic) // validated
@@ -291,6 +332,12 @@ func (rt *router) accept(r Reading, topic string) {
 func (rt *router) handle(topic string, payload []byte) {
 	<-rt.ready
 	svc, log := rt.svc, rt.log
+	if g, ok := rt.models[topic]; ok {
+		if len(payload) > 0 { // an empty retained message clears the push
+			svc.pushed(g, payload, rt.cfg.MQTT.ModelAckTopic)
+		}
+		return
+	}
 	group, device, channel, ok := rt.match(topic)
 	if !ok {
 		svc.M.Invalid.With("").Inc()

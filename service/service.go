@@ -89,7 +89,7 @@ func newGroup(s *Service, gc GroupConfig) (*group, error) {
 		return nil, err
 	}
 	s.M.Model.With(gc.Name, gc.Model, sum).Set(1)
-	g := &group{cfg: gc, m: m, s: s, sha256: sum, in: make(chan Reading, s.cfg.Queue), devices: map[string]*device{}}
+	g := &group{cfg: gc, m: m, s: s, sha256: sum, in: make(chan Reading, s.cfg.Queue), devices: map[string]*device{}, ctl: make(chan func())}
 	g.names = gc.Channels
 	if len(g.names) == 0 {
 		g.names = m.ChannelNames
@@ -253,6 +253,7 @@ type group struct {
 	in       chan Reading
 	s        *Service
 	devices  map[string]*device
+	ctl      chan func()  // work for the group's goroutine between readings (model swaps)
 	seq      atomic.Int64 // readings numbered when the input has no lines
 	progress atomic.Int64 // wall clock (Unix ns) of the last reading processed
 }

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/edgeml/edge/model"
 )
 
 // signalWriter collects output and closes started at its first write.
@@ -68,5 +70,79 @@ func TestTrainInterrupted(t *testing.T) {
 	}
 	if _, err := os.Stat(out); !os.IsNotExist(err) {
 		t.Errorf("a model was written (%v)", err)
+	}
+}
+
+// TestRunReloadSignal: SIGHUP (systemctl reload edge) makes edge run swap
+// in a changed model file between readings, and it goes on.
+func TestRunReloadSignal(t *testing.T) {
+	caught := make(chan os.Signal, 1)
+	signal.Notify(caught, syscall.SIGHUP)
+	defer signal.Stop(caught)
+	_, qm, data := models(t)
+	b, err := os.ReadFile(qm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "site.edge")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := os.ReadFile(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(rows)), "\n")
+	inR, inW, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := &signalWriter{started: make(chan struct{})}
+	errOut := &signalWriter{started: make(chan struct{})}
+	done := make(chan int, 1)
+	old := stdin
+	stdin = inR
+	defer func() { stdin = old }()
+	go func() {
+		done <- run([]string{"run", "--model", path, "--denoise", "causal", "--format", "csv", "--columns", lines[0], "--metrics", "off"}, out, errOut)
+	}()
+	for _, l := range lines[1:200] {
+		inW.WriteString(l + "\n")
+	}
+	select {
+	case <-out.started:
+	case <-time.After(time.Minute):
+		t.Fatalf("no result in a minute; stderr:\n%s", errOut.String())
+	}
+	// A changed file: the same model, renamed.
+	m, err := model.Load(qm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Name = "site-v2"
+	if err := m.Save(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(time.Minute)
+	for !strings.Contains(errOut.String(), "model swapped") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, l := range lines[200:] {
+		inW.WriteString(l + "\n")
+	}
+	inW.Close()
+	select {
+	case code := <-done:
+		if code != 0 && code != 3 || !strings.Contains(errOut.String(), "model swapped") {
+			t.Errorf("exit %d, stderr:\n%s", code, errOut.String())
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("edge run did not end with its input")
+	}
+	if n := strings.Count(out.String(), "\n"); n != len(lines)-1 {
+		t.Errorf("%d results for %d readings", n, len(lines)-1)
 	}
 }

@@ -101,7 +101,32 @@ Flags:`)
 	log := newLogger(stderr, cfg.Log)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	return service.Run(ctx, cfg, service.Options{Stdin: stdin, Stdout: stdout, Log: log, Version: buildVersion()})
+	reload, stopHUP := reloadSignal()
+	defer stopHUP()
+	return service.Run(ctx, cfg, service.Options{Stdin: stdin, Stdout: stdout, Log: log, Version: buildVersion(), Reload: reload})
+}
+
+// reloadSignal turns SIGHUP (systemctl reload edge) into model reloads;
+// a reload already waiting absorbs further signals.
+func reloadSignal() (<-chan struct{}, func()) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	reload := make(chan struct{}, 1)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-done:
+				return
+			case <-hup:
+				select {
+				case reload <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}()
+	return reload, func() { signal.Stop(hup); close(done) }
 }
 
 // newLogger returns the service's logger: text or JSON on stderr, at the
