@@ -158,7 +158,7 @@ func New(m *model.Model, cfg Config, emit func(*Score) error) (*Scorer, error) {
 		hop = set.Hop
 	}
 	sc := stream.ForModel(m, hop)
-	sc.Period, sc.Confirm = cfg.Stream.Period, cfg.Stream.Confirm
+	sc.Period, sc.Confirm, sc.Grace = cfg.Stream.Period, cfg.Stream.Confirm, cfg.Stream.Grace
 	if cfg.Stream.MaxGap != 0 {
 		sc.MaxGap = cfg.Stream.MaxGap // else the model's default (see stream.ForModel)
 	}

@@ -279,7 +279,7 @@ type Denoiser struct {
 // denoisers may share it.
 func New(m *model.Model, cfg Config, emit func(*Sample) error) (*Denoiser, error) {
 	sc := stream.ForModel(m, cfg.Stream.Hop)
-	sc.Period, sc.Confirm = cfg.Stream.Period, cfg.Stream.Confirm
+	sc.Period, sc.Confirm, sc.Grace = cfg.Stream.Period, cfg.Stream.Confirm, cfg.Stream.Grace
 	if cfg.Stream.MaxGap != 0 {
 		sc.MaxGap = cfg.Stream.MaxGap // else the model's default (see stream.ForModel)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/edgeml/edge/dataset"
 	"github.com/edgeml/edge/denoise"
+	"github.com/edgeml/edge/stream"
 )
 
 // Config is the service's configuration file (JSON).
@@ -55,6 +56,10 @@ type GroupConfig struct {
 	// the group's stream; shorter gaps are bridged (default 100, or the
 	// longest gap in the model's training data; negative: never).
 	MaxGap float64 `json:"max_gap,omitempty"`
+	// Grace: a reading may arrive up to Grace readings late (a publisher
+	// that resends out of order) and still take its place in time order;
+	// results wait as many readings (default 0; at most 4096).
+	Grace int `json:"grace,omitempty"`
 	// MaxDevices bounds the group's device streams (default 1000):
 	// readings of further devices are refused and counted.
 	MaxDevices int `json:"max_devices,omitempty"`
@@ -374,6 +379,8 @@ func (c *Config) validateGroups() (map[string]bool, error) {
 			return nil, fmt.Errorf("%s: neither denoise nor score is set: the group would do nothing", at)
 		case g.Hop < 0 || g.Hop > 1<<16:
 			return nil, fmt.Errorf("%s.hop %d", at, g.Hop)
+		case g.Grace < 0 || g.Grace > stream.MaxGrace:
+			return nil, fmt.Errorf("%s.grace %d outside [0, %d]", at, g.Grace, stream.MaxGrace)
 		case g.MaxDevices < 1 || g.MaxDevices > 1<<20:
 			return nil, fmt.Errorf("%s.max_devices %d outside [1, 1048576]", at, g.MaxDevices)
 		case math.IsNaN(g.DeviceIdle) || math.IsInf(g.DeviceIdle, 0):

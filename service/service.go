@@ -127,7 +127,7 @@ func newGroup(s *Service, gc GroupConfig) (*group, error) {
 // newProcessors makes one device's denoiser and scorer over the group's
 // compiled model.
 func (g *group) newProcessors(d *device) error {
-	st := stream.Config{Hop: g.cfg.Hop, MaxGap: g.cfg.MaxGap}
+	st := stream.Config{Hop: g.cfg.Hop, MaxGap: g.cfg.MaxGap, Grace: g.cfg.Grace}
 	var err error
 	if g.cfg.Denoise != "" {
 		if d.den, err = denoise.New(g.m, denoise.Config{Mode: g.mode, Stream: st, Program: g.prog}, d.cleaned); err != nil {

@@ -83,6 +83,11 @@ type ClockConfig struct {
 	// is held until the next row confirms it (0: DefaultConfirm;
 	// negative: never hold, and accept the first row at once).
 	Confirm float64
+	// Grace: a row may arrive up to Grace rows late and still take its
+	// place in time order; a later one is dropped as out of order. The
+	// rows wait for Grace more rows before the policy sees them (0, the
+	// default: taken in arrival order, no wait; at most MaxGrace).
+	Grace int
 }
 
 // Clock applies the timestamp policy to rows in arrival order and hands
@@ -122,6 +127,7 @@ type Clock struct {
 	held, rival         Row
 	holding, rivalFirst bool
 	timing              Timing
+	grace               *reorder // nil without a grace window
 }
 
 // NewClock returns a clock for rows of the given number of channels that
@@ -131,8 +137,8 @@ func NewClock(cfg ClockConfig, channels int, emit func(Row, Gap) error) (*Clock,
 	if cfg.Period < 0 || math.IsNaN(cfg.Period) || math.IsInf(cfg.Period, 0) {
 		return nil, fmt.Errorf("stream: period %v", cfg.Period)
 	}
-	if math.IsNaN(cfg.MaxGap) || math.IsNaN(cfg.Confirm) || channels < 1 || emit == nil {
-		return nil, fmt.Errorf("stream: clock of %d channels, max gap %v, confirm %v", channels, cfg.MaxGap, cfg.Confirm)
+	if math.IsNaN(cfg.MaxGap) || math.IsNaN(cfg.Confirm) || channels < 1 || emit == nil || cfg.Grace < 0 || cfg.Grace > MaxGrace {
+		return nil, fmt.Errorf("stream: clock of %d channels, max gap %v, confirm %v, grace %d", channels, cfg.MaxGap, cfg.Confirm, cfg.Grace)
 	}
 	if cfg.MaxGap == 0 {
 		cfg.MaxGap = DefaultMaxGap
@@ -143,6 +149,9 @@ func NewClock(cfg ClockConfig, channels int, emit func(Row, Gap) error) (*Clock,
 	c := &Clock{cfg: cfg, emit: emit, period: cfg.Period}
 	c.held.Values = make([]float32, channels)
 	c.rival.Values = make([]float32, channels)
+	if cfg.Grace > 0 {
+		c.grace = newReorder(cfg.Grace, channels, c.decide)
+	}
 	return c, nil
 }
 
@@ -168,6 +177,15 @@ func (c *Clock) Push(r Row) error {
 		c.drop(&c.timing.BadTime, r.Line)
 		return nil
 	}
+	if c.grace != nil {
+		return c.grace.push(r)
+	}
+	return c.decide(r)
+}
+
+// decide applies the policy to a row with a valid time, in the order the
+// grace window hands them on.
+func (c *Clock) decide(r Row) error {
 	switch {
 	case c.rivalFirst:
 		return c.resolveRival(r)
@@ -182,6 +200,11 @@ func (c *Clock) Push(r Row) error {
 // Flush releases a held row (the end of the input confirms nothing, and
 // drops nothing): call it at the end of a stream.
 func (c *Clock) Flush() error {
+	if c.grace != nil {
+		if err := c.grace.flush(); err != nil {
+			return err
+		}
+	}
 	if c.rivalFirst {
 		// Two rows going back at the start, and no third to tell which
 		// was wrong: keep the first, as if nothing had been held.

@@ -230,3 +230,83 @@ func TestClockAllocatesNothing(t *testing.T) {
 		t.Errorf("the glitches were not all seen: %+v", st)
 	}
 }
+
+// TestClockGrace: with a grace window of 4 rows, rows up to 4 late take
+// their place in time order; a row later than that is dropped as out of
+// order; a far-future row is still dropped as a glitch and moves nothing;
+// the rows come out in time order, and pushing allocates nothing.
+func TestClockGrace(t *testing.T) {
+	swap := func(ts []float64, i, j int) []float64 {
+		ts = slices.Clone(ts)
+		ts[i], ts[j] = ts[j], ts[i]
+		return ts
+	}
+	late := func(ts []float64, from, by int) []float64 { // row from arrives by rows late
+		ts = slices.Clone(ts)
+		x := ts[from]
+		copy(ts[from:], ts[from+1:from+by+1])
+		ts[from+by] = x
+		return ts
+	}
+	base := seq(100, 1, 40)
+	for _, c := range []struct {
+		what    string
+		times   []float64
+		n       int // rows accepted
+		ooo, ff int64
+	}{
+		{"in order", base, 40, 0, 0},
+		{"two swapped", swap(base, 5, 6), 40, 0, 0},
+		{"3 rows late", late(base, 10, 3), 40, 0, 0},
+		{"4 rows late", late(base, 10, 4), 40, 0, 0},
+		{"6 rows late", late(base, 10, 6), 39, 1, 0},
+		{"far future", append(append(slices.Clone(base[:20]), 1e9), base[20:]...), 40, 0, 1},
+	} {
+		vals, gaps, tm := clockRun(t, ClockConfig{Period: 1, Grace: 4}, c.times)
+		if len(vals) != c.n || tm.OutOfOrder != c.ooo || tm.FarFuture != c.ff {
+			t.Errorf("%s: %d rows, %d out of order, %d far future; want %d, %d, %d", c.what, len(vals), tm.OutOfOrder, tm.FarFuture, c.n, c.ooo, c.ff)
+		}
+		for i, g := range gaps {
+			if g != Steady && c.ooo == 0 {
+				t.Errorf("%s: row %d came with gap %v", c.what, i, g)
+				break
+			}
+		}
+		_ = vals
+	}
+	// Out in time order: the values are the arrival indexes; their times
+	// must increase.
+	times := late(base, 10, 3)
+	c, err := NewClock(ClockConfig{Period: 1, Grace: 4}, 1, func(r Row, _ Gap) error {
+		if r.Time != 100+float64(int(r.Time)-100) {
+			t.Fatal("time changed")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var last float64
+	c2, _ := NewClock(ClockConfig{Period: 1, Grace: 4}, 1, func(r Row, _ Gap) error {
+		if r.Time <= last {
+			t.Errorf("row at %v after %v", r.Time, last)
+		}
+		last = r.Time
+		return nil
+	})
+	v := []float32{0}
+	for i, x := range times {
+		c2.Push(Row{Time: x, HasTime: true, Line: i + 1, Values: v})
+	}
+	c2.Flush()
+	i := 0
+	if a := testing.AllocsPerRun(200, func() {
+		c.Push(Row{Time: float64(1000 + i), HasTime: true, Values: v})
+		i++
+	}); a != 0 {
+		t.Errorf("a push with a grace window allocates %v times", a)
+	}
+	if _, err := NewClock(ClockConfig{Grace: MaxGrace + 1}, 1, func(Row, Gap) error { return nil }); err == nil {
+		t.Error("a grace window over MaxGrace accepted")
+	}
+}

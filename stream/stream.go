@@ -61,6 +61,9 @@ type Config struct {
 	// History is how many rows before the newest window's start a
 	// processor can still read with RowAt (default Hop).
 	History int
+	// Grace: a row may arrive up to Grace rows late and still take its
+	// place (see ClockConfig.Grace; default 0).
+	Grace int
 }
 
 // Processor consumes a stream's windows.
@@ -153,7 +156,7 @@ func New(cfg Config, p Processor) (*Stream, error) {
 		ring: make([]float32, 2*cp*c), missing: make([]bool, 2*cp*c),
 		times: make([]float64, cp), hasTime: make([]bool, cp), lines: make([]int, cp), flags: make([]Flag, cp),
 		last: make([]float32, c), haveVal: make([]bool, c)}
-	clock, err := NewClock(ClockConfig{Period: cfg.Period, MaxGap: cfg.MaxGap, Confirm: cfg.Confirm}, c, s.accept)
+	clock, err := NewClock(ClockConfig{Period: cfg.Period, MaxGap: cfg.MaxGap, Confirm: cfg.Confirm, Grace: cfg.Grace}, c, s.accept)
 	if err != nil {
 		return nil, err
 	}

@@ -24,7 +24,7 @@ var errDataProblems = errors.New("data problems")
 type streamFlags struct {
 	csv                       csvFlags
 	timeCol, channels, format string
-	hop                       int
+	hop, grace                int
 	maxGap, period            float64
 	lenient                   bool
 }
@@ -36,6 +36,7 @@ func (f *streamFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&f.hop, "hop", 0, "rows between windows (default: the model's setting)")
 	fs.Float64Var(&f.maxGap, "max-gap", 0, fmt.Sprintf("a time gap longer than this many sampling periods restarts the stream; shorter gaps are bridged, the rows going on as consecutive samples (default %d, or the longest gap in the model's training data; negative: never restart)", stream.DefaultMaxGap))
 	fs.Float64Var(&f.period, "period", 0, "sampling period in seconds (default: learned from the first rows)")
+	fs.IntVar(&f.grace, "grace", 0, fmt.Sprintf("a row may arrive up to this many rows late and still take its place in time order (later: dropped and counted); output waits as many rows (0-%d)", stream.MaxGrace))
 	fs.BoolVar(&f.lenient, "lenient", false, "exit 0 even if values were missing (imputed) or rows dropped for their timestamps (repeated, going back, far-future, missing)")
 	f.csv.register(fs)
 }
@@ -47,11 +48,14 @@ func (f *streamFlags) check() error {
 	if f.hop < 0 || f.period < 0 {
 		return fmt.Errorf("%w: --hop and --period must not be negative", errUsage)
 	}
+	if f.grace < 0 || f.grace > stream.MaxGrace {
+		return fmt.Errorf("%w: --grace %d outside [0, %d]", errUsage, f.grace, stream.MaxGrace)
+	}
 	return f.csv.check()
 }
 
 func (f *streamFlags) config() stream.Config {
-	return stream.Config{Hop: f.hop, MaxGap: f.maxGap, Period: f.period}
+	return stream.Config{Hop: f.hop, MaxGap: f.maxGap, Period: f.period, Grace: f.grace}
 }
 
 // input is an open CSV of readings for a model.
