@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/edgeml/edge/dataset"
@@ -117,6 +118,13 @@ type MQTTConfig struct {
 	// OfflineQueue bounds the results held while the broker is away;
 	// overflow is dropped and counted (default 100000).
 	OfflineQueue int `json:"offline_queue,omitempty"`
+	// QueueDir, if set, keeps the offline queue's overflow on disk: results
+	// made while the broker is away go to a spool there and survive a
+	// restart, a reboot or a kill (MQTT 5; default $STATE_DIRECTORY/queue
+	// under systemd, else memory only). QueueBytes bounds it (default
+	// 256 MiB).
+	QueueDir   string `json:"queue_dir,omitempty"`
+	QueueBytes int64  `json:"queue_bytes,omitempty"`
 	// StatusTopic carries edge's availability, retained: "online" once
 	// connected, "offline" at shutdown and, as the connection's Will, when
 	// edge vanishes (default edge/{host}/status; "off": none).
@@ -308,6 +316,12 @@ func (c *Config) hostDefaults() {
 		if m.Cohort == "" {
 			m.Cohort = "default"
 		}
+		if d := os.Getenv("STATE_DIRECTORY"); m.QueueDir == "" && d != "" && m.Protocol == "5" {
+			m.QueueDir = filepath.Join(strings.Split(d, ":")[0], "queue")
+		}
+		if m.QueueBytes == 0 {
+			m.QueueBytes = 256 << 20
+		}
 		if m.ModelAckTopic == "" {
 			m.ModelAckTopic = "edge/{host}/models/ack"
 		}
@@ -470,6 +484,12 @@ func (m *MQTTConfig) validate() error {
 	}
 	if strings.ContainsAny(m.StatusTopic, "+#") {
 		return fmt.Errorf("mqtt.status_topic %q: no wildcards in a topic edge publishes to", m.StatusTopic)
+	}
+	if m.QueueDir != "" && m.Protocol != "5" {
+		return errors.New("mqtt.queue_dir: the disk queue works with MQTT 5 (protocol 5)")
+	}
+	if m.QueueBytes < 0 {
+		return fmt.Errorf("mqtt.queue_bytes %d", m.QueueBytes)
 	}
 	if m.ModelTopic != "" && (strings.ContainsAny(m.ModelTopic, "+#") || !strings.Contains(m.ModelTopic, "{group}")) {
 		return fmt.Errorf("mqtt.model_topic %q: a topic with {group} and no wildcards", m.ModelTopic)

@@ -46,7 +46,8 @@ type mqtt5 struct {
 	cm     *autopaho.ConnectionManager
 	q      *boundedQueue
 	log    *slog.Logger
-	status string // the status topic ("": none)
+	status string      // the status topic ("": none)
+	spill  *spillQueue // with mqtt.queue_dir: the queue, spilling to disk
 }
 
 // brokerMetrics are the connection's metrics, whatever the protocol.
@@ -64,23 +65,9 @@ var ErrQueueFull = errors.New("mqtt: offline queue full")
 // subscribes to topics; each message goes to handle, whose return decides
 // the acknowledgement's timing (it is sent after handle returns).
 func DialMQTT(ctx context.Context, c *MQTTConfig, topics []string, handle func(topic string, payload []byte), reg *metrics.Registry, log *slog.Logger) (*MQTT, error) {
-	u, err := url.Parse(c.URL)
+	u, secure, err := brokerURL(c.URL)
 	if err != nil {
-		return nil, fmt.Errorf("mqtt.url: %w", err)
-	}
-	secure := false
-	switch u.Scheme {
-	case "mqtts", "ssl", "tls":
-		u.Scheme, secure = "tls", true
-	case "tcp", "mqtt":
-		u.Scheme = "mqtt"
-	}
-	if u.Port() == "" {
-		if secure {
-			u.Host += ":8883"
-		} else {
-			u.Host += ":1883"
-		}
+		return nil, err
 	}
 	m := &MQTT{brokerMetrics: &brokerMetrics{
 		Reconnects: reg.Counter("edge_mqtt_reconnects_total", "connections to the broker after the first"),
@@ -89,6 +76,15 @@ func DialMQTT(ctx context.Context, c *MQTTConfig, topics []string, handle func(t
 		Overflow:   reg.Counter("edge_mqtt_queue_dropped_total", "results dropped because the offline queue was full"),
 	}}
 	v5 := &mqtt5{log: log, q: &boundedQueue{Queue: memory.New(), max: int64(c.OfflineQueue), m: m.brokerMetrics}}
+	if c.QueueDir != "" { // results survive a restart while the broker is away
+		sq, err := newSpillQueue(c.QueueDir, c.QueueBytes)
+		if err != nil {
+			return nil, fmt.Errorf("mqtt.queue_dir: %w", err)
+		}
+		v5.spill, v5.q.Queue = sq, sq
+		v5.q.n.Store(int64(sq.Len()))
+		m.QueueLen.Set(float64(sq.Len()))
+	}
 	var ups atomic.Int64
 	cfg := autopaho.ClientConfig{
 		ServerUrls:                    []*url.URL{u},
@@ -104,10 +100,16 @@ func DialMQTT(ctx context.Context, c *MQTTConfig, topics []string, handle func(t
 			}
 			m.Connected.Set(1)
 			log.Info("mqtt connected", "broker", u.Host)
+			if v5.spill != nil {
+				v5.spill.setOnline(true)
+			}
 			onUp5(cm, c.status(), topics, log)
 		},
 		OnConnectionDown: func() bool {
 			m.Connected.Set(0)
+			if v5.spill != nil {
+				v5.spill.setOnline(false)
+			}
 			log.Warn("mqtt connection lost; reconnecting")
 			return true
 		},
@@ -154,6 +156,30 @@ func DialMQTT(ctx context.Context, c *MQTTConfig, topics []string, handle func(t
 	v5.cm = cm
 	m.b = v5
 	return m, nil
+}
+
+// brokerURL parses mqtt.url: the scheme autopaho wants, whether it is TLS,
+// and the default port.
+func brokerURL(s string) (*url.URL, bool, error) {
+	u, err := url.Parse(s)
+	if err != nil {
+		return nil, false, fmt.Errorf("mqtt.url: %w", err)
+	}
+	secure := false
+	switch u.Scheme {
+	case "mqtts", "ssl", "tls":
+		u.Scheme, secure = "tls", true
+	case "tcp", "mqtt":
+		u.Scheme = "mqtt"
+	}
+	if u.Port() == "" {
+		if secure {
+			u.Host += ":8883"
+		} else {
+			u.Host += ":1883"
+		}
+	}
+	return u, secure, nil
 }
 
 // onUp5 runs on every MQTT 5 connection: the birth message (edge is
@@ -221,10 +247,13 @@ func (m *mqtt5) Close(ctx context.Context) error {
 	if m.status != "" { // a clean disconnect sends no Will: say it
 		_ = m.PublishRetained(m.status, []byte("offline"))
 	}
+	if m.spill != nil {
+		defer m.spill.close() // what is left waits on disk for the next run
+	}
 	for m.q.n.Load() > 0 {
 		select {
 		case <-ctx.Done():
-			m.log.Warn("mqtt: results left unsent at shutdown", "queued", m.q.n.Load())
+			m.log.Warn("mqtt: results left unsent at shutdown", "queued", m.q.n.Load(), "kept_on_disk", m.spill != nil)
 			_ = m.cm.Disconnect(context.Background())
 			return ctx.Err()
 		case <-time.After(20 * time.Millisecond):
