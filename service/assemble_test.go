@@ -47,7 +47,7 @@ func TestAssembler(t *testing.T) {
 // device's values assembled into its own rows.
 func TestRouterValues(t *testing.T) {
 	cfg := &Config{Groups: []GroupConfig{{Name: "site", Model: testModel(t), Denoise: "causal", Topic: "esphome/{device}/sensor/{channel}/state"}},
-		MQTT: &MQTTConfig{URL: "mqtt://127.0.0.1:1"}, Input: InputConfig{Format: "value", Assemble: 0.05}}
+		MQTT: &MQTTConfig{URL: "mqtt://127.0.0.1:1"}, Input: InputConfig{Format: "value", Assemble: 0.5}}
 	if err := cfg.Check(); err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +66,7 @@ func TestRouterValues(t *testing.T) {
 				rt.handle("esphome/"+dev+"/sensor/"+n+"/state", []byte("1.25"))
 			}
 		}
-		time.Sleep(20 * time.Millisecond) // rows a sampling period apart
+		time.Sleep(5 * time.Millisecond) // rows a sampling period apart; a row is whole long before the window ends
 	}
 	rt.handle("esphome/node-1/sensor/"+names[0]+"/state", []byte("2")) // an incomplete row: released by the window
 	waitFor(t, 5*time.Second, "the incomplete row", func() bool { return svc.M.In.With("site", "node-1").Value() == 6 })
