@@ -120,7 +120,7 @@ type MQTTConfig struct {
 	OfflineQueue int `json:"offline_queue,omitempty"`
 	// QueueDir, if set, keeps the offline queue's overflow on disk: results
 	// made while the broker is away go to a spool there and survive a
-	// restart, a reboot or a kill (MQTT 5; default $STATE_DIRECTORY/queue
+	// restart, a reboot or a kill (default $STATE_DIRECTORY/queue
 	// under systemd, else memory only). QueueBytes bounds it (default
 	// 256 MiB).
 	QueueDir   string `json:"queue_dir,omitempty"`
@@ -316,7 +316,7 @@ func (c *Config) hostDefaults() {
 		if m.Cohort == "" {
 			m.Cohort = "default"
 		}
-		if d := os.Getenv("STATE_DIRECTORY"); m.QueueDir == "" && d != "" && m.Protocol == "5" {
+		if d := os.Getenv("STATE_DIRECTORY"); m.QueueDir == "" && d != "" {
 			m.QueueDir = filepath.Join(strings.Split(d, ":")[0], "queue")
 		}
 		if m.QueueBytes == 0 {
@@ -484,9 +484,6 @@ func (m *MQTTConfig) validate() error {
 	}
 	if strings.ContainsAny(m.StatusTopic, "+#") {
 		return fmt.Errorf("mqtt.status_topic %q: no wildcards in a topic edge publishes to", m.StatusTopic)
-	}
-	if m.QueueDir != "" && m.Protocol != "5" {
-		return errors.New("mqtt.queue_dir: the disk queue works with MQTT 5 (protocol 5)")
 	}
 	if m.QueueBytes < 0 {
 		return fmt.Errorf("mqtt.queue_bytes %d", m.QueueBytes)

@@ -15,12 +15,18 @@ import (
 // times out, as a reboot would), the broker comes up, and a new edge run
 // over the same queue folder delivers every one of them.
 func TestOfflineResultsSurviveRestart(t *testing.T) {
+	for _, protocol := range []string{"5", "3.1.1"} {
+		t.Run("mqtt"+protocol, func(t *testing.T) { testOfflineSurvive(t, protocol) })
+	}
+}
+
+func testOfflineSurvive(t *testing.T, protocol string) {
 	port := freePort(t)
 	qdir := t.TempDir()
 	cfg := func() *Config {
 		c := &Config{Groups: []GroupConfig{{Name: "site", Model: testModel(t), Denoise: "causal"}},
 			Input:   InputConfig{Source: "stdin"},
-			MQTT:    &MQTTConfig{URL: fmt.Sprintf("mqtt://127.0.0.1:%d", port), ClientID: "edge-spill", KeepAlive: 5, SessionExpiry: 3600, QueueDir: qdir},
+			MQTT:    &MQTTConfig{URL: fmt.Sprintf("mqtt://127.0.0.1:%d", port), ClientID: "edge-spill", KeepAlive: 5, SessionExpiry: 3600, QueueDir: qdir, Protocol: protocol},
 			Metrics: MetricsConfig{Listen: "off"}}
 		if err := c.Check(); err != nil {
 			t.Fatal(err)
@@ -42,7 +48,7 @@ func TestOfflineResultsSurviveRestart(t *testing.T) {
 	}
 	broker := startMochi(t, port)
 	defer broker.Close()
-	col := newCollector(t, port, "spill-collector")
+	col := newCollector(t, port, "spill-collector-"+protocol)
 	var mu sync.Mutex
 	var svc *Service
 	ctx, cancel := context.WithCancel(context.Background())
