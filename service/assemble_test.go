@@ -1,7 +1,6 @@
 package service
 
 import (
-	"context"
 	"math"
 	"testing"
 	"time"
@@ -55,9 +54,7 @@ func TestRouterValues(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	rt := newRouter(ctx, cfg, discardLogger())
+	rt := newRouter(cfg, discardLogger())
 	rt.start(svc)
 	names := svc.Group("site")
 	for i := 0; i < 5; i++ {
@@ -70,7 +67,12 @@ func TestRouterValues(t *testing.T) {
 	}
 	rt.handle("esphome/node-1/sensor/"+names[0]+"/state", []byte("2")) // an incomplete row: released by the window
 	waitFor(t, 5*time.Second, "the incomplete row", func() bool { return svc.M.In.With("site", "node-1").Value() == 6 })
+	rt.handle("esphome/node-1/sensor/"+names[1]+"/state", []byte("3")) // held when the input stops
+	rt.stop()
 	svc.Close()
+	if n := svc.M.In.With("site", "node-1").Value(); n != 7 {
+		t.Errorf("node-1: %d rows, want 7: the row held at shutdown was dropped", n)
+	}
 	if n := svc.M.In.With("site", "node-2").Value(); n != 5 {
 		t.Errorf("node-2: %d rows, want 5", n)
 	}

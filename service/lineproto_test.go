@@ -136,7 +136,7 @@ func TestRouterInflux(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt := newRouter(context.Background(), cfg, discardLogger())
+	rt := newRouter(cfg, discardLogger())
 	rt.start(svc)
 	rt.handle("sensors/esp-1/env", []byte("env,device=other temp_1=1,humidity_1=2 1700000000000000000\nenv temp_1=1.5,humidity_1=2 1700000001000000000\n"))
 	rt.handle("sensors/esp-1/env", []byte("env temp_1=1 1700000002000000000\nenv temp_1=oops 1700000003000000000"))

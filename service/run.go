@@ -46,23 +46,24 @@ func (s *stdoutSink) Publish(topic string, payload []byte) error {
 	return nil
 }
 
-// flushEvery flushes the sink every d, so that a reader (a pipe, Telegraf)
-// sees results as they come; the returned function stops it.
-func (s *stdoutSink) flushEvery(d time.Duration) (stop func()) {
-	done := make(chan struct{})
+// every calls f every d on its own goroutine until the returned function
+// is called (and returns once the goroutine has ended).
+func every(d time.Duration, f func(now time.Time)) (stop func()) {
+	done, ended := make(chan struct{}), make(chan struct{})
 	go func() {
+		defer close(ended)
 		t := time.NewTicker(d)
 		defer t.Stop()
 		for {
 			select {
 			case <-done:
 				return
-			case <-t.C:
-				_ = s.flush()
+			case now := <-t.C:
+				f(now)
 			}
 		}
 	}()
-	return func() { close(done) }
+	return func() { close(done); <-ended }
 }
 
 func (s *stdoutSink) flush() error {
@@ -112,7 +113,7 @@ func Run(ctx context.Context, cfg *Config, o Options) error {
 	reg := newMetrics()
 	reg.Reg.RegisterProcess()
 	reg.Reg.Info("edge_build_info", "the build of edge that runs: version and Go version", []string{"version", "goversion"}, []string{buildVersion(o.Version), runtime.Version()})
-	rt := newRouter(inCtx, cfg, log)
+	rt := newRouter(cfg, log)
 	if cfg.MQTT != nil {
 		// The connection outlives ctx: after SIGTERM it still has to
 		// deliver the drained results.
@@ -143,8 +144,8 @@ func Run(ctx context.Context, cfg *Config, o Options) error {
 		o.Ready(svc, addr)
 	}
 	if out != nil {
-		stopFlush := out.flushEvery(100 * time.Millisecond)
-		defer stopFlush()
+		// So that a reader (a pipe, Telegraf) sees results as they come.
+		defer every(100*time.Millisecond, func(time.Time) { _ = out.flush() })()
 	}
 	if err := sdnotify.Notify(sdnotify.Ready); err != nil {
 		log.Warn("systemd notification", "err", err)
@@ -156,6 +157,7 @@ func Run(ctx context.Context, cfg *Config, o Options) error {
 	stopWatchdog()
 	_ = sdnotify.Notify(sdnotify.Stopping)
 	stopInput()
+	rt.stop()
 	svc.Close()
 	dctx, cancel := context.WithTimeout(context.Background(), o.DrainTimeout)
 	defer cancel()
@@ -179,11 +181,9 @@ func Run(ctx context.Context, cfg *Config, o Options) error {
 // reloader swaps in changed model files on a signal (reload) and, with
 // model_watch, when their content changes; it returns its stop function.
 func reloader(svc *Service, cfg *Config, reload <-chan struct{}, log *slog.Logger) (stop func()) {
-	var tick <-chan time.Time
+	stopWatch := func() {}
 	if cfg.ModelWatch > 0 {
-		t := time.NewTicker(time.Duration(cfg.ModelWatch * float64(time.Second)))
-		defer func() { inner := stop; stop = func() { t.Stop(); inner() } }()
-		tick = t.C
+		stopWatch = every(time.Duration(cfg.ModelWatch*float64(time.Second)), func(time.Time) { _ = svc.ReloadModels() })
 	}
 	done := make(chan struct{})
 	go func() {
@@ -196,40 +196,27 @@ func reloader(svc *Service, cfg *Config, reload <-chan struct{}, log *slog.Logge
 				log.Info("reloading the models")
 				_ = svc.ReloadModels()
 				_ = sdnotify.Notify(sdnotify.Ready)
-			case <-tick:
-				_ = svc.ReloadModels()
 			}
 		}
 	}()
-	return func() { close(done) }
+	return func() { close(done); stopWatch() }
 }
 
 // watchdog pings systemd's watchdog (when the unit sets WatchdogSec)
 // while no group is stalled, and returns the function that stops it. A
 // stalled group stops the pings, and systemd restarts the service.
 func watchdog(svc *Service, log *slog.Logger) (stop func()) {
-	every := sdnotify.WatchdogInterval()
-	if every == 0 {
+	d := sdnotify.WatchdogInterval()
+	if d == 0 {
 		return func() {}
 	}
-	done := make(chan struct{})
-	go func() {
-		t := time.NewTicker(every)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				if g := svc.Stalled(2 * every); g != "" {
-					log.Error("group stalled: no watchdog ping", "group", g)
-					continue
-				}
-				_ = sdnotify.Notify(sdnotify.Watchdog)
-			}
+	return every(d, func(time.Time) {
+		if g := svc.Stalled(2 * d); g != "" {
+			log.Error("group stalled: no watchdog ping", "group", g)
+			return
 		}
-	}()
-	return func() { close(done) }
+		_ = sdnotify.Notify(sdnotify.Watchdog)
+	})
 }
 
 // buildVersion returns v, else the main module's version from the build
@@ -248,7 +235,6 @@ func buildVersion(v string) string {
 // the group's device the topic names; messages wait until the service is
 // built (start).
 type router struct {
-	ctx     context.Context
 	cfg     *Config
 	log     *slog.Logger
 	filters []string          // the subscribed topic filters, in the groups' order
@@ -258,13 +244,14 @@ type router struct {
 	ready   chan struct{}
 	svc     *Service
 	asm     *assembler // input.format value: rows from one value per message
+	stopAsm func()     // stops the assembler's window
 }
 
 // route is a group's input topic template with wildcards or {device}.
 type route struct{ template, group string }
 
-func newRouter(ctx context.Context, cfg *Config, log *slog.Logger) *router {
-	rt := &router{ctx: ctx, cfg: cfg, log: log, exact: map[string]string{}, models: map[string]string{}, ready: make(chan struct{})}
+func newRouter(cfg *Config, log *slog.Logger) *router {
+	rt := &router{cfg: cfg, log: log, exact: map[string]string{}, models: map[string]string{}, ready: make(chan struct{})}
 	if m := cfg.MQTT; m != nil && m.ModelTopic != "" {
 		for _, g := range cfg.Groups {
 			t := strings.ReplaceAll(m.ModelTopic, "{group}", g.Name)
@@ -293,18 +280,7 @@ func (rt *router) start(svc *Service) {
 	if rt.cfg.Input.Format == "value" {
 		window := time.Duration(rt.cfg.Input.Assemble * float64(time.Second))
 		rt.asm = newAssembler(window, func(r Reading) { rt.accept(r, "") })
-		go func() {
-			t := time.NewTicker(max(window/4, 10*time.Millisecond))
-			defer t.Stop()
-			for {
-				select {
-				case <-rt.ctx.Done():
-					return
-				case now := <-t.C:
-					rt.asm.flush(now)
-				}
-			}
-		}()
+		rt.stopAsm = every(max(window/4, 10*time.Millisecond), rt.asm.flush)
 	}
 	close(rt.ready)
 }
@@ -322,9 +298,21 @@ func (rt *router) match(topic string) (group, device, channel string, ok bool) {
 	return "", "", "", false
 }
 
+// stop releases the rows the assembler still holds (their missing
+// channels missing), once the input has stopped and before the service
+// closes: no value taken in is dropped.
+func (rt *router) stop() {
+	if rt.asm != nil {
+		rt.stopAsm()
+		rt.asm.flush(time.Now().Add(100 * 365 * 24 * time.Hour))
+	}
+}
+
 // accept hands a reading to the service.
 func (rt *router) accept(r Reading, topic string) {
-	if err := rt.svc.Accept(rt.ctx, r); err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, ErrClosed) {
+	// Not the input's context: a reading taken in after the input stopped
+	// still waits for room (the groups drain until the service closes).
+	if err := rt.svc.Accept(context.Background(), r); err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, ErrClosed) {
 		rt.log.Warn("reading not accepted", "topic", topic, "err", err)
 	}
 }
