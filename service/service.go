@@ -107,17 +107,17 @@ func newGroup(s *Service, gc GroupConfig) (*group, error) {
 			return nil, fmt.Errorf("denoise: %w", err)
 		}
 	}
-	if g.prog, err = model.Compile(m, model.CompileOptions{}); err != nil {
+	c, err := g.check(m, sum) // the checks every later model passes too
+	if err != nil {
 		return nil, err
 	}
-	if f, _ := filterOf(gc.Topic); strings.ContainsAny(f, "+#") && s.cfg.Input.Source == "mqtt" {
-		// Every reading names its device: no stream without one, but the
-		// model must run as configured.
-		if err := g.newProcessors(&device{g: g}); err != nil {
+	g.prog = c.prog
+	// A topic with wildcards: every reading names its device, so there is
+	// no stream without one.
+	if f, _ := filterOf(gc.Topic); !strings.ContainsAny(f, "+#") || s.cfg.Input.Source != "mqtt" {
+		if _, err := g.device(""); err != nil {
 			return nil, err
 		}
-	} else if _, err := g.device(""); err != nil {
-		return nil, err
 	}
 	g.progress.Store(time.Now().UnixNano())
 	s.M.Invalid.With(gc.Name) // the series exists from the start, at 0

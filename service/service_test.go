@@ -394,9 +394,9 @@ func TestDeviceOf(t *testing.T) {
 		{"a/+/#", "a/b/c/d", "b/c/d", true},
 		{"tele/{device}/#", "tele/plug-3/SENSOR", "plug-3", true},
 	} {
-		d, ok := deviceOf(c.template, c.topic)
+		d, _, ok := matchTemplate(c.template, c.topic)
 		if d != c.device || ok != c.ok {
-			t.Errorf("deviceOf(%q, %q) = %q, %v; want %q, %v", c.template, c.topic, d, ok, c.device, c.ok)
+			t.Errorf("matchTemplate(%q, %q) = %q, %v; want %q, %v", c.template, c.topic, d, ok, c.device, c.ok)
 		}
 	}
 	for _, bad := range []string{"a/{device}x/b", "a/{device}/{device}", "a/#/b", "a/b+"} {

@@ -36,13 +36,6 @@ func filterOf(template string) (string, error) {
 	return strings.Join(segs, "/"), nil
 }
 
-// deviceOf returns the device a message on topic belongs to under an
-// input topic template, and whether the topic matches it.
-func deviceOf(template, topic string) (string, bool) {
-	d, _, ok := matchTemplate(template, topic)
-	return d, ok
-}
-
 // matchTemplate matches topic against an input topic template and
 // returns the device (the {device} segment, else the segments the other
 // wildcards matched, joined by /; "" for none) and the {channel} segment.

@@ -1,7 +1,7 @@
 // Package spool is a durable first-in first-out queue of byte records in
 // a folder: records are appended to segment files (spool-<n>.seg), each
-// framed with its length and CRC-32C, and a small head file records how
-// far the queue has been consumed. A process killed at any moment loses
+// framed with its length and CRC-32C, and a small head file (written
+// atomically) records how far the queue has been consumed. A process killed at any moment loses
 // nothing it appended (the data is with the OS at once; Sync, called at
 // least every second by the owner, puts it on the disk); a torn last
 // record is cut off when the folder is opened again; records after the
@@ -20,6 +20,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/edgeml/edge/internal/atomicfile"
 )
 
 // Limits.
@@ -293,11 +295,11 @@ func (s *Spool) Sync() error {
 	if len(s.segs) == 0 || s.roff == s.headDone {
 		return nil
 	}
-	tmp := filepath.Join(s.dir, "head.tmp")
-	if err := os.WriteFile(tmp, []byte(fmt.Sprintf("%d %d\n", s.segs[0], s.roff)), 0o640); err != nil {
-		return fmt.Errorf("spool: %w", err)
-	}
-	if err := os.Rename(tmp, filepath.Join(s.dir, "head")); err != nil {
+	head := fmt.Sprintf("%d %d\n", s.segs[0], s.roff)
+	if err := atomicfile.Write(filepath.Join(s.dir, "head"), 0o640, func(w io.Writer) error {
+		_, err := io.WriteString(w, head)
+		return err
+	}); err != nil {
 		return fmt.Errorf("spool: %w", err)
 	}
 	s.headDone = s.roff
