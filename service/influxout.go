@@ -3,10 +3,10 @@ package service
 import (
 	"math"
 	"strconv"
-	"strings"
 
 	"github.com/edgeml/edge/anomaly"
 	"github.com/edgeml/edge/denoise"
+	"github.com/edgeml/edge/internal/lineproto"
 )
 
 // With output.format influx, each reading goes out as one line of line
@@ -86,19 +86,19 @@ func (d *device) drainInflux(all bool) {
 func (d *device) appendInflux(b []byte, row *influxRow) []byte {
 	m := row.r.orig
 	if m != nil {
-		b = appendEscaped(b, m.name, ", ")
+		b = lineproto.AppendMeasurement(b, m.name)
 		for _, t := range m.tags {
 			b = append(b, ',')
-			b = appendEscaped(b, t.key, ",= ")
+			b = lineproto.AppendKey(b, t.key)
 			b = append(b, '=')
-			b = appendEscaped(b, t.value, ",= ")
+			b = lineproto.AppendKey(b, t.value)
 		}
 	} else {
 		b = append(b, "edge,group="...)
-		b = appendEscaped(b, d.g.cfg.Name, ",= ")
+		b = lineproto.AppendKey(b, d.g.cfg.Name)
 		if d.name != "" {
 			b = append(b, ",device="...)
-			b = appendEscaped(b, d.name, ",= ")
+			b = lineproto.AppendKey(b, d.name)
 		}
 	}
 	b = append(b, ' ')
@@ -106,7 +106,7 @@ func (d *device) appendInflux(b []byte, row *influxRow) []byte {
 	if m != nil {
 		for _, f := range m.fields {
 			b = append(b, ',')
-			b = appendEscaped(b, f.key, ",= ")
+			b = lineproto.AppendKey(b, f.key)
 			b = append(b, '=')
 			b = append(b, f.value...)
 		}
@@ -144,21 +144,9 @@ func (d *device) appendFields(b []byte, suffix string, vals []float32) []byte {
 			continue
 		}
 		b = append(b, ',')
-		b = appendEscaped(b, d.g.names[c]+suffix, ",= ")
+		b = lineproto.AppendKey(b, d.g.names[c]+suffix)
 		b = append(b, '=')
 		b = strconv.AppendFloat(b, float64(v), 'g', -1, 32)
-	}
-	return b
-}
-
-// appendEscaped appends s with a backslash before each character of
-// special.
-func appendEscaped(b []byte, s, special string) []byte {
-	for i := 0; i < len(s); i++ {
-		if strings.IndexByte(special, s[i]) >= 0 || s[i] == '\\' {
-			b = append(b, '\\')
-		}
-		b = append(b, s[i])
 	}
 	return b
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/edgeml/edge/anomaly"
+	"github.com/edgeml/edge/internal/lineproto"
 	"github.com/edgeml/edge/model"
 	"github.com/edgeml/edge/stream"
 )
@@ -181,9 +182,9 @@ func appendScoreInflux(b []byte, s *anomaly.Score, names []string) []byte {
 	if !first {
 		b = append(b, ',')
 	}
-	b = fmt.Appendf(b, "flag=%t,onset=%t,line=%di,top=%s", s.Flag, s.Onset, s.Line, influxString(names[s.Top]))
+	b = fmt.Appendf(b, "flag=%t,onset=%t,line=%di,top=%s", s.Flag, s.Onset, s.Line, lineproto.Quote(names[s.Top]))
 	if s.Onset {
-		b = fmt.Appendf(b, ",event=%s,event_line=%di", influxString(s.Kind), s.EventLine)
+		b = fmt.Appendf(b, ",event=%s,event_line=%di", lineproto.Quote(s.Kind), s.EventLine)
 	}
 	for i, v := range s.Contrib {
 		b = appendInfluxField(b, &first, "share_"+names[i], float64(v), 32)

@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/edgeml/edge/dataset"
+	"github.com/edgeml/edge/internal/lineproto"
 	"github.com/edgeml/edge/model"
 	"github.com/edgeml/edge/stream"
 )
@@ -198,24 +199,6 @@ func appendInfluxTime(b []byte, has bool, t float64) []byte {
 	return strconv.AppendInt(b, int64(math.Round(t*1e9)), 10)
 }
 
-// appendInfluxKey appends a measurement, tag or field name with line
-// protocol's escapes (comma, equals sign, space, backslash).
-func appendInfluxKey(b []byte, s string) []byte {
-	for i := 0; i < len(s); i++ {
-		if strings.IndexByte(",= \\", s[i]) >= 0 {
-			b = append(b, '\\')
-		}
-		b = append(b, s[i])
-	}
-	return b
-}
-
-// influxString quotes a string field value: backslash and double quote
-// escaped, nothing else.
-func influxString(s string) string {
-	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
-}
-
 // appendInfluxField appends ,name=value (or name=value first) for a valid
 // float; nothing for NaN or infinity, which line protocol cannot carry.
 func appendInfluxField(b []byte, first *bool, name string, v float64, bits int) []byte {
@@ -226,7 +209,7 @@ func appendInfluxField(b []byte, first *bool, name string, v float64, bits int) 
 		b = append(b, ',')
 	}
 	*first = false
-	b = appendInfluxKey(b, name)
+	b = lineproto.AppendKey(b, name)
 	b = append(b, '=')
 	return strconv.AppendFloat(b, v, 'g', -1, bits)
 }
