@@ -46,8 +46,8 @@ type mqtt5 struct {
 	cm     *autopaho.ConnectionManager
 	q      *boundedQueue
 	log    *slog.Logger
-	status string      // the status topic ("": none)
-	spill  *spillQueue // with mqtt.queue_dir: the queue, spilling to disk
+	status string  // the status topic ("": none)
+	snd    *sender // with mqtt.queue_dir: results in order, through the disk queue
 }
 
 // brokerMetrics are the connection's metrics, whatever the protocol.
@@ -76,15 +76,6 @@ func DialMQTT(ctx context.Context, c *MQTTConfig, topics []string, handle func(t
 		Overflow:   reg.Counter("edge_mqtt_queue_dropped_total", "results dropped because the offline queue was full"),
 	}}
 	v5 := &mqtt5{log: log, q: &boundedQueue{Queue: memory.New(), max: int64(c.OfflineQueue), m: m.brokerMetrics}}
-	if c.QueueDir != "" { // results survive a restart while the broker is away
-		sq, err := newSpillQueue(c.QueueDir, c.QueueBytes)
-		if err != nil {
-			return nil, fmt.Errorf("mqtt.queue_dir: %w", err)
-		}
-		v5.spill, v5.q.Queue = sq, sq
-		v5.q.n.Store(int64(sq.Len()))
-		m.QueueLen.Set(float64(sq.Len()))
-	}
 	var ups atomic.Int64
 	cfg := autopaho.ClientConfig{
 		ServerUrls:                    []*url.URL{u},
@@ -100,15 +91,15 @@ func DialMQTT(ctx context.Context, c *MQTTConfig, topics []string, handle func(t
 			}
 			m.Connected.Set(1)
 			log.Info("mqtt connected", "broker", u.Host)
-			if v5.spill != nil {
-				v5.spill.setOnline(true)
+			if v5.snd != nil {
+				v5.snd.setOnline(true)
 			}
 			onUp5(cm, c.status(), topics, log)
 		},
 		OnConnectionDown: func() bool {
 			m.Connected.Set(0)
-			if v5.spill != nil {
-				v5.spill.setOnline(false)
+			if v5.snd != nil {
+				v5.snd.setOnline(false)
 			}
 			log.Warn("mqtt connection lost; reconnecting")
 			return true
@@ -154,6 +145,12 @@ func DialMQTT(ctx context.Context, c *MQTTConfig, topics []string, handle func(t
 		return nil, fmt.Errorf("mqtt: %w", err)
 	}
 	v5.cm = cm
+	if c.QueueDir != "" { // results survive a restart while the broker is away
+		if v5.snd, err = newSender(c.OfflineQueue, c.QueueDir, c.QueueBytes, v5.publish, m.brokerMetrics, log); err != nil {
+			_ = cm.Disconnect(context.Background())
+			return nil, err
+		}
+	}
 	m.b = v5
 	return m, nil
 }
@@ -232,11 +229,17 @@ func (m *MQTT) AwaitConnection(ctx context.Context) error { return m.b.AwaitConn
 func (m *MQTT) Close(ctx context.Context) error { return m.b.Close(ctx) }
 
 func (m *mqtt5) Publish(topic string, payload []byte) error {
+	if m.snd != nil {
+		return m.snd.Publish(topic, payload)
+	}
 	p := &paho.Publish{Topic: topic, QoS: 1, Payload: append([]byte(nil), payload...)}
 	return m.cm.PublishViaQueue(context.Background(), &autopaho.QueuePublish{Publish: p})
 }
 
 func (m *mqtt5) PublishRetained(topic string, payload []byte) error {
+	if m.snd != nil {
+		return m.snd.PublishRetained(topic, payload)
+	}
 	p := &paho.Publish{Topic: topic, QoS: 1, Retain: true, Payload: append([]byte(nil), payload...)}
 	return m.cm.PublishViaQueue(context.Background(), &autopaho.QueuePublish{Publish: p})
 }
@@ -247,13 +250,17 @@ func (m *mqtt5) Close(ctx context.Context) error {
 	if m.status != "" { // a clean disconnect sends no Will: say it
 		_ = m.PublishRetained(m.status, []byte("offline"))
 	}
-	if m.spill != nil {
-		defer m.spill.close() // what is left waits on disk for the next run
+	if m.snd != nil {
+		err := m.snd.close(ctx)
+		dctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		_ = m.cm.Disconnect(dctx)
+		return err
 	}
 	for m.q.n.Load() > 0 {
 		select {
 		case <-ctx.Done():
-			m.log.Warn("mqtt: results left unsent at shutdown", "queued", m.q.n.Load(), "kept_on_disk", m.spill != nil)
+			m.log.Warn("mqtt: results left unsent at shutdown", "queued", m.q.n.Load())
 			_ = m.cm.Disconnect(context.Background())
 			return ctx.Err()
 		case <-time.After(20 * time.Millisecond):
@@ -265,6 +272,22 @@ func (m *mqtt5) Close(ctx context.Context) error {
 	dctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	return m.cm.Disconnect(dctx)
+}
+
+// publish sends one result and reports whether the broker acknowledged
+// it (within 10 s; at once false when stopping).
+func (m *mqtt5) publish(r outMsg, stop <-chan struct{}) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	go func() {
+		select {
+		case <-stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	_, err := m.cm.Publish(ctx, &paho.Publish{Topic: r.topic, QoS: 1, Retain: r.retain, Payload: r.payload})
+	return err == nil
 }
 
 // boundedQueue counts the entries of an autopaho queue and refuses new

@@ -18,7 +18,8 @@ import (
 // kill, and a healthy link writes nothing to the SD card.
 type spillQueue struct {
 	mu      sync.Mutex
-	mem     [][]byte
+	mem     []memEntry
+	next    uint64 // the number the next result gets
 	sp      *spool.Spool
 	online  bool
 	peeked  bool // mem[0] is with the client: it stays in memory until Remove or Leave
@@ -69,7 +70,7 @@ func (q *spillQueue) spillLocked() {
 	if q.peeked && len(q.mem) > 0 {
 		keep = 1 // the oldest, with the client: it still comes first
 	}
-	for len(q.mem) > keep && q.sp.Append(q.mem[keep]) == nil {
+	for len(q.mem) > keep && q.sp.Append(q.mem[keep].data) == nil {
 		q.mem = append(q.mem[:keep], q.mem[keep+1:]...)
 	}
 }
@@ -105,10 +106,11 @@ func (q *spillQueue) Enqueue(p io.Reader) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.online && q.sp.Len() == 0 && len(q.mem) < q.memMax {
-		q.mem = append(q.mem, b)
+		q.mem = append(q.mem, memEntry{q.next, b})
 	} else if err := q.sp.Append(b); err != nil {
 		return err
 	}
+	q.next++
 	for _, c := range q.waiting {
 		close(c)
 	}
@@ -122,7 +124,7 @@ func (q *spillQueue) Peek() (queue.Entry, error) {
 	defer q.mu.Unlock()
 	if len(q.mem) > 0 {
 		q.peeked = true
-		return &spillEntry{q: q, data: q.mem[0], mem: true}, nil
+		return &spillEntry{q: q, data: q.mem[0].data, mem: true}, nil
 	}
 	b, err := q.sp.Peek()
 	if err != nil {
@@ -149,14 +151,16 @@ type spillEntry struct {
 func (e *spillEntry) Reader() (io.Reader, error) { return bytes.NewReader(e.data), nil }
 func (e *spillEntry) Leave() error {
 	e.q.mu.Lock()
+	defer e.q.mu.Unlock()
 	e.q.peeked = false
-	e.q.mu.Unlock()
+	if !e.q.online {
+		e.q.spillLocked() // it was not sent: to disk with the rest
+	}
 	return nil
 }
 func (e *spillEntry) Quarantine() error { return e.Remove() }
 
-// Remove drops the entry from the queue: it was handed to the client,
-// whose session retries it until the broker acknowledges it.
+// Remove drops the entry from the queue: the broker acknowledged it.
 func (e *spillEntry) Remove() error {
 	e.q.mu.Lock()
 	defer e.q.mu.Unlock()
@@ -168,4 +172,33 @@ func (e *spillEntry) Remove() error {
 		return nil
 	}
 	return e.q.sp.Remove()
+}
+
+// memEntry is a result held in memory, with its number.
+type memEntry struct {
+	seq  uint64
+	data []byte
+}
+
+// durableFrom puts the spool on the disk and returns the number of the
+// first result that is only in memory: every result before it has been
+// acknowledged by the broker (an entry leaves the queue only then) or is
+// on the disk.
+func (q *spillQueue) durableFrom() uint64 {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if err := q.sp.Sync(); err != nil {
+		return 0
+	}
+	if len(q.mem) > 0 {
+		return q.mem[0].seq
+	}
+	return q.next
+}
+
+// enqueued returns the number the next result will get.
+func (q *spillQueue) enqueued() uint64 {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.next
 }

@@ -321,3 +321,40 @@ func (s *Spool) Close() error {
 	}
 	return err
 }
+
+// Scan calls fn with every record held, oldest first, without consuming
+// them (a record's bytes are valid only during the call). It stops at
+// fn's first error and returns it.
+func (s *Spool) Scan(fn func(rec []byte) error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	left := s.count
+	for i, n := range s.segs {
+		if left == 0 {
+			break
+		}
+		f, err := os.Open(s.segPath(n))
+		if err != nil {
+			return fmt.Errorf("spool: %w", err)
+		}
+		off := int64(0)
+		if i == 0 {
+			off = s.roff
+		}
+		for left > 0 {
+			var data []byte
+			size, err := readRecord(f, off, &data)
+			if err != nil {
+				break // the segment's end
+			}
+			off += frame + int64(size)
+			left--
+			if err := fn(data); err != nil {
+				f.Close()
+				return err
+			}
+		}
+		f.Close()
+	}
+	return nil
+}

@@ -148,3 +148,35 @@ func FuzzOpen(f *testing.F) {
 		s.Close()
 	})
 }
+
+// TestSpoolScan: Scan sees the held records in order, across segments,
+// from the consumed head on, and consumes none of them.
+func TestSpoolScan(t *testing.T) {
+	s, err := Open(t.TempDir(), 1<<30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	big := bytes.Repeat([]byte("x"), segmentSize/3)
+	var want []string
+	for i := 0; i < 8; i++ { // about three segments
+		r := append([]byte(fmt.Sprintf("r%d:", i)), big...)
+		s.Append(r)
+		want = append(want, fmt.Sprintf("r%d", i))
+	}
+	s.Peek()
+	s.Remove()
+	var got []string
+	if err := s.Scan(func(rec []byte) error {
+		got = append(got, string(bytes.SplitN(rec, []byte(":"), 2)[0]))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want[1:]) {
+		t.Errorf("scan: %v, want %v", got, want[1:])
+	}
+	if s.Len() != 7 {
+		t.Errorf("scan consumed records: %d left", s.Len())
+	}
+}
