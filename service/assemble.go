@@ -34,7 +34,7 @@ func newAssembler(window time.Duration, emit func(Reading)) *assembler {
 }
 
 // add takes one message's value for a group's channel.
-func (a *assembler) add(group, device string, names []string, channel string, payload []byte, now time.Time) error {
+func (a *assembler) add(group, device string, names []string, channel string, payload []byte, now time.Time, seq int64) error {
 	c := -1
 	for i, n := range names {
 		if n == channel {
@@ -64,6 +64,9 @@ func (a *assembler) add(group, device string, names []string, channel string, pa
 		a.pending[key] = p
 	}
 	p.r.Values[c] = v
+	if p.r.wal == 0 || (seq != 0 && seq < p.r.wal) {
+		p.r.wal = seq // the row is held in the log by its oldest value
+	}
 	if !math.IsNaN(float64(v)) {
 		p.have++
 	}
@@ -84,9 +87,25 @@ func (a *assembler) flush(now time.Time) {
 	}
 }
 
+// release hands on a row (before it leaves pending: the input log's pin
+// sees it in one place or the other).
 func (a *assembler) release(key string, p *partial) {
-	delete(a.pending, key)
 	a.emit(p.r)
+	delete(a.pending, key)
+}
+
+// oldest returns the lowest input log number of the rows held
+// (math.MaxInt64: none).
+func (a *assembler) oldest() int64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	m := int64(math.MaxInt64)
+	for _, p := range a.pending {
+		if p.r.wal != 0 {
+			m = min(m, p.r.wal)
+		}
+	}
+	return m
 }
 
 // plainValue reads a plain payload: a number, ON/OFF and the like as 1

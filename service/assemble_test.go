@@ -20,7 +20,7 @@ func TestAssembler(t *testing.T) {
 		{"b", "temp", "19.5"}, // b: temp again, a new row
 		{"b", "hum", "unavailable"},
 	} {
-		if err := a.add("g", m.dev, names, m.ch, []byte(m.v), t0); err != nil {
+		if err := a.add("g", m.dev, names, m.ch, []byte(m.v), t0, 0); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -36,7 +36,7 @@ func TestAssembler(t *testing.T) {
 		t.Fatalf("the window's row: %+v", got[2:])
 	}
 	for _, bad := range [][2]string{{"temp", "hot"}, {"other", "1"}, {"temp", "1e999"}} {
-		if err := a.add("g", "a", names, bad[0], []byte(bad[1]), t0); err == nil {
+		if err := a.add("g", "a", names, bad[0], []byte(bad[1]), t0, 0); err == nil {
 			t.Errorf("%s=%s accepted", bad[0], bad[1])
 		}
 	}
@@ -60,14 +60,14 @@ func TestRouterValues(t *testing.T) {
 	for i := 0; i < 5; i++ {
 		for _, dev := range []string{"node-1", "node-2"} {
 			for _, n := range names {
-				rt.handle("esphome/"+dev+"/sensor/"+n+"/state", []byte("1.25"))
+				rt.handle(Message{Topic: "esphome/" + dev + "/sensor/" + n + "/state", Payload: []byte("1.25")})
 			}
 		}
 		time.Sleep(5 * time.Millisecond) // rows a sampling period apart; a row is whole long before the window ends
 	}
-	rt.handle("esphome/node-1/sensor/"+names[0]+"/state", []byte("2")) // an incomplete row: released by the window
+	rt.handle(Message{Topic: "esphome/node-1/sensor/" + names[0] + "/state", Payload: []byte("2")}) // an incomplete row: released by the window
 	waitFor(t, 5*time.Second, "the incomplete row", func() bool { return svc.M.In.With("site", "node-1").Value() == 6 })
-	rt.handle("esphome/node-1/sensor/"+names[1]+"/state", []byte("3")) // held when the input stops
+	rt.handle(Message{Topic: "esphome/node-1/sensor/" + names[1] + "/state", Payload: []byte("3")}) // held when the input stops
 	rt.stop()
 	svc.Close()
 	if n := svc.M.In.With("site", "node-1").Value(); n != 7 {

@@ -125,6 +125,19 @@ type MQTTConfig struct {
 	// 256 MiB).
 	QueueDir   string `json:"queue_dir,omitempty"`
 	QueueBytes int64  `json:"queue_bytes,omitempty"`
+	// InputLog ("on", the default with a queue_dir, or "off") keeps every
+	// message in a write-ahead log (queue_dir/input) and acknowledges it
+	// to the broker only once it is on the disk; a message leaves the log
+	// once its results are acknowledged by the broker or in the disk
+	// queue. So a kill, a reboot or a broker restart loses no reading:
+	// the log's messages are processed again at the next start (results
+	// at least once). InputBytes bounds the log (default 256 MiB); past
+	// half of it, the device stream that holds the oldest reading is
+	// flushed, as at device_idle. AckDelay (ms, default 20) is how long an
+	// acknowledgement waits to share the log's sync with others.
+	InputLog   string  `json:"input_log,omitempty"`
+	InputBytes int64   `json:"input_bytes,omitempty"`
+	AckDelay   float64 `json:"ack_delay,omitempty"`
 	// StatusTopic carries edge's availability, retained: "online" once
 	// connected, "offline" at shutdown and, as the connection's Will, when
 	// edge vanishes (default edge/{host}/status; "off": none).
@@ -322,6 +335,15 @@ func (c *Config) hostDefaults() {
 		if m.QueueBytes == 0 {
 			m.QueueBytes = 256 << 20
 		}
+		if m.InputLog == "" && m.QueueDir != "" {
+			m.InputLog = "on"
+		}
+		if m.InputBytes == 0 {
+			m.InputBytes = 256 << 20
+		}
+		if m.AckDelay == 0 {
+			m.AckDelay = 20
+		}
 		if m.ModelAckTopic == "" {
 			m.ModelAckTopic = "edge/{host}/models/ack"
 		}
@@ -485,8 +507,16 @@ func (m *MQTTConfig) validate() error {
 	if strings.ContainsAny(m.StatusTopic, "+#") {
 		return fmt.Errorf("mqtt.status_topic %q: no wildcards in a topic edge publishes to", m.StatusTopic)
 	}
-	if m.QueueBytes < 0 {
-		return fmt.Errorf("mqtt.queue_bytes %d", m.QueueBytes)
+	if m.QueueBytes < 0 || m.InputBytes < 0 {
+		return fmt.Errorf("mqtt.queue_bytes %d, input_bytes %d: not negative", m.QueueBytes, m.InputBytes)
+	}
+	switch {
+	case m.InputLog != "" && m.InputLog != "on" && m.InputLog != "off":
+		return fmt.Errorf("mqtt.input_log %q: on or off", m.InputLog)
+	case m.InputLog == "on" && m.QueueDir == "":
+		return errors.New("mqtt.input_log on needs a queue_dir (the log is kept there)")
+	case m.AckDelay < 0 || m.AckDelay > 10000:
+		return fmt.Errorf("mqtt.ack_delay %g ms outside [0, 10000]", m.AckDelay)
 	}
 	if m.ModelTopic != "" && (strings.ContainsAny(m.ModelTopic, "+#") || !strings.Contains(m.ModelTopic, "{group}")) {
 		return fmt.Errorf("mqtt.model_topic %q: a topic with {group} and no wildcards", m.ModelTopic)

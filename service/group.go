@@ -44,6 +44,7 @@ type device struct {
 	buf      []byte
 	sm       streamMetrics
 	rows     []influxRow // output.format influx: readings waiting for their results
+	held     walRing     // input log numbers of the readings the stream may hold
 }
 
 // device returns the named device's stream, making it if it is new and
@@ -85,6 +86,7 @@ func (g *group) run() {
 			}
 			g.progress.Store(time.Now().UnixNano())
 			g.process(r)
+			g.s.pins.done(r.wal) // after the device holds it
 		case now := <-tick:
 			g.expire(now)
 		case f := <-g.ctl:
@@ -114,6 +116,7 @@ func (g *group) process(r Reading) {
 		return
 	}
 	d.push(r)
+	d.held.push(r.wal)
 }
 
 // expire ends the streams of devices idle for longer than device_idle:
@@ -216,6 +219,7 @@ func (d *device) close() {
 			d.g.s.log.Error("score flush", "group", d.g.cfg.Name, "device", d.name, "err", err)
 		}
 	}
+	d.held.clear() // its rows are out
 }
 
 // sensorsSeen stamps the channels that have a valid value with the wall

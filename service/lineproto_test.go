@@ -138,9 +138,9 @@ func TestRouterInflux(t *testing.T) {
 	}
 	rt := newRouter(cfg, discardLogger())
 	rt.start(svc)
-	rt.handle("sensors/esp-1/env", []byte("env,device=other temp_1=1,humidity_1=2 1700000000000000000\nenv temp_1=1.5,humidity_1=2 1700000001000000000\n"))
-	rt.handle("sensors/esp-1/env", []byte("env temp_1=1 1700000002000000000\nenv temp_1=oops 1700000003000000000"))
-	rt.handle("elsewhere/esp-1/env", []byte("env temp_1=1"))
+	rt.handle(Message{Topic: "sensors/esp-1/env", Payload: []byte("env,device=other temp_1=1,humidity_1=2 1700000000000000000\nenv temp_1=1.5,humidity_1=2 1700000001000000000\n")})
+	rt.handle(Message{Topic: "sensors/esp-1/env", Payload: []byte("env temp_1=1 1700000002000000000\nenv temp_1=oops 1700000003000000000")})
+	rt.handle(Message{Topic: "elsewhere/esp-1/env", Payload: []byte("env temp_1=1")})
 	svc.Close()
 	if n := svc.M.In.With("site", "esp-1").Value(); n != 2 {
 		t.Errorf("esp-1: %d readings, want 2", n)

@@ -26,30 +26,41 @@ type Metrics struct {
 	Devices    *metrics.GaugeVec   // devices with a stream, per group
 	Refused    *metrics.CounterVec // readings of new devices beyond max_devices, per group
 	Expired    *metrics.CounterVec // devices whose stream ended after device_idle without readings, per group
+	// The input log (mqtt.input_log).
+	Replayed    *metrics.Counter // messages of an earlier run processed again at the start
+	Redelivered *metrics.Counter // broker redeliveries of replayed messages, dropped
+	LogFull     *metrics.Counter // messages that could not be logged (the log full)
+	LogFlushes  *metrics.Counter // device streams flushed early to free the log
+	LogBytes    *metrics.Gauge   // bytes in the log
 }
 
 func newMetrics() *Metrics {
 	r := metrics.New()
 	gd := []string{"group", "device"}
 	return &Metrics{Reg: r,
-		In:         r.CounterVec("edge_readings_in_total", "readings accepted from the input", gd...),
-		Invalid:    r.CounterVec("edge_readings_invalid_total", "payloads rejected: malformed, non-numeric or for an unknown group", "group"),
-		Dropped:    r.CounterVec("edge_readings_dropped_total", "readings dropped by the timestamp policy: repeated, earlier, far-future or missing timestamps", gd...),
-		Bridged:    r.CounterVec("edge_gaps_bridged_total", "time gaps (over 1.5 sampling periods, up to max_gap) the streams went on across", gd...),
-		Restarts:   r.CounterVec("edge_stream_restarts_total", "outages longer than max_gap sampling periods that restarted a stream", gd...),
-		Imputed:    r.CounterVec("edge_values_imputed_total", "missing or invalid values imputed", gd...),
-		Cleaned:    r.CounterVec("edge_readings_out_total", "cleaned readings published", gd...),
-		Windows:    r.CounterVec("edge_windows_scored_total", "windows scored for anomalies", gd...),
-		Anomalies:  r.CounterVec("edge_anomalies_total", "anomaly events started", gd...),
-		PublishErr: r.CounterVec("edge_publish_failures_total", "results that could not be handed to the output (offline queue full)", gd...),
-		Latency:    r.HistogramVec("edge_inference_seconds", "time to process a reading that completed a window (inference included)", metrics.ExponentialBuckets(1e-6, 2, 20), "group"),
-		Model:      r.GaugeVec("edge_model_info", "the model each group runs: its file and the file's sha256", "group", "file", "sha256"),
-		Score:      r.GaugeVec("edge_score", "the anomaly score of the stream's last scored row, in [0, 1] (0.5 at the threshold)", gd...),
-		Flag:       r.GaugeVec("edge_flag", "1 while the stream's rows are flagged as anomalous, else 0", gd...),
-		SensorSeen: r.GaugeVec("edge_sensor_last_valid_timestamp_seconds", "when the channel last had a valid value (Unix seconds, wall clock)", "group", "device", "channel"),
-		Devices:    r.GaugeVec("edge_devices", "devices with a stream of their own", "group"),
-		Refused:    r.CounterVec("edge_devices_refused_total", "readings of new devices refused because the group has max_devices streams", "group"),
-		Expired:    r.CounterVec("edge_devices_expired_total", "device streams ended after device_idle seconds without a reading", "group"),
+		In:          r.CounterVec("edge_readings_in_total", "readings accepted from the input", gd...),
+		Invalid:     r.CounterVec("edge_readings_invalid_total", "payloads rejected: malformed, non-numeric or for an unknown group", "group"),
+		Dropped:     r.CounterVec("edge_readings_dropped_total", "readings dropped by the timestamp policy: repeated, earlier, far-future or missing timestamps", gd...),
+		Bridged:     r.CounterVec("edge_gaps_bridged_total", "time gaps (over 1.5 sampling periods, up to max_gap) the streams went on across", gd...),
+		Restarts:    r.CounterVec("edge_stream_restarts_total", "outages longer than max_gap sampling periods that restarted a stream", gd...),
+		Imputed:     r.CounterVec("edge_values_imputed_total", "missing or invalid values imputed", gd...),
+		Cleaned:     r.CounterVec("edge_readings_out_total", "cleaned readings published", gd...),
+		Windows:     r.CounterVec("edge_windows_scored_total", "windows scored for anomalies", gd...),
+		Anomalies:   r.CounterVec("edge_anomalies_total", "anomaly events started", gd...),
+		PublishErr:  r.CounterVec("edge_publish_failures_total", "results that could not be handed to the output (offline queue full)", gd...),
+		Latency:     r.HistogramVec("edge_inference_seconds", "time to process a reading that completed a window (inference included)", metrics.ExponentialBuckets(1e-6, 2, 20), "group"),
+		Model:       r.GaugeVec("edge_model_info", "the model each group runs: its file and the file's sha256", "group", "file", "sha256"),
+		Score:       r.GaugeVec("edge_score", "the anomaly score of the stream's last scored row, in [0, 1] (0.5 at the threshold)", gd...),
+		Flag:        r.GaugeVec("edge_flag", "1 while the stream's rows are flagged as anomalous, else 0", gd...),
+		SensorSeen:  r.GaugeVec("edge_sensor_last_valid_timestamp_seconds", "when the channel last had a valid value (Unix seconds, wall clock)", "group", "device", "channel"),
+		Devices:     r.GaugeVec("edge_devices", "devices with a stream of their own", "group"),
+		Refused:     r.CounterVec("edge_devices_refused_total", "readings of new devices refused because the group has max_devices streams", "group"),
+		Expired:     r.CounterVec("edge_devices_expired_total", "device streams ended after device_idle seconds without a reading", "group"),
+		Replayed:    r.Counter("edge_input_log_replayed_total", "messages of an earlier run, still in the input log, processed again at the start"),
+		Redelivered: r.Counter("edge_input_log_redelivered_total", "broker redeliveries of messages the input log had already replayed, dropped"),
+		LogFull:     r.Counter("edge_input_log_full_total", "messages processed without being logged because the input log was full"),
+		LogFlushes:  r.Counter("edge_input_log_flushes_total", "device streams flushed early because their held readings kept the input log over half full"),
+		LogBytes:    r.Gauge("edge_input_log_bytes", "bytes of messages in the input log"),
 	}
 }
 

@@ -39,6 +39,7 @@ type broker interface {
 	PublishRetained(topic string, payload []byte) error
 	AwaitConnection(ctx context.Context) error
 	Close(ctx context.Context) error
+	outbox() *sender // the ordered sender of results (nil: MQTT 5 without a disk queue)
 }
 
 // mqtt5 is the MQTT 5 client, autopaho's, with a bounded offline queue.
@@ -61,10 +62,21 @@ type brokerMetrics struct {
 // ErrQueueFull is returned by Publish when the offline queue is full.
 var ErrQueueFull = errors.New("mqtt: offline queue full")
 
+// Message is one message from the broker.
+type Message struct {
+	Topic   string
+	Payload []byte
+	// Duplicate: the broker marked it as a redelivery.
+	Duplicate bool
+	// Ack, with mqtt.input_log on, acknowledges the message to the
+	// broker; the handler calls it once, in the order messages came (nil:
+	// the message is acknowledged when the handler returns).
+	Ack func()
+}
+
 // DialMQTT connects (retrying in the background with backoff) and
-// subscribes to topics; each message goes to handle, whose return decides
-// the acknowledgement's timing (it is sent after handle returns).
-func DialMQTT(ctx context.Context, c *MQTTConfig, topics []string, handle func(topic string, payload []byte), reg *metrics.Registry, log *slog.Logger) (*MQTT, error) {
+// subscribes to topics; each message goes to handle, one at a time.
+func DialMQTT(ctx context.Context, c *MQTTConfig, topics []string, handle func(Message), reg *metrics.Registry, log *slog.Logger) (*MQTT, error) {
 	u, secure, err := brokerURL(c.URL)
 	if err != nil {
 		return nil, err
@@ -106,10 +118,17 @@ func DialMQTT(ctx context.Context, c *MQTTConfig, topics []string, handle func(t
 		},
 		OnConnectError: func(err error) { log.Warn("mqtt connect", "broker", u.Host, "err", err) },
 		ClientConfig: paho.ClientConfig{
-			ClientID: c.ClientID,
+			ClientID:                   c.ClientID,
+			EnableManualAcknowledgment: c.InputLog == "on",
+			SendAcksInterval:           5 * time.Millisecond,
 			OnPublishReceived: []func(paho.PublishReceived) (bool, error){
 				func(pr paho.PublishReceived) (bool, error) {
-					handle(pr.Packet.Topic, pr.Packet.Payload)
+					msg := Message{Topic: pr.Packet.Topic, Payload: pr.Packet.Payload, Duplicate: pr.Packet.Duplicate()}
+					if c.InputLog == "on" {
+						cl, p := pr.Client, pr.Packet
+						msg.Ack = func() { _ = cl.Ack(p) }
+					}
+					handle(msg)
 					return true, nil
 				},
 			},
@@ -221,6 +240,10 @@ func (c *MQTTConfig) status() string {
 	return c.StatusTopic
 }
 
+// outbox returns the ordered sender of results (nil: MQTT 5 without a
+// disk queue).
+func (m *MQTT) outbox() *sender { return m.b.outbox() }
+
 // AwaitConnection waits for the first connection.
 func (m *MQTT) AwaitConnection(ctx context.Context) error { return m.b.AwaitConnection(ctx) }
 
@@ -243,6 +266,8 @@ func (m *mqtt5) PublishRetained(topic string, payload []byte) error {
 	p := &paho.Publish{Topic: topic, QoS: 1, Retain: true, Payload: append([]byte(nil), payload...)}
 	return m.cm.PublishViaQueue(context.Background(), &autopaho.QueuePublish{Publish: p})
 }
+
+func (m *mqtt5) outbox() *sender { return m.snd }
 
 func (m *mqtt5) AwaitConnection(ctx context.Context) error { return m.cm.AwaitConnection(ctx) }
 

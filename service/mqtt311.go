@@ -22,7 +22,7 @@ type mqtt311 struct {
 	status string // the status topic ("": none)
 }
 
-func dial311(c *MQTTConfig, u *url.URL, tc *tls.Config, username string, password []byte, topics []string, handle func(string, []byte), m *brokerMetrics, log *slog.Logger) (*mqtt311, error) {
+func dial311(c *MQTTConfig, u *url.URL, tc *tls.Config, username string, password []byte, topics []string, handle func(Message), m *brokerMetrics, log *slog.Logger) (*mqtt311, error) {
 	scheme := "tcp"
 	if u.Scheme == "tls" {
 		scheme = "ssl"
@@ -40,6 +40,7 @@ func dial311(c *MQTTConfig, u *url.URL, tc *tls.Config, username string, passwor
 		SetConnectRetryInterval(time.Second).
 		SetMaxReconnectInterval(30 * time.Second).
 		SetOrderMatters(true).
+		SetAutoAckDisabled(c.InputLog == "on").
 		SetOnConnectHandler(func(cl paho3.Client) {
 			if ups.Add(1) > 1 {
 				m.Reconnects.Inc()
@@ -58,7 +59,13 @@ func dial311(c *MQTTConfig, u *url.URL, tc *tls.Config, username string, passwor
 				filters[t] = 1
 			}
 			go func() {
-				tok := cl.SubscribeMultiple(filters, func(_ paho3.Client, msg paho3.Message) { handle(msg.Topic(), msg.Payload()) })
+				tok := cl.SubscribeMultiple(filters, func(_ paho3.Client, msg paho3.Message) {
+					m := Message{Topic: msg.Topic(), Payload: msg.Payload(), Duplicate: msg.Duplicate()}
+					if c.InputLog == "on" {
+						m.Ack = msg.Ack
+					}
+					handle(m)
+				})
 				if tok.WaitTimeout(10*time.Second) && tok.Error() != nil {
 					log.Error("mqtt subscribe", "err", tok.Error())
 				}
@@ -98,6 +105,8 @@ func (b *mqtt311) AwaitConnection(ctx context.Context) error {
 	}
 	return nil
 }
+
+func (b *mqtt311) outbox() *sender { return b.sender }
 
 func (b *mqtt311) Close(ctx context.Context) error {
 	if b.status != "" { // a clean disconnect sends no Will: say it

@@ -10,11 +10,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/edgeml/edge/internal/sdnotify"
@@ -114,6 +116,14 @@ func Run(ctx context.Context, cfg *Config, o Options) error {
 	reg.Reg.RegisterProcess()
 	reg.Reg.Info("edge_build_info", "the build of edge that runs: version and Go version", []string{"version", "goversion"}, []string{buildVersion(o.Version), runtime.Version()})
 	rt := newRouter(cfg, log)
+	if m := cfg.MQTT; m != nil && m.InputLog == "on" && cfg.Input.Source == "mqtt" {
+		var err error
+		delay := time.Duration(m.AckDelay * float64(time.Millisecond))
+		if rt.wal, rt.replay, err = openInputLog(filepath.Join(m.QueueDir, "input"), m.InputBytes, delay); err != nil {
+			return err
+		}
+		defer rt.wal.close()
+	}
 	if cfg.MQTT != nil {
 		// The connection outlives ctx: after SIGTERM it still has to
 		// deliver the drained results.
@@ -135,6 +145,11 @@ func Run(ctx context.Context, cfg *Config, o Options) error {
 		return err
 	}
 	rt.start(svc)
+	var cp *checkpointer
+	if rt.wal != nil {
+		cp = &checkpointer{rt: rt, out: mq.outbox(), maxBytes: cfg.MQTT.InputBytes, log: log}
+		defer cp.start()()
+	}
 	srv, addr, err := serveMetrics(cfg, svc, log)
 	if err != nil {
 		svc.Close()
@@ -162,7 +177,11 @@ func Run(ctx context.Context, cfg *Config, o Options) error {
 	dctx, cancel := context.WithTimeout(context.Background(), o.DrainTimeout)
 	defer cancel()
 	if mq != nil {
-		if err := mq.Close(dctx); err != nil && runErr == nil {
+		err := mq.Close(dctx)
+		if cp != nil {
+			cp.final(mq.outbox().spill.kept())
+		}
+		if err != nil && runErr == nil {
 			runErr = fmt.Errorf("mqtt: results still queued at the drain timeout: %w", err)
 		}
 	}
@@ -245,6 +264,10 @@ type router struct {
 	svc     *Service
 	asm     *assembler // input.format value: rows from one value per message
 	stopAsm func()     // stops the assembler's window
+	wal     *inputLog  // mqtt.input_log: messages on disk until their results are safe
+	replay  []logRecord
+	// handling is the log number of the message being handled (0: none).
+	handling atomic.Int64
 }
 
 // route is a group's input topic template with wildcards or {device}.
@@ -282,6 +305,14 @@ func (rt *router) start(svc *Service) {
 		rt.asm = newAssembler(window, func(r Reading) { rt.accept(r, "") })
 		rt.stopAsm = every(max(window/4, 10*time.Millisecond), rt.asm.flush)
 	}
+	if len(rt.replay) > 0 {
+		rt.log.Info("input log: processing the messages of the last run whose results were not yet safe", "messages", len(rt.replay))
+	}
+	for _, r := range rt.replay { // before any new message
+		rt.process(r.topic, r.payload, r.arrival, r.seq)
+	}
+	rt.svc.M.Replayed.Add(uint64(len(rt.replay)))
+	rt.replay = nil
 	close(rt.ready)
 }
 
@@ -308,49 +339,91 @@ func (rt *router) stop() {
 	}
 }
 
-// accept hands a reading to the service.
-func (rt *router) accept(r Reading, topic string) {
+// accept hands a reading to the service; false if the service has
+// closed.
+func (rt *router) accept(r Reading, topic string) bool {
 	// Not the input's context: a reading taken in after the input stopped
 	// still waits for room (the groups drain until the service closes).
-	if err := rt.svc.Accept(context.Background(), r); err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, ErrClosed) {
+	err := rt.svc.Accept(context.Background(), r)
+	if err != nil && !errors.Is(err, context.Canceled) && !errors.Is(err, ErrClosed) {
 		rt.log.Warn("reading not accepted", "topic", topic, "err", err)
+	}
+	return !errors.Is(err, ErrClosed)
+}
+
+// handle takes a message from the broker: with the input log, it is
+// logged, processed, and acknowledged once the log is on the disk; a
+// redelivery of a message the log already replayed is acknowledged and
+// dropped; a message that comes after the service closed is not
+// acknowledged (the broker keeps it for the next run).
+func (rt *router) handle(m Message) {
+	<-rt.ready
+	if rt.wal == nil {
+		rt.process(m.Topic, m.Payload, time.Now(), 0)
+		if m.Ack != nil {
+			m.Ack()
+		}
+		return
+	}
+	if m.Duplicate && rt.wal.redelivered(m.Topic, m.Payload) {
+		rt.svc.M.Redelivered.Inc()
+		rt.wal.afterSync(m.Ack)
+		return
+	}
+	now := time.Now()
+	rt.handling.Store(rt.wal.nextSeq()) // before the log has it: pin sees it in one or the other
+	seq, err := rt.wal.append(m.Topic, m.Payload, now)
+	if err != nil {
+		rt.svc.M.LogFull.Inc()
+		rt.log.Error("input log: message not logged (it is processed, but a kill before its results are out loses it)", "topic", m.Topic, "err", err)
+		seq = 0
+	}
+	ok := rt.process(m.Topic, m.Payload, now, seq)
+	rt.handling.Store(0)
+	if ok {
+		rt.wal.afterSync(m.Ack)
 	}
 }
 
-func (rt *router) handle(topic string, payload []byte) {
-	<-rt.ready
+// process routes one message to its group (false: the service has
+// closed).
+func (rt *router) process(topic string, payload []byte, arrival time.Time, seq int64) bool {
 	svc, log := rt.svc, rt.log
 	if g, ok := rt.models[topic]; ok {
 		if len(payload) > 0 { // an empty retained message clears the push
 			svc.pushed(g, payload, rt.cfg.MQTT.ModelAckTopic)
 		}
-		return
+		return true
 	}
 	group, device, channel, ok := rt.match(topic)
 	if !ok {
 		svc.M.Invalid.With("").Inc()
 		log.Warn("message on an unconfigured topic", "topic", topic)
-		return
+		return true
 	}
 	if rt.asm != nil {
-		if err := rt.asm.add(group, device, svc.Group(group), channel, payload, time.Now()); err != nil {
+		if err := rt.asm.add(group, device, svc.Group(group), channel, payload, arrival, seq); err != nil {
 			svc.M.Invalid.With(group).Inc()
 			log.Warn("malformed value rejected", "topic", topic, "err", err)
 		}
-		return
+		return true
 	}
 	rs, err := rt.parse(payload, group)
 	if err != nil {
 		svc.M.Invalid.With(group).Inc()
 		log.Warn("malformed reading rejected", "topic", topic, "err", err)
-		return
+		return true
 	}
 	for _, r := range rs {
 		if device != "" {
 			r.Device = device // the topic's device wins over the payload's
 		}
-		rt.accept(r, topic)
+		r.wal = seq
+		if !rt.accept(r, topic) {
+			return false
+		}
 	}
+	return true
 }
 
 // parse reads an MQTT payload: one JSON object, or lines of line

@@ -39,6 +39,7 @@ type Reading struct {
 	Values  []float32   // in the group's channel order; NaN: missing
 	Line    int         // input line or message number, for messages
 	orig    *lineMetric // the line of line protocol it came as, if it did
+	wal     int64       // its message's number in the input log (0: none)
 }
 
 // Service runs the groups.
@@ -53,6 +54,7 @@ type Service struct {
 	closed  bool
 	mu      sync.RWMutex // Accept holds it shared while sending; Close exclusively
 	version string       // edge's, for events and Home Assistant
+	pins    walPins      // logged readings on their way to a group
 }
 
 // New loads each group's model and prepares its pipeline.
@@ -139,6 +141,16 @@ func (g *group) newProcessors(d *device) error {
 			return fmt.Errorf("the scorer: %w (calibrate the model's threshold with edge calibrate)", err)
 		}
 	}
+	var c stream.Config
+	if d.den != nil {
+		c = d.den.Stream().Config()
+	}
+	if d.sc != nil {
+		if sc := d.sc.Stream().Config(); sc.Steps+sc.Hop+sc.History > c.Steps+c.Hop+c.History {
+			c = sc
+		}
+	}
+	d.held.resize(c)
 	return nil
 }
 
@@ -217,10 +229,12 @@ func (s *Service) Accept(ctx context.Context, r Reading) error {
 	if r.Line == 0 {
 		r.Line = int(g.seq.Add(1))
 	}
+	s.pins.add(r.wal)
 	select {
 	case g.in <- r:
 		return nil
 	case <-ctx.Done():
+		s.pins.done(r.wal)
 		return ctx.Err()
 	}
 }

@@ -26,6 +26,7 @@ type spillQueue struct {
 	memMax  int
 	waiting []chan struct{}
 	stop    chan struct{}
+	lost    int // results left in memory at close: the spool was full
 }
 
 // newSpillQueue opens the spool in dir (its records from an earlier run
@@ -137,9 +138,21 @@ func (q *spillQueue) Peek() (queue.Entry, error) {
 func (q *spillQueue) close() error {
 	close(q.stop)
 	q.mu.Lock()
+	q.online = false
+	q.peeked = false // the sender has stopped
 	q.spillLocked()
+	q.lost = len(q.mem)
+	q.mem = nil
 	q.mu.Unlock()
 	return q.sp.Close()
+}
+
+// kept reports, after close, whether every result was delivered or is
+// on the disk (none was left in memory because the spool was full).
+func (q *spillQueue) kept() bool {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.lost == 0
 }
 
 type spillEntry struct {

@@ -119,7 +119,7 @@ func TestMQTTTLSPassword(t *testing.T) {
 	// reports a connection.
 	os.WriteFile(pw, []byte("guess\n"), 0o600)
 	reg := metrics.New()
-	m, err := DialMQTT(context.Background(), cfg.MQTT, nil, func(string, []byte) {}, reg, discardLogger())
+	m, err := DialMQTT(context.Background(), cfg.MQTT, nil, func(Message) {}, reg, discardLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +141,7 @@ func TestMQTTTLSPassword(t *testing.T) {
 func TestOfflineQueueBound(t *testing.T) {
 	reg := metrics.New()
 	cfg := &MQTTConfig{URL: fmt.Sprintf("mqtt://127.0.0.1:%d", freePort(t)), ClientID: "offline", KeepAlive: 5, OfflineQueue: 10}
-	m, err := DialMQTT(context.Background(), cfg, nil, func(string, []byte) {}, reg, discardLogger())
+	m, err := DialMQTT(context.Background(), cfg, nil, func(Message) {}, reg, discardLogger())
 	if err != nil {
 		t.Fatal(err)
 	}

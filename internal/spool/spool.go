@@ -358,3 +358,10 @@ func (s *Spool) Scan(fn func(rec []byte) error) error {
 	}
 	return nil
 }
+
+// Bytes returns the bytes of the records held.
+func (s *Spool) Bytes() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.bytes
+}
