@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/url"
 	"os"
 	"strings"
@@ -47,8 +48,9 @@ type mqtt5 struct {
 	cm     *autopaho.ConnectionManager
 	q      *boundedQueue
 	log    *slog.Logger
-	status string  // the status topic ("": none)
-	snd    *sender // with mqtt.queue_dir: results in order, through the disk queue
+	status string     // the status topic ("": none)
+	snd    *sender    // with mqtt.queue_dir: results in order, through the disk queue
+	wire   *wireCount // with snd: the PUBLISH packets on the wire
 }
 
 // brokerMetrics are the connection's metrics, whatever the protocol.
@@ -121,18 +123,8 @@ func DialMQTT(ctx context.Context, c *MQTTConfig, topics []string, handle func(M
 			ClientID:                   c.ClientID,
 			EnableManualAcknowledgment: c.InputLog == "on",
 			SendAcksInterval:           5 * time.Millisecond,
-			OnPublishReceived: []func(paho.PublishReceived) (bool, error){
-				func(pr paho.PublishReceived) (bool, error) {
-					msg := Message{Topic: pr.Packet.Topic, Payload: pr.Packet.Payload, Duplicate: pr.Packet.Duplicate()}
-					if c.InputLog == "on" {
-						cl, p := pr.Client, pr.Packet
-						msg.Ack = func() { _ = cl.Ack(p) }
-					}
-					handle(msg)
-					return true, nil
-				},
-			},
-			OnClientError: func(err error) { log.Warn("mqtt client", "err", err) },
+			OnPublishReceived:          []func(paho.PublishReceived) (bool, error){receive5(c, handle)},
+			OnClientError:              func(err error) { log.Warn("mqtt client", "err", err) },
 		},
 	}
 	if st := c.status(); st != "" { // the Will: offline if edge vanishes
@@ -159,19 +151,40 @@ func DialMQTT(ctx context.Context, c *MQTTConfig, topics []string, handle func(M
 			cfg.Debug = pahoLog{log, "autopaho-debug"}
 		}
 	}
+	if c.QueueDir != "" { // the sender keeps results in order on the wire
+		v5.wire = newWireCount()
+		tc := cfg.TlsCfg
+		cfg.AttemptConnection = func(ctx context.Context, _ autopaho.ClientConfig, u *url.URL) (net.Conn, error) {
+			return dialWire(ctx, u, tc, v5.wire)
+		}
+	}
 	cm, err := autopaho.NewConnection(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("mqtt: %w", err)
 	}
 	v5.cm = cm
 	if c.QueueDir != "" { // results survive a restart while the broker is away
-		if v5.snd, err = newSender(c.OfflineQueue, c.QueueDir, c.QueueBytes, v5.publish, m.brokerMetrics, log); err != nil {
+		if v5.snd, err = newSender(c.OfflineQueue, c.QueueDir, c.QueueBytes, v5.start, m.brokerMetrics, log); err != nil {
 			_ = cm.Disconnect(context.Background())
 			return nil, err
 		}
 	}
 	m.b = v5
 	return m, nil
+}
+
+// receive5 passes MQTT 5 messages to handle, with their acknowledgement
+// when the input log sends it.
+func receive5(c *MQTTConfig, handle func(Message)) func(paho.PublishReceived) (bool, error) {
+	return func(pr paho.PublishReceived) (bool, error) {
+		msg := Message{Topic: pr.Packet.Topic, Payload: pr.Packet.Payload, Duplicate: pr.Packet.Duplicate()}
+		if c.InputLog == "on" {
+			cl, p := pr.Client, pr.Packet
+			msg.Ack = func() { _ = cl.Ack(p) }
+		}
+		handle(msg)
+		return true, nil
+	}
 }
 
 // brokerURL parses mqtt.url: the scheme autopaho wants, whether it is TLS,
@@ -297,6 +310,25 @@ func (m *mqtt5) Close(ctx context.Context) error {
 	dctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	return m.cm.Disconnect(dctx)
+}
+
+// start sends one result and returns once its PUBLISH is on the wire (or
+// the attempt ended); the function it returns waits for the broker's
+// acknowledgement (within 10 s; at once false when stopping).
+func (m *mqtt5) start(r outMsg, stop <-chan struct{}) func() bool {
+	before := m.wire.n.Load()
+	res := make(chan bool, 1)
+	go func() { res <- m.publish(r, stop) }()
+	for m.wire.n.Load() == before {
+		select {
+		case ok := <-res:
+			return func() bool { return ok }
+		case <-m.wire.wrote:
+		case <-stop:
+			return func() bool { return <-res }
+		}
+	}
+	return func() bool { return <-res }
 }
 
 // publish sends one result and reports whether the broker acknowledged

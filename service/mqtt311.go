@@ -29,6 +29,16 @@ func dial311(c *MQTTConfig, u *url.URL, tc *tls.Config, username string, passwor
 	}
 	b := &mqtt311{}
 	var ups atomic.Int64
+	// One handler for every message, also those the broker sends from the
+	// persistent session before the subscription is made again after a
+	// restart (without a default handler, the client would drop them).
+	onMessage := func(_ paho3.Client, msg paho3.Message) {
+		m := Message{Topic: msg.Topic(), Payload: msg.Payload(), Duplicate: msg.Duplicate()}
+		if c.InputLog == "on" {
+			m.Ack = msg.Ack
+		}
+		handle(m)
+	}
 	o := paho3.NewClientOptions().
 		AddBroker(fmt.Sprintf("%s://%s", scheme, u.Host)).
 		SetClientID(c.ClientID).
@@ -41,6 +51,7 @@ func dial311(c *MQTTConfig, u *url.URL, tc *tls.Config, username string, passwor
 		SetMaxReconnectInterval(30 * time.Second).
 		SetOrderMatters(true).
 		SetAutoAckDisabled(c.InputLog == "on").
+		SetDefaultPublishHandler(onMessage).
 		SetOnConnectHandler(func(cl paho3.Client) {
 			if ups.Add(1) > 1 {
 				m.Reconnects.Inc()
@@ -59,13 +70,7 @@ func dial311(c *MQTTConfig, u *url.URL, tc *tls.Config, username string, passwor
 				filters[t] = 1
 			}
 			go func() {
-				tok := cl.SubscribeMultiple(filters, func(_ paho3.Client, msg paho3.Message) {
-					m := Message{Topic: msg.Topic(), Payload: msg.Payload(), Duplicate: msg.Duplicate()}
-					if c.InputLog == "on" {
-						m.Ack = msg.Ack
-					}
-					handle(m)
-				})
+				tok := cl.SubscribeMultiple(filters, onMessage)
 				if tok.WaitTimeout(10*time.Second) && tok.Error() != nil {
 					log.Error("mqtt subscribe", "err", tok.Error())
 				}
@@ -88,7 +93,7 @@ func dial311(c *MQTTConfig, u *url.URL, tc *tls.Config, username string, passwor
 	}
 	b.c = paho3.NewClient(o)
 	var err error
-	if b.sender, err = newSender(c.OfflineQueue, c.QueueDir, c.QueueBytes, b.publish, m, log); err != nil {
+	if b.sender, err = newSender(c.OfflineQueue, c.QueueDir, c.QueueBytes, b.start, m, log); err != nil {
 		return nil, err
 	}
 	b.c.Connect() // retries in the background (SetConnectRetry)
@@ -117,15 +122,18 @@ func (b *mqtt311) Close(ctx context.Context) error {
 	return err
 }
 
-// publish sends one result and reports whether the broker acknowledged
-// it (within 10 s; at once false when stopping).
-func (b *mqtt311) publish(r outMsg, stop <-chan struct{}) bool {
+// start hands one result to the client, which sends its messages in the
+// order they come; the function it returns waits for the broker's
+// acknowledgement (within 10 s; at once false when stopping).
+func (b *mqtt311) start(r outMsg, stop <-chan struct{}) func() bool {
 	tok := b.c.Publish(r.topic, 1, r.retain, r.payload)
-	select {
-	case <-tok.Done():
-		return tok.Error() == nil
-	case <-time.After(10 * time.Second):
-	case <-stop:
+	return func() bool {
+		select {
+		case <-tok.Done():
+			return tok.Error() == nil
+		case <-time.After(10 * time.Second):
+		case <-stop:
+		}
+		return false
 	}
-	return false
 }

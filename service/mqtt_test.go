@@ -24,7 +24,7 @@ import (
 	"github.com/mochi-mqtt/server/v2/listeners"
 )
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -35,7 +35,7 @@ func freePort(t *testing.T) int {
 }
 
 // startMochi runs the embedded broker on port.
-func startMochi(t *testing.T, port int) *mqtt.Server {
+func startMochi(t testing.TB, port int) *mqtt.Server {
 	t.Helper()
 	s := mqtt.New(&mqtt.Options{InlineClient: true, Logger: discardLogger()})
 	if err := s.AddHook(new(auth.AllowHook), nil); err != nil {
@@ -57,7 +57,7 @@ type collector struct {
 	cm     *autopaho.ConnectionManager
 }
 
-func newCollector(t *testing.T, port int, id string) *collector {
+func newCollector(t testing.TB, port int, id string) *collector {
 	t.Helper()
 	c := &collector{clean: map[float64]int{}}
 	u, _ := url.Parse(fmt.Sprintf("mqtt://127.0.0.1:%d", port))

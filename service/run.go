@@ -116,14 +116,10 @@ func Run(ctx context.Context, cfg *Config, o Options) error {
 	reg.Reg.RegisterProcess()
 	reg.Reg.Info("edge_build_info", "the build of edge that runs: version and Go version", []string{"version", "goversion"}, []string{buildVersion(o.Version), runtime.Version()})
 	rt := newRouter(cfg, log)
-	if m := cfg.MQTT; m != nil && m.InputLog == "on" && cfg.Input.Source == "mqtt" {
-		var err error
-		delay := time.Duration(m.AckDelay * float64(time.Millisecond))
-		if rt.wal, rt.replay, err = openInputLog(filepath.Join(m.QueueDir, "input"), m.InputBytes, delay); err != nil {
-			return err
-		}
-		defer rt.wal.close()
+	if err := rt.openLog(); err != nil {
+		return err
 	}
+	defer rt.closeLog()
 	if cfg.MQTT != nil {
 		// The connection outlives ctx: after SIGTERM it still has to
 		// deliver the drained results.
@@ -294,6 +290,26 @@ func newRouter(cfg *Config, log *slog.Logger) *router {
 		}
 	}
 	return rt
+}
+
+// openLog opens the input log (mqtt.input_log on, MQTT input) and reads
+// the messages it still holds, for start.
+func (rt *router) openLog() error {
+	m := rt.cfg.MQTT
+	if m == nil || m.InputLog != "on" || rt.cfg.Input.Source != "mqtt" {
+		return nil
+	}
+	var err error
+	delay := time.Duration(m.AckDelay * float64(time.Millisecond))
+	rt.wal, rt.replay, err = openInputLog(filepath.Join(m.QueueDir, "input"), m.InputBytes, delay)
+	return err
+}
+
+// closeLog sends the acknowledgements still waiting and closes the log.
+func (rt *router) closeLog() {
+	if rt.wal != nil {
+		_ = rt.wal.close()
+	}
 }
 
 // start lets the messages through to svc; with plain values, it starts

@@ -1,32 +1,42 @@
 package service
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
-	"io"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 )
 
-// sender publishes results one at a time, in order, and takes a result
-// off its queue only once the broker has acknowledged it: so a result is
+// sender publishes results in order, up to maxInFlight at a time (each
+// goes onto the wire after the one before it, without waiting for its
+// acknowledgement), and takes a result off its queue only once the
+// broker has acknowledged it and every result before it: so a result is
 // always either acknowledged, or on disk (spill), or in the queue's
 // memory, and the input log can tell which (durableFrom). It serves MQTT
 // 3.1.1 always and MQTT 5 with a disk queue (mqtt.queue_dir).
 type sender struct {
-	q       chan outMsg
-	spill   *spillQueue // with mqtt.queue_dir: the queue, spilling to disk
-	publish func(r outMsg, stop <-chan struct{}) bool
+	q     chan outMsg
+	spill *spillQueue // with mqtt.queue_dir: the queue, spilling to disk
+	// start sends a result and returns once it is ordered after the ones
+	// started before it; the function it returns reports whether the
+	// broker acknowledged it.
+	start   func(r outMsg, stop <-chan struct{}) func() bool
 	m       *brokerMetrics
 	log     *slog.Logger
 	wg      sync.WaitGroup
 	stop    chan struct{}
 	pending atomic.Int64
 }
+
+// maxInFlight bounds the results sent and not yet acknowledged;
+// maxLoaded bounds the results the sender reads ahead of the oldest.
+const (
+	maxInFlight = 32
+	maxLoaded   = 512
+)
 
 // outMsg is one message to publish.
 type outMsg struct {
@@ -36,10 +46,10 @@ type outMsg struct {
 }
 
 // newSender makes the queue (spilling to dir if it is set) and starts
-// publishing through publish, which must report whether the broker
-// acknowledged the message (at once false once stop is closed).
-func newSender(max int, dir string, maxBytes int64, publish func(outMsg, <-chan struct{}) bool, m *brokerMetrics, log *slog.Logger) (*sender, error) {
-	s := &sender{q: make(chan outMsg, max), publish: publish, m: m, log: log, stop: make(chan struct{})}
+// publishing through start (whose wait must return at once false once
+// stop is closed).
+func newSender(max int, dir string, maxBytes int64, start func(outMsg, <-chan struct{}) func() bool, m *brokerMetrics, log *slog.Logger) (*sender, error) {
+	s := &sender{q: make(chan outMsg, max), start: start, m: m, log: log, stop: make(chan struct{})}
 	if dir != "" { // results survive a restart while the broker is away
 		sq, err := newSpillQueue(dir, maxBytes)
 		if err != nil {
@@ -61,34 +71,25 @@ func (s *sender) setOnline(on bool) {
 	}
 }
 
-// send publishes queued results in order, waiting out disconnections. A
-// result left unsent (offline) stays at the queue's head, free to go to
-// disk meanwhile.
+// send publishes queued results; without a disk queue, one at a time.
 func (s *sender) send() {
 	defer s.wg.Done()
+	if s.spill != nil {
+		s.sendWindow()
+		return
+	}
 	for {
-		r, done, leave, ok := s.next()
-		if !ok {
+		var r outMsg
+		select {
+		case r = <-s.q:
+		case <-s.stop:
 			return
 		}
-		sent := true
-		for !s.publish(r, s.stop) {
-			if s.spill != nil {
-				leave()
-				sent = false
-				break
-			}
+		for !s.start(r, s.stop)() {
 			if !s.pause() {
 				return
 			}
 		}
-		if !sent { // offered again after a pause
-			if !s.pause() {
-				return
-			}
-			continue
-		}
-		done()
 		s.m.QueueLen.Set(float64(s.pending.Add(-1)))
 	}
 }
@@ -103,36 +104,104 @@ func (s *sender) pause() bool {
 	}
 }
 
-// next waits for the oldest result and returns it with the functions
-// that take it off the queue and that leave it there (false once
-// stopped).
-func (s *sender) next() (r outMsg, done, leave func(), ok bool) {
-	noop := func() {}
-	if s.spill == nil {
+// slot is a loaded result in the sender's window.
+type slot struct {
+	r     outMsg
+	state int // waiting, inFlight or acked
+}
+
+const (
+	waiting = iota
+	inFlight
+	acked
+)
+
+// window is the results the sender has loaded from the head of the disk
+// queue, oldest first.
+type window struct {
+	slots    []*slot
+	inFlight int
+	done     chan *slotDone
+	launched int // slots sent (they are the first ones)
+}
+
+type slotDone struct {
+	s  *slot
+	ok bool
+}
+
+// sendWindow publishes the disk queue's results: it loads up to
+// maxLoaded from the head, sends each topic's oldest unacknowledged one
+// (up to maxInFlight), and pops the head while it is acknowledged. After
+// a failed publish (offline) it lets the sends in flight end, pauses,
+// and starts again from the head (results in memory may go to disk
+// meanwhile): a result may then go twice (at least once).
+func (s *sender) sendWindow() {
+	w := &window{done: make(chan *slotDone, maxInFlight)}
+	failed := false
+	for {
+		for len(w.slots) < maxLoaded && !failed {
+			b, ok := s.spill.load()
+			if !ok {
+				break
+			}
+			r, _ := decodeResult(b) // edge wrote it
+			w.slots = append(w.slots, &slot{r: r})
+		}
+		if !failed {
+			s.launch(w)
+		}
+		if w.inFlight == 0 {
+			if failed {
+				s.spill.rewind()
+				w.slots, w.launched, failed = nil, 0, false
+				if !s.pause() {
+					return
+				}
+				continue
+			}
+			select {
+			case <-s.spill.Wait():
+				continue
+			case <-s.stop:
+				return
+			}
+		}
 		select {
-		case r := <-s.q:
-			return r, noop, noop, true
+		case d := <-w.done:
+			w.inFlight--
+			if d.ok {
+				d.s.state = acked
+			} else {
+				d.s.state, failed = waiting, true
+			}
 		case <-s.stop:
-			return outMsg{}, nil, nil, false
+			for ; w.inFlight > 0; w.inFlight-- {
+				<-w.done // they end at once on stop
+			}
+			return
+		}
+		for len(w.slots) > 0 && w.slots[0].state == acked {
+			s.spill.pop()
+			w.slots = w.slots[1:]
+			w.launched--
+			s.m.QueueLen.Set(float64(s.pending.Add(-1)))
 		}
 	}
-	for {
-		select {
-		case <-s.spill.Wait():
-		case <-s.stop:
-			return outMsg{}, nil, nil, false
+}
+
+// launch sends the waiting results in order, up to maxInFlight in all:
+// each starts once the one before is ordered on the wire.
+func (s *sender) launch(w *window) {
+	for _, sl := range w.slots[w.launched:] {
+		if w.inFlight >= maxInFlight {
+			return
 		}
-		e, err := s.spill.Peek()
-		if err != nil {
-			continue
-		}
-		rd, _ := e.Reader()
-		rec, _ := io.ReadAll(rd)
-		if r, ok := decodeResult(rec); ok {
-			return r, func() { _ = e.Remove() }, func() { _ = e.Leave() }, true
-		}
-		_ = e.Quarantine() // cannot happen: edge wrote it
-		s.m.QueueLen.Set(float64(s.pending.Add(-1)))
+		sl.state = inFlight
+		w.inFlight++
+		w.launched++
+		wait := s.start(sl.r, s.stop)
+		go func(sl *slot) { w.done <- &slotDone{sl, wait()} }(sl)
 	}
 }
 
@@ -174,7 +243,7 @@ func (s *sender) enqueue(r outMsg) error {
 			s.m.Overflow.Inc()
 			return ErrQueueFull
 		}
-		if err := s.spill.Enqueue(bytes.NewReader(encodeResult(r))); err != nil {
+		if err := s.spill.Enqueue(encodeResult(r)); err != nil {
 			s.m.Overflow.Inc()
 			return err
 		}

@@ -1,32 +1,37 @@
 package service
 
 import (
-	"bytes"
-	"io"
 	"sync"
 	"time"
-
-	"github.com/eclipse/paho.golang/autopaho/queue"
 
 	"github.com/edgeml/edge/internal/spool"
 )
 
-// spillQueue is the MQTT 5 client's queue of results: in memory while the
-// broker is reachable and the backlog small, in a spool on disk (mqtt.
-// queue_dir) while it is away or the backlog grows, and at shutdown. So
-// results made while the broker is away survive a restart, a reboot or a
-// kill, and a healthy link writes nothing to the SD card.
+// spillQueue is the queue of results when mqtt.queue_dir is set: in
+// memory while the broker is reachable and the backlog small, in a spool
+// on disk (queue_dir) while it is away or the backlog grows, and at
+// shutdown. So results made while the broker is away survive a restart,
+// a reboot or a kill, and a healthy link writes nothing to the SD card.
+// The sender reads ahead of the head (load) and removes the head once
+// the broker acknowledged it (pop): a result leaves the queue only then.
 type spillQueue struct {
-	mu      sync.Mutex
-	mem     []memEntry
-	next    uint64 // the number the next result gets
-	sp      *spool.Spool
-	online  bool
-	peeked  bool // mem[0] is with the client: it stays in memory until Remove or Leave
-	memMax  int
-	waiting []chan struct{}
-	stop    chan struct{}
-	lost    int // results left in memory at close: the spool was full
+	mu         sync.Mutex
+	mem        []memEntry // the oldest results, when in memory
+	sp         *spool.Spool
+	online     bool
+	loadedMem  int // mem entries the sender has loaded
+	loadedDisk int // spool records the sender has loaded
+	memMax     int
+	next       uint64 // the number the next result gets
+	waiting    []chan struct{}
+	stop       chan struct{}
+	lost       int // results left in memory at close: the spool was full
+}
+
+// memEntry is a result held in memory, with its number.
+type memEntry struct {
+	seq  uint64
+	data []byte
 }
 
 // newSpillQueue opens the spool in dir (its records from an earlier run
@@ -56,7 +61,7 @@ func (q *spillQueue) syncEvery(d time.Duration) {
 }
 
 // setOnline records the connection's state; going offline moves the
-// results in memory to the spool.
+// results in memory to the spool once the sender holds none of them.
 func (q *spillQueue) setOnline(on bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
@@ -66,13 +71,14 @@ func (q *spillQueue) setOnline(on bool) {
 	}
 }
 
+// spillLocked appends the results in memory to the spool, unless the
+// sender has loaded some (it rewinds when it stops on an outage).
 func (q *spillQueue) spillLocked() {
-	keep := 0
-	if q.peeked && len(q.mem) > 0 {
-		keep = 1 // the oldest, with the client: it still comes first
+	if q.loadedMem > 0 {
+		return
 	}
-	for len(q.mem) > keep && q.sp.Append(q.mem[keep].data) == nil {
-		q.mem = append(q.mem[:keep], q.mem[keep+1:]...)
+	for len(q.mem) > 0 && q.sp.Append(q.mem[0].data) == nil {
+		q.mem = q.mem[1:]
 	}
 }
 
@@ -83,12 +89,13 @@ func (q *spillQueue) Len() int {
 	return len(q.mem) + q.sp.Len()
 }
 
-// Wait returns a channel closed once the queue holds something.
+// Wait returns a channel closed once the queue holds a result the sender
+// has not loaded.
 func (q *spillQueue) Wait() chan struct{} {
 	c := make(chan struct{})
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if len(q.mem) > 0 || q.sp.Len() > 0 {
+	if q.unloadedLocked() {
 		close(c)
 		return c
 	}
@@ -96,14 +103,13 @@ func (q *spillQueue) Wait() chan struct{} {
 	return c
 }
 
+func (q *spillQueue) unloadedLocked() bool {
+	return len(q.mem) > q.loadedMem || q.sp.Len() > q.loadedDisk
+}
+
 // Enqueue adds a result: to memory if the link is up, the spool empty
-// and the backlog small (order is kept: memory holds the oldest), else to
-// the spool.
-func (q *spillQueue) Enqueue(p io.Reader) error {
-	b, err := io.ReadAll(p)
-	if err != nil {
-		return err
-	}
+// and the backlog small (memory holds the oldest), else to the spool.
+func (q *spillQueue) Enqueue(b []byte) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.online && q.sp.Len() == 0 && len(q.mem) < q.memMax {
@@ -119,27 +125,58 @@ func (q *spillQueue) Enqueue(p io.Reader) error {
 	return nil
 }
 
-// Peek returns the oldest result.
-func (q *spillQueue) Peek() (queue.Entry, error) {
+// load returns the oldest result the sender has not loaded (false: none).
+func (q *spillQueue) load() ([]byte, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if len(q.mem) > 0 {
-		q.peeked = true
-		return &spillEntry{q: q, data: q.mem[0].data, mem: true}, nil
+	if q.loadedMem < len(q.mem) {
+		q.loadedMem++
+		return q.mem[q.loadedMem-1].data, true
 	}
-	b, err := q.sp.Peek()
+	if q.sp.Len() <= q.loadedDisk {
+		return nil, false
+	}
+	b, err := q.sp.Next()
 	if err != nil {
-		return nil, queue.ErrEmpty
+		return nil, false
 	}
-	return &spillEntry{q: q, data: b}, nil
+	q.loadedDisk++
+	return b, true
 }
 
-// close spills what is in memory and closes the spool.
+// pop removes the oldest result: the broker acknowledged it.
+func (q *spillQueue) pop() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.loadedMem > 0 {
+		q.mem = q.mem[1:]
+		q.loadedMem--
+		return
+	}
+	if q.loadedDisk > 0 && q.sp.Pop() == nil {
+		q.loadedDisk--
+	}
+}
+
+// rewind forgets what the sender loaded (it starts again at the head);
+// offline, the results in memory then go to the spool.
+func (q *spillQueue) rewind() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.loadedMem, q.loadedDisk = 0, 0
+	q.sp.Rewind()
+	if !q.online {
+		q.spillLocked()
+	}
+}
+
+// close spills what is in memory and closes the spool (the sender has
+// stopped).
 func (q *spillQueue) close() error {
 	close(q.stop)
 	q.mu.Lock()
 	q.online = false
-	q.peeked = false // the sender has stopped
+	q.loadedMem, q.loadedDisk = 0, 0
 	q.spillLocked()
 	q.lost = len(q.mem)
 	q.mem = nil
@@ -155,47 +192,9 @@ func (q *spillQueue) kept() bool {
 	return q.lost == 0
 }
 
-type spillEntry struct {
-	q    *spillQueue
-	data []byte
-	mem  bool
-}
-
-func (e *spillEntry) Reader() (io.Reader, error) { return bytes.NewReader(e.data), nil }
-func (e *spillEntry) Leave() error {
-	e.q.mu.Lock()
-	defer e.q.mu.Unlock()
-	e.q.peeked = false
-	if !e.q.online {
-		e.q.spillLocked() // it was not sent: to disk with the rest
-	}
-	return nil
-}
-func (e *spillEntry) Quarantine() error { return e.Remove() }
-
-// Remove drops the entry from the queue: the broker acknowledged it.
-func (e *spillEntry) Remove() error {
-	e.q.mu.Lock()
-	defer e.q.mu.Unlock()
-	if e.mem {
-		e.q.peeked = false
-		if len(e.q.mem) > 0 {
-			e.q.mem = e.q.mem[1:]
-		}
-		return nil
-	}
-	return e.q.sp.Remove()
-}
-
-// memEntry is a result held in memory, with its number.
-type memEntry struct {
-	seq  uint64
-	data []byte
-}
-
 // durableFrom puts the spool on the disk and returns the number of the
 // first result that is only in memory: every result before it has been
-// acknowledged by the broker (an entry leaves the queue only then) or is
+// acknowledged by the broker (a result leaves the queue only then) or is
 // on the disk.
 func (q *spillQueue) durableFrom() uint64 {
 	q.mu.Lock()

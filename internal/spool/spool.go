@@ -49,6 +49,11 @@ type Spool struct {
 	bytes    int64 // bytes held
 	count    int   // records held
 	headDone int64 // roff last saved in the head file
+	// The read-ahead cursor (Next): a segment and an offset in it.
+	cseg  int64
+	coff  int64
+	cset  bool
+	cfile *os.File
 }
 
 // Open opens (creating) a spool in dir that holds at most max bytes. It
@@ -319,7 +324,69 @@ func (s *Spool) Close() error {
 		s.r.Close()
 		s.r = nil
 	}
+	s.rewindLocked()
 	return err
+}
+
+// Next returns the record after the last one Next returned (the oldest
+// after a Rewind or at the start), without consuming anything: a reader
+// can look ahead of the records it has not yet removed. io.EOF: none yet.
+func (s *Spool) Next() ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.cset {
+		if len(s.segs) == 0 {
+			return nil, io.EOF
+		}
+		s.cseg, s.coff, s.cset = s.segs[0], s.roff, true
+	}
+	for {
+		if s.cfile == nil {
+			f, err := os.Open(s.segPath(s.cseg))
+			if err == nil {
+				s.cfile = f
+			}
+		}
+		if s.cfile != nil {
+			var data []byte
+			if size, err := readRecord(s.cfile, s.coff, &data); err == nil {
+				s.coff += frame + int64(size)
+				return data, nil
+			}
+		}
+		i := sort.Search(len(s.segs), func(i int) bool { return s.segs[i] > s.cseg })
+		if i == len(s.segs) {
+			return nil, io.EOF // the writer's segment: nothing more yet
+		}
+		if s.cfile != nil {
+			s.cfile.Close()
+			s.cfile = nil
+		}
+		s.cseg, s.coff = s.segs[i], 0
+	}
+}
+
+// Rewind makes Next start again at the oldest record.
+func (s *Spool) Rewind() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rewindLocked()
+}
+
+func (s *Spool) rewindLocked() {
+	if s.cfile != nil {
+		s.cfile.Close()
+		s.cfile = nil
+	}
+	s.cset = false
+}
+
+// Pop consumes the oldest record.
+func (s *Spool) Pop() error {
+	if _, err := s.Peek(); err != nil {
+		return err
+	}
+	return s.Remove()
 }
 
 // Scan calls fn with every record held, oldest first, without consuming

@@ -180,3 +180,47 @@ func TestSpoolScan(t *testing.T) {
 		t.Errorf("scan consumed records: %d left", s.Len())
 	}
 }
+
+// TestSpoolNext: Next reads ahead of the consumed head, across segments,
+// sees records appended after it reached the end, and starts again at the
+// head after Rewind; Pop consumes in order meanwhile.
+func TestSpoolNext(t *testing.T) {
+	s, err := Open(t.TempDir(), 1<<30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	big := bytes.Repeat([]byte("x"), segmentSize/3)
+	rec := func(i int) []byte { return append([]byte(fmt.Sprintf("r%d:", i)), big...) }
+	name := func(b []byte) string { return string(bytes.SplitN(b, []byte(":"), 2)[0]) }
+	for i := 0; i < 5; i++ {
+		s.Append(rec(i))
+	}
+	var got []string
+	for {
+		b, err := s.Next()
+		if err != nil {
+			break
+		}
+		got = append(got, name(b))
+	}
+	if fmt.Sprint(got) != "[r0 r1 r2 r3 r4]" {
+		t.Fatalf("read ahead: %v", got)
+	}
+	s.Append(rec(5))
+	if b, err := s.Next(); err != nil || name(b) != "r5" {
+		t.Fatalf("after an append: %v", err)
+	}
+	for i := 0; i < 4; i++ { // past the first segment
+		if err := s.Pop(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.Rewind()
+	if b, err := s.Next(); err != nil || name(b) != "r4" {
+		t.Fatalf("after a rewind: %v", err)
+	}
+	if s.Len() != 2 {
+		t.Errorf("%d records held, want 2", s.Len())
+	}
+}
