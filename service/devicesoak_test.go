@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/url"
 	"os"
 	"slices"
 	"strconv"
@@ -46,6 +45,9 @@ func TestDeviceSoak(t *testing.T) {
 		Metrics: MetricsConfig{Listen: "off"},
 		Queue:   1 << 16,
 	}
+	if os.Getenv("EDGE_DEVICE_SOAK_DURABLE") != "" { // the input log and the disk queue, as under systemd
+		cfg.MQTT.QueueDir = t.TempDir()
+	}
 	if err := cfg.Check(); err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +62,7 @@ func TestDeviceSoak(t *testing.T) {
 	col := newSoakCollector(t, port)
 	pubs := make([]*autopaho.ConnectionManager, 10)
 	for i := range pubs {
-		pubs[i] = soakClient(t, port, fmt.Sprintf("pub-%d", i), nil)
+		pubs[i] = testClient(t, port, fmt.Sprintf("pub-%d", i), 30, nil, nil)
 	}
 	start := time.Now()
 	var rss []int
@@ -133,16 +135,16 @@ type soakCollector struct {
 
 func newSoakCollector(t *testing.T, port int) *soakCollector {
 	c := &soakCollector{perDev: map[string]int{}}
-	soakClient(t, port, "soak-collector", func(pr paho.PublishReceived) (bool, error) {
+	testClient(t, port, "soak-collector", 30, []string{"edge/site/+/clean"}, func(topic string, payload []byte) {
 		now := float64(time.Now().UnixNano()) / 1e9
 		var v struct {
 			Device string  `json:"device"`
 			TS     float64 `json:"ts"`
 		}
-		json.Unmarshal(pr.Packet.Payload, &v)
+		json.Unmarshal(payload, &v)
 		c.mu.Lock()
 		defer c.mu.Unlock()
-		if strings.Split(pr.Packet.Topic, "/")[2] != v.Device {
+		if strings.Split(topic, "/")[2] != v.Device {
 			c.foreign++
 		}
 		c.perDev[v.Device]++
@@ -150,7 +152,6 @@ func newSoakCollector(t *testing.T, port int) *soakCollector {
 		c.lat[min(len(c.lat)-1, max(0, int(d*1e4)))]++
 		c.n++
 		c.max = max(c.max, d)
-		return true, nil
 	})
 	return c
 }
@@ -190,32 +191,4 @@ func (c *soakCollector) report(t *testing.T, devices, sent int, elapsed time.Dur
 			t.Errorf("resident memory grew from %d kB (first minute's peak) to %d kB", base, last)
 		}
 	}
-}
-
-// soakClient connects a test client; with on set, it subscribes to the
-// cleaned rows of every device.
-func soakClient(t *testing.T, port int, id string, on func(paho.PublishReceived) (bool, error)) *autopaho.ConnectionManager {
-	t.Helper()
-	u, _ := url.Parse(fmt.Sprintf("mqtt://127.0.0.1:%d", port))
-	cfg := autopaho.ClientConfig{ServerUrls: []*url.URL{u}, KeepAlive: 30, ClientConfig: paho.ClientConfig{ClientID: id}}
-	if on != nil {
-		cfg.OnConnectionUp = func(cm *autopaho.ConnectionManager, _ *paho.Connack) {
-			go cm.Subscribe(context.Background(), &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: "edge/site/+/clean", QoS: 1}}})
-		}
-		cfg.OnPublishReceived = []func(paho.PublishReceived) (bool, error){on}
-	}
-	cm, err := autopaho.NewConnection(context.Background(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := cm.AwaitConnection(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if on != nil {
-		time.Sleep(200 * time.Millisecond)
-	}
-	t.Cleanup(func() { cm.Disconnect(context.Background()) })
-	return cm
 }

@@ -454,31 +454,11 @@ type witness struct {
 func newWitness(t *testing.T, port int) *witness {
 	t.Helper()
 	w := &witness{seen: map[float64]bool{}}
-	u, _ := url.Parse(fmt.Sprintf("mqtt://127.0.0.1:%d", port))
-	cm, err := autopaho.NewConnection(context.Background(), autopaho.ClientConfig{
-		ServerUrls: []*url.URL{u}, KeepAlive: 5, SessionExpiryInterval: 3600,
-		ReconnectBackoff: autopaho.NewConstantBackoff(100 * time.Millisecond),
-		OnConnectionUp: func(cm *autopaho.ConnectionManager, _ *paho.Connack) {
-			go cm.Subscribe(context.Background(), &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{{Topic: "edge/site/in", QoS: 1}}})
-		},
-		ClientConfig: paho.ClientConfig{ClientID: "fault-witness", OnPublishReceived: []func(paho.PublishReceived) (bool, error){
-			func(pr paho.PublishReceived) (bool, error) {
-				w.mu.Lock()
-				w.seen[readingTS(pr.Packet.Payload)] = true
-				w.mu.Unlock()
-				return true, nil
-			}}},
+	testClient(t, port, "fault-witness", 5, []string{"edge/site/in"}, func(_ string, payload []byte) {
+		w.mu.Lock()
+		w.seen[readingTS(payload)] = true
+		w.mu.Unlock()
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := cm.AwaitConnection(ctx); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(200 * time.Millisecond) // the subscription
-	t.Cleanup(func() { cm.Disconnect(context.Background()) })
 	return w
 }
 

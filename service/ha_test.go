@@ -97,7 +97,7 @@ func testHomeAssistant(t *testing.T, protocol string) {
 		done <- Run(ctx, cfg, Options{Log: discardLogger(), Version: "v1.2.3", Ready: func(s *Service, _ string) { mu.Lock(); svc = s; mu.Unlock() }})
 	}()
 	waitFor(t, 10*time.Second, "edge online", func() bool { v, _ := log.get("edge/gw.1/status"); return v == "online" })
-	pub := soakClient(t, port, "ha-publisher", nil)
+	pub := testClient(t, port, "ha-publisher", 30, nil, nil)
 	for _, r := range readings(400, 100) {
 		if _, err := pub.Publish(ctx, &paho.Publish{Topic: "sensors/esp-1/readings", QoS: 1, Payload: r}); err != nil {
 			t.Fatal(err)

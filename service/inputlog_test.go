@@ -1,10 +1,8 @@
 package service
 
 import (
-	"context"
 	"fmt"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 )
@@ -29,17 +27,9 @@ func TestInputLogCheckpoint(t *testing.T) {
 	}
 	col := newCollector(t, port, "wal-collector")
 	run := func(f func(svc *Service)) {
-		var mu sync.Mutex
-		var svc *Service
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() {
-			done <- Run(ctx, cfg, Options{Log: discardLogger(), Ready: func(s *Service, _ string) { mu.Lock(); svc = s; mu.Unlock() }})
-		}()
-		waitFor(t, 10*time.Second, "the service", func() bool { mu.Lock(); defer mu.Unlock(); return svc != nil })
-		f(svc)
-		cancel()
-		if err := <-done; err != nil {
+		svc, _, stop := runInProcess(t, cfg)
+		f(svc())
+		if err := stop(); err != nil {
 			t.Fatal(err)
 		}
 	}

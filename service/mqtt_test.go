@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -60,30 +59,43 @@ type collector struct {
 func newCollector(t testing.TB, port int, id string) *collector {
 	t.Helper()
 	c := &collector{clean: map[float64]int{}}
-	u, _ := url.Parse(fmt.Sprintf("mqtt://127.0.0.1:%d", port))
-	cm, err := autopaho.NewConnection(context.Background(), autopaho.ClientConfig{
-		ServerUrls: []*url.URL{u}, KeepAlive: 5, SessionExpiryInterval: 3600,
-		ReconnectBackoff: autopaho.NewConstantBackoff(200 * time.Millisecond),
-		OnConnectionUp: func(cm *autopaho.ConnectionManager, _ *paho.Connack) {
-			go cm.Subscribe(context.Background(), &paho.Subscribe{Subscriptions: []paho.SubscribeOptions{
-				{Topic: "edge/site/clean", QoS: 1}, {Topic: "edge/site/events", QoS: 1}}})
-		},
-		ClientConfig: paho.ClientConfig{ClientID: id, OnPublishReceived: []func(paho.PublishReceived) (bool, error){
-			func(pr paho.PublishReceived) (bool, error) {
-				c.mu.Lock()
-				defer c.mu.Unlock()
-				if strings.HasSuffix(pr.Packet.Topic, "/events") {
-					c.events++
-					return true, nil
-				}
-				var v struct {
-					TS float64 `json:"ts"`
-				}
-				json.Unmarshal(pr.Packet.Payload, &v)
-				c.clean[v.TS]++
-				return true, nil
-			}}},
+	c.cm = testClient(t, port, id, 5, []string{"edge/site/clean", "edge/site/events"}, func(topic string, payload []byte) {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if strings.HasSuffix(topic, "/events") {
+			c.events++
+			return
+		}
+		c.clean[readingTS(payload)]++
 	})
+	return c
+}
+
+// testClient connects an MQTT 5 client with a persistent session (an
+// hour), subscribed with QoS 1 to topics (again after every reconnect),
+// each message going to on; it is disconnected when the test ends.
+func testClient(t testing.TB, port int, id string, keepAlive uint16, topics []string, on func(topic string, payload []byte)) *autopaho.ConnectionManager {
+	t.Helper()
+	u, _ := url.Parse(fmt.Sprintf("mqtt://127.0.0.1:%d", port))
+	cfg := autopaho.ClientConfig{
+		ServerUrls: []*url.URL{u}, KeepAlive: keepAlive, SessionExpiryInterval: 3600,
+		ReconnectBackoff: autopaho.NewConstantBackoff(200 * time.Millisecond),
+		ClientConfig:     paho.ClientConfig{ClientID: id},
+	}
+	if len(topics) > 0 {
+		subs := make([]paho.SubscribeOptions, len(topics))
+		for i, tp := range topics {
+			subs[i] = paho.SubscribeOptions{Topic: tp, QoS: 1}
+		}
+		cfg.OnConnectionUp = func(cm *autopaho.ConnectionManager, _ *paho.Connack) {
+			go cm.Subscribe(context.Background(), &paho.Subscribe{Subscriptions: subs})
+		}
+		cfg.OnPublishReceived = []func(paho.PublishReceived) (bool, error){func(pr paho.PublishReceived) (bool, error) {
+			on(pr.Packet.Topic, pr.Packet.Payload)
+			return true, nil
+		}}
+	}
+	cm, err := autopaho.NewConnection(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,10 +104,11 @@ func newCollector(t testing.TB, port int, id string) *collector {
 	if err := cm.AwaitConnection(ctx); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(200 * time.Millisecond) // the subscription
-	c.cm = cm
+	if len(topics) > 0 {
+		time.Sleep(200 * time.Millisecond) // the subscription
+	}
 	t.Cleanup(func() { cm.Disconnect(context.Background()) })
-	return c
+	return cm
 }
 
 func (c *collector) publish(t *testing.T, payload []byte) {
@@ -127,6 +140,13 @@ func startService(t *testing.T, port int, protocol string) (svc func() *Service,
 	if err := cfg.Check(); err != nil {
 		t.Fatal(err)
 	}
+	return runInProcess(t, cfg)
+}
+
+// runInProcess runs the service on cfg until stop is called, and
+// returns, once it runs, the service and its metrics URL.
+func runInProcess(t testing.TB, cfg *Config) (svc func() *Service, metricsURL func() string, stop func() error) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var mu sync.Mutex
 	var s *Service

@@ -156,7 +156,7 @@ func TestModelPushMQTT(t *testing.T) {
 		done <- Run(ctx, cfg, Options{Log: discardLogger(), Reload: reload, Ready: func(s *Service, _ string) { mu.Lock(); svc = s; mu.Unlock() }})
 	}()
 	waitFor(t, 10*time.Second, "the service", func() bool { mu.Lock(); defer mu.Unlock(); return svc != nil })
-	pub := soakClient(t, port, "fleet", nil)
+	pub := testClient(t, port, "fleet", 30, nil, nil)
 	n := 0
 	push := func(data []byte, want string) map[string]any {
 		t.Helper()

@@ -260,16 +260,6 @@ func (s *sender) enqueue(r outMsg) error {
 	}
 }
 
-// durableFrom returns the number of the first result that is neither
-// acknowledged by the broker nor on the disk (all results before it
-// are); ok is false without a disk queue.
-func (s *sender) durableFrom() (uint64, bool) {
-	if s.spill == nil {
-		return 0, false
-	}
-	return s.spill.durableFrom(), true
-}
-
 // close waits (until ctx ends) for the queue to empty, stops sending and
 // keeps what is left on disk for the next run.
 func (s *sender) close(ctx context.Context) error {

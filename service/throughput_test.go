@@ -3,7 +3,6 @@ package service
 import (
 	"context"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -38,14 +37,7 @@ func benchRoundTrip(b *testing.B, protocol string, durable bool) {
 		b.Fatal(err)
 	}
 	col := newCollector(b, port, "bench-collector")
-	var mu sync.Mutex
-	var svc *Service
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- Run(ctx, cfg, Options{Log: discardLogger(), Ready: func(s *Service, _ string) { mu.Lock(); svc = s; mu.Unlock() }})
-	}()
-	waitFor(b, 10*time.Second, "the service", func() bool { mu.Lock(); defer mu.Unlock(); return svc != nil })
+	_, _, stop := runInProcess(b, cfg)
 	time.Sleep(500 * time.Millisecond) // edge subscribes
 	rs := readings(b.N+200, b.N+300)   // 200 more: the stream holds its last rows
 	pubs := make(chan []byte, 1024)
@@ -61,8 +53,7 @@ func benchRoundTrip(b *testing.B, protocol string, durable bool) {
 	close(pubs)
 	waitFor(b, 120*time.Second, "the rows", func() bool { n, _, _ := col.distinct(); return n >= b.N })
 	b.StopTimer()
-	cancel()
-	<-done
+	stop()
 }
 
 // publishAsync queues a reading with QoS 1 without waiting for the
