@@ -33,19 +33,19 @@ func RollingZ(x []float32, c, trail, steps int, ends []int) ([]float64, error) {
 			v := float64(x[t*c+ch])
 			if cnt >= 2 && !math.IsNaN(v) {
 				mean := s / float64(cnt)
-				sd := math.Sqrt(math.Max(sq/float64(cnt)-mean*mean, 1e-12))
+				sd := math.Sqrt(math.Max(sq/float64(cnt)-float64(mean*mean), 1e-12))
 				z[t*c+ch] = float32(math.Abs(v-mean) / sd)
 			}
 			old := ring[t%trail]
 			if !math.IsNaN(old) {
 				s -= old
-				sq -= old * old
+				sq -= float64(old * old)
 				cnt--
 			}
 			ring[t%trail] = v
 			if !math.IsNaN(v) {
 				s += v
-				sq += v * v
+				sq += float64(v * v)
 				cnt++
 			}
 		}

@@ -22,7 +22,7 @@ func AUC(scores []float64, labels []bool) float64 {
 		for j < len(idx) && scores[idx[j]] == scores[idx[i]] {
 			j++
 		}
-		avg := float64(i+j+1) / 2 // ranks i+1..j
+		avg := float64(float64(i+j+1) / 2) // ranks i+1..j (rounded: no fused add below)
 		for k := i; k < j; k++ {
 			if labels[idx[k]] {
 				rankSum += avg
@@ -36,7 +36,7 @@ func AUC(scores []float64, labels []bool) float64 {
 	if pos == 0 || neg == 0 {
 		return math.NaN()
 	}
-	return (rankSum - pos*(pos+1)/2) / (pos * neg)
+	return (rankSum - float64(pos*(pos+1)/2)) / (pos * neg)
 }
 
 // Confusion counts flagged windows against labels.

@@ -375,9 +375,9 @@ func (s *Scorer) follow(row []float32, miss []bool) {
 		}
 		switch {
 		case *side >= s.hold:
-			s.drift[ch] += s.beta * s.unit[ch]
+			s.drift[ch] += float32(s.beta * s.unit[ch])
 		case *side <= -s.hold:
-			s.drift[ch] -= s.beta * s.unit[ch]
+			s.drift[ch] -= float32(s.beta * s.unit[ch])
 		}
 	}
 }

@@ -87,9 +87,9 @@ func (t Tail) Threshold(rate float64) float64 {
 	case rate >= t.Q0 || t.Q0 == 0:
 		return t.quantile(1 - rate)
 	case t.Xi > 1e-9:
-		return t.U + t.Sigma/t.Xi*(math.Pow(rate/t.Q0, -t.Xi)-1)
+		return t.U + float64(t.Sigma/t.Xi*(math.Pow(rate/t.Q0, -t.Xi)-1))
 	default:
-		return t.U - t.Sigma*math.Log(rate/t.Q0)
+		return t.U - float64(t.Sigma*math.Log(rate/t.Q0))
 	}
 }
 
@@ -134,7 +134,7 @@ func (t Tail) Prob(s float64) float64 {
 	if q[i] > q[i-1] {
 		f = (s - q[i-1]) / (q[i] - q[i-1])
 	}
-	p := (float64(i-1) + f) / float64(len(q)-1) * (1 - t.Q0)
+	p := float64((float64(i-1) + f) / float64(len(q)-1) * (1 - t.Q0))
 	return 1 - p
 }
 
@@ -143,12 +143,12 @@ func (t Tail) quantile(p float64) float64 {
 	if len(q) == 0 {
 		return t.U
 	}
-	pos := p / (1 - t.Q0) * float64(len(q)-1)
+	pos := float64(p / (1 - t.Q0) * float64(len(q)-1))
 	i := int(pos)
 	if i >= len(q)-1 {
 		return q[len(q)-1]
 	}
-	return q[i] + (pos-float64(i))*(q[i+1]-q[i])
+	return q[i] + float64((pos-float64(i))*(q[i+1]-q[i]))
 }
 
 func (t Tail) check() error {
@@ -171,12 +171,12 @@ func (t Tail) check() error {
 }
 
 func quantileSorted(s []float64, q float64) float64 {
-	pos := q * float64(len(s)-1)
+	pos := float64(q * float64(len(s)-1))
 	i := int(pos)
 	if i >= len(s)-1 {
 		return s[len(s)-1]
 	}
-	return s[i] + (pos-float64(i))*(s[i+1]-s[i])
+	return s[i] + float64((pos-float64(i))*(s[i+1]-s[i]))
 }
 
 // fitGPD fits a generalised Pareto distribution to positive excesses by
@@ -209,7 +209,7 @@ func fitGPD(y []float64) (xi, sigma float64) {
 			return math.Inf(-1), 0
 		}
 		n := float64(len(y))
-		return -n*math.Log(x/theta) - s - n, x
+		return float64(-n*math.Log(x/theta)) - s - n, x
 	}
 	expLL := -float64(len(y)) * (math.Log(mean) + 1) // ξ = 0
 	bestLL, bestTheta := expLL, 0.0
@@ -229,7 +229,7 @@ func fitGPD(y []float64) (xi, sigma float64) {
 	a, b := math.Log(bestTheta/step), math.Log(bestTheta*step)
 	g := (math.Sqrt(5) - 1) / 2
 	for range 40 {
-		c, d := b-g*(b-a), a+g*(b-a)
+		c, d := b-float64(g*(b-a)), a+float64(g*(b-a))
 		lc, _ := prof(math.Exp(c))
 		ld, _ := prof(math.Exp(d))
 		if lc > ld {
@@ -252,14 +252,14 @@ func scaleGPD(y []float64, xi, mean float64) float64 {
 		s := math.Exp(ls)
 		v := -float64(len(y)) * ls
 		for _, x := range y {
-			v -= (1 + 1/xi) * math.Log1p(xi*x/s)
+			v -= float64((1 + 1/xi) * math.Log1p(xi*x/s))
 		}
 		return v
 	}
 	a, b := math.Log(mean/100), math.Log(mean*100)
 	g := (math.Sqrt(5) - 1) / 2
 	for range 60 {
-		c, d := b-g*(b-a), a+g*(b-a)
+		c, d := b-float64(g*(b-a)), a+float64(g*(b-a))
 		if ll(c) > ll(d) {
 			b = d
 		} else {

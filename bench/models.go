@@ -95,7 +95,7 @@ func normFor(channels int, rng *rand.Rand) model.Normalization {
 	n := model.Normalization{Kind: model.NormMeanStd, Shift: make([]float32, channels), Scale: make([]float32, channels)}
 	for c := range n.Shift {
 		n.Shift[c] = float32(rng.NormFloat64() * 10)
-		n.Scale[c] = float32(1 + rng.Float64()*4)
+		n.Scale[c] = float32(1 + float64(rng.Float64()*4))
 	}
 	return n
 }
@@ -108,7 +108,7 @@ func Windows(m *model.Model, n int, rng *rand.Rand) []float32 {
 		c := i % m.Channels
 		x[i] = float32(rng.NormFloat64())
 		if len(m.Norm.Scale) == m.Channels { // none: the model's own units
-			x[i] = m.Norm.Shift[c] + m.Norm.Scale[c]*x[i]
+			x[i] = m.Norm.Shift[c] + float32(m.Norm.Scale[c]*x[i])
 		}
 	}
 	return x

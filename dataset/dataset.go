@@ -314,10 +314,10 @@ func (s *Series) FitNormalization(kind model.NormKind) (model.Normalization, err
 			for t := 0; t < n; t++ {
 				v := float64(s.Values[t*c+ch])
 				sum += v
-				sq += v * v
+				sq += float64(v * v)
 			}
 			mean := sum / float64(n)
-			std := math.Sqrt(math.Max(0, sq/float64(n)-mean*mean))
+			std := math.Sqrt(math.Max(0, sq/float64(n)-float64(mean*mean)))
 			norm.Shift[ch], norm.Scale[ch] = float32(mean), float32(std)
 		}
 	case Robust:
@@ -355,12 +355,12 @@ func (s *Series) FitNormalization(kind model.NormKind) (model.Normalization, err
 func robustShiftScale(v []float64) (float32, float32) {
 	slices.Sort(v)
 	q := func(p float64) float64 {
-		pos := p * float64(len(v)-1)
+		pos := float64(p * float64(len(v)-1))
 		i := int(pos)
 		if i >= len(v)-1 {
 			return v[len(v)-1]
 		}
-		return v[i] + (pos-float64(i))*(v[i+1]-v[i])
+		return v[i] + float64((pos-float64(i))*(v[i+1]-v[i]))
 	}
 	med := q(0.5)
 	// A spread below a ten-thousandth of the level is the channel's
@@ -376,20 +376,20 @@ func robustShiftScale(v []float64) (float32, float32) {
 	for _, x := range v {
 		if x >= lo && x <= hi {
 			sum += x
-			sq += x * x
+			sq += float64(x * x)
 			k++
 		}
 	}
 	m := sum / float64(k)
-	sd := math.Sqrt(math.Max(sq/float64(k)-m*m, 0))
+	sd := math.Sqrt(math.Max(sq/float64(k)-float64(m*m), 0))
 	if sd == 0 { // all but a few values equal: the full standard deviation
 		sum, sq = 0, 0
 		for _, x := range v {
 			sum += x
-			sq += x * x
+			sq += float64(x * x)
 		}
 		m = sum / float64(len(v))
-		sd = math.Sqrt(math.Max(sq/float64(len(v))-m*m, 0))
+		sd = math.Sqrt(math.Max(sq/float64(len(v))-float64(m*m), 0))
 	}
 	return float32(med), float32(max(sd, floor))
 }

@@ -279,7 +279,7 @@ func (p *dateScanner) clock(l *DateLayout) (hh, mm, ss int, frac float64, ok boo
 		scale := 0.1
 		start := p.i
 		for p.i < len(p.s) && p.s[p.i] >= '0' && p.s[p.i] <= '9' {
-			frac += float64(p.s[p.i]-'0') * scale
+			frac += float64(float64(p.s[p.i]-'0') * scale)
 			scale /= 10
 			p.i++
 		}

@@ -450,7 +450,7 @@ func (p *Predictor) fitChannel(x []float32, skip []bool, c, ch int) error {
 	bias := mean[d]
 	for i, v := range w {
 		p.W[ch][i] = float32(v)
-		bias -= v * mean[i]
+		bias -= float64(v * mean[i])
 	}
 	p.B[ch] = float32(bias)
 	return nil

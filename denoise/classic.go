@@ -159,7 +159,7 @@ func sgCoefficients(lo, hi, p int) []float64 {
 	for i := lo; i < hi; i++ {
 		var s float64
 		for j := 0; j < q; j++ {
-			s += inv[j] * math.Pow(float64(i), float64(j)) // row 0 of the inverse
+			s += float64(inv[j] * math.Pow(float64(i), float64(j))) // row 0 of the inverse
 		}
 		w[i-lo] = s
 	}
@@ -194,7 +194,7 @@ func invert(a []float64, n int) []float64 {
 			}
 			f := m[r*2*n+col]
 			for k := 0; k < 2*n; k++ {
-				m[r*2*n+k] -= f * m[col*2*n+k]
+				m[r*2*n+k] -= float64(f * m[col*2*n+k])
 			}
 		}
 	}
@@ -214,7 +214,7 @@ func EMA(a float64) Filter {
 		for ch := 0; ch < c; ch++ {
 			y := float64(x[ch])
 			for t := 0; t < n; t++ {
-				y += a * (float64(x[t*c+ch]) - y)
+				y += float64(a * (float64(x[t*c+ch]) - y))
 				dst[t*c+ch] = float32(y)
 			}
 			if causal {
@@ -222,7 +222,7 @@ func EMA(a float64) Filter {
 			}
 			y = float64(dst[(n-1)*c+ch])
 			for t := n - 1; t >= 0; t-- {
-				y += a * (float64(dst[t*c+ch]) - y)
+				y += float64(a * (float64(dst[t*c+ch]) - y))
 				dst[t*c+ch] = float32(y)
 			}
 		}
@@ -299,18 +299,18 @@ func SNR(est, clean []float32, c int, use []bool) (db, relRMSE float64) {
 			}
 			v := float64(clean[t*c+ch])
 			s += v
-			sq += v * v
+			sq += float64(v * v)
 			d := float64(est[t*c+ch]) - v
-			e2 += d * d
+			e2 += float64(d * d)
 			cnt++
 		}
 		if cnt == 0 {
 			return math.NaN(), math.NaN()
 		}
 		mean := s / float64(cnt)
-		variance := sq/float64(cnt) - mean*mean
+		variance := sq/float64(cnt) - float64(mean*mean)
 		mse := e2 / float64(cnt)
-		db += 10 * math.Log10(variance/mse)
+		db += float64(10 * math.Log10(variance/mse))
 		relRMSE += math.Sqrt(mse / variance)
 	}
 	return db / float64(c), relRMSE / float64(c)

@@ -502,7 +502,7 @@ func (d *Denoiser) accumulate(start int64) {
 		w := d.taper[i]
 		rec := d.recon[i*c : (i+1)*c]
 		for j, v := range rec {
-			acc[j] += w * v
+			acc[j] += float32(w * v)
 		}
 		d.wsum[slot] += w
 	}

@@ -45,10 +45,10 @@ func sure(x, base, moved, dir []float32, skip []bool, noise []float32, c int) fl
 		if skip != nil && skip[i] {
 			continue
 		}
-		s2 := float64(noise[i%c]) * float64(noise[i%c])
+		s2 := float64(float64(noise[i%c]) * float64(noise[i%c]))
 		d := float64(base[i] - v)
 		div := float64(dir[i]) * float64(moved[i]-base[i]) / probeEps
-		total += d*d - s2 + 2*s2*div
+		total += float64(d*d) - s2 + float64(2*s2*div)
 		k++
 	}
 	if k == 0 {
@@ -177,12 +177,12 @@ func CrossRisks(x []float32, miss []bool, c int, causal bool, peers int) (Choice
 	for i, h := range halves {
 		probes[i] = probeRows(h.p, h.x, h.miss, c)
 		pr, f, rs := filterRisks(probes[i], c)
-		ch.PredictorRisk += h.weight * pr
+		ch.PredictorRisk += float64(h.weight * pr)
 		if sum == nil {
 			fs, sum = f, make([]float64, len(rs))
 		}
 		for i, r := range rs {
-			sum[i] += h.weight * r
+			sum[i] += float64(h.weight * r)
 		}
 	}
 	i := bestOf(sum)
@@ -218,7 +218,7 @@ type blendStat struct {
 
 // risk returns the channel's summed risk estimate at weight w.
 func (b *blendStat) risk(w float64) float64 {
-	return b.rr - 2*w*b.ar + w*w*b.aa - b.s2 + 2*(w*b.s2dp+(1-w)*b.s2df)
+	return b.rr - float64(2*w*b.ar) + float64(w*w*b.aa) - b.s2 + float64(2*(float64(w*b.s2dp)+float64((1-w)*b.s2df)))
 }
 
 // best returns the weight in [0, 1] of least risk.
@@ -242,11 +242,11 @@ func addBlendStats(st []blendStat, pb *probed, f Filter, c int) {
 			continue
 		}
 		b := &st[i%c]
-		s2 := float64(p.Noise[i%c]) * float64(p.Noise[i%c])
+		s2 := float64(float64(p.Noise[i%c]) * float64(p.Noise[i%c]))
 		a, r := float64(pb.pred[i]-filt[i]), float64(y-filt[i])
-		b.rr += r * r
-		b.ar += a * r
-		b.aa += a * a
+		b.rr += float64(r * r)
+		b.ar += float64(a * r)
+		b.aa += float64(a * a)
 		b.s2 += s2
 		b.s2dp += s2 * float64(pb.dir[i]) * float64(pb.predMove[i]-pb.pred[i]) / probeEps
 		b.s2df += s2 * float64(pb.dir[i]) * float64(filtMove[i]-filt[i]) / probeEps

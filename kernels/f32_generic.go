@@ -33,10 +33,10 @@ func genericF32Panels(b *f32Panels, q0, q1 int, m int, a []float32, rs, cs int, 
 				p := pan[4*i : 4*i+4 : 4*i+4]
 				// FMA32 by hand for four lanes: one suspect test for all.
 				xd := float64(x)
-				s0 := xd*float64(p[0]) + float64(a0)
-				s1 := xd*float64(p[1]) + float64(a1)
-				s2 := xd*float64(p[2]) + float64(a2)
-				s3 := xd*float64(p[3]) + float64(a3)
+				s0 := float64(xd*float64(p[0])) + float64(a0)
+				s1 := float64(xd*float64(p[1])) + float64(a1)
+				s2 := float64(xd*float64(p[2])) + float64(a2)
+				s3 := float64(xd*float64(p[3])) + float64(a3)
 				if suspect(s0) || suspect(s1) || suspect(s2) || suspect(s3) {
 					a0, a1, a2, a3 = FMA32(x, p[0], a0), FMA32(x, p[1], a1), FMA32(x, p[2], a2), FMA32(x, p[3], a3)
 				} else {

@@ -414,7 +414,7 @@ func fitDenoiser(m *model.Model, raw *dataset.Series, normed []float32, rep *Rep
 		// the filter by as much as the held-back rows show.
 		var s2 float64
 		for _, v := range p.Noise {
-			s2 += float64(v) * float64(v)
+			s2 += float64(float64(v) * float64(v))
 		}
 		margin := max(0.25*math.Abs(pr), 0.02*s2/float64(c))
 		switch {
@@ -585,7 +585,7 @@ func CarryOver(fm, qm *model.Model, windows []float32) error {
 	}
 	set.Scale = slices.Clone(set.Scale)
 	for ch := range set.Scale {
-		set.Scale[ch] = math.Sqrt(set.Scale[ch]*set.Scale[ch] + extra[ch])
+		set.Scale[ch] = math.Sqrt(float64(set.Scale[ch]*set.Scale[ch]) + extra[ch])
 	}
 	return anomaly.Store(qm, set)
 }
@@ -616,7 +616,7 @@ func quantError(fm, qm *model.Model, win []float32) ([]float64, error) {
 		for j := range fr {
 			ch := j % c
 			e := float64(fr[j]-qr[j]) / float64(scale[ch])
-			out[ch] += e * e
+			out[ch] += float64(e * e)
 		}
 		count += fm.Steps
 	}

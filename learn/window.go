@@ -35,7 +35,7 @@ func DominantPeriod(x []float32, c int) int {
 		var v0 float64
 		for t := range col {
 			col[t] -= mean
-			v0 += col[t] * col[t]
+			v0 += float64(col[t] * col[t])
 		}
 		if v0 == 0 {
 			continue
@@ -43,7 +43,7 @@ func DominantPeriod(x []float32, c int) int {
 		for lag := 0; lag <= maxLag; lag++ {
 			var s float64
 			for t := lag; t < n; t++ {
-				s += col[t] * col[t-lag]
+				s += float64(col[t] * col[t-lag])
 			}
 			acf[lag] += s / v0
 		}

@@ -145,7 +145,7 @@ func (n Normalization) Centre(centre, unit []float32) {
 		case NormMeanStd:
 			centre[ch], unit[ch] = n.Shift[ch], n.Scale[ch]
 		case NormMinMax:
-			centre[ch], unit[ch] = n.Shift[ch]+n.Scale[ch]/2, n.Scale[ch]/2
+			centre[ch], unit[ch] = n.Shift[ch]+float32(n.Scale[ch]/2), n.Scale[ch]/2
 		}
 		if !(unit[ch] > 0) {
 			unit[ch] = 1

@@ -53,7 +53,7 @@ func (m *Model) PinChannels(values map[int]float32) error {
 				continue
 			}
 			for t := 0; t < m.Steps; t++ {
-				sum += float64(row[t*c+ch]) * float64(v) // a float32 product is exact in float64
+				sum += float64(float64(row[t*c+ch]) * float64(v)) // a float32 product is exact in float64
 				row[t*c+ch] = 0
 			}
 		}

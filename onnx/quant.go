@@ -151,7 +151,7 @@ func (c *converter) setInt8(l *model.Layer, q *qconst, outAxis int, at func(o, j
 // int8Bias converts a bias into accumulator units.
 func (c *converter) int8Bias(l *model.Layer, fb []float32, qb *qconst) error {
 	for o := 0; o < l.Out; o++ {
-		acc := float64(c.cur.q.Scale) * float64(l.QScale[o])
+		acc := float64(float64(c.cur.q.Scale) * float64(l.QScale[o]))
 		var v float64
 		if qb != nil {
 			bs := qb.scale[0]

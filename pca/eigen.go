@@ -53,7 +53,7 @@ func tred2(v [][]float64, d, e []float64) {
 		}
 		for k := 0; k < i; k++ {
 			d[k] /= scale
-			h += d[k] * d[k]
+			h += float64(d[k] * d[k])
 		}
 		f := d[i-1]
 		g := math.Sqrt(h)
@@ -61,7 +61,7 @@ func tred2(v [][]float64, d, e []float64) {
 			g = -g
 		}
 		e[i] = scale * g
-		h -= f * g
+		h -= float64(f * g)
 		d[i-1] = f - g
 		for j := 0; j < i; j++ {
 			e[j] = 0
@@ -69,26 +69,26 @@ func tred2(v [][]float64, d, e []float64) {
 		for j := 0; j < i; j++ {
 			f = d[j]
 			v[j][i] = f
-			g = e[j] + v[j][j]*f
+			g = e[j] + float64(v[j][j]*f)
 			for k := j + 1; k <= i-1; k++ {
-				g += v[k][j] * d[k]
-				e[k] += v[k][j] * f
+				g += float64(v[k][j] * d[k])
+				e[k] += float64(v[k][j] * f)
 			}
 			e[j] = g
 		}
 		f = 0
 		for j := 0; j < i; j++ {
 			e[j] /= h
-			f += e[j] * d[j]
+			f += float64(e[j] * d[j])
 		}
 		hh := f / (h + h)
 		for j := 0; j < i; j++ {
-			e[j] -= hh * d[j]
+			e[j] -= float64(hh * d[j])
 		}
 		for j := 0; j < i; j++ {
 			f, g = d[j], e[j]
 			for k := j; k <= i-1; k++ {
-				v[k][j] -= f*e[k] + g*d[k]
+				v[k][j] -= float64(f*e[k]) + float64(g*d[k])
 			}
 			d[j] = v[i-1][j]
 			v[i][j] = 0
@@ -106,10 +106,10 @@ func tred2(v [][]float64, d, e []float64) {
 			for j := 0; j <= i; j++ {
 				var g float64
 				for k := 0; k <= i; k++ {
-					g += v[k][i+1] * v[k][j]
+					g += float64(v[k][i+1] * v[k][j])
 				}
 				for k := 0; k <= i; k++ {
-					v[k][j] -= g * d[k]
+					v[k][j] -= float64(g * d[k])
 				}
 			}
 		}
@@ -168,18 +168,18 @@ func tql2(v [][]float64, d, e []float64) {
 				for i := m - 1; i >= l; i-- {
 					c3, c2 = c2, c
 					s2 = s
-					g = c * e[i]
-					h = c * p
+					g = float64(c * e[i])
+					h = float64(c * p)
 					r = math.Hypot(p, e[i])
 					e[i+1] = s * r
 					s = e[i] / r
 					c = p / r
-					p = c*d[i] - s*g
-					d[i+1] = h + s*(c*g+s*d[i])
+					p = float64(c*d[i]) - float64(s*g)
+					d[i+1] = h + float64(s*(float64(c*g)+float64(s*d[i])))
 					for k := 0; k < n; k++ {
 						h = v[k][i+1]
-						v[k][i+1] = s*v[k][i] + c*h
-						v[k][i] = c*v[k][i] - s*h
+						v[k][i+1] = float64(s*v[k][i]) + float64(c*h)
+						v[k][i] = float64(c*v[k][i]) - float64(s*h)
 					}
 				}
 				p = -s * s2 * c3 * el1 * e[l] / dl1

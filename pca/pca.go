@@ -62,7 +62,7 @@ func Fit(x []float32, d, k int) (*PCA, error) {
 			}
 			c := cov[a*d : a*d+d]
 			for b := a; b < d; b++ {
-				c[b] += ra * row[b]
+				c[b] += float64(ra * row[b])
 			}
 		}
 	}
@@ -88,9 +88,9 @@ func Fit(x []float32, d, k int) (*PCA, error) {
 		for a := 0; a < d; a++ {
 			var s float64
 			for b := 0; b < d; b++ {
-				s += cov[a*d+b] * q[i][b]
+				s += float64(cov[a*d+b] * q[i][b])
 			}
-			p.Variance[i] += q[i][a] * s
+			p.Variance[i] += float64(q[i][a] * s)
 		}
 	}
 	return p, nil
@@ -124,7 +124,7 @@ func subspace(cov []float64, d, k int) [][]float64 {
 				var s float64
 				c := cov[a*d : a*d+d]
 				for b, v := range q[i] {
-					s += c[b] * v
+					s += float64(c[b] * v)
 				}
 				next[i][a] = s
 			}
@@ -134,7 +134,7 @@ func subspace(cov []float64, d, k int) [][]float64 {
 		for i := range q {
 			var dot float64
 			for j := range q[i] {
-				dot += q[i][j] * next[i][j]
+				dot += float64(q[i][j] * next[i][j])
 			}
 			change = math.Max(change, 1-math.Abs(dot))
 			copy(q[i], next[i])
@@ -152,15 +152,15 @@ func orthonormalise(q [][]float64) {
 		for j := 0; j < i; j++ {
 			var dot float64
 			for t := range q[i] {
-				dot += q[i][t] * q[j][t]
+				dot += float64(q[i][t] * q[j][t])
 			}
 			for t := range q[i] {
-				q[i][t] -= dot * q[j][t]
+				q[i][t] -= float64(dot * q[j][t])
 			}
 		}
 		var norm float64
 		for _, v := range q[i] {
-			norm += v * v
+			norm += float64(v * v)
 		}
 		norm = math.Sqrt(norm)
 		if norm == 0 {
@@ -183,14 +183,14 @@ func (p *PCA) reconstruct(dst, v []float32, code []float64) {
 	for i, c := range p.Components {
 		var s float64
 		for j, x := range v {
-			s += (float64(x) - p.Mean[j]) * c[j]
+			s += float64((float64(x) - p.Mean[j]) * c[j])
 		}
 		code[i] = s
 	}
 	for j := range dst {
 		s := p.Mean[j]
 		for i, c := range p.Components {
-			s += code[i] * c[j]
+			s += float64(code[i] * c[j])
 		}
 		dst[j] = float32(s)
 	}
@@ -208,7 +208,7 @@ func (p *PCA) MeanSquaredError(x []float32) float64 {
 		p.reconstruct(rec, v, code)
 		for j := range v {
 			d := float64(v[j]) - float64(rec[j])
-			total += d * d
+			total += float64(d * d)
 		}
 	}
 	return total / float64(n*p.D)

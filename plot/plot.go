@@ -170,8 +170,8 @@ func (p *Panel) draw(c canvas, x0, y0, w, h float64) {
 		return
 	}
 	xlo, xhi, ylo, yhi := p.bounds()
-	px := func(x float64) float64 { return left + (x-xlo)/(xhi-xlo)*(right-left) }
-	py := func(y float64) float64 { return bottom - (y-ylo)/(yhi-ylo)*(bottom-top) }
+	px := func(x float64) float64 { return left + float64((x-xlo)/(xhi-xlo)*(right-left)) }
+	py := func(y float64) float64 { return bottom - float64((y-ylo)/(yhi-ylo)*(bottom-top)) }
 	black := color.RGBA{0, 0, 0, 255}
 	grid := color.RGBA{225, 225, 225, 255}
 	if p.Title != "" {
@@ -243,7 +243,7 @@ func (p *Panel) draw(c canvas, x0, y0, w, h float64) {
 	lx := right - 8
 	for _, e := range p.legend() {
 		c.text(lx, y0+15, e.label, 1, e.color, false)
-		lx -= 7*float64(len(e.label)) + 22
+		lx -= float64(7*float64(len(e.label))) + 22
 		c.rect(lx+8, y0+7, lx+18, y0+15, e.color)
 	}
 }
@@ -334,10 +334,10 @@ func (p *Panel) bounds() (xlo, xhi, ylo, yhi float64) {
 	if yhi == ylo {
 		ylo, yhi = ylo-1, yhi+1
 	}
-	pad := 0.04 * (yhi - ylo)
+	pad := float64(0.04 * (yhi - ylo))
 	xpad := 0.0
 	if len(p.Points) > 0 {
-		xpad = 0.04 * (xhi - xlo) // keep markers off the frame
+		xpad = float64(0.04 * (xhi - xlo)) // keep markers off the frame
 	}
 	return xlo - xpad, xhi + xpad, ylo - pad, yhi + pad
 }
@@ -358,7 +358,7 @@ func ticks(lo, hi float64, n int) []float64 {
 		}
 	}
 	var out []float64
-	for t := math.Ceil(lo/step) * step; t <= hi+step*1e-9; t += step {
+	for t := math.Ceil(lo/step) * step; t <= hi+float64(step*1e-9); t += step {
 		if math.Abs(t) < step*1e-9 {
 			t = 0
 		}
@@ -381,8 +381,8 @@ func formatTick(v float64, all []float64) string {
 		return strconv.FormatFloat(v, 'g', 3, 64)
 	}
 	// Decimals for the step, plus one for steps like 2.5 or 0.25.
-	dec := max(0, int(math.Ceil(-math.Log10(step)-1e-9)))
-	if r := step * math.Pow(10, float64(dec)); math.Abs(r-math.Round(r)) > 1e-6 {
+	dec := max(0, int(math.Ceil(-float64(math.Log10(step))-1e-9)))
+	if r := float64(step * math.Pow(10, float64(dec))); math.Abs(r-math.Round(r)) > 1e-6 {
 		dec++
 	}
 	return strconv.FormatFloat(v, 'f', dec, 64)

@@ -102,7 +102,7 @@ func quad(r *vector.Rasterizer, x0, y0, x1, y1 float64, h, ox, oy float32) {
 		return
 	}
 	// Extend by half the width at both ends for round-ish joints.
-	ex, ey := float32(dx/l)*h, float32(dy/l)*h
+	ex, ey := float32(float32(dx/l)*h), float32(float32(dy/l)*h)
 	nx, ny := -ey, ex
 	ax, ay := float32(x0)-ex-ox, float32(y0)-ey-oy
 	bx, by := float32(x1)+ex-ox, float32(y1)+ey-oy
@@ -123,7 +123,7 @@ func (p *pngCanvas) circle(x, y, rad float64, c color.RGBA) {
 		const n = 16
 		for i := 0; i <= n; i++ {
 			a := 2 * math.Pi * float64(i) / n
-			px, py := float32(x+rad*math.Cos(a))-ox, float32(y+rad*math.Sin(a))-oy
+			px, py := float32(x+float64(rad*math.Cos(a)))-ox, float32(y+float64(rad*math.Sin(a)))-oy
 			if i == 0 {
 				r.MoveTo(px, py)
 			} else {
@@ -140,7 +140,7 @@ func (p *pngCanvas) text(x, y float64, s string, anchor int, c color.RGBA, bold 
 	w := d.MeasureString(s).Round()
 	switch anchor {
 	case 0:
-		x -= float64(w) / 2
+		x -= float64(float64(w) / 2)
 	case 1:
 		x -= float64(w)
 	}

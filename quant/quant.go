@@ -345,30 +345,30 @@ func (s *tensorStats) calibrated(opt Options) (lo, hi float64) {
 		for ; i < len(s.hist) && acc+s.hist[i] <= tail; i++ {
 			acc += s.hist[i]
 		}
-		plo := lo + float64(i)*w
+		plo := lo + float64(float64(i)*w)
 		acc = 0
 		j := len(s.hist) - 1
 		for ; j >= 0 && acc+s.hist[j] <= tail; j-- {
 			acc += s.hist[j]
 		}
-		phi := lo + float64(j+1)*w
+		phi := lo + float64(float64(j+1)*w)
 		return math.Min(plo, 0), math.Max(phi, 0)
 	case MSE:
 		best, bestErr := 1.0, math.Inf(1)
 		for f := 1.0; f >= 0.2; f -= 0.01 {
-			clo, chi := lo*f, hi*f
+			clo, chi := float64(lo*f), float64(hi*f)
 			step := (chi - clo) / 255
 			var e float64
 			for b, c := range s.hist {
 				if c == 0 {
 					continue
 				}
-				x := lo + (float64(b)+0.5)*w
+				x := lo + float64((float64(b)+0.5)*w)
 				switch {
 				case x < clo:
-					e += c * (clo - x) * (clo - x)
+					e += float64(c * (clo - x) * (clo - x))
 				case x > chi:
-					e += c * (x - chi) * (x - chi)
+					e += float64(c * (x - chi) * (x - chi))
 				default:
 					e += c * step * step / 12
 				}

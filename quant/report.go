@@ -88,8 +88,8 @@ func report(fm, qm *model.Model, data []float32, opt Options) (*Report, error) {
 			}
 			for i := range v {
 				d := float64(v[i]) - float64(f[i])
-				p.sig += float64(f[i]) * float64(f[i])
-				p.noise += d * d
+				p.sig += float64(float64(f[i]) * float64(f[i]))
+				p.noise += float64(d * d)
 			}
 		}); err != nil {
 			return nil, err
@@ -98,12 +98,12 @@ func report(fm, qm *model.Model, data []float32, opt Options) (*Report, error) {
 			c := i % fm.Channels
 			df := (float64(x[i]) - float64(fo[i])) / float64(scale[c])
 			dq := (float64(x[i]) - float64(qo[i])) / float64(scale[c])
-			fErr += df * df
-			qErr += dq * dq
+			fErr += float64(df * df)
+			qErr += float64(dq * dq)
 			y := (float64(fo[i]) - float64(shift[c])) / float64(scale[c])
-			out.sig += y * y
+			out.sig += float64(y * y)
 			d := (float64(qo[i]) - float64(fo[i])) / float64(scale[c])
-			out.noise += d * d
+			out.noise += float64(d * d)
 		}
 	}
 	layers := map[string]*model.Layer{}

@@ -157,14 +157,14 @@ func New(cfg Config) (*Generator, error) {
 		for d := range row {
 			row[d] = g.rng.NormFloat64()
 		}
-		row[0] += 1.5 * float64(1-2*(c%2)) // every channel follows the day, in or out of phase
+		row[0] += float64(1.5 * float64(1-2*(c%2))) // every channel follows the day, in or out of phase
 		g.load = append(g.load, row)
 		g.offset = append(g.offset, math.Round(g.rng.NormFloat64()*50))
-		g.gain = append(g.gain, 0.5+4*g.rng.Float64())
+		g.gain = append(g.gain, 0.5+float64(4*float64(g.rng.Float64())))
 		g.names = append(g.names, fmt.Sprintf("%s_%d", kinds[c%len(kinds)], c/len(kinds)+1))
 	}
 	for d := 0; d < nd; d++ {
-		g.phase = append(g.phase, g.rng.Float64()*2*math.Pi)
+		g.phase = append(g.phase, float64(float64(g.rng.Float64())*2*math.Pi))
 	}
 	g.anoms = append([]Anomaly(nil), cfg.Anomalies...)
 	sort.SliceStable(g.anoms, func(i, j int) bool { return g.anoms[i].Start < g.anoms[j].Start })
@@ -199,7 +199,7 @@ func (g *Generator) Next(clean, observed []float32) Kind {
 	d := g.drivers
 	d[0] = math.Sin(2*math.Pi*t/c.Day + g.phase[0])
 	d[1] = math.Sin(2*math.Pi*t/c.Season + g.phase[1])
-	g.trend += c.Trend * g.rng.NormFloat64()
+	g.trend += float64(c.Trend * g.rng.NormFloat64())
 	g.trend *= 0.9995 // mean-reverting, so the trend stays bounded
 	d[2] = g.trend * 10
 	for i, p := range c.Periods {
@@ -212,9 +212,9 @@ func (g *Generator) Next(clean, observed []float32) Kind {
 	for ch := 0; ch < c.Channels; ch++ {
 		var s float64
 		for k, v := range d {
-			s += g.load[ch][k] * v
+			s += float64(g.load[ch][k] * v)
 		}
-		v := g.offset[ch] + g.gain[ch]*g.response(ch, s)
+		v := g.offset[ch] + float64(g.gain[ch]*g.response(ch, s))
 		clean[ch] = float32(v)
 		// The anomalies on this channel change what the sensor sees.
 		frozen := false
@@ -226,7 +226,7 @@ func (g *Generator) Next(clean, observed []float32) Kind {
 			label = a.Kind
 			switch a.Kind {
 			case Spike, LevelShift:
-				v += a.Size * g.gain[ch]
+				v += float64(a.Size * g.gain[ch])
 			case Drift:
 				v += a.Size * g.gain[ch] * float64(g.t-a.Start+1) / float64(a.Len)
 			case Frozen:
@@ -238,12 +238,12 @@ func (g *Generator) Next(clean, observed []float32) Kind {
 				}
 				frozen = true
 			case BrokenCorrelation:
-				v = g.offset[ch] + g.gain[ch]*g.response(ch, -s)
+				v = g.offset[ch] + float64(g.gain[ch]*g.response(ch, -s))
 			}
 		}
-		o := v + g.gain[ch]*c.Noise*g.rng.NormFloat64()
+		o := v + float64(g.gain[ch]*c.Noise*g.rng.NormFloat64())
 		if g.rng.Float64() < c.ImpulseProb {
-			o += g.gain[ch] * c.ImpulseSize * float64(1-2*g.rng.IntN(2))
+			o += float64(g.gain[ch] * c.ImpulseSize * float64(1-2*g.rng.IntN(2)))
 		}
 		if g.dropLeft[ch] == 0 && g.rng.Float64() < c.DropoutProb {
 			g.dropLeft[ch] = c.DropoutLen
@@ -274,7 +274,7 @@ func (g *Generator) response(ch int, s float64) float64 {
 	case 2: // exponential, like a gas concentration or a leakage current
 		return 2.5 * (math.Exp(s/5) - 1)
 	case 3: // partly quadratic, like power against current
-		return s + 0.15*s*math.Abs(s)
+		return s + float64(0.15*s*math.Abs(s))
 	}
 	return s
 }
@@ -315,11 +315,11 @@ func Schedule(start, n, count, channels int, seed uint64) []Anomaly {
 		switch k {
 		case Spike:
 			// A burst, unlike the single-sample impulses of the noise.
-			a.Len, a.Size = 3+rng.IntN(6), sign*(5+5*rng.Float64())
+			a.Len, a.Size = 3+rng.IntN(6), sign*(5+float64(5*float64(rng.Float64())))
 		case LevelShift:
-			a.Len, a.Size = 60+rng.IntN(120), sign*(2+2*rng.Float64())
+			a.Len, a.Size = 60+rng.IntN(120), sign*(2+float64(2*float64(rng.Float64())))
 		case Drift:
-			a.Len, a.Size = 150+rng.IntN(150), sign*(3+2*rng.Float64())
+			a.Len, a.Size = 150+rng.IntN(150), sign*(3+float64(2*float64(rng.Float64())))
 		case Frozen:
 			a.Len = 60 + rng.IntN(120)
 		case BrokenCorrelation:

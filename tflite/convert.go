@@ -565,7 +565,7 @@ func int8Weights(l *model.Layer, x, y, w, bias *tensor) error {
 	}
 	// The bias must be in accumulator units.
 	if bias.hasQ && len(bias.scale) >= 1 {
-		want := float64(xq.Scale) * float64(l.QScale[0])
+		want := float64(float64(xq.Scale) * float64(l.QScale[0]))
 		if math.Abs(float64(bias.scale[0])-want) > 1e-3*want {
 			return fmt.Errorf("bias %q: scale %g, want input × weight scale %g", bias.name, bias.scale[0], want)
 		}

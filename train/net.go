@@ -394,7 +394,7 @@ func activateGrad(a model.Activation, alpha float32, dz, dy, z, y []float32) {
 		}
 	case model.Tanh:
 		for i := range dz {
-			dz[i] = dy[i] * (1 - y[i]*y[i])
+			dz[i] = dy[i] * (1 - float32(y[i]*y[i]))
 		}
 	case model.Sigmoid:
 		for i := range dz {

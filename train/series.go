@@ -326,7 +326,7 @@ func ReconstructionMSE(m *model.Model, x []float32) (float64, error) {
 		}
 		for j, v := range in {
 			d := float64(v) - float64(out[j])
-			total += d * d
+			total += float64(d * d)
 		}
 	}
 	return total / float64(len(x)), nil
@@ -345,10 +345,10 @@ func meanVariance(x []float32, win int) float64 {
 		for i := 0; i < n; i++ {
 			v := float64(x[i*win+j])
 			s += v
-			sq += v * v
+			sq += float64(v * v)
 		}
 		mean := s / float64(n)
-		total += sq/float64(n) - mean*mean
+		total += sq/float64(n) - float64(mean*mean)
 	}
 	return total / float64(win)
 }

@@ -321,7 +321,7 @@ func schedule(c Config, step, warm, total int) float64 {
 	}
 	p := float64(step-warm) / float64(max(1, total-warm))
 	lo := c.LR / 100
-	return lo + (c.LR-lo)*0.5*(1+math.Cos(math.Pi*math.Min(1, p)))
+	return lo + float64((c.LR-lo)*0.5*(1+math.Cos(math.Pi*math.Min(1, p))))
 }
 
 // trainer holds the optimiser state and the scratch of one run.
@@ -427,13 +427,13 @@ func (t *trainer) reconLoss(dy, y, target []float32) float64 {
 		d := float64(y[i]) - float64(target[i])
 		switch {
 		case t.cfg.Loss == Huber && math.Abs(d) > delta:
-			loss += delta * (math.Abs(d) - 0.5*delta)
+			loss += float64(delta * (math.Abs(d) - float64(0.5*delta)))
 			dy[i] = float32(math.Copysign(delta, d) * inv)
 		case t.cfg.Loss == Huber:
-			loss += 0.5 * d * d
+			loss += float64(0.5 * d * d)
 			dy[i] = float32(d * inv)
 		default:
-			loss += d * d
+			loss += float64(d * d)
 			dy[i] = float32(2 * d * inv)
 		}
 	}
@@ -468,8 +468,8 @@ func (t *trainer) sample(code []float32, rows int) ([]float32, float64) {
 			mu, lv := float64(code[r*2*lat+j]), float64(code[r*2*lat+lat+j])
 			e := t.noise.NormFloat64()
 			eps[r*lat+j] = float32(e)
-			z[r*lat+j] = float32(mu + math.Exp(0.5*lv)*e)
-			kl += -0.5 * (1 + lv - mu*mu - math.Exp(lv))
+			z[r*lat+j] = float32(mu + float64(math.Exp(0.5*lv)*e))
+			kl += float64(-0.5 * (1 + lv - float64(mu*mu) - math.Exp(lv)))
 		}
 	}
 	return z, t.cfg.Beta * kl / float64(rows) / float64(t.win)
@@ -485,8 +485,8 @@ func (t *trainer) sampleGrad(dCode, dz, code []float32, rows int) {
 			mu, lv := float64(code[r*2*lat+j]), float64(code[r*2*lat+lat+j])
 			g := float64(dz[r*lat+j])
 			s := math.Exp(0.5 * lv)
-			dCode[r*2*lat+j] = float32(g + w*mu)
-			dCode[r*2*lat+lat+j] = float32(g*float64(t.eps[r*lat+j])*0.5*s + w*0.5*(math.Exp(lv)-1))
+			dCode[r*2*lat+j] = float32(g + float64(w*mu))
+			dCode[r*2*lat+lat+j] = float32(float64(g*float64(t.eps[r*lat+j])*0.5*s) + float64(w*0.5*(math.Exp(lv)-1)))
 		}
 	}
 }
@@ -505,7 +505,7 @@ func (t *trainer) codePenalty(code []float32, rows int) float64 {
 		rho := t.cfg.KLTarget
 		for j := 0; j < units; j++ {
 			q := t.meanUnit(code, rows, j)
-			p += t.cfg.KLWeight * (rho*math.Log(rho/q) + (1-rho)*math.Log((1-rho)/(1-q)))
+			p += float64(t.cfg.KLWeight * (float64(rho*math.Log(rho/q)) + float64((1-rho)*math.Log((1-rho)/(1-q)))))
 		}
 	}
 	return p
@@ -564,7 +564,7 @@ func (t *trainer) update(lr float64) {
 	}
 	h := kernels.AdamParams{LR: float32(lr), Beta1: float32(cfg.Beta1), Beta2: float32(cfg.Beta2),
 		C1: float32(1 - math.Pow(cfg.Beta1, float64(t.step))), C2: float32(1 - math.Pow(cfg.Beta2, float64(t.step))),
-		Eps: float32(cfg.Eps), Decay: float32(1 - lr*cfg.WeightDecay)}
+		Eps: float32(cfg.Eps), Decay: float32(1 - float64(lr*cfg.WeightDecay))}
 	// Elementwise: split every tensor over the workers.
 	for i, p := range t.params {
 		g, m, v := t.grads[i], t.m[i], t.v[i]
@@ -597,7 +597,7 @@ func (t *trainer) evaluate(x []float32) float64 {
 			t.corrupt(in, x[off:end], rng)
 		}
 		y := t.reconstruct(in, rows)
-		total += t.reconLoss(t.dy[:len(y)], y, x[off:end]) * float64(len(y))
+		total += float64(t.reconLoss(t.dy[:len(y)], y, x[off:end]) * float64(len(y)))
 		count += len(y)
 	}
 	return total / float64(count)
@@ -640,7 +640,7 @@ func (t *trainer) sure(x []float32) float64 {
 		y := t.reconstruct(xs, rows)
 		for i, v := range y {
 			d := float64(v) - float64(xs[i])
-			total += d*d - s2
+			total += float64(d*d) - s2
 		}
 		// Keep f(x) while f(x + εb) runs: dy is free during evaluation.
 		fx := t.dy[:len(y)]
@@ -655,7 +655,7 @@ func (t *trainer) sure(x []float32) float64 {
 			b := (float64(probe[i]) - float64(xs[i])) / sureProbe
 			div += b * (float64(y2[i]) - float64(fx[i])) / sureProbe
 		}
-		total += 2 * s2 * div
+		total += float64(2 * s2 * div)
 	}
 	return total / float64(len(x))
 }

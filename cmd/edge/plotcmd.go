@@ -316,8 +316,8 @@ func latentPanel(codes []float32, dim int, flags []bool) *plot.Panel {
 			var a, b float64
 			for j := 0; j < dim; j++ {
 				v := float64(codes[i*dim+j]) - p.Mean[j]
-				a += v * p.Components[0][j]
-				b += v * p.Components[1][j]
+				a += float64(v * p.Components[0][j])
+				b += float64(v * p.Components[1][j])
 			}
 			px, py = append(px, a), append(py, b)
 		}

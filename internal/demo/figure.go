@@ -78,8 +78,8 @@ func (r *Report) latentPanel() *plot.Panel {
 		var a, b float64
 		for j := 0; j < k; j++ {
 			v := float64(r.Latent[i*k+j]) - p.Mean[j]
-			a += v * p.Components[0][j]
-			b += v * p.Components[1][j]
+			a += float64(v * p.Components[0][j])
+			b += float64(v * p.Components[1][j])
 		}
 		if r.WindowLabels[i] {
 			anom.X, anom.Y = append(anom.X, a), append(anom.Y, b)

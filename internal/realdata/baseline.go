@@ -52,7 +52,7 @@ func meanStd(x []float32, c int) (mean, std []float64) {
 		}
 		m := s / float64(n)
 		mean[ch] = m
-		std[ch] = math.Max(math.Sqrt(math.Max(sq/float64(n)-m*m, 0)), 1e-6*math.Max(math.Abs(m), 1e-6))
+		std[ch] = math.Max(math.Sqrt(math.Max(sq/float64(n)-float64(m*m), 0)), 1e-6*math.Max(math.Abs(m), 1e-6))
 	}
 	return mean, std
 }
@@ -139,7 +139,7 @@ func (s *pcaStat) score(x []float32, c int) []float64 {
 		for k, comp := range s.p.Components {
 			var dot float64
 			for j, cv := range comp {
-				dot += (float64(w[j]) - s.p.Mean[j]) * cv
+				dot += float64((float64(w[j]) - s.p.Mean[j]) * cv)
 			}
 			code[k] = dot
 		}
@@ -154,7 +154,7 @@ func (s *pcaStat) score(x []float32, c int) []float64 {
 		for j := range w {
 			r := float64(w[j]) - s.p.Mean[j]
 			for k, comp := range s.p.Components {
-				r -= code[k] * comp[j]
+				r -= float64(code[k] * comp[j])
 			}
 			spe += float64(r * r)
 		}
@@ -200,7 +200,7 @@ func (h *hampel) score(x []float32, c int) []float64 {
 			for _, v := range buf {
 				dev = append(dev, math.Abs(v-med))
 			}
-			mad := 1.4826*median(dev) + h.floor[ch]
+			mad := float64(1.4826*median(dev)) + h.floor[ch]
 			out[t] = math.Max(out[t], math.Abs(float64(x[t*c+ch])-med)/mad)
 		}
 	}

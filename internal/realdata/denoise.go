@@ -63,13 +63,13 @@ func addNoise(clean []float32, c int, nz Noise) []float32 {
 			continue
 		}
 		sd := std[i%c]
-		e := nz.Level * sd * rng.NormFloat64()
+		e := float64(nz.Level * sd * rng.NormFloat64())
 		if rng.Float64() < nz.Impulses {
 			sign := 1.0
 			if rng.IntN(2) == 0 {
 				sign = -1
 			}
-			e += sign * (5 + 5*rng.Float64()) * sd
+			e += float64(sign * (5 + float64(5*float64(rng.Float64()))) * sd)
 		}
 		out[i] = v + float32(e)
 	}
@@ -91,7 +91,7 @@ func meanStdNaN(x []float32, c int) (mean, std []float64) {
 	for i, v := range x {
 		if !math.IsNaN(float64(v)) {
 			d := float64(v) - mean[i%c]
-			std[i%c] += d * d
+			std[i%c] += float64(d * d)
 		}
 	}
 	for ch := range std {
@@ -121,9 +121,9 @@ func snr(est, clean []float32, c int, varying []bool, scale []float64) float64 {
 				continue
 			}
 			s += v
-			sq += v * v
+			sq += float64(v * v)
 			d := float64(est[t*c+ch]) - v
-			e2 += d * d
+			e2 += float64(d * d)
 			cnt++
 		}
 		if cnt == 0 {
@@ -131,8 +131,8 @@ func snr(est, clean []float32, c int, varying []bool, scale []float64) float64 {
 		}
 		m := s / float64(cnt)
 		w := 1 / (scale[ch] * scale[ch])
-		sig += (sq/float64(cnt) - m*m) * w
-		noise += e2 / float64(cnt) * w
+		sig += float64((sq/float64(cnt) - float64(m*m)) * w)
+		noise += float64(e2 / float64(cnt) * w)
 	}
 	return 10 * math.Log10(sig/math.Max(noise, 1e-300))
 }

@@ -33,7 +33,7 @@ func nabScore(flags, labels []bool) (raw, null, perfect float64) {
 			case flags[i] && prevEnd < 0:
 				raw -= nabFP // before any window: the full cost
 			case flags[i]:
-				raw += nabFP * nabSigmoid(float64(i-prevEnd)/float64(prevLen))
+				raw += float64(nabFP * nabSigmoid(float64(i-prevEnd)/float64(prevLen)))
 			}
 			i++
 			continue

@@ -39,7 +39,7 @@ func nabTuned(cases []scored) float64 {
 	for k := 0; k <= nabTuneSteps; k++ {
 		thr := math.Inf(1)
 		if k > 0 && n > 0 {
-			q := math.Exp(math.Log(1/float64(n)) + float64(k-1)/float64(nabTuneSteps-1)*math.Log(float64(n)/2))
+			q := math.Exp(math.Log(1/float64(n)) + float64(float64(k-1)/float64(nabTuneSteps-1)*math.Log(float64(n)/2)))
 			thr = pool[min(n-1, max(0, n-int(math.Ceil(q*float64(n)))))]
 		}
 		var raw float64

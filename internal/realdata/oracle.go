@@ -70,7 +70,7 @@ func channelMSE(est, clean []float32, c, ch int) float64 {
 	for i := ch; i < len(clean); i += c {
 		if v := float64(clean[i]); !math.IsNaN(v) {
 			d := float64(est[i]) - v
-			e += d * d
+			e += float64(d * d)
 			k++
 		}
 	}
@@ -100,7 +100,7 @@ func oracleLinear(held, clean []float32, c, nl int, varying []bool, std []float6
 			f = nb.features(t, f)
 			var v float64
 			for i, fi := range f {
-				v += w[i] * fi
+				v += float64(w[i] * fi)
 			}
 			out[(t-nl)*c+ch] = float32(v)
 		}
@@ -159,14 +159,14 @@ func (nb *neighbourhood) fit(truth []float32, nl int) ([]float64, bool) {
 		f = nb.features(t, f)
 		y := float64(truth[t*nb.c+nb.ch])
 		for i, fi := range f {
-			b[i] += fi * y
+			b[i] += float64(fi * y)
 			for j, fj := range f {
-				a[i*d+j] += fi * fj
+				a[i*d+j] += float64(fi * fj)
 			}
 		}
 	}
 	for i := range d {
-		a[i*d+i] += 1e-6*a[i*d+i] + 1e-9
+		a[i*d+i] += float64(1e-6*a[i*d+i]) + 1e-9
 	}
 	w, err := linalg.CholSolve(a, b, d)
 	return w, err == nil

@@ -168,6 +168,7 @@ func TestARMMatrix(t *testing.T) {
 		{target: a64, cpu: "max", family: "neondot", lacks: "avx512", pkgs: kernelsOnly},
 	}
 	root := moduleRoot(t)
+	goldDir, gold := goldenHost(t)
 	// t.Parallel would start the cases in no set order; taking the free
 	// cores in the order of cases starts them slowest first, one per core.
 	cores, taskset := armCores()
@@ -185,7 +186,12 @@ func TestARMMatrix(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer func() { free <- core; wg.Done() }()
-			t.Run(c.target.name+"/"+c.cpu, func(t *testing.T) { armRun(t, root, c) })
+			t.Run(c.target.name+"/"+c.cpu, func(t *testing.T) {
+				armRun(t, root, c)
+				if len(c.pkgs) > 1 { // one per binary and family
+					goldenARM(t, c, goldDir, gold)
+				}
+			})
 		}()
 	}
 }

@@ -163,7 +163,9 @@ func TestPurego(t *testing.T) {
 	if len(pkgs) < 10 {
 		t.Fatalf("go list found %d packages: %v", len(pkgs), pkgs)
 	}
-	out := run(t, nil, append([]string{"test", "-tags", "purego", "-count=1"}, pkgs...)...)
+	// TestFaultTable (service) kills processes and brokers: what it tests
+	// does not depend on the kernel family, and the README's run has it.
+	out := run(t, nil, append([]string{"test", "-tags", "purego", "-count=1", "-skip", "^TestFaultTable$"}, pkgs...)...)
 	t.Logf("go vet -tags purego ./... passed; go test -tags purego (all but %v):\n%s", puregoSkipped, out)
 }
 
