@@ -10,6 +10,7 @@ require (
 	github.com/viterin/vek v0.4.3
 	go.bug.st/serial v1.8.0
 	golang.org/x/image v0.47.0
+	golang.org/x/net v0.44.0
 	golang.org/x/sys v0.49.0
 	google.golang.org/protobuf v1.36.11
 )
@@ -20,7 +21,6 @@ require (
 	github.com/rs/xid v1.4.0 // indirect
 	github.com/viterin/partial v1.1.0 // indirect
 	golang.org/x/exp v0.0.0-20230817173708-d852ddb80c63 // indirect
-	golang.org/x/net v0.44.0 // indirect
 	golang.org/x/sync v0.17.0 // indirect
 	gopkg.in/yaml.v3 v3.0.1 // indirect
 )
