@@ -90,18 +90,27 @@ func TestFaultTable(t *testing.T) {
 	type pair struct{ protocol, mode string }
 	pairs := []pair{{"5", "causal"}, {"3.1.1", "centred"}, {"5", "centred"}, {"3.1.1", "causal"}}
 	full := os.Getenv("EDGE_FAULTS") == "full"
+	var mu sync.Mutex
 	var table []string
-	for i, fc := range faultCases {
-		for j, p := range pairs {
-			if !full && j != i%len(pairs) {
-				continue
+	t.Run("faults", func(t *testing.T) {
+		for i, fc := range faultCases {
+			for j, p := range pairs {
+				if !full && j != i%len(pairs) {
+					continue
+				}
+				name := fmt.Sprintf("%s/mqtt%s/%s", fc.name, p.protocol, p.mode)
+				t.Run(strings.ReplaceAll(name, " ", "_"), func(t *testing.T) {
+					if !full {
+						t.Parallel() // each its own broker, edge and folder; the full table runs one at a time
+					}
+					row := runFault(t, bin, fc, p.protocol, p.mode)
+					mu.Lock()
+					table = append(table, row)
+					mu.Unlock()
+				})
 			}
-			name := fmt.Sprintf("%s/mqtt%s/%s", fc.name, p.protocol, p.mode)
-			t.Run(strings.ReplaceAll(name, " ", "_"), func(t *testing.T) {
-				table = append(table, runFault(t, bin, fc, p.protocol, p.mode))
-			})
 		}
-	}
+	})
 	if !full {
 		t.Log("every fault ran once; EDGE_FAULTS=full runs each for both protocols and both modes")
 	}

@@ -14,20 +14,20 @@ import (
 
 // The cross-architecture golden flow: the host's edge (amd64) and each
 // emulated ARM CPU's run the same commands on the same files, and the
-// outputs must be the same bytes. Generated data, quantisation of one
-// float model, and centred and causal denoising are compared. Training,
-// calibration and scoring are run and reported but not yet compared:
-// they call Go's math.Exp, Log, Tanh and Pow and math/rand's
-// NormFloat64, whose last bits differ between amd64 (assembly) and ARM
-// (pure Go, fused on arm64) — a portable implementation is issue 15's
-// open part.
+// outputs must be the same bytes: generated data, quantisation of one
+// float model (trained on the host), and centred and causal denoising.
+// Training, calibration and scoring are not in the flow yet: they call
+// Go's math.Exp, Log, Tanh and Pow and math/rand's NormFloat64, whose last
+// bits differ between amd64 (assembly) and ARM (pure Go, fused on arm64);
+// run by hand on 2026-11-30, their outputs differed on every ARM CPU. A
+// portable implementation of those is issue 15's open part.
 
 // goldenStep is one command of the flow and the files it writes.
 type goldenStep struct {
 	args    []string
 	outputs []string // files the command writes
 	stdout  string   // the file its stdout goes to ("": discarded)
-	compare bool     // the outputs must match the host's
+	compare bool     // the outputs must match the host's (false: reported)
 }
 
 var goldenFlow = []goldenStep{
@@ -35,9 +35,6 @@ var goldenFlow = []goldenStep{
 	{args: []string{"quantize", "f32.edge", "--calib", "data.csv", "-o", "q.edge"}, outputs: []string{"q.edge"}, compare: true},
 	{args: []string{"denoise", "q.edge", "data.csv", "--mode", "centred", "--lenient"}, stdout: "centred.csv", compare: true},
 	{args: []string{"denoise", "q.edge", "data.csv", "--mode", "causal", "--lenient"}, stdout: "causal.csv", compare: true},
-	{args: []string{"train", "--data", "data.csv", "--epochs", "2", "--window", "16", "--folds", "2", "-o", "own.edge"}, outputs: []string{"own.edge"}},
-	{args: []string{"calibrate", "q.edge", "--data", "data.csv"}, outputs: []string{"q.edge"}},
-	{args: []string{"score", "q.edge", "data.csv", "--lenient"}, stdout: "score.csv"},
 }
 
 // goldenHost runs the flow with the host's edge and returns the folder
@@ -121,7 +118,7 @@ func goldenARM(t *testing.T, c armCase, hostDir string, host map[string]string) 
 			case st.compare:
 				t.Errorf("%s: %s: not the bytes amd64 wrote", c.cpu, k)
 			default:
-				t.Logf("%s: %s: not amd64's bytes (Go's math functions differ by architecture; not compared yet)", c.cpu, k)
+				t.Logf("%s: %s: not amd64's bytes (not compared)", c.cpu, k)
 			}
 		}
 	}
