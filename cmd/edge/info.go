@@ -50,6 +50,7 @@ func cmdInfo(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, ", %.2f GHz", float64(cpuid.CPU.Hz)/1e9)
 	}
 	fmt.Fprintln(stdout, ")")
+	printARM(stdout)
 	var have, lack []string
 	for _, f := range cpuFeatures[runtime.GOARCH] {
 		if cpuid.CPU.Supports(f) {
