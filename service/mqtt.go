@@ -151,7 +151,13 @@ func DialMQTT(ctx context.Context, c *MQTTConfig, topics []string, handle func(M
 			cfg.Debug = pahoLog{log, "autopaho-debug"}
 		}
 	}
-	if c.QueueDir != "" { // the sender keeps results in order on the wire
+	if c.QueueDir != "" { // results survive a restart while the broker is away
+		// Made before the connection, whose callbacks use it; it starts
+		// sending once the connection manager is there. It keeps results
+		// in order on the wire.
+		if v5.snd, err = newSender(c.OfflineQueue, c.QueueDir, c.QueueBytes, v5.start, m.brokerMetrics, log); err != nil {
+			return nil, err
+		}
 		v5.wire = newWireCount()
 		tc := cfg.TlsCfg
 		cfg.AttemptConnection = func(ctx context.Context, _ autopaho.ClientConfig, u *url.URL) (net.Conn, error) {
@@ -160,14 +166,14 @@ func DialMQTT(ctx context.Context, c *MQTTConfig, topics []string, handle func(M
 	}
 	cm, err := autopaho.NewConnection(ctx, cfg)
 	if err != nil {
+		if v5.snd != nil {
+			_ = v5.snd.spill.close()
+		}
 		return nil, fmt.Errorf("mqtt: %w", err)
 	}
 	v5.cm = cm
-	if c.QueueDir != "" { // results survive a restart while the broker is away
-		if v5.snd, err = newSender(c.OfflineQueue, c.QueueDir, c.QueueBytes, v5.start, m.brokerMetrics, log); err != nil {
-			_ = cm.Disconnect(context.Background())
-			return nil, err
-		}
+	if v5.snd != nil {
+		v5.snd.begin() // now that start has a connection manager
 	}
 	m.b = v5
 	return m, nil

@@ -96,6 +96,7 @@ func dial311(c *MQTTConfig, u *url.URL, tc *tls.Config, username string, passwor
 	if b.sender, err = newSender(c.OfflineQueue, c.QueueDir, c.QueueBytes, b.start, m, log); err != nil {
 		return nil, err
 	}
+	b.begin()
 	b.c.Connect() // retries in the background (SetConnectRetry)
 	return b, nil
 }

@@ -45,7 +45,7 @@ type outMsg struct {
 	retain  bool
 }
 
-// newSender makes the queue (spilling to dir if it is set) and starts
+// newSender makes the queue (spilling to dir if it is set); begin starts
 // publishing through start (whose wait must return at once false once
 // stop is closed).
 func newSender(max int, dir string, maxBytes int64, start func(outMsg, <-chan struct{}) func() bool, m *brokerMetrics, log *slog.Logger) (*sender, error) {
@@ -59,9 +59,13 @@ func newSender(max int, dir string, maxBytes int64, start func(outMsg, <-chan st
 		s.pending.Store(int64(sq.Len()))
 		m.QueueLen.Set(float64(sq.Len()))
 	}
+	return s, nil
+}
+
+// begin starts sending, once start can be called.
+func (s *sender) begin() {
 	s.wg.Add(1)
 	go s.send()
-	return s, nil
 }
 
 // setOnline tells the queue the connection's state.
