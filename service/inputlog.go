@@ -136,7 +136,7 @@ func (l *inputLog) append(topic string, payload []byte, arrival time.Time) (int6
 	return seq, err
 }
 
-// next returns the number the next message will get.
+// nextSeq returns the number the next message will get.
 func (l *inputLog) nextSeq() int64 {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -211,7 +211,7 @@ func (l *inputLog) checkpoint(upto int64) error {
 	return l.sp.Sync()
 }
 
-// bytes returns how full the log is (0 to 1).
+// fill returns how full the log is (0 to 1).
 func (l *inputLog) fill(maxBytes int64) float64 {
 	return float64(l.sp.Bytes()) / float64(maxBytes)
 }
